@@ -1,0 +1,115 @@
+"""The `opsbot` command line (also `python -m bot`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from rich.console import Console
+
+from bot import report
+from bot.logs import setup_logging
+from bot.runtime import make_client, make_providers, secrets_of
+from bot.settings import ConfigError, Settings, load_settings
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="opsbot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="connect to Discord, load the provider cogs, start watching")
+    run.add_argument("--simulate", action="store_true",
+                     help="use the built-in useapi simulator upstream (no useapi token needed)")
+
+    demo = sub.add_parser("demo", help="no tokens at all: simulator + watcher, shown in the terminal")
+    demo.add_argument("--seconds", type=float, default=60.0, help="how long to run (default 60)")
+    demo.add_argument("--seed", type=int, default=7, help="simulator seed (default 7)")
+
+    status = sub.add_parser("status", help="fetch every enabled provider once: queue and capacity")
+    status.add_argument("--provider", help="only this provider")
+    status.add_argument("--json", action="store_true", help="print the JSON document instead")
+
+    sub.add_parser("check", help="validate the settings and reach each enabled provider")
+
+    sim = sub.add_parser("simulate", help="run the useapi simulator as an HTTP server")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=8765)
+    sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument("--accounts", type=int, default=30, help="accounts in all (default 30)")
+    sim.add_argument("--jobs", type=int, default=60, help="running jobs in all (default 60)")
+    sim.add_argument("--token", default="sim-token", help="bearer token it accepts")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    console = Console(stderr=True)
+    try:
+        settings = load_settings()
+        if args.command == "status" and args.provider:
+            name = args.provider.lower()
+            if name not in settings.providers:
+                raise ConfigError(f"--provider: {args.provider!r} is not enabled in PROVIDERS "
+                                  f"({', '.join(settings.providers)})")
+            settings.providers = [name]
+        setup_logging(settings.log_level, secrets_of(settings))
+        match args.command:
+            case "status":
+                settings.require("useapi_token")
+                return asyncio.run(_status(settings, as_json=args.json))
+            case "check":
+                return asyncio.run(_check(settings))
+            case "simulate":
+                from bot.sim import serve
+                asyncio.run(serve(args.host, args.port, seed=args.seed, accounts=args.accounts,
+                                  jobs=args.jobs, token=args.token))
+                return EXIT_OK
+            case "demo":
+                from bot.demo import run_demo
+                return asyncio.run(run_demo(settings, seconds=args.seconds, seed=args.seed))
+            case "run":
+                from bot.app import run_bot
+                return run_bot(settings, simulate=args.simulate)
+    except ConfigError as exc:
+        console.print(f"[bold red]config error:[/] {exc}", highlight=False)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return EXIT_OK
+    return EXIT_FAILED  # pragma: no cover - argparse requires a command
+
+
+async def _status(settings: Settings, *, as_json: bool) -> int:
+    async with make_client(settings) as client:
+        reports = await report.collect(make_providers(settings.providers, client))
+    taken_at = datetime.now(UTC)
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_json(reports, taken_at), indent=2) + "\n")
+    else:
+        report.print_tables(Console(), reports)
+    return EXIT_OK if all(r.ok for r in reports) else EXIT_FAILED
+
+
+async def _check(settings: Settings) -> int:
+    out = Console(highlight=False)
+    out.print(f"✓ settings: providers {', '.join(settings.providers)}, "
+              f"poll every {settings.poll_interval_seconds:g}s, database {settings.database_url}")
+    out.print("✓ DISCORD_TOKEN is set" if settings.discord_token
+              else "• DISCORD_TOKEN is not set (needed by `opsbot run`)")
+    if settings.useapi_token is None:
+        out.print("✗ USEAPI_TOKEN is not set")
+        return EXIT_CONFIG
+    async with make_client(settings, attempts=1) as client:
+        reports = await report.collect(make_providers(settings.providers, client))
+    for r in reports:
+        if r.snapshot is not None:
+            out.print(f"✓ {r.provider}: reached {settings.base_url} — {len(r.snapshot.jobs)} "
+                      f"running, {len(r.snapshot.accounts)} accounts")
+        else:
+            out.print(f"✗ {r.provider}: {r.error}")
+    return EXIT_OK if all(r.ok for r in reports) else EXIT_FAILED

@@ -1,0 +1,30 @@
+"""Events: what the diff found worth telling a team. Pure data, no I/O."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class EventKind(enum.StrEnum):
+    JOB = "job"            # words: completed, failed, moderated, cancelled, stuck, unknown
+    CAPACITY = "capacity"  # words: exhausted, restored
+    UPSTREAM = "upstream"  # words: unreachable, unauthorized, payment required, recovered
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One thing that happened. `key` is stable: the same happening always gets the same key,
+    so the outbox can refuse a second copy after a restart."""
+
+    key: str
+    kind: EventKind
+    provider: str
+    word: str
+    at: datetime
+    job_id: str | None = None
+    account: str | None = None
+    detail: str | None = None
+    urls: tuple[str, ...] = ()
+    extra: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,129 @@
+"""One-shot team status: fetch every provider once, as JSON (the contract's shape) or tables."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from bot import errors
+from bot.models import Account, Job, Snapshot
+from bot.providers import Provider
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderReport:
+    provider: str
+    title: str
+    snapshot: Snapshot | None
+    error: errors.UpstreamError | None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+async def collect(providers: Sequence[Provider]) -> list[ProviderReport]:
+    """Fetch every provider's snapshot concurrently; one failure does not hide the others."""
+
+    async def one(p: Provider) -> ProviderReport:
+        try:
+            return ProviderReport(p.name, p.title, await p.snapshot(), None)
+        except errors.UpstreamError as exc:
+            return ProviderReport(p.name, p.title, None, exc)
+
+    return list(await asyncio.gather(*(one(p) for p in providers)))
+
+
+def iso(dt: datetime | None, *, millis: bool = True) -> str | None:
+    """ISO-8601 UTC with a Z, as useapi writes it."""
+    if dt is None:
+        return None
+    dt = dt.astimezone(UTC)
+    if millis:
+        return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def job_json(job: Job) -> dict[str, Any]:
+    return {"id": job.id, "kind": job.kind, "account": job.account, "started": iso(job.started),
+            "elapsed_seconds": job.elapsed_seconds, "model": job.model}
+
+
+def account_json(acc: Account) -> dict[str, Any]:
+    return {"account": acc.account, "max_jobs": acc.max_jobs, "executing": acc.executing,
+            "available": acc.available}
+
+
+def error_json(exc: errors.UpstreamError | None) -> dict[str, Any] | None:
+    if exc is None:
+        return None
+    return {"status": exc.status, "message": exc.message}
+
+
+def to_json(reports: Sequence[ProviderReport], taken_at: datetime) -> dict[str, Any]:
+    """The `opsbot status --json` document."""
+    return {
+        "taken_at": iso(taken_at, millis=False),
+        "providers": [
+            {
+                "provider": r.provider,
+                "ok": r.ok,
+                "error": error_json(r.error),
+                "jobs": [job_json(j) for j in r.snapshot.jobs] if r.snapshot else [],
+                "accounts": [account_json(a) for a in r.snapshot.accounts] if r.snapshot else [],
+            }
+            for r in reports
+        ],
+    }
+
+
+def _elapsed(seconds: int | None) -> str:
+    if seconds is None:
+        return "—"
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def _num(value: int | None) -> str:
+    return "?" if value is None else str(value)
+
+
+def tables(reports: Sequence[ProviderReport], *, max_jobs_shown: int = 50) -> RenderableType:
+    """Rich rendering: per provider a queue table and a capacity table, or its error."""
+    parts: list[RenderableType] = []
+    for r in reports:
+        if r.snapshot is None:
+            parts.append(Text(f"✗ {r.title}: {r.error}", style="bold red"))
+            continue
+        snap = r.snapshot
+        queue = Table(title=f"{r.title} — {len(snap.jobs)} running", title_justify="left",
+                      expand=False)
+        for col in ("job", "kind", "account", "started", "elapsed"):
+            queue.add_column(col, overflow="fold")
+        ordered = sorted(snap.jobs, key=lambda j: j.elapsed_seconds or 0, reverse=True)
+        for job in ordered[:max_jobs_shown]:
+            queue.add_row(Text(job.id), job.kind or "—", Text(job.account or "—"),
+                          iso(job.started, millis=False) or "—", _elapsed(job.elapsed_seconds))
+        if len(ordered) > max_jobs_shown:
+            queue.caption = f"… and {len(ordered) - max_jobs_shown} more (longest-running first)"
+        cap = Table(title=f"{r.title} capacity", title_justify="left")
+        for col in ("account", "executing", "max jobs", "available"):
+            cap.add_column(col)
+        for acc in snap.accounts:
+            style = "red" if acc.available == 0 else None
+            cap.add_row(Text(acc.account), str(acc.executing), _num(acc.max_jobs),
+                        _num(acc.available), style=style)
+        parts += [queue, cap]
+    return Group(*parts)
+
+
+def print_tables(console: Console, reports: Sequence[ProviderReport]) -> None:
+    console.print(tables(reports))

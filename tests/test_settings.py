@@ -1,0 +1,72 @@
+import pytest
+
+from bot.settings import ConfigError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch, tmp_path):
+    """No .env and no OPSBOT-relevant variables from the developer's shell."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("DISCORD_TOKEN", "USEAPI_TOKEN", "USEAPI_BASE_URL", "PROVIDERS", "GUILD_IDS",
+                 "ALERT_CHANNEL_ID", "POLL_INTERVAL_SECONDS", "STUCK_AFTER_MINUTES",
+                 "DATABASE_URL", "REDACT_ACCOUNTS", "HTTP_PORT", "LOG_LEVEL",
+                 "DISCORD_API_BASE_URL", "DISCORD_GATEWAY_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_defaults_match_the_contract():
+    s = load_settings()
+    assert s.base_url == "https://api.useapi.net"
+    assert s.providers == ["pixverse", "minimax", "dreamina"]
+    assert s.guild_ids == []
+    assert s.alert_channel_id is None
+    assert s.poll_interval_seconds == 30
+    assert s.stuck_after_minutes == 20
+    assert s.database_url == "sqlite+aiosqlite:///data/opsbot.db"
+    assert s.redact_accounts is False
+    assert (s.http_host, s.http_port, s.log_level) == ("127.0.0.1", 0, "INFO")
+
+
+def test_env_and_dotenv(monkeypatch, tmp_path):
+    (tmp_path / ".env").write_text("USEAPI_TOKEN=from-dotenv\nGUILD_IDS=1, 2\n")
+    monkeypatch.setenv("PROVIDERS", "MiniMax , pixverse")
+    monkeypatch.setenv("ALERT_CHANNEL_ID", "")
+    s = load_settings()
+    assert s.useapi_token is not None and s.useapi_token.get_secret_value() == "from-dotenv"
+    assert s.guild_ids == [1, 2]
+    assert s.providers == ["minimax", "pixverse"]
+    assert s.alert_channel_id is None
+
+
+def test_secrets_never_in_repr(monkeypatch):
+    monkeypatch.setenv("USEAPI_TOKEN", "tok-SECRET-123")
+    monkeypatch.setenv("DISCORD_TOKEN", "disc-SECRET-456")
+    s = load_settings()
+    for text in (repr(s), str(s), str(s.model_dump())):
+        assert "SECRET" not in text
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("POLL_INTERVAL_SECONDS", "4"),
+    ("POLL_INTERVAL_SECONDS", "soon"),
+    ("USEAPI_BASE_URL", "not a url"),
+    ("PROVIDERS", "pixverse,kling9"),
+    ("GUILD_IDS", "12,abc"),
+    ("DATABASE_URL", "mysql://x"),
+    ("HTTP_PORT", "70000"),
+    ("LOG_LEVEL", "LOUD"),
+    ("REDACT_ACCOUNTS", "maybe"),
+    ("DISCORD_GATEWAY_URL", "http://not-a-websocket"),
+])
+def test_bad_value_is_one_line_naming_the_variable(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as info:
+        load_settings()
+    message = str(info.value)
+    assert message.startswith(name + ":")
+    assert "\n" not in message
+
+
+def test_require_names_the_missing_variable():
+    with pytest.raises(ConfigError, match="^DISCORD_TOKEN is not set$"):
+        load_settings().require("discord_token")
