@@ -121,7 +121,7 @@ class PayloadError(UpstreamError):
 
 
 _BY_STATUS: dict[int, type[HTTPStatusError]] = {
-    cls.status: cls  # type: ignore[misc]
+    cls.status: cls
     for cls in (BadRequest, Unauthorized, PaymentRequired, NotFound, Gone, InsufficientCredits,
                 ModeratedPrompt, RateLimited, SessionExpired)
 }

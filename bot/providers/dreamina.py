@@ -1,0 +1,135 @@
+"""Dreamina / Seedance (useapi.net v1).
+
+Quirks handled here:
+
+* The scheduler groups running jobs by account, `{"executing": {"US:a@x": [{jobid, model,
+  elapsedSeconds, …}]}, "total": N}`, with **no `started`** (so `Job.started` is None) and the
+  elapsed figure as a number of seconds.
+* There is **no capacity endpoint**: `maxJobs` comes from the accounts map
+  (`GET /v1/dreamina/accounts`, keyed by `REGION:email`) and `executing` is the number of the
+  account's jobs in the queue. Accounts running jobs without a config entry are listed too,
+  with `max_jobs`/`available` None.
+* Job status is `created` (processing), `completed` or `failed`; a failure whose
+  `error`/`errorDetails` talks about moderation, sensitive content or a violation is MODERATED.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Final
+from urllib.parse import quote
+
+from bot.models import Account, Job, JobResult, Outcome, Snapshot
+from bot.providers.base import Provider
+from bot.providers.parse import (
+    account_from_id,
+    accounts_from_config,
+    as_kind,
+    both,
+    expect_dict,
+    expect_list,
+    kind_from_id,
+    opt_dict,
+    opt_str,
+    outcome_from_word,
+    parse_elapsed,
+    parse_time,
+    require_id,
+)
+
+NAME: Final = "dreamina"
+
+QUEUE_PATH: Final = "/v1/dreamina/scheduler"
+ACCOUNTS_PATH: Final = "/v1/dreamina/accounts"
+VIDEO_PATH: Final = "/v1/dreamina/videos/{id}"
+
+_MODERATION = re.compile(r"moderat|sensitive|violat", re.IGNORECASE)
+
+
+def parse_queue(body: Any, now: datetime) -> tuple[Job, ...]:
+    """Jobs from `GET /v1/dreamina/scheduler`.
+
+    `now` is unused (there is no `started` to compute from); it keeps the signature of the
+    other adapters' `parse_queue`.
+    """
+    del now
+    groups = expect_dict(expect_dict(body, NAME, "(body)").get("executing"), NAME, "executing")
+    jobs: list[Job] = []
+    for group, items in groups.items():
+        for i, raw in enumerate(expect_list(items, NAME, f"executing.{group}")):
+            where = f"executing.{group}[{i}]"
+            item = expect_dict(raw, NAME, where)
+            key = "jobId" if item.get("jobid") is None and "jobId" in item else "jobid"
+            job_id = require_id(item.get(key), NAME, f"{where}.{key}")
+            elapsed = item.get("elapsedSeconds")
+            jobs.append(Job(
+                provider=NAME, id=job_id, kind=kind_from_id(job_id) or "video",
+                account=account_from_id(job_id) or group, started=None,
+                elapsed_seconds=parse_elapsed(elapsed if elapsed is not None
+                                              else item.get("elapsed")),
+                model=opt_str(item.get("model"), NAME, f"{where}.model"),
+            ))
+    return tuple(jobs)
+
+
+def parse_accounts(body: Any, jobs: tuple[Job, ...]) -> tuple[Account, ...]:
+    """Capacity from `GET /v1/dreamina/accounts` (`{"US:a@x": {maxJobs, error?, …}}`) and the
+    queue: executing = the account's running jobs, available = max(0, maxJobs − executing)."""
+    return accounts_from_config(body, NAME, "accounts", jobs)
+
+
+def _outcome(status: str | None, error: str | None) -> Outcome:
+    outcome = outcome_from_word(status) or Outcome.UNKNOWN
+    if outcome is Outcome.FAILED and error and _MODERATION.search(error):
+        return Outcome.MODERATED
+    return outcome
+
+
+def parse_video(body: Any, job_id: str) -> JobResult:
+    """The outcome in a `GET /v1/dreamina/videos/{jobid}` body.
+
+    `created` → running, `completed`, `failed` (moderated when the error says so),
+    `cancelled`; the video url is `response.videoUrl`, the prompt `request.prompt`.
+    """
+    job = expect_dict(body, NAME, "(body)")
+    status = opt_str(job.get("status"), NAME, "status")
+    details = [opt_str(job.get(key), NAME, key) for key in ("error", "errorDetails")]
+    error = ": ".join(d for d in details if d) or None
+    request = opt_dict(job.get("request"), NAME, "request")
+    response = opt_dict(job.get("response"), NAME, "response")
+    url = opt_str(response.get("videoUrl"), NAME, "response.videoUrl")
+    return JobResult(
+        provider=NAME, id=job_id, outcome=_outcome(status, error),
+        account=account_from_id(job_id),
+        kind=as_kind(opt_str(job.get("type"), NAME, "type")) or kind_from_id(job_id) or "video",
+        created=parse_time(job.get("created")), updated=parse_time(job.get("updated")),
+        prompt=opt_str(request.get("prompt"), NAME, "request.prompt"),
+        model=opt_str(job.get("model"), NAME, "model"),
+        urls=(url,) if url else (), error=error, raw_status=status,
+    )
+
+
+class Dreamina(Provider):
+    """Dreamina v1: queue from `/scheduler`, capacity from `/accounts` minus running jobs."""
+
+    name: ClassVar[str] = NAME
+    title: ClassVar[str] = "Dreamina"
+
+    async def snapshot(self) -> Snapshot:
+        queue, config = await both(
+            self.client.get_json(QUEUE_PATH, provider=self.name),
+            self.client.get_json(ACCOUNTS_PATH, provider=self.name),
+        )
+        now = datetime.now(UTC)
+        jobs = parse_queue(queue, now)
+        return Snapshot(provider=self.name, taken_at=now, jobs=jobs,
+                        accounts=parse_accounts(config, jobs))
+
+    async def job(self, job_id: str) -> JobResult:
+        body = await self.client.get_json(VIDEO_PATH.format(id=quote(job_id, safe="")),
+                                          provider=self.name)
+        return parse_video(body, job_id)
+
+
+PROVIDER = Dreamina

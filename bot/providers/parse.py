@@ -1,0 +1,467 @@
+"""Lenient, pure helpers the provider adapters share: times, elapsed figures, ids, typed getters.
+
+useapi.net's providers disagree on almost everything (see `useapi/endpoints.md` §10): the id key,
+whether `started` is ISO or epoch, whether elapsed is `"03:57"`, `"1m 23s"` or a number of seconds,
+and some documented examples hold impossible timestamps (`"12:45:67.890Z"`). The value parsers
+here (`parse_time`, `parse_elapsed`, `account_from_id`, `kind_from_id`) therefore never raise: a
+value they cannot read becomes `None`. The getters (`expect_*`, `opt_*`, `require_id`) are the
+opposite: they guard the *shape* of a body and raise `PayloadError` naming provider and field, so
+an adapter never lets a KeyError/TypeError escape and never turns a misunderstood body into an
+empty queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+from collections import Counter
+from collections.abc import Coroutine, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, TypeVar
+
+from bot.errors import PayloadError
+from bot.models import Account, Job, Kind, Outcome
+
+__all__ = [
+    "account_from_id",
+    "accounts_from_config",
+    "as_kind",
+    "available_accounts",
+    "both",
+    "elapsed_since",
+    "expect_dict",
+    "expect_list",
+    "flat_queue",
+    "kind_from_id",
+    "opt_dict",
+    "opt_int",
+    "opt_list",
+    "opt_str",
+    "outcome_from_word",
+    "parse_elapsed",
+    "parse_time",
+    "require_id",
+    "running_per_account",
+]
+
+_A = TypeVar("_A")
+_B = TypeVar("_B")
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+#: Epoch numbers at or above this are milliseconds (1e11 s is the year 5138; 1e11 ms is 1973).
+_MS_THRESHOLD: Final = 1e11
+
+# ---------------------------------------------------------------------------------------- times
+
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+#: Longer text is no time or elapsed figure (and bounds the regex work on hostile input).
+_MAX_TEXT: Final = 64
+_ISO = re.compile(
+    r"""(?P<y>\d{4})-(?P<mo>\d{1,2})-(?P<d>\d{1,2})
+        (?:[Tt\ ]+(?P<h>\d{1,2}):(?P<mi>\d{1,2})(?::(?P<s>\d{1,2})(?:[.,](?P<f>\d+))?)?)?
+        \ *(?:(?P<z>[Zz]|UTC|GMT)|(?P<sign>[+-])(?P<oh>\d{2}):?(?P<om>\d{2})?)?""",
+    re.VERBOSE,
+)
+
+
+def _from_epoch(value: float) -> datetime | None:
+    try:
+        if not math.isfinite(value) or value < 0:
+            return None
+        if value >= _MS_THRESHOLD:
+            return _EPOCH + timedelta(milliseconds=value)
+        return _EPOCH + timedelta(seconds=value)
+    except (OverflowError, ValueError):
+        return None
+
+
+def _number_from_text(text: str) -> float | None:
+    if not _NUMBER.fullmatch(text):
+        return None
+    try:
+        number = float(text) if any(c in text for c in ".eE") else int(text)
+    except (OverflowError, ValueError):
+        return None
+    return number
+
+
+def _from_iso(text: str) -> datetime | None:
+    m = _ISO.fullmatch(text)
+    if m is None:
+        return None
+    month, day = int(m["mo"]), int(m["d"])
+    if not 1 <= month <= 12 or day < 1:
+        return None
+    fraction = (m["f"] or "")[:6].ljust(6, "0")
+    # Out-of-range clock fields roll over (12:45:67 → 12:46:07, Feb 30 → Mar 1), as a JS Date does.
+    shift = timedelta(days=day - 1, hours=int(m["h"] or 0), minutes=int(m["mi"] or 0),
+                      seconds=int(m["s"] or 0), microseconds=int(fraction))
+    if m["sign"]:
+        offset = timedelta(hours=int(m["oh"]), minutes=int(m["om"] or 0))
+        shift -= offset if m["sign"] == "+" else -offset
+    try:
+        return datetime(int(m["y"]), month, 1, tzinfo=UTC) + shift
+    except (OverflowError, ValueError):
+        return None
+
+
+def parse_time(value: object) -> datetime | None:
+    """An aware UTC datetime from whatever a provider put in a time field, or None.
+
+    Accepts ISO-8601 text (`Z`, `±hh:mm`, `±hhmm`, with or without fractions; no zone = UTC),
+    epoch seconds and epoch milliseconds (numbers ≥ 1e11) as numbers or numeric text, and
+    `datetime` objects (naive = UTC). Impossible clock values roll over instead of failing
+    (`12:45:67.890Z` → `12:46:07.890Z`); an impossible month, negative or non-finite epoch,
+    or anything else unreadable gives None. Never raises.
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        try:
+            return value.astimezone(UTC)
+        except (OverflowError, ValueError):
+            return None
+    if isinstance(value, int | float):
+        return _from_epoch(value)
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if len(text) > _MAX_TEXT:
+        return None
+    number = _number_from_text(text)
+    if number is not None:
+        return _from_epoch(number)
+    return _from_iso(text)
+
+
+# -------------------------------------------------------------------------------------- elapsed
+
+_CLOCK = re.compile(r"(\d+):(\d{1,2})(?::(\d{1,2}))?(?:\.\d*)?")
+_UNITS_TEXT = re.compile(r"(?:[\s,]*\d+(?:\.\d+)?\s*[A-Za-z]+)+[\s,]*")
+_UNIT_TOKEN = re.compile(r"(\d+(?:\.\d+)?)\s*([A-Za-z]+)")
+_UNIT_SECONDS: Final[dict[str, float]] = {
+    **dict.fromkeys(("ms", "msec", "msecs", "millisecond", "milliseconds"), 0.001),
+    **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), 1),
+    **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), 60),
+    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), 3600),
+    **dict.fromkeys(("d", "day", "days"), 86400),
+}
+
+
+def _whole_seconds(number: float) -> int | None:
+    if not math.isfinite(number) or number < 0:
+        return None
+    return math.floor(number)
+
+
+def parse_elapsed(value: object) -> int | None:
+    """Whole seconds from an upstream elapsed figure, or None.
+
+    `"03:57"` → 237 (mm:ss), `"1:02:03"` → 3723 (h:mm:ss), `"1m 23s"` → 83, `"45s"` → 45,
+    `"2h 3m"` → 7380; numbers and numeric text are seconds (fractions floored). Negative,
+    non-finite or unreadable values give None. Never raises.
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if isinstance(value, float):
+        return _whole_seconds(value)
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if len(text) > _MAX_TEXT:
+        return None
+    number = _number_from_text(text)
+    if number is not None:
+        return _whole_seconds(number)
+    clock = _CLOCK.fullmatch(text)
+    if clock is not None:
+        a, b, c = clock.groups()
+        if c is None:
+            return int(a) * 60 + int(b)
+        return int(a) * 3600 + int(b) * 60 + int(c)
+    if not _UNITS_TEXT.fullmatch(text):
+        return None
+    total = 0.0
+    for amount, unit in _UNIT_TOKEN.findall(text):
+        factor = _UNIT_SECONDS.get(unit.lower())
+        if factor is None:
+            return None
+        total += float(amount) * factor
+    return _whole_seconds(total)
+
+
+def elapsed_since(started: datetime | None, now: datetime) -> int | None:
+    """Whole seconds from `started` to `now` (never negative), or None without a start."""
+    if started is None:
+        return None
+    return max(0, math.floor((now - started).total_seconds()))
+
+
+# ------------------------------------------------------------------------------------------ ids
+
+# user:<user>-<provider>:<account>-<kind>:<n>  (PixVerse v2, MiniMax, Runway: …-task:<uuid>).
+# The account is greedy so e-mails with hyphens survive; the user part stops at the first
+# "-<word>:" so user ids with hyphens do too.
+_USER_ID = re.compile(r"user:[^:]*?-[A-Za-z0-9_.]+:(?P<account>.+)-(?P<kind>[A-Za-z]+):[^:]*")
+# j<digits><letter>-u<user>-<account>:<provider>  (Dreamina: account is REGION:email).
+_J_ID = re.compile(r"j\d*(?P<kind>[A-Za-z])-u[^-:]*-(?P<account>.+):[A-Za-z][\w.-]*")
+# The letter after a j-id's digits: v(ideo) in the Dreamina docs, m(usic) in Mureka's. [inferred]
+_J_KINDS: Final[dict[str, Kind]] = {"v": "video", "i": "image", "m": "music"}
+
+
+def account_from_id(job_id: object) -> str | None:
+    """The account a job id embeds, or None when it embeds none.
+
+    `user:U-pixverse:EMAIL-video:N` → `EMAIL`; `user:U-minimax:ACCOUNT-image:N` → `ACCOUNT`;
+    `j0223140530123456789v-u12345-US:a@x.com:dreamina` → `US:a@x.com` (Dreamina's
+    `REGION:email`, the same key as its scheduler groups and accounts map). Never raises.
+    """
+    if not isinstance(job_id, str):
+        return None
+    m = _USER_ID.fullmatch(job_id) or _J_ID.fullmatch(job_id)
+    return m["account"] if m else None
+
+
+def kind_from_id(job_id: object) -> Kind | None:
+    """`video`/`image`/`music` as the id spells it (`…-image:N`; Dreamina's `j…v-`), else None."""
+    if not isinstance(job_id, str):
+        return None
+    m = _USER_ID.fullmatch(job_id)
+    if m is not None:
+        return as_kind(m["kind"])
+    m = _J_ID.fullmatch(job_id)
+    if m is not None:
+        return _J_KINDS.get(m["kind"].lower())
+    return None
+
+
+def as_kind(value: object) -> Kind | None:
+    """`value` if it is one of the kinds the model knows (case-insensitive), else None."""
+    if not isinstance(value, str):
+        return None
+    word = value.strip().lower()
+    if word == "video":
+        return "video"
+    if word == "image":
+        return "image"
+    if word == "music":
+        return "music"
+    return None
+
+
+# ------------------------------------------------------------------------------------- statuses
+
+_WORDS: Final[dict[str, Outcome]] = {
+    **dict.fromkeys(("created", "started", "progress", "in_progress", "processing", "pending",
+                     "queued", "generating", "running", "waiting", "submitted"), Outcome.RUNNING),
+    **dict.fromkeys(("completed", "complete", "succeeded", "succeed", "success", "done",
+                     "finished"), Outcome.COMPLETED),
+    **dict.fromkeys(("failed", "failure", "fail", "error", "errored"), Outcome.FAILED),
+    **dict.fromkeys(("moderated", "moderation", "blocked", "rejected"), Outcome.MODERATED),
+    **dict.fromkeys(("cancelled", "canceled", "cancel", "aborted"), Outcome.CANCELLED),
+}
+
+
+def outcome_from_word(word: object) -> Outcome | None:
+    """The outcome a status word means (`COMPLETED`, `queued`, `Canceled`, …), else None."""
+    if not isinstance(word, str):
+        return None
+    key = re.sub(r"[\s-]+", "_", word.strip().lower())
+    if key in _WORDS:
+        return _WORDS[key]
+    if "moderat" in key:  # MODERATION_FAILED and friends
+        return Outcome.MODERATED
+    return None
+
+
+# -------------------------------------------------------------------------------------- getters
+
+def _type_name(value: object) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+            list: "an array", dict: "an object"}.get(type(value), type(value).__name__)
+
+
+def expect_dict(value: object, provider: str, field: str) -> dict[str, Any]:
+    """`value` if it is a JSON object, else PayloadError."""
+    if not isinstance(value, dict):
+        raise PayloadError(f"expected an object, got {_type_name(value)}",
+                           provider=provider, field=field)
+    return value
+
+
+def expect_list(value: object, provider: str, field: str) -> list[Any]:
+    """`value` if it is a JSON array, else PayloadError."""
+    if not isinstance(value, list):
+        raise PayloadError(f"expected an array, got {_type_name(value)}",
+                           provider=provider, field=field)
+    return value
+
+
+def opt_dict(value: object, provider: str, field: str) -> dict[str, Any]:
+    """An optional JSON object: null → `{}`, an object as it is, anything else → error."""
+    return {} if value is None else expect_dict(value, provider, field)
+
+
+def opt_list(value: object, provider: str, field: str) -> list[Any]:
+    """An optional JSON array: null → `[]`, an array as it is, anything else → error."""
+    return [] if value is None else expect_list(value, provider, field)
+
+
+def require_id(value: object, provider: str, field: str, *, what: str = "a job id") -> str:
+    """An id as text: non-empty strings as they are, integers (Kling) coerced; else error."""
+    if isinstance(value, str) and value.strip():
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    got = "an empty string" if isinstance(value, str) else _type_name(value)
+    raise PayloadError(f"expected {what}, got {got}", provider=provider, field=field)
+
+
+def opt_str(value: object, provider: str, field: str) -> str | None:
+    """Optional text: null/empty → None, numbers coerced; booleans, arrays, objects → error."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise PayloadError(f"expected a string, got {_type_name(value)}",
+                       provider=provider, field=field)
+
+
+def opt_int(value: object, provider: str, field: str) -> int | None:
+    """Optional whole number: null → None; floats floored; numeric text read; else error."""
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    number: float | None = None
+    if isinstance(value, float):
+        number = value
+    elif isinstance(value, str) and len(value) <= _MAX_TEXT:
+        number = _number_from_text(value.strip())
+    if number is not None and math.isfinite(number):
+        return math.floor(number)
+    raise PayloadError(f"expected a number, got {_type_name(value)}",
+                       provider=provider, field=field)
+
+
+# ------------------------------------------------------------------------ shared body shapes
+
+def flat_queue(body: object, provider: str, field: str, id_keys: Mapping[str, Kind | None],
+               now: datetime) -> tuple[Job, ...]:
+    """Jobs from a flat scheduler array: `[{<id key>, type?, started?, elapsed?, …}]`.
+
+    `id_keys` maps each accepted id key to the kind it implies (`imageId` → image); the first
+    key present wins. Kind: an explicit `type`, else the id (`…-image:N`), else the key's kind.
+    Account: the id, else an `email`/`account` field. `elapsed_seconds` is the upstream
+    `elapsed` figure, else computed from `started`.
+    """
+    jobs: list[Job] = []
+    for i, raw in enumerate(expect_list(body, provider, field)):
+        where = f"{field}[{i}]"
+        item = expect_dict(raw, provider, where)
+        key = next((k for k in id_keys if item.get(k) is not None), None)
+        if key is None:
+            raise PayloadError(f"job has no id (none of {', '.join(id_keys)})",
+                               provider=provider, field=where)
+        job_id = require_id(item[key], provider, f"{where}.{key}")
+        kind = (as_kind(opt_str(item.get("type"), provider, f"{where}.type"))
+                or kind_from_id(job_id) or id_keys[key])
+        account = (account_from_id(job_id)
+                   or opt_str(item.get("email"), provider, f"{where}.email")
+                   or opt_str(item.get("account"), provider, f"{where}.account"))
+        started = parse_time(item.get("started"))
+        elapsed = parse_elapsed(item.get("elapsed"))
+        jobs.append(Job(
+            provider=provider, id=job_id, kind=kind, account=account, started=started,
+            elapsed_seconds=elapsed if elapsed is not None else elapsed_since(started, now),
+            model=opt_str(item.get("model"), provider, f"{where}.model"),
+        ))
+    return tuple(jobs)
+
+
+def running_per_account(jobs: Iterable[Job],
+                        kinds: frozenset[Kind | None] | None = None) -> Counter[str]:
+    """How many of `jobs` each account runs (only those of `kinds`, when given)."""
+    return Counter(j.account for j in jobs
+                   if j.account is not None and (kinds is None or j.kind in kinds))
+
+
+def _free(max_jobs: int | None, executing: int) -> int | None:
+    return None if max_jobs is None else max(0, max_jobs - executing)
+
+
+def available_accounts(body: object, provider: str,
+                       jobs: Iterable[Job] = ()) -> tuple[Account, ...]:
+    """Capacity rows from a `…/scheduler/available` body: `{available: [{email|account,
+    maxJobs, executing, available}], executing: […]}`. A row that leaves out `executing` gets
+    the count of `jobs` it runs; one that leaves out `available` gets `maxJobs - executing`."""
+    field = "available"
+    rows = expect_list(expect_dict(body, provider, "(body)").get(field), provider, field)
+    running = running_per_account(jobs)
+    accounts: list[Account] = []
+    for i, raw in enumerate(rows):
+        where = f"{field}[{i}]"
+        row = expect_dict(raw, provider, where)
+        name_key = "email" if row.get("email") is not None else "account"
+        name = require_id(row.get(name_key), provider, f"{where}.{name_key}",
+                          what="an account name")
+        max_jobs = opt_int(row.get("maxJobs"), provider, f"{where}.maxJobs")
+        executing = opt_int(row.get("executing"), provider, f"{where}.executing")
+        if executing is None:
+            executing = running[name]
+        available = opt_int(row.get("available"), provider, f"{where}.available")
+        if available is None:
+            available = _free(max_jobs, executing)
+        accounts.append(Account(account=name, max_jobs=max_jobs, executing=executing,
+                                available=available))
+    return tuple(accounts)
+
+
+def accounts_from_config(body: object, provider: str, field: str, jobs: Iterable[Job],
+                         kinds: frozenset[Kind | None] | None = None) -> tuple[Account, ...]:
+    """Capacity from an accounts map (`{account: {maxJobs, …}}`) and the running `jobs`.
+
+    For providers without a capacity endpoint: `executing` counts the queue's jobs of that
+    account (of `kinds`, when given), `available` is `max(0, maxJobs - executing)`. Accounts
+    that run jobs but have no config entry follow, with `max_jobs`/`available` None.
+    """
+    config = expect_dict(body, provider, field)
+    running = running_per_account(jobs, kinds)
+    accounts: list[Account] = []
+    for name, raw in config.items():
+        where = f"{field}.{name}"
+        entry = expect_dict(raw, provider, where)
+        max_jobs = opt_int(entry.get("maxJobs"), provider, f"{where}.maxJobs")
+        executing = running.pop(name, 0)
+        accounts.append(Account(account=name, max_jobs=max_jobs, executing=executing,
+                                available=_free(max_jobs, executing)))
+    accounts.extend(Account(account=name, max_jobs=None, executing=n, available=None)
+                    for name, n in sorted(running.items()))
+    return tuple(accounts)
+
+
+# ----------------------------------------------------------------------------------- fetching
+
+async def both(first: Coroutine[Any, Any, _A], second: Coroutine[Any, Any, _B]) -> tuple[_A, _B]:
+    """Await two calls concurrently; if one fails, cancel the other and raise its error as is.
+
+    Unlike a bare `TaskGroup` this raises the `UpstreamError` itself (not an ExceptionGroup),
+    and unlike `gather` it does not leave the other request running. (The one non-pure
+    helper here: every adapter's `snapshot()` needs it.)
+    """
+    try:
+        async with asyncio.TaskGroup() as group:
+            a = group.create_task(first)
+            b = group.create_task(second)
+    except BaseExceptionGroup as failed:
+        raise failed.exceptions[0] from None
+    return a.result(), b.result()

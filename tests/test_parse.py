@@ -1,0 +1,297 @@
+"""The lenient value parsers and the typed getters in bot.providers.parse."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.errors import NotFound, PayloadError
+from bot.models import Job, Outcome
+from bot.providers import parse
+from bot.providers.parse import (
+    account_from_id,
+    both,
+    elapsed_since,
+    expect_dict,
+    expect_list,
+    kind_from_id,
+    opt_int,
+    opt_str,
+    outcome_from_word,
+    parse_elapsed,
+    parse_time,
+    require_id,
+)
+
+
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0,
+        micro: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
+
+
+json_scalars = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True)
+                | st.text())
+json_values = st.recursive(
+    json_scalars,
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=12,
+)
+timeish_text = st.from_regex(
+    r"\A\d{1,5}-\d{1,3}-\d{1,3}([T ]\d{1,3}:\d{1,3}(:\d{1,3}([.,]\d{0,9})?)?)?"
+    r" ?(Z|UTC|[+-]\d{2}:?\d{0,2})?\Z")
+elapsedish_text = st.from_regex(
+    r"\A(\d{1,6}(:\d{1,3}){0,3}(\.\d*)?|([ ,]*\d{1,9}(\.\d+)? ?[a-z]{1,8})+)\Z")
+
+
+# ------------------------------------------------------------------------------------ parse_time
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("2024-09-25T01:55:16.128Z", utc(2024, 9, 25, 1, 55, 16, 128000)),
+    ("2024-09-25T01:55:16Z", utc(2024, 9, 25, 1, 55, 16)),
+    ("2024-09-25T01:55:16", utc(2024, 9, 25, 1, 55, 16)),  # no zone: UTC
+    ("2024-09-25 01:55:16.128+00:00", utc(2024, 9, 25, 1, 55, 16, 128000)),
+    ("2023-09-09T02:05:24.991000+00:00", utc(2023, 9, 9, 2, 5, 24, 991000)),
+    ("2024-09-25T03:55:16+02:00", utc(2024, 9, 25, 1, 55, 16)),
+    ("2024-09-25T01:55:16-0130", utc(2024, 9, 25, 3, 25, 16)),
+    ("2024-09-25T01:55:16.123456789Z", utc(2024, 9, 25, 1, 55, 16, 123456)),
+    ("2024-09-25T01:55Z", utc(2024, 9, 25, 1, 55)),
+    ("2024-09-25", utc(2024, 9, 25)),
+    ("  2024-09-25T01:55:16Z  ", utc(2024, 9, 25, 1, 55, 16)),
+    # Kling/LTX examples: impossible seconds roll over like a JS Date.
+    ("2024-09-25T12:45:67.890Z", utc(2024, 9, 25, 12, 46, 7, 890000)),
+    ("2024-02-30T00:00:00Z", utc(2024, 3, 1)),
+    ("2024-12-31T23:59:60Z", utc(2025, 1, 1)),
+    # epoch seconds, milliseconds, numeric text
+    (1727229316, utc(2024, 9, 25, 1, 55, 16)),
+    (1727229316.128, utc(2024, 9, 25, 1, 55, 16, 128000)),
+    (1727229316128, utc(2024, 9, 25, 1, 55, 16, 128000)),
+    (1744858514499, utc(2025, 4, 17, 2, 55, 14, 499000)),  # Kling createTime (ms)
+    (1734858598.864, utc(2024, 12, 22, 9, 9, 58, 864000)),  # MiniMax jwt.exp (float s)
+    ("1727229316", utc(2024, 9, 25, 1, 55, 16)),
+    ("1727229316128", utc(2024, 9, 25, 1, 55, 16, 128000)),
+    (0, utc(1970, 1, 1)),
+    (datetime(2024, 1, 1), utc(2024, 1, 1)),
+    (datetime(2024, 1, 1, 2, tzinfo=timezone(timedelta(hours=2))), utc(2024, 1, 1)),
+    # unreadable
+    (None, None), (True, None), ("", None), ("yesterday", None), ("2024-13-01T00:00:00Z", None),
+    ("2024-00-10", None), ("2024-01-00", None), ("0000-01-01T00:00:00Z", None),
+    ("9999-12-31T23:59:60Z", None), (-5, None), (float("nan"), None), (float("inf"), None),
+    (10**400, None), ("1e999", None), ([], None), ({}, None), ("03:57", None),
+])
+def test_parse_time(value: object, expected: datetime | None) -> None:
+    got = parse_time(value)
+    assert got == expected
+    if got is not None:
+        assert got.utcoffset() == timedelta(0)
+
+
+@given(json_values)
+def test_parse_time_never_raises(value: object) -> None:
+    got = parse_time(value)
+    assert got is None or got.utcoffset() == timedelta(0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(timeish_text)
+def test_parse_time_never_raises_on_timeish_text(value: str) -> None:
+    got = parse_time(value)
+    assert got is None or got.tzinfo is not None
+
+
+@given(st.integers(min_value=0, max_value=10**11 - 1))
+def test_parse_time_epoch_seconds_round_trip(seconds: int) -> None:
+    got = parse_time(seconds)
+    assert got is not None
+    assert got.timestamp() == seconds
+    assert parse_time(seconds * 1000 + 999) == got + timedelta(milliseconds=999) \
+        or seconds * 1000 < 1e11  # below 1e11 a number is read as seconds
+
+
+# --------------------------------------------------------------------------------- parse_elapsed
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("03:57", 237), ("00:35", 35), ("00:00", 0), ("1:02:03", 3723), ("125:00", 7500),
+    ("03:57.9", 237), ("1m 23s", 83), ("45s", 45), ("2h 3m", 7380), ("1h2m3s", 3723),
+    ("1 min, 5 sec", 65), ("2 hours", 7200), ("1d", 86400), ("1.5m", 90), ("1500ms", 1),
+    (237, 237), (45.9, 45), (0, 0), ("237", 237), (" 45.2 ", 45),
+    (None, None), (True, None), (-1, None), (-0.5, None), (float("nan"), None),
+    (float("inf"), None), ("", None), ("soon", None), ("3 fortnights", None),
+    ("12:ab", None), ([1], None), ({"s": 1}, None), ("-03:57", None), ("1e999", None),
+])
+def test_parse_elapsed(value: object, expected: int | None) -> None:
+    assert parse_elapsed(value) == expected
+
+
+@given(json_values)
+def test_parse_elapsed_never_raises(value: object) -> None:
+    got = parse_elapsed(value)
+    assert got is None or (isinstance(got, int) and got >= 0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(elapsedish_text)
+def test_parse_elapsed_never_raises_on_elapsedish_text(value: str) -> None:
+    got = parse_elapsed(value)
+    assert got is None or got >= 0
+
+
+@given(st.integers(min_value=0, max_value=99), st.integers(min_value=0, max_value=59))
+def test_parse_elapsed_mm_ss(minutes: int, seconds: int) -> None:
+    assert parse_elapsed(f"{minutes:02d}:{seconds:02d}") == minutes * 60 + seconds
+    assert parse_elapsed(f"{minutes}m {seconds}s") == minutes * 60 + seconds
+
+
+def test_elapsed_since() -> None:
+    now = utc(2024, 9, 25, 2, 0, 0)
+    assert elapsed_since(utc(2024, 9, 25, 1, 55, 16, 128000), now) == 283
+    assert elapsed_since(now + timedelta(seconds=5), now) == 0  # clock skew: never negative
+    assert elapsed_since(None, now) is None
+
+
+# ----------------------------------------------------------------------------------------- ids
+
+@pytest.mark.parametrize(("job_id", "account", "kind"), [
+    ("user:U-pixverse:a@b.c-video:7", "a@b.c", "video"),
+    ("user:1-pixverse:a@b.c-video:7", "a@b.c", "video"),
+    ("user:user_id-pixverse:email-video:id1", "email", "video"),
+    ("user:user_id-pixverse:email-image:id2", "email", "image"),
+    ("user:12-pixverse:first-last@my-domain.com-video:112233", "first-last@my-domain.com",
+     "video"),
+    ("user:user_id-minimax:account-video:id1", "account", "video"),
+    ("user:user_id-minimax:account-image:inN", "account", "image"),
+    ("user:777-minimax:123456-video:9876", "123456", "video"),
+    ("user:1-pixverse:a@b.c-music:3", "a@b.c", "music"),
+    ("user:U-runwayml:a@x.com-task:0c2f-4a1b", "a@x.com", None),
+    ("j0223140530123456789v-u12345-US:a@x.com:dreamina", "US:a@x.com", "video"),
+    ("j0223140530123456789v-u12345-CA:first.last+tag@x.co.uk:dreamina",
+     "CA:first.last+tag@x.co.uk", "video"),
+    ("j0223140530123456789i-u12345-US:a@x.com:dreamina", "US:a@x.com", "image"),
+    ("<jobid>", None, None), ("", None, None), ("user:", None, None),
+    ("123456789", None, None), ("user:U-pixverse:-video:1", None, None),
+])
+def test_ids(job_id: str, account: str | None, kind: str | None) -> None:
+    assert account_from_id(job_id) == account
+    assert kind_from_id(job_id) == kind
+
+
+@pytest.mark.parametrize("value", [None, 123456789, 1.5, [], {}, True])
+def test_ids_of_non_strings(value: object) -> None:
+    assert account_from_id(value) is None
+    assert kind_from_id(value) is None
+
+
+@given(st.text())
+def test_ids_never_raise(text: str) -> None:
+    account_from_id(text)
+    kind_from_id(text)
+
+
+@given(st.from_regex(r"\A[\w.+-]{1,20}@[\w-]{1,10}\.[a-z]{2,5}\Z"),
+       st.sampled_from(["video", "image"]), st.integers(min_value=0))
+def test_account_round_trips_through_user_ids(email: str, kind: str, n: int) -> None:
+    job_id = f"user:42-pixverse:{email}-{kind}:{n}"
+    assert account_from_id(job_id) == email
+    assert kind_from_id(job_id) == kind
+
+
+# ------------------------------------------------------------------------------------- statuses
+
+@pytest.mark.parametrize(("word", "outcome"), [
+    ("COMPLETED", Outcome.COMPLETED), ("completed", Outcome.COMPLETED),
+    ("created", Outcome.RUNNING), ("progress", Outcome.RUNNING), ("QUEUED", Outcome.RUNNING),
+    ("GENERATING", Outcome.RUNNING), ("FAILED", Outcome.FAILED),
+    ("MODERATED", Outcome.MODERATED), ("MODERATION_FAILED", Outcome.MODERATED),
+    ("cancelled", Outcome.CANCELLED), ("Canceled", Outcome.CANCELLED),
+    ("in progress", Outcome.RUNNING), ("whatever", None), ("", None), (None, None), (3, None),
+])
+def test_outcome_from_word(word: object, outcome: Outcome | None) -> None:
+    assert outcome_from_word(word) is outcome
+
+
+# -------------------------------------------------------------------------------------- getters
+
+def test_getters_accept_the_right_types() -> None:
+    assert expect_dict({"a": 1}, "p", "f") == {"a": 1}
+    assert expect_list([1], "p", "f") == [1]
+    assert require_id("abc", "p", "f") == "abc"
+    assert require_id(123456789, "p", "f") == "123456789"  # Kling's numeric ids
+    assert opt_str(None, "p", "f") is None
+    assert opt_str("", "p", "f") is None
+    assert opt_str("x", "p", "f") == "x"
+    assert opt_str(3, "p", "f") == "3"
+    assert opt_int(None, "p", "f") is None
+    assert opt_int(5, "p", "f") == 5
+    assert opt_int(5.7, "p", "f") == 5
+    assert opt_int("8", "p", "f") == 8
+    assert parse.opt_dict(None, "p", "f") == {}
+    assert parse.opt_list(None, "p", "f") == []
+
+
+@pytest.mark.parametrize(("getter", "value"), [
+    (expect_dict, []), (expect_dict, None), (expect_dict, "x"),
+    (expect_list, {}), (expect_list, None), (expect_list, 3),
+    (require_id, None), (require_id, ""), (require_id, "  "), (require_id, True),
+    (require_id, 1.5), (require_id, {}),
+    (opt_str, True), (opt_str, []), (opt_str, {}),
+    (opt_int, True), (opt_int, "five"), (opt_int, float("nan")), (opt_int, []), (opt_int, {}),
+    (parse.opt_dict, []), (parse.opt_list, {}),
+])
+def test_getters_raise_payload_error_naming_provider_and_field(
+        getter: Callable[[object, str, str], object], value: object) -> None:
+    with pytest.raises(PayloadError) as caught:
+        getter(value, "pixverse", "available[0].maxJobs")
+    assert caught.value.provider == "pixverse"
+    assert caught.value.field == "available[0].maxJobs"
+    assert "pixverse" in str(caught.value) and "available[0].maxJobs" in str(caught.value)
+
+
+# ---------------------------------------------------------------------------------------- shapes
+
+def test_accounts_from_config_counts_running_jobs() -> None:
+    jobs = [Job("p", "1", kind="video", account="a"), Job("p", "2", kind="image", account="a"),
+            Job("p", "3", kind="video", account="ghost"), Job("p", "4", account=None)]
+    got = parse.accounts_from_config({"a": {"maxJobs": 1}, "b": {"maxJobs": 3}, "c": {}},
+                                     "p", "accounts", jobs)
+    assert [(a.account, a.max_jobs, a.executing, a.available) for a in got] == [
+        ("a", 1, 2, 0), ("b", 3, 0, 3), ("c", None, 0, None), ("ghost", None, 1, None)]
+    videos = parse.accounts_from_config({"a": {"maxJobs": 4}}, "p", "accounts", jobs,
+                                        frozenset({"video"}))
+    assert [(a.account, a.executing, a.available) for a in videos] == [
+        ("a", 1, 3), ("ghost", 1, None)]
+
+
+# ------------------------------------------------------------------------------------------ both
+
+async def test_both_runs_concurrently_and_returns_in_order() -> None:
+    arrived = {"a": asyncio.Event(), "b": asyncio.Event()}
+
+    async def call(name: str, other: str) -> str:
+        arrived[name].set()
+        await asyncio.wait_for(arrived[other].wait(), 1)  # times out if run one after the other
+        return name
+
+    assert await both(call("a", "b"), call("b", "a")) == ("a", "b")
+
+
+async def test_both_raises_the_error_itself_and_cancels_the_other() -> None:
+    cancelled = asyncio.Event()
+
+    async def slow() -> None:
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    async def fails() -> None:
+        raise NotFound("nope", provider="p", status=404)
+
+    with pytest.raises(NotFound):
+        await both(slow(), fails())
+    assert cancelled.is_set()
