@@ -749,3 +749,15 @@ async def test_dreamina_snapshot_and_job_routes() -> None:
     assert upstream.peak == 2
     assert caps(snap.accounts) == [("US:user@example.com", 10, 1, 9)]
     assert result.outcome is Outcome.COMPLETED and result.urls == ("https://cdn/v.mp4",)
+
+
+def test_cancelled_name_wins_over_the_shared_failure_status():
+    from bot.models import Outcome
+    from bot.providers import minimax, pixverse
+
+    pv = pixverse.parse_video({"video_status": 8, "video_status_name": "CANCELLED",
+                               "video_status_final": True}, "user:1-pixverse:a@b.c-video:1")
+    mm = minimax.parse_video({"status": 3, "statusLabel": "cancelled", "statusFinal": True},
+                             "user:1-minimax:123-video:1")
+    assert pv.outcome is Outcome.CANCELLED
+    assert mm.outcome is Outcome.CANCELLED

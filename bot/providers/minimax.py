@@ -100,6 +100,9 @@ def parse_video(body: Any, job_id: str) -> JobResult:
     status = opt_int(video.get("status"), NAME, "status")
     label = opt_str(video.get("statusLabel"), NAME, "statusLabel")
     outcome = _outcome(status, label, video.get("statusFinal"))
+    if label is not None and "cancel" in label.lower():
+        # A cancelled job shares status 3 with failures; the label tells them apart.
+        outcome = Outcome.CANCELLED
     message = opt_str(video.get("message"), NAME, "message")
     urls: list[str] = []
     for key in ("videoURL", "downloadURL"):

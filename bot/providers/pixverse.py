@@ -87,6 +87,9 @@ def parse_video(body: Any, job_id: str) -> JobResult:
     status = opt_int(video.get("video_status"), NAME, "video_status")
     name = opt_str(video.get("video_status_name"), NAME, "video_status_name")
     outcome = _video_outcome(status, name, video.get("video_status_final"))
+    if name is not None and "cancel" in name.lower():
+        # A cancelled job shares a numeric status with failures; the name tells them apart.
+        outcome = Outcome.CANCELLED
     err = opt_str(video.get("error"), NAME, "error")
     code = opt_str(video.get("errCode"), NAME, "errCode")
     if code is not None and code != "0":

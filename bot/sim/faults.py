@@ -1,0 +1,192 @@
+"""Run-time fault switches: make chosen endpoints slow, fail, hang or talk nonsense.
+
+A fault has a `pattern` (a regex searched in the request path, raw and percent-decoded, or
+exactly a provider name such as `"pixverse"`), a `kind`, and optionally a `count` (apply to the
+next N matching requests, then switch off) and a `probability` (rolled on a seeded RNG, so a
+run is repeatable). Latency faults add up and then let the request go on; of the other kinds
+the first matching fault that fires decides the answer.
+"""
+
+from __future__ import annotations
+
+import http
+import random
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
+
+FaultKind = Literal["latency", "status", "timeout", "garbage", "html"]
+FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
+
+#: Provider names a pattern may be given as (matched against the path's provider segment).
+PROVIDER_NAMES = frozenset({"pixverse", "minimax", "dreamina"})
+
+#: Error text for a `status` fault, by status (useapi's `error` field).
+REASONS: dict[int, str] = {
+    400: "Bad request",
+    401: "Unauthorized",
+    402: "Account has no subscription or subscription expired",
+    403: "Forbidden",
+    404: "Not found",
+    408: "Request timeout",
+    412: "Insufficient credits",
+    422: "Prompt moderated",
+    429: "Too many requests / all accounts busy",
+    500: "Internal server error",
+    502: "Bad gateway",
+    503: "Service unavailable",
+    504: "Gateway timeout",
+    596: "Account session expired, please add the account again",
+}
+
+#: Default `seconds` per kind (latency to add, or how long a timeout hangs).
+DEFAULT_SECONDS: dict[str, float] = {"latency": 1.0, "timeout": 30.0}
+#: Default HTTP status per kind.
+DEFAULT_STATUS: dict[str, int] = {"status": 500, "html": 502, "garbage": 200, "latency": 200,
+                                  "timeout": 504}
+
+GARBAGE_BODY = b'{"executing": [tru'
+
+
+def reason_for(status: int) -> str:
+    """Error text for `status`: ours, else the HTTP reason phrase, else `HTTP <status>`."""
+    if status in REASONS:
+        return REASONS[status]
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return f"HTTP {status}"
+
+
+def html_page(status: int) -> bytes:
+    """The kind of HTML error page a proxy in front of an API sends."""
+    title = f"{status} {_phrase(status)}"
+    return (f"<html><head><title>{title}</title></head><body><center><h1>{title}</h1></center>"
+            "<hr><center>cloudflare</center></body></html>").encode()
+
+
+def _phrase(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return reason_for(status)
+
+
+@dataclass(slots=True, eq=False)
+class Fault:
+    """One active fault switch. `count` is what is left of it (None = until cleared)."""
+
+    id: int
+    pattern: str
+    kind: FaultKind
+    count: int | None
+    probability: float
+    seconds: float
+    status: int
+    body: Any = None
+    hits: int = 0
+    _regex: re.Pattern[str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._regex = re.compile(self.pattern)
+
+    def matches(self, raw_path: str, path: str, provider: str | None) -> bool:
+        if self.pattern in PROVIDER_NAMES:
+            return provider == self.pattern
+        return bool(self._regex.search(raw_path) or self._regex.search(path))
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "pattern": self.pattern, "kind": self.kind,
+                               "count": self.count, "probability": self.probability,
+                               "seconds": self.seconds, "status": self.status, "hits": self.hits}
+        if self.body is not None:
+            out["body"] = self.body
+        return out
+
+
+class Faults:
+    """The set of active faults of one simulator (`sim.faults`)."""
+
+    def __init__(self, seed: int | str = 0) -> None:
+        self._rng = random.Random(f"{seed}:faults")
+        self._faults: list[Fault] = []
+        self._next_id = 1
+
+    def set(self, pattern: str, kind: str, *, count: int | None = None,
+            probability: float = 1.0, seconds: float | None = None, status: int | None = None,
+            body: Any = None) -> Fault:
+        """Switch a fault on; returns it. Raises ValueError on a bad kind, regex or number.
+
+        `seconds`: latency added (`latency`, default 1) or hang time (`timeout`, default 30;
+        after it the request gets a 504). `status`: the HTTP status of a `status` fault
+        (default 500) or an `html` page (default 502). `body`: replaces the JSON error body of
+        a `status` fault, or the bytes/text of a `garbage` one.
+        """
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; expected one of {FAULT_KINDS}")
+        if count is not None and count < 1:
+            raise ValueError("count must be at least 1 (or None for 'until cleared')")
+        if not 0.0 <= probability <= 1.0:
+            raise ValueError("probability must be within 0..1")
+        if seconds is not None and seconds < 0:
+            raise ValueError("seconds must not be negative")
+        if status is not None and not 100 <= status <= 999:
+            raise ValueError("status must be an HTTP status code")
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"bad pattern {pattern!r}: {exc}") from None
+        fault = Fault(
+            id=self._next_id, pattern=pattern, kind=kind,  # type: ignore[arg-type]
+            count=count, probability=float(probability),
+            seconds=float(seconds if seconds is not None else DEFAULT_SECONDS.get(kind, 0.0)),
+            status=int(status if status is not None else DEFAULT_STATUS[kind]), body=body)
+        self._next_id += 1
+        self._faults.append(fault)
+        return fault
+
+    def clear(self, pattern: str | None = None) -> int:
+        """Switch off all faults, or those set with exactly `pattern`. Returns how many."""
+        before = len(self._faults)
+        if pattern is None:
+            self._faults.clear()
+        else:
+            self._faults = [f for f in self._faults if f.pattern != pattern]
+        return before - len(self._faults)
+
+    def remove(self, fault_id: int) -> bool:
+        """Switch off one fault by id."""
+        before = len(self._faults)
+        self._faults = [f for f in self._faults if f.id != fault_id]
+        return len(self._faults) != before
+
+    def active(self) -> list[Fault]:
+        """The faults still switched on, oldest first."""
+        return list(self._faults)
+
+    def __len__(self) -> int:
+        return len(self._faults)
+
+    def pick(self, raw_path: str, path: str, provider: str | None) -> tuple[float, Fault | None]:
+        """For one request: total latency to add, and the fault that answers it (if any)."""
+        if not self._faults:
+            return 0.0, None
+        delay = 0.0
+        chosen: Fault | None = None
+        for fault in list(self._faults):
+            if not fault.matches(raw_path, path, provider):
+                continue
+            if fault.kind != "latency" and chosen is not None:
+                continue
+            if fault.probability < 1.0 and self._rng.random() >= fault.probability:
+                continue
+            fault.hits += 1
+            if fault.count is not None:
+                fault.count -= 1
+                if fault.count <= 0:
+                    self._faults.remove(fault)
+            if fault.kind == "latency":
+                delay += fault.seconds
+            else:
+                chosen = fault
+        return delay, chosen
