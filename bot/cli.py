@@ -49,7 +49,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    console = Console(stderr=True)
     try:
         settings = load_settings()
         if args.command == "status" and args.provider:
@@ -77,7 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from bot.app import run_bot
                 return run_bot(settings, simulate=args.simulate)
     except ConfigError as exc:
-        console.print(f"[bold red]config error:[/] {exc}", highlight=False)
+        # One plain line (no wrapping, no colour codes) so scripts can read it.
+        print(f"opsbot: config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except KeyboardInterrupt:
         return EXIT_OK

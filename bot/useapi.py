@@ -14,7 +14,7 @@ import httpx
 import stamina
 from pydantic import SecretStr
 
-from bot import errors
+from bot import errors, metrics
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +115,7 @@ class UseapiClient:
     async def _get_once(self, path: str, provider: str,
                         params: Mapping[str, str] | None) -> Any:
         self.calls[provider] += 1
+        metrics.UPSTREAM_CALLS.labels(provider).inc()
         started = time.perf_counter()
         try:
             response = await self._http.get(path, params=dict(params) if params else None)
