@@ -1,0 +1,328 @@
+"""The alert policy: observations + what was announced before → Events → outbox items.
+
+Pure functions and plain data, no I/O. The watcher feeds it what one tick saw; the store
+persists what it returns. Three rooms:
+
+* state machines (`advance`) with flap damping: a condition must hold for some ticks before it
+  is announced, and the all-clear (`restored`, `recovered`) is only ever sent for a condition
+  that was announced, and only once it too has held;
+* event builders with stable keys (`job:{provider}:{job_id}:{word}`,
+  `capacity:{provider}:{account|*}:{episode}:{word}`, `upstream:{provider}:{episode}:{word}`),
+  so a re-run of the same tick yields the same keys and the outbox refuses the second copy;
+* routing, mutes and mentions (`route_for`, `is_muted`, `mention_for`, `plan`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Literal
+
+from bot import errors
+from bot.events import Event, EventKind
+from bot.models import Job, JobResult, Outcome
+
+# Raw conditions a state machine observes.
+OK = "ok"
+FULL = "full"
+
+# Words of the contract.
+EXHAUSTED = "exhausted"
+RESTORED = "restored"
+UNREACHABLE = "unreachable"
+UNAUTHORIZED = "unauthorized"
+PAYMENT_REQUIRED = "payment required"
+RECOVERED = "recovered"
+STUCK = "stuck"
+
+#: Scope of the provider-wide capacity state and of the upstream state.
+CAPACITY_ALL = "capacity"
+UPSTREAM = "upstream"
+
+#: Streak value meaning "stable for as long as anyone cares"; a state at or above the damping
+#: threshold stops counting so that steady ticks do not rewrite its row.
+STABLE = 1 << 20
+
+OutboxState = Literal["pending", "muted", "unrouted"]
+
+
+def capacity_scope(account: str | None) -> str:
+    """State scope of one account's capacity (None: the whole provider)."""
+    return CAPACITY_ALL if account is None else f"capacity:{account}"
+
+
+# --------------------------------------------------------------------------- observations
+
+@dataclass(frozen=True, slots=True)
+class CapacityObs:
+    """One tick's capacity reading: `account` None means every account of the provider."""
+
+    account: str | None
+    full: bool
+    executing: int | None = None
+    max_jobs: int | None = None
+
+
+def classify_error(exc: errors.UpstreamError) -> str:
+    """Contract word for a failed snapshot: 401 / 402 by name, anything else `unreachable`."""
+    if isinstance(exc, errors.Unauthorized) or exc.status == 401:
+        return UNAUTHORIZED
+    if isinstance(exc, errors.PaymentRequired) or exc.status == 402:
+        return PAYMENT_REQUIRED
+    return UNREACHABLE
+
+
+# --------------------------------------------------------------------------- state machine
+
+@dataclass(frozen=True, slots=True)
+class AlertState:
+    """Persisted state of one watched condition (`scope`: `upstream`, `capacity`,
+    `capacity:{account}`) of one provider.
+
+    `raw` is what the last ticks observed and `streak` for how many ticks in a row; `since` is
+    when that raw condition began. `announced` is the bad condition currently announced (None:
+    all clear), `episode` counts announcements so each episode's events get their own keys.
+    """
+
+    scope: str
+    raw: str = OK
+    streak: int = STABLE
+    since: datetime | None = None
+    announced: str | None = None
+    episode: int = 0
+
+
+Transition = Literal["announce", "clear"]
+
+
+def advance(state: AlertState, observed: str, *, now: datetime,
+            need: int) -> tuple[AlertState, Transition | None]:
+    """One tick of flap damping. `need` is how many ticks in a row `observed` must hold before
+    it is announced (or, for OK, before the all-clear). Returns the same object when nothing
+    changed, so callers can skip the write."""
+    need = max(1, need)
+    if observed == state.raw:
+        if state.streak >= STABLE:
+            new = state
+        else:
+            new = replace(state, streak=state.streak + 1)
+    else:
+        new = replace(state, raw=observed, streak=1, since=now)
+    if observed == OK:
+        if new.announced is not None and new.streak >= need:
+            return replace(new, announced=None, streak=STABLE), "clear"
+    elif new.announced != observed and new.streak >= need:
+        return replace(new, announced=observed, episode=new.episode + 1, streak=STABLE), "announce"
+    if new.streak >= need and new.streak < STABLE:
+        # Settled and nothing left to announce: stop counting so steady ticks write nothing.
+        new = replace(new, streak=STABLE)
+    if new == state:
+        return state, None
+    return new, None
+
+
+def capacity_events(provider: str, observations: Iterable[CapacityObs],
+                    states: Mapping[str, AlertState], *, now: datetime,
+                    flap_ticks: int) -> tuple[list[AlertState], list[Event]]:
+    """Advance each observed capacity state; return the changed states and the events."""
+    changed: list[AlertState] = []
+    events: list[Event] = []
+    for obs in observations:
+        scope = capacity_scope(obs.account)
+        old = states.get(scope) or AlertState(scope)
+        new, what = advance(old, FULL if obs.full else OK, now=now, need=flap_ticks)
+        if new is not old:
+            changed.append(new)
+        if what is not None:
+            word = EXHAUSTED if what == "announce" else RESTORED
+            events.append(capacity_event(provider, obs, word, new.episode, now))
+    return changed, events
+
+
+def capacity_event(provider: str, obs: CapacityObs, word: str, episode: int,
+                   now: datetime) -> Event:
+    who = "*" if obs.account is None else obs.account
+    if obs.account is None:
+        detail = "every account is full" if word == EXHAUSTED else "capacity is available again"
+    elif obs.max_jobs is not None and obs.executing is not None:
+        detail = f"{obs.executing}/{obs.max_jobs} slots in use"
+    else:
+        detail = None
+    return Event(key=f"capacity:{provider}:{who}:{episode}:{word}", kind=EventKind.CAPACITY,
+                 provider=provider, word=word, at=now, account=obs.account, detail=detail)
+
+
+def upstream_events(provider: str, observed: str, states: Mapping[str, AlertState], *,
+                    now: datetime, flap_ticks: int, unreachable_after: int,
+                    detail: str | None = None) -> tuple[list[AlertState], list[Event]]:
+    """Advance the provider's upstream state with `observed` (OK or a classify_error word).
+
+    `unreachable` must hold `unreachable_after` ticks, the others and `recovered` `flap_ticks`."""
+    old = states.get(UPSTREAM) or AlertState(UPSTREAM)
+    need = max(unreachable_after, 1) if observed == UNREACHABLE else flap_ticks
+    new, what = advance(old, observed, now=now, need=need)
+    changed = [new] if new is not old else []
+    if what is None:
+        return changed, []
+    word = observed if what == "announce" else RECOVERED
+    event = Event(key=f"upstream:{provider}:{new.episode}:{word}", kind=EventKind.UPSTREAM,
+                  provider=provider, word=word, at=now,
+                  detail=detail if what == "announce" else None)
+    return changed, [event]
+
+
+# --------------------------------------------------------------------------- job events
+
+def job_key(provider: str, job_id: str, word: str) -> str:
+    return f"job:{provider}:{job_id}:{word}"
+
+
+def job_event(provider: str, job: Job | None, result: JobResult | None, outcome: Outcome, *,
+              now: datetime, detail: str | None = None) -> Event:
+    """The event for a job that left the executing list and got its outcome."""
+    job_id = result.id if result is not None else job.id if job is not None else ""
+    extra: dict[str, str] = {}
+    kind = (result.kind if result is not None else None) or (job.kind if job else None)
+    model = (result.model if result is not None else None) or (job.model if job else None)
+    if kind:
+        extra["kind"] = kind
+    if model:
+        extra["model"] = model
+    if result is not None:
+        if result.prompt:
+            extra["prompt"] = result.prompt
+        if result.raw_status:
+            extra["status"] = result.raw_status
+        extra.update(result.extra)
+    if job is not None and job.started is not None:
+        extra["started"] = job.started.isoformat()
+    account = (result.account if result is not None else None) or (job.account if job else None)
+    return Event(
+        key=job_key(provider, job_id, outcome.value), kind=EventKind.JOB, provider=provider,
+        word=outcome.value,
+        at=(result.updated if result is not None and result.updated else now),
+        job_id=job_id, account=account,
+        detail=detail if detail is not None else (result.error if result is not None else None),
+        urls=result.urls if result is not None else (), extra=extra)
+
+
+def stuck_event(provider: str, job: Job, elapsed_seconds: float, *, now: datetime) -> Event:
+    minutes = int(elapsed_seconds // 60)
+    extra = {"elapsed_seconds": str(int(elapsed_seconds))}
+    if job.kind:
+        extra["kind"] = job.kind
+    if job.model:
+        extra["model"] = job.model
+    if job.started is not None:
+        extra["started"] = job.started.isoformat()
+    return Event(key=job_key(provider, job.id, STUCK), kind=EventKind.JOB, provider=provider,
+                 word=STUCK, at=now, job_id=job.id, account=job.account,
+                 detail=f"running for {minutes} min", extra=extra)
+
+
+# --------------------------------------------------------------------------- routing
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Send alerts of `kind` (for `provider`, or any provider when None) to `channel_id`."""
+
+    kind: EventKind
+    provider: str | None
+    channel_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Mute:
+    """Drop alerts matching `provider` and `kind` (None: any) until `until` (None: unmuted)."""
+
+    provider: str | None
+    kind: EventKind | None
+    until: datetime | None
+    reason: str | None = None
+
+    def active(self, now: datetime) -> bool:
+        return self.until is None or self.until > now
+
+    def matches(self, event: Event) -> bool:
+        return ((self.provider is None or self.provider == event.provider)
+                and (self.kind is None or self.kind == event.kind))
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """Mention `role_id` in alerts of `kind` (for `provider`, or any when None)."""
+
+    kind: EventKind
+    provider: str | None
+    role_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class AlertConfig:
+    routes: tuple[Route, ...] = ()
+    mutes: tuple[Mute, ...] = ()
+    mentions: tuple[Mention, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """One event as the outbox will hold it. `state` is `pending` (to be posted), `muted`
+    (recorded, never posted) or `unrouted` (no channel configured: recorded, never posted)."""
+
+    event: Event
+    channel_id: int | None
+    mention_role_id: int | None
+    state: OutboxState
+
+
+def route_for(event: Event, routes: Iterable[Route], default_channel: int | None) -> int | None:
+    """Channel for `event`: a route for its kind and provider, else for its kind, else default."""
+    kind_wide: int | None = None
+    for r in routes:
+        if r.kind != event.kind:
+            continue
+        if r.provider == event.provider:
+            return r.channel_id
+        if r.provider is None:
+            kind_wide = r.channel_id
+    return kind_wide if kind_wide is not None else default_channel
+
+
+def mention_for(event: Event, mentions: Iterable[Mention]) -> int | None:
+    """Role to mention for `event` (provider-specific beats kind-wide), or None."""
+    kind_wide: int | None = None
+    for m in mentions:
+        if m.kind != event.kind:
+            continue
+        if m.provider == event.provider:
+            return m.role_id
+        if m.provider is None:
+            kind_wide = m.role_id
+    return kind_wide
+
+
+def is_muted(event: Event, mutes: Iterable[Mute], now: datetime) -> bool:
+    return any(m.active(now) and m.matches(event) for m in mutes)
+
+
+def plan(events: Sequence[Event], config: AlertConfig, *, default_channel: int | None,
+         now: datetime) -> list[OutboxItem]:
+    """Decide for each event: its channel, its mention, and whether it is posted at all.
+
+    Muted events are dropped but recorded (state `muted`, never queued for later); so are
+    events with no channel at all (`unrouted`). Either way their key is taken, so the same
+    happening is not posted later by a re-run."""
+    items: list[OutboxItem] = []
+    for event in events:
+        channel = route_for(event, config.routes, default_channel)
+        mention = mention_for(event, config.mentions)
+        state: OutboxState
+        if is_muted(event, config.mutes, now):
+            state = "muted"
+        elif channel is None:
+            state = "unrouted"
+        else:
+            state = "pending"
+        items.append(OutboxItem(event, channel, mention, state))
+    return items

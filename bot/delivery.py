@@ -1,0 +1,263 @@
+"""Outbox → Discord: claim pending rows, post them a group per message, record the answer.
+
+The Discord side is one injected coroutine, `send(channel_id, events, mention_role_id) ->
+message id`, which raises `DeliveryFailed` when Discord refuses. The lead's cog implements it
+with discord.py (embeds, `AllowedMentions`, and `nonce=nonce_for(events)` with
+`enforce_nonce=True`).
+
+Exactly-once, as far as Discord allows it:
+
+* rows are claimed with a conditional UPDATE and a lease, so two workers (replicas) never post
+  the same row; a crashed worker's claims come back when the lease expires;
+* a row is marked `sent` only after `send` returned, i.e. after Discord accepted the message;
+* a group is always the same rows: the events of one tick (`batch`) for one channel and one
+  mention, all written in one transaction and always moved together. So when the process dies
+  after `send` but before `mark_sent`, the next run (after the lease) re-sends the very same
+  group with the very same nonce, and Discord drops the copy if it comes within its nonce
+  window (a few minutes; keep `lease` well below it, and above the time `send` may take).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import random
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bot.alerts import route_for
+from bot.events import Event
+from bot.store import OutboxRow, Store
+
+log = logging.getLogger(__name__)
+
+#: `send(channel_id, events, mention_role_id) -> message id`
+SendFn = Callable[[int, Sequence[Event], int | None], Awaitable[int]]
+
+#: Statuses that mean "this channel is wrong or closed to us": hold until the route is fixed.
+HOLD_STATUSES = frozenset({403, 404})
+
+
+class DeliveryFailed(Exception):
+    """Discord did not accept a message. `retryable`: 429, 5xx, network; `status` the HTTP
+    status when there was one; `retry_after` Discord's own hint in seconds (429)."""
+
+    def __init__(self, message: str, *, retryable: bool, status: int | None = None,
+                 retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable
+        self.status = status
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        code = f" ({self.status})" if self.status is not None else ""
+        return f"{self.message}{code}"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def nonce_for(keys_or_events: Iterable[str] | Iterable[Event]) -> str:
+    """Discord message nonce (≤ 25 chars) of a group: the same rows always give the same one."""
+    keys = sorted(k if isinstance(k, str) else k.key for k in keys_or_events)
+    return hashlib.sha256("\n".join(keys).encode()).hexdigest()[:25]
+
+
+def backoff_delay(attempt: int, *, initial: float = 2.0, maximum: float = 600.0,
+                  jitter: float = 1.0, rng: random.Random | None = None) -> float:
+    """Seconds to wait before retry number `attempt` (1-based): exponential, capped, plus
+    jitter (as stamina does: initial·2^(attempt-1) + U(0, jitter), at most `maximum`)."""
+    base = initial * 2.0 ** max(0, min(attempt - 1, 30))
+    return min(maximum, base + (rng or random).uniform(0, jitter))
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """Rows that go out as one message."""
+
+    channel_id: int
+    mention_role_id: int | None
+    batch: str
+    rows: tuple[OutboxRow, ...]
+
+    @property
+    def keys(self) -> list[str]:
+        return [r.key for r in self.rows]
+
+    @property
+    def events(self) -> list[Event]:
+        return [r.event for r in self.rows]
+
+    @property
+    def attempts(self) -> int:
+        return max(r.attempts for r in self.rows)
+
+    @property
+    def nonce(self) -> str:
+        return nonce_for(self.keys)
+
+
+def group_rows(rows: Iterable[OutboxRow]) -> list[Group]:
+    """One group per (channel, tick batch, mention), in order of their first row."""
+    groups: dict[tuple[int, str, int | None], list[OutboxRow]] = {}
+    for r in sorted(rows, key=lambda r: r.id):
+        groups.setdefault((r.channel_id, r.batch, r.mention_role_id), []).append(r)
+    return [Group(channel_id=c, mention_role_id=m, batch=b, rows=tuple(rs))
+            for (c, b, m), rs in groups.items()]
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    claimed: int = 0      # rows claimed
+    messages: int = 0     # messages Discord accepted
+    sent: int = 0         # rows marked sent
+    retried: int = 0      # rows scheduled for a retry
+    held: int = 0         # rows held (403/404 on their channel)
+    failed: int = 0       # rows given up (a non-retryable refusal)
+    errors: tuple[str, ...] = ()
+
+
+class Deliverer:
+    """Posts the outbox. `run_once` is one pass; `run` loops and `wake` cuts its wait short."""
+
+    def __init__(self, store: Store, send: SendFn, *, worker_id: str | None = None,
+                 claim_limit: int = 200, lease: timedelta = timedelta(seconds=90),
+                 backoff_initial: float = 2.0, backoff_max: float = 600.0,
+                 clock: Callable[[], datetime] = utcnow,
+                 rng: random.Random | None = None) -> None:
+        self.store = store
+        self.send = send
+        self.worker_id = worker_id or f"deliver-{uuid.uuid4().hex[:12]}"
+        self.claim_limit = claim_limit
+        self.lease = lease
+        self.backoff_initial = backoff_initial
+        self.backoff_max = backoff_max
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self.last_report: DeliveryReport | None = None
+
+    def wake(self) -> None:
+        """Deliver now (e.g. after a tick queued events) instead of at the next interval."""
+        self._wake.set()
+
+    async def run(self, *, interval: float = 2.0, stop: asyncio.Event | None = None) -> None:
+        """Deliver until `stop` is set. Errors are logged; the loop never dies."""
+        stop = stop or asyncio.Event()
+        while not stop.is_set():
+            try:
+                await self.run_once()
+            except Exception:
+                log.exception("outbox delivery pass failed")
+            self._wake.clear()
+            waiter = asyncio.ensure_future(self._wake.wait())
+            stopper = asyncio.ensure_future(stop.wait())
+            try:
+                await asyncio.wait({waiter, stopper}, timeout=interval,
+                                   return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                waiter.cancel()
+                stopper.cancel()
+
+    async def run_once(self, now: datetime | None = None) -> DeliveryReport:
+        """Claim due rows, post them grouped, record each outcome. Channels are served
+        concurrently, each channel's groups in order."""
+        async with self._lock:
+            now = now or self._clock()
+            rows = await self.store.claim_outbox(limit=self.claim_limit, now=now,
+                                                 worker_id=self.worker_id, lease=self.lease)
+            if not rows:
+                report = DeliveryReport()
+            else:
+                by_channel: dict[int, list[Group]] = {}
+                for g in group_rows(rows):
+                    by_channel.setdefault(g.channel_id, []).append(g)
+                results = await asyncio.gather(
+                    *(self._channel(groups, now) for groups in by_channel.values()),
+                    return_exceptions=True)
+                parts: list[DeliveryReport] = []
+                for res in results:
+                    if isinstance(res, asyncio.CancelledError):
+                        raise res
+                    if isinstance(res, BaseException):
+                        # e.g. the database failed in mark_sent: the rows stay claimed and
+                        # come back after the lease (same group, same nonce).
+                        log.error("outbox delivery for a channel failed", exc_info=res)
+                        parts.append(DeliveryReport(errors=(f"{type(res).__name__}: {res}",)))
+                    else:
+                        parts.append(res)
+                report = DeliveryReport(
+                    claimed=len(rows),
+                    messages=sum(p.messages for p in parts), sent=sum(p.sent for p in parts),
+                    retried=sum(p.retried for p in parts), held=sum(p.held for p in parts),
+                    failed=sum(p.failed for p in parts),
+                    errors=tuple(e for p in parts for e in p.errors))
+            self.last_report = report
+            return report
+
+    async def _channel(self, groups: list[Group], now: datetime) -> DeliveryReport:
+        messages = sent = retried = held = failed = 0
+        errors: list[str] = []
+        for i, g in enumerate(groups):
+            try:
+                message_id = await self.send(g.channel_id, g.events, g.mention_role_id)
+            except asyncio.CancelledError:
+                raise  # rows stay claimed; they come back when the lease expires
+            except Exception as exc:
+                if isinstance(exc, DeliveryFailed):
+                    fail = exc
+                else:
+                    log.exception("sending alerts to channel %s failed", g.channel_id)
+                    fail = DeliveryFailed(f"{type(exc).__name__}: {exc}", retryable=True)
+                errors.append(f"channel {g.channel_id}: {fail}")
+                rest = groups[i + 1:]
+                rest_keys = [k for r in rest for k in r.keys]
+                if fail.status in HOLD_STATUSES:
+                    reason = (f"cannot post to channel {g.channel_id}: {fail}; alerts are held "
+                              f"until the route is fixed (/alerts route)")
+                    log.error("%s", reason)
+                    await self.store.hold(g.keys + rest_keys, reason)
+                    held += len(g.rows) + len(rest_keys)
+                    break
+                if fail.retryable:
+                    delay = backoff_delay(g.attempts + 1, initial=self.backoff_initial,
+                                          maximum=self.backoff_max, rng=self._rng)
+                    if fail.retry_after is not None:
+                        delay = max(delay, fail.retry_after)
+                    retry_at = now + timedelta(seconds=delay)
+                    log.warning("posting %d alert(s) to channel %s failed (%s); retry in %.0f s",
+                                len(g.rows), g.channel_id, fail, delay)
+                    await self.store.mark_failed(g.keys, str(fail), retry_at)
+                    if rest_keys:  # keep the channel's order: the rest waits as well, untried
+                        await self.store.release(rest_keys, next_attempt_at=retry_at)
+                    retried += len(g.rows) + len(rest_keys)
+                    break
+                log.error("Discord refused %d alert(s) for channel %s (%s); dropping them",
+                          len(g.rows), g.channel_id, fail)
+                await self.store.mark_failed(g.keys, str(fail), None)
+                failed += len(g.rows)
+                continue
+            await self.store.mark_sent(g.keys, message_id, now=self._clock())
+            messages += 1
+            sent += len(g.rows)
+        return DeliveryReport(messages=messages, sent=sent, retried=retried, held=held,
+                              failed=failed, errors=tuple(errors))
+
+
+async def reroute_held(store: Store, default_channel: int | None, *,
+                       channel_id: int | None = None, now: datetime | None = None) -> int:
+    """After a route change (or a permission fix): send held rows again, each to the channel
+    its kind is routed to now. Returns how many rows were released."""
+    config = await store.alert_config(now)
+    moves: dict[str, int] = {}
+    for row in await store.held(channel_id):
+        target = route_for(row.event, config.routes, default_channel)
+        if target is not None and target != row.channel_id:
+            moves[row.key] = target
+    return await store.release_held(channel_id, moves=moves, now=now)

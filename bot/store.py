@@ -1,0 +1,853 @@
+"""Persistent state, and the only module that knows SQL.
+
+SQLAlchemy 2 Core over an async engine: SQLite through aiosqlite by default, PostgreSQL through
+asyncpg by the same code (dialect differences are confined to `_insert`). Tables:
+
+* `opsbot_schema`   – one row: the schema version (created or migrated at `Store.open`)
+* `watch_snapshots` – the last committed snapshot per provider (+ the ids reported stuck)
+* `watch_pending`   – jobs that left the executing list and still await an outcome
+* `alert_states`    – flap-damping / announced state per provider and scope
+* `alert_outbox`    – every event ever decided (key unique), with its delivery state
+* `alert_routes`, `alert_mutes`, `alert_mentions` – the `/alerts` configuration
+* `board_messages`  – the `/board` messages the bot edits every tick
+* `leases`          – who leads a named job (one watcher per provider across replicas)
+
+Times are stored as naive UTC and handed out as aware UTC.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    and_,
+    bindparam,
+    delete,
+    event,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql.dml import Insert
+
+from bot.alerts import AlertConfig, AlertState, Mention, Mute, OutboxItem, Route
+from bot.events import Event, EventKind
+from bot.models import Account, Job, Snapshot
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+
+OutboxRowState = Literal["pending", "sent", "held", "failed", "muted", "unrouted"]
+
+_ID = BigInteger().with_variant(Integer(), "sqlite")  # autoincrement on both
+_ANY = ""  # stored in place of None in key columns ("any provider", "any kind")
+
+metadata = MetaData()
+
+schema_table = Table(
+    "opsbot_schema", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", Integer, nullable=False),
+)
+
+snapshots_table = Table(
+    "watch_snapshots", metadata,
+    Column("provider", String(64), primary_key=True),
+    Column("taken_at", DateTime, nullable=False),
+    Column("data", Text, nullable=False),
+    Column("stuck", Text, nullable=False, default="[]"),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+pending_table = Table(
+    "watch_pending", metadata,
+    Column("provider", String(64), nullable=False),
+    Column("job_id", Text, nullable=False),
+    Column("job", Text, nullable=False),
+    Column("left_at", DateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    PrimaryKeyConstraint("provider", "job_id"),
+)
+
+states_table = Table(
+    "alert_states", metadata,
+    Column("provider", String(64), nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("raw", String(64), nullable=False),
+    Column("streak", Integer, nullable=False),
+    Column("since", DateTime),
+    Column("announced", String(64)),
+    Column("episode", Integer, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    PrimaryKeyConstraint("provider", "scope"),
+)
+
+outbox_table = Table(
+    "alert_outbox", metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("key", Text, nullable=False),
+    Column("provider", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("batch", String(128), nullable=False),
+    Column("channel_id", BigInteger),
+    Column("mention_role_id", BigInteger),
+    Column("event", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", DateTime, nullable=False),
+    Column("next_attempt_at", DateTime, nullable=False),
+    Column("claimed_by", String(128)),
+    Column("claimed_until", DateTime),
+    Column("last_error", Text),
+    Column("sent_message_id", BigInteger),
+    Column("sent_at", DateTime),
+    UniqueConstraint("key", name="uq_alert_outbox_key"),
+    Index("ix_alert_outbox_due", "state", "next_attempt_at"),
+    Index("ix_alert_outbox_batch", "batch"),
+    Index("ix_alert_outbox_claim", "claimed_by"),
+)
+
+routes_table = Table(
+    "alert_routes", metadata,
+    Column("kind", String(16), nullable=False),
+    Column("provider", String(64), nullable=False),
+    Column("channel_id", BigInteger, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    PrimaryKeyConstraint("kind", "provider"),
+)
+
+mutes_table = Table(
+    "alert_mutes", metadata,
+    Column("provider", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("until", DateTime),
+    Column("reason", Text),
+    Column("created_at", DateTime, nullable=False),
+    PrimaryKeyConstraint("provider", "kind"),
+)
+
+mentions_table = Table(
+    "alert_mentions", metadata,
+    Column("kind", String(16), nullable=False),
+    Column("provider", String(64), nullable=False),
+    Column("role_id", BigInteger, nullable=False),
+    PrimaryKeyConstraint("kind", "provider"),
+)
+
+boards_table = Table(
+    "board_messages", metadata,
+    Column("message_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("channel_id", BigInteger, nullable=False),
+    Column("guild_id", BigInteger),
+    Column("provider", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("channel_id", "provider", name="uq_board_channel_provider"),
+)
+
+leases_table = Table(
+    "leases", metadata,
+    Column("name", String(128), primary_key=True),
+    Column("holder", String(128), nullable=False),
+    Column("until", DateTime, nullable=False),
+)
+
+#: version → step that brings a schema at `version - 1` to `version` (run inside one transaction).
+_MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+
+
+# --------------------------------------------------------------------------- plain data
+
+@dataclass(frozen=True, slots=True)
+class PendingJob:
+    """A job that left the executing list at `left_at` and still awaits its outcome."""
+
+    job: Job
+    left_at: datetime
+    attempts: int = 0
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WatchState:
+    """What one provider's watcher needs from the store at the start of a tick."""
+
+    snapshot: Snapshot | None
+    stuck_ids: frozenset[str]
+    pending: tuple[PendingJob, ...]
+    states: dict[str, AlertState]
+    config: AlertConfig
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """A claimed outbox row, as the deliverer sees it."""
+
+    id: int
+    key: str
+    batch: str
+    channel_id: int
+    mention_role_id: int | None
+    event: Event
+    attempts: int
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HeldRow:
+    key: str
+    channel_id: int | None
+    event: Event
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Board:
+    message_id: int
+    channel_id: int
+    guild_id: int | None
+    provider: str | None  # None: every provider
+
+
+# --------------------------------------------------------------------------- codecs
+
+def _to_db(dt: datetime | None) -> datetime | None:
+    if dt is None:
+        return None
+    if dt.tzinfo is not None:
+        dt = dt.astimezone(UTC).replace(tzinfo=None)
+    return dt
+
+
+def _from_db(dt: datetime | None) -> datetime | None:
+    if dt is None:
+        return None
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def _req(dt: datetime | None) -> datetime:
+    out = _from_db(dt)
+    assert out is not None
+    return out
+
+
+def _ts(dt: datetime | None) -> float | None:
+    if dt is None:
+        return None
+    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
+
+
+def _dt(ts: float | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC)
+
+
+def _job_row(j: Job) -> list[Any]:
+    return [j.id, j.kind, j.account, _ts(j.started), j.elapsed_seconds, j.model]
+
+
+def _row_job(provider: str, r: Sequence[Any]) -> Job:
+    return Job(provider=provider, id=r[0], kind=r[1], account=r[2], started=_dt(r[3]),
+               elapsed_seconds=r[4], model=r[5])
+
+
+def encode_snapshot(s: Snapshot) -> str:
+    """Compact JSON: jobs and accounts as arrays, times as epoch seconds."""
+    return json.dumps({
+        "v": 1,
+        "t": _ts(s.taken_at),
+        "j": [_job_row(j) for j in s.jobs],
+        "a": [[a.account, a.max_jobs, a.executing, a.available] for a in s.accounts],
+    }, separators=(",", ":"))
+
+
+def decode_snapshot(provider: str, text: str) -> Snapshot:
+    d = json.loads(text)
+    return Snapshot(
+        provider=provider,
+        taken_at=datetime.fromtimestamp(d["t"], UTC),
+        jobs=tuple(_row_job(provider, r) for r in d["j"]),
+        accounts=tuple(Account(account=a[0], max_jobs=a[1], executing=a[2], available=a[3])
+                       for a in d["a"]),
+    )
+
+
+def encode_event(e: Event) -> str:
+    return json.dumps({
+        "key": e.key, "kind": e.kind.value, "provider": e.provider, "word": e.word,
+        "at": e.at.isoformat(), "job_id": e.job_id, "account": e.account, "detail": e.detail,
+        "urls": list(e.urls), "extra": e.extra,
+    }, separators=(",", ":"))
+
+
+def decode_event(text: str) -> Event:
+    d = json.loads(text)
+    at = datetime.fromisoformat(d["at"])
+    return Event(key=d["key"], kind=EventKind(d["kind"]), provider=d["provider"], word=d["word"],
+                 at=at if at.tzinfo else at.replace(tzinfo=UTC), job_id=d.get("job_id"),
+                 account=d.get("account"), detail=d.get("detail"),
+                 urls=tuple(d.get("urls") or ()), extra=dict(d.get("extra") or {}))
+
+
+def _opt(value: str) -> str | None:
+    return None if value == _ANY else value
+
+
+# --------------------------------------------------------------------------- the store
+
+class Store:
+    """All persistent state. Open with `await Store.open(url)`; `await store.close()`."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    @classmethod
+    async def open(cls, database_url: str, *, echo: bool = False) -> Store:
+        """Connect, create or migrate the schema. Safe when another replica does the same."""
+        url = make_url(database_url)
+        kwargs: dict[str, Any] = {"echo": echo}
+        if url.get_backend_name() == "sqlite":
+            db = url.database
+            if db and db != ":memory:" and not db.startswith("file:"):
+                _make_parent(db)
+            else:  # one shared in-memory database
+                kwargs["poolclass"] = StaticPool
+            kwargs["connect_args"] = {"timeout": 30}
+        else:
+            kwargs["pool_pre_ping"] = True
+        engine = create_async_engine(url, **kwargs)
+        if url.get_backend_name() == "sqlite":
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        store = cls(engine)
+        try:
+            await store._migrate()
+        except BaseException:
+            await engine.dispose()
+            raise
+        return store
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def _migrate(self) -> None:
+        for attempt in range(3):
+            try:
+                async with self.engine.begin() as conn:
+                    await conn.run_sync(metadata.create_all, checkfirst=True)
+                break
+            except (IntegrityError, DBAPIError):
+                # Another replica created the same tables between our check and our CREATE.
+                if attempt == 2:
+                    raise
+        async with self.engine.begin() as conn:
+            await conn.execute(self._insert(schema_table).values(id=1, version=SCHEMA_VERSION)
+                               .on_conflict_do_nothing(index_elements=["id"]))
+            version = (await conn.execute(
+                select(schema_table.c.version).where(schema_table.c.id == 1))).scalar_one()
+            if version > SCHEMA_VERSION:
+                raise RuntimeError(f"database schema version {version} is newer than this "
+                                   f"opsbot ({SCHEMA_VERSION}); upgrade opsbot")
+            while version < SCHEMA_VERSION:
+                version += 1
+                log.info("migrating database schema to version %d", version)
+                await conn.run_sync(_MIGRATIONS[version])
+                await conn.execute(update(schema_table).where(schema_table.c.id == 1)
+                                   .values(version=version))
+
+    async def schema_version(self) -> int:
+        async with self.engine.connect() as conn:
+            v = (await conn.execute(select(schema_table.c.version))).scalar_one()
+        return int(v)
+
+    def _insert(self, table: Table) -> Any:
+        """`INSERT` that understands `on_conflict_do_nothing/_update` on both dialects."""
+        ins: Insert
+        if self.dialect == "postgresql":
+            ins = postgresql.insert(table)
+        elif self.dialect == "sqlite":
+            ins = sqlite.insert(table)
+        else:  # pragma: no cover
+            raise RuntimeError(f"unsupported database dialect {self.dialect!r}")
+        return ins
+
+    # ------------------------------------------------------------------ watcher state
+
+    async def load_snapshot(self, provider: str) -> Snapshot | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(snapshots_table.c.data)
+                                      .where(snapshots_table.c.provider == provider))).first()
+        return None if row is None else decode_snapshot(provider, row.data)
+
+    async def snapshot_taken_at(self, provider: str) -> datetime | None:
+        """When the stored snapshot was taken (cheap: does not read the jobs)."""
+        async with self.engine.connect() as conn:
+            v = (await conn.execute(select(snapshots_table.c.taken_at)
+                                    .where(snapshots_table.c.provider == provider))).scalar()
+        return _from_db(v)
+
+    async def load_watch(self, provider: str, *, now: datetime,
+                         cached: Snapshot | None = None) -> WatchState:
+        """Everything a tick starts from. `cached` is reused instead of decoding the stored
+        snapshot when it was taken at the same instant (the watcher's own last commit)."""
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(
+                select(snapshots_table.c.taken_at, snapshots_table.c.stuck)
+                .where(snapshots_table.c.provider == provider))).first()
+            snapshot: Snapshot | None = None
+            stuck: frozenset[str] = frozenset()
+            if row is not None:
+                stuck = frozenset(json.loads(row.stuck))
+                if cached is not None and cached.provider == provider \
+                        and _to_db(cached.taken_at) == row.taken_at:
+                    snapshot = cached
+                else:
+                    data = (await conn.execute(
+                        select(snapshots_table.c.data)
+                        .where(snapshots_table.c.provider == provider))).scalar_one()
+                    snapshot = decode_snapshot(provider, data)
+            pending = await self._pending(conn, provider)
+            states = await self._states(conn, provider)
+            config = await self._config(conn, now)
+        return WatchState(snapshot=snapshot, stuck_ids=stuck, pending=pending, states=states,
+                          config=config)
+
+    async def load_states(self, provider: str) -> dict[str, AlertState]:
+        async with self.engine.connect() as conn:
+            return await self._states(conn, provider)
+
+    @staticmethod
+    async def _states(conn: AsyncConnection, provider: str) -> dict[str, AlertState]:
+        return {
+            r.scope: AlertState(scope=r.scope, raw=r.raw, streak=r.streak,
+                                since=_from_db(r.since), announced=r.announced,
+                                episode=r.episode)
+            for r in await conn.execute(
+                select(states_table).where(states_table.c.provider == provider))}
+
+    @staticmethod
+    async def _pending(conn: AsyncConnection, provider: str) -> tuple[PendingJob, ...]:
+        return tuple(
+            PendingJob(job=_row_job(provider, json.loads(r.job)), left_at=_req(r.left_at),
+                       attempts=r.attempts, last_error=r.last_error)
+            for r in await conn.execute(
+                select(pending_table).where(pending_table.c.provider == provider)
+                .order_by(pending_table.c.left_at, pending_table.c.job_id)))
+
+    async def commit_tick(
+        self, provider: str, *, now: datetime, batch: str,
+        snapshot: Snapshot | None = None, stuck_ids: Iterable[str] | None = None,
+        pending_add: Sequence[PendingJob] = (), pending_update: Sequence[PendingJob] = (),
+        pending_remove: Iterable[str] = (), states: Sequence[AlertState] = (),
+        outbox: Sequence[OutboxItem] = (),
+    ) -> int:
+        """Write one tick in ONE transaction: the new snapshot (None: keep the stored one),
+        pending-job changes, alert states and outbox rows. Outbox rows whose key exists are
+        ignored. Returns how many outbox rows were new."""
+        t = _to_db(now)
+        async with self.engine.begin() as conn:
+            if snapshot is not None:
+                ins = self._insert(snapshots_table).values(
+                    provider=provider, taken_at=_to_db(snapshot.taken_at),
+                    data=encode_snapshot(snapshot),
+                    stuck=json.dumps(sorted(stuck_ids or ())), updated_at=t)
+                await conn.execute(ins.on_conflict_do_update(
+                    index_elements=["provider"],
+                    set_={"taken_at": ins.excluded.taken_at, "data": ins.excluded.data,
+                          "stuck": ins.excluded.stuck, "updated_at": ins.excluded.updated_at}))
+            remove = list(pending_remove)
+            for i in range(0, len(remove), 500):
+                await conn.execute(delete(pending_table).where(
+                    pending_table.c.provider == provider,
+                    pending_table.c.job_id.in_(remove[i:i + 500])))
+            if pending_add:
+                await conn.execute(
+                    self._insert(pending_table).on_conflict_do_nothing(
+                        index_elements=["provider", "job_id"]),
+                    [{"provider": provider, "job_id": p.job.id,
+                      "job": json.dumps(_job_row(p.job), separators=(",", ":")),
+                      "left_at": _to_db(p.left_at), "attempts": p.attempts,
+                      "last_error": p.last_error} for p in pending_add])
+            if pending_update:
+                await conn.execute(
+                    update(pending_table).where(
+                        pending_table.c.provider == bindparam("b_provider"),
+                        pending_table.c.job_id == bindparam("b_job_id"))
+                    .values(attempts=bindparam("b_attempts"),
+                            last_error=bindparam("b_last_error")),
+                    [{"b_provider": provider, "b_job_id": p.job.id, "b_attempts": p.attempts,
+                      "b_last_error": p.last_error} for p in pending_update])
+            if states:
+                ins = self._insert(states_table)
+                await conn.execute(
+                    ins.on_conflict_do_update(
+                        index_elements=["provider", "scope"],
+                        set_={c: ins.excluded[c] for c in ("raw", "streak", "since",
+                                                           "announced", "episode",
+                                                           "updated_at")}),
+                    [{"provider": provider, "scope": s.scope, "raw": s.raw, "streak": s.streak,
+                      "since": _to_db(s.since), "announced": s.announced,
+                      "episode": s.episode, "updated_at": t} for s in states])
+            new = 0
+            if outbox:
+                new = await self._queue(conn, outbox, batch=batch, now=t)
+        return new
+
+    async def _queue(self, conn: AsyncConnection, items: Sequence[OutboxItem], *, batch: str,
+                     now: datetime | None) -> int:
+        keys = [it.event.key for it in items]
+        seen: set[str] = set()
+        for i in range(0, len(keys), 500):
+            seen.update(k for (k,) in await conn.execute(
+                select(outbox_table.c.key).where(outbox_table.c.key.in_(keys[i:i + 500]))))
+        rows = []
+        for it in items:
+            if it.event.key in seen:
+                continue
+            seen.add(it.event.key)
+            state = "unrouted" if it.state == "pending" and it.channel_id is None else it.state
+            rows.append({
+                "key": it.event.key, "provider": it.event.provider,
+                "kind": it.event.kind.value, "batch": batch, "channel_id": it.channel_id,
+                "mention_role_id": it.mention_role_id, "event": encode_event(it.event),
+                "state": state, "attempts": 0, "created_at": now, "next_attempt_at": now})
+        if rows:
+            # A concurrent writer (another replica) may have inserted a key since: ignore it.
+            await conn.execute(self._insert(outbox_table).on_conflict_do_nothing(
+                index_elements=["key"]), rows)
+        return len(rows)
+
+    async def enqueue(self, items: Sequence[OutboxItem], *, batch: str, now: datetime) -> int:
+        """Queue events outside a tick (tests, one-off notices). Duplicate keys are ignored."""
+        async with self.engine.begin() as conn:
+            return await self._queue(conn, items, batch=batch, now=_to_db(now))
+
+    async def pending_jobs(self, provider: str) -> list[PendingJob]:
+        async with self.engine.connect() as conn:
+            return list(await self._pending(conn, provider))
+
+    # ------------------------------------------------------------------ leases
+
+    async def acquire_lease(self, name: str, holder: str, *, now: datetime,
+                            ttl: timedelta) -> bool:
+        """Take or renew lease `name` for `holder` until now+ttl. False: someone else holds it."""
+        t, until = _to_db(now), _to_db(now + ttl)
+        async with self.engine.begin() as conn:
+            await conn.execute(self._insert(leases_table)
+                               .values(name=name, holder=holder, until=until)
+                               .on_conflict_do_nothing(index_elements=["name"]))
+            res = await conn.execute(
+                update(leases_table)
+                .where(leases_table.c.name == name,
+                       or_(leases_table.c.holder == holder, leases_table.c.until < t))
+                .values(holder=holder, until=until))
+            return bool(res.rowcount)
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(leases_table).where(leases_table.c.name == name,
+                                                          leases_table.c.holder == holder))
+
+    # ------------------------------------------------------------------ outbox delivery
+
+    async def claim_outbox(self, *, limit: int, now: datetime, worker_id: str,
+                           lease: timedelta = timedelta(seconds=90)) -> list[OutboxRow]:
+        """Claim due pending rows for `worker_id` until now+lease, whole batches at a time.
+
+        The claim is a conditional UPDATE (only rows nobody holds a live claim on), so two
+        workers never get the same row; a crashed worker's claims come back when its lease
+        expires. Rows come back ordered by id."""
+        t, until = _to_db(now), _to_db(now + lease)
+        token = f"{worker_id[:90]}#{uuid.uuid4().hex[:12]}"
+        free = or_(outbox_table.c.claimed_until.is_(None), outbox_table.c.claimed_until < t)
+        due = and_(outbox_table.c.state == "pending", outbox_table.c.next_attempt_at <= t, free)
+        async with self.engine.begin() as conn:
+            batches = sorted({b for (b,) in await conn.execute(
+                select(outbox_table.c.batch).where(due).order_by(outbox_table.c.id)
+                .limit(limit))})
+            if not batches:
+                return []
+            await conn.execute(update(outbox_table)
+                               .where(due, outbox_table.c.batch.in_(batches))
+                               .values(claimed_by=token, claimed_until=until))
+            rows = (await conn.execute(select(outbox_table)
+                                       .where(outbox_table.c.claimed_by == token)
+                                       .order_by(outbox_table.c.id))).all()
+        return [OutboxRow(id=r.id, key=r.key, batch=r.batch, channel_id=r.channel_id,
+                          mention_role_id=r.mention_role_id, event=decode_event(r.event),
+                          attempts=r.attempts, created_at=_req(r.created_at)) for r in rows]
+
+    async def mark_sent(self, keys: Sequence[str], message_id: int | None, *,
+                        now: datetime | None = None) -> None:
+        """Discord accepted the message holding these rows."""
+        t = _to_db(now or datetime.now(UTC))
+        await self._update_keys(keys, state="sent", sent_message_id=message_id, sent_at=t,
+                                claimed_by=None, claimed_until=None, last_error=None)
+
+    async def mark_failed(self, keys: Sequence[str], error: str,
+                          retry_at: datetime | None) -> None:
+        """Sending failed: count the attempt and retry at `retry_at`, or give up for good
+        (state `failed`) when it is None."""
+        values: dict[str, Any] = {"attempts": outbox_table.c.attempts + 1,
+                                  "last_error": error[:2000],
+                                  "claimed_by": None, "claimed_until": None}
+        if retry_at is None:
+            values["state"] = "failed"
+        else:
+            values["next_attempt_at"] = _to_db(retry_at)
+        await self._update_keys(keys, **values)
+
+    async def release(self, keys: Sequence[str], *,
+                      next_attempt_at: datetime | None = None) -> None:
+        """Give back claimed rows untried (optionally not before `next_attempt_at`)."""
+        values: dict[str, Any] = {"claimed_by": None, "claimed_until": None}
+        if next_attempt_at is not None:
+            values["next_attempt_at"] = _to_db(next_attempt_at)
+        await self._update_keys(keys, **values)
+
+    async def hold(self, keys: Sequence[str], reason: str) -> None:
+        """Keep rows aside (403/404 on the channel) until `release_held` after a route fix."""
+        await self._update_keys(keys, state="held", last_error=reason[:2000], claimed_by=None,
+                                claimed_until=None)
+
+    async def held(self, channel_id: int | None = None) -> list[HeldRow]:
+        q = select(outbox_table).where(outbox_table.c.state == "held")
+        if channel_id is not None:
+            q = q.where(outbox_table.c.channel_id == channel_id)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(q.order_by(outbox_table.c.id))).all()
+        return [HeldRow(key=r.key, channel_id=r.channel_id, event=decode_event(r.event),
+                        last_error=r.last_error) for r in rows]
+
+    async def release_held(self, channel_id: int | None = None, *,
+                           moves: Mapping[str, int] | None = None,
+                           now: datetime | None = None) -> int:
+        """Put held rows (of `channel_id`, or all) back in the queue, due now. `moves` maps
+        keys to a new channel (the route was changed). Returns how many rows were released."""
+        t = _to_db(now or datetime.now(UTC))
+        q = select(outbox_table.c.key).where(outbox_table.c.state == "held")
+        if channel_id is not None:
+            q = q.where(outbox_table.c.channel_id == channel_id)
+        moves = moves or {}
+        async with self.engine.begin() as conn:
+            keys = [k for (k,) in await conn.execute(q)]
+            for key in keys:
+                if key in moves:
+                    await conn.execute(update(outbox_table).where(outbox_table.c.key == key)
+                                       .values(channel_id=moves[key]))
+            for i in range(0, len(keys), 500):
+                await conn.execute(update(outbox_table).where(
+                    outbox_table.c.key.in_(keys[i:i + 500]), outbox_table.c.state == "held")
+                    .values(state="pending", next_attempt_at=t, claimed_by=None,
+                            claimed_until=None))
+        return len(keys)
+
+    async def _update_keys(self, keys: Sequence[str], **values: Any) -> None:
+        keys = list(keys)
+        async with self.engine.begin() as conn:
+            for i in range(0, len(keys), 500):
+                await conn.execute(update(outbox_table)
+                                   .where(outbox_table.c.key.in_(keys[i:i + 500]))
+                                   .values(**values))
+
+    async def outbox_counts(self) -> dict[str, int]:
+        """Rows per state (pending, sent, held, failed, muted, unrouted)."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(outbox_table.c.state, func.count())
+                                      .group_by(outbox_table.c.state))
+            return {state: int(n) for state, n in rows}
+
+    async def outbox_row(self, key: str) -> dict[str, Any] | None:
+        """One row by key, as a dict (for `/alerts show`, tests and debugging)."""
+        async with self.engine.connect() as conn:
+            r = (await conn.execute(select(outbox_table).where(outbox_table.c.key == key))).first()
+        if r is None:
+            return None
+        d = dict(r._mapping)
+        for c in ("created_at", "next_attempt_at", "claimed_until", "sent_at"):
+            d[c] = _from_db(d[c])
+        return d
+
+    async def prune_outbox(self, older_than: datetime) -> int:
+        """Delete finished rows (sent/failed/muted/unrouted) created before `older_than`."""
+        async with self.engine.begin() as conn:
+            res = await conn.execute(delete(outbox_table).where(
+                outbox_table.c.state.in_(("sent", "failed", "muted", "unrouted")),
+                outbox_table.c.created_at < _to_db(older_than)))
+            return int(res.rowcount or 0)
+
+    # ------------------------------------------------------------------ routes, mutes, mentions
+
+    async def _config(self, conn: AsyncConnection, now: datetime) -> AlertConfig:
+        routes = tuple(
+            Route(kind=EventKind(r.kind), provider=_opt(r.provider), channel_id=r.channel_id)
+            for r in await conn.execute(select(routes_table)))
+        mutes = tuple(
+            m for m in (
+                Mute(provider=_opt(r.provider),
+                     kind=EventKind(r.kind) if r.kind else None,
+                     until=_from_db(r.until), reason=r.reason)
+                for r in await conn.execute(select(mutes_table)))
+            if m.active(now))
+        mentions = tuple(
+            Mention(kind=EventKind(r.kind), provider=_opt(r.provider), role_id=r.role_id)
+            for r in await conn.execute(select(mentions_table)))
+        return AlertConfig(routes=routes, mutes=mutes, mentions=mentions)
+
+    async def alert_config(self, now: datetime | None = None) -> AlertConfig:
+        """Routes, active mutes and mentions."""
+        async with self.engine.connect() as conn:
+            return await self._config(conn, now or datetime.now(UTC))
+
+    async def set_route(self, kind: EventKind, provider: str | None, channel_id: int) -> None:
+        ins = self._insert(routes_table).values(kind=kind.value, provider=provider or _ANY,
+                                                channel_id=channel_id,
+                                                updated_at=_to_db(datetime.now(UTC)))
+        async with self.engine.begin() as conn:
+            await conn.execute(ins.on_conflict_do_update(
+                index_elements=["kind", "provider"],
+                set_={"channel_id": ins.excluded.channel_id,
+                      "updated_at": ins.excluded.updated_at}))
+
+    async def remove_route(self, kind: EventKind, provider: str | None) -> bool:
+        async with self.engine.begin() as conn:
+            res = await conn.execute(delete(routes_table).where(
+                routes_table.c.kind == kind.value, routes_table.c.provider == (provider or _ANY)))
+            return bool(res.rowcount)
+
+    async def routes(self) -> list[Route]:
+        return list((await self.alert_config()).routes)
+
+    async def mute(self, provider: str | None, kind: EventKind | None, until: datetime | None,
+                   reason: str | None = None) -> None:
+        """Mute alerts of `provider` and/or `kind` (None: any) until `until` (None: until
+        unmuted). Replaces an existing mute of the same provider and kind."""
+        if provider is None and kind is None and until is None:
+            raise ValueError("muting everything forever: give an end time")
+        ins = self._insert(mutes_table).values(
+            provider=provider or _ANY, kind=kind.value if kind else _ANY, until=_to_db(until),
+            reason=reason, created_at=_to_db(datetime.now(UTC)))
+        async with self.engine.begin() as conn:
+            await conn.execute(ins.on_conflict_do_update(
+                index_elements=["provider", "kind"],
+                set_={"until": ins.excluded.until, "reason": ins.excluded.reason,
+                      "created_at": ins.excluded.created_at}))
+
+    async def unmute(self, provider: str | None = None, kind: EventKind | None = None) -> int:
+        """Remove the mute of exactly this provider/kind pair. Returns rows removed."""
+        async with self.engine.begin() as conn:
+            res = await conn.execute(delete(mutes_table).where(
+                mutes_table.c.provider == (provider or _ANY),
+                mutes_table.c.kind == (kind.value if kind else _ANY)))
+            return int(res.rowcount or 0)
+
+    async def clear_mutes(self) -> int:
+        async with self.engine.begin() as conn:
+            return int((await conn.execute(delete(mutes_table))).rowcount or 0)
+
+    async def mutes(self, now: datetime | None = None) -> list[Mute]:
+        """Mutes still active at `now` (default: all stored, expired ones included)."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(mutes_table))
+            out = [Mute(provider=_opt(r.provider), kind=EventKind(r.kind) if r.kind else None,
+                        until=_from_db(r.until), reason=r.reason) for r in rows]
+        return [m for m in out if now is None or m.active(now)]
+
+    async def prune_mutes(self, now: datetime) -> int:
+        async with self.engine.begin() as conn:
+            res = await conn.execute(delete(mutes_table).where(
+                mutes_table.c.until.is_not(None), mutes_table.c.until <= _to_db(now)))
+            return int(res.rowcount or 0)
+
+    async def set_mention(self, kind: EventKind, role_id: int | None,
+                          provider: str | None = None) -> None:
+        """Mention `role_id` in alerts of `kind` (None: stop mentioning)."""
+        async with self.engine.begin() as conn:
+            if role_id is None:
+                await conn.execute(delete(mentions_table).where(
+                    mentions_table.c.kind == kind.value,
+                    mentions_table.c.provider == (provider or _ANY)))
+                return
+            ins = self._insert(mentions_table).values(kind=kind.value, provider=provider or _ANY,
+                                                      role_id=role_id)
+            await conn.execute(ins.on_conflict_do_update(
+                index_elements=["kind", "provider"], set_={"role_id": ins.excluded.role_id}))
+
+    async def mentions(self) -> list[Mention]:
+        return list((await self.alert_config()).mentions)
+
+    # ------------------------------------------------------------------ /board messages
+
+    async def set_board(self, channel_id: int, provider: str | None, message_id: int, *,
+                        guild_id: int | None = None) -> int | None:
+        """Remember the board message of `channel_id`/`provider` (None: all providers).
+        Returns the id of the message it replaces, if any, so the caller can delete it."""
+        p = provider or _ANY
+        async with self.engine.begin() as conn:
+            old = (await conn.execute(select(boards_table.c.message_id).where(
+                boards_table.c.channel_id == channel_id, boards_table.c.provider == p))).scalar()
+            if old is not None:
+                await conn.execute(delete(boards_table).where(boards_table.c.message_id == old))
+            await conn.execute(self._insert(boards_table).values(
+                message_id=message_id, channel_id=channel_id, guild_id=guild_id, provider=p,
+                created_at=_to_db(datetime.now(UTC))).on_conflict_do_nothing(
+                    index_elements=["message_id"]))
+        return None if old == message_id else old
+
+    async def boards(self) -> list[Board]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(boards_table).order_by(boards_table.c.created_at))
+            return [Board(message_id=r.message_id, channel_id=r.channel_id, guild_id=r.guild_id,
+                          provider=_opt(r.provider)) for r in rows]
+
+    async def remove_board(self, message_id: int) -> bool:
+        async with self.engine.begin() as conn:
+            res = await conn.execute(delete(boards_table)
+                                     .where(boards_table.c.message_id == message_id))
+            return bool(res.rowcount)
+
+
+def _make_parent(db: str) -> None:
+    """Create the directory of a SQLite file (a few microseconds; fine on the loop at start)."""
+    Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()

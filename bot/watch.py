@@ -1,0 +1,362 @@
+"""The watcher: one tick per provider. Snapshot(t-1), Snapshot(t) ──diff──► observations.
+
+`diff` is pure. `ProviderWatcher.tick` does the I/O around it: one `provider.snapshot()` call,
+one `provider.job(id)` call per job that left the executing list (and is still awaiting its
+outcome) – never a call per running job – then the policy (`bot.alerts`) and ONE store
+transaction with the new snapshot, pending jobs, alert states and outbox rows. The loop that
+calls `tick` belongs to the provider's cog (`run` is a ready-made one); a tick never raises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+from bot import alerts
+from bot.alerts import CapacityObs
+from bot.errors import UpstreamError
+from bot.events import Event
+from bot.models import Account, Job, JobResult, Outcome, Snapshot
+from bot.providers.base import Provider
+from bot.store import PendingJob, Store
+
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# --------------------------------------------------------------------------- the pure diff
+
+@dataclass(frozen=True, slots=True)
+class Diff:
+    """What changed between two snapshots of one provider.
+
+    `left`: jobs of the previous snapshot missing from the current one (finished, somehow).
+    `new_stuck`: running jobs past the threshold not reported before; `stuck_ids` the ids to
+    remember as reported (still running). `capacity`: one reading per account whose capacity
+    is known, plus a provider-wide one (account None) when it can be told.
+    """
+
+    left: tuple[Job, ...] = ()
+    new_stuck: tuple[Job, ...] = ()
+    stuck_ids: frozenset[str] = frozenset()
+    capacity: tuple[CapacityObs, ...] = ()
+
+
+def job_elapsed(job: Job, now: datetime) -> float | None:
+    """Seconds a job has been running: upstream's own figure, else from `started`."""
+    if job.elapsed_seconds is not None:
+        return float(job.elapsed_seconds)
+    if job.started is not None:
+        started = job.started if job.started.tzinfo else job.started.replace(tzinfo=UTC)
+        return (now - started).total_seconds()
+    return None
+
+
+def account_full(a: Account) -> bool | None:
+    """True when the account cannot take another job, None when the provider does not say."""
+    if a.available is not None:
+        return a.available <= 0
+    if a.max_jobs is not None:
+        return a.executing >= a.max_jobs
+    return None
+
+
+def capacity_observations(accounts: tuple[Account, ...]) -> tuple[CapacityObs, ...]:
+    obs: list[CapacityObs] = []
+    unknown = False
+    for a in accounts:
+        full = account_full(a)
+        if full is None:
+            unknown = True
+            continue
+        obs.append(CapacityObs(a.account, full, a.executing, a.max_jobs))
+    if obs:
+        if not all(o.full for o in obs):
+            obs.append(CapacityObs(None, False))
+        elif not unknown:
+            obs.append(CapacityObs(None, True))
+    return tuple(obs)
+
+
+def diff(prev: Snapshot | None, cur: Snapshot, *, now: datetime, stuck_after: timedelta,
+         stuck_ids: frozenset[str] = frozenset()) -> Diff:
+    """Compare two snapshots. `prev` None (the very first run) reports nothing as left."""
+    current = cur.jobs_by_id()
+    left: tuple[Job, ...] = ()
+    if prev is not None:
+        left = tuple(j for j in prev.jobs if j.id not in current)
+    limit = stuck_after.total_seconds()
+    new_stuck: list[Job] = []
+    still: set[str] = set()
+    for job in cur.jobs:
+        if job.id in stuck_ids:
+            still.add(job.id)
+            continue
+        elapsed = job_elapsed(job, now)
+        if elapsed is not None and elapsed >= limit:
+            new_stuck.append(job)
+            still.add(job.id)
+    return Diff(left=left, new_stuck=tuple(new_stuck), stuck_ids=frozenset(still),
+                capacity=capacity_observations(cur.accounts))
+
+
+# --------------------------------------------------------------------------- the tick
+
+@dataclass(frozen=True, slots=True)
+class TickReport:
+    """Counts of one tick, for logs, metrics and benchmarks."""
+
+    provider: str
+    at: datetime
+    ok: bool = False              # the snapshot call succeeded
+    leader: bool = True           # False: another replica watches this provider
+    jobs: int = 0                 # running jobs in the snapshot
+    accounts: int = 0
+    left: int = 0                 # jobs that left the executing list this tick
+    pending: int = 0              # jobs still awaiting an outcome after the tick
+    resolved: int = 0             # outcomes found (unknown after give-up included)
+    events: int = 0               # events decided this tick
+    queued: int = 0               # outbox rows this tick added (muted/unrouted included)
+    muted: int = 0
+    upstream_calls: int = 0       # provider.snapshot() + provider.job() calls
+    duration_ms: float = 0.0
+    error: str | None = None
+    event_keys: tuple[str, ...] = field(default=(), repr=False)
+
+
+class ProviderWatcher:
+    """Watches one provider. The cog calls `tick()` every `poll_interval` (see `next_delay`),
+    or runs `run()`; commands read `latest`, `last_ok` and `last_error` without I/O."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        store: Store,
+        *,
+        stuck_after: timedelta,
+        poll_interval: float,
+        unreachable_after: int = 3,
+        flap_ticks: int = 2,
+        resolve_give_up: timedelta = timedelta(minutes=30),
+        default_channel: int | None = None,
+        concurrency: int = 8,
+        jitter: float = 0.1,
+        lease_ttl: timedelta | None = None,
+        holder: str | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.provider = provider
+        self.store = store
+        self.name: str = provider.name
+        self.stuck_after = stuck_after
+        self.poll_interval = poll_interval
+        self.unreachable_after = unreachable_after
+        self.flap_ticks = flap_ticks
+        self.resolve_give_up = resolve_give_up
+        self.default_channel = default_channel
+        self.jitter = jitter
+        #: With a lease only one replica ticks this provider; the others follow the store.
+        self.lease_ttl = lease_ttl
+        self.holder = holder or f"watch-{uuid.uuid4().hex[:12]}"
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._sem = asyncio.Semaphore(max(1, concurrency))
+        self._lock = asyncio.Lock()
+        self._committed: Snapshot | None = None  # what the store holds, to skip decoding it
+        #: The latest snapshot fetched (or, on a follower, read from the store).
+        self.latest: Snapshot | None = None
+        #: When a snapshot last succeeded.
+        self.last_ok: datetime | None = None
+        #: The last tick's error (None when the last tick went through), and when it happened.
+        self.last_error: str | None = None
+        self.last_error_at: datetime | None = None
+        self.last_report: TickReport | None = None
+        self.ticks = 0
+        self.errors = 0
+
+    def __repr__(self) -> str:
+        return f"<ProviderWatcher {self.name}>"
+
+    def next_delay(self) -> float:
+        """Seconds until the next tick: `poll_interval` ± `jitter` (a fraction)."""
+        spread = self.poll_interval * self.jitter
+        return max(0.0, self.poll_interval + self._rng.uniform(-spread, spread))
+
+    async def run(self, *, stop: asyncio.Event | None = None,
+                  on_tick: Callable[[TickReport], Awaitable[None] | None] | None = None) -> None:
+        """Tick forever (until `stop` is set). Errors are recorded; the loop never dies."""
+        stop = stop or asyncio.Event()
+        while not stop.is_set():
+            report = await self.tick()
+            if on_tick is not None:
+                try:
+                    res = on_tick(report)
+                    if inspect.isawaitable(res):
+                        await res
+                except Exception:
+                    log.exception("%s: on_tick callback failed", self.name)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=self.next_delay())
+            except TimeoutError:
+                pass
+
+    async def tick(self) -> TickReport:
+        """One poll. Never raises (except cancellation): failures land in the report and in
+        `last_error`, and the next tick starts again from what the store holds."""
+        async with self._lock:
+            started = time.perf_counter()
+            now = self._clock()
+            self.ticks += 1
+            try:
+                report = await self._tick(now)
+            except Exception as exc:
+                log.exception("%s: watcher tick failed", self.name)
+                self.errors += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                self.last_error_at = now
+                report = TickReport(provider=self.name, at=now, error=self.last_error)
+            report = _with_duration(report, (time.perf_counter() - started) * 1000)
+            self.last_report = report
+            return report
+
+    async def _tick(self, now: datetime) -> TickReport:
+        if self.lease_ttl is not None and not await self.store.acquire_lease(
+                f"watch:{self.name}", self.holder, now=now, ttl=self.lease_ttl):
+            return await self._follow(now)
+
+        calls = 1
+        cur: Snapshot | None = None
+        failure: UpstreamError | None = None
+        try:
+            cur = await self.provider.snapshot()
+        except UpstreamError as exc:
+            failure = exc
+
+        state = await self.store.load_watch(self.name, now=now, cached=self._committed)
+        events: list[Event] = []
+        state_changes: list[alerts.AlertState] = []
+        pending_add: list[PendingJob] = []
+        pending_update: list[PendingJob] = []
+        pending_remove: list[str] = []
+        stuck_ids: frozenset[str] = frozenset()
+        left = resolved = 0
+        pending_after = len(state.pending)
+
+        if cur is None:
+            assert failure is not None
+            word = alerts.classify_error(failure)
+            changed, evs = alerts.upstream_events(
+                self.name, word, state.states, now=now, flap_ticks=self.flap_ticks,
+                unreachable_after=self.unreachable_after, detail=str(failure))
+            state_changes += changed
+            events += evs
+            log.warning("%s: snapshot failed (%s): %s", self.name, word, failure)
+        else:
+            self.latest = cur
+            self.last_ok = now
+            d = diff(state.snapshot, cur, now=now, stuck_after=self.stuck_after,
+                     stuck_ids=state.stuck_ids)
+            stuck_ids = d.stuck_ids
+            left = len(d.left)
+            running = cur.jobs_by_id()
+            stored = {p.job.id: p for p in state.pending}
+            # A job back in the executing list is not finished after all.
+            pending_remove += [jid for jid in stored if jid in running]
+            todo = [p for jid, p in stored.items() if jid not in running]
+            todo += [PendingJob(job=j, left_at=now) for j in d.left if j.id not in stored]
+            results = await asyncio.gather(*(self._resolve(p) for p in todo))
+            calls += len(todo)
+            for p, result, error in results:
+                outcome = result.outcome if result is not None else None
+                if outcome is not None and outcome.final:
+                    events.append(alerts.job_event(self.name, p.job, result, outcome, now=now))
+                elif now - p.left_at >= self.resolve_give_up:
+                    why = f"no outcome {_minutes(now - p.left_at)} after it left the queue"
+                    if error:
+                        why += f" (last error: {error})"
+                    events.append(alerts.job_event(self.name, p.job, result, Outcome.UNKNOWN,
+                                                   now=now, detail=why))
+                else:
+                    kept = PendingJob(job=p.job, left_at=p.left_at, attempts=p.attempts + 1,
+                                      last_error=error)
+                    (pending_update if p.job.id in stored else pending_add).append(kept)
+                    continue
+                resolved += 1
+                if p.job.id in stored:
+                    pending_remove.append(p.job.id)
+            pending_after = len(pending_add) + len(pending_update)
+            for job in d.new_stuck:
+                events.append(alerts.stuck_event(self.name, job, job_elapsed(job, now) or 0.0,
+                                                 now=now))
+            changed, evs = alerts.capacity_events(self.name, d.capacity, state.states, now=now,
+                                                  flap_ticks=self.flap_ticks)
+            state_changes += changed
+            events += evs
+            changed, evs = alerts.upstream_events(
+                self.name, alerts.OK, state.states, now=now, flap_ticks=self.flap_ticks,
+                unreachable_after=self.unreachable_after)
+            state_changes += changed
+            events += evs
+
+        items = alerts.plan(events, state.config, default_channel=self.default_channel,
+                            now=now)
+        queued = await self.store.commit_tick(
+            self.name, now=now, batch=f"{self.name}:{now.isoformat()}", snapshot=cur,
+            stuck_ids=stuck_ids, pending_add=pending_add, pending_update=pending_update,
+            pending_remove=pending_remove, states=state_changes, outbox=items)
+        if cur is not None:
+            self._committed = cur
+        if failure is None:
+            self.last_error = None
+        else:
+            self.errors += 1
+            self.last_error = str(failure)
+            self.last_error_at = now
+        for e in events:
+            log.info("%s: %s %s %s", self.name, e.kind.value, e.word,
+                     e.job_id or e.account or e.detail or "")
+        return TickReport(
+            provider=self.name, at=now, ok=cur is not None,
+            jobs=len(cur.jobs) if cur else 0, accounts=len(cur.accounts) if cur else 0,
+            left=left, pending=pending_after, resolved=resolved, events=len(events),
+            queued=queued, muted=sum(1 for i in items if i.state == "muted"),
+            upstream_calls=calls, error=None if failure is None else str(failure),
+            event_keys=tuple(e.key for e in events))
+
+    async def _follow(self, now: datetime) -> TickReport:
+        """Another replica leads: keep the command cache fresh from the store."""
+        taken = await self.store.snapshot_taken_at(self.name)
+        if taken is not None and (self.latest is None or self.latest.taken_at < taken):
+            self.latest = await self.store.load_snapshot(self.name)
+            self.last_ok = taken
+        return TickReport(provider=self.name, at=now, ok=True, leader=False,
+                          jobs=len(self.latest.jobs) if self.latest else 0)
+
+    async def _resolve(self, p: PendingJob) -> tuple[PendingJob, JobResult | None, str | None]:
+        async with self._sem:
+            try:
+                return p, await self.provider.job(p.job.id), None
+            except UpstreamError as exc:
+                return p, None, str(exc)
+            except Exception as exc:  # an adapter bug must not lose the whole tick
+                log.exception("%s: job(%r) failed", self.name, p.job.id)
+                return p, None, f"{type(exc).__name__}: {exc}"
+
+
+def _minutes(d: timedelta) -> str:
+    return f"{int(d.total_seconds() // 60)} min"
+
+
+def _with_duration(r: TickReport, ms: float) -> TickReport:
+    return replace(r, duration_ms=ms)

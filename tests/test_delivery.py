@@ -1,0 +1,222 @@
+"""Outbox delivery: grouping, exactly-once bookkeeping, retry/backoff, hold on 403/404."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from bot.alerts import OutboxItem
+from bot.delivery import (
+    Deliverer,
+    DeliveryFailed,
+    backoff_delay,
+    group_rows,
+    nonce_for,
+    reroute_held,
+)
+from bot.events import Event, EventKind
+from bot.store import Store
+from tests.test_store import BACKENDS, fresh_url
+
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def item(key: str, channel: int = 100, mention: int | None = None,
+         kind: EventKind = EventKind.JOB) -> OutboxItem:
+    return OutboxItem(Event(key=key, kind=kind, provider="pixverse", word="completed", at=T0),
+                      channel, mention, "pending")
+
+
+class FakeDiscord:
+    """`send` with scripted failures per channel."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[int, list[str], int | None, str]] = []
+        self.fail: dict[int, list[Exception]] = {}
+        self.next_id = 1000
+
+    async def send(self, channel_id: int, events: Sequence[Event], mention: int | None) -> int:
+        errs = self.fail.get(channel_id)
+        if errs:
+            raise errs.pop(0)
+        self.posts.append((channel_id, [e.key for e in events], mention, nonce_for(events)))
+        self.next_id += 1
+        return self.next_id
+
+
+@pytest.fixture(params=BACKENDS)
+async def url(request, tmp_path):
+    return await fresh_url(request.param, tmp_path)
+
+
+@pytest.fixture
+async def store(url):
+    s = await Store.open(url)
+    yield s
+    await s.close()
+
+
+def deliverer(store: Store, discord: FakeDiscord, **kw: Any) -> Deliverer:
+    kw.setdefault("rng", random.Random(1))
+    return Deliverer(store, discord.send, **kw)
+
+
+def test_backoff_delay():
+    rng = random.Random(0)
+    delays = [backoff_delay(n, initial=1, maximum=60, jitter=0.5, rng=rng) for n in range(1, 10)]
+    assert 1 <= delays[0] <= 1.5 and 2 <= delays[1] <= 2.5 and 4 <= delays[2] <= 4.5
+    assert delays[-1] == 60
+    assert backoff_delay(10_000, maximum=600) == 600
+
+
+def test_nonce_is_stable_and_short():
+    assert nonce_for(["b", "a"]) == nonce_for(["a", "b"])
+    assert nonce_for(["a"]) != nonce_for(["a", "b"])
+    assert len(nonce_for(["x"])) <= 25
+
+
+async def test_groups_one_message_per_channel_and_tick(store):
+    await store.enqueue([item("a1", 100), item("a2", 100), item("a3", 200),
+                         item("a4", 100, mention=9)], batch="tick1", now=T0)
+    await store.enqueue([item("b1", 100)], batch="tick2", now=T0)
+    d = FakeDiscord()
+    report = await deliverer(store, d).run_once(T0)
+    assert (report.claimed, report.messages, report.sent) == (5, 4, 5)
+    assert sorted((c, keys, m) for c, keys, m, _ in d.posts) == [
+        (100, ["a1", "a2"], None), (100, ["a4"], 9), (100, ["b1"], None), (200, ["a3"], None)]
+    # channel order kept: tick1 before tick2
+    ch100 = [keys for c, keys, m, _ in d.posts if c == 100]
+    assert ch100.index(["a1", "a2"]) < ch100.index(["b1"])
+    assert await store.outbox_counts() == {"sent": 5}
+    assert (await deliverer(store, d).run_once(T0)).claimed == 0
+    assert (await store.outbox_row("a1"))["sent_message_id"] is not None
+
+
+async def test_retry_with_backoff_then_sent(store):
+    await store.enqueue([item("k1"), item("k2")], batch="t1", now=T0)
+    await store.enqueue([item("k3")], batch="t2", now=T0)
+    d = FakeDiscord()
+    d.fail[100] = [DeliveryFailed("Service Unavailable", retryable=True, status=503),
+                   DeliveryFailed("Too Many Requests", retryable=True, status=429,
+                                  retry_after=30)]
+    dl = deliverer(store, d, backoff_initial=2, backoff_max=600)
+    r = await dl.run_once(T0)
+    assert (r.retried, r.sent) == (3, 0) and d.posts == []
+    row = await store.outbox_row("k1")
+    assert row["attempts"] == 1 and "503" in row["last_error"]
+    assert T0 + timedelta(seconds=2) <= row["next_attempt_at"] <= T0 + timedelta(seconds=3)
+    assert (await store.outbox_row("k3"))["attempts"] == 0  # untried, just waits
+    assert (await dl.run_once(T0 + timedelta(seconds=1))).claimed == 0  # not due yet
+    r = await dl.run_once(T0 + timedelta(seconds=3))
+    assert r.retried == 3  # 429 with retry_after 30 s
+    row = await store.outbox_row("k1")
+    assert row["attempts"] == 2 and row["next_attempt_at"] >= T0 + timedelta(seconds=33)
+    r = await dl.run_once(T0 + timedelta(seconds=40))
+    assert (r.messages, r.sent) == (2, 3)
+    assert [keys for _, keys, _, _ in d.posts] == [["k1", "k2"], ["k3"]]
+
+
+async def test_hold_on_403_until_route_fixed(store):
+    await store.enqueue([item("k1", 100), item("k2", 200)], batch="t1", now=T0)
+    await store.enqueue([item("k3", 100)], batch="t2", now=T0)
+    d = FakeDiscord()
+    d.fail[100] = [DeliveryFailed("Missing Access", retryable=False, status=403)]
+    dl = deliverer(store, d)
+    r = await dl.run_once(T0)
+    assert (r.held, r.sent) == (2, 1)
+    assert "channel 100" in r.errors[0]
+    assert await store.outbox_counts() == {"held": 2, "sent": 1}
+    assert (await dl.run_once(T0 + timedelta(hours=1))).claimed == 0  # held, not retried
+    # the admin routes job alerts elsewhere: held rows move and go out
+    await store.set_route(EventKind.JOB, None, 300)
+    assert await reroute_held(store, default_channel=100, now=T0) == 2
+    r = await dl.run_once(T0 + timedelta(hours=1))
+    assert r.sent == 2
+    assert [(c, keys) for c, keys, _, _ in d.posts[1:]] == [(300, ["k1"]), (300, ["k3"])]
+
+
+async def test_non_retryable_is_dropped_and_unexpected_is_retried(store):
+    await store.enqueue([item("bad", 100)], batch="t1", now=T0)
+    await store.enqueue([item("boom", 200)], batch="t1b", now=T0)
+    d = FakeDiscord()
+    d.fail[100] = [DeliveryFailed("Invalid Form Body", retryable=False, status=400)]
+    d.fail[200] = [RuntimeError("bug in the renderer")]
+    r = await deliverer(store, d).run_once(T0)
+    assert (r.failed, r.retried) == (1, 1)
+    assert await store.outbox_counts() == {"failed": 1, "pending": 1}
+
+
+async def test_crash_between_send_and_mark_sent_resends_same_group(store):
+    """The process dies after Discord accepted the message but before mark_sent: after the
+    lease, the same rows go out again as the same group with the same nonce."""
+    await store.enqueue([item("k1"), item("k2")], batch="t1", now=T0)
+    d = FakeDiscord()
+    lease = timedelta(seconds=60)
+
+    async def send_then_die(channel_id, events, mention):
+        await d.send(channel_id, events, mention)
+        raise asyncio.CancelledError  # the process is killed here
+
+    with pytest.raises(asyncio.CancelledError):
+        await Deliverer(store, send_then_die, lease=lease).run_once(T0)
+    # a fresh process (new worker id): nothing until the lease runs out, then the same group
+    dl = deliverer(store, d, lease=lease)
+    assert (await dl.run_once(T0 + timedelta(seconds=30))).claimed == 0
+    r = await dl.run_once(T0 + timedelta(seconds=61))
+    assert r.sent == 2
+    (c1, keys1, _, nonce1), (c2, keys2, _, nonce2) = d.posts
+    assert (c1, keys1, nonce1) == (c2, keys2, nonce2)
+
+
+async def test_two_deliverers_never_post_a_row_twice(url):
+    s1, s2 = await Store.open(url), await Store.open(url)
+    for b in range(30):
+        await s1.enqueue([item(f"{b}-{i}", 100 + i % 3) for i in range(4)], batch=f"t{b}",
+                         now=T0)
+    d = FakeDiscord()
+
+    async def slow_send(channel_id, events, mention):
+        await asyncio.sleep(0.001)
+        return await d.send(channel_id, events, mention)
+
+    one = Deliverer(s1, slow_send, claim_limit=5)
+    two = Deliverer(s2, slow_send, claim_limit=5)
+    for _ in range(40):
+        await asyncio.gather(one.run_once(T0), two.run_once(T0))
+    posted = [k for _, keys, _, _ in d.posts for k in keys]
+    assert len(posted) == len(set(posted)) == 120
+    await s1.close()
+    await s2.close()
+
+
+def test_group_rows_orders_by_first_row():
+    from bot.store import OutboxRow
+    ev = Event(key="k", kind=EventKind.JOB, provider="p", word="completed", at=T0)
+    rows = [OutboxRow(id=i, key=f"k{i}", batch=b, channel_id=c, mention_role_id=None, event=ev,
+                      attempts=0, created_at=T0)
+            for i, b, c in [(3, "t2", 1), (1, "t1", 1), (2, "t1", 2), (4, "t1", 1)]]
+    groups = group_rows(rows)
+    assert [(g.channel_id, g.batch, g.keys) for g in groups] == [
+        (1, "t1", ["k1", "k4"]), (2, "t1", ["k2"]), (1, "t2", ["k3"])]
+
+
+async def test_run_loop_wakes_and_stops(store):
+    d = FakeDiscord()
+    dl = deliverer(store, d)
+    stop = asyncio.Event()
+    task = asyncio.create_task(dl.run(interval=30, stop=stop))
+    await asyncio.sleep(0.05)
+    await store.enqueue([item("k")], batch="t", now=datetime.now(UTC) - timedelta(seconds=1))
+    dl.wake()
+    for _ in range(100):
+        if d.posts:
+            break
+        await asyncio.sleep(0.01)
+    assert d.posts
+    stop.set()
+    await asyncio.wait_for(task, 2)
