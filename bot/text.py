@@ -1,0 +1,138 @@
+"""Small text helpers for showing upstream strings safely. Pure, no Discord objects.
+
+Functions here return *plain* text except `escape`, which makes a string safe to drop into
+Discord markdown. Embed builders redact first (`display_account`, `display_id`), then shorten
+(`short_id`, `truncate`), then `escape` — never the other way round, so a cut can never split an
+escape sequence.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+__all__ = [
+    "bar",
+    "display_account",
+    "display_id",
+    "escape",
+    "fmt_duration",
+    "neutralise_mentions",
+    "redact_email",
+    "short_id",
+    "truncate",
+]
+
+ELLIPSIS = "…"
+ZWSP = "\u200b"
+
+# local@domain.tld; the local part stops at ':' so "US:alice@x.com" and
+# "user:1-pixverse:alice@x.com-video:7" mask only "alice".
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@(?=[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+)")
+
+# "@everyone", "@here", "<@123>", "<@!123>", "<@&123>", "<#123>": a zero-width space after the
+# "@" / "<" keeps the text readable while no client can parse it as a mention.
+_MENTION = re.compile(r"@(?=everyone|here)|<(?=[@#][!&]?\d)", re.IGNORECASE)
+
+# Characters Discord markdown gives meaning anywhere in a line; a backslash before any ASCII
+# punctuation shows it literally.
+_MD_SPECIAL = re.compile(r"[\\`*_~|\[\]]")
+# ... and at the start of a line: quotes, headings/subtext, bullets, numbered lists.
+_MD_LINE_MARK = re.compile(r"^([ \t]*)([>#\-+])", re.MULTILINE)
+_MD_LINE_NUMBER = re.compile(r"^([ \t]*\d+)([.)])", re.MULTILINE)
+
+# The distinctive tail of an id such as "user:1-pixverse:EMAIL-video:7" → "video:7".
+_KIND_TAIL = re.compile(r"-((?:video|image|music|audio|song|job):\S+)$")
+# Ids that end in a bare provider word ("…-US:EMAIL:dreamina"): the head is the distinctive part.
+_WORD_SUFFIX = re.compile(r":[A-Za-z]+$")
+
+
+def neutralise_mentions(s: str) -> str:
+    """Break every user/role/channel/everyone/here mention so it renders as plain text."""
+    return _MENTION.sub(lambda m: m.group(0) + ZWSP, s)
+
+
+def escape(s: str) -> str:
+    """Make an upstream string safe for Discord markdown: no formatting, links or mentions.
+
+    Like `discord.utils.escape_markdown`, plus brackets (no masked links) and line-start
+    list/heading/quote marks: backticks, ``*``, ``_``, ``~``, ``|``, ``\\``, ``[``, ``]`` are
+    backslash-escaped so they show literally; mentions get a zero-width space.
+    """
+    s = _MD_SPECIAL.sub(r"\\\g<0>", s)
+    s = _MD_LINE_MARK.sub(r"\1\\\2", s)
+    s = _MD_LINE_NUMBER.sub(r"\1\\\2", s)
+    return neutralise_mentions(s)
+
+
+def redact_email(s: str) -> str:
+    """Mask the local part of every e-mail address in `s`: ``alice@example.com`` →
+    ``a***@example.com``; works inside job ids and ``US:alice@example.com`` too."""
+    return _EMAIL.sub(lambda m: m.group(0)[0] + "***@", s)
+
+
+def display_account(s: str | None, redact: bool) -> str:
+    """The account as users should see it (plain text, not escaped); "—" when unknown."""
+    if not s:
+        return "—"
+    return redact_email(s) if redact else s
+
+
+def display_id(job_id: str, redact: bool) -> str:
+    """A job id as users should see it (plain text): e-mails inside masked when `redact`."""
+    return redact_email(job_id) if redact else job_id
+
+
+def truncate(s: str, n: int) -> str:
+    """`s` cut to at most `n` characters, ending in "…" when it was cut."""
+    if n <= 0:
+        return ""
+    if len(s) <= n:
+        return s
+    return s[: n - 1] + ELLIPSIS
+
+
+def short_id(job_id: str, width: int = 32) -> str:
+    """At most `width` characters of `job_id`, keeping the part that tells jobs apart.
+
+    ``user:1-pixverse:alice@example.com-video:7`` → ``…video:7``;
+    ``j0223…v-u12345-US:alice@example.com:dreamina`` → ``j0223…v-u12345-US:a…``;
+    anything else keeps its tail.
+    """
+    width = max(width, 2)
+    if len(job_id) <= width:
+        return job_id
+    m = _KIND_TAIL.search(job_id)
+    if m:
+        return ELLIPSIS + truncate(m.group(1), width - 1)
+    if _WORD_SUFFIX.search(job_id):
+        return truncate(job_id, width)
+    return ELLIPSIS + job_id[-(width - 1):]
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """``45s``, ``3m 57s``, ``1h 02m``, ``2d 03h``; "—" when unknown. Negative counts as 0."""
+    if seconds is None or math.isnan(seconds):
+        return "—"
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m {s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h {s % 3600 // 60:02d}m"
+    return f"{s // 86400}d {s % 86400 // 3600:02d}h"
+
+
+def bar(used: int, total: int | None, width: int = 10) -> str:
+    """A fill bar ``▰▰▰▱▱▱▱▱▱▱``. Never shows full unless `used >= total`, never empty when
+    anything is used; all empty when `total` is unknown."""
+    width = max(width, 1)
+    if total is None:
+        return "▱" * width
+    if total <= 0 or used >= total:
+        return "▰" * width
+    if used <= 0:
+        return "▱" * width
+    filled = min(max(round(used / total * width), 1), width - 1)
+    return "▰" * filled + "▱" * (width - filled)

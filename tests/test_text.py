@@ -1,0 +1,128 @@
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.text import (
+    bar,
+    display_account,
+    display_id,
+    escape,
+    fmt_duration,
+    neutralise_mentions,
+    redact_email,
+    short_id,
+    truncate,
+)
+
+LIVE_MENTION = re.compile(r"@(everyone|here)|<@[!&]?\d+>|<#\d+>", re.IGNORECASE)
+SPECIAL = set("\\`*_~|[]")
+
+
+def unescaped_specials(s: str) -> list[str]:
+    """Markdown characters in `s` that are not preceded by an escaping backslash."""
+    found, i = [], 0
+    while i < len(s):
+        if s[i] == "\\" and i + 1 < len(s) and not s[i + 1].isalnum() and not s[i + 1].isspace():
+            i += 2
+            continue
+        if s[i] in SPECIAL:
+            found.append(s[i])
+        i += 1
+    return found
+
+
+def shown(s: str) -> str:
+    """What Discord displays for escaped text: escapes resolved, zero-width spaces invisible."""
+    return re.sub(r"\\([^0-9A-Za-z\s])", r"\1", s).replace("\u200b", "")
+
+
+@pytest.mark.parametrize("raw", [
+    "@everyone", "@here", "<@123456789012345678>", "<@!123>", "<@&123>", "<#1>",
+    "**bold** __u__ _i_ ~~s~~ ||spoiler||", "`code` ```block```", "a\\b",
+    "[click](https://evil.example)", "# heading\n- item\n> quote\n1. one", "@EVERYONE",
+])
+def test_escape_neutralises_markdown_and_mentions(raw):
+    out = escape(raw)
+    assert not LIVE_MENTION.search(out)
+    assert unescaped_specials(out) == []
+    assert shown(out) == raw  # nothing lost, only made literal
+
+
+def test_escape_line_start_marks():
+    out = escape("# h\n  - item\n>q\n12. x")
+    assert out == "\\# h\n  \\- item\n\\>q\n12\\. x"
+
+
+@given(st.text(alphabet=st.characters(exclude_characters="\u200b", exclude_categories=["Cs"])))
+def test_escape_property(raw: str) -> None:
+    out = escape(raw)
+    assert not LIVE_MENTION.search(out)
+    assert unescaped_specials(out) == []
+    assert shown(out) == raw
+
+
+def test_neutralise_mentions_keeps_emails():
+    assert neutralise_mentions("alice@example.com") == "alice@example.com"
+    assert neutralise_mentions("<@&5>") == "<\u200b@&5>"
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("alice@example.com", "a***@example.com"),
+    ("user:1-pixverse:alice@example.com-video:7", "user:1-pixverse:a***@example.com-video:7"),
+    ("US:alice@example.com", "US:a***@example.com"),
+    ("j0223-u12345-US:bob.smith+x@mail.co.uk:dreamina", "j0223-u12345-US:b***@mail.co.uk:dreamina"),
+    ("a@b.c and c@d.e", "a***@b.c and c***@d.e"),
+    ("no email here", "no email here"),
+    ("user:1-minimax:412345-video:9", "user:1-minimax:412345-video:9"),
+])
+def test_redact_email(raw, expected):
+    assert redact_email(raw) == expected
+    assert redact_email(expected) == expected  # idempotent
+
+
+def test_display_helpers():
+    assert display_account("alice@example.com", True) == "a***@example.com"
+    assert display_account("alice@example.com", False) == "alice@example.com"
+    assert display_account(None, True) == "—"
+    jid = "user:1-pixverse:al@x.io-video:2"
+    assert display_id(jid, True) == "user:1-pixverse:a***@x.io-video:2"
+    assert display_id(jid, False) == jid
+
+
+def test_short_id_keeps_distinctive_part():
+    assert short_id("user:1-pixverse:alice@example.com-video:7") == "…video:7"
+    assert short_id("user:1-minimax:412345-image:inN", width=12) == "…image:inN"
+    dreamina = "j0223140530123456789v-u12345-US:alice@example.com:dreamina"
+    assert short_id(dreamina).startswith("j0223140530123456789v")
+    assert short_id("short") == "short"
+    long = "x" * 300
+    assert len(short_id(long, width=20)) == 20
+    assert short_id("abc" * 100, width=10).startswith("…")
+
+
+def test_truncate():
+    assert truncate("hello", 10) == "hello"
+    assert truncate("hello world", 5) == "hell…"
+    assert len(truncate("x" * 5000, 1000)) == 1000
+    assert truncate("abc", 0) == ""
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (0, "0s"), (45, "45s"), (237, "3m 57s"), (3723, "1h 02m"), (90000, "1d 01h"),
+    (-5, "0s"), (None, "—"),
+])
+def test_fmt_duration(seconds, text):
+    assert fmt_duration(seconds) == text
+
+
+def test_bar():
+    assert bar(3, 10) == "▰▰▰▱▱▱▱▱▱▱"
+    assert bar(0, 5) == "▱" * 10
+    assert bar(5, 5) == "▰" * 10
+    assert bar(1, 1000) == "▰" + "▱" * 9  # something used shows
+    assert bar(999, 1000) == "▰" * 9 + "▱"  # not full is never shown full
+    assert bar(2, None) == "▱" * 10
+    assert bar(0, 0) == "▰" * 10
+    assert len(bar(1, 3, width=5)) == 5
