@@ -27,8 +27,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--simulate", action="store_true",
                      help="use the built-in useapi simulator upstream (no useapi token needed)")
 
-    demo = sub.add_parser("demo", help="no tokens at all: simulator + watcher, shown in the terminal")
-    demo.add_argument("--seconds", type=float, default=60.0, help="how long to run (default 60)")
+    demo = sub.add_parser("demo", help="no tokens: simulator + watcher, shown in the terminal")
+    demo.add_argument("--seconds", type=float, default=60.0,
+                      help="how long to run (default 60)")
     demo.add_argument("--seed", type=int, default=7, help="simulator seed (default 7)")
 
     status = sub.add_parser("status", help="fetch every enabled provider once: queue and capacity")
@@ -57,7 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise ConfigError(f"--provider: {args.provider!r} is not enabled in PROVIDERS "
                                   f"({', '.join(settings.providers)})")
             settings.providers = [name]
-        setup_logging(settings.log_level, secrets_of(settings))
+        level = settings.log_level
+        if args.command == "demo" and level == "INFO":
+            level = "WARNING"  # the demo's output is the terminal view, not the log
+        setup_logging(level, secrets_of(settings))
         match args.command:
             case "status":
                 settings.require("useapi_token")

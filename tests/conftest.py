@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.fakediscord", "tests.simfixtures"]
+pytest_plugins = ["tests.fakediscord", "tests.simfixtures", "tests.botharness"]

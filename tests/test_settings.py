@@ -68,5 +68,5 @@ def test_bad_value_is_one_line_naming_the_variable(monkeypatch, name, value):
 
 
 def test_require_names_the_missing_variable():
-    with pytest.raises(ConfigError, match="^DISCORD_TOKEN is not set$"):
+    with pytest.raises(ConfigError, match=r"^DISCORD_TOKEN is not set$"):
         load_settings().require("discord_token")

@@ -1,0 +1,236 @@
+"""The Discord bot: a `commands.Bot` that is handed its resources, and `opsbot run`'s start-up."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import discord
+import yarl
+from discord import app_commands
+from discord.ext import commands
+
+from bot import errors
+from bot.embeds import ProviderStatus
+from bot.models import Snapshot
+from bot.providers import Provider
+from bot.settings import ConfigError, Settings
+from bot.store import Store
+from bot.useapi import UseapiClient
+
+log = logging.getLogger(__name__)
+
+#: Cogs every bot loads besides the provider cogs.
+SHARED_COGS = ("cogs.status", "cogs.alerts")
+
+
+@dataclass(frozen=True, slots=True)
+class Cached:
+    snapshot: Snapshot
+    fetched_at: datetime
+
+
+@dataclass(slots=True)
+class Health:
+    last_ok: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    ticks: int = 0
+
+
+class OpsBot(commands.Bot):
+    """opsbot's bot. Providers register themselves here when their cog loads."""
+
+    def __init__(self, settings: Settings, useapi: UseapiClient, store: Store, *,
+                 guild_ready_timeout: float = 2.0,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        discord.VoiceClient.warn_nacl = False  # no voice here; don't warn about it
+        intents = discord.Intents.none()
+        intents.guilds = True  # channels and roles for /alerts; nothing privileged
+        super().__init__(command_prefix=commands.when_mentioned, intents=intents,
+                         help_command=None, allowed_mentions=discord.AllowedMentions.none(),
+                         guild_ready_timeout=guild_ready_timeout, max_messages=None,
+                         chunk_guilds_at_startup=False)
+        self.settings = settings
+        self.useapi = useapi
+        self.store = store
+        self.clock = clock
+        self.providers: dict[str, Provider] = {}
+        self.cache: dict[str, Cached] = {}
+        self.health: dict[str, Health] = {}
+        self.synced = asyncio.Event()
+
+    # -- providers ---------------------------------------------------------------------------
+    def register_provider(self, provider: Provider) -> None:
+        self.providers[provider.name] = provider
+        self.health.setdefault(provider.name, Health())
+        self._refresh_provider_choices()
+
+    def unregister_provider(self, name: str) -> None:
+        self.providers.pop(name, None)
+        self.cache.pop(name, None)
+        self.health.pop(name, None)
+        self._refresh_provider_choices()
+
+    def titles(self) -> dict[str, str]:
+        return {name: p.title for name, p in self.providers.items()}
+
+    def _refresh_provider_choices(self) -> None:
+        """Every `provider` option offers exactly the loaded providers."""
+        choices: list[app_commands.Choice[str | int | float]] = [
+            app_commands.Choice(name=p.title, value=name)
+                   for name, p in sorted(self.providers.items())]
+        for command in self.tree.walk_commands():
+            if isinstance(command, app_commands.Command):
+                param = command._params.get("provider")
+                if param is not None:
+                    param.choices = list(choices)
+
+    def record_snapshot(self, snapshot: Snapshot) -> None:
+        """Keep the freshest snapshot (from the watcher or a command) for quick answers."""
+        current = self.cache.get(snapshot.provider)
+        if current is None or snapshot.taken_at >= current.snapshot.taken_at:
+            self.cache[snapshot.provider] = Cached(snapshot, self.clock())
+        health = self.health.setdefault(snapshot.provider, Health())
+        health.last_ok = snapshot.taken_at
+
+    def record_error(self, provider: str, exc: BaseException | str) -> None:
+        health = self.health.setdefault(provider, Health())
+        if isinstance(exc, str):
+            health.last_error = exc
+        else:
+            health.last_error = (str(exc) if isinstance(exc, errors.UpstreamError)
+                                 else f"{type(exc).__name__}: {exc}")
+        health.last_error_at = self.clock()
+
+    def clear_error(self, provider: str) -> None:
+        health = self.health.setdefault(provider, Health())
+        health.last_error = None
+
+    def provider_statuses(self) -> list[ProviderStatus]:
+        """What /status and the board show per provider, from memory only."""
+        out: list[ProviderStatus] = []
+        for name in sorted(self.providers):
+            cached = self.cache.get(name)
+            health = self.health.get(name, Health())
+            snap = cached.snapshot if cached else None
+            used = cap = None
+            if snap is not None:
+                used = sum(a.executing for a in snap.accounts)
+                known = [a.max_jobs for a in snap.accounts if a.max_jobs is not None]
+                cap = sum(known) if known else None
+            out.append(ProviderStatus(
+                provider=name, running=len(snap.jobs) if snap else None, used=used,
+                capacity=cap, last_ok=health.last_ok, last_error=health.last_error,
+                watcher_ok=None if health.ticks == 0 else health.last_error is None))
+        return out
+
+    def fresh(self, provider: str) -> Cached | None:
+        """The cached snapshot if it is younger than one poll interval."""
+        cached = self.cache.get(provider)
+        max_age = timedelta(seconds=self.settings.poll_interval_seconds)
+        if cached is not None and self.clock() - cached.fetched_at <= max_age:
+            return cached
+        return None
+
+    # -- start-up ----------------------------------------------------------------------------
+    async def setup_hook(self) -> None:
+        for name in self.settings.providers:
+            await self.load_extension(f"cogs.{name}")
+        for ext in SHARED_COGS:
+            await self.load_extension(ext)
+        await self.sync_commands()
+
+    async def sync_commands(self) -> None:
+        """Sync to GUILD_IDS (instant) when set, else globally (Discord may take an hour)."""
+        self._refresh_provider_choices()
+        if self.settings.guild_ids:
+            for guild_id in self.settings.guild_ids:
+                guild = discord.Object(id=guild_id)
+                self.tree.copy_global_to(guild=guild)
+                synced = await self.tree.sync(guild=guild)
+                log.info("synced %d commands to guild %s", len(synced), guild_id)
+        else:
+            synced = await self.tree.sync()
+            log.info("synced %d global commands", len(synced))
+        self.synced.set()
+
+    async def reload_provider(self, name: str, *, load: bool) -> None:
+        """Load or unload a provider cog at run time and re-sync the choices."""
+        if load:
+            await self.load_extension(f"cogs.{name}")
+        else:
+            await self.unload_extension(f"cogs.{name}")
+        if self.is_ready():
+            await self.sync_commands()
+
+
+def apply_discord_urls(settings: Settings) -> None:
+    """Point discord.py at DISCORD_API_BASE_URL / DISCORD_GATEWAY_URL when they are set."""
+    if settings.discord_api_base_url is not None:
+        discord.http.Route.BASE = str(settings.discord_api_base_url).rstrip("/")
+    if settings.discord_gateway_url is not None:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(
+            str(settings.discord_gateway_url))
+
+
+@contextlib.asynccontextmanager
+async def resources(settings: Settings, *, simulate: bool = False,
+                    sim_seed: int = 7) -> AsyncIterator[tuple[UseapiClient, Store]]:
+    """The useapi client (against the simulator when `simulate`) and the opened store."""
+    async with contextlib.AsyncExitStack() as stack:
+        if simulate:
+            from pydantic import SecretStr
+
+            from bot.sim import SimServer, Simulator
+            token = "sim-" + __import__("secrets").token_hex(8)
+            server = await stack.enter_async_context(
+                SimServer(Simulator(seed=sim_seed, token=token)))
+            client = UseapiClient(server.url, SecretStr(token))
+        else:
+            settings.require("useapi_token")
+            client = UseapiClient(settings.base_url, settings.useapi_token)
+        stack.push_async_callback(client.aclose)
+        store = await Store.open(settings.database_url)
+        stack.push_async_callback(store.close)
+        yield client, store
+
+
+async def serve(settings: Settings, *, simulate: bool = False,
+                on_ready: Callable[[OpsBot], Any] | None = None,
+                guild_ready_timeout: float = 2.0) -> None:
+    """Run the bot until it is closed or cancelled: `opsbot run`'s whole start-up path."""
+    settings.require("discord_token")
+    assert settings.discord_token is not None
+    apply_discord_urls(settings)
+    async with resources(settings, simulate=simulate) as (client, store):
+        bot = OpsBot(settings, client, store, guild_ready_timeout=guild_ready_timeout)
+        if on_ready is not None:
+            on_ready(bot)
+        async with bot:
+            try:
+                await bot.start(settings.discord_token.get_secret_value())
+            except discord.LoginFailure:
+                raise ConfigError("DISCORD_TOKEN: Discord rejected the token") from None
+
+
+def run_bot(settings: Settings, *, simulate: bool = False) -> int:
+    """`opsbot run`: serve until SIGINT/SIGTERM, then close cleanly (exit 0)."""
+
+    async def main() -> None:
+        task = asyncio.create_task(serve(settings, simulate=simulate))
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    return 0

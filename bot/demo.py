@@ -1,0 +1,147 @@
+"""`opsbot demo`: the whole product in a minute with no tokens.
+
+Starts the useapi simulator in-process, runs the real watchers (adapters → diff → policy →
+store → outbox) and the real delivery, and prints to the terminal what Discord would show: the
+/queue and /capacity embeds, and each alert as it is posted. A short script of incidents (an
+account filling up, a token rejected for a while, a job that hangs) makes sure every kind of
+alert shows up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import tempfile
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from pydantic import SecretStr
+from rich.console import Console
+from rich.rule import Rule
+
+from bot import embeds
+from bot.delivery import Deliverer
+from bot.events import Event
+from bot.models import Snapshot
+from bot.runtime import make_providers
+from bot.settings import Settings
+from bot.sim import SimServer, Simulator
+from bot.store import Store
+from bot.terminal import print_embeds
+from bot.useapi import UseapiClient
+from bot.watch import ProviderWatcher
+
+#: The pretend #alerts channel.
+DEMO_CHANNEL = 1
+
+
+class _Script:
+    """Incidents at fixed fractions of the demo's length."""
+
+    def __init__(self, sim: Simulator, providers: Sequence[str]) -> None:
+        self.sim = sim
+        self.providers = list(providers)
+        self.done: set[str] = set()
+        self.filled: tuple[str, str] | None = None
+        self.locked_out: str | None = None
+
+    def at(self, fraction: float, console: Console) -> None:
+        sim, first = self.sim, self.providers[0]
+        if fraction >= 0.2 and "fill" not in self.done:
+            self.done.add("fill")
+            account = min(sim.accounts(first), key=lambda a: a.max_jobs).account
+            sim.fill_account(first, account, duration=float("inf"))
+            self.filled = (first, account)
+            console.print(f"[dim]» simulator: {first} account {account} fills up[/]")
+        if fraction >= 0.35 and "lock" not in self.done and len(self.providers) > 1:
+            self.done.add("lock")
+            self.locked_out = self.providers[1]
+            sim.faults.set(self.locked_out, "status", status=401)
+            console.print(f"[dim]» simulator: useapi starts rejecting the token for "
+                          f"{self.locked_out}[/]")
+        if fraction >= 0.55 and "unlock" not in self.done and self.locked_out:
+            self.done.add("unlock")
+            sim.faults.clear()
+            console.print(f"[dim]» simulator: {self.locked_out} accepts the token again[/]")
+        if fraction >= 0.6 and "free" not in self.done and self.filled:
+            self.done.add("free")
+            sim.free_account(*self.filled)
+            console.print(f"[dim]» simulator: {self.filled[0]} account {self.filled[1]} "
+                          f"frees its slots[/]")
+
+
+async def run_demo(settings: Settings, *, seconds: float = 60.0, seed: int = 7,
+                   poll: float = 5.0, console: Console | None = None) -> int:
+    """Run the demo for `seconds`; prints everything to `console` (stdout by default)."""
+    console = console or Console()
+    token = "demo-" + secrets.token_hex(8)
+    sim = Simulator(seed=seed, accounts=12, jobs=24, token=token)
+    names = [n for n in settings.providers if n in sim.providers] or list(sim.providers)
+    stuck_after = timedelta(minutes=5)
+    # One job that has been running far too long, to show a `stuck` alert.
+    sim.start_job(names[-1], duration=float("inf"), elapsed=stuck_after.total_seconds() + 60)
+    posted: list[Event] = []
+    titles: dict[str, str] = {}
+
+    async def send(channel_id: int, events: Sequence[Event], role_id: int | None) -> int:
+        console.print(Rule(f"#alerts · {len(events)} alert(s) posted", style="yellow"))
+        print_embeds(console, embeds.alert_batch(events, titles=titles,
+                                                 redact=settings.redact_accounts))
+        posted.extend(events)
+        return len(posted)
+
+    with tempfile.TemporaryDirectory(prefix="opsbot-demo-") as tmp:
+        db = f"sqlite+aiosqlite:///{Path(tmp) / 'demo.db'}"
+        async with SimServer(sim) as server, \
+                UseapiClient(server.url, SecretStr(token), attempts=2, wait_initial=0.2) as client:
+            store = await Store.open(db)
+            try:
+                providers = make_providers(names, client)
+                titles.update({p.name: p.title for p in providers})
+                watchers = [ProviderWatcher(p, store, stuck_after=stuck_after, poll_interval=poll,
+                                            default_channel=DEMO_CHANNEL, flap_ticks=1,
+                                            unreachable_after=2)
+                            for p in providers]
+                deliverer = Deliverer(store, send)
+                script = _Script(sim, names)
+                console.print(Rule(f"opsbot demo · simulator at {server.url} · seed {seed} · "
+                                   f"{seconds:g} s · a tick every {poll:g} s"))
+                started = asyncio.get_running_loop().time()
+                tick = 0
+                while True:
+                    elapsed = asyncio.get_running_loop().time() - started
+                    script.at(elapsed / seconds, console)
+                    reports = await asyncio.gather(*(w.tick() for w in watchers))
+                    await deliverer.run_once()
+                    if tick % 4 == 0:
+                        _show_views(console, [w.latest for w in watchers if w.latest], titles,
+                                    settings, stuck_after)
+                    for r in reports:
+                        if r.error:
+                            console.print(f"[red]✗ {titles[r.provider]}: {r.error}[/]")
+                    tick += 1
+                    remaining = seconds - (asyncio.get_running_loop().time() - started)
+                    if remaining <= 0:
+                        break
+                    await asyncio.sleep(min(poll, remaining))
+            finally:
+                await store.close()
+    words: dict[str, int] = {}
+    for e in posted:
+        words[e.word] = words.get(e.word, 0) + 1
+    console.print(Rule("demo over"))
+    console.print(f"{len(posted)} alert(s) posted: " +
+                  (", ".join(f"{n} {w}" for w, n in sorted(words.items())) or "none"))
+    return 0
+
+
+def _show_views(console: Console, snapshots: list[Snapshot], titles: dict[str, str],
+                settings: Settings, stuck_after: timedelta) -> None:
+    now = datetime.now(UTC)
+    console.print(Rule("/queue", style="cyan"))
+    print_embeds(console, embeds.queue_pages(snapshots, now=now, stuck_after=stuck_after,
+                                             redact=settings.redact_accounts, titles=titles)[:1])
+    console.print(Rule("/capacity", style="cyan"))
+    print_embeds(console, embeds.capacity_pages(snapshots, now=now, titles=titles,
+                                                redact=settings.redact_accounts)[:1])

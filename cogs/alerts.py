@@ -1,0 +1,327 @@
+"""Alert delivery to Discord, `/alerts` (routes, mentions, mutes) and `/board`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import re
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Literal
+
+import aiohttp
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import embeds, metrics
+from bot.delivery import Deliverer, DeliveryFailed, nonce_for, reroute_held
+from bot.events import Event, EventKind
+from bot.text import escape
+
+if TYPE_CHECKING:
+    from bot.app import OpsBot
+
+log = logging.getLogger(__name__)
+
+KindName = Literal["job", "capacity", "upstream"]
+MANAGE_GUILD = discord.Permissions(manage_guild=True)
+_DURATION = re.compile(r"^\s*(\d{1,5})\s*([mhd]?)\s*$", re.IGNORECASE)
+_UNIT = {"": 60, "m": 60, "h": 3600, "d": 86400}
+MAX_MUTE = timedelta(days=30)
+NOT_ALLOWED = "You need the **Manage Server** permission for this."
+
+
+def parse_duration(text: str) -> timedelta:
+    """`90`, `90m`, `2h`, `1d` → a timedelta (minutes when no unit), at most 30 days."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError("Give a duration like `30m`, `2h` or `1d`.")
+    delta = timedelta(seconds=int(match.group(1)) * _UNIT[match.group(2).lower()])
+    if not timedelta(0) < delta <= MAX_MUTE:
+        raise ValueError("A mute lasts from one minute to 30 days.")
+    return delta
+
+
+def _failure(exc: Exception) -> DeliveryFailed:
+    """What a failed post means for the outbox: retry later, or hold until a route is fixed."""
+    if isinstance(exc, discord.HTTPException):
+        retryable = exc.status == 429 or exc.status >= 500
+        return DeliveryFailed(exc.text or str(exc), retryable=retryable, status=exc.status)
+    return DeliveryFailed(f"{type(exc).__name__}: {exc}", retryable=True)
+
+
+class AlertsCog(commands.Cog, name="Alerts"):
+    """Posts the outbox to Discord and lets moderators decide where it goes."""
+
+    alerts = app_commands.Group(name="alerts", description="Where alerts go, who is pinged, "
+                                "what is muted", default_permissions=MANAGE_GUILD,
+                                guild_only=True)
+
+    def __init__(self, bot: OpsBot) -> None:
+        self.bot = bot
+        self.deliverer = Deliverer(bot.store, self.send, clock=bot.clock)
+        #: How often boards are looked at; each is edited at most this often, and only on change.
+        self.board_interval = 60.0
+        self._board_sig: dict[int, str] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def cog_load(self) -> None:
+        self._tasks = [asyncio.create_task(self._deliver(), name="opsbot-delivery"),
+                       asyncio.create_task(self._boards(), name="opsbot-boards")]
+
+    async def cog_unload(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # -- delivery ----------------------------------------------------------------------------
+    async def _deliver(self) -> None:
+        await self.bot.wait_until_ready()
+        await self.deliverer.run(interval=2.0)
+
+    @commands.Cog.listener()
+    async def on_opsbot_tick(self, provider: str, report: object) -> None:
+        if getattr(report, "queued", 0):
+            self.deliverer.wake()
+
+    async def send(self, channel_id: int, events: Sequence[Event], role_id: int | None) -> int:
+        """Post one group of alerts as one message; raise DeliveryFailed when Discord won't.
+
+        The nonce is derived from the events' keys, so a repeat after a crash between "sent"
+        and "marked sent" is dropped by Discord (enforce_nonce) instead of posted twice.
+        """
+        try:
+            channel = self.bot.get_channel(channel_id) or await self.bot.fetch_channel(channel_id)
+        except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise _failure(exc) from None
+        if not isinstance(channel, discord.abc.Messageable):
+            raise DeliveryFailed(f"channel {channel_id} cannot hold messages", retryable=False,
+                                 status=404)
+        batch = embeds.alert_batch(events, titles=self.bot.titles(),
+                                   redact=self.bot.settings.redact_accounts)
+        if role_id is not None:
+            content: str | None = f"<@&{role_id}>"
+            allowed = discord.AllowedMentions(everyone=False, users=False,
+                                              roles=[discord.Object(id=role_id)],
+                                              replied_user=False)
+        else:
+            content, allowed = None, discord.AllowedMentions.none()
+        try:
+            # discord.py sends enforce_nonce with every nonce.
+            message = await channel.send(content=content, embeds=batch, allowed_mentions=allowed,
+                                         nonce=nonce_for(events))
+        except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            failure = _failure(exc)
+            metrics.ALERT_FAILURES.labels(str(failure.retryable).lower()).inc()
+            raise failure from None
+        metrics.ALERTS_SENT.inc(len(events))
+        return int(message.id)
+
+    # -- permission gate ---------------------------------------------------------------------
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Manage Server is the commands' default permission *and* checked here, so a member
+        whose access was widened on the command alone is still refused."""
+        if interaction.guild is None or not interaction.permissions.manage_guild:
+            await interaction.response.send_message(NOT_ALLOWED, ephemeral=True)
+            return False
+        return True
+
+    async def cog_app_command_error(self, interaction: discord.Interaction,
+                                    error: app_commands.AppCommandError) -> None:
+        if isinstance(error, app_commands.CheckFailure):
+            return  # already answered by interaction_check
+        log.error("alerts command failed", exc_info=error)
+        if not interaction.response.is_done():
+            await interaction.response.send_message("Something went wrong; see the bot's log.",
+                                                    ephemeral=True)
+
+    # -- /alerts -----------------------------------------------------------------------------
+    def _provider(self, provider: str | None) -> str | None:
+        if provider is not None and provider not in self.bot.providers:
+            raise ValueError(f"Provider {provider} is not enabled here.")
+        return provider
+
+    @alerts.command(name="show")
+    async def show(self, interaction: discord.Interaction) -> None:
+        """Show where each kind of alert goes, who is mentioned and what is muted."""
+        now = self.bot.clock()
+        config = await self.bot.store.alert_config(now)
+        counts = await self.bot.store.outbox_counts()
+        default = self.bot.settings.alert_channel_id
+        embed = discord.Embed(title="Alert configuration", colour=embeds.NEUTRAL)
+        embed.add_field(name="Default channel",
+                        value=f"<#{default}>" if default else "none (set ALERT_CHANNEL_ID)",
+                        inline=False)
+        routes = [f"{r.kind.value}{' · ' + r.provider if r.provider else ''} → <#{r.channel_id}>"
+                  for r in config.routes]
+        embed.add_field(name="Routes", value="\n".join(routes)[:1024] or "none", inline=False)
+        mentions = [f"{m.kind.value}{' · ' + m.provider if m.provider else ''} → <@&{m.role_id}>"
+                    for m in config.mentions]
+        embed.add_field(name="Mentions", value="\n".join(mentions)[:1024] or "none",
+                        inline=False)
+        mutes = [f"{m.provider or 'every provider'} · {m.kind.value if m.kind else 'every kind'}"
+                 f" until {discord.utils.format_dt(m.until, 'f') if m.until else 'unmuted'}"
+                 for m in config.mutes if m.active(now)]
+        embed.add_field(name="Mutes", value="\n".join(mutes)[:1024] or "none", inline=False)
+        embed.add_field(name="Outbox", value=", ".join(f"{k}: {v}" for k, v in
+                                                        sorted(counts.items())) or "empty",
+                        inline=False)
+        held = await self.bot.store.held()
+        if held:
+            reason = held[0].last_error or "held"
+            embed.add_field(name=f"Held ({len(held)})", value=escape(reason)[:1024],
+                            inline=False)
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    @alerts.command(name="route")
+    @app_commands.describe(kind="Which alerts", channel="Where they go",
+                           provider="Only this provider's (default: every provider)")
+    async def route(self, interaction: discord.Interaction, kind: KindName,
+                    channel: discord.TextChannel, provider: str | None = None) -> None:
+        """Send one kind of alert (optionally one provider's) to a channel."""
+        try:
+            provider = self._provider(provider)
+        except ValueError as exc:
+            await interaction.response.send_message(str(exc), ephemeral=True)
+            return
+        await self.bot.store.set_route(EventKind(kind), provider, channel.id)
+        released = await reroute_held(self.bot.store, self.bot.settings.alert_channel_id,
+                                      now=self.bot.clock())
+        if released:
+            self.deliverer.wake()
+        note = f" {released} held alert(s) will be sent again." if released else ""
+        await interaction.response.send_message(
+            f"{kind} alerts{' for ' + provider if provider else ''} now go to "
+            f"{channel.mention}.{note}", ephemeral=True)
+
+    @alerts.command(name="mention")
+    @app_commands.describe(kind="Which alerts", role="Role to mention (leave out to stop)",
+                           provider="Only this provider's (default: every provider)")
+    async def mention(self, interaction: discord.Interaction, kind: KindName,
+                      role: discord.Role | None = None, provider: str | None = None) -> None:
+        """Mention a role in one kind of alert (or stop mentioning)."""
+        try:
+            provider = self._provider(provider)
+        except ValueError as exc:
+            await interaction.response.send_message(str(exc), ephemeral=True)
+            return
+        await self.bot.store.set_mention(EventKind(kind), role.id if role else None,
+                                         provider=provider)
+        what = f"{role.mention} is mentioned in" if role else "No role is mentioned in"
+        await interaction.response.send_message(f"{what} {kind} alerts.", ephemeral=True,
+                                                allowed_mentions=discord.AllowedMentions.none())
+
+    @alerts.command(name="mute")
+    @app_commands.describe(provider="Only this provider (default: every provider)",
+                           kind="Only this kind (default: every kind)",
+                           duration="How long: 30m, 2h, 1d (default 1h)")
+    async def mute(self, interaction: discord.Interaction, provider: str | None = None,
+                   kind: KindName | None = None, duration: str = "1h") -> None:
+        """Silence alerts for a while. Muted alerts are dropped, not saved for later."""
+        try:
+            provider = self._provider(provider)
+            delta = parse_duration(duration)
+        except ValueError as exc:
+            await interaction.response.send_message(str(exc), ephemeral=True)
+            return
+        until = self.bot.clock() + delta
+        await self.bot.store.mute(provider, EventKind(kind) if kind else None, until,
+                                  reason=f"by {interaction.user.id}")
+        await interaction.response.send_message(
+            f"Muted {kind or 'all'} alerts for {provider or 'every provider'} until "
+            f"{discord.utils.format_dt(until, 'f')}.", ephemeral=True)
+
+    @alerts.command(name="unmute")
+    @app_commands.describe(provider="Only this provider", kind="Only this kind")
+    async def unmute(self, interaction: discord.Interaction, provider: str | None = None,
+                     kind: KindName | None = None) -> None:
+        """Lift mutes (all of them, or those for a provider / kind)."""
+        if provider is None and kind is None:
+            removed = await self.bot.store.clear_mutes()
+        else:
+            removed = await self.bot.store.unmute(provider, EventKind(kind) if kind else None)
+        await interaction.response.send_message(f"Lifted {removed} mute(s).", ephemeral=True)
+
+    # -- /board ------------------------------------------------------------------------------
+    @app_commands.command(name="board")
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.guild_only()
+    @app_commands.describe(provider="Only this provider (default: every provider)")
+    async def board(self, interaction: discord.Interaction, provider: str | None = None) -> None:
+        """Post a status board here that the bot keeps up to date."""
+        try:
+            provider = self._provider(provider)
+        except ValueError as exc:
+            await interaction.response.send_message(str(exc), ephemeral=True)
+            return
+        channel = interaction.channel
+        if not isinstance(channel, discord.abc.Messageable) or interaction.channel_id is None:
+            await interaction.response.send_message("I can't post here.", ephemeral=True)
+            return
+        await interaction.response.send_message("Posting the board…", ephemeral=True)
+        embed, sig = self._board_embed(provider)
+        message = await channel.send(embed=embed)
+        old = await self.bot.store.set_board(interaction.channel_id, provider, message.id,
+                                             guild_id=interaction.guild_id)
+        self._board_sig[message.id] = sig
+        if old is not None and old != message.id:
+            self._board_sig.pop(old, None)
+
+    def _board_embed(self, provider: str | None) -> tuple[discord.Embed, str]:
+        names = [provider] if provider else sorted(self.bot.providers)
+        snaps = [self.bot.cache[n].snapshot for n in names if n in self.bot.cache]
+        statuses = [s for s in self.bot.provider_statuses() if s.provider in names]
+        signature = repr([(s.provider, len(s.jobs), tuple((a.account, a.executing, a.max_jobs)
+                                                           for a in s.accounts))
+                          for s in snaps] + [(s.provider, s.last_error) for s in statuses])
+        embed = embeds.board_embed(snaps, now=self.bot.clock(), titles=self.bot.titles(),
+                                   redact=self.bot.settings.redact_accounts, statuses=statuses)
+        return embed, hashlib.sha256(signature.encode()).hexdigest()
+
+    async def _boards(self) -> None:
+        await self.bot.wait_until_ready()
+        while True:
+            try:
+                await self.refresh_boards()
+            except Exception:
+                log.exception("board refresh failed")
+            await asyncio.sleep(self.board_interval)
+
+    async def refresh_boards(self) -> int:
+        """Edit every board whose content changed; re-post one that was deleted."""
+        edited = 0
+        for board in await self.bot.store.boards():
+            if board.provider is not None and board.provider not in self.bot.providers:
+                continue
+            embed, sig = self._board_embed(board.provider)
+            if self._board_sig.get(board.message_id) == sig:
+                continue
+            channel = self.bot.get_channel(board.channel_id)
+            if not isinstance(channel, discord.TextChannel | discord.Thread):
+                continue
+            try:
+                await channel.get_partial_message(board.message_id).edit(embed=embed)
+            except discord.NotFound:
+                message = await channel.send(embed=embed)
+                await self.bot.store.set_board(board.channel_id, board.provider, message.id,
+                                               guild_id=board.guild_id)
+                self._board_sig.pop(board.message_id, None)
+                self._board_sig[message.id] = sig
+                log.info("board %s was deleted; posted %s", board.message_id, message.id)
+            except discord.HTTPException as exc:
+                log.warning("could not update board %s: %s", board.message_id, exc)
+                continue
+            else:
+                self._board_sig[board.message_id] = sig
+            edited += 1
+        return edited
+
+
+
+async def setup(bot: OpsBot) -> None:
+    await bot.add_cog(AlertsCog(bot))

@@ -1,0 +1,69 @@
+"""What every provider cog is: register the adapter, own its watcher loop, clean up on unload.
+
+A provider cog file is three lines on top of this (see cogs/pixverse.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from discord.ext import commands, tasks
+
+from bot import metrics
+from bot.app import Health
+from bot.providers import Provider
+from bot.watch import ProviderWatcher
+
+if TYPE_CHECKING:
+    from bot.app import OpsBot
+
+log = logging.getLogger(__name__)
+
+class ProviderCog(commands.Cog):
+    """Registers one provider with the bot and polls it every POLL_INTERVAL_SECONDS."""
+
+    def __init__(self, bot: OpsBot, provider_cls: type[Provider]) -> None:
+        self.bot = bot
+        self.provider = provider_cls(bot.useapi)
+        self.__cog_name__ = provider_cls.title  # one cog per provider, each named for it
+        settings = bot.settings
+        self.interval = settings.poll_interval_seconds
+        self.watcher = ProviderWatcher(
+            self.provider, bot.store,
+            stuck_after=timedelta(minutes=settings.stuck_after_minutes),
+            poll_interval=self.interval, default_channel=settings.alert_channel_id,
+            clock=bot.clock)
+        self.poll = tasks.loop(seconds=self.interval)(self._tick)
+
+    async def cog_load(self) -> None:
+        self.bot.register_provider(self.provider)
+        self.poll.start()
+
+    async def cog_unload(self) -> None:
+        self.poll.cancel()
+        self.bot.unregister_provider(self.provider.name)
+
+    async def _tick(self) -> None:
+        # tasks.loop ends on any exception it was not told about, so nothing may escape here
+        # (watcher.tick() already catches; this is for the bookkeeping around it).
+        name = self.provider.name
+        try:
+            report = await self.watcher.tick()
+            health = self.bot.health.setdefault(name, Health())
+            health.ticks += 1
+            if self.watcher.latest is not None:
+                self.bot.record_snapshot(self.watcher.latest)
+            if report.error is not None:
+                self.bot.record_error(name, report.error)
+            else:
+                self.bot.clear_error(name)
+            metrics.TICKS.labels(name, "ok" if report.error is None else "error").inc()
+            metrics.TICK_SECONDS.labels(name).observe(report.duration_ms / 1000)
+            metrics.JOBS_RUNNING.labels(name).set(report.jobs)
+            self.bot.dispatch("opsbot_tick", name, report)
+        except Exception as exc:
+            log.exception("%s: watcher tick failed", name)
+            self.bot.record_error(name, exc)
+        self.poll.change_interval(seconds=self.watcher.next_delay())

@@ -1,0 +1,15 @@
+"""The minimax provider cog: its adapter lives in bot/providers/minimax.py."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.providers.minimax import PROVIDER
+from cogs.base import ProviderCog
+
+if TYPE_CHECKING:
+    from bot.app import OpsBot
+
+
+async def setup(bot: OpsBot) -> None:
+    await bot.add_cog(ProviderCog(bot, PROVIDER))

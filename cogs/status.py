@@ -1,0 +1,209 @@
+"""Read-only commands for everyone: /queue, /capacity, /job, /status."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import embeds, errors, validate
+from bot.models import Snapshot
+from bot.paginator import Paginator
+from bot.text import display_account
+
+if TYPE_CHECKING:
+    from bot.app import OpsBot
+
+log = logging.getLogger(__name__)
+
+#: How long a command waits for upstream before it answers with what it has.
+FETCH_TIMEOUT = 12.0
+
+
+class StatusCog(commands.Cog, name="Status"):
+    """Queue, capacity, job and health views."""
+
+    def __init__(self, bot: OpsBot) -> None:
+        self.bot = bot
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _names(self, provider: str | None) -> list[str]:
+        if provider is None:
+            return sorted(self.bot.providers)
+        if provider not in self.bot.providers:
+            raise validate.InputError(f"Provider `{provider}` is not enabled here.")
+        return [provider]
+
+    async def _reply(self, interaction: discord.Interaction, pages: Sequence[discord.Embed], *,
+                     private: bool) -> None:
+        """Send `pages` (first page plus buttons when there are several) as the answer."""
+        view = Paginator.for_pages(list(pages), owner_id=interaction.user.id)
+        first = list(pages[:1])
+        if interaction.response.is_done():
+            if view is not None:
+                message = await interaction.followup.send(embeds=first, view=view,
+                                                          ephemeral=private, wait=True)
+                view.message = message
+            else:
+                await interaction.followup.send(embeds=first, ephemeral=private)
+            return
+        if view is not None:
+            await interaction.response.send_message(embeds=first, view=view, ephemeral=private)
+            view.message = await interaction.original_response()
+        else:
+            await interaction.response.send_message(embeds=first, ephemeral=private)
+
+    async def _error(self, interaction: discord.Interaction, embed: discord.Embed, *,
+                     private: bool = True) -> None:
+        """Errors are always ephemeral, even after a public defer."""
+        if not interaction.response.is_done():
+            await interaction.response.send_message(embed=embed, ephemeral=True)
+            return
+        if not private:
+            # The first followup after a public defer would replace the public "thinking…"
+            # message; remove it so the error can go to the invoker alone.
+            try:
+                await interaction.delete_original_response()
+            except discord.HTTPException:
+                log.debug("could not delete the deferred response", exc_info=True)
+        await interaction.followup.send(embed=embed, ephemeral=True)
+
+    async def _snapshots(self, interaction: discord.Interaction, names: Sequence[str], *,
+                         private: bool) -> tuple[list[Snapshot], datetime | None] | None:
+        """Snapshots for `names`: from the cache when fresh, else defer and fetch.
+
+        Returns None when it already answered with an error embed.
+        """
+        fresh = {n: self.bot.fresh(n) for n in names}
+        missing = [n for n, c in fresh.items() if c is None]
+        if missing:
+            await interaction.response.defer(ephemeral=private, thinking=True)
+            results = await asyncio.gather(
+                *(asyncio.wait_for(self.bot.providers[n].snapshot(), FETCH_TIMEOUT)
+                  for n in missing), return_exceptions=True)
+            failures: list[errors.UpstreamError] = []
+            for name, result in zip(missing, results, strict=True):
+                if isinstance(result, Snapshot):
+                    self.bot.record_snapshot(result)
+                elif isinstance(result, errors.UpstreamError):
+                    self.bot.record_error(name, result)
+                    failures.append(result)
+                elif isinstance(result, TimeoutError):
+                    failures.append(errors.UpstreamTimeout("no answer from useapi in time",
+                                                           provider=name))
+                elif isinstance(result, BaseException):
+                    raise result
+            usable = [n for n in names if n in self.bot.cache]
+            if failures and len(usable) < len(names):
+                await self._error(interaction, embeds.error_embed(failures[0]), private=private)
+                return None
+        snaps = [self.bot.cache[n].snapshot for n in names]
+        oldest = min((self.bot.cache[n].fetched_at for n in names), default=None)
+        return snaps, oldest
+
+    # -- commands ----------------------------------------------------------------------------
+    @app_commands.command(name="queue")
+    @app_commands.describe(provider="Only this provider (default: all)",
+                           account="Only this account",
+                           private="Answer only to you")
+    async def queue(self, interaction: discord.Interaction, provider: str | None = None,
+                    account: str | None = None, private: bool = False) -> None:
+        """What is running now, longest-running first."""
+        try:
+            names = self._names(provider)
+            if account is not None:
+                account = validate.free_text(account, what="account")
+        except validate.InputError as exc:
+            await self._error(interaction, embeds.input_error_embed(str(exc)))
+            return
+        got = await self._snapshots(interaction, names, private=private)
+        if got is None:
+            return
+        snaps, fetched_at = got
+        pages = embeds.queue_pages(
+            snaps, now=self.bot.clock(), titles=self.bot.titles(), account=account or None,
+            stuck_after=timedelta(minutes=self.bot.settings.stuck_after_minutes),
+            redact=self.bot.settings.redact_accounts, fetched_at=fetched_at)
+        await self._reply(interaction, pages, private=private)
+
+    @queue.autocomplete("account")
+    async def _account_autocomplete(self, interaction: discord.Interaction,
+                                    current: str) -> list[app_commands.Choice[str]]:
+        provider = getattr(interaction.namespace, "provider", None)
+        names = [provider] if provider in self.bot.cache else sorted(self.bot.cache)
+        seen: dict[str, None] = {}
+        for name in names:
+            snap = self.bot.cache[name].snapshot
+            for acc in snap.accounts:
+                seen[acc.account] = None
+            for job in snap.jobs:
+                if job.account:
+                    seen[job.account] = None
+        needle = current.lower()
+        redact = self.bot.settings.redact_accounts
+        return [app_commands.Choice(name=display_account(a, redact)[:100], value=a[:100])
+                for a in seen if needle in a.lower()][:25]
+
+    @app_commands.command(name="capacity")
+    @app_commands.describe(provider="Only this provider (default: all)",
+                           private="Answer only to you")
+    async def capacity(self, interaction: discord.Interaction, provider: str | None = None,
+                       private: bool = False) -> None:
+        """Free slots per account: executing / maxJobs, exhausted accounts called out."""
+        try:
+            names = self._names(provider)
+        except validate.InputError as exc:
+            await self._error(interaction, embeds.input_error_embed(str(exc)))
+            return
+        got = await self._snapshots(interaction, names, private=private)
+        if got is None:
+            return
+        snaps, _ = got
+        pages = embeds.capacity_pages(snaps, now=self.bot.clock(), titles=self.bot.titles(),
+                                      redact=self.bot.settings.redact_accounts)
+        await self._reply(interaction, pages, private=private)
+
+    @app_commands.command(name="job")
+    @app_commands.describe(provider="The provider that ran the job", id="The job id",
+                           private="Answer only to you")
+    async def job(self, interaction: discord.Interaction, provider: str, id: str,
+                  private: bool = False) -> None:
+        """What became of one job: outcome, times, prompt, results, upstream error."""
+        try:
+            [name] = self._names(provider)
+            job_id = validate.job_id(id)
+        except validate.InputError as exc:
+            await self._error(interaction, embeds.input_error_embed(str(exc)))
+            return
+        await interaction.response.defer(ephemeral=private, thinking=True)
+        try:
+            result = await asyncio.wait_for(self.bot.providers[name].job(job_id), FETCH_TIMEOUT)
+        except errors.UpstreamError as exc:
+            await self._error(interaction, embeds.error_embed(exc), private=private)
+            return
+        except TimeoutError:
+            await self._error(interaction, embeds.error_embed(
+                errors.UpstreamTimeout("no answer from useapi in time", provider=name)),
+                private=private)
+            return
+        embed = embeds.job_embed(result, titles=self.bot.titles(),
+                                 redact=self.bot.settings.redact_accounts)
+        await interaction.followup.send(embed=embed, ephemeral=private)
+
+    @app_commands.command(name="status")
+    @app_commands.describe(private="Answer only to you")
+    async def status(self, interaction: discord.Interaction, private: bool = False) -> None:
+        """One view of every provider: running jobs, capacity used, watcher health."""
+        embed = embeds.status_embed(self.bot.provider_statuses(), now=self.bot.clock(),
+                                    titles=self.bot.titles())
+        await interaction.response.send_message(embed=embed, ephemeral=private)
+
+
+async def setup(bot: OpsBot) -> None:
+    await bot.add_cog(StatusCog(bot))
