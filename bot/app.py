@@ -13,10 +13,11 @@ from typing import Any
 
 import discord
 import yarl
+from aiohttp import web
 from discord import app_commands
 from discord.ext import commands
 
-from bot import errors
+from bot import errors, http
 from bot.embeds import ProviderStatus
 from bot.models import Snapshot
 from bot.providers import Provider
@@ -65,6 +66,7 @@ class OpsBot(commands.Bot):
         self.cache: dict[str, Cached] = {}
         self.health: dict[str, Health] = {}
         self.synced = asyncio.Event()
+        self._http: web.AppRunner | None = None
 
     # -- providers ---------------------------------------------------------------------------
     def register_provider(self, provider: Provider) -> None:
@@ -141,11 +143,31 @@ class OpsBot(commands.Bot):
 
     # -- start-up ----------------------------------------------------------------------------
     async def setup_hook(self) -> None:
+        if self.settings.http_port:
+            self._http = await http.start(http.make_app(self.healthz), self.settings.http_host,
+                                          self.settings.http_port)
+            log.info("serving /healthz and /metrics on %s:%s", self.settings.http_host,
+                     self.settings.http_port)
         for name in self.settings.providers:
             await self.load_extension(f"cogs.{name}")
         for ext in SHARED_COGS:
             await self.load_extension(ext)
         await self.sync_commands()
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.cleanup()
+            self._http = None
+        await super().close()
+
+    def healthz(self) -> tuple[bool, dict[str, Any]]:
+        """Healthy when connected to Discord and every provider's last poll went through."""
+        providers = {
+            s.provider: {"last_ok": s.last_ok.isoformat() if s.last_ok else None,
+                         "last_error": s.last_error, "running": s.running}
+            for s in self.provider_statuses()}
+        ok = self.is_ready() and all(p["last_error"] is None for p in providers.values())
+        return ok, {"discord": self.is_ready(), "providers": providers}
 
     async def sync_commands(self) -> None:
         """Sync to GUILD_IDS (instant) when set, else globally (Discord may take an hour)."""
