@@ -130,8 +130,17 @@ class OpsBot(commands.Bot):
             out.append(ProviderStatus(
                 provider=name, running=len(snap.jobs) if snap else None, used=used,
                 capacity=cap, last_ok=health.last_ok, last_error=health.last_error,
-                watcher_ok=None if health.ticks == 0 else health.last_error is None))
+                watcher_ok=self._watcher_ok(health)))
         return out
+
+    def _watcher_ok(self, health: Health) -> bool | None:
+        """None before the first tick; False when no tick has ended for three intervals (a
+        hung or dead loop). An upstream error alone does not mean the watcher stopped."""
+        if health.ticks == 0:
+            return None
+        seen = [t for t in (health.last_ok, health.last_error_at) if t is not None]
+        limit = timedelta(seconds=3 * self.settings.poll_interval_seconds + 60)
+        return bool(seen) and self.clock() - max(seen) <= limit
 
     def fresh(self, provider: str) -> Cached | None:
         """The cached snapshot if it is younger than one poll interval."""
@@ -188,6 +197,11 @@ class OpsBot(commands.Bot):
         if load:
             await self.load_extension(f"cogs.{name}")
         else:
+            # The cog's class lives in cogs.base, so unloading the extension alone would
+            # leave the cog (and its poll loop) behind: remove it by name first.
+            provider = self.providers.get(name)
+            if provider is not None:
+                await self.remove_cog(provider.title)
             await self.unload_extension(f"cogs.{name}")
         if self.is_ready():
             await self.sync_commands()

@@ -622,7 +622,7 @@ def _status_colour(s: ProviderStatus) -> discord.Colour:
     return WARN if s.last_error else OK
 
 
-def _status_lines(s: ProviderStatus, err_len: int) -> list[str]:
+def _status_lines(s: ProviderStatus, err_len: int, redact: bool) -> list[str]:
     running = "?" if s.running is None else str(s.running)
     if s.capacity is not None and s.used is not None:
         pct = f" · {round(s.used / s.capacity * 100)}%" if s.capacity else ""
@@ -636,13 +636,14 @@ def _status_lines(s: ProviderStatus, err_len: int) -> list[str]:
     if s.watcher_ok is not None:
         lines.append("Watcher: " + ("running" if s.watcher_ok else "**stopped**"))
     if s.last_error:
-        lines.append(f"Last error: {_u(s.last_error, False, err_len)}")
+        lines.append(f"Last error: {_u(s.last_error, redact, err_len)}")
     return lines
 
 
 def status_embed(entries: Sequence[ProviderStatus], *, now: datetime,
-                 titles: Mapping[str, str]) -> discord.Embed:
-    """One embed, every provider: running, capacity used, last good poll, last error."""
+                 titles: Mapping[str, str], redact: bool = False) -> discord.Embed:
+    """One embed, every provider: running, capacity used, last good poll, last error
+    (e-mails in the error text masked when `redact`)."""
     healthy = sum(1 for s in entries if s.healthy)
     if not entries:
         headline = "No providers enabled."
@@ -659,7 +660,7 @@ def status_embed(entries: Sequence[ProviderStatus], *, now: datetime,
     for s in entries:
         icon = {OK.value: "✅", WARN.value: "⚠️", BAD.value: "❌"}[_status_colour(s).value]
         fields.append((f"{icon} {_title_of(s.provider, titles)}",
-                       "\n".join(_status_lines(s, err_len))))
+                       "\n".join(_status_lines(s, err_len, redact))))
 
     def more(n: int) -> tuple[str, str]:
         rest = entries[len(entries) - n:]
@@ -727,7 +728,8 @@ def error_embed(exc: errors.UpstreamError, *, titles: Mapping[str, str] | None =
     if exc.message:
         lines.append(f"**Upstream said:** {_u(exc.message, redact, 1500)}")
     if exc.path:
-        lines.append(f"**Request:** {_u(exc.path, redact, 300)}")
+        # Decoded, so that an e-mail inside a percent-encoded id is masked like any other.
+        lines.append(f"**Request:** {_u(urllib.parse.unquote(exc.path), redact, 300)}")
     return discord.Embed(title=_cut(title, TITLE_MAX), description="\n".join(lines),
                          colour=colour)
 

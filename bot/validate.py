@@ -23,7 +23,7 @@ def job_id(value: str) -> str:
         raise InputError(f"That job id is {len(value)} characters long; ids are at most "
                          f"{MAX_ID_LENGTH}.")
     if ".." in value:
-        raise InputError("A job id cannot contain `..`.")
+        raise InputError('A job id cannot contain "..".')
     bad = _FORBIDDEN.search(value)
     if bad:
         raise InputError(f"A job id cannot contain {_describe(bad.group())}.")
@@ -46,4 +46,4 @@ def _describe(char: str) -> str:
         return "spaces or line breaks"
     if ord(char) < 32 or ord(char) == 127:
         return "control characters"
-    return f"`{char}`"
+    return f'"{char}"'

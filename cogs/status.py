@@ -24,38 +24,56 @@ log = logging.getLogger(__name__)
 
 #: How long a command waits for upstream before it answers with what it has.
 FETCH_TIMEOUT = 12.0
+#: Seconds after which the page buttons of a reply stop working (Discord keeps an interaction
+#: token for 15 minutes, so this must stay well below that).
+PAGE_TIMEOUT = 180.0
 
 
 class StatusCog(commands.Cog, name="Status"):
     """Queue, capacity, job and health views."""
 
-    def __init__(self, bot: OpsBot) -> None:
+    def __init__(self, bot: OpsBot, *, page_timeout: float = PAGE_TIMEOUT) -> None:
         self.bot = bot
+        #: How long page buttons stay live; tests shorten it.
+        self.page_timeout = page_timeout
 
     # -- helpers -----------------------------------------------------------------------------
     def _names(self, provider: str | None) -> list[str]:
         if provider is None:
             return sorted(self.bot.providers)
         if provider not in self.bot.providers:
-            raise validate.InputError(f"Provider `{provider}` is not enabled here.")
+            raise validate.InputError(f'Provider "{provider}" is not enabled here.')
         return [provider]
+
+    @property
+    def _redact(self) -> bool:
+        return self.bot.settings.redact_accounts
+
+    def _error_embed(self, exc: errors.UpstreamError) -> discord.Embed:
+        return embeds.error_embed(exc, titles=self.bot.titles(), redact=self._redact)
 
     async def _reply(self, interaction: discord.Interaction, pages: Sequence[discord.Embed], *,
                      private: bool) -> None:
-        """Send `pages` (first page plus buttons when there are several) as the answer."""
-        view = Paginator.for_pages(list(pages), owner_id=interaction.user.id)
+        """Send `pages` (first page plus buttons when there are several) as the answer.
+
+        After a defer the answer replaces the "thinking…" message (it keeps the defer's
+        visibility); otherwise it is the interaction's first response.
+        """
+        view = Paginator.for_pages(list(pages), owner_id=interaction.user.id,
+                                   timeout=self.page_timeout)
         first = list(pages[:1])
         if interaction.response.is_done():
             if view is not None:
-                message = await interaction.followup.send(embeds=first, view=view,
-                                                          ephemeral=private, wait=True)
-                view.message = message
+                view.message = await interaction.edit_original_response(embeds=first, view=view)
             else:
-                await interaction.followup.send(embeds=first, ephemeral=private)
+                await interaction.edit_original_response(embeds=first)
             return
         if view is not None:
-            await interaction.response.send_message(embeds=first, view=view, ephemeral=private)
-            view.message = await interaction.original_response()
+            sent = await interaction.response.send_message(embeds=first, view=view,
+                                                           ephemeral=private)
+            message = sent.resource if sent is not None else None
+            view.message = (message if isinstance(message, discord.InteractionMessage)
+                            else await interaction.original_response())
         else:
             await interaction.response.send_message(embeds=first, ephemeral=private)
 
@@ -65,14 +83,34 @@ class StatusCog(commands.Cog, name="Status"):
         if not interaction.response.is_done():
             await interaction.response.send_message(embed=embed, ephemeral=True)
             return
-        if not private:
-            # The first followup after a public defer would replace the public "thinking…"
-            # message; remove it so the error can go to the invoker alone.
-            try:
-                await interaction.delete_original_response()
-            except discord.HTTPException:
-                log.debug("could not delete the deferred response", exc_info=True)
+        if private:
+            # The deferred "thinking…" message is already ephemeral: it becomes the error.
+            await interaction.edit_original_response(embed=embed)
+            return
+        # A public "thinking…" message cannot turn ephemeral: remove it, then tell the
+        # invoker alone.
+        try:
+            await interaction.delete_original_response()
+        except discord.HTTPException:
+            log.debug("could not delete the deferred response", exc_info=True)
         await interaction.followup.send(embed=embed, ephemeral=True)
+
+    async def cog_app_command_error(self, interaction: discord.Interaction,
+                                    error: app_commands.AppCommandError) -> None:
+        """Whatever broke, the invoker gets an answer (never "The application did not
+        respond") and the log gets the traceback."""
+        command = interaction.command.qualified_name if interaction.command else "?"
+        cause = error.__cause__ or error
+        log.error("/%s failed", command, exc_info=(type(cause), cause, cause.__traceback__))
+        embed = discord.Embed(title="Something went wrong inside opsbot",
+                              description="The error was logged. Try again in a moment.",
+                              colour=embeds.BAD)
+        private = bool(getattr(interaction.namespace, "private", False))
+        try:
+            await self._error(interaction, embed, private=private)
+        except discord.HTTPException:
+            log.warning("/%s: could not tell the invoker about the failure", command,
+                        exc_info=True)
 
     async def _snapshots(self, interaction: discord.Interaction, names: Sequence[str], *,
                          private: bool) -> tuple[list[Snapshot], datetime | None] | None:
@@ -101,7 +139,7 @@ class StatusCog(commands.Cog, name="Status"):
                     raise result
             usable = [n for n in names if n in self.bot.cache]
             if failures and len(usable) < len(names):
-                await self._error(interaction, embeds.error_embed(failures[0]), private=private)
+                await self._error(interaction, self._error_embed(failures[0]), private=private)
                 return None
         snaps = [self.bot.cache[n].snapshot for n in names]
         oldest = min((self.bot.cache[n].fetched_at for n in names), default=None)
@@ -129,7 +167,7 @@ class StatusCog(commands.Cog, name="Status"):
         pages = embeds.queue_pages(
             snaps, now=self.bot.clock(), titles=self.bot.titles(), account=account or None,
             stuck_after=timedelta(minutes=self.bot.settings.stuck_after_minutes),
-            redact=self.bot.settings.redact_accounts, fetched_at=fetched_at)
+            redact=self._redact, fetched_at=fetched_at)
         await self._reply(interaction, pages, private=private)
 
     @queue.autocomplete("account")
@@ -145,10 +183,12 @@ class StatusCog(commands.Cog, name="Status"):
             for job in snap.jobs:
                 if job.account:
                     seen[job.account] = None
-        needle = current.lower()
-        redact = self.bot.settings.redact_accounts
-        return [app_commands.Choice(name=display_account(a, redact)[:100], value=a[:100])
-                for a in seen if needle in a.lower()][:25]
+        needle = current.strip().lower()
+        # With REDACT_ACCOUNTS the masked form is both what is shown and what is sent back
+        # (the /queue filter accepts it), so no raw e-mail ever leaves the bot.
+        shown = dict.fromkeys(display_account(a, self._redact) for a in seen)
+        return [app_commands.Choice(name=a[:100], value=a[:100])
+                for a in shown if needle in a.lower()][:25]
 
     @app_commands.command(name="capacity")
     @app_commands.describe(provider="Only this provider (default: all)",
@@ -166,7 +206,7 @@ class StatusCog(commands.Cog, name="Status"):
             return
         snaps, _ = got
         pages = embeds.capacity_pages(snaps, now=self.bot.clock(), titles=self.bot.titles(),
-                                      redact=self.bot.settings.redact_accounts)
+                                      redact=self._redact)
         await self._reply(interaction, pages, private=private)
 
     @app_commands.command(name="job")
@@ -185,23 +225,22 @@ class StatusCog(commands.Cog, name="Status"):
         try:
             result = await asyncio.wait_for(self.bot.providers[name].job(job_id), FETCH_TIMEOUT)
         except errors.UpstreamError as exc:
-            await self._error(interaction, embeds.error_embed(exc), private=private)
+            await self._error(interaction, self._error_embed(exc), private=private)
             return
         except TimeoutError:
-            await self._error(interaction, embeds.error_embed(
+            await self._error(interaction, self._error_embed(
                 errors.UpstreamTimeout("no answer from useapi in time", provider=name)),
                 private=private)
             return
-        embed = embeds.job_embed(result, titles=self.bot.titles(),
-                                 redact=self.bot.settings.redact_accounts)
-        await interaction.followup.send(embed=embed, ephemeral=private)
+        embed = embeds.job_embed(result, titles=self.bot.titles(), redact=self._redact)
+        await interaction.edit_original_response(embed=embed)
 
     @app_commands.command(name="status")
     @app_commands.describe(private="Answer only to you")
     async def status(self, interaction: discord.Interaction, private: bool = False) -> None:
         """One view of every provider: running jobs, capacity used, watcher health."""
         embed = embeds.status_embed(self.bot.provider_statuses(), now=self.bot.clock(),
-                                    titles=self.bot.titles())
+                                    titles=self.bot.titles(), redact=self._redact)
         await interaction.response.send_message(embed=embed, ephemeral=private)
 
 
