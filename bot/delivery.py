@@ -7,14 +7,16 @@ with discord.py (embeds, `AllowedMentions`, and `nonce=nonce_for(events)` with
 
 Exactly-once, as far as Discord allows it:
 
-* rows are claimed with a conditional UPDATE and a lease, so two workers (replicas) never post
-  the same row; a crashed worker's claims come back when the lease expires;
+* rows are claimed with a conditional UPDATE and a short lease, renewed while the sends take,
+  so two workers (replicas) never post the same row; a killed worker's claims come back when
+  the lease expires (seconds), a stopping worker gives them back at once (`release`);
 * a row is marked `sent` only after `send` returned, i.e. after Discord accepted the message;
 * a group is always the same rows: the events of one tick (`batch`) for one channel and one
   mention, all written in one transaction and always moved together. So when the process dies
   after `send` but before `mark_sent`, the next run (after the lease) re-sends the very same
   group with the very same nonce, and Discord drops the copy if it comes within its nonce
-  window (a few minutes; keep `lease` well below it, and above the time `send` may take).
+  window (a few minutes; keep `lease` well below it, and well above the event loop's worst
+  stall, since that is what could delay a renewal).
 """
 
 from __future__ import annotations
@@ -126,7 +128,7 @@ class Deliverer:
     """Posts the outbox. `run_once` is one pass; `run` loops and `wake` cuts its wait short."""
 
     def __init__(self, store: Store, send: SendFn, *, worker_id: str | None = None,
-                 claim_limit: int = 200, lease: timedelta = timedelta(seconds=90),
+                 claim_limit: int = 200, lease: timedelta = timedelta(seconds=10),
                  backoff_initial: float = 2.0, backoff_max: float = 600.0,
                  clock: Callable[[], datetime] = utcnow,
                  rng: random.Random | None = None) -> None:
@@ -172,34 +174,56 @@ class Deliverer:
             now = now or self._clock()
             rows = await self.store.claim_outbox(limit=self.claim_limit, now=now,
                                                  worker_id=self.worker_id, lease=self.lease)
-            if not rows:
-                report = DeliveryReport()
-            else:
-                by_channel: dict[int, list[Group]] = {}
-                for g in group_rows(rows):
-                    by_channel.setdefault(g.channel_id, []).append(g)
-                results = await asyncio.gather(
-                    *(self._channel(groups, now) for groups in by_channel.values()),
-                    return_exceptions=True)
-                parts: list[DeliveryReport] = []
-                for res in results:
-                    if isinstance(res, asyncio.CancelledError):
-                        raise res
-                    if isinstance(res, BaseException):
-                        # e.g. the database failed in mark_sent: the rows stay claimed and
-                        # come back after the lease (same group, same nonce).
-                        log.error("outbox delivery for a channel failed", exc_info=res)
-                        parts.append(DeliveryReport(errors=(f"{type(res).__name__}: {res}",)))
-                    else:
-                        parts.append(res)
-                report = DeliveryReport(
-                    claimed=len(rows),
-                    messages=sum(p.messages for p in parts), sent=sum(p.sent for p in parts),
-                    retried=sum(p.retried for p in parts), held=sum(p.held for p in parts),
-                    failed=sum(p.failed for p in parts),
-                    errors=tuple(e for p in parts for e in p.errors))
+            report = DeliveryReport()
+            if rows:
+                renewer = asyncio.create_task(self._renew(rows[0].claim))
+                try:
+                    report = await self._deliver(rows, now)
+                finally:
+                    renewer.cancel()
             self.last_report = report
             return report
+
+    async def release(self) -> int:
+        """Give back the rows this worker still holds (it is stopping), so that the next
+        start need not wait for the lease. Returns how many."""
+        return await self.store.release_claims(self.worker_id)
+
+    async def _renew(self, claim: str) -> None:
+        """Keep the claim alive while the sends take (discord.py sleeps through 429s and
+        retries 5xx itself before it gives up)."""
+        every = max(self.lease.total_seconds() / 4, 0.05)
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.store.renew_claim(claim, self._clock() + self.lease)
+            except Exception:
+                log.exception("renewing the outbox claim failed")
+
+    async def _deliver(self, rows: list[OutboxRow], now: datetime) -> DeliveryReport:
+        by_channel: dict[int, list[Group]] = {}
+        for g in group_rows(rows):
+            by_channel.setdefault(g.channel_id, []).append(g)
+        results = await asyncio.gather(
+            *(self._channel(groups, now) for groups in by_channel.values()),
+            return_exceptions=True)
+        parts: list[DeliveryReport] = []
+        for res in results:
+            if isinstance(res, asyncio.CancelledError):
+                raise res
+            if isinstance(res, BaseException):
+                # e.g. the database failed in mark_sent: the rows stay claimed and come back
+                # after the lease (same group, same nonce).
+                log.error("outbox delivery for a channel failed", exc_info=res)
+                parts.append(DeliveryReport(errors=(f"{type(res).__name__}: {res}",)))
+            else:
+                parts.append(res)
+        return DeliveryReport(
+            claimed=len(rows),
+            messages=sum(p.messages for p in parts), sent=sum(p.sent for p in parts),
+            retried=sum(p.retried for p in parts), held=sum(p.held for p in parts),
+            failed=sum(p.failed for p in parts),
+            errors=tuple(e for p in parts for e in p.errors))
 
     async def _channel(self, groups: list[Group], now: datetime) -> DeliveryReport:
         messages = sent = retried = held = failed = 0

@@ -216,6 +216,7 @@ class OutboxRow:
     event: Event
     attempts: int
     created_at: datetime
+    claim: str = ""  # the claim token (see `renew_claim`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -605,7 +606,26 @@ class Store:
                                        .order_by(outbox_table.c.id))).all()
         return [OutboxRow(id=r.id, key=r.key, batch=r.batch, channel_id=r.channel_id,
                           mention_role_id=r.mention_role_id, event=decode_event(r.event),
-                          attempts=r.attempts, created_at=_req(r.created_at)) for r in rows]
+                          attempts=r.attempts, created_at=_req(r.created_at), claim=token)
+                for r in rows]
+
+    async def renew_claim(self, claim: str, until: datetime) -> int:
+        """Extend a live claim (a send is taking long) so nobody else takes its rows."""
+        async with self.engine.begin() as conn:
+            res = await conn.execute(update(outbox_table).where(
+                outbox_table.c.claimed_by == claim, outbox_table.c.state == "pending")
+                .values(claimed_until=_to_db(until)))
+            return int(res.rowcount or 0)
+
+    async def release_claims(self, worker_id: str) -> int:
+        """Give back every row `worker_id` still holds (it is stopping). A row whose message
+        Discord did accept goes out again with the same nonce, which Discord drops."""
+        prefix = f"{worker_id[:90]}#"
+        async with self.engine.begin() as conn:
+            res = await conn.execute(update(outbox_table).where(
+                func.substr(outbox_table.c.claimed_by, 1, len(prefix)) == prefix)
+                .values(claimed_by=None, claimed_until=None))
+            return int(res.rowcount or 0)
 
     async def mark_sent(self, keys: Sequence[str], message_id: int | None, *,
                         now: datetime | None = None) -> None:

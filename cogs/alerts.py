@@ -7,7 +7,9 @@ import contextlib
 import hashlib
 import logging
 import re
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Literal
 
@@ -19,6 +21,7 @@ from discord.ext import commands
 from bot import embeds, metrics
 from bot.delivery import Deliverer, DeliveryFailed, nonce_for, reroute_held
 from bot.events import Event, EventKind
+from bot.store import Board
 from bot.text import escape
 
 if TYPE_CHECKING:
@@ -45,12 +48,33 @@ def parse_duration(text: str) -> timedelta:
     return delta
 
 
+def _retry_after(exc: discord.HTTPException) -> float | None:
+    """Discord's Retry-After header of a 429 that discord.py gave up on, if it is there."""
+    with contextlib.suppress(AttributeError, TypeError, ValueError):
+        value = exc.response.headers.get("Retry-After")
+        return None if value is None else float(value)
+    return None
+
+
 def _failure(exc: Exception) -> DeliveryFailed:
     """What a failed post means for the outbox: retry later, or hold until a route is fixed."""
+    if isinstance(exc, discord.RateLimited):  # longer than discord.py was willing to wait
+        return DeliveryFailed("rate limited", retryable=True, status=429,
+                              retry_after=exc.retry_after)
     if isinstance(exc, discord.HTTPException):
         retryable = exc.status == 429 or exc.status >= 500
-        return DeliveryFailed(exc.text or str(exc), retryable=retryable, status=exc.status)
+        return DeliveryFailed(exc.text or str(exc), retryable=retryable, status=exc.status,
+                              retry_after=_retry_after(exc) if exc.status == 429 else None)
     return DeliveryFailed(f"{type(exc).__name__}: {exc}", retryable=True)
+
+
+@dataclass(slots=True)
+class _Seen:
+    """What the bot last knew of one board message (monotonic seconds)."""
+
+    signature: str
+    edited: float
+    checked: float
 
 
 class AlertsCog(commands.Cog, name="Alerts"):
@@ -63,9 +87,13 @@ class AlertsCog(commands.Cog, name="Alerts"):
     def __init__(self, bot: OpsBot) -> None:
         self.bot = bot
         self.deliverer = Deliverer(bot.store, self.send, clock=bot.clock)
-        #: How often boards are looked at; each is edited at most this often, and only on change.
+        #: Boards are looked at this often (seconds); each is edited at most this often, and
+        #: only when what it shows changed.
         self.board_interval = 60.0
-        self._board_sig: dict[int, str] = {}
+        #: An unchanged board is looked up this often, to re-post it if someone deleted it.
+        self.board_check_interval = 600.0
+        self._boards_seen: dict[int, _Seen] = {}
+        self._boards_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
 
     async def cog_load(self) -> None:
@@ -78,6 +106,10 @@ class AlertsCog(commands.Cog, name="Alerts"):
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        try:  # a send cut short may have landed: its nonce makes Discord drop the repeat
+            await self.deliverer.release()
+        except Exception:
+            log.exception("could not give back the claimed alerts")
 
     # -- delivery ----------------------------------------------------------------------------
     async def _deliver(self) -> None:
@@ -260,17 +292,23 @@ class AlertsCog(commands.Cog, name="Alerts"):
             await interaction.response.send_message(str(exc), ephemeral=True)
             return
         channel = interaction.channel
-        if not isinstance(channel, discord.abc.Messageable) or interaction.channel_id is None:
-            await interaction.response.send_message("I can't post here.", ephemeral=True)
+        if not isinstance(channel, discord.TextChannel | discord.Thread) \
+                or interaction.channel_id is None:
+            await interaction.response.send_message("A board goes in a text channel or thread.",
+                                                    ephemeral=True)
             return
         await interaction.response.send_message("Posting the board…", ephemeral=True)
-        embed, sig = self._board_embed(provider)
-        message = await channel.send(embed=embed)
-        old = await self.bot.store.set_board(interaction.channel_id, provider, message.id,
-                                             guild_id=interaction.guild_id)
-        self._board_sig[message.id] = sig
-        if old is not None and old != message.id:
-            self._board_sig.pop(old, None)
+        async with self._boards_lock:
+            embed, sig = self._board_embed(provider)
+            message = await channel.send(embed=embed)
+            old = await self.bot.store.set_board(interaction.channel_id, provider, message.id,
+                                                 guild_id=interaction.guild_id)
+            now = time.monotonic()
+            self._boards_seen[message.id] = _Seen(sig, now, now)
+            if old is not None:  # this board replaces the channel's previous one
+                self._boards_seen.pop(old, None)
+                with contextlib.suppress(discord.HTTPException):
+                    await channel.get_partial_message(old).delete()
 
     def _board_embed(self, provider: str | None) -> tuple[discord.Embed, str]:
         names = [provider] if provider else sorted(self.bot.providers)
@@ -290,37 +328,55 @@ class AlertsCog(commands.Cog, name="Alerts"):
                 await self.refresh_boards()
             except Exception:
                 log.exception("board refresh failed")
-            await asyncio.sleep(self.board_interval)
+            await asyncio.sleep(max(self.board_interval, 1.0))
 
     async def refresh_boards(self) -> int:
-        """Edit every board whose content changed; re-post one that was deleted."""
-        edited = 0
-        for board in await self.bot.store.boards():
-            if board.provider is not None and board.provider not in self.bot.providers:
-                continue
-            embed, sig = self._board_embed(board.provider)
-            if self._board_sig.get(board.message_id) == sig:
-                continue
-            channel = self.bot.get_channel(board.channel_id)
-            if not isinstance(channel, discord.TextChannel | discord.Thread):
-                continue
-            try:
-                await channel.get_partial_message(board.message_id).edit(embed=embed)
-            except discord.NotFound:
-                message = await channel.send(embed=embed)
-                await self.bot.store.set_board(board.channel_id, board.provider, message.id,
-                                               guild_id=board.guild_id)
-                self._board_sig.pop(board.message_id, None)
-                self._board_sig[message.id] = sig
-                log.info("board %s was deleted; posted %s", board.message_id, message.id)
-            except discord.HTTPException as exc:
-                log.warning("could not update board %s: %s", board.message_id, exc)
-                continue
-            else:
-                self._board_sig[board.message_id] = sig
-            edited += 1
-        return edited
+        """Edit each board whose content changed, at most once per `board_interval`; look an
+        unchanged one up every `board_check_interval`; re-post a board that was deleted.
+        Returns how many boards were edited or re-posted."""
+        async with self._boards_lock:
+            done = 0
+            for board in await self.bot.store.boards():
+                if board.provider is not None and board.provider not in self.bot.providers:
+                    continue
+                try:
+                    done += await self._refresh(board)
+                except discord.HTTPException as exc:
+                    log.warning("could not update board %s: %s", board.message_id, exc)
+            return done
 
+    async def _refresh(self, board: Board) -> int:
+        channel = self.bot.get_channel(board.channel_id)
+        if not isinstance(channel, discord.TextChannel | discord.Thread):
+            return 0  # not (yet) in the cache, or gone: leave the record alone
+        names = [board.provider] if board.provider else list(self.bot.providers)
+        if not any(n in self.bot.cache or (n in self.bot.health and self.bot.health[n].ticks)
+                   for n in names):
+            return 0  # just started: keep what the board showed until the first tick
+        embed, sig = self._board_embed(board.provider)
+        now = time.monotonic()
+        seen = self._boards_seen.get(board.message_id)
+        message = channel.get_partial_message(board.message_id)
+        try:
+            if seen is not None and seen.signature == sig:
+                if now - seen.checked < self.board_check_interval:
+                    return 0
+                await message.fetch()
+                seen.checked = now
+                return 0
+            if seen is not None and now - seen.edited < self.board_interval:
+                return 0
+            await message.edit(embed=embed)
+        except discord.NotFound:
+            new = await channel.send(embed=embed)
+            await self.bot.store.set_board(board.channel_id, board.provider, new.id,
+                                           guild_id=board.guild_id)
+            self._boards_seen.pop(board.message_id, None)
+            self._boards_seen[new.id] = _Seen(sig, now, now)
+            log.info("board %s was deleted; posted %s", board.message_id, new.id)
+            return 1
+        self._boards_seen[board.message_id] = _Seen(sig, now, now)
+        return 1
 
 
 async def setup(bot: OpsBot) -> None:

@@ -8,7 +8,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest_asyncio
 
@@ -44,8 +44,10 @@ class Harness:
     @property
     def alerts(self) -> AlertsCog:
         cog = self.bot.get_cog("Alerts")
-        assert isinstance(cog, AlertsCog)
-        return cog
+        # load_extension imports cogs.alerts afresh, so isinstance against this module's
+        # import of it would fail: compare by name.
+        assert cog is not None and type(cog).__name__ == AlertsCog.__name__
+        return cast(AlertsCog, cog)
 
     async def tick(self, *providers: str) -> None:
         """One watcher tick for each provider (all when none given), as the loop would."""

@@ -12,6 +12,10 @@ Nothing here reaches Discord. One :class:`FakeDiscord` serves:
   :meth:`FakeDiscord.autocomplete`, waiting helpers (no polling: every recorded request or
   gateway frame notifies an :class:`asyncio.Condition`) and run-time faults
   (:meth:`FakeDiscord.fail`, :meth:`FakeDiscord.delay`, :meth:`FakeDiscord.drop_gateway`).
+* Message nonces as Discord honours them: a channel POST whose ``nonce`` comes with
+  ``enforce_nonce: true`` and repeats one accepted in that channel within
+  :attr:`FakeDiscord.nonce_window` seconds gets the original message back, and no new one is
+  created (counted in :attr:`FakeDiscord.nonce_duplicates`).
 
 Typical use (the ``fake_discord`` fixture does the first three steps)::
 
@@ -285,6 +289,11 @@ class FakeDiscord:
         self._messages: dict[int, JSON] = {}
         self._deleted: set[int] = set()
         self._channel_posts: list[int] = []
+        self._nonces: dict[tuple[int, str], tuple[int, float]] = {}
+        self.nonce_window = 300.0
+        """Seconds a nonce sent with ``enforce_nonce`` is remembered per channel."""
+        self.nonce_duplicates = 0
+        """POSTs answered with an earlier message because of their nonce (not re-created)."""
         self._commands: dict[int | None, list[JSON]] = {}
         self._synced_payloads: dict[int | None, list[JSON]] = {}
         self._interactions_by_token: dict[str, FakeInteraction] = {}
@@ -1174,7 +1183,18 @@ class FakeDiscord:
             or body.get("poll")
         ):
             return self._error(400, "Cannot send an empty message", 50006)
+        nonce = body.get("nonce")
+        enforce = nonce is not None and body.get("enforce_nonce") is True
+        if enforce:
+            # As Discord does: the same nonce again within a few minutes returns the message
+            # created the first time instead of creating another one.
+            seen = self._nonces.get((cid, str(nonce)))
+            if seen is not None and time.monotonic() - seen[1] <= self.nonce_window:
+                self.nonce_duplicates += 1
+                return self._json_response(self._messages[seen[0]])
         msg = self._new_message(cid, body, rec.files)
+        if enforce:
+            self._nonces[(cid, str(nonce))] = (int(msg["id"]), time.monotonic())
         self._channel_posts.append(int(msg["id"]))
         self._channels[cid]["last_message_id"] = msg["id"]
         await self._emit_message("MESSAGE_CREATE", msg)

@@ -304,6 +304,31 @@ async def test_403_raises_forbidden(fake_discord: FakeDiscord, bot: TinyBot) -> 
     assert (await channel(bot, fake_discord).send("ok")).content == "ok"
 
 
+async def test_enforced_nonce_returns_the_first_message(
+    fake_discord: FakeDiscord, bot: TinyBot
+) -> None:
+    ch = channel(bot, fake_discord)
+    other = bot.get_channel(fake_discord.channel_ids[1])
+    assert isinstance(other, discord.TextChannel)
+    first = await ch.send("once", nonce="abc123")  # discord.py adds enforce_nonce: true
+    post = fake_discord.requests_matching(r"POST /channels/\d+/messages$")[-1]
+    assert post.json["nonce"] == "abc123" and post.json["enforce_nonce"] is True
+    again = await ch.send("twice?", nonce="abc123")
+    assert again.id == first.id and again.content == "once"
+    assert [m["content"] for m in fake_discord.messages(ch.id)] == ["once"]
+    assert fake_discord.nonce_duplicates == 1
+    # another channel, another nonce, or an expired window: a new message each time
+    assert (await other.send("there", nonce="abc123")).id != first.id
+    assert (await ch.send("new nonce", nonce="xyz")).id != first.id
+    fake_discord.nonce_window = 0.0
+    assert (await ch.send("later", nonce="abc123")).id != first.id
+    # without enforce_nonce Discord does not deduplicate either
+    await bot.http.request(discord.http.Route("POST", "/channels/{channel_id}/messages",
+                                              channel_id=ch.id),
+                           json={"content": "raw", "nonce": "xyz"})
+    assert len(fake_discord.messages(ch.id)) == 4 and fake_discord.nonce_duplicates == 1
+
+
 async def test_drop_gateway_resumes_and_replays(fake_discord: FakeDiscord, bot: TinyBot) -> None:
     session = fake_discord.session_id
     await fake_discord.drop_gateway()
