@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import signal
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ import yarl
 from aiohttp import web
 from discord import app_commands
 from discord.ext import commands
+from pydantic import SecretStr
 
 from bot import errors, http
 from bot.embeds import ProviderStatus
@@ -222,10 +224,9 @@ async def resources(settings: Settings, *, simulate: bool = False,
     """The useapi client (against the simulator when `simulate`) and the opened store."""
     async with contextlib.AsyncExitStack() as stack:
         if simulate:
-            from pydantic import SecretStr
-
             from bot.sim import SimServer, Simulator
-            token = "sim-" + __import__("secrets").token_hex(8)
+
+            token = "sim-" + secrets.token_hex(8)
             server = await stack.enter_async_context(
                 SimServer(Simulator(seed=sim_seed, token=token)))
             client = UseapiClient(server.url, SecretStr(token))

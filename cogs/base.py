@@ -5,6 +5,8 @@ A provider cog file is three lines on top of this (see cogs/pixverse.py).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -42,7 +44,12 @@ class ProviderCog(commands.Cog):
         self.poll.start()
 
     async def cog_unload(self) -> None:
+        task = self.poll.get_task()
         self.poll.cancel()
+        if task is not None and task is not asyncio.current_task():
+            # Wait for the loop to end so no request of this provider is sent after unload.
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         self.bot.unregister_provider(self.provider.name)
 
     async def _tick(self) -> None:
