@@ -1,0 +1,61 @@
+"""`opsbot run` as a real process: `--simulate` needs no useapi token; bad config exits 2."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from bot.settings import Settings
+from tests.fakediscord import ADMIN_PERMISSIONS, FakeDiscord
+
+
+def base_env() -> dict[str, str]:
+    names = {name.upper() for name in Settings.model_fields}
+    return {k: v for k, v in os.environ.items() if k.upper() not in names}
+
+
+async def test_run_simulate_serves_commands_without_a_useapi_token(fake_discord: FakeDiscord,
+                                                                   tmp_path: Path):
+    fake = fake_discord
+    env = base_env()
+    env.update({
+        "DISCORD_TOKEN": "run-simulate-DISCORD-token", "DISCORD_API_BASE_URL": fake.api_base,
+        "DISCORD_GATEWAY_URL": fake.gateway_url, "GUILD_IDS": str(fake.guild_id),
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}",
+    })
+    log = tmp_path / "bot.log"
+    with log.open("wb") as out:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", "--simulate", env=env, cwd=tmp_path,
+            stdout=out, stderr=asyncio.subprocess.STDOUT)
+    try:
+        await fake.wait_for_request("PUT", r"/guilds/\d+/commands$", timeout=30)
+        await fake.wait_ready(timeout=10)
+        # The watcher's first ticks fill the cache; /status says so once every provider polled.
+        inter = await fake.invoke("queue", permissions=ADMIN_PERMISSIONS)
+        body = await fake.wait_for_interaction_response(inter, timeout=15)
+        if body["type"] == 5:  # deferred: the answer comes as an edit of the original
+            body = {"data": await fake.wait_for_original_edit(inter, timeout=15)}
+        text = str(body["data"]["embeds"])
+        assert "running" in text
+        assert "PixVerse" in text and "MiniMax" in text and "Dreamina" in text
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(proc.wait(), 20)
+    output = log.read_text()
+    assert code == 0, output
+    assert "Traceback" not in output
+    assert "run-simulate-DISCORD-token" not in output
+
+
+async def test_run_without_discord_token_exits_2_with_one_line(tmp_path: Path):
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", env=base_env(), cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 2
+    assert out == b""
+    assert err.decode().strip().splitlines() == ["opsbot: config error: DISCORD_TOKEN is not set"]
