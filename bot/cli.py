@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import subprocess
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 from rich.console import Console
 
@@ -45,12 +47,21 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--accounts", type=int, default=30, help="accounts in all (default 30)")
     sim.add_argument("--jobs", type=int, default=60, help="running jobs in all (default 60)")
     sim.add_argument("--token", default="sim-token", help="bearer token it accepts")
+
+    bench = sub.add_parser("bench", help="run the benchmarks (bench/run.py): one table, "
+                           "bench/results.json")
+    bench.add_argument("--quick", action="store_true",
+                       help="fewer samples and sizes (well under a minute)")
+    bench.add_argument("--only", help="comma-separated parts: commands,alerts,economy,tick,"
+                       "startup (results.json is then left alone)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "bench":  # needs no settings: it brings its own fakes
+            return _bench(quick=args.quick, only=args.only)
         settings = load_settings()
         if args.command == "status" and args.provider:
             name = args.provider.lower()
@@ -117,3 +128,14 @@ async def _check(settings: Settings) -> int:
         else:
             out.print(f"✗ {r.provider}: {r.error}")
     return EXIT_OK if all(r.ok for r in reports) else EXIT_FAILED
+
+
+def _bench(*, quick: bool, only: str | None) -> int:
+    """`opsbot bench`: run this checkout's bench/run.py (it uses the fake Discord in tests/)."""
+    script = Path(__file__).resolve().parent.parent / "bench" / "run.py"
+    if not script.is_file():
+        print("opsbot: bench needs a source checkout (bench/run.py next to bot/)",
+              file=sys.stderr)
+        return EXIT_CONFIG
+    extra = (["--quick"] if quick else []) + (["--only", only] if only else [])
+    return subprocess.call([sys.executable, str(script), *extra])

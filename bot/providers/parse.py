@@ -86,6 +86,12 @@ def _number_from_text(text: str) -> float | None:
     return number
 
 
+#: The shape every scheduler sends (`2024-09-25T01:55:16.128Z`): parsed by the C fromisoformat,
+#: ~40x faster than `_ISO` and the same result (other text, and values fromisoformat refuses,
+#: such as `12:45:67.890Z`, take the lenient path below). Found by profiling a 10,000-job tick.
+_CANONICAL_ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", re.ASCII)
+
+
 def _from_iso(text: str) -> datetime | None:
     m = _ISO.fullmatch(text)
     if m is None:
@@ -129,6 +135,11 @@ def parse_time(value: object) -> datetime | None:
     if not isinstance(value, str):
         return None
     text = value.strip()
+    if _CANONICAL_ISO.fullmatch(text):
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            pass  # roll over as below
     if len(text) > _MAX_TEXT:
         return None
     number = _number_from_text(text)
@@ -173,6 +184,9 @@ def parse_elapsed(value: object) -> int | None:
     if not isinstance(value, str):
         return None
     text = value.strip()
+    if len(text) == 5 and text[2] == ":" and text.isascii() and text[:2].isdigit() \
+            and text[3:].isdigit():  # "mm:ss", the common case, without the regexes below
+        return int(text[:2]) * 60 + int(text[3:])
     if len(text) > _MAX_TEXT:
         return None
     number = _number_from_text(text)

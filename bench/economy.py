@@ -1,0 +1,127 @@
+"""Upstream economy: useapi requests per tick (all three providers) with 500 running jobs
+across 50 accounts in steady state, opsbot's watcher against a naive poller, side by side.
+
+Each round first changes the world the same way for both – a few jobs end (`FINISH_PER_TICK`,
+random providers and outcomes) and as many new ones start – then runs one opsbot tick per
+provider, then one naive poll. Requests are counted at the simulator (its request log), so
+retries and capacity calls count too. The naive poller is what a bot without a queue diff
+does: per provider, fetch the scheduler list, then ask each listed job's endpoint for its
+status (`naive_poll` below).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import statistics
+import tempfile
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from pydantic import SecretStr
+
+from bench.common import SIM_TOKEN
+from bot import providers
+from bot.sim import ManualClock, SimServer, Simulator
+from bot.store import Store
+from bot.useapi import UseapiClient
+from bot.watch import ProviderWatcher
+
+FINISH_PER_TICK = 3
+OUTCOMES = ("completed", "failed", "cancelled")
+
+#: The naive poller's endpoints: (scheduler list, one job's status).
+NAIVE_PATHS: dict[str, tuple[str, str]] = {
+    "pixverse": ("/v2/pixverse/scheduler/", "/v2/pixverse/videos/{id}"),
+    "minimax": ("/v1/minimax/scheduler/", "/v1/minimax/videos/{id}"),
+    "dreamina": ("/v1/dreamina/scheduler", "/v1/dreamina/videos/{id}"),
+}
+
+
+def _ids(body: Any) -> Iterator[str]:
+    """Job ids anywhere in a scheduler body (`id`, `videoId`, `imageId`, `jobid`)."""
+    if isinstance(body, list):
+        for v in body:
+            yield from _ids(v)
+    elif isinstance(body, dict):
+        for k, v in body.items():
+            if k in ("id", "videoId", "imageId", "jobid") and isinstance(v, str):
+                yield v
+            elif isinstance(v, dict | list):
+                yield from _ids(v)
+
+
+async def naive_poll(http: httpx.AsyncClient, names: tuple[str, ...]) -> None:
+    """The baseline: every running job's status, every tick."""
+    sem = asyncio.Semaphore(20)
+
+    async def get(path: str) -> None:
+        async with sem:
+            await http.get(path)
+
+    for name in names:
+        queue, job = NAIVE_PATHS[name]
+        body = (await http.get(queue)).json()
+        await asyncio.gather(*(get(job.format(id=quote(i, safe=""))) for i in _ids(body)))
+
+
+def _churn(sim: Simulator, rng: random.Random, n: int) -> None:
+    """`n` jobs end and as many start in their place (new ones never end by themselves)."""
+    for job in rng.sample(sim.running(), n):
+        sim.finish_job(job.id, rng.choice(OUTCOMES))
+        sim.start_job(job.provider, job.account, "video", float("inf"))
+
+
+async def measure(*, rounds: int = 10, jobs: int = 500, accounts: int = 50,
+                  seed: int = 5) -> dict[str, Any]:
+    clock = ManualClock()
+    sim = Simulator(seed=seed, accounts=accounts, jobs=jobs, token=SIM_TOKEN, clock=clock,
+                    churn=False)
+    rng = random.Random(seed)
+    ours: list[int] = []
+    naive: list[int] = []
+    with tempfile.TemporaryDirectory(prefix="opsbot-bench-") as tmp:
+        async with SimServer(sim) as server, \
+                UseapiClient(server.url, SecretStr(SIM_TOKEN)) as client, \
+                httpx.AsyncClient(base_url=server.url, timeout=30,
+                                  headers={"Authorization": f"Bearer {SIM_TOKEN}"}) as http:
+            store = await Store.open(f"sqlite+aiosqlite:///{Path(tmp) / 'economy.db'}")
+            try:
+                watchers = [ProviderWatcher(providers.load(name)(client), store,
+                                            stuck_after=timedelta(hours=6), poll_interval=30,
+                                            clock=clock)
+                            for name in sim.providers]
+                for _ in range(2):  # warm-up: the first tick has nothing to diff against
+                    for w in watchers:
+                        await w.tick()
+                    clock.advance(30)
+                for _ in range(rounds):
+                    _churn(sim, rng, FINISH_PER_TICK)
+                    before = len(sim.requests)
+                    for w in watchers:
+                        report = await w.tick()
+                        if report.error:
+                            raise RuntimeError(f"tick failed: {report.error}")
+                    ours.append(len(sim.requests) - before)
+                    before = len(sim.requests)
+                    await naive_poll(http, sim.providers)
+                    naive.append(len(sim.requests) - before)
+                    clock.advance(30)
+            finally:
+                await store.close()
+    mean_ours, mean_naive = statistics.mean(ours), statistics.mean(naive)
+    return {
+        "upstream_calls_per_tick": {"opsbot": round(mean_ours, 1),
+                                    "naive": round(mean_naive, 1),
+                                    "ratio": round(mean_naive / mean_ours, 1)},
+        "_economy": {"rounds": rounds, "jobs": jobs, "accounts": accounts,
+                     "finishing_per_tick": FINISH_PER_TICK, "opsbot_per_round": ours},
+    }
+
+
+def run(*, quick: bool = False) -> dict[str, Any]:
+    return asyncio.run(measure(rounds=2 if quick else 8))

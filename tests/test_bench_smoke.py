@@ -1,0 +1,66 @@
+"""The benchmark code path on tiny sizes, so that it does not rot: result structure and keys,
+never speeds (figures are printed by `opsbot bench`, not asserted)."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from rich.console import Console
+
+from bench import alert_latency, commands, economy, tick_scale
+from bench import run as bench_run
+from bench.common import SIM_TOKEN, p50_p99, percentile
+from bot.sim import SimServer, Simulator
+
+
+def test_percentiles_are_nearest_rank():
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 50) == 50.0
+    assert percentile(values, 99) == 99.0
+    assert p50_p99([3.0]) == {"p50": 3.0, "p99": 3.0}
+
+
+def test_alert_matching_sees_through_markdown_escapes():
+    body = {"embeds": [{"description": "**Job** user:1-pixverse:a\\_b@\u200bx.io-video:7"}]}
+    assert "user:1-pixverse:a_b@x.io-video:7" in alert_latency._text(body)
+
+
+async def test_bench_parts_on_tiny_sizes(tmp_path):
+    figures = await commands.measure(n=2, n_stale=1, jobs=12, accounts=6, latency_s=0.2)
+    for key in ("queue_cached_ms", "capacity_cached_ms"):
+        assert set(figures[key]) == {"p50", "p99"}
+    assert isinstance(figures["stale_slow_upstream_answered_in_time"], bool)
+
+    figures.update(await economy.measure(rounds=1, jobs=30, accounts=6))
+    assert set(figures["upstream_calls_per_tick"]) == {"opsbot", "naive", "ratio"}
+    assert figures["upstream_calls_per_tick"]["naive"] > figures["upstream_calls_per_tick"][
+        "opsbot"] > 0
+
+    sim = Simulator(seed=1, accounts=6, jobs=30, token=SIM_TOKEN, churn=False)
+    async with SimServer(sim) as server:
+        tick = await tick_scale.measure(server.url, SIM_TOKEN, ticks=2, db_dir=tmp_path)
+    assert tick["jobs"] == 30
+    assert {"jobs", "accounts", "cpu_ms", "rss_mb", "first_cpu_ms"} <= set(tick)
+    figures["tick"] = [tick, dict(tick, jobs=300, cpu_ms=tick["cpu_ms"] * 2)]
+    figures["alert_latency_over_interval"] = {"p50": 0.5, "p99": 1.0, "max": 1.0}
+    figures["_alerts"] = {"ended": 2, "alerted": 2, "interval_s": 5.0}
+    figures["startup_s"] = 1.0
+
+    doc = bench_run.results_doc(figures, quick=True)
+    for key in ("machine", "date", "queue_cached_ms", "capacity_cached_ms",
+                "stale_slow_upstream_answered_in_time", "alert_latency_over_interval",
+                "upstream_calls_per_tick", "tick", "startup_s"):
+        assert key in doc
+    assert not any(k.startswith("_") for k in doc)
+
+    assert bench_run.write_results(doc, tmp_path) is None
+    prev = bench_run.write_results(doc, tmp_path)
+    assert prev is not None and (tmp_path / "results.prev.json").exists()
+    assert json.loads((tmp_path / "results.json").read_text())["tick"][0]["jobs"] == 30
+
+    out = io.StringIO()
+    console = Console(file=out, width=200)
+    console.print(bench_run.table(doc))
+    console.print(bench_run.delta_table(doc, prev))
+    assert "/queue from cache" in out.getvalue() and "tick.30.cpu_ms" in out.getvalue()
