@@ -33,6 +33,7 @@ from pydantic import SecretStr
 
 from bench.common import ROOT, SIM_TOKEN, child_env, sim_process
 from bot import providers
+from bot.runtime import tune_gc
 from bot.sim import PROVIDERS
 from bot.store import Store
 from bot.useapi import UseapiClient
@@ -64,6 +65,7 @@ async def measure(url: str, token: str, *, ticks: int = 5, db_dir: Path,
                   profile: bool = False) -> dict[str, Any]:
     """Tick the three providers `ticks` times against the simulator at `url`. With `profile`,
     the last tick runs under pyinstrument and the text report is under the key `profile`."""
+    tune_gc()  # as `opsbot run` does, before its client and store exist
     client = UseapiClient(url, SecretStr(token), timeout=120, attempts=1)
     store = await Store.open(f"sqlite+aiosqlite:///{db_dir / 'tick.db'}")
     try:

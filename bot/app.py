@@ -23,8 +23,10 @@ from bot import errors, http
 from bot.embeds import ProviderStatus
 from bot.models import Snapshot
 from bot.providers import Provider
+from bot.runtime import display_database_url, tune_gc
 from bot.settings import ConfigError, Settings
 from bot.store import Store
+from bot.text import redact_email
 from bot.useapi import UseapiClient
 
 log = logging.getLogger(__name__)
@@ -99,8 +101,9 @@ class OpsBot(commands.Bot):
     def record_snapshot(self, snapshot: Snapshot) -> None:
         """Keep the freshest snapshot (from the watcher or a command) for quick answers."""
         current = self.cache.get(snapshot.provider)
-        if current is None or snapshot.taken_at >= current.snapshot.taken_at:
-            self.cache[snapshot.provider] = Cached(snapshot, self.clock())
+        if current is None or snapshot.taken_at > current.snapshot.taken_at:
+            # Age is the data's own: a snapshot seen again (an outage tick) does not get younger.
+            self.cache[snapshot.provider] = Cached(snapshot, snapshot.taken_at)
         health = self.health.setdefault(snapshot.provider, Health())
         health.last_ok = snapshot.taken_at
 
@@ -155,8 +158,12 @@ class OpsBot(commands.Bot):
     # -- start-up ----------------------------------------------------------------------------
     async def setup_hook(self) -> None:
         if self.settings.http_port:
-            self._http = await http.start(http.make_app(self.healthz), self.settings.http_host,
-                                          self.settings.http_port)
+            try:
+                self._http = await http.start(http.make_app(self.healthz),
+                                              self.settings.http_host, self.settings.http_port)
+            except OSError as exc:
+                raise ConfigError(f"HTTP_PORT: cannot listen on {self.settings.http_host}:"
+                                  f"{self.settings.http_port} ({exc.strerror})") from None
             log.info("serving /healthz and /metrics on %s:%s", self.settings.http_host,
                      self.settings.http_port)
         for name in self.settings.providers:
@@ -172,13 +179,20 @@ class OpsBot(commands.Bot):
         await super().close()
 
     def healthz(self) -> tuple[bool, dict[str, Any]]:
-        """Healthy when connected to Discord and every provider's last poll went through."""
+        """Healthy when connected to Discord and every watcher is ticking. An upstream outage
+        is reported in the details but is not unhealthy: restarting the bot would not fix it."""
+        statuses = self.provider_statuses()
+        redact = self.settings.redact_accounts
         providers = {
             s.provider: {"last_ok": s.last_ok.isoformat() if s.last_ok else None,
-                         "last_error": s.last_error, "running": s.running}
-            for s in self.provider_statuses()}
-        ok = self.is_ready() and all(p["last_error"] is None for p in providers.values())
-        return ok, {"discord": self.is_ready(), "providers": providers}
+                         "last_error": (redact_email(s.last_error) if redact and s.last_error
+                                        else s.last_error),
+                         "running": s.running, "watcher_ok": s.watcher_ok}
+            for s in statuses}
+        ok = self.is_ready() and all(s.watcher_ok is not False for s in statuses)
+        upstream_ok = all(s.last_error is None for s in statuses)
+        return ok, {"discord": self.is_ready(), "upstream_ok": upstream_ok,
+                    "providers": providers}
 
     async def sync_commands(self) -> None:
         """Sync to GUILD_IDS (instant) when set, else globally (Discord may take an hour)."""
@@ -234,7 +248,12 @@ async def resources(settings: Settings, *, simulate: bool = False,
             settings.require("useapi_token")
             client = UseapiClient(settings.base_url, settings.useapi_token)
         stack.push_async_callback(client.aclose)
-        store = await Store.open(settings.database_url)
+        try:
+            store = await Store.open(settings.database_url)
+        except Exception as exc:  # unreachable server, bad path, wrong password…
+            raise ConfigError(f"DATABASE_URL: cannot open "
+                              f"{display_database_url(settings.database_url)} "
+                              f"({type(exc).__name__})") from None
         stack.push_async_callback(store.close)
         yield client, store
 
@@ -246,6 +265,7 @@ async def serve(settings: Settings, *, simulate: bool = False,
     settings.require("discord_token")
     assert settings.discord_token is not None
     apply_discord_urls(settings)
+    tune_gc()  # before any connection exists: see there
     async with resources(settings, simulate=simulate) as (client, store):
         bot = OpsBot(settings, client, store, guild_ready_timeout=guild_ready_timeout)
         if on_ready is not None:

@@ -15,7 +15,7 @@ from rich.console import Console
 
 from bot import report
 from bot.logs import setup_logging
-from bot.runtime import make_client, make_providers, secrets_of
+from bot.runtime import display_database_url, make_client, make_providers, secrets_of
 from bot.settings import ConfigError, Settings, load_settings
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
@@ -62,6 +62,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "bench":  # needs no settings: it brings its own fakes
             return _bench(quick=args.quick, only=args.only)
+        if args.command == "simulate":  # stands in for useapi: none of opsbot's settings apply
+            from bot.sim import serve
+
+            setup_logging("INFO")
+            asyncio.run(serve(args.host, args.port, seed=args.seed, accounts=args.accounts,
+                              jobs=args.jobs, token=args.token))
+            return EXIT_OK
         settings = load_settings()
         if args.command == "status" and args.provider:
             name = args.provider.lower()
@@ -79,11 +86,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return asyncio.run(_status(settings, as_json=args.json))
             case "check":
                 return asyncio.run(_check(settings))
-            case "simulate":
-                from bot.sim import serve
-                asyncio.run(serve(args.host, args.port, seed=args.seed, accounts=args.accounts,
-                                  jobs=args.jobs, token=args.token))
-                return EXIT_OK
             case "demo":
                 from bot.demo import run_demo
                 return asyncio.run(run_demo(settings, seconds=args.seconds, seed=args.seed))
@@ -104,16 +106,18 @@ async def _status(settings: Settings, *, as_json: bool) -> int:
         reports = await report.collect(make_providers(settings.providers, client))
     taken_at = datetime.now(UTC)
     if as_json:
-        sys.stdout.write(json.dumps(report.to_json(reports, taken_at), indent=2) + "\n")
+        doc = report.to_json(reports, taken_at, redact=settings.redact_accounts)
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
-        report.print_tables(Console(), reports)
+        report.print_tables(Console(), reports, redact=settings.redact_accounts)
     return EXIT_OK if all(r.ok for r in reports) else EXIT_FAILED
 
 
 async def _check(settings: Settings) -> int:
     out = Console(highlight=False)
     out.print(f"✓ settings: providers {', '.join(settings.providers)}, "
-              f"poll every {settings.poll_interval_seconds:g}s, database {settings.database_url}")
+              f"poll every {settings.poll_interval_seconds:g}s, database "
+              f"{display_database_url(settings.database_url)}")
     out.print("✓ DISCORD_TOKEN is set" if settings.discord_token
               else "• DISCORD_TOKEN is not set (needed by `opsbot run`)")
     if settings.useapi_token is None:

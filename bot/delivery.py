@@ -41,6 +41,9 @@ SendFn = Callable[[int, Sequence[Event], int | None], Awaitable[int]]
 
 #: Statuses that mean "this channel is wrong or closed to us": hold until the route is fixed.
 HOLD_STATUSES = frozenset({403, 404})
+#: A group that failed this often for reasons Discord did not name is given up (logged), so
+#: one alert that cannot be rendered does not block its channel forever.
+MAX_UNEXPECTED_ATTEMPTS = 8
 
 
 class DeliveryFailed(Exception):
@@ -153,11 +156,12 @@ class Deliverer:
         """Deliver until `stop` is set. Errors are logged; the loop never dies."""
         stop = stop or asyncio.Event()
         while not stop.is_set():
+            # Cleared before the pass, so a wake-up that arrives during it is not lost.
+            self._wake.clear()
             try:
                 await self.run_once()
             except Exception:
                 log.exception("outbox delivery pass failed")
-            self._wake.clear()
             waiter = asyncio.ensure_future(self._wake.wait())
             stopper = asyncio.ensure_future(stop.wait())
             try:
@@ -238,7 +242,8 @@ class Deliverer:
                     fail = exc
                 else:
                     log.exception("sending alerts to channel %s failed", g.channel_id)
-                    fail = DeliveryFailed(f"{type(exc).__name__}: {exc}", retryable=True)
+                    fail = DeliveryFailed(f"{type(exc).__name__}: {exc}",
+                                          retryable=g.attempts + 1 < MAX_UNEXPECTED_ATTEMPTS)
                 errors.append(f"channel {g.channel_id}: {fail}")
                 rest = groups[i + 1:]
                 rest_keys = [k for r in rest for k in r.keys]
@@ -270,6 +275,14 @@ class Deliverer:
             await self.store.mark_sent(g.keys, message_id, now=self._clock())
             messages += 1
             sent += len(g.rows)
+            if i == 0:
+                # The channel takes posts again (e.g. a permission was fixed): what was held
+                # for it goes out on the next pass.
+                released = await self.store.release_held(g.channel_id, now=now)
+                if released:
+                    log.info("channel %s accepts posts again; %d held alert(s) released",
+                             g.channel_id, released)
+                    self.wake()
         return DeliveryReport(messages=messages, sent=sent, retried=retried, held=held,
                               failed=failed, errors=tuple(errors))
 

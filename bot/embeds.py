@@ -953,7 +953,8 @@ def _summary_fields(sections: Sequence[_Section], titles: Mapping[str, str], red
 
 def board_embed(snapshots: Sequence[Snapshot], *, now: datetime, titles: Mapping[str, str],
                 redact: bool, statuses: Sequence[ProviderStatus] = ()) -> discord.Embed:
-    """The live board: per provider queue counts, capacity and health; edited every tick."""
+    """The live board: per provider queue counts, capacity and health; edited at most once a
+    minute, and only when something changed."""
     by_provider = {s.provider: s for s in snapshots}
     status_by = {s.provider: s for s in statuses}
     providers = list(dict.fromkeys([*by_provider, *status_by]))
@@ -995,7 +996,8 @@ def board_embed(snapshots: Sequence[Snapshot], *, now: datetime, titles: Mapping
     if not providers:
         e.description = (e.description or "") + "\nNo provider data yet."
     e.colour = _worst(colours) if colours else NEUTRAL
-    e.set_footer(text=f"{running_total} running · edited every tick")
+    e.set_footer(text=f"{running_total} running · updated when it changes, at most once a "
+                      f"minute")
     _add_fields_bounded(e, fields, lambda n: (f"… and {_plural(n, 'more provider')}",
                                               "Use `/queue` and `/capacity` for the rest."))
     return e

@@ -15,6 +15,7 @@ from rich.text import Text
 from bot import errors
 from bot.models import Account, Job, Snapshot
 from bot.providers import Provider
+from bot.text import redact_email
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,33 +52,40 @@ def iso(dt: datetime | None, *, millis: bool = True) -> str | None:
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def job_json(job: Job) -> dict[str, Any]:
-    return {"id": job.id, "kind": job.kind, "account": job.account, "started": iso(job.started),
+def _masked(value: str | None, redact: bool) -> str | None:
+    return redact_email(value) if redact and value else value
+
+
+def job_json(job: Job, redact: bool = False) -> dict[str, Any]:
+    return {"id": _masked(job.id, redact), "kind": job.kind,
+            "account": _masked(job.account, redact), "started": iso(job.started),
             "elapsed_seconds": job.elapsed_seconds, "model": job.model}
 
 
-def account_json(acc: Account) -> dict[str, Any]:
-    return {"account": acc.account, "max_jobs": acc.max_jobs, "executing": acc.executing,
-            "available": acc.available}
+def account_json(acc: Account, redact: bool = False) -> dict[str, Any]:
+    return {"account": _masked(acc.account, redact), "max_jobs": acc.max_jobs,
+            "executing": acc.executing, "available": acc.available}
 
 
-def error_json(exc: errors.UpstreamError | None) -> dict[str, Any] | None:
+def error_json(exc: errors.UpstreamError | None, redact: bool = False) -> dict[str, Any] | None:
     if exc is None:
         return None
-    return {"status": exc.status, "message": exc.message}
+    return {"status": exc.status, "message": _masked(exc.message, redact)}
 
 
-def to_json(reports: Sequence[ProviderReport], taken_at: datetime) -> dict[str, Any]:
-    """The `opsbot status --json` document."""
+def to_json(reports: Sequence[ProviderReport], taken_at: datetime, *,
+            redact: bool = False) -> dict[str, Any]:
+    """The `opsbot status --json` document (e-mails masked with `redact`)."""
     return {
         "taken_at": iso(taken_at, millis=False),
         "providers": [
             {
                 "provider": r.provider,
                 "ok": r.ok,
-                "error": error_json(r.error),
-                "jobs": [job_json(j) for j in r.snapshot.jobs] if r.snapshot else [],
-                "accounts": [account_json(a) for a in r.snapshot.accounts] if r.snapshot else [],
+                "error": error_json(r.error, redact),
+                "jobs": [job_json(j, redact) for j in r.snapshot.jobs] if r.snapshot else [],
+                "accounts": ([account_json(a, redact) for a in r.snapshot.accounts]
+                             if r.snapshot else []),
             }
             for r in reports
         ],
@@ -96,12 +104,13 @@ def _num(value: int | None) -> str:
     return "?" if value is None else str(value)
 
 
-def tables(reports: Sequence[ProviderReport], *, max_jobs_shown: int = 50) -> RenderableType:
+def tables(reports: Sequence[ProviderReport], *, max_jobs_shown: int = 50,
+           redact: bool = False) -> RenderableType:
     """Rich rendering: per provider a queue table and a capacity table, or its error."""
     parts: list[RenderableType] = []
     for r in reports:
         if r.snapshot is None:
-            parts.append(Text(f"✗ {r.title}: {r.error}", style="bold red"))
+            parts.append(Text(f"✗ {r.title}: {_masked(str(r.error), redact)}", style="bold red"))
             continue
         snap = r.snapshot
         queue = Table(title=f"{r.title} — {len(snap.jobs)} running", title_justify="left",
@@ -110,7 +119,8 @@ def tables(reports: Sequence[ProviderReport], *, max_jobs_shown: int = 50) -> Re
             queue.add_column(col, overflow="fold")
         ordered = sorted(snap.jobs, key=lambda j: j.elapsed_seconds or 0, reverse=True)
         for job in ordered[:max_jobs_shown]:
-            queue.add_row(Text(job.id), job.kind or "—", Text(job.account or "—"),
+            queue.add_row(Text(_masked(job.id, redact) or ""), job.kind or "—",
+                          Text(_masked(job.account, redact) or "—"),
                           iso(job.started, millis=False) or "—", _elapsed(job.elapsed_seconds))
         if len(ordered) > max_jobs_shown:
             queue.caption = f"… and {len(ordered) - max_jobs_shown} more (longest-running first)"
@@ -119,11 +129,13 @@ def tables(reports: Sequence[ProviderReport], *, max_jobs_shown: int = 50) -> Re
             cap.add_column(col)
         for acc in snap.accounts:
             style = "red" if acc.available == 0 else None
-            cap.add_row(Text(acc.account), str(acc.executing), _num(acc.max_jobs),
+            cap.add_row(Text(_masked(acc.account, redact) or ""), str(acc.executing),
+                        _num(acc.max_jobs),
                         _num(acc.available), style=style)
         parts += [queue, cap]
     return Group(*parts)
 
 
-def print_tables(console: Console, reports: Sequence[ProviderReport]) -> None:
-    console.print(tables(reports))
+def print_tables(console: Console, reports: Sequence[ProviderReport], *,
+                 redact: bool = False) -> None:
+    console.print(tables(reports, redact=redact))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections import Counter
@@ -15,6 +14,7 @@ import stamina
 from pydantic import SecretStr
 
 from bot import errors, metrics
+from bot.fastjson import loads
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,12 @@ def _snippet(text: str) -> str:
     return text[:_SNIPPET] + ("…" if len(text) > _SNIPPET else "")
 
 
-def _error_message(response: httpx.Response) -> str:
+def _mask(text: str, secret: str | None) -> str:
+    """Upstream (or a proxy in front of it) may echo the token back: keep it out of errors."""
+    return text.replace(secret, "***") if secret else text
+
+
+def _error_message(response: httpx.Response, secret: str | None = None) -> str:
     """useapi's `{"error": "...", "code": N}` message, or something readable in its place."""
     try:
         body = response.json()
@@ -36,7 +41,7 @@ def _error_message(response: httpx.Response) -> str:
     if isinstance(body, dict):
         msg = body.get("error") or body.get("message")
         if isinstance(msg, str) and msg.strip():
-            return _snippet(msg)
+            return _snippet(_mask(msg, secret))
     return response.reason_phrase or f"HTTP {response.status_code}"
 
 
@@ -63,8 +68,10 @@ class UseapiClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         headers = {"Accept": "application/json", "User-Agent": "opsbot"}
+        self._secret: str | None = None
         if token is not None and token.get_secret_value():
-            headers["Authorization"] = f"Bearer {token.get_secret_value()}"
+            self._secret = token.get_secret_value()
+            headers["Authorization"] = f"Bearer {self._secret}"
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             headers=headers,
@@ -125,17 +132,28 @@ class UseapiClient:
         except httpx.TransportError as exc:
             raise errors.ConnectionFailed(f"cannot reach useapi ({type(exc).__name__})",
                                           provider=provider, path=path) from None
+        except httpx.DecodingError as exc:  # e.g. a proxy's bad gzip: a body we cannot read
+            raise errors.PayloadError(f"useapi sent a body that cannot be decoded "
+                                      f"({type(exc).__name__})", provider=provider,
+                                      path=path) from None
+        except httpx.HTTPError as exc:  # anything else httpx raises stays in our error tree
+            raise errors.ConnectionFailed(f"request to useapi failed ({type(exc).__name__})",
+                                          provider=provider, path=path) from None
         log.debug("GET %s -> %s in %.0f ms", path, response.status_code,
                   (time.perf_counter() - started) * 1000)
         if response.status_code >= 400:
             cls = errors.error_for_status(response.status_code)
-            raise cls(_error_message(response), provider=provider,
+            raise cls(_error_message(response, self._secret), provider=provider,
                       status=response.status_code, path=path)
+        content = response.content
+        if self._secret and self._secret.encode() in content:  # echoed back: mask it here too
+            content = content.replace(self._secret.encode(), b"***")
         try:
-            return json.loads(response.content)
+            return loads(content)
         except ValueError:
             raise errors.PayloadError(
-                f"useapi sent a body that is not JSON: {_snippet(response.text)!r}",
+                "useapi sent a body that is not JSON: "
+                f"{_snippet(_mask(response.text, self._secret))!r}",
                 provider=provider, status=response.status_code, path=path) from None
 
 

@@ -34,6 +34,11 @@ MANAGE_GUILD = discord.Permissions(manage_guild=True)
 _DURATION = re.compile(r"^\s*(\d{1,5})\s*([mhd]?)\s*$", re.IGNORECASE)
 _UNIT = {"": 60, "m": 60, "h": 3600, "d": 86400}
 MAX_MUTE = timedelta(days=30)
+#: Delivered alerts are kept this long (their keys stop a restart from repeating them).
+KEEP_ALERTS = timedelta(days=30)
+PRUNE_EVERY = 3600.0
+#: How long a stop waits to give claimed alerts back before leaving them to their lease.
+RELEASE_TIMEOUT = 3.0
 NOT_ALLOWED = "You need the **Manage Server** permission for this."
 
 
@@ -107,7 +112,9 @@ class AlertsCog(commands.Cog, name="Alerts"):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         try:  # a send cut short may have landed: its nonce makes Discord drop the repeat
-            await self.deliverer.release()
+            # Bounded: a stop must not hang on a locked database; unreleased claims simply
+            # expire with their lease.
+            await asyncio.wait_for(self.deliverer.release(), RELEASE_TIMEOUT)
         except Exception:
             log.exception("could not give back the claimed alerts")
 
@@ -161,7 +168,23 @@ class AlertsCog(commands.Cog, name="Alerts"):
         if interaction.guild is None or not interaction.permissions.manage_guild:
             await interaction.response.send_message(NOT_ALLOWED, ephemeral=True)
             return False
+        home = self._home_guilds()
+        if home and interaction.guild.id not in home:
+            # Alert settings are the team's, not per server: a moderator of some other server
+            # the bot was invited to must not reroute or mute them.
+            await interaction.response.send_message(
+                "Alerts are managed from the team's own server.", ephemeral=True)
+            return False
         return True
+
+    def _home_guilds(self) -> set[int]:
+        """GUILD_IDS, else the server of ALERT_CHANNEL_ID; empty when neither is known."""
+        if self.bot.settings.guild_ids:
+            return set(self.bot.settings.guild_ids)
+        channel_id = self.bot.settings.alert_channel_id
+        channel = self.bot.get_channel(channel_id) if channel_id else None
+        guild = getattr(channel, "guild", None)
+        return {guild.id} if guild is not None else set()
 
     async def cog_app_command_error(self, interaction: discord.Interaction,
                                     error: app_commands.AppCommandError) -> None:
@@ -323,12 +346,26 @@ class AlertsCog(commands.Cog, name="Alerts"):
 
     async def _boards(self) -> None:
         await self.bot.wait_until_ready()
+        last_prune = -PRUNE_EVERY
+        loop = asyncio.get_running_loop()
         while True:
             try:
                 await self.refresh_boards()
             except Exception:
                 log.exception("board refresh failed")
+            if loop.time() - last_prune >= PRUNE_EVERY:
+                last_prune = loop.time()
+                try:
+                    await self.prune()
+                except Exception:
+                    log.exception("pruning old alerts failed")
             await asyncio.sleep(max(self.board_interval, 1.0))
+
+    async def prune(self) -> tuple[int, int]:
+        """Forget delivered (or dropped) alerts older than KEEP_ALERTS and expired mutes."""
+        now = self.bot.clock()
+        return (await self.bot.store.prune_outbox(now - KEEP_ALERTS),
+                await self.bot.store.prune_mutes(now))
 
     async def refresh_boards(self) -> int:
         """Edit each board whose content changed, at most once per `board_interval`; look an

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -36,7 +37,12 @@ class ProviderCog(commands.Cog):
             self.provider, bot.store,
             stuck_after=timedelta(minutes=settings.stuck_after_minutes),
             poll_interval=self.interval, default_channel=settings.alert_channel_id,
-            clock=bot.clock)
+            clock=bot.clock,
+            # With several replicas on one database only the lease holder polls; the others
+            # serve commands from the stored snapshot. The holder is named after the host so
+            # that a restarted bot takes its lease back at once instead of waiting it out.
+            lease_ttl=timedelta(seconds=3 * self.interval + 30),
+            holder=f"{socket.gethostname()}/{self.provider.name}")
         self.poll = tasks.loop(seconds=self.interval)(self._tick)
 
     async def cog_load(self) -> None:
@@ -50,6 +56,11 @@ class ProviderCog(commands.Cog):
             # Wait for the loop to end so no request of this provider is sent after unload.
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        try:
+            await self.bot.store.release_lease(f"watch:{self.provider.name}",
+                                               self.watcher.holder)
+        except Exception:  # the store may already be closing at shutdown; the lease expires
+            log.debug("could not release the watch lease", exc_info=True)
         self.bot.unregister_provider(self.provider.name)
 
     async def _tick(self) -> None:
@@ -60,7 +71,7 @@ class ProviderCog(commands.Cog):
             report = await self.watcher.tick()
             health = self.bot.health.setdefault(name, Health())
             health.ticks += 1
-            if self.watcher.latest is not None:
+            if report.ok and self.watcher.latest is not None:
                 self.bot.record_snapshot(self.watcher.latest)
             if report.error is not None:
                 self.bot.record_error(name, report.error)

@@ -531,3 +531,36 @@ async def test_a_new_board_in_the_same_channel_replaces_the_old_one(start_bot):
     boards = await h.bot.store.boards()
     assert len(boards) == 1 and boards[0].message_id != int(first["id"])
     assert h.fake.is_deleted(first["id"])
+
+
+async def test_held_alerts_follow_once_a_later_post_to_the_channel_lands(start_bot):
+    """The usual fix for a 403 is a permission grant, not a route change: the first post that
+    lands again releases what was held for that channel."""
+    sim = make_sim()
+    h = await start_bot(sim=sim, providers=["pixverse"])
+    first, second = (sim.start_job("pixverse", duration=INF) for _ in range(2))
+    await cycle(h)
+    h.fake.fail(POSTS, 403, count=None)
+    sim.finish_job(first, "failed")
+    await cycle(h, ticks=2)
+    assert await settled(h) == {"held": 1}
+    h.fake.clear_faults()
+    sim.finish_job(second, "completed")
+    await cycle(h)  # posts the new alert, which releases the held one
+    await h.deliver()
+    assert await settled(h) == {"sent": 2}
+    assert count(h.fake, "failed", first, h.alert_channel) == 1
+    assert count(h.fake, "completed", second, h.alert_channel) == 1
+
+
+async def test_alerts_are_managed_only_from_the_teams_server(start_bot, fake_discord):
+    other_guild, other_channel = 1300000000000000100, 1300000000000000201
+    fake_discord.add_guild(other_guild, [other_channel], name="Someone else's server")
+    h = await start_bot(providers=["pixverse"])
+    inter = await h.fake.invoke("alerts", {"kind": "job", "channel": other_channel},
+                                subcommand="route", permissions=ADMIN_PERMISSIONS,
+                                guild_id=other_guild, channel_id=other_channel)
+    body = await h.fake.wait_for_interaction_response(inter)
+    assert body["data"]["flags"] & 64
+    assert "team's own server" in body["data"]["content"]
+    assert await h.bot.store.routes() == []

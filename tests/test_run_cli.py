@@ -59,3 +59,18 @@ async def test_run_without_discord_token_exits_2_with_one_line(tmp_path: Path):
     assert proc.returncode == 2
     assert out == b""
     assert err.decode().strip().splitlines() == ["opsbot: config error: DISCORD_TOKEN is not set"]
+
+
+async def test_run_with_an_unusable_database_exits_2_with_one_line(tmp_path: Path):
+    env = base_env()
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    env.update({"DISCORD_TOKEN": "x", "USEAPI_TOKEN": "y",
+                "DATABASE_URL": f"sqlite+aiosqlite:///{blocker}/sub/db.sqlite"})
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 2
+    lines = err.decode().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("opsbot: config error: DATABASE_URL:")

@@ -270,3 +270,24 @@ def test_console_script_end_to_end(tmp_path):
     finally:
         sim.terminate()
         sim.wait(10)
+
+
+def test_redact_accounts_masks_emails_in_status(sim_env, env, capsys):
+    env.setenv("REDACT_ACCOUNTS", "true")
+    emails = [a.email for p in ("pixverse", "dreamina") for a in sim_env.accounts(p) if a.email]
+    assert emails
+    code, doc = status_json(capsys)
+    assert code == 0
+    assert cli.main(["status"]) == 0
+    text = json.dumps(doc) + capsys.readouterr().out
+    assert "***@" in text
+    for email in emails:
+        assert email not in text
+
+
+def test_check_hides_the_database_password(sim_env, env, capsys):
+    env.setenv("DATABASE_URL", "postgresql+asyncpg://ops:S3cretPw@db.example/ops")
+    cli.main(["check"])
+    out = capsys.readouterr().out
+    assert "S3cretPw" not in out
+    assert "postgresql+asyncpg://ops:***@db.example/ops" in out

@@ -214,6 +214,10 @@ async def test_routes_mutes_mentions_boards(store):
     assert await store.prune_mutes(T0) == 1
     assert await store.unmute("pixverse") == 1
     assert await store.unmute("pixverse") == 0
+    await store.mute("dreamina", EventKind.JOB, None)
+    await store.mute("dreamina", EventKind.CAPACITY, None)
+    assert await store.unmute("dreamina") == 2  # a provider's narrower mutes go too
+    assert await store.unmute(kind=EventKind.JOB) == 1  # minimax/job
     with pytest.raises(ValueError):
         await store.mute(None, None, None)
 

@@ -96,3 +96,16 @@ async def test_token_stays_out_of_repr_errors_and_logs(sim_server, caplog):
             await c.get_json("/v1/minimax/scheduler/", provider="minimax")
     text = f"{info.value!s} {info.value!r} {info.value.__cause__!r} {caplog.text}"
     assert SIM_TOKEN not in text
+
+
+async def test_undecodable_body_is_a_payload_error():
+    """A proxy that labels a body gzip when it is not: still our error tree, not httpx's."""
+    import httpx
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"Content-Encoding": "gzip"}, content=b"not gzip")
+
+    async with UseapiClient("http://useapi.test", SecretStr(SIM_TOKEN), attempts=1,
+                            transport=httpx.MockTransport(handler)) as c:
+        with pytest.raises(errors.PayloadError, match="cannot be decoded"):
+            await c.get_json("/v1/minimax/scheduler/", provider="minimax")

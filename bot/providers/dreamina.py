@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, Final
 from urllib.parse import quote
 
-from bot.models import Account, Job, JobResult, Outcome, Snapshot
+from bot.models import Account, Job, JobResult, Outcome, Snapshot, make_job
 from bot.providers.base import Provider
 from bot.providers.parse import (
     account_from_id,
@@ -29,6 +29,7 @@ from bot.providers.parse import (
     both,
     expect_dict,
     expect_list,
+    id_info,
     kind_from_id,
     opt_dict,
     opt_str,
@@ -51,26 +52,51 @@ def parse_queue(body: Any, now: datetime) -> tuple[Job, ...]:
     """Jobs from `GET /v1/dreamina/scheduler`.
 
     `now` is unused (there is no `started` to compute from); it keeps the signature of the
-    other adapters' `parse_queue`.
+    other adapters' `parse_queue`. Each item takes `_fast_job` (a text `jobid`, text or null
+    `model`, as the scheduler sends), else `_job` (every field checked, `PayloadError` naming
+    the field): the two give the same job.
     """
     del now
     groups = expect_dict(expect_dict(body, NAME, "(body)").get("executing"), NAME, "executing")
     jobs: list[Job] = []
     for group, items in groups.items():
         for i, raw in enumerate(expect_list(items, NAME, f"executing.{group}")):
-            where = f"executing.{group}[{i}]"
-            item = expect_dict(raw, NAME, where)
-            key = "jobId" if item.get("jobid") is None and "jobId" in item else "jobid"
-            job_id = require_id(item.get(key), NAME, f"{where}.{key}")
-            elapsed = item.get("elapsedSeconds")
-            jobs.append(Job(
-                provider=NAME, id=job_id, kind=kind_from_id(job_id) or "video",
-                account=account_from_id(job_id) or group, started=None,
-                elapsed_seconds=parse_elapsed(elapsed if elapsed is not None
-                                              else item.get("elapsed")),
-                model=opt_str(item.get("model"), NAME, f"{where}.model"),
-            ))
+            job = _fast_job(raw, group) if raw.__class__ is dict else None
+            jobs.append(job if job is not None else _job(raw, group, i))
     return tuple(jobs)
+
+
+def _fast_job(item: dict[str, Any], group: str) -> Job | None:
+    """`_job` for an item with a text `jobid` and a text or null `model`; None (never an
+    error) for anything else."""
+    get = item.get
+    job_id = get("jobid")
+    if job_id.__class__ is not str or not job_id or job_id.isspace():
+        return None
+    model = get("model")
+    if model is not None:
+        if model.__class__ is not str:
+            return None
+        model = model or None
+    kind, account = id_info(job_id)
+    elapsed = get("elapsedSeconds")
+    return make_job(NAME, job_id, kind or "video", account or group, None,
+                    parse_elapsed(elapsed if elapsed is not None else get("elapsed")), model)
+
+
+def _job(raw: object, group: str, i: int) -> Job:
+    """One item of a group, every field checked (see `parse_queue`)."""
+    where = f"executing.{group}[{i}]"
+    item = expect_dict(raw, NAME, where)
+    key = "jobId" if item.get("jobid") is None and "jobId" in item else "jobid"
+    job_id = require_id(item.get(key), NAME, f"{where}.{key}")
+    elapsed = item.get("elapsedSeconds")
+    return Job(
+        provider=NAME, id=job_id, kind=kind_from_id(job_id) or "video",
+        account=account_from_id(job_id) or group, started=None,
+        elapsed_seconds=parse_elapsed(elapsed if elapsed is not None else item.get("elapsed")),
+        model=opt_str(item.get("model"), NAME, f"{where}.model"),
+    )
 
 
 def parse_accounts(body: Any, jobs: tuple[Job, ...]) -> tuple[Account, ...]:

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final, TypeVar
 
 from bot.errors import PayloadError
-from bot.models import Account, Job, Kind, Outcome
+from bot.models import Account, Job, Kind, Outcome, make_job
 
 __all__ = [
     "account_from_id",
@@ -184,9 +184,18 @@ def parse_elapsed(value: object) -> int | None:
     if not isinstance(value, str):
         return None
     text = value.strip()
-    if len(text) == 5 and text[2] == ":" and text.isascii() and text[:2].isdigit() \
-            and text[3:].isdigit():  # "mm:ss", the common case, without the regexes below
-        return int(text[:2]) * 60 + int(text[3:])
+    if ":" in text and len(text) <= _MAX_TEXT and text.isascii():
+        # "mm:ss" and "h:mm:ss" in ASCII digits, the common shapes, without the regexes below
+        # (the same figures `_CLOCK` reads; text with a colon is never a number).
+        parts = text.split(":")
+        if len(parts) == 2:
+            a, b = parts
+            if a.isdigit() and b.isdigit() and len(b) <= 2:
+                return int(a) * 60 + int(b)
+        elif len(parts) == 3:
+            a, b, c = parts
+            if a.isdigit() and b.isdigit() and c.isdigit() and len(b) <= 2 and len(c) <= 2:
+                return int(a) * 3600 + int(b) * 60 + int(c)
     if len(text) > _MAX_TEXT:
         return None
     number = _number_from_text(text)
@@ -266,6 +275,66 @@ def as_kind(value: object) -> Kind | None:
     if word == "music":
         return "music"
     return None
+
+
+# ------------------------------------------------------------------------------------ memos
+
+#: A job stays in the scheduler list for many ticks, and its id and `started` text with it: the
+#: pure readers of those are memoised, so from a job's second tick on each costs one dict
+#: lookup instead of regular expressions. Bounded: a memo is emptied when it reaches `_MEMO_MAX`
+#: entries (finished jobs' keys go with it), and text longer than `_MEMO_KEY_MAX` is not kept.
+_MEMO_MAX: Final = 1 << 17
+_MEMO_KEY_MAX: Final = 256
+_ID_INFO: dict[str, tuple[Kind | None, str | None]] = {}
+_STARTED: dict[str, datetime | None] = {}
+_ELAPSED: dict[str, int | None] = {}
+_KIND_WORDS: Final[dict[str, Kind]] = {"video": "video", "image": "image", "music": "music"}
+
+
+def id_info(job_id: str) -> tuple[Kind | None, str | None]:
+    """`(kind_from_id(job_id), account_from_id(job_id))` from one match, memoised."""
+    info = _ID_INFO.get(job_id)
+    if info is None:
+        m = _USER_ID.fullmatch(job_id)
+        if m is not None:
+            info = (as_kind(m["kind"]), m["account"])
+        else:
+            m = _J_ID.fullmatch(job_id)
+            info = (None, None) if m is None else (_J_KINDS.get(m["kind"].lower()), m["account"])
+        _remember(_ID_INFO, job_id, info)
+    return info
+
+
+def _remember(memo: dict[str, _A], key: str, value: _A) -> None:
+    if len(key) <= _MEMO_KEY_MAX:
+        if len(memo) >= _MEMO_MAX:
+            memo.clear()
+        memo[key] = value
+
+
+def _started(text: str) -> datetime | None:
+    """`parse_time(text)`, memoised (a job's `started` does not change)."""
+    try:
+        return _STARTED[text]
+    except KeyError:
+        value = parse_time(text)
+    _remember(_STARTED, text, value)
+    return value
+
+
+def _elapsed(text: str) -> int | None:
+    """`parse_elapsed(text)`, memoised (a few thousand figures, `"0:00"`…`"5:59:59"`, cover
+    every job of a day)."""
+    value = _ELAPSED.get(text, -1)
+    if value == -1:
+        value = parse_elapsed(text)
+        _remember(_ELAPSED, text, value)
+    return value
+
+
+def _text_kind(text: str) -> Kind | None:
+    """`as_kind(text)`, the exact words without the case folding."""
+    return _KIND_WORDS.get(text) or as_kind(text)
 
 
 # ------------------------------------------------------------------------------------- statuses
@@ -377,29 +446,91 @@ def flat_queue(body: object, provider: str, field: str, id_keys: Mapping[str, Ki
     key present wins. Kind: an explicit `type`, else the id (`…-image:N`), else the key's kind.
     Account: the id, else an `email`/`account` field. `elapsed_seconds` is the upstream
     `elapsed` figure, else computed from `started`.
+
+    Each item takes `_flat_fast` (text and nulls where text belongs, as every scheduler
+    sends), and `_flat_job` (every field checked, numbers coerced, `PayloadError` naming the
+    field) when the fast path declines it: the two give the same job.
     """
+    keys = tuple(id_keys)
     jobs: list[Job] = []
-    for i, raw in enumerate(expect_list(body, provider, field)):
-        where = f"{field}[{i}]"
-        item = expect_dict(raw, provider, where)
-        key = next((k for k in id_keys if item.get(k) is not None), None)
-        if key is None:
-            raise PayloadError(f"job has no id (none of {', '.join(id_keys)})",
-                               provider=provider, field=where)
-        job_id = require_id(item[key], provider, f"{where}.{key}")
-        kind = (as_kind(opt_str(item.get("type"), provider, f"{where}.type"))
-                or kind_from_id(job_id) or id_keys[key])
-        account = (account_from_id(job_id)
-                   or opt_str(item.get("email"), provider, f"{where}.email")
-                   or opt_str(item.get("account"), provider, f"{where}.account"))
-        started = parse_time(item.get("started"))
-        elapsed = parse_elapsed(item.get("elapsed"))
-        jobs.append(Job(
-            provider=provider, id=job_id, kind=kind, account=account, started=started,
-            elapsed_seconds=elapsed if elapsed is not None else elapsed_since(started, now),
-            model=opt_str(item.get("model"), provider, f"{where}.model"),
-        ))
+    for i, item in enumerate(expect_list(body, provider, field)):
+        job = _flat_fast(item, provider, keys, id_keys, now) if item.__class__ is dict else None
+        jobs.append(job if job is not None else _flat_job(item, i, provider, field, id_keys, now))
     return tuple(jobs)
+
+
+def _flat_fast(item: dict[str, Any], provider: str, keys: tuple[str, ...],
+               id_keys: Mapping[str, Kind | None], now: datetime) -> Job | None:
+    """`_flat_job` for an item whose id, type, email, account and model are text or null;
+    None (never an error) for anything else. (The memos are read inline: 10,000s of items.)"""
+    get = item.get
+    for key in keys:
+        job_id = get(key)
+        if job_id is not None:
+            break
+    else:
+        return None
+    if job_id.__class__ is not str or not job_id or job_id.isspace():
+        return None
+    id_kind, account = _ID_INFO.get(job_id) or id_info(job_id)
+    kind = get("type")
+    if kind is not None:
+        if kind.__class__ is not str:
+            return None
+        kind = _text_kind(kind)
+    if account is None:
+        for name in ("email", "account"):
+            value = get(name)
+            if value is not None:
+                if value.__class__ is not str:
+                    return None
+                if value:
+                    account = value
+                    break
+    model = get("model")
+    if model is not None:
+        if model.__class__ is not str:
+            return None
+        model = model or None
+    started = get("started")
+    if started.__class__ is str:
+        started = _STARTED.get(started) or _started(started)
+    else:
+        started = parse_time(started)
+    elapsed = get("elapsed")
+    if elapsed.__class__ is str:
+        seconds = _ELAPSED.get(elapsed, -1)
+        elapsed = _elapsed(elapsed) if seconds == -1 else seconds
+    else:
+        elapsed = parse_elapsed(elapsed)
+    if elapsed is None:
+        elapsed = elapsed_since(started, now)
+    return make_job(provider, job_id, kind or id_kind or id_keys[key], account, started,
+                    elapsed, model)
+
+
+def _flat_job(raw: object, i: int, provider: str, field: str,
+              id_keys: Mapping[str, Kind | None], now: datetime) -> Job:
+    """One item of a flat scheduler array, every field checked (see `flat_queue`)."""
+    where = f"{field}[{i}]"
+    item = expect_dict(raw, provider, where)
+    key = next((k for k in id_keys if item.get(k) is not None), None)
+    if key is None:
+        raise PayloadError(f"job has no id (none of {', '.join(id_keys)})",
+                           provider=provider, field=where)
+    job_id = require_id(item[key], provider, f"{where}.{key}")
+    kind = (as_kind(opt_str(item.get("type"), provider, f"{where}.type"))
+            or kind_from_id(job_id) or id_keys[key])
+    account = (account_from_id(job_id)
+               or opt_str(item.get("email"), provider, f"{where}.email")
+               or opt_str(item.get("account"), provider, f"{where}.account"))
+    started = parse_time(item.get("started"))
+    elapsed = parse_elapsed(item.get("elapsed"))
+    return Job(
+        provider=provider, id=job_id, kind=kind, account=account, started=started,
+        elapsed_seconds=elapsed if elapsed is not None else elapsed_since(started, now),
+        model=opt_str(item.get("model"), provider, f"{where}.model"),
+    )
 
 
 def running_per_account(jobs: Iterable[Job],
@@ -420,7 +551,7 @@ def available_accounts(body: object, provider: str,
     the count of `jobs` it runs; one that leaves out `available` gets `maxJobs - executing`."""
     field = "available"
     rows = expect_list(expect_dict(body, provider, "(body)").get(field), provider, field)
-    running = running_per_account(jobs)
+    running: Counter[str] | None = None  # counted only when a row leaves `executing` out
     accounts: list[Account] = []
     for i, raw in enumerate(rows):
         where = f"{field}[{i}]"
@@ -431,6 +562,8 @@ def available_accounts(body: object, provider: str,
         max_jobs = opt_int(row.get("maxJobs"), provider, f"{where}.maxJobs")
         executing = opt_int(row.get("executing"), provider, f"{where}.executing")
         if executing is None:
+            if running is None:
+                running = running_per_account(jobs)
             executing = running[name]
         available = opt_int(row.get("available"), provider, f"{where}.available")
         if available is None:

@@ -1,0 +1,270 @@
+"""The watcher tick's fast paths give exactly what the checked paths they stand in for give.
+
+The scheduler parsers read each item through a fast path (text where text belongs, memoised
+id/time/elapsed readers, `make_job`) and fall back to the fully checked path for anything else;
+the client decodes through orjson unless that could differ from `json.loads`; the store encodes
+snapshots through orjson with the standard library as a fallback. Each pair is compared here on
+generated input, errors (and the field they name) included.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import json
+import math
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot import runtime
+from bot.errors import PayloadError
+from bot.fastjson import loads
+from bot.models import Account, Job, Snapshot, make_job
+from bot.providers import dreamina, minimax, parse, pixverse
+from bot.store import Store, _stuck_ids, decode_snapshot, encode_snapshot
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+IDS = ["user:1-pixverse:a@b.c-video:7", "user:85242-minimax:781737-image:364982339136302050",
+       "j1128234156410633743v-u85242-US:felix@x.example:dreamina", "user:1-pixverse:a-music:2",
+       "legacy-id", "  ", "", "user:u-x:acct-Video:1"]
+TEXT = st.sampled_from(IDS) | st.text(max_size=12)
+ODD = (st.none() | st.booleans() | st.integers(-5, 10**20) | st.floats(allow_nan=True)
+       | st.lists(st.integers(), max_size=2) | st.dictionaries(st.text(max_size=3),
+                                                                st.integers(), max_size=2))
+TIMES = st.sampled_from(["2024-09-25T01:55:16.128Z", "2024-09-25T01:55:67.890Z", "1727229316",
+                         "2024-13-01T00:00:00Z", " 2024-09-25 01:55 ", "1727229316128", "x"])
+ELAPSED = st.sampled_from(["03:57", "3:00:54", "1:02:03", "12:5", "1:2:3", "01:02:03.5", "1m 23s",
+                           "٣:٤٥", "99999:00", "1:123", ":12", "1::2", " 0:00 ", "45", "-5"])
+VALUE = TEXT | TIMES | ELAPSED | ODD
+ITEM_KEYS = ["id", "videoId", "imageId", "type", "email", "account", "model", "started",
+             "elapsed", "jobid", "jobId", "elapsedSeconds", "replyUrl"]
+items = st.dictionaries(st.sampled_from(ITEM_KEYS), VALUE, max_size=8)
+
+
+def outcome(call: Callable[[], Any]) -> Any:
+    """The value, or the PayloadError's (provider, field): what a caller can observe."""
+    try:
+        return call()
+    except PayloadError as exc:
+        return ("PayloadError", exc.provider, exc.field)
+
+
+# ------------------------------------------------------------------------------------- the job
+
+def test_make_job_is_job():
+    fields = ("p", "id", "video", "acct", NOW, 12, "m")
+    made, built = make_job(*fields), Job(*fields)
+    assert type(made) is Job and made == built and hash(made) == hash(built)
+    assert repr(made) == repr(built)
+    assert dataclasses.astuple(made) == fields
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.id = "other"  # type: ignore[misc]
+
+
+# ------------------------------------------------------------------------------------- parsers
+
+@pytest.mark.parametrize("module", [pixverse, minimax], ids=["pixverse", "minimax"])
+@FAST
+@given(st.lists(items, max_size=3))
+def test_flat_queue_fast_path_is_the_checked_path(module: Any, body: list[dict[str, Any]]):
+    id_keys = module._ID_KEYS
+
+    def checked() -> tuple[Job, ...]:
+        return tuple(parse._flat_job(item, i, module.NAME, "scheduler", id_keys, NOW)
+                     for i, item in enumerate(body))
+
+    expected = outcome(checked)
+    for _ in range(2):  # cold and warm memos
+        assert outcome(lambda: module.parse_queue(body, NOW)) == expected
+
+
+@FAST
+@given(st.dictionaries(st.sampled_from(["US:a@x", "CA:b@y", ""]), st.lists(items, max_size=3),
+                       max_size=2))
+def test_dreamina_fast_path_is_the_checked_path(groups: dict[str, list[dict[str, Any]]]):
+    def checked() -> tuple[Job, ...]:
+        return tuple(dreamina._job(item, group, i)
+                     for group, rows in groups.items() for i, item in enumerate(rows))
+
+    expected = outcome(checked)
+    for _ in range(2):
+        assert outcome(lambda: dreamina.parse_queue({"executing": groups}, NOW)) == expected
+
+
+def test_fast_path_declines_what_it_does_not_check():
+    """Numbers where text belongs go to the checked path: coerced, or an error naming it."""
+    job = pixverse.parse_queue([{"id": 42, "type": 3.5, "email": 7, "model": 2}], NOW)[0]
+    assert (job.id, job.kind, job.account, job.model) == ("42", None, "7", "2")
+    with pytest.raises(PayloadError) as caught:
+        pixverse.parse_queue([{"id": "x"}, {"id": "y", "email": ["a"]}], NOW)
+    assert caught.value.field == "scheduler[1].email"
+    with pytest.raises(PayloadError) as caught:
+        dreamina.parse_queue({"executing": {"US:a@x": [{"jobid": "j", "model": 5.5},
+                                                       {"jobid": "k", "model": {}}]}}, NOW)
+    assert caught.value.field == "executing.US:a@x[1].model"
+
+
+@FAST
+@given(TEXT)
+def test_id_info_is_kind_and_account_from_id(job_id: str):
+    expected = (parse.kind_from_id(job_id), parse.account_from_id(job_id))
+    assert parse.id_info(job_id) == expected
+    assert parse.id_info(job_id) == expected  # memoised
+
+
+_CLOCK = re.compile(r"(\d+):(\d{1,2})(?::(\d{1,2}))?(?:\.\d*)?")
+
+
+def clock_reference(value: str) -> int | None:
+    """parse_elapsed as it was before the clock fast path, for text with a colon (which no
+    number or unit pattern reads): too long, the clock regex, or nothing."""
+    text = value.strip()
+    if len(text) > parse._MAX_TEXT:
+        return None
+    m = _CLOCK.fullmatch(text)
+    if m is None:
+        return None
+    a, b, c = m.groups()
+    return int(a) * 60 + int(b) if c is None else int(a) * 3600 + int(b) * 60 + int(c)
+
+
+@FAST
+@given(st.lists(st.sampled_from("0123456789:٣ .") | st.just("12"), max_size=70).map("".join))
+def test_clock_fast_path_reads_what_the_clock_regex_reads(text: str):
+    if ":" in text:
+        assert parse.parse_elapsed(text) == clock_reference(text)
+
+
+def test_clock_fast_path_keeps_the_length_bound():
+    assert parse.parse_elapsed("9" * 60 + ":00") == int("9" * 60) * 60
+    assert parse.parse_elapsed("9" * 70 + ":00") is None
+
+
+def test_memos_are_bounded(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(parse, "_MEMO_MAX", 8)
+    monkeypatch.setattr(parse, "_ID_INFO", {})
+    monkeypatch.setattr(parse, "_STARTED", {})
+    for i in range(50):
+        parse.id_info(f"user:1-pixverse:a{i}-video:{i}")
+        parse._started(f"2024-09-25T01:55:{i % 60:02d}.000Z")
+        assert len(parse._ID_INFO) <= 8 and len(parse._STARTED) <= 8
+    long_id = "user:1-pixverse:" + "a" * 300 + "-video:1"
+    assert parse.id_info(long_id) == ("video", "a" * 300)
+    assert long_id not in parse._ID_INFO
+
+
+# ------------------------------------------------------------------------------ JSON decoding
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=True) | st.text(max_size=8)
+    | st.sampled_from(["\ud800", "j1128234156410633743v", "é", "x:12345678901234567890"]),
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=4), c, max_size=3),
+    max_leaves=12)
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal, with 1 and 1.0 told apart and NaN equal to itself."""
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+    return bool(a == b)
+
+
+@FAST
+@given(json_values, st.booleans())
+def test_loads_is_json_loads(value: Any, spaced: bool):
+    text = json.dumps(value, ensure_ascii=False, indent=1 if spaced else None)
+    data = text.encode("utf-8", "surrogatepass")
+    for given_ in (data, text):  # a response body, a stored column
+        try:
+            expected = json.loads(given_)
+        except ValueError:
+            with pytest.raises(ValueError):
+                loads(given_)
+            continue
+        assert same(loads(given_), expected)
+
+
+@pytest.mark.parametrize("data", [
+    b"12345678901234567890123", b"[12345678901234567890123]", b"[1,\n  -99999999999999999999]",
+    b'{"a": 18446744073709551616}', b"9223372036854775808", b"NaN", b"[Infinity]", b"1e400",
+    b'"\\ud800"', b"\xef\xbb\xbf[1]", '{"a": [1]}'.encode("utf-16"),
+    b'{"id":"j1128234156410633743v","n":1}', b'"x:12345678901234567890"',
+])
+def test_loads_edge_cases(data: bytes):
+    assert same(loads(data), json.loads(data))
+
+
+@pytest.mark.parametrize("data", [b"", b"<html>", b"[1,]", b"\xff\xfe\xfd", b"{'a': 1}", "[1,]"])
+def test_loads_errors_are_value_errors(data: bytes | str):
+    with pytest.raises(ValueError):
+        json.loads(data)
+    with pytest.raises(ValueError):
+        loads(data)
+
+
+# ------------------------------------------------------------------------------ snapshot codec
+
+def test_snapshot_codec_falls_back_for_what_orjson_refuses():
+    odd = Snapshot("p", NOW, (
+        Job("p", "\ud800-lone", "video", "é@x", NOW - timedelta(seconds=5), 2**70, "m"),
+        Job("p", "plain", None, None, datetime(2024, 1, 1), None, None),  # naive = UTC
+    ), (Account("a", 2**65, 0, None),))
+    back = decode_snapshot("p", encode_snapshot(odd))
+    assert back.jobs[0] == odd.jobs[0] and back.accounts == odd.accounts
+    assert back.jobs[1].started == datetime(2024, 1, 1, tzinfo=UTC)
+    plain = Snapshot("p", NOW, (Job("p", "ü-id", "image", "ß", NOW, 3, None),))
+    text = encode_snapshot(plain)
+    assert "ü-id" in text  # orjson: UTF-8 rather than \\u escapes; the same value back
+    assert decode_snapshot("p", text) == plain
+    assert _stuck_ids(json.dumps(["\ud800", "a"])) == {"\ud800", "a"}
+
+
+async def test_load_watch_takes_cached_stuck_only_with_the_cached_snapshot():
+    store = await Store.open("sqlite+aiosqlite://")
+    try:
+        snap = Snapshot("pixverse", NOW, (Job("pixverse", "a"),))
+        await store.commit_tick("pixverse", now=NOW, batch="b", snapshot=snap,
+                                stuck_ids=frozenset({"a"}))
+        w = await store.load_watch("pixverse", now=NOW, cached=snap,
+                                   cached_stuck=frozenset({"a"}))
+        assert w.snapshot is snap and w.stuck_ids == {"a"}
+        w = await store.load_watch("pixverse", now=NOW, cached=snap)  # read from the row
+        assert w.snapshot is snap and w.stuck_ids == {"a"}
+        # Another writer committed since: neither cache is used.
+        later = Snapshot("pixverse", NOW + timedelta(seconds=30), (Job("pixverse", "b"),))
+        await store.commit_tick("pixverse", now=later.taken_at, batch="b2", snapshot=later,
+                                stuck_ids=frozenset({"b"}))
+        w = await store.load_watch("pixverse", now=later.taken_at, cached=snap,
+                                   cached_stuck=frozenset({"a"}))
+        assert w.snapshot == later and w.stuck_ids == {"b"}
+    finally:
+        await store.close()
+
+
+# ------------------------------------------------------------------------------------- runtime
+
+def test_tune_gc_runs_once(monkeypatch: pytest.MonkeyPatch):
+    calls: list[object] = []
+    monkeypatch.setattr(runtime, "_tuned", False)
+    monkeypatch.setattr(runtime.gc, "collect", lambda: calls.append("collect"))
+    monkeypatch.setattr(runtime.gc, "freeze", lambda: calls.append("freeze"))
+    monkeypatch.setattr(runtime.gc, "set_threshold", lambda *t: calls.append(t))
+    runtime.tune_gc()
+    runtime.tune_gc()
+    assert calls == ["collect", "freeze", runtime.GC_THRESHOLDS]
+    assert gc.isenabled()
