@@ -276,30 +276,29 @@ class OutboxItem:
     state: OutboxState
 
 
+def _most_specific(event: Event, rules: Iterable[Route | Mention]) -> Route | Mention | None:
+    """The rule for the event's kind and provider, else the one for its kind, else None."""
+    kind_wide: Route | Mention | None = None
+    for rule in rules:
+        if rule.kind != event.kind:
+            continue
+        if rule.provider == event.provider:
+            return rule
+        if rule.provider is None:
+            kind_wide = rule
+    return kind_wide
+
+
 def route_for(event: Event, routes: Iterable[Route], default_channel: int | None) -> int | None:
     """Channel for `event`: a route for its kind and provider, else for its kind, else default."""
-    kind_wide: int | None = None
-    for r in routes:
-        if r.kind != event.kind:
-            continue
-        if r.provider == event.provider:
-            return r.channel_id
-        if r.provider is None:
-            kind_wide = r.channel_id
-    return kind_wide if kind_wide is not None else default_channel
+    rule = _most_specific(event, routes)
+    return rule.channel_id if isinstance(rule, Route) else default_channel
 
 
 def mention_for(event: Event, mentions: Iterable[Mention]) -> int | None:
     """Role to mention for `event` (provider-specific beats kind-wide), or None."""
-    kind_wide: int | None = None
-    for m in mentions:
-        if m.kind != event.kind:
-            continue
-        if m.provider == event.provider:
-            return m.role_id
-        if m.provider is None:
-            kind_wide = m.role_id
-    return kind_wide
+    rule = _most_specific(event, mentions)
+    return rule.role_id if isinstance(rule, Mention) else None
 
 
 def is_muted(event: Event, mutes: Iterable[Mute], now: datetime) -> bool:

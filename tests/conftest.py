@@ -1,1 +1,2 @@
-pytest_plugins = ["tests.fakediscord", "tests.simfixtures", "tests.botharness"]
+pytest_plugins = ["tests.fakediscord", "tests.simfixtures", "tests.botharness",
+                  "tests.storefixtures"]

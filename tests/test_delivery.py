@@ -21,7 +21,6 @@ from bot.delivery import (
 )
 from bot.events import Event, EventKind
 from bot.store import Store
-from tests.test_store import BACKENDS, fresh_url
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -47,18 +46,6 @@ class FakeDiscord:
         self.posts.append((channel_id, [e.key for e in events], mention, nonce_for(events)))
         self.next_id += 1
         return self.next_id
-
-
-@pytest.fixture(params=BACKENDS)
-async def url(request, tmp_path):
-    return await fresh_url(request.param, tmp_path)
-
-
-@pytest.fixture
-async def store(url):
-    s = await Store.open(url)
-    yield s
-    await s.close()
 
 
 def deliverer(store: Store, discord: FakeDiscord, **kw: Any) -> Deliverer:

@@ -51,18 +51,6 @@ async def fresh_url(backend: str, tmp_path: Path) -> str:
 BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
 
 
-@pytest.fixture(params=BACKENDS)
-async def url(request, tmp_path):
-    return await fresh_url(request.param, tmp_path)
-
-
-@pytest.fixture
-async def store(url):
-    s = await Store.open(url)
-    yield s
-    await s.close()
-
-
 def event(key: str, kind: EventKind = EventKind.JOB, provider: str = "pixverse") -> Event:
     return Event(key=key, kind=kind, provider=provider, word="completed", at=T0, job_id=key,
                  urls=("https://x/y.mp4",), extra={"kind": "video"})

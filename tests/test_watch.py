@@ -15,7 +15,6 @@ from bot.models import Account, Job, JobResult, Outcome, Snapshot
 from bot.providers.base import Provider
 from bot.store import Store
 from bot.watch import ProviderWatcher, account_full, diff
-from tests.test_store import BACKENDS, fresh_url
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 P = "pixverse"
@@ -121,18 +120,6 @@ class Clock:
 
     def advance(self, seconds: float = 30) -> None:
         self.now += timedelta(seconds=seconds)
-
-
-@pytest.fixture(params=BACKENDS)
-async def url(request, tmp_path):
-    return await fresh_url(request.param, tmp_path)
-
-
-@pytest.fixture
-async def store(url):
-    s = await Store.open(url)
-    yield s
-    await s.close()
 
 
 def watcher(provider: Provider, store: Store, clock: Clock, **kw: Any) -> ProviderWatcher:
