@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import DISCORD_TOKEN, SIM_TOKEN, settings
-from bot.app import OpsBot, serve
+from bot.app import OpsBot
 from bot.sim import SimServer, Simulator
 from cogs.base import ProviderCog
+from tests.botharness import launch
 from tests.fakediscord import FakeDiscord, RecordedRequest
 
 CALLBACK_ROUTE = "POST /interactions/{interaction_id}/{token}/callback"
@@ -65,19 +66,7 @@ async def running_bot(sim: Simulator, db_dir: Path, *, poll_interval: float = 60
             poll_interval_seconds=poll_interval,
             database_url=f"sqlite+aiosqlite:///{db_dir / 'opsbot.db'}")
         values.update(overrides)
-        created: asyncio.Future[OpsBot] = asyncio.get_running_loop().create_future()
-        task = asyncio.create_task(serve(settings(**values), on_ready=created.set_result,
-                                         guild_ready_timeout=0.05))
-        bot = await asyncio.wait_for(created, 20)
-        ready = asyncio.create_task(bot.wait_until_ready())
-        done, _ = await asyncio.wait({ready, task}, timeout=30,
-                                     return_when=asyncio.FIRST_COMPLETED)
-        if task in done:
-            ready.cancel()
-            task.result()
-        if ready not in done:
-            raise RuntimeError("the bot did not become ready")
-        await asyncio.wait_for(bot.synced.wait(), 20)
+        bot, task = await launch(settings(**values), wait_seconds=30)
         rig = Rig(bot, fake, sim, server)
         if manual_ticks:
             for cog in rig.provider_cogs():

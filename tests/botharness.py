@@ -67,6 +67,39 @@ class Harness:
 StartBot = Callable[..., Awaitable[Harness]]
 
 
+async def launch(settings: Settings, *, on_ready: Callable[[OpsBot], None] | None = None,
+                 wait_seconds: float = 15.0) -> tuple[OpsBot, asyncio.Task[None]]:
+    """Run `bot.app.serve` (`opsbot run`'s start-up path) as a task and wait until the bot is
+    connected and its commands are synced. Raises what start-up raised, or TimeoutError."""
+    created: asyncio.Future[OpsBot] = asyncio.get_running_loop().create_future()
+
+    def handed(bot: OpsBot) -> None:
+        if on_ready is not None:
+            on_ready(bot)
+        created.set_result(bot)
+
+    task = asyncio.create_task(serve(settings, on_ready=handed, guild_ready_timeout=0.05))
+    try:
+        bot = await asyncio.wait_for(created, wait_seconds)
+        ready = asyncio.create_task(bot.wait_until_ready())
+        done, _ = await asyncio.wait({ready, task}, timeout=wait_seconds,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        if task in done:
+            ready.cancel()
+            task.result()  # raises what start-up raised
+            raise RuntimeError("the bot stopped during start-up")
+        if ready not in done:
+            ready.cancel()
+            raise TimeoutError("the bot did not become ready")
+        await asyncio.wait_for(bot.synced.wait(), wait_seconds)
+    except BaseException:
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+        raise
+    return bot, task
+
+
 @pytest_asyncio.fixture
 async def start_bot(fake_discord: FakeDiscord, tmp_path: Path) -> AsyncIterator[StartBot]:
     """Factory: `await start_bot(**settings_overrides, sim=…, manual_ticks=True)`."""
@@ -90,18 +123,7 @@ async def start_bot(fake_discord: FakeDiscord, tmp_path: Path) -> AsyncIterator[
             database_url=f"sqlite+aiosqlite:///{db or tmp_path / 'opsbot.db'}")
         values.update(overrides)
         settings = load_settings(**values)
-        created: asyncio.Future[OpsBot] = asyncio.get_running_loop().create_future()
-        task = asyncio.create_task(serve(settings, on_ready=created.set_result,
-                                         guild_ready_timeout=0.05))
-        bot = await asyncio.wait_for(created, 10)
-        ready = asyncio.create_task(bot.wait_until_ready())
-        done, _ = await asyncio.wait({ready, task}, timeout=15,
-                                     return_when=asyncio.FIRST_COMPLETED)
-        if task in done:
-            ready.cancel()
-            task.result()  # raises what start-up raised
-        assert ready in done, "bot did not become ready"
-        await asyncio.wait_for(bot.synced.wait(), 10)
+        bot, task = await launch(settings)
         if manual_ticks:
             # Tests drive ticks themselves (`Harness.tick`); the loop's own timing is not
             # what they test. The loop's first tick at start-up has already run or is running.

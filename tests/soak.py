@@ -56,7 +56,7 @@ import discord
 import stamina
 
 from bot import providers as provider_registry
-from bot.app import OpsBot, serve
+from bot.app import OpsBot
 from bot.delivery import nonce_for
 from bot.embeds import alert_batch
 from bot.settings import load_settings
@@ -65,6 +65,7 @@ from bot.sim.faults import Fault as SimFault
 from bot.store import decode_event
 from bot.text import display_id, escape
 from cogs.base import ProviderCog
+from tests.botharness import launch
 from tests.fakediscord import FakeDiscord, WaitTimeout
 
 T = TypeVar("T")
@@ -564,31 +565,14 @@ class Soak:
         inc = self._new_inc("inprocess")
         settings = load_settings(**self.settings_values(poll_interval_seconds=30))
         self.settings_text += [repr(settings), str(settings)]
-        loop = asyncio.get_running_loop()
-        created: asyncio.Future[OpsBot] = loop.create_future()
 
         def on_ready(bot: OpsBot) -> None:
             bot.clock = self._bot_clock  # tied to the simulator: leases, backoffs, give-ups
-            created.set_result(bot)
 
-        task = asyncio.create_task(serve(settings, on_ready=on_ready, guild_ready_timeout=0.05))
         try:
-            bot = await asyncio.wait_for(created, 15)
-        except TimeoutError:
-            raise SoakError("the bot was not created within 15 s") from None
-        ready = asyncio.create_task(bot.wait_until_ready())
-        done, _ = await asyncio.wait({ready, task}, timeout=30,
-                                     return_when=asyncio.FIRST_COMPLETED)
-        if task in done:
-            ready.cancel()
-            task.result()
-            raise SoakError("the bot stopped during start-up")
-        if ready not in done:
-            raise SoakError("the bot did not become ready")
-        try:
-            await asyncio.wait_for(bot.synced.wait(), 15)
-        except TimeoutError:
-            raise SoakError("the bot did not sync its commands within 15 s") from None
+            bot, task = await launch(settings, on_ready=on_ready, wait_seconds=30)
+        except (TimeoutError, RuntimeError) as exc:
+            raise SoakError(f"start-up failed: {exc}") from None
         # Let the loop's own first tick finish, then drive ticks from here (no 5 s waits).
         # No await between the check and the cancel: the loop is asleep, not mid-tick.
         for c in self._provider_cogs(bot):
