@@ -17,14 +17,17 @@ Times are stored as naive UTC and handed out as aware UTC.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
 import json
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -334,12 +337,41 @@ def _opt(value: str) -> str | None:
 
 # --------------------------------------------------------------------------- the store
 
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+#: How long `Store.close` waits for operations whose callers were cancelled.
+CLOSE_GRACE_SECONDS = 5.0
+
+
+def _uncancelled(
+    fn: Callable[Concatenate[Store, _P], Coroutine[Any, Any, _T]],
+) -> Callable[Concatenate[Store, _P], Coroutine[Any, Any, _T]]:
+    """Run a store operation to its end even when its caller is cancelled (the caller stops
+    waiting at once).
+
+    A transaction cut at an `await` leaves SQLAlchemy to invalidate the connection, and
+    aiosqlite's close of it cannot finish while the cancelled cursor is still referenced: the
+    half-closed connection keeps SQLite's write lock until the garbage collector finds it, so
+    every other writer waits out its busy timeout ("database is locked"). Letting the few
+    milliseconds of SQL finish instead keeps every transaction whole."""
+
+    @functools.wraps(fn)
+    async def run(self: Store, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        task = asyncio.ensure_future(fn(self, *args, **kwargs))
+        self._inflight.add(task)
+        task.add_done_callback(self._settled)
+        return await asyncio.shield(task)
+
+    return run
+
+
 class Store:
     """All persistent state. Open with `await Store.open(url)`; `await store.close()`."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        self._inflight: set[asyncio.Future[Any]] = set()
 
     @classmethod
     async def open(cls, database_url: str, *, echo: bool = False) -> Store:
@@ -367,7 +399,23 @@ class Store:
         return store
 
     async def close(self) -> None:
+        """Let operations whose callers were cancelled finish (bounded), then disconnect."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(CLOSE_GRACE_SECONDS):
+                await self.settle()
         await self.engine.dispose()
+
+    async def settle(self) -> None:
+        """Wait until no operation is running, those of cancelled callers included."""
+        while self._inflight:
+            await asyncio.wait(set(self._inflight))
+
+    def _settled(self, task: asyncio.Future[Any]) -> None:
+        self._inflight.discard(task)
+        # Retrieved here so that a failure nobody waited for any more (its caller was
+        # cancelled) is logged once instead of as "exception was never retrieved".
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.debug("store operation failed: %s", exc, exc_info=exc)
 
     async def __aenter__(self) -> Store:
         return self
@@ -400,6 +448,7 @@ class Store:
                 await conn.execute(update(schema_table).where(schema_table.c.id == 1)
                                    .values(version=version))
 
+    @_uncancelled
     async def schema_version(self) -> int:
         async with self.engine.connect() as conn:
             v = (await conn.execute(select(schema_table.c.version))).scalar_one()
@@ -418,12 +467,14 @@ class Store:
 
     # ------------------------------------------------------------------ watcher state
 
+    @_uncancelled
     async def load_snapshot(self, provider: str) -> Snapshot | None:
         async with self.engine.connect() as conn:
             row = (await conn.execute(select(snapshots_table.c.data)
                                       .where(snapshots_table.c.provider == provider))).first()
         return None if row is None else decode_snapshot(provider, row.data)
 
+    @_uncancelled
     async def snapshot_taken_at(self, provider: str) -> datetime | None:
         """When the stored snapshot was taken (cheap: does not read the jobs)."""
         async with self.engine.connect() as conn:
@@ -431,6 +482,7 @@ class Store:
                                     .where(snapshots_table.c.provider == provider))).scalar()
         return _from_db(v)
 
+    @_uncancelled
     async def load_watch(self, provider: str, *, now: datetime,
                          cached: Snapshot | None = None,
                          cached_stuck: frozenset[str] | None = None) -> WatchState:
@@ -465,6 +517,7 @@ class Store:
         return WatchState(snapshot=snapshot, stuck_ids=stuck, pending=pending, states=states,
                           config=config)
 
+    @_uncancelled
     async def load_states(self, provider: str) -> dict[str, AlertState]:
         async with self.engine.connect() as conn:
             return await self._states(conn, provider)
@@ -488,6 +541,7 @@ class Store:
                 select(pending_table).where(pending_table.c.provider == provider)
                 .order_by(pending_table.c.left_at, pending_table.c.job_id)))
 
+    @_uncancelled
     async def commit_tick(
         self, provider: str, *, now: datetime, batch: str,
         snapshot: Snapshot | None = None, stuck_ids: Iterable[str] | None = None,
@@ -571,17 +625,20 @@ class Store:
                 index_elements=["key"]), rows)
         return len(rows)
 
+    @_uncancelled
     async def enqueue(self, items: Sequence[OutboxItem], *, batch: str, now: datetime) -> int:
         """Queue events outside a tick (tests, one-off notices). Duplicate keys are ignored."""
         async with self.engine.begin() as conn:
             return await self._queue(conn, items, batch=batch, now=_to_db(now))
 
+    @_uncancelled
     async def pending_jobs(self, provider: str) -> list[PendingJob]:
         async with self.engine.connect() as conn:
             return list(await self._pending(conn, provider))
 
     # ------------------------------------------------------------------ leases
 
+    @_uncancelled
     async def acquire_lease(self, name: str, holder: str, *, now: datetime,
                             ttl: timedelta) -> bool:
         """Take or renew lease `name` for `holder` until now+ttl. False: someone else holds it."""
@@ -597,6 +654,7 @@ class Store:
                 .values(holder=holder, until=until))
             return bool(res.rowcount)
 
+    @_uncancelled
     async def release_lease(self, name: str, holder: str) -> None:
         async with self.engine.begin() as conn:
             await conn.execute(delete(leases_table).where(leases_table.c.name == name,
@@ -604,17 +662,29 @@ class Store:
 
     # ------------------------------------------------------------------ outbox delivery
 
+    @_uncancelled
     async def claim_outbox(self, *, limit: int, now: datetime, worker_id: str,
                            lease: timedelta = timedelta(seconds=90)) -> list[OutboxRow]:
         """Claim due pending rows for `worker_id` until now+lease, whole batches at a time.
 
         The claim is a conditional UPDATE (only rows nobody holds a live claim on), so two
         workers never get the same row; a crashed worker's claims come back when its lease
-        expires. Rows come back ordered by id."""
+        expires. Rows come back ordered by id.
+
+        A channel's alerts go out in the order they were decided: a row is not claimed while
+        an earlier row of its channel waits for a retry or is out with another worker, so an
+        "exhausted" that failed once is not overtaken by the "restored" that followed it."""
         t, until = _to_db(now), _to_db(now + lease)
         token = f"{worker_id[:90]}#{uuid.uuid4().hex[:12]}"
-        free = or_(outbox_table.c.claimed_until.is_(None), outbox_table.c.claimed_until < t)
-        due = and_(outbox_table.c.state == "pending", outbox_table.c.next_attempt_at <= t, free)
+        o = outbox_table.c
+        free = or_(o.claimed_until.is_(None), o.claimed_until < t)
+        e = outbox_table.alias("earlier").c
+        # (Rows this very claim takes are not in the way of later rows of the same claim.)
+        blocking = select(literal(1)).where(
+            e.state == "pending", e.channel_id == o.channel_id, e.id < o.id,
+            or_(e.next_attempt_at > t,
+                and_(e.claimed_until >= t, or_(e.claimed_by.is_(None), e.claimed_by != token))))
+        due = and_(o.state == "pending", o.next_attempt_at <= t, free, ~blocking.exists())
         async with self.engine.begin() as conn:
             batches = sorted({b for (b,) in await conn.execute(
                 select(outbox_table.c.batch).where(due).order_by(outbox_table.c.id)
@@ -632,6 +702,7 @@ class Store:
                           attempts=r.attempts, created_at=_req(r.created_at), claim=token)
                 for r in rows]
 
+    @_uncancelled
     async def renew_claim(self, claim: str, until: datetime) -> int:
         """Extend a live claim (a send is taking long) so nobody else takes its rows."""
         async with self.engine.begin() as conn:
@@ -640,6 +711,7 @@ class Store:
                 .values(claimed_until=_to_db(until)))
             return int(res.rowcount or 0)
 
+    @_uncancelled
     async def release_claims(self, worker_id: str) -> int:
         """Give back every row `worker_id` still holds (it is stopping). A row whose message
         Discord did accept goes out again with the same nonce, which Discord drops."""
@@ -683,6 +755,7 @@ class Store:
         await self._update_keys(keys, state="held", last_error=reason[:2000], claimed_by=None,
                                 claimed_until=None)
 
+    @_uncancelled
     async def held(self, channel_id: int | None = None) -> list[HeldRow]:
         q = select(outbox_table).where(outbox_table.c.state == "held")
         if channel_id is not None:
@@ -692,6 +765,7 @@ class Store:
         return [HeldRow(key=r.key, channel_id=r.channel_id, event=decode_event(r.event),
                         last_error=r.last_error) for r in rows]
 
+    @_uncancelled
     async def release_held(self, channel_id: int | None = None, *,
                            moves: Mapping[str, int] | None = None,
                            now: datetime | None = None) -> int:
@@ -715,7 +789,8 @@ class Store:
                             claimed_until=None))
         return len(keys)
 
-    async def _update_keys(self, keys: Sequence[str], **values: Any) -> None:
+    @_uncancelled
+    async def _update_keys(self, keys: Sequence[str], /, **values: Any) -> None:
         keys = list(keys)
         async with self.engine.begin() as conn:
             for i in range(0, len(keys), 500):
@@ -723,6 +798,7 @@ class Store:
                                    .where(outbox_table.c.key.in_(keys[i:i + 500]))
                                    .values(**values))
 
+    @_uncancelled
     async def outbox_counts(self) -> dict[str, int]:
         """Rows per state (pending, sent, held, failed, muted, unrouted)."""
         async with self.engine.connect() as conn:
@@ -730,6 +806,7 @@ class Store:
                                       .group_by(outbox_table.c.state))
             return {state: int(n) for state, n in rows}
 
+    @_uncancelled
     async def outbox_row(self, key: str) -> dict[str, Any] | None:
         """One row by key, as a dict (for `/alerts show`, tests and debugging)."""
         async with self.engine.connect() as conn:
@@ -741,6 +818,7 @@ class Store:
             d[c] = _from_db(d[c])
         return d
 
+    @_uncancelled
     async def prune_outbox(self, older_than: datetime) -> int:
         """Delete finished rows (sent/failed/muted/unrouted) created before `older_than`."""
         async with self.engine.begin() as conn:
@@ -779,11 +857,13 @@ class Store:
                                         role_id=number))
         return AlertConfig(routes=tuple(routes), mutes=tuple(mutes), mentions=tuple(mentions))
 
+    @_uncancelled
     async def alert_config(self, now: datetime | None = None) -> AlertConfig:
         """Routes, active mutes and mentions."""
         async with self.engine.connect() as conn:
             return await self._config(conn, now or datetime.now(UTC))
 
+    @_uncancelled
     async def set_route(self, kind: EventKind, provider: str | None, channel_id: int) -> None:
         ins = self._insert(routes_table).values(kind=kind.value, provider=provider or _ANY,
                                                 channel_id=channel_id,
@@ -794,6 +874,7 @@ class Store:
                 set_={"channel_id": ins.excluded.channel_id,
                       "updated_at": ins.excluded.updated_at}))
 
+    @_uncancelled
     async def remove_route(self, kind: EventKind, provider: str | None) -> bool:
         async with self.engine.begin() as conn:
             res = await conn.execute(delete(routes_table).where(
@@ -803,6 +884,7 @@ class Store:
     async def routes(self) -> list[Route]:
         return list((await self.alert_config()).routes)
 
+    @_uncancelled
     async def mute(self, provider: str | None, kind: EventKind | None, until: datetime | None,
                    reason: str | None = None) -> None:
         """Mute alerts of `provider` and/or `kind` (None: any) until `until` (None: until
@@ -818,6 +900,7 @@ class Store:
                 set_={"until": ins.excluded.until, "reason": ins.excluded.reason,
                       "created_at": ins.excluded.created_at}))
 
+    @_uncancelled
     async def unmute(self, provider: str | None = None, kind: EventKind | None = None) -> int:
         """Remove every mute of `provider` and/or `kind` (a given value matches that column;
         None matches any). Returns rows removed."""
@@ -829,10 +912,12 @@ class Store:
         async with self.engine.begin() as conn:
             return int((await conn.execute(q)).rowcount or 0)
 
+    @_uncancelled
     async def clear_mutes(self) -> int:
         async with self.engine.begin() as conn:
             return int((await conn.execute(delete(mutes_table))).rowcount or 0)
 
+    @_uncancelled
     async def mutes(self, now: datetime | None = None) -> list[Mute]:
         """Mutes still active at `now` (default: all stored, expired ones included)."""
         async with self.engine.connect() as conn:
@@ -841,12 +926,14 @@ class Store:
                         until=_from_db(r.until), reason=r.reason) for r in rows]
         return [m for m in out if now is None or m.active(now)]
 
+    @_uncancelled
     async def prune_mutes(self, now: datetime) -> int:
         async with self.engine.begin() as conn:
             res = await conn.execute(delete(mutes_table).where(
                 mutes_table.c.until.is_not(None), mutes_table.c.until <= _to_db(now)))
             return int(res.rowcount or 0)
 
+    @_uncancelled
     async def set_mention(self, kind: EventKind, role_id: int | None,
                           provider: str | None = None) -> None:
         """Mention `role_id` in alerts of `kind` (None: stop mentioning)."""
@@ -866,6 +953,7 @@ class Store:
 
     # ------------------------------------------------------------------ /board messages
 
+    @_uncancelled
     async def set_board(self, channel_id: int, provider: str | None, message_id: int, *,
                         guild_id: int | None = None) -> int | None:
         """Remember the board message of `channel_id`/`provider` (None: all providers).
@@ -882,12 +970,14 @@ class Store:
                     index_elements=["message_id"]))
         return None if old == message_id else old
 
+    @_uncancelled
     async def boards(self) -> list[Board]:
         async with self.engine.connect() as conn:
             rows = await conn.execute(select(boards_table).order_by(boards_table.c.created_at))
             return [Board(message_id=r.message_id, channel_id=r.channel_id, guild_id=r.guild_id,
                           provider=_opt(r.provider)) for r in rows]
 
+    @_uncancelled
     async def remove_board(self, message_id: int) -> bool:
         async with self.engine.begin() as conn:
             res = await conn.execute(delete(boards_table)

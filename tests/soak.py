@@ -30,7 +30,6 @@ import asyncio
 import atexit
 import contextlib
 import functools
-import gc
 import json
 import logging
 import math
@@ -227,7 +226,6 @@ class Report:
     messages: int = 0               # alert messages Discord holds
     summarised: int = 0             # ... of which summaries (ids matched through the nonce)
     nonce_repeats: int = 0          # POSTs Discord answered with an earlier message
-    stuck_stops: int = 0            # in-process stops that waited on a leaked SQLite lock
     restarts: int = 0
     kills: int = 0                  # SIGKILLs of the subprocess
     hard_stops: int = 0             # in-process stops at a random moment
@@ -265,7 +263,7 @@ class Report:
             f"  messages {self.messages} ({self.summarised} summaries), nonce repeats dropped "
             f"by Discord {self.nonce_repeats}",
             f"  restarts {self.restarts} ({self.kills} SIGKILL, {self.hard_stops} in-process "
-            f"hard stops, {self.stuck_stops} of them freed by a GC pass), faults injected "
+            f"hard stops), faults injected "
             f"{self.faults_injected} ({kinds}); fault hits "
             f"{self.fault_hits}",
             *(f"  NOTE: {n}" for n in self.notes[:10]),
@@ -598,19 +596,9 @@ class Soak:
             await live.bot.close()
         else:
             live.task.cancel()
-        done, _ = await asyncio.wait({live.task}, timeout=3)
-        if not done:
-            # Known issue (see the report): cancelling the bot while one of its SQLite writes
-            # is in flight can leave that connection's write transaction open in a leaked,
-            # unreachable sqlite3 connection, so the stop's last write waits on the lock. A
-            # killed process would drop it with the process; here the garbage collector does.
-            pool = f"{live.bot.store.engine.pool.status()} {_pool_dump(live.bot)}"
-            gc.collect()
-            done, _ = await asyncio.wait({live.task}, timeout=27)
-            self.report.stuck_stops += 1
-            self.report.notes.append(f"stop {how!r} in round {self.round} waited on a leaked "
-                                     f"SQLite lock, {'freed' if done else 'NOT freed'} by a GC "
-                                     f"pass; pool: {pool}")
+        # A stop cut into the middle of a database write must not leave SQLite's write lock
+        # behind (the store lets a cancelled caller's SQL finish), so the bot ends at once.
+        done, _ = await asyncio.wait({live.task}, timeout=10)
         if not done:
             import threading
             recent = [line[:3000] for line in self._capture.lines[-20000:]

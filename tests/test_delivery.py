@@ -108,6 +108,39 @@ async def test_retry_with_backoff_then_sent(store):
     assert [keys for _, keys, _, _ in d.posts] == [["k1", "k2"], ["k3"]]
 
 
+async def test_a_retry_is_not_overtaken_by_later_alerts_of_its_channel(store):
+    """An alert decided after one that failed waits for it: "exhausted" (failed once) and the
+    "restored" of the next tick reach the channel in that order; other channels go on."""
+    await store.enqueue([item("exhausted", 100), item("other-1", 200)], batch="t1", now=T0)
+    d = FakeDiscord()
+    d.fail[100] = [DeliveryFailed("Bad Gateway", retryable=True, status=502)]
+    dl = deliverer(store, d, backoff_initial=2)
+    r = await dl.run_once(T0)
+    assert (r.retried, r.sent) == (1, 1)
+    await store.enqueue([item("restored", 100), item("other-2", 200)], batch="t2",
+                        now=T0 + timedelta(seconds=1))
+    r = await dl.run_once(T0 + timedelta(seconds=1))
+    assert (r.claimed, r.sent) == (1, 1)  # channel 200 goes on; "restored" waits
+    assert (await store.outbox_row("restored"))["attempts"] == 0
+    r = await dl.run_once(T0 + timedelta(seconds=5))
+    assert (r.messages, r.sent) == (2, 2)
+    assert [keys for c, keys, _, _ in d.posts if c == 100] == [["exhausted"], ["restored"]]
+
+
+async def test_a_row_out_with_another_worker_holds_back_its_channel(store):
+    await store.enqueue([item("first", 100)], batch="t1", now=T0)
+    other = await store.claim_outbox(limit=10, now=T0, worker_id="replica-b",
+                                     lease=timedelta(seconds=10))
+    assert [r.key for r in other] == ["first"]
+    await store.enqueue([item("second", 100), item("elsewhere", 200)], batch="t2", now=T0)
+    mine = await store.claim_outbox(limit=10, now=T0, worker_id="replica-a")
+    assert [r.key for r in mine] == ["elsewhere"]
+    await store.mark_sent(["first"], 1, now=T0)
+    await store.release([r.key for r in mine])
+    mine = await store.claim_outbox(limit=10, now=T0, worker_id="replica-a")
+    assert [r.key for r in mine] == ["second", "elsewhere"]
+
+
 async def test_hold_on_403_until_route_fixed(store):
     await store.enqueue([item("k1", 100), item("k2", 200)], batch="t1", now=T0)
     await store.enqueue([item("k3", 100)], batch="t2", now=T0)

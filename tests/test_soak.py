@@ -26,7 +26,8 @@ from tests.soak import (
 )
 
 #: The first test to ask for the soak runs it (~50 s); the others reuse it.
-pytestmark = pytest.mark.timeout(300)
+# The soak (run once, shared through `ci_result`) stays in one xdist worker.
+pytestmark = [pytest.mark.timeout(300), pytest.mark.xdist_group("soak")]
 
 
 @pytest.fixture(scope="module")

@@ -143,6 +143,8 @@ async def test_claim_two_concurrent_workers_never_share(url):
                 return
             got[name] += [r.key for r in rows]
             await asyncio.sleep(0)
+            # (A channel's later rows wait while its earlier ones are out with a worker.)
+            await s.mark_sent([r.key for r in rows], 1, now=T0)
 
     await asyncio.gather(worker(s1, "w1"), worker(s2, "w2"))
     assert not set(got["w1"]) & set(got["w2"])
@@ -278,3 +280,23 @@ async def test_refuses_a_newer_schema(url):
     await s.close()
     with pytest.raises(RuntimeError, match="newer"):
         await Store.open(url)
+
+
+async def test_a_cancelled_caller_does_not_cut_a_transaction(store):
+    """Cancelling the task that waits on a store operation stops the wait, not the SQL: the
+    transaction ends whole (here: committed), and the next writer is not kept waiting on a
+    half-closed connection's lock."""
+    for step in range(1, 7):
+        keys = [f"s{step}-{i}" for i in range(200)]
+        task = asyncio.create_task(store.enqueue([item(k) for k in keys], batch=f"b{step}",
+                                                 now=T0))
+        for _ in range(step):  # cancel at a different point once the operation has begun
+            await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.wait_for(store.settle(), 5)
+        await asyncio.wait_for(
+            store.acquire_lease("after", "me", now=T0, ttl=timedelta(seconds=5)), 5)
+        assert await store.outbox_row(keys[-1]) is not None
+    assert (await store.outbox_counts())["pending"] == 6 * 200
