@@ -1,2 +1,40 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
 pytest_plugins = ["tests.fakediscord", "tests.simfixtures", "tests.botharness",
                   "tests.storefixtures"]
+
+#: Modules that read the one CI chaos soak (`tests.soak.ci_result`, run once per process):
+#: run together in one xdist worker.
+SOAK_MODULES = ("tests/test_soak.py", "tests/test_secrets.py")
+#: The longest modules first (the soak ~50 s, a SIGKILL-and-restart ~20 s, then the bot's
+#: end-to-end tests), so that the two workers end together rather than one waiting on the
+#: other's last long module. Only the order changes; the rest keep theirs.
+LONGEST_FIRST = (*SOAK_MODULES, "tests/test_restart.py", "tests/test_bot_alerts.py",
+                 "tests/test_bot_commands.py", "tests/test_fastpaths.py",
+                 "tests/test_watch.py", "tests/test_http_demo.py", "tests/test_run_cli.py",
+                 "tests/test_status_cli.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {m: i for i, m in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadfile`, with the soak's modules as one unit (xdist's own `loadgroup` does
+    not group under pytest 9)."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SoakTogether(LoadFileScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "soak" if module in SOAK_MODULES else module
+
+    return SoakTogether(config, log)

@@ -46,8 +46,7 @@ def _leaks(text: str | bytes, secrets: list[str]) -> list[str]:
 
 
 #: The first test to ask for the soak runs it (~50 s); the others reuse it.
-# The soak (run once, shared through `ci_result`) stays in one xdist worker.
-pytestmark = [pytest.mark.timeout(300), pytest.mark.xdist_group("soak")]
+pytestmark = pytest.mark.timeout(300)
 
 
 @pytest.fixture(scope="module")
