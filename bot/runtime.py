@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import os
+import socket
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -64,3 +66,31 @@ def tune_gc() -> None:
         gc.collect()
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
+
+
+def watch_holder(provider: str) -> str:
+    """The name this process leads `provider`'s polling under: host and process id, so that
+    two bots on one host are two replicas, while a container restarted under the same name
+    (and pid 1) simply renews its own lease."""
+    return f"{socket.gethostname()}/{os.getpid()}/{provider}"
+
+
+def holder_gone(holder: str) -> bool:
+    """True when `holder` (a `watch_holder` name) was a process of this host that no longer
+    runs, so that a bot restarted after a crash leads again at once instead of waiting out the
+    lease of its dead predecessor. Another host's holder, or one we cannot tell about, is not
+    gone: its lease runs out on its own."""
+    parts = holder.rsplit("/", 2)
+    if len(parts) != 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return False
+    pid = int(parts[1])
+    if pid == os.getpid():
+        return False  # ourselves (renewed by acquire_lease in any case)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, but not ours to signal
+        return False
+    return False
+

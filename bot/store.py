@@ -640,19 +640,27 @@ class Store:
 
     @_uncancelled
     async def acquire_lease(self, name: str, holder: str, *, now: datetime,
-                            ttl: timedelta) -> bool:
-        """Take or renew lease `name` for `holder` until now+ttl. False: someone else holds it."""
+                            ttl: timedelta, replacing: str | None = None) -> bool:
+        """Take or renew lease `name` for `holder` until now+ttl. False: someone else holds it.
+        `replacing`: take it from that holder even before it expires (it is known gone)."""
         t, until = _to_db(now), _to_db(now + ttl)
+        lc = leases_table.c
+        mine = or_(lc.holder == holder, lc.until < t)
+        if replacing is not None:
+            mine = or_(mine, lc.holder == replacing)
         async with self.engine.begin() as conn:
             await conn.execute(self._insert(leases_table)
                                .values(name=name, holder=holder, until=until)
                                .on_conflict_do_nothing(index_elements=["name"]))
-            res = await conn.execute(
-                update(leases_table)
-                .where(leases_table.c.name == name,
-                       or_(leases_table.c.holder == holder, leases_table.c.until < t))
-                .values(holder=holder, until=until))
+            res = await conn.execute(update(leases_table).where(lc.name == name, mine)
+                                     .values(holder=holder, until=until))
             return bool(res.rowcount)
+
+    @_uncancelled
+    async def lease_holder(self, name: str) -> str | None:
+        async with self.engine.connect() as conn:
+            return (await conn.execute(select(leases_table.c.holder)
+                                       .where(leases_table.c.name == name))).scalar()
 
     @_uncancelled
     async def release_lease(self, name: str, holder: str) -> None:

@@ -154,6 +154,7 @@ class ProviderWatcher:
         jitter: float = 0.1,
         lease_ttl: timedelta | None = None,
         holder: str | None = None,
+        holder_gone: Callable[[str], bool] | None = None,
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
     ) -> None:
@@ -170,6 +171,9 @@ class ProviderWatcher:
         #: With a lease only one replica ticks this provider; the others follow the store.
         self.lease_ttl = lease_ttl
         self.holder = holder or f"watch-{uuid.uuid4().hex[:12]}"
+        #: Whether a lease holder's name is known to belong to a process that is gone (then
+        #: the lease is taken at once instead of after its expiry).
+        self.holder_gone = holder_gone
         self._clock = clock
         self._rng = rng or random.Random()
         self._sem = asyncio.Semaphore(max(1, concurrency))
@@ -233,8 +237,7 @@ class ProviderWatcher:
             return report
 
     async def _tick(self, now: datetime) -> TickReport:
-        if self.lease_ttl is not None and not await self.store.acquire_lease(
-                f"watch:{self.name}", self.holder, now=now, ttl=self.lease_ttl):
+        if self.lease_ttl is not None and not await self._lead(now, self.lease_ttl):
             return await self._follow(now)
 
         calls = 1
@@ -338,6 +341,20 @@ class ProviderWatcher:
             queued=queued, muted=sum(1 for i in items if i.state == "muted"),
             upstream_calls=calls, error=None if failure is None else str(failure),
             event_keys=tuple(e.key for e in events))
+
+    async def _lead(self, now: datetime, ttl: timedelta) -> bool:
+        """Take or renew the lease; False when another live replica holds it."""
+        name = f"watch:{self.name}"
+        if await self.store.acquire_lease(name, self.holder, now=now, ttl=ttl):
+            return True
+        if self.holder_gone is None:
+            return False
+        current = await self.store.lease_holder(name)
+        if current is None or not self.holder_gone(current):
+            return False
+        log.info("%s: taking over the poll from %s, which is gone", self.name, current)
+        return await self.store.acquire_lease(name, self.holder, now=now, ttl=ttl,
+                                              replacing=current)
 
     async def _follow(self, now: datetime) -> TickReport:
         """Another replica leads: keep the command cache fresh from the store."""

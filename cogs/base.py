@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -17,6 +16,7 @@ from discord.ext import commands, tasks
 from bot import metrics
 from bot.app import Health
 from bot.providers import Provider
+from bot.runtime import holder_gone, watch_holder
 from bot.watch import ProviderWatcher
 
 if TYPE_CHECKING:
@@ -39,10 +39,10 @@ class ProviderCog(commands.Cog):
             poll_interval=self.interval, default_channel=settings.alert_channel_id,
             clock=bot.clock,
             # With several replicas on one database only the lease holder polls; the others
-            # serve commands from the stored snapshot. The holder is named after the host so
-            # that a restarted bot takes its lease back at once instead of waiting it out.
+            # serve commands from the stored snapshot. A bot restarted after a crash takes
+            # its dead predecessor's lease at once instead of waiting it out.
             lease_ttl=timedelta(seconds=3 * self.interval + 30),
-            holder=f"{socket.gethostname()}/{self.provider.name}")
+            holder=watch_holder(self.provider.name), holder_gone=holder_gone)
         self.poll = tasks.loop(seconds=self.interval)(self._tick)
 
     async def cog_load(self) -> None:

@@ -237,6 +237,12 @@ async def test_lease(store):
     assert await store.acquire_lease("watch:p", "b", now=T0 + timedelta(seconds=111), ttl=ttl)
     await store.release_lease("watch:p", "b")
     assert await store.acquire_lease("watch:p", "c", now=T0, ttl=ttl)
+    assert await store.lease_holder("watch:p") == "c"
+    # taken from a holder known to be gone, and only from that one
+    assert not await store.acquire_lease("watch:p", "d", now=T0, ttl=ttl, replacing="x")
+    assert await store.acquire_lease("watch:p", "d", now=T0, ttl=ttl, replacing="c")
+    assert await store.lease_holder("watch:p") == "d"
+    assert await store.lease_holder("watch:q") is None
 
 
 async def test_prune_outbox(store):

@@ -384,6 +384,27 @@ async def test_lease_follower_reads_store(url):
     await s2.close()
 
 
+async def test_a_restarted_bot_takes_over_from_its_dead_predecessor_at_once(url):
+    """Two live replicas: one leads. The leader's process is gone (a crash on this host): the
+    next bot takes the lease on its first tick instead of after the lease runs out."""
+    s1, s2 = await Store.open(url), await Store.open(url)
+    clock = Clock()
+    gone: set[str] = set()
+    lead = watcher(FakeProvider([snap(job("a"))]), s1, clock, holder="host/1/p",
+                   lease_ttl=timedelta(seconds=90), holder_gone=gone.__contains__)
+    other = watcher(FakeProvider([snap(job("a"))]), s2, clock, holder="host/2/p",
+                    lease_ttl=timedelta(seconds=90), holder_gone=gone.__contains__)
+    assert (await lead.tick()).leader
+    assert not (await other.tick()).leader  # alive: it keeps the lead
+    gone.add("host/1/p")
+    clock.advance(5)
+    assert (await other.tick()).leader
+    assert await s2.lease_holder(f"watch:{P}") == "host/2/p"
+    assert not (await lead.tick()).leader  # (were it back after all, it now follows)
+    await s1.close()
+    await s2.close()
+
+
 async def test_run_loop_survives_errors(store):
     fake = FakeProvider([errors.ConnectionFailed("nope"), snap()])
     w = ProviderWatcher(fake, store, stuck_after=timedelta(minutes=20), poll_interval=0.01)
