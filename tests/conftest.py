@@ -19,6 +19,21 @@ LONGEST_FIRST = (*SOAK_MODULES, "tests/test_restart.py", "tests/test_bot_alerts.
                  "tests/test_status_cli.py")
 
 
+#: The user property under which test_soak.py hands over the soak's counts for the summary.
+SOAK_REPORT = "soak_report"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the chaos soak's counts, passed or failed. A test's own prints would be lost in an
+    xdist worker; its user properties travel with its report to the controller."""
+    for outcome in ("passed", "failed"):
+        for rep in terminalreporter.stats.get(outcome, []):
+            for name, value in getattr(rep, "user_properties", ()):
+                if name == SOAK_REPORT and getattr(rep, "when", "") == "call":
+                    terminalreporter.write_sep("-", "chaos soak")
+                    terminalreporter.write_line(str(value))
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     rank = {m: i for i, m in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))

@@ -45,7 +45,7 @@ import tempfile
 import time
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -149,7 +149,7 @@ def _task_dump() -> str:
     """Where every task of the loop is waiting (for a deadline's error message)."""
     out = []
     for task in asyncio.all_tasks():
-        chain = []
+        chain: list[str] = []
         coro: Any = task.get_coro()
         while coro is not None and len(chain) < 30:
             frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
@@ -168,7 +168,7 @@ class SoakConfig:
     seed: int = 1
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="opsbot-soak-")))
     #: In-process rounds (CI). With `minutes`, rounds run until that much wall time is used.
-    rounds: int = 130
+    rounds: int = 100
     minutes: float | None = None
     accounts: int = 24
     jobs: int = 150
@@ -574,8 +574,10 @@ class Soak:
         # Let the loop's own first tick finish, then drive ticks from here (no 5 s waits).
         # No await between the check and the cancel: the loop is asleep, not mid-tick.
         for c in self._provider_cogs(bot):
-            await until(lambda c=c: c.watcher.last_report is not None
-                        and not c.watcher._lock.locked(), 60, "the start-up tick")
+            def ticked(c: ProviderCog = c) -> bool:
+                return c.watcher.last_report is not None and not c.watcher._lock.locked()
+
+            await until(ticked, 60, "the start-up tick")
             if c.watcher.ticks != 1:
                 raise SoakError(f"{c.provider.name}: the poll loop ticked twice at start-up")
             c.poll.cancel()
@@ -881,8 +883,10 @@ class Soak:
                 pending_jobs += len((await store.load_watch(p, now=now)).pending)
             # Wait until the deliverer has posted everything that is due (rows in back-off
             # become due as the simulated clock moves on with the next rounds).
-            await until(lambda now=now: self._outbox(now)[0] == 0, 20,
-                        "the due alerts to go out", every=0.05)
+            def due_sent(now: datetime = now) -> bool:
+                return self._outbox(now)[0] == 0
+
+            await until(due_sent, 20, "the due alerts to go out", every=0.05)
             waiting = self._outbox(now)[1]
             settled = settled + 1 if waiting == 0 and pending_jobs == 0 else 0
             if settled >= 2:
@@ -1062,7 +1066,7 @@ def _db_count(db_path: Path, table: str) -> int:
         conn.close()
 
 
-def _embed_text(e: dict[str, Any]) -> tuple[str, str, str]:
+def _embed_text(e: Mapping[str, Any]) -> tuple[str, str, str]:
     return (e.get("title") or "", e.get("description") or "",
             (e.get("footer") or {}).get("text") or "")
 
@@ -1100,9 +1104,9 @@ def analyse(soak: Soak, report: Report) -> None:
 
     # ---- truth: jobs
     jobs = {}
-    for ev in sim.history:
-        if ev.kind == "job_finished" and not ev.legacy and ev.job_id:
-            job = sim.job(ev.job_id)
+    for sim_ev in sim.history:
+        if sim_ev.kind == "job_finished" and not sim_ev.legacy and sim_ev.job_id:
+            job = sim.job(sim_ev.job_id)
             if job is not None:
                 jobs[job.id] = job
     running = {j.id: j for j in sim.running()}

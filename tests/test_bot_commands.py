@@ -98,6 +98,7 @@ def within_limits(embeds: Iterable[JSON]) -> list[str]:
 
 
 def component(msg: JSON, prefix: str) -> JSON:
+    comp: JSON
     for row in msg["components"]:
         for comp in row.get("components", []):
             if str(comp.get("custom_id", "")).startswith(prefix):
@@ -264,7 +265,7 @@ async def test_queue_marks_stuck_jobs_and_lists_longest_running_first(start_bot)
     assert first_line.startswith("🖼️ ")
     assert short_id(stuck) in first_line
     assert "25m" in first_line and first_line.endswith("· ⚠ stuck")
-    started = int(h.sim.job(stuck).started.timestamp())  # type: ignore[union-attr]
+    started = int(h.sim.job(stuck).started.timestamp())
     assert f"<t:{started}:R>" in first_line
     text = embed_text(embed)
     [fresh_line] = [ln for ln in text.split("\n") if short_id(fresh) in ln]
@@ -403,6 +404,7 @@ def _finished(sim: Simulator, provider: str, outcome: str, *, removed: bool | No
 async def _job(h: Harness, provider: str, job_id: str, **options: Any) -> JSON:
     inter = await run(h, "job", {"provider": provider, "id": job_id, **options})
     assert inter.callback is not None and inter.callback["type"] == 5  # upstream: defer first
+    embed: JSON
     [embed] = answer(h.fake, inter)["embeds"]
     assert not within_limits([embed])
     return embed
@@ -575,7 +577,7 @@ async def test_long_queue_paginates_within_limits_and_only_the_invoker_turns_pag
     body = await h.fake.wait_for_interaction_response(other)
     assert body["type"] == 4 and body["data"]["flags"] & EPHEMERAL
     assert body["data"]["content"] == NOT_OWNER_MESSAGE
-    assert "page 1/" in h.fake.message(msg["id"])["embeds"][0]["footer"]["text"]  # type: ignore[index]
+    assert "page 1/" in h.fake.message(msg["id"])["embeds"][0]["footer"]["text"]
 
     # the invoker presses ▶: page 2 replaces page 1 in place
     click = await h.fake.click(msg, next_id)
@@ -725,14 +727,14 @@ async def test_an_unexpected_failure_still_answers_the_invoker(start_bot, caplog
         raise RuntimeError("boom")
 
     # before any response: the error is the (ephemeral) response
-    h.bot.provider_statuses = broken  # type: ignore[method-assign]
+    h.bot.provider_statuses = broken
     inter = await h.fake.invoke("status", {})
     body = await h.fake.wait_for_interaction_response(inter)
     assert body["type"] == 4 and body["data"]["flags"] & EPHEMERAL
     assert body["data"]["embeds"][0]["title"] == "Something went wrong inside opsbot"
 
     # after a public defer: "thinking…" goes away, the invoker alone is told
-    h.bot.providers["dreamina"].job = broken_job  # type: ignore[method-assign]
+    h.bot.providers["dreamina"].job = broken_job
     inter = await h.fake.invoke("job", {"provider": "dreamina", "id": "j1v-u1-US:a:dreamina"})
     await h.fake.wait_for_followup(inter)
     msg = answer(h.fake, inter)

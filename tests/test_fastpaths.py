@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from bot import runtime
 from bot.errors import PayloadError
 from bot.fastjson import loads
-from bot.models import Account, Job, Snapshot, make_job
+from bot.models import Account, Job, Kind, Snapshot, make_job
 from bot.providers import dreamina, minimax, parse, pixverse
 from bot.store import Store, _stuck_ids, decode_snapshot, encode_snapshot
 
@@ -59,8 +59,9 @@ def outcome(call: Callable[[], Any]) -> Any:
 
 # ------------------------------------------------------------------------------------- the job
 
-def test_make_job_is_job():
-    fields = ("p", "id", "video", "acct", NOW, 12, "m")
+def test_make_job_is_job() -> None:
+    fields: tuple[str, str, Kind, str, datetime, int, str] = (
+        "p", "id", "video", "acct", NOW, 12, "m")
     made, built = make_job(*fields), Job(*fields)
     assert type(made) is Job and made == built and hash(made) == hash(built)
     assert repr(made) == repr(built)
@@ -74,7 +75,7 @@ def test_make_job_is_job():
 @pytest.mark.parametrize("module", [pixverse, minimax], ids=["pixverse", "minimax"])
 @FAST
 @given(st.lists(items, max_size=3))
-def test_flat_queue_fast_path_is_the_checked_path(module: Any, body: list[dict[str, Any]]):
+def test_flat_queue_fast_path_is_the_checked_path(module: Any, body: list[dict[str, Any]]) -> None:
     id_keys = module._ID_KEYS
 
     def checked() -> tuple[Job, ...]:
@@ -89,7 +90,7 @@ def test_flat_queue_fast_path_is_the_checked_path(module: Any, body: list[dict[s
 @FAST
 @given(st.dictionaries(st.sampled_from(["US:a@x", "CA:b@y", ""]), st.lists(items, max_size=3),
                        max_size=2))
-def test_dreamina_fast_path_is_the_checked_path(groups: dict[str, list[dict[str, Any]]]):
+def test_dreamina_fast_path_is_the_checked_path(groups: dict[str, list[dict[str, Any]]]) -> None:
     def checked() -> tuple[Job, ...]:
         return tuple(dreamina._job(item, group, i)
                      for group, rows in groups.items() for i, item in enumerate(rows))
@@ -99,7 +100,7 @@ def test_dreamina_fast_path_is_the_checked_path(groups: dict[str, list[dict[str,
         assert outcome(lambda: dreamina.parse_queue({"executing": groups}, NOW)) == expected
 
 
-def test_fast_path_declines_what_it_does_not_check():
+def test_fast_path_declines_what_it_does_not_check() -> None:
     """Numbers where text belongs go to the checked path: coerced, or an error naming it."""
     job = pixverse.parse_queue([{"id": 42, "type": 3.5, "email": 7, "model": 2}], NOW)[0]
     assert (job.id, job.kind, job.account, job.model) == ("42", None, "7", "2")
@@ -114,7 +115,7 @@ def test_fast_path_declines_what_it_does_not_check():
 
 @FAST
 @given(TEXT)
-def test_id_info_is_kind_and_account_from_id(job_id: str):
+def test_id_info_is_kind_and_account_from_id(job_id: str) -> None:
     expected = (parse.kind_from_id(job_id), parse.account_from_id(job_id))
     assert parse.id_info(job_id) == expected
     assert parse.id_info(job_id) == expected  # memoised
@@ -138,17 +139,17 @@ def clock_reference(value: str) -> int | None:
 
 @FAST
 @given(st.lists(st.sampled_from("0123456789:٣ .") | st.just("12"), max_size=70).map("".join))
-def test_clock_fast_path_reads_what_the_clock_regex_reads(text: str):
+def test_clock_fast_path_reads_what_the_clock_regex_reads(text: str) -> None:
     if ":" in text:
         assert parse.parse_elapsed(text) == clock_reference(text)
 
 
-def test_clock_fast_path_keeps_the_length_bound():
+def test_clock_fast_path_keeps_the_length_bound() -> None:
     assert parse.parse_elapsed("9" * 60 + ":00") == int("9" * 60) * 60
     assert parse.parse_elapsed("9" * 70 + ":00") is None
 
 
-def test_memos_are_bounded(monkeypatch: pytest.MonkeyPatch):
+def test_memos_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parse, "_MEMO_MAX", 8)
     monkeypatch.setattr(parse, "_ID_INFO", {})
     monkeypatch.setattr(parse, "_STARTED", {})
@@ -186,7 +187,7 @@ def same(a: Any, b: Any) -> bool:
 
 @FAST
 @given(json_values, st.booleans())
-def test_loads_is_json_loads(value: Any, spaced: bool):
+def test_loads_is_json_loads(value: Any, spaced: bool) -> None:
     text = json.dumps(value, ensure_ascii=False, indent=1 if spaced else None)
     data = text.encode("utf-8", "surrogatepass")
     for given_ in (data, text):  # a response body, a stored column
@@ -205,12 +206,12 @@ def test_loads_is_json_loads(value: Any, spaced: bool):
     b'"\\ud800"', b"\xef\xbb\xbf[1]", '{"a": [1]}'.encode("utf-16"),
     b'{"id":"j1128234156410633743v","n":1}', b'"x:12345678901234567890"',
 ])
-def test_loads_edge_cases(data: bytes):
+def test_loads_edge_cases(data: bytes) -> None:
     assert same(loads(data), json.loads(data))
 
 
 @pytest.mark.parametrize("data", [b"", b"<html>", b"[1,]", b"\xff\xfe\xfd", b"{'a': 1}", "[1,]"])
-def test_loads_errors_are_value_errors(data: bytes | str):
+def test_loads_errors_are_value_errors(data: bytes | str) -> None:
     with pytest.raises(ValueError):
         json.loads(data)
     with pytest.raises(ValueError):
@@ -219,7 +220,7 @@ def test_loads_errors_are_value_errors(data: bytes | str):
 
 # ------------------------------------------------------------------------------ snapshot codec
 
-def test_snapshot_codec_falls_back_for_what_orjson_refuses():
+def test_snapshot_codec_falls_back_for_what_orjson_refuses() -> None:
     odd = Snapshot("p", NOW, (
         Job("p", "\ud800-lone", "video", "é@x", NOW - timedelta(seconds=5), 2**70, "m"),
         Job("p", "plain", None, None, datetime(2024, 1, 1), None, None),  # naive = UTC
@@ -234,7 +235,7 @@ def test_snapshot_codec_falls_back_for_what_orjson_refuses():
     assert _stuck_ids(json.dumps(["\ud800", "a"])) == {"\ud800", "a"}
 
 
-async def test_load_watch_takes_cached_stuck_only_with_the_cached_snapshot():
+async def test_load_watch_takes_cached_stuck_only_with_the_cached_snapshot() -> None:
     store = await Store.open("sqlite+aiosqlite://")
     try:
         snap = Snapshot("pixverse", NOW, (Job("pixverse", "a"),))
@@ -258,12 +259,12 @@ async def test_load_watch_takes_cached_stuck_only_with_the_cached_snapshot():
 
 # ------------------------------------------------------------------------------------- runtime
 
-def test_tune_gc_runs_once(monkeypatch: pytest.MonkeyPatch):
+def test_tune_gc_runs_once(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[object] = []
     monkeypatch.setattr(runtime, "_tuned", False)
-    monkeypatch.setattr(runtime.gc, "collect", lambda: calls.append("collect"))
-    monkeypatch.setattr(runtime.gc, "freeze", lambda: calls.append("freeze"))
-    monkeypatch.setattr(runtime.gc, "set_threshold", lambda *t: calls.append(t))
+    monkeypatch.setattr(gc, "collect", lambda: calls.append("collect"))
+    monkeypatch.setattr(gc, "freeze", lambda: calls.append("freeze"))
+    monkeypatch.setattr(gc, "set_threshold", lambda *t: calls.append(t))
     runtime.tune_gc()
     runtime.tune_gc()
     assert calls == ["collect", "freeze", runtime.GC_THRESHOLDS]

@@ -18,7 +18,7 @@ def base_env() -> dict[str, str]:
 
 
 async def test_run_simulate_serves_commands_without_a_useapi_token(fake_discord: FakeDiscord,
-                                                                   tmp_path: Path):
+                                                                   tmp_path: Path) -> None:
     fake = fake_discord
     env = base_env()
     env.update({
@@ -51,7 +51,7 @@ async def test_run_simulate_serves_commands_without_a_useapi_token(fake_discord:
     assert "run-simulate-DISCORD-token" not in output
 
 
-async def test_run_without_discord_token_exits_2_with_one_line(tmp_path: Path):
+async def test_run_without_discord_token_exits_2_with_one_line(tmp_path: Path) -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run", env=base_env(), cwd=tmp_path,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
@@ -61,7 +61,7 @@ async def test_run_without_discord_token_exits_2_with_one_line(tmp_path: Path):
     assert err.decode().strip().splitlines() == ["opsbot: config error: DISCORD_TOKEN is not set"]
 
 
-async def test_run_with_an_unusable_database_exits_2_with_one_line(tmp_path: Path):
+async def test_run_with_an_unusable_database_exits_2_with_one_line(tmp_path: Path) -> None:
     env = base_env()
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from tests.conftest import SOAK_REPORT
 from tests.soak import (
     CI_SEED,
     Report,
@@ -34,11 +36,11 @@ def soak() -> SoakResult:
     return ci_result()
 
 
-def test_every_alert_reaches_discord_exactly_once(soak: SoakResult,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_alert_reaches_discord_exactly_once(
+        soak: SoakResult, record_property: Callable[[str, object], None]) -> None:
     r = soak.report
-    with capsys.disabled():
-        print(f"\n{r}")
+    # Printed at the end of the run by conftest.py (from an xdist worker too).
+    record_property(SOAK_REPORT, str(r))
     assert r.seed == CI_SEED
     assert not r.problems, str(r)
     assert r.lost == 0 and r.invented == 0 and r.duplicated == 0 and r.capacity_lost == 0

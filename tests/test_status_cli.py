@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import stamina
@@ -20,7 +21,7 @@ ENV_NAMES = ("DISCORD_TOKEN", "USEAPI_TOKEN", "USEAPI_BASE_URL", "PROVIDERS", "G
              "ALERT_CHANNEL_ID", "POLL_INTERVAL_SECONDS", "DATABASE_URL", "LOG_LEVEL")
 
 
-def seed(name: str):
+def seed(name: str) -> Any:
     return json.loads((SEEDS / name).read_text())
 
 
@@ -48,13 +49,13 @@ def fast_retries():
     stamina.set_testing(False)
 
 
-def status_json(capsys, *args: str) -> tuple[int, dict]:
+def status_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
     code = cli.main(["status", "--json", *args])
     out = capsys.readouterr().out
     return code, json.loads(out)
 
 
-def by_provider(doc: dict) -> dict[str, dict]:
+def by_provider(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {p["provider"]: p for p in doc["providers"]}
 
 

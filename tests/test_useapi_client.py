@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -12,7 +13,7 @@ from bot.useapi import UseapiClient
 from tests.simfixtures import SIM_TOKEN
 
 
-def client(url: str, **kwargs) -> UseapiClient:
+def client(url: str, **kwargs: Any) -> UseapiClient:
     kwargs.setdefault("wait_initial", 0.01)
     kwargs.setdefault("wait_max", 0.02)
     return UseapiClient(url, SecretStr(SIM_TOKEN), **kwargs)
