@@ -349,11 +349,11 @@ def _uncancelled(
     """Run a store operation to its end even when its caller is cancelled (the caller stops
     waiting at once).
 
-    A transaction cut at an `await` leaves SQLAlchemy to invalidate the connection, and
-    aiosqlite's close of it cannot finish while the cancelled cursor is still referenced: the
-    half-closed connection keeps SQLite's write lock until the garbage collector finds it, so
-    every other writer waits out its busy timeout ("database is locked"). Letting the few
-    milliseconds of SQL finish instead keeps every transaction whole."""
+    A transaction cut at an `await` makes SQLAlchemy invalidate its connection, and with
+    aiosqlite that was seen to leave SQLite's write lock held (in CI, and in about one run in
+    three of a start-then-stop test under load here) until the garbage collector happened to
+    free the connection: every other writer waited out the busy timeout, "database is
+    locked". Letting the few milliseconds of SQL finish keeps every transaction whole."""
 
     @functools.wraps(fn)
     async def run(self: Store, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
