@@ -1169,6 +1169,11 @@ class FakeDiscord:
             return None
         return self._messages.get(mid)
 
+    def _channel_message(self, channel_id: str, message_id: str) -> JSON | None:
+        """The live message `message_id` if it is in `channel_id` (Discord: 404 otherwise)."""
+        msg = self._live_message(message_id)
+        return msg if msg is not None and msg["channel_id"] == channel_id else None
+
     async def _post_message(self, rec: RecordedRequest, channel_id: str) -> web.Response:
         cid = int(channel_id) if channel_id.isdigit() else 0
         if cid not in self._channels:
@@ -1203,16 +1208,16 @@ class FakeDiscord:
     async def _get_message(
         self, rec: RecordedRequest, channel_id: str, message_id: str
     ) -> web.Response:
-        msg = self._live_message(message_id)
-        if msg is None or msg["channel_id"] != channel_id:
+        msg = self._channel_message(channel_id, message_id)
+        if msg is None:
             return self._error(404, "Unknown Message", 10008)
         return self._json_response(msg)
 
     async def _patch_message(
         self, rec: RecordedRequest, channel_id: str, message_id: str
     ) -> web.Response:
-        msg = self._live_message(message_id)
-        if msg is None or msg["channel_id"] != channel_id:
+        msg = self._channel_message(channel_id, message_id)
+        if msg is None:
             return self._error(404, "Unknown Message", 10008)
         if msg["author"]["id"] != str(self.bot_user_id) and set(rec.json or {}) - {"flags"}:
             return self._error(403, "Cannot edit a message authored by another user", 50005)
@@ -1223,8 +1228,8 @@ class FakeDiscord:
     async def _delete_message(
         self, rec: RecordedRequest, channel_id: str, message_id: str
     ) -> web.Response:
-        msg = self._live_message(message_id)
-        if msg is None or msg["channel_id"] != channel_id:
+        msg = self._channel_message(channel_id, message_id)
+        if msg is None:
             return self._error(404, "Unknown Message", 10008)
         self._deleted.add(int(message_id))
         await self._emit_message("MESSAGE_DELETE", msg)
