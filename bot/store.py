@@ -56,7 +56,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.dml import Insert
@@ -1007,3 +1007,12 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
     finally:
         cursor.close()
+
+
+def unstorable(exc: BaseException) -> bool:
+    """Whether a failed write failed on the *values* (a text the database cannot encode, a
+    number it cannot hold) rather than on the database (locked, gone, unreachable): the first
+    is the data's fault and retrying it will fail the same way; the second may pass later."""
+    if isinstance(exc, DBAPIError) and not isinstance(exc, DataError):
+        return False
+    return isinstance(exc, ValueError | ArithmeticError | TypeError | DataError)

@@ -21,11 +21,11 @@ from datetime import UTC, datetime, timedelta
 
 from bot import alerts
 from bot.alerts import CapacityObs
-from bot.errors import UpstreamError
-from bot.events import Event
+from bot.errors import PayloadError, UpstreamError
+from bot.events import Event, EventKind
 from bot.models import Account, Job, JobResult, Outcome, Snapshot
 from bot.providers.base import Provider
-from bot.store import PendingJob, Store
+from bot.store import PendingJob, Store, WatchState, unstorable
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +135,25 @@ class TickReport:
     event_keys: tuple[str, ...] = field(default=(), repr=False)
 
 
+@dataclass(slots=True)
+class _Plan:
+    """What one tick decided, written in one transaction (`snapshot` None: a failed tick)."""
+
+    snapshot: Snapshot | None = None
+    failure: UpstreamError | None = None
+    stuck_ids: frozenset[str] = frozenset()
+    events: list[Event] = field(default_factory=list)
+    states: list[alerts.AlertState] = field(default_factory=list)
+    pending_add: list[PendingJob] = field(default_factory=list)
+    pending_update: list[PendingJob] = field(default_factory=list)
+    pending_remove: list[str] = field(default_factory=list)
+    calls: int = 1                # provider.snapshot() + provider.job() calls
+    left: int = 0
+    resolved: int = 0
+    pending_after: int = 0
+    muted: int = 0
+
+
 class ProviderWatcher:
     """Watches one provider. The cog calls `tick()` every `poll_interval` (see `next_delay`),
     or runs `run()`; commands read `latest`, `last_ok` and `last_error` without I/O."""
@@ -239,108 +258,164 @@ class ProviderWatcher:
     async def _tick(self, now: datetime) -> TickReport:
         if self.lease_ttl is not None and not await self._lead(now, self.lease_ttl):
             return await self._follow(now)
-
-        calls = 1
-        cur: Snapshot | None = None
-        failure: UpstreamError | None = None
-        try:
-            cur = await self.provider.snapshot()
-        except UpstreamError as exc:
-            failure = exc
-
+        cur, failure = await self._fetch()
         state = await self.store.load_watch(self.name, now=now, cached=self._committed,
                                             cached_stuck=self._committed_stuck)
-        events: list[Event] = []
-        state_changes: list[alerts.AlertState] = []
-        pending_add: list[PendingJob] = []
-        pending_update: list[PendingJob] = []
-        pending_remove: list[str] = []
-        stuck_ids: frozenset[str] = frozenset()
-        left = resolved = 0
-        pending_after = len(state.pending)
-
+        if cur is not None:
+            try:
+                plan = await self._observe(cur, state, now)
+            except Exception as exc:
+                failure = self._unusable(exc, "could not process useapi's answer")
+                cur = None
         if cur is None:
             assert failure is not None
-            word = alerts.classify_error(failure)
-            changed, evs = alerts.upstream_events(
-                self.name, word, state.states, now=now, flap_ticks=self.flap_ticks,
-                unreachable_after=self.unreachable_after, detail=str(failure))
-            state_changes += changed
-            events += evs
-            log.warning("%s: snapshot failed (%s): %s", self.name, word, failure)
-        else:
-            self.latest = cur
-            self.last_ok = now
-            d = diff(state.snapshot, cur, now=now, stuck_after=self.stuck_after,
-                     stuck_ids=state.stuck_ids)
-            stuck_ids = d.stuck_ids
-            left = len(d.left)
-            stored = {p.job.id: p for p in state.pending}
-            running = {j.id for j in cur.jobs} if stored else frozenset()  # (10,000s of ids)
-            # A job back in the executing list is not finished after all.
-            pending_remove += [jid for jid in stored if jid in running]
-            todo = [p for jid, p in stored.items() if jid not in running]
-            todo += [PendingJob(job=j, left_at=now) for j in d.left if j.id not in stored]
-            results = await asyncio.gather(*(self._resolve(p) for p in todo))
-            calls += len(todo)
-            for p, result, error in results:
-                outcome = result.outcome if result is not None else None
-                # UNKNOWN (a status the adapter cannot read) is not an answer: keep asking until
-                # the give-up below, so a real outcome that follows is not lost.
-                if outcome is not None and outcome.final and outcome is not Outcome.UNKNOWN:
-                    events.append(alerts.job_event(self.name, p.job, result, outcome, now=now))
-                elif now - p.left_at >= self.resolve_give_up:
-                    why = f"no outcome {_minutes(now - p.left_at)} after it left the queue"
-                    if error:
-                        why += f" (last error: {error})"
-                    events.append(alerts.job_event(self.name, p.job, result, Outcome.UNKNOWN,
-                                                   now=now, detail=why))
-                else:
-                    kept = PendingJob(job=p.job, left_at=p.left_at, attempts=p.attempts + 1,
-                                      last_error=error)
-                    (pending_update if p.job.id in stored else pending_add).append(kept)
-                    continue
-                resolved += 1
-                if p.job.id in stored:
-                    pending_remove.append(p.job.id)
-            pending_after = len(pending_add) + len(pending_update)
-            for job in d.new_stuck:
-                events.append(alerts.stuck_event(self.name, job, job_elapsed(job, now) or 0.0,
-                                                 now=now))
-            changed, evs = alerts.capacity_events(self.name, d.capacity, state.states, now=now,
-                                                  flap_ticks=self.flap_ticks)
-            state_changes += changed
-            events += evs
-            changed, evs = alerts.upstream_events(
-                self.name, alerts.OK, state.states, now=now, flap_ticks=self.flap_ticks,
-                unreachable_after=self.unreachable_after)
-            state_changes += changed
-            events += evs
+            plan = self._outage(failure, state, now)
+        try:
+            queued = await self._commit(plan, state, now)
+        except Exception as exc:
+            if plan.snapshot is None or not unstorable(exc):
+                raise  # the store is failing, not this answer: nothing is written, try again
+            plan, queued = await self._store_what_can_be(plan, exc, state, now)
+        return self._done(plan, now, queued)
 
-        items = alerts.plan(events, state.config, default_channel=self.default_channel,
+    async def _store_what_can_be(self, plan: _Plan, exc: Exception, state: WatchState,
+                                 now: datetime) -> tuple[_Plan, int]:
+        """This answer holds a value the store cannot take (the adapter should have refused
+        it). Failing every tick would silence the provider for good, so: keep the snapshot
+        without this tick's job changes, or failing that nothing of it, and announce it at
+        once as an outage of this provider, naming what was dropped. The next good answer
+        clears it (`recovered`)."""
+        dropped = [e.key for e in plan.events if e.kind is not EventKind.UPSTREAM]
+        for key in dropped:
+            log.error("%s: alert %r dropped: this tick cannot be stored", self.name, key)
+        what = "could not store useapi's answer"
+        note = f"; {_plural(len(dropped), 'alert')} of this tick dropped" if dropped else ""
+        failure = self._unusable(exc, what, note)
+        keep = self._outage(failure, state, now, calls=plan.calls, at_once=True,
+                            snapshot=plan.snapshot, stuck_ids=plan.stuck_ids)
+        try:
+            return keep, await self._commit(keep, state, now)
+        except Exception as again:
+            if not unstorable(again):
+                raise
+            bare = self._outage(self._unusable(again, what), state, now, calls=plan.calls,
+                                at_once=True)
+        return bare, await self._commit(bare, state, now)
+
+    async def _fetch(self) -> tuple[Snapshot | None, UpstreamError | None]:
+        """The provider's snapshot, or the typed error it failed with."""
+        try:
+            return await self.provider.snapshot(), None
+        except UpstreamError as exc:
+            return None, exc
+
+    def _unusable(self, exc: Exception, what: str, note: str = "") -> UpstreamError:
+        """A fetched answer that broke the tick: an adapter let a value through that the diff,
+        the policy or the store cannot take. The provider's fault, reported as one."""
+        log.error("%s: %s", self.name, what, exc_info=exc)
+        return PayloadError(f"{what} ({type(exc).__name__}: {_short(str(exc))}){note}",
+                            provider=self.name)
+
+    async def _observe(self, cur: Snapshot, state: WatchState, now: datetime) -> _Plan:
+        """Diff `cur` against the stored snapshot, resolve the jobs that left, decide events."""
+        plan = _Plan(snapshot=cur)
+        d = diff(state.snapshot, cur, now=now, stuck_after=self.stuck_after,
+                 stuck_ids=state.stuck_ids)
+        plan.stuck_ids = d.stuck_ids
+        plan.left = len(d.left)
+        stored = {p.job.id: p for p in state.pending}
+        running = {j.id for j in cur.jobs} if stored else frozenset()  # (10,000s of ids)
+        # A job back in the executing list is not finished after all.
+        plan.pending_remove += [jid for jid in stored if jid in running]
+        todo = [p for jid, p in stored.items() if jid not in running]
+        todo += [PendingJob(job=j, left_at=now) for j in d.left if j.id not in stored]
+        results = await asyncio.gather(*(self._resolve(p) for p in todo))
+        plan.calls += len(todo)
+        for p, result, error in results:
+            outcome = result.outcome if result is not None else None
+            # UNKNOWN (a status the adapter cannot read) is not an answer: keep asking until
+            # the give-up below, so a real outcome that follows is not lost.
+            if outcome is not None and outcome.final and outcome is not Outcome.UNKNOWN:
+                plan.events.append(alerts.job_event(self.name, p.job, result, outcome, now=now))
+            elif now - p.left_at >= self.resolve_give_up:
+                why = f"no outcome {_minutes(now - p.left_at)} after it left the queue"
+                if error:
+                    why += f" (last error: {error})"
+                plan.events.append(alerts.job_event(self.name, p.job, result, Outcome.UNKNOWN,
+                                                    now=now, detail=why))
+            else:
+                kept = PendingJob(job=p.job, left_at=p.left_at, attempts=p.attempts + 1,
+                                  last_error=error)
+                (plan.pending_update if p.job.id in stored else plan.pending_add).append(kept)
+                continue
+            plan.resolved += 1
+            if p.job.id in stored:
+                plan.pending_remove.append(p.job.id)
+        plan.pending_after = len(plan.pending_add) + len(plan.pending_update)
+        for job in d.new_stuck:
+            plan.events.append(alerts.stuck_event(self.name, job, job_elapsed(job, now) or 0.0,
+                                                  now=now))
+        changed, evs = alerts.capacity_events(self.name, d.capacity, state.states, now=now,
+                                              flap_ticks=self.flap_ticks)
+        plan.states += changed
+        plan.events += evs
+        changed, evs = alerts.upstream_events(
+            self.name, alerts.OK, state.states, now=now, flap_ticks=self.flap_ticks,
+            unreachable_after=self.unreachable_after)
+        plan.states += changed
+        plan.events += evs
+        return plan
+
+    def _outage(self, failure: UpstreamError, state: WatchState, now: datetime, *,
+                calls: int = 1, at_once: bool = False, snapshot: Snapshot | None = None,
+                stuck_ids: frozenset[str] = frozenset()) -> _Plan:
+        """No usable answer this tick: advance the upstream state only; the jobs awaiting an
+        outcome stay as they are for the next good tick, and so does the stored snapshot
+        unless `snapshot` replaces it. `at_once`: announce without waiting for a streak."""
+        word = alerts.classify_error(failure)
+        changed, events = alerts.upstream_events(
+            self.name, word, state.states, now=now, flap_ticks=self.flap_ticks,
+            unreachable_after=1 if at_once else self.unreachable_after, detail=str(failure))
+        log.warning("%s: snapshot failed (%s): %s", self.name, word, failure)
+        return _Plan(snapshot=snapshot, stuck_ids=stuck_ids, failure=failure, calls=calls,
+                     states=changed, events=events, pending_after=len(state.pending))
+
+    async def _commit(self, plan: _Plan, state: WatchState, now: datetime) -> int:
+        """Write the tick in one transaction; remember what was committed."""
+        items = alerts.plan(plan.events, state.config, default_channel=self.default_channel,
                             now=now)
+        plan.muted = sum(1 for i in items if i.state == "muted")
         queued = await self.store.commit_tick(
-            self.name, now=now, batch=f"{self.name}:{now.isoformat()}", snapshot=cur,
-            stuck_ids=stuck_ids, pending_add=pending_add, pending_update=pending_update,
-            pending_remove=pending_remove, states=state_changes, outbox=items)
-        if cur is not None:
-            self._committed, self._committed_stuck = cur, stuck_ids
-        if failure is None:
+            self.name, now=now, batch=f"{self.name}:{now.isoformat()}", snapshot=plan.snapshot,
+            stuck_ids=plan.stuck_ids, pending_add=plan.pending_add,
+            pending_update=plan.pending_update, pending_remove=plan.pending_remove,
+            states=plan.states, outbox=items)
+        if plan.snapshot is not None:
+            self._committed, self._committed_stuck = plan.snapshot, plan.stuck_ids
+            # Only a committed snapshot counts as a good poll: one that could not be stored
+            # would otherwise show as fresh in /status while nothing is announced.
+            self.latest = plan.snapshot
+            self.last_ok = now
+        return queued
+
+    def _done(self, plan: _Plan, now: datetime, queued: int) -> TickReport:
+        if plan.failure is None:
             self.last_error = None
         else:
             self.errors += 1
-            self.last_error = str(failure)
+            self.last_error = str(plan.failure)
             self.last_error_at = now
-        for e in events:
+        for e in plan.events:
             log.info("%s: %s %s %s", self.name, e.kind.value, e.word,
                      e.job_id or e.account or e.detail or "")
+        cur = plan.snapshot
         return TickReport(
             provider=self.name, at=now, ok=cur is not None,
             jobs=len(cur.jobs) if cur else 0, accounts=len(cur.accounts) if cur else 0,
-            left=left, pending=pending_after, resolved=resolved, events=len(events),
-            queued=queued, muted=sum(1 for i in items if i.state == "muted"),
-            upstream_calls=calls, error=None if failure is None else str(failure),
-            event_keys=tuple(e.key for e in events))
+            left=plan.left, pending=plan.pending_after, resolved=plan.resolved,
+            events=len(plan.events), queued=queued, muted=plan.muted,
+            upstream_calls=plan.calls, error=self.last_error if plan.failure else None,
+            event_keys=tuple(e.key for e in plan.events))
 
     async def _lead(self, now: datetime, ttl: timedelta) -> bool:
         """Take or renew the lease; False when another live replica holds it."""
@@ -374,6 +449,14 @@ class ProviderWatcher:
             except Exception as exc:  # an adapter bug must not lose the whole tick
                 log.exception("%s: job(%r) failed", self.name, p.job.id)
                 return p, None, f"{type(exc).__name__}: {exc}"
+
+
+def _short(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _minutes(d: timedelta) -> str:

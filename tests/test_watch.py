@@ -333,6 +333,120 @@ async def test_tick_never_raises_on_adapter_bug(store):
     assert r.error and "KeyError" in r.error and w.errors == 1
 
 
+async def queued_events(store: Store) -> list[tuple[str, str | None]]:
+    """(key, detail) of every queued alert, in order."""
+    rows = await store.claim_outbox(limit=1000, now=datetime.now(UTC) + timedelta(days=1),
+                                    worker_id="t")
+    await store.release([r.key for r in rows])
+    return [(r.event.key, r.event.detail) for r in rows]
+
+
+async def test_an_answer_the_diff_cannot_take_is_an_outage_not_a_dead_provider(store):
+    """An adapter that lets an absurd value through (elapsed 10^400 is a valid JSON integer)
+    must not fail every tick unseen: it is an upstream fault of that provider, announced like
+    any other, and the job that ended meanwhile is still reported once answers are good."""
+    clock = Clock()
+    absurd = job("b", elapsed=10**400)
+    fake = FakeProvider([snap(job("a")), *[snap(absurd)] * 3, snap(), snap()])
+    w = watcher(fake, store, clock)
+    reports, last_ok = [], []
+    for _ in range(6):
+        reports.append(await w.tick())
+        last_ok.append(w.last_ok)
+        clock.advance()
+    assert [r.event_keys for r in reports] == [
+        (), (), (), (f"upstream:{P}:1:unreachable",),
+        (f"job:{P}:a:completed",), (f"upstream:{P}:1:recovered",)]
+    assert [r.ok for r in reports] == [True, False, False, False, True, True]
+    why = (f"{P}: could not process useapi's answer "
+           "(OverflowError: int too large to convert to float)")
+    assert [r.error for r in reports] == [None, why, why, why, None, None]
+    assert await queued_events(store) == [
+        (f"upstream:{P}:1:unreachable", why), (f"job:{P}:a:completed", None),
+        (f"upstream:{P}:1:recovered", None)]
+    # While it failed, /status saw the last good poll, not a fresh one.
+    assert last_ok == [T0, T0, T0, T0, T0 + timedelta(seconds=120),
+                       T0 + timedelta(seconds=150)]
+
+
+async def test_an_answer_the_store_cannot_take_is_announced_at_once_then_recovers(store):
+    """A job id holding a lone surrogate (valid JSON) that an adapter let through cannot be
+    written to the outbox. Before, every tick failed from then on, across restarts. Now the
+    tick keeps the snapshot, drops that tick's alerts (named in the outage alert, posted at
+    once), and the provider carries on: the next outcome is reported, then `recovered`."""
+    clock = Clock()
+    bad = "user:1-pixverse:a@x-video:\ud800"
+    fake = FakeProvider([snap(job("a"), job(bad)), snap(job("a")), snap(), snap()])
+    w = watcher(fake, store, clock)
+    reports = []
+    for _ in range(4):
+        reports.append(await w.tick())
+        clock.advance()
+    why = (f"{P}: could not store useapi's answer (UnicodeEncodeError: 'utf-8' codec can't "
+           "encode character '\\ud800' in position 39: surrogates not allowed); "
+           "1 alert of this tick dropped")
+    assert [r.event_keys for r in reports] == [
+        (), (f"upstream:{P}:1:unreachable",), (f"job:{P}:a:completed",),
+        (f"upstream:{P}:1:recovered",)]
+    assert [r.error for r in reports] == [None, why, None, None]
+    assert await queued_events(store) == [
+        (f"upstream:{P}:1:unreachable", why), (f"job:{P}:a:completed", None),
+        (f"upstream:{P}:1:recovered", None)]
+    assert await store.pending_jobs(P) == []
+
+
+async def test_when_not_even_the_snapshot_can_be_stored_only_the_outage_is(store):
+    clock = Clock()
+    fake = FakeProvider([snap(job("a")), snap(), snap(), snap()])
+    w = watcher(fake, store, clock)
+    await w.tick()
+    real_commit = store.commit_tick
+    refuse = True
+
+    async def picky(*args, **kw):
+        if refuse and kw.get("snapshot") is not None:
+            raise ValueError("cannot encode this snapshot")
+        return await real_commit(*args, **kw)
+
+    store.commit_tick = picky
+    clock.advance()
+    r = await w.tick()
+    why = f"{P}: could not store useapi's answer (ValueError: cannot encode this snapshot)"
+    assert (r.ok, r.error, r.event_keys) == (False, why, (f"upstream:{P}:1:unreachable",))
+    assert (await store.load_snapshot(P)).jobs == (job("a"),)  # the old one stays
+    refuse = False
+    reports = []
+    for _ in range(2):
+        clock.advance()
+        reports.append(await w.tick())
+    # Nothing was lost: job a left while the snapshot could not be stored, and is reported.
+    assert [r.event_keys for r in reports] == [(f"job:{P}:a:completed",),
+                                               (f"upstream:{P}:1:recovered",)]
+
+
+async def test_a_failing_database_is_not_taken_for_a_bad_answer(store):
+    """Only a failure on the values degrades the tick; a database that fails writes nothing,
+    so the same tick is redone in full once it works again."""
+    clock = Clock()
+    fake = FakeProvider([snap(job("a")), snap()])
+    w = watcher(fake, store, clock)
+    await w.tick()
+    real_commit = store.commit_tick
+
+    async def down(*args, **kw):
+        raise ConnectionError("database went away")
+
+    store.commit_tick = down
+    clock.advance()
+    r = await w.tick()
+    assert (r.ok, r.error, r.event_keys) == (False, "ConnectionError: database went away", ())
+    store.commit_tick = real_commit
+    clock.advance()
+    r = await w.tick()
+    assert r.event_keys == (f"job:{P}:a:completed",)
+    assert await queued_events(store) == [(f"job:{P}:a:completed", None)]
+
+
 async def test_muted_events_are_not_queued(store):
     clock = Clock()
     await store.mute(P, EventKind.JOB, T0 + timedelta(hours=1))
