@@ -1009,10 +1009,25 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.close()
 
 
-def unstorable(exc: BaseException) -> bool:
-    """Whether a failed write failed on the *values* (a text the database cannot encode, a
-    number it cannot hold) rather than on the database (locked, gone, unreachable): the first
-    is the data's fault and retrying it will fail the same way; the second may pass later."""
-    if isinstance(exc, DBAPIError) and not isinstance(exc, DataError):
-        return False
-    return isinstance(exc, ValueError | ArithmeticError | TypeError | DataError)
+def unstorable(exc: BaseException) -> BaseException | None:
+    """The error behind a write that failed on the *values* (a text the database cannot
+    encode, a number it cannot hold), or None when it failed on the database (locked, gone,
+    unreachable). The first is the data's fault and fails the same way when retried; the
+    second may pass later.
+
+    SQLite's driver raises the value's own error (UnicodeEncodeError, OverflowError);
+    PostgreSQL answers SQLSTATE class 22, "data exception" (a NUL in text, a bad encoding),
+    which SQLAlchemy wraps in a plain DBAPIError, so the chain of causes is read. What comes
+    back is the innermost cause: its text names the value, never the SQL around it."""
+    chain: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and len(chain) < 8:  # a cause chain is short; never loop on a cycle
+        chain.append(seen)
+        seen = seen.__cause__
+    for link in chain:
+        if isinstance(link, DataError | ValueError | ArithmeticError | TypeError):
+            return chain[-1]
+        sqlstate = getattr(link, "sqlstate", None) or getattr(link, "pgcode", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith("22"):
+            return chain[-1]
+    return None

@@ -273,12 +273,13 @@ class ProviderWatcher:
         try:
             queued = await self._commit(plan, state, now)
         except Exception as exc:
-            if plan.snapshot is None or not unstorable(exc):
+            cause = unstorable(exc)
+            if plan.snapshot is None or cause is None:
                 raise  # the store is failing, not this answer: nothing is written, try again
-            plan, queued = await self._store_what_can_be(plan, exc, state, now)
+            plan, queued = await self._store_what_can_be(plan, cause, state, now)
         return self._done(plan, now, queued)
 
-    async def _store_what_can_be(self, plan: _Plan, exc: Exception, state: WatchState,
+    async def _store_what_can_be(self, plan: _Plan, exc: BaseException, state: WatchState,
                                  now: datetime) -> tuple[_Plan, int]:
         """This answer holds a value the store cannot take (the adapter should have refused
         it). Failing every tick would silence the provider for good, so: keep the snapshot
@@ -296,9 +297,10 @@ class ProviderWatcher:
         try:
             return keep, await self._commit(keep, state, now)
         except Exception as again:
-            if not unstorable(again):
+            cause = unstorable(again)
+            if cause is None:
                 raise
-            bare = self._outage(self._unusable(again, what), state, now, calls=plan.calls,
+            bare = self._outage(self._unusable(cause, what), state, now, calls=plan.calls,
                                 at_once=True)
         return bare, await self._commit(bare, state, now)
 
@@ -309,7 +311,7 @@ class ProviderWatcher:
         except UpstreamError as exc:
             return None, exc
 
-    def _unusable(self, exc: Exception, what: str, note: str = "") -> UpstreamError:
+    def _unusable(self, exc: BaseException, what: str, note: str = "") -> UpstreamError:
         """A fetched answer that broke the tick: an adapter let a value through that the diff,
         the policy or the store cannot take. The provider's fault, reported as one."""
         log.error("%s: %s", self.name, what, exc_info=exc)

@@ -595,3 +595,28 @@ def test_naive_times_are_utc():
 
     naive = job("n", elapsed=None, started=(T0 - timedelta(minutes=3)).replace(tzinfo=None))
     assert job_elapsed(naive, T0) == 180
+
+
+@pytest.mark.parametrize("bad_id", ["\ud800", "a\x00b"], ids=["surrogate", "nul"])
+async def test_unstorable_tells_a_bad_value_from_a_failing_database(store, bad_id):
+    """The watcher degrades a tick only for values the database refuses; each backend says so
+    differently (SQLite's driver raises the codec's error, PostgreSQL answers SQLSTATE 22…),
+    and a database that fails for its own reasons (here: a missing table) is not taken for one."""
+    from sqlalchemy import text
+
+    from bot.store import PendingJob, unstorable
+
+    pending = [PendingJob(job=job(bad_id), left_at=T0)]
+    try:
+        await store.commit_tick(P, now=T0, batch="b", pending_add=pending)
+    except Exception as exc:
+        cause = unstorable(exc)
+        assert cause is not None and "SQL" not in str(cause)
+    else:  # SQLite keeps a NUL inside text; PostgreSQL refuses it
+        assert (store.dialect, bad_id) == ("sqlite", "a\x00b")
+    async with store.engine.begin() as conn:
+        await conn.execute(text("DROP TABLE watch_pending"))
+    with pytest.raises(Exception) as failed:
+        await store.commit_tick(P, now=T0, batch="b",
+                                pending_add=[PendingJob(job=job("fine"), left_at=T0)])
+    assert unstorable(failed.value) is None
