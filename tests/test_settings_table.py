@@ -271,3 +271,48 @@ async def test_a_bot_at_the_maximum_interval_and_stuck_time_keeps_its_poll_loop(
         body = await h.fake.wait_for_interaction_response(inter)
         assert body["type"] == 4, (name, body)
         assert body["data"]["embeds"], (name, body)
+
+
+# --------------------------------------------------------------------------- numeric options
+
+@pytest.mark.parametrize(("argv", "line"), [
+    ("demo --seconds nan", "opsbot demo: error: argument --seconds: must be a number from 1 to "
+                           "86400"),
+    ("demo --seconds inf", "opsbot demo: error: argument --seconds: must be a number from 1 to "
+                           "86400"),
+    ("demo --seconds 0.99", "opsbot demo: error: argument --seconds: must be a number from 1 "
+                            "to 86400"),
+    ("demo --seconds 86400.01", "opsbot demo: error: argument --seconds: must be a number from "
+                                "1 to 86400"),
+    ("simulate --port 65536", "opsbot simulate: error: argument --port: must be a whole number "
+                              "from 0 to 65535"),
+    ("simulate --port -1", "opsbot simulate: error: argument --port: must be a whole number "
+                           "from 0 to 65535"),
+    ("simulate --jobs -1", "opsbot simulate: error: argument --jobs: must be a whole number "
+                           "from 0 to 1000000"),
+    ("simulate --accounts 100001", "opsbot simulate: error: argument --accounts: must be a "
+                                   "whole number from 0 to 100000"),
+    ("simulate --accounts 1e3", "opsbot simulate: error: argument --accounts: must be a whole "
+                                "number from 0 to 100000"),
+], ids=_id)
+def test_a_numeric_option_out_of_range_is_a_usage_error(
+        capsys: pytest.CaptureFixture[str], argv: str, line: str) -> None:
+    """(`demo --seconds nan` ran for ever; `simulate --port 70000` was a traceback.)"""
+    with pytest.raises(SystemExit) as exited:
+        cli.main(argv.split())
+    assert exited.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines()[0].startswith("usage: opsbot ")
+    assert err.splitlines()[-1] == line
+
+
+@pytest.mark.parametrize(("argv", "name", "value"), [
+    ("demo --seconds 1", "seconds", 1.0), ("demo --seconds 86400", "seconds", 86400.0),
+    ("simulate --port 0", "port", 0), ("simulate --port 65535", "port", 65535),
+    ("simulate --jobs 0", "jobs", 0), ("simulate --jobs 1000000", "jobs", 1_000_000),
+    ("simulate --accounts 0", "accounts", 0), ("simulate --accounts 100000", "accounts", 100_000),
+], ids=_id)
+def test_each_option_bound_is_accepted_at_exactly_its_value(argv: str, name: str,
+                                                             value: float) -> None:
+    assert getattr(cli._parser().parse_args(argv.split()), name) == value
