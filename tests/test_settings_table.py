@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from bot import cli
-from bot.settings import Settings, load_settings
+from bot.settings import ConfigError, Settings, load_settings
 from tests.botharness import StartBot
 from tests.fakediscord import ADMIN_PERMISSIONS, FakeDiscord
 from tests.threadsim import TOKEN, threaded_sim
@@ -245,6 +245,15 @@ async def test_a_guild_the_bot_is_not_in_is_skipped_with_a_warning(
     assert body["type"] == 4
     assert [e["title"] for e in body["data"]["embeds"]] == ["opsbot status"]
     assert not h.task.done()
+
+
+async def test_an_http_host_that_does_not_resolve_is_named_as_such(start_bot: StartBot) -> None:
+    """It used to be reported as a problem with HTTP_PORT."""
+    with pytest.raises(ConfigError) as refused:
+        await start_bot(providers=["pixverse"], http_host="no-such-host.invalid",
+                        http_port=65535)
+    assert str(refused.value).startswith("HTTP_HOST: cannot resolve no-such-host.invalid (")
+    assert "\n" not in str(refused.value)
 
 
 # --------------------------------------------------------------------------- the maximums run
