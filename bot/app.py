@@ -7,6 +7,7 @@ import contextlib
 import logging
 import secrets
 import signal
+import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -161,6 +162,9 @@ class OpsBot(commands.Bot):
             try:
                 self._http = await http.start(http.make_app(self.healthz),
                                               self.settings.http_host, self.settings.http_port)
+            except socket.gaierror as exc:  # the host name, not the port, is the problem
+                raise ConfigError(f"HTTP_HOST: cannot resolve {self.settings.http_host} "
+                                  f"({exc.strerror})") from None
             except OSError as exc:
                 raise ConfigError(f"HTTP_PORT: cannot listen on {self.settings.http_host}:"
                                   f"{self.settings.http_port} ({exc.strerror})") from None
@@ -198,11 +202,26 @@ class OpsBot(commands.Bot):
         """Sync to GUILD_IDS (instant) when set, else globally (Discord may take an hour)."""
         self._refresh_provider_choices()
         if self.settings.guild_ids:
+            reached = 0
             for guild_id in self.settings.guild_ids:
                 guild = discord.Object(id=guild_id)
                 self.tree.copy_global_to(guild=guild)
-                synced = await self.tree.sync(guild=guild)
+                try:
+                    synced = await self.tree.sync(guild=guild)
+                except (discord.Forbidden, discord.NotFound) as exc:
+                    # A guild the bot is not in (403 Missing Access from Discord, 404 for an
+                    # id that is no guild): one wrong id must not keep the others from working.
+                    self.tree.clear_commands(guild=guild)
+                    log.warning("GUILD_IDS: cannot sync commands to guild %s (%s %s): the bot "
+                                "is not in it, or was invited without the "
+                                "applications.commands scope; carrying on without it",
+                                guild_id, exc.status, exc.text or "")
+                    continue
                 log.info("synced %d commands to guild %s", len(synced), guild_id)
+                reached += 1
+            if not reached:
+                log.error("GUILD_IDS: no listed guild took the commands; slash commands are "
+                          "unavailable until GUILD_IDS names a guild the bot is in")
         else:
             synced = await self.tree.sync()
             log.info("synced %d global commands", len(synced))

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,6 +22,23 @@ from bot.settings import ConfigError, Settings, load_settings
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
 
+def _bounded(kind: type[int] | type[float], low: int, high: int) -> Callable[[str], float]:
+    """An argparse type: a finite `kind` from `low` to `high` (inf, NaN and 70000 for a port
+    gave a traceback or a demo that never ended)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and low <= value <= high):
+            whole = "a whole number" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"must be {whole} from {low} to {high}")
+        return value
+
+    return parse
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="opsbot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -30,8 +48,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="use the built-in useapi simulator upstream (no useapi token needed)")
 
     demo = sub.add_parser("demo", help="no tokens: simulator + watcher, shown in the terminal")
-    demo.add_argument("--seconds", type=float, default=60.0,
-                      help="how long to run (default 60)")
+    demo.add_argument("--seconds", type=_bounded(float, 1, 86400), default=60.0,
+                      help="how long to run, 1 to 86400 (default 60)")
     demo.add_argument("--seed", type=int, default=7, help="simulator seed (default 7)")
 
     status = sub.add_parser("status", help="fetch every enabled provider once: queue and capacity")
@@ -42,10 +60,13 @@ def _parser() -> argparse.ArgumentParser:
 
     sim = sub.add_parser("simulate", help="run the useapi simulator as an HTTP server")
     sim.add_argument("--host", default="127.0.0.1")
-    sim.add_argument("--port", type=int, default=8765)
+    sim.add_argument("--port", type=_bounded(int, 0, 65535), default=8765,
+                     help="0 to 65535, 0 = any free port (default 8765)")
     sim.add_argument("--seed", type=int, default=1)
-    sim.add_argument("--accounts", type=int, default=30, help="accounts in all (default 30)")
-    sim.add_argument("--jobs", type=int, default=60, help="running jobs in all (default 60)")
+    sim.add_argument("--accounts", type=_bounded(int, 0, 100_000), default=30,
+                     help="accounts in all (default 30)")
+    sim.add_argument("--jobs", type=_bounded(int, 0, 1_000_000), default=60,
+                     help="running jobs in all (default 60)")
     sim.add_argument("--token", default="sim-token", help="bearer token it accepts")
 
     bench = sub.add_parser("bench", help="run the benchmarks (bench/run.py): one table, "

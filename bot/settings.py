@@ -1,8 +1,15 @@
-"""Configuration from the environment or `.env` (names fixed by the public contract)."""
+"""Configuration from the environment or `.env` (names fixed by the public contract).
+
+Every value is checked here against what the code that uses it can hold, so that a bad one is
+refused at start with one line naming the variable instead of failing later inside a tick.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import math
+import unicodedata
+from dataclasses import dataclass
+from typing import Annotated, Any, Final
 
 from pydantic import (
     AnyHttpUrl,
@@ -10,15 +17,48 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from bot import providers
+from bot.snowflake import parse_snowflake
 
 DEFAULT_USEAPI_BASE_URL = "https://api.useapi.net"
 DEFAULT_PROVIDERS = ("pixverse", "minimax", "dreamina")
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """The accepted range of a numeric setting, both ends included."""
+
+    low: float
+    high: float
+    text: str  # what the error line says after "NAME: "
+
+    def check(self, value: float) -> float:
+        # isfinite for inf and NaN (NaN fails both comparisons anyway; this says so plainly)
+        if not (math.isfinite(value) and self.low <= value <= self.high):
+            raise ValueError(self.text)
+        return value
+
+
+#: Past the upper bounds a value stops making sense (alerts over an hour late; a job "running"
+#: for a week is lost upstream, not slow), and far past them the code overflowed: inf in a
+#: timedelta, 1e12 s in the poll loop's datetime arithmetic.
+BOUNDS: Final = {
+    "poll_interval_seconds": Bounds(5, 3600, "must be a number of seconds from 5 to 3600"),
+    "stuck_after_minutes": Bounds(1, 10080,
+                                  "must be a number of minutes from 1 to 10080 (7 days)"),
+    "http_port": Bounds(0, 65535, "must be a whole number from 0 (off) to 65535"),
+}
+URL_SETTINGS: Final = ("useapi_base_url", "discord_api_base_url", "discord_gateway_url")
+TOKEN_SETTINGS: Final = ("discord_token", "useapi_token")
+_Url = AnyHttpUrl | AnyWebsocketUrl
 
 
 class ConfigError(Exception):
@@ -29,6 +69,19 @@ def _split_csv(value: Any) -> Any:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     return value
+
+
+def _bad_character(text: str) -> str | None:
+    """What kind of character makes `text` unusable in an HTTP header, or None. Says which
+    kind only: the text may be a secret."""
+    for char in text:
+        if char.isspace():
+            return "spaces or line breaks"
+        if unicodedata.category(char)[0] == "C":
+            return "control or invisible characters"
+        if not char.isascii():
+            return "characters outside ASCII"
+    return None
 
 
 class Settings(BaseSettings):
@@ -46,12 +99,12 @@ class Settings(BaseSettings):
         default_factory=lambda: list(DEFAULT_PROVIDERS))
     guild_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     alert_channel_id: int | None = None
-    poll_interval_seconds: float = Field(default=30, ge=5)
-    stuck_after_minutes: float = Field(default=20, gt=0)
+    poll_interval_seconds: float = 30
+    stuck_after_minutes: float = 20
     database_url: str = "sqlite+aiosqlite:///data/opsbot.db"
     redact_accounts: bool = False
     http_host: str = "127.0.0.1"
-    http_port: int = Field(default=0, ge=0, le=65535)
+    http_port: int = 0
     log_level: str = "INFO"
 
     @field_validator("providers", mode="before")
@@ -67,19 +120,93 @@ class Settings(BaseSettings):
     @field_validator("guild_ids", mode="before")
     @classmethod
     def _guild_ids(cls, value: Any) -> Any:
-        return _split_csv(value)
+        items = _split_csv(value)
+        if not isinstance(items, list):
+            return items  # pydantic reports the wrong type
+        ids: list[int] = []
+        for position, item in enumerate(items, 1):
+            try:
+                ids.append(parse_snowflake(item))
+            except ValueError as exc:
+                raise ValueError(f"item {position} {exc}") from None
+        return list(dict.fromkeys(ids))  # a guild listed twice is synced once
 
-    @field_validator("alert_channel_id", "discord_api_base_url", "discord_gateway_url",
-                     "useapi_token", "discord_token", mode="before")
+    @field_validator("alert_channel_id", mode="before")
     @classmethod
-    def _empty_is_none(cls, value: Any) -> Any:
+    def _alert_channel_id(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        return parse_snowflake(value)
+
+    @field_validator("discord_api_base_url", "discord_gateway_url", mode="before")
+    @classmethod
+    def _empty_url_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator(*URL_SETTINGS)
+    @classmethod
+    def _base_url(cls, value: _Url | None) -> _Url | None:
+        # Userinfo made httpx send Basic auth instead of the bearer token (and aiohttp refuse
+        # to start); a query or fragment would be dropped or mangled when paths are appended.
+        if value is None:
+            return None
+        if value.username is not None or value.password is not None:
+            raise ValueError("must not contain a user name or password (user:pass@); the "
+                             "token is sent on its own")
+        if value.query is not None:
+            raise ValueError("must not contain a query (?…): paths and parameters are added "
+                             "to it")
+        if value.fragment is not None:
+            raise ValueError("must not contain a fragment (#…)")
+        return value
+
+    @field_validator(*TOKEN_SETTINGS, mode="before")
+    @classmethod
+    def _token(cls, value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if not isinstance(value, str):
+            return value
+        # Outer whitespace is a paste accident (discord.py strips it too); anything inside
+        # would end up in an HTTP header, where it is refused or injects another header.
+        value = value.strip()
+        if not value:
+            return None
+        bad = _bad_character(value)
+        if bad:
+            raise ValueError(f"contains {bad}; a token is one run of visible ASCII characters")
+        return value
+
+    @field_validator(*BOUNDS)
+    @classmethod
+    def _bounded(cls, value: float, info: ValidationInfo) -> float:
+        assert info.field_name is not None
+        return BOUNDS[info.field_name].check(value)
 
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        # Parsed now, not at the first use (which was a traceback); the URL may hold a
+        # password, so the message never repeats it.
+        if any(unicodedata.category(c)[0] == "C" for c in value):
+            raise ValueError("contains control characters (a line break?)")
+        try:
+            make_url(value)
+        except (ArgumentError, ValueError):
+            raise ValueError("is not a database URL that SQLAlchemy can read (check the "
+                             "port and the special characters in the password)") from None
+        return value
+
+    @field_validator("http_host", mode="before")
+    @classmethod
+    def _http_host(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        value = value.strip() or "127.0.0.1"  # `HTTP_HOST=` left empty means the default
+        if _bad_character(value):
+            raise ValueError("must be a host name or IP address (ASCII, no spaces)")
         return value
 
     @field_validator("log_level")
@@ -106,6 +233,10 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
-        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
-        msg = first["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"{name}: {msg}") from None
+        field = str(first["loc"][0]) if first["loc"] else ""
+        if field in BOUNDS:
+            # Whether it was "soon", "inf" or 1e12: say the range, the same way each time.
+            msg = BOUNDS[field].text
+        else:
+            msg = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{field.upper() or 'settings'}: {msg}") from None

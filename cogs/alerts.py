@@ -40,6 +40,10 @@ PRUNE_EVERY = 3600.0
 #: How long a stop waits to give claimed alerts back before leaving them to their lease.
 RELEASE_TIMEOUT = 3.0
 NOT_ALLOWED = "You need the **Manage Server** permission for this."
+#: /alerts mention refuses @everyone (a role whose id is the server's) rather than warn: an
+#: alert that pings the whole server is never what a moderator picking "a role" meant.
+NO_EVERYONE = ("`@everyone` cannot be mentioned in alerts: it would ping the whole server. "
+               "Pick a role made for this, such as an on-call role.")
 
 
 def parse_duration(text: str) -> timedelta:
@@ -143,6 +147,11 @@ class AlertsCog(commands.Cog, name="Alerts"):
                                  status=404)
         batch = embeds.alert_batch(events, titles=self.bot.titles(),
                                    redact=self.bot.settings.redact_accounts)
+        guild = getattr(channel, "guild", None)
+        if role_id is not None and guild is not None and role_id == guild.id:
+            # @everyone, stored before /alerts mention refused it: post without the ping.
+            log.warning("not mentioning @everyone (role %s) in channel %s", role_id, channel_id)
+            role_id = None
         if role_id is not None:
             content: str | None = f"<@&{role_id}>"
             allowed = discord.AllowedMentions(everyone=False, users=False,
@@ -255,7 +264,8 @@ class AlertsCog(commands.Cog, name="Alerts"):
             f"{channel.mention}.{note}", ephemeral=True)
 
     @alerts.command(name="mention")
-    @app_commands.describe(kind="Which alerts", role="Role to mention (leave out to stop)",
+    @app_commands.describe(kind="Which alerts",
+                           role="Role to mention (leave out to stop; @everyone is refused)",
                            provider="Only this provider's (default: every provider)")
     async def mention(self, interaction: discord.Interaction, kind: KindName,
                       role: discord.Role | None = None, provider: str | None = None) -> None:
@@ -264,6 +274,10 @@ class AlertsCog(commands.Cog, name="Alerts"):
             provider = self._provider(provider)
         except ValueError as exc:
             await interaction.response.send_message(str(exc), ephemeral=True)
+            return
+        if role is not None and role.is_default():
+            await interaction.response.send_message(
+                NO_EVERYONE, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
             return
         await self.bot.store.set_mention(EventKind(kind), role.id if role else None,
                                          provider=provider)

@@ -564,3 +564,49 @@ async def test_alerts_are_managed_only_from_the_teams_server(start_bot, fake_dis
     assert body["data"]["flags"] & 64
     assert "team's own server" in body["data"]["content"]
     assert await h.bot.store.routes() == []
+
+
+# --------------------------------------------------------------------------- @everyone
+
+async def test_mention_refuses_the_everyone_role(start_bot, fake_discord):
+    """The @everyone role's id is the server's id; Discord offers it in a role option."""
+    fake_discord.add_guild(fake_discord.guild_id, fake_discord.channel_ids,
+                           roles={ROLE: "on-call"})
+    sim = make_sim()
+    h = await start_bot(sim=sim, providers=["pixverse"])
+    before = await h.bot.store.alert_config()
+    body = await command(h, "alerts", {"kind": "job", "role": h.fake.guild_id},
+                         subcommand="mention")
+    assert body == {"type": 4, "data": {
+        "content": "`@everyone` cannot be mentioned in alerts: it would ping the whole server. "
+                   "Pick a role made for this, such as an on-call role.",
+        "flags": 64, "tts": False, "allowed_mentions": {"parse": []}}}
+    assert await h.bot.store.alert_config() == before
+    assert await h.bot.store.mentions() == []
+    # and the next alert pings nobody
+    job = sim.start_job("pixverse", duration=INF)
+    await cycle(h)
+    sim.finish_job(job, "failed")
+    await cycle(h)
+    await settled(h)
+    (message,) = h.fake.messages(h.alert_channel)
+    assert message["content"] == ""
+    (post,) = [r for r in h.fake.requests_matching(POSTS) if r.status == 200]
+    assert post.json["allowed_mentions"] == {"parse": []}
+
+
+async def test_an_everyone_mention_stored_earlier_is_posted_without_the_ping(start_bot):
+    """A mention of @everyone kept from before /alerts mention refused it is not obeyed."""
+    sim = make_sim()
+    h = await start_bot(sim=sim, providers=["pixverse"])
+    await h.bot.store.set_mention(EventKind.JOB, h.fake.guild_id)
+    job = sim.start_job("pixverse", duration=INF)
+    await cycle(h)
+    sim.finish_job(job, "completed")
+    await cycle(h)
+    await settled(h)
+    (message,) = h.fake.messages(h.alert_channel)
+    assert message["content"] == ""
+    assert count(h.fake, "completed", job, h.alert_channel) == 1
+    (post,) = [r for r in h.fake.requests_matching(POSTS) if r.status == 200]
+    assert post.json["allowed_mentions"] == {"parse": []}
