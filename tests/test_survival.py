@@ -27,10 +27,13 @@ from typing import Any
 
 import pytest
 
+from bot import cli
 from bot.sim import ManualClock, SimServer, Simulator
 from bot.sim.hostile import FAULT_ACCOUNT
 from tests.botharness import TOKEN, Harness, StartBot
 from tests.fakediscord import FakeDiscord
+from tests.threadsim import TOKEN as THREAD_TOKEN
+from tests.threadsim import threaded_sim
 
 ROOT = Path(__file__).resolve().parent.parent
 JSON = dict[str, Any]
@@ -224,3 +227,30 @@ async def test_status_against_a_dribbling_upstream_ends_within_the_deadline(
         assert by_provider[name]["ok"] and by_provider[name]["error"] is None
         assert len(by_provider[name]["jobs"]) == len(sim.running(name))
     assert b"Traceback" not in err
+
+
+def test_status_reports_an_oversized_and_a_deep_body_beside_a_good_provider(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The default cap (32 MiB) against the default oversized body (50 MiB, streamed): that
+    provider's error, the deep body's beside it, the third provider intact, exit 1."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("USEAPI_BASE_URL", "PROVIDERS", "DATABASE_URL", "LOG_LEVEL"):
+        monkeypatch.delenv(name, raising=False)
+    with threaded_sim(accounts=6, jobs=9) as (url, sim):
+        sim.faults.set("minimax", "oversized")
+        sim.faults.set("dreamina", "deep")
+        monkeypatch.setenv("USEAPI_BASE_URL", url)
+        monkeypatch.setenv("USEAPI_TOKEN", THREAD_TOKEN)
+        code = cli.main(["status", "--json"])
+        running = len(sim.running("pixverse"))
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 1
+    by_provider = {p["provider"]: p for p in doc["providers"]}
+    assert by_provider["minimax"] == {
+        "provider": "minimax", "ok": False, "jobs": [], "accounts": [],
+        "error": {"status": 200, "message": "body larger than 32 MiB (stopped reading)"}}
+    assert by_provider["dreamina"] == {
+        "provider": "dreamina", "ok": False, "jobs": [], "accounts": [],
+        "error": {"status": 200, "message": "useapi sent JSON nested too deep to read"}}
+    assert by_provider["pixverse"]["ok"] and len(by_provider["pixverse"]["jobs"]) == running
