@@ -86,7 +86,7 @@ class UseapiClient:
     """Shared async client. One instance per process; providers call `get_json`.
 
     Retries 429, 5xx, timeouts of one read and connection errors with exponential backoff and
-    jitter, at most `attempts` tries; no new try starts after `retry_timeout` seconds.
+    jitter, at most `attempts` tries, and none once `retry_timeout` seconds have passed.
     Everything else is raised at once as a subclass of `bot.errors.UpstreamError`.
 
     Bounds (public attributes, so a test may shrink them on a running bot's client):

@@ -122,7 +122,7 @@ async def test_undecodable_body_is_a_payload_error():
 def test_default_bounds() -> None:
     c = UseapiClient("http://useapi.test", SecretStr(SIM_TOKEN))
     assert (c.deadline, c.max_body) == (20.0, 32 * 1024 * 1024)
-    assert (c.attempts, c.retry_timeout) == (4, 15.0)  # no new try after 15 s of 20
+    assert (c.attempts, c.retry_timeout) == (4, 15.0)  # no retry after 15 s of the 20
     with pytest.raises(ValueError):
         UseapiClient("http://useapi.test", None, deadline=0)
 
