@@ -52,6 +52,16 @@ class ConnectionFailed(TransportError):
     """Could not connect to useapi (DNS, refused, reset)."""
 
 
+class DeadlineExceeded(UpstreamTimeout):
+    """No complete answer (connect, headers and the whole body, retries included) within the
+    client's deadline: e.g. a body dribbled a byte at a time, each byte within the read
+    timeout. Not retryable: the deadline covers every attempt, so none is left."""
+
+    @property
+    def retryable(self) -> bool:
+        return False
+
+
 class HTTPStatusError(UpstreamError):
     """useapi answered with an error status; `message` is its `error` field when it gave one."""
 
@@ -98,6 +108,12 @@ class SessionExpired(HTTPStatusError):
     status = 596
 
 
+class Redirected(HTTPStatusError):
+    """A 3xx: the client follows no redirect (the bearer token must not travel to another
+    host, and useapi's documented endpoints never redirect). `status` is the 3xx code.
+    Not retryable: a redirect is a wrong base URL or a moved endpoint, not a passing fault."""
+
+
 class ServerError(HTTPStatusError):
     """5xx from useapi or the provider behind it."""
 
@@ -118,6 +134,12 @@ class PayloadError(UpstreamError):
         where = f"{self.provider}: " if self.provider else ""
         at = f" at {self.field!r}" if self.field else ""
         return f"{where}{self.message}{at}"
+
+
+class BodyTooLarge(PayloadError):
+    """A 2xx body larger than the client's cap (declared by Content-Length, or counted as it
+    arrived): not read, or not read further. Not retryable: the next attempt would download
+    as much again; the next tick tries anew."""
 
 
 _BY_STATUS: dict[int, type[HTTPStatusError]] = {

@@ -28,6 +28,8 @@ from pydantic import SecretStr
 from bot import errors
 from bot.settings import ConfigError, load_settings
 from bot.sim import ManualClock, SimServer, Simulator
+from bot.text import escape
+from bot.tokenmask import TokenMask
 from bot.useapi import UseapiClient
 from tests.botharness import TOKEN
 from tests.fakediscord import ADMIN_PERMISSIONS
@@ -213,3 +215,167 @@ async def test_redact_accounts_leaves_no_raw_email_in_discord(start_bot: Any) ->
         leaked = [b[:200] for b in bodies if email in b]
         assert not leaked, f"{email} shown raw: {leaked[:2]}"
     assert not any(re.search(r"[\w.+-]{2,}@[\w-]+\.example", b) for b in bodies)
+
+
+# --------------------------------------------------------------------------- disguised echoes
+
+#: Shaped like a useapi token: `user:<id>-` and a random part. Job ids of the same user begin
+#: with the same ten characters.
+ECHO_TOKEN = "user:4321-Zx8Qp2Lm7Vn4Rt6Yw1Ks9Hd3"
+
+
+def _escaped(text: str) -> str:
+    """`text` as JSON escapes, every character (what `\\u0068idden…` echoes look like)."""
+    return "".join(f"\\u{ord(c):04x}" for c in text)
+
+
+T = ECHO_TOKEN
+#: (what upstream wrote inside a JSON string, what the user must see). Ids that share the
+#: token's first ten characters, and runs one short of `TokenMask.run` (16), stay as they are.
+ECHOES = [
+    pytest.param(f"session {T} rejected", "session *** rejected", id="raw"),
+    pytest.param(f"session {_escaped(T)} rejected", "session *** rejected", id="escaped"),
+    pytest.param(f"session \\u0075{T[1:]} rejected", "session *** rejected", id="one-escape"),
+    pytest.param(f"session {T[:-1]} rejected", "session *** rejected", id="less-last-char"),
+    pytest.param(f"session {_escaped(T[:-1])} rejected", "session *** rejected",
+                 id="less-last-char-escaped"),
+    pytest.param(f"session {T[1:]} rejected", "session *** rejected", id="less-first-char"),
+    pytest.param(f"a{T[:10]}\\u005a{T[11:20]}b", "a***b", id="mixed-cut"),
+    pytest.param(f"x {T[:16]} y", "x *** y", id="run-of-16"),
+    pytest.param(f"x {T[:15]} y", f"x {T[:15]} y", id="run-of-15-kept"),
+    pytest.param(f"x {T[-16:]}", "x ***", id="tail-of-16"),
+    pytest.param(f"x {T[-15:]}", f"x {T[-15:]}", id="tail-of-15-kept"),
+    pytest.param(f"{T}{T}", "***", id="twice-overlapping"),
+    pytest.param("user:4321-dreamina:US:ops@example.com",
+                 "user:4321-dreamina:US:ops@example.com", id="id-sharing-the-prefix"),
+]
+
+
+@pytest.mark.parametrize(("written", "seen"), ECHOES)
+async def test_echoes_in_a_2xx_job_body_are_masked_after_decoding(written: str,
+                                                                  seen: str) -> None:
+    sim = Simulator(seed=2, accounts=3, jobs=0, token=ECHO_TOKEN, clock=ManualClock(),
+                    churn=False)
+    # A job body as upstream would write it, the echo inside the `error` text, a key and a
+    # nested string; pinned as text so the escapes reach the client as written.
+    sim.pin("/v1/dreamina/videos/j1", '{"jobid":"j1","status":"failed","error":"' + written
+            + '","request":{"prompt":"' + written + '"},"' + written + '":1}')
+    async with SimServer(sim) as server, UseapiClient(server.url,
+                                                      SecretStr(ECHO_TOKEN)) as client:
+        body = await client.get_json("/v1/dreamina/videos/j1", provider="dreamina")
+    assert body == {"jobid": "j1", "status": "failed", "error": seen,
+                    "request": {"prompt": seen}, seen: 1}
+
+
+@pytest.mark.parametrize(("written", "seen"), ECHOES)
+async def test_echoes_in_a_4xx_error_text_are_masked_after_decoding(written: str,
+                                                                    seen: str) -> None:
+    sim = Simulator(seed=2, accounts=3, jobs=0, token=ECHO_TOKEN, clock=ManualClock(),
+                    churn=False)
+    sim.pin("/v2/pixverse/scheduler/", '{"error":"' + written + '","code":401}', status=401)
+    async with SimServer(sim) as server, UseapiClient(server.url,
+                                                      SecretStr(ECHO_TOKEN)) as client:
+        with pytest.raises(errors.Unauthorized) as info:
+            await client.get_json("/v2/pixverse/scheduler/", provider="pixverse")
+    assert info.value.message == seen
+    assert str(info.value) == f"pixverse: {seen} (401)"
+
+
+async def test_echoes_in_a_body_that_is_not_json_are_masked() -> None:
+    sim = Simulator(seed=2, accounts=3, jobs=0, token=ECHO_TOKEN, clock=ManualClock(),
+                    churn=False)
+    sim.faults.set("minimax", "garbage", body=f"<p>token={ECHO_TOKEN[:-1]}</p>")
+    async with SimServer(sim) as server, UseapiClient(server.url,
+                                                      SecretStr(ECHO_TOKEN)) as client:
+        with pytest.raises(errors.PayloadError) as info:
+            await client.get_json("/v1/minimax/scheduler/", provider="minimax", retry=False)
+    assert info.value.message == "useapi sent a body that is not JSON: '<p>token=***</p>'"
+
+
+def _files_bytes(folder: Path, pattern: str) -> bytes:
+    return b"".join(f.read_bytes() for f in sorted(folder.glob(pattern)))
+
+
+def _token_runs(data: bytes, token: str, run: int = 16) -> list[str]:
+    """Every run of `run` characters of `token` found in `data`."""
+    return [token[i:i + run] for i in range(len(token) - run + 1)
+            if token[i:i + run].encode() in data]
+
+
+async def test_an_escaped_echo_reaches_no_alert_job_reply_or_database(
+        start_bot: Any, tmp_path: Path) -> None:
+    """End to end: a Dreamina job fails with upstream's error text echoing the token, JSON-
+    escaped and cut short; the alert, the `/job` reply and the database show `***`."""
+    sim = Simulator(seed=4, accounts=3, jobs=0, token=ECHO_TOKEN, clock=ManualClock(),
+                    churn=False)
+    h = await start_bot(sim=sim, useapi_token=ECHO_TOKEN, providers=["dreamina"],
+                        db=tmp_path / "echo.db")
+    account = sim.accounts("dreamina")[0].account
+    job = sim.start_job("dreamina", account, duration=math.inf)
+    await h.tick()
+    sim.finish_job(job, "failed")
+    sim.pin(f"/v1/dreamina/videos/{job}",
+            '{"jobid":"' + job + '","type":"video","status":"failed","model":"m1",'
+            '"error":"session ' + _escaped(ECHO_TOKEN[:-1]) + ' rejected",'
+            '"request":{"prompt":"a cat"}}')
+    await h.tick()
+    await h.deliver()
+    [alert] = [e for m in h.fake.messages() for e in m["embeds"]]
+    assert alert["title"] == "Dreamina job failed"
+    when = re.search(r"\*\*When\*\* <t:\d+:f> \(<t:\d+:R>\)$", alert["description"])
+    assert when is not None
+    assert alert["description"] == "\n".join([
+        f"**Job** {escape(job)}", f"**Account** {escape(account)}",
+        "session \\*\\*\\* rejected", "**kind** video", "**model** m1",
+        "**prompt** a cat", "**status** failed", when.group(0)])
+
+    done = asyncio.ensure_future(h.bot.wait_for(
+        "app_command_completion", check=lambda i, c: c.qualified_name == "job", timeout=10))
+    await asyncio.sleep(0)
+    inter = await h.fake.invoke("job", {"provider": "dreamina", "id": job})
+    await done
+    assert inter.original_message_id is not None
+    reply = h.fake.message(inter.original_message_id)
+    assert reply is not None
+    [shown] = reply["embeds"]
+    errors_shown = [f["value"] for f in shown["fields"] if f["name"] == "Upstream error"]
+    assert errors_shown == ["session \\*\\*\\* rejected"]
+
+    await h.stop()
+    data = _files_bytes(tmp_path, "echo.db*")
+    assert b"SQLite format 3" in data and b"session *** rejected" in data
+    assert _token_runs(data, ECHO_TOKEN) == []
+    sent = "".join(json.dumps(r.json) for r in h.fake.requests if r.json is not None)
+    assert _token_runs(sent.encode(), ECHO_TOKEN) == []
+
+
+@pytest.mark.parametrize("token", [
+    "sim-token", "0123456789abcdef", "0123456789abcdefg", ECHO_TOKEN,
+    "user:77-ab/cd+ef/gh+ij/kl+mn/op+qr/st", "x" * 40, "short"])
+def test_the_prefilter_never_misses_a_run_the_mask_would_mask(token: str) -> None:
+    """Every run of `mask.run` or more of the token's characters, written raw, escaped
+    entirely or in part, in a JSON body: `may_hold` says look, and `value` masks it."""
+    mask = TokenMask(token)
+    assert mask.run == (len(token) if len(token) <= 8 else min(16, len(token) - 1))
+    for size in range(mask.run, len(token) + 1):
+        for start in range(len(token) - size + 1):
+            run = token[start:start + size]
+            for text in (f"<{run}>", f"<{_escaped(run)}>",
+                         f"<{run[:size // 2]}{_escaped(run[size // 2:])}>"):
+                raw = ('{"e":["' + text + '"]}').encode()
+                assert mask.may_hold(raw), (token, text)
+                assert mask.value(json.loads(raw)) == {"e": ["<***>"]}, (token, text)
+                assert mask.may_hold(json.dumps({"e": text}).encode("utf-16")), (token, text)
+    shorter = token[:mask.run - 1]
+    assert mask.text(f"<{shorter}>") == f"<{shorter}>"
+
+
+def test_the_prefilter_lets_a_scheduler_list_through_unwalked() -> None:
+    """The hot path: 1,000 jobs whose ids begin as the token does (`user:<id>-`) are not walked."""
+    sim = Simulator(seed=6, accounts=50, jobs=1000, clock=ManualClock(), churn=False)
+    token = f"user:{sim.uid}-Zx8Qp2Lm7Vn4Rt6Yw1Ks9Hd3"
+    body = json.dumps([{"id": j.id, "started": j.started_iso} for j in sim.running()]).encode()
+    assert len(body) > 50_000 and f"user:{sim.uid}-".encode() in body
+    assert not TokenMask(token).may_hold(body)
+    assert TokenMask(token).may_hold(body + token[3:19].encode())
+    assert repr(TokenMask(token)) == "TokenMask(run=16)"

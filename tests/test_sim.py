@@ -12,7 +12,8 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from bot.sim import CapacityError, ManualClock, SimServer, Simulator, format_elapsed, serve
+from bot.sim import CapacityError, ManualClock, SimServer, Simulator, format_elapsed, hostile, serve
+from bot.sim.faults import DEFAULT_SECONDS
 from bot.sim.state import SPECS
 from tests.simfixtures import AUTH, SIM_TOKEN, MakeSimServer, sim_http
 
@@ -599,6 +600,189 @@ async def test_fault_probability_is_seeded(make_sim_server: MakeSimServer) -> No
                             for _ in range(30)])
     assert results[0] == results[1]
     assert set(results[0]) == {200, 502}
+
+
+# ------------------------------------------------------------------------------ hostile bodies
+
+#: Where each provider's scheduler items stand, and their id and elapsed keys.
+CAPACITY_PATHS = {"pixverse": "/v2/pixverse/scheduler/available",
+                  "minimax": "/v1/minimax/scheduler/available", "dreamina": "/v1/dreamina/accounts"}
+ID_KEY = {"pixverse": "id", "minimax": "videoId", "dreamina": "jobid"}
+ELAPSED_KEY = {"pixverse": "elapsed", "minimax": "elapsed", "dreamina": "elapsedSeconds"}
+
+
+def first_list(provider: str, body: Any) -> list[Any]:
+    """The (first) list of scheduler items in a scheduler body."""
+    if provider == "dreamina":
+        return next(iter(body["executing"].values()))
+    return body  # type: ignore[no-any-return]
+
+
+async def test_fault_dribble_sends_the_usual_answer_a_byte_at_a_time(
+        sim: Simulator, sim_client: httpx.AsyncClient) -> None:
+    sim.pin("/v1/dreamina/scheduler", {"executing": {}, "total": 0})
+    fault = sim.faults.set("dreamina", "dribble", seconds=0.02)
+    assert fault.to_dict()["seconds"] == 0.02 and "size" not in fault.to_dict()
+    started = time.perf_counter()
+    async with sim_client.stream("GET", "/v1/dreamina/scheduler") as response:
+        assert response.status_code == 200
+        assert response.headers["content-length"] == "26"
+        chunks = [chunk async for chunk in response.aiter_raw()]
+    # 26 pauses of 0.02 s stood before the bytes (a lower bound: sleeps never end early)
+    assert time.perf_counter() - started >= 26 * 0.02
+    assert json.loads(b"".join(chunks)) == {"executing": {}, "total": 0}
+    assert sim.requests[-1].fault == "dribble" and sim.requests[-1].status == 200
+    # other providers are not slowed, and switching it off ends it
+    assert (await sim_client.get("/v2/pixverse/scheduler/")).status_code == 200
+    assert sim.requests[-1].fault is None
+    assert sim.faults.clear("dreamina") == 1
+    assert (await sim_client.get("/v1/dreamina/scheduler")).json() == {"executing": {},
+                                                                        "total": 0}
+    assert sim.requests[-1].fault is None
+    assert DEFAULT_SECONDS["dribble"] == 2.0
+
+
+async def test_fault_dribble_is_cut_off_when_the_client_goes(sim: Simulator,
+                                                            sim_server: SimServer) -> None:
+    sim.faults.set("minimax", "dribble", seconds=30)
+    async with sim_http(sim_server.url) as client:
+        with pytest.raises(httpx.ReadTimeout):
+            await client.get("/v1/minimax/scheduler/", timeout=0.3)
+        for _ in range(100):  # the server notices the disconnect and drops the handler
+            if sim.requests[-1].seconds is not None:
+                break
+            await asyncio.sleep(0.01)
+        assert sim.requests[-1].seconds is not None and sim.requests[-1].fault == "dribble"
+
+
+async def test_fault_oversized_streams_exactly_its_size(sim: Simulator,
+                                                       sim_server: SimServer) -> None:
+    size = 3 * 1024 * 1024 + 1
+    async with sim_http(sim_server.url, token=None) as ctl, sim_http(sim_server.url) as api:
+        made = await ctl.post("/_sim/faults", json={"pattern": "scheduler/$", "kind": "oversized",
+                                                    "size": size})
+        assert made.status_code == 201 and made.json()["size"] == size
+        response = await api.get("/v2/pixverse/scheduler/")
+        assert response.status_code == 200
+        assert "content-length" not in response.headers  # streamed: only counting tells
+        assert response.headers["transfer-encoding"] == "chunked"
+        assert len(response.content) == size and response.json() == []
+        assert (await api.get("/v2/pixverse/scheduler/available")).json()["executing"]
+        assert (await ctl.delete("/_sim/faults")).json() == {"cleared": 1}
+    default = sim.faults.set("minimax", "oversized")
+    assert default.size == 50 * 1024 * 1024 and default.status == 200
+    assert hostile.CHUNK * 2 < size  # the body really went out in several writes
+    with pytest.raises(ValueError, match="at least 2"):
+        sim.faults.set("x", "oversized", size=1)
+    with pytest.raises(ValueError, match="only for oversized and deep"):
+        sim.faults.set("x", "status", size=10)
+
+
+async def test_fault_oversized_survives_a_client_that_stops_reading(
+        sim: Simulator, sim_client: httpx.AsyncClient) -> None:
+    sim.faults.set("pixverse", "oversized", count=1)  # 50 MiB
+    async with sim_client.stream("GET", "/v2/pixverse/scheduler/") as response:
+        first = await response.aiter_raw().__anext__()
+        assert first.startswith(b"[")
+    # the server dropped the rest and answers the next request as usual
+    assert isinstance((await sim_client.get("/v2/pixverse/scheduler/")).json(), list)
+
+
+async def test_fault_deep_nests_arrays(sim: Simulator, sim_client: httpx.AsyncClient) -> None:
+    sim.faults.set("dreamina", "deep")
+    response = await sim_client.get("/v1/dreamina/scheduler")
+    assert response.status_code == 200
+    assert response.content == b"[" * 1500 + b"]" * 1500
+    with pytest.raises(RecursionError):
+        json.loads(response.content)
+    sim.faults.clear()
+    sim.faults.set("dreamina", "deep", size=3, count=1)
+    assert (await sim_client.get("/v1/dreamina/accounts")).json() == [[[]]]
+    assert isinstance((await sim_client.get("/v1/dreamina/accounts")).json(), dict)
+
+
+@pytest.mark.parametrize("provider", ["pixverse", "minimax", "dreamina"])
+async def test_fault_surrogate_adds_an_item_with_a_lone_surrogate_id(
+        sim: Simulator, sim_client: httpx.AsyncClient, provider: str) -> None:
+    path = SCHEDULER_PATHS[provider]
+    clean = (await sim_client.get(path)).json()
+    sim.faults.set(provider, "surrogate")
+    response = await sim_client.get(path)
+    assert f'"{ID_KEY[provider]}":"\\ud800"'.encode() in response.content  # the JSON escape
+    body = response.json()
+    items = first_list(provider, body)
+    added = items.pop()
+    assert added[ID_KEY[provider]] == "\ud800"
+    if provider == "dreamina":  # the total counts it
+        assert body["total"] == clean["total"] + 1
+        body["total"] -= 1
+    assert body == clean  # nothing else changed
+    if provider != "dreamina":
+        assert added["elapsed"] == "00:05" and ISO_MS.match(added["started"])
+        available = (await sim_client.get(CAPACITY_PATHS[provider])).json()
+        assert available["executing"][-1][ID_KEY[provider]] == "\ud800"
+    sim.faults.clear(provider)
+    assert (await sim_client.get(path)).json() == clean
+
+
+@pytest.mark.parametrize("provider", ["pixverse", "minimax", "dreamina"])
+async def test_fault_huge_numbers(sim: Simulator, sim_client: httpx.AsyncClient,
+                                  provider: str) -> None:
+    path = SCHEDULER_PATHS[provider]
+    clean = (await sim_client.get(path)).json()
+    clean_capacity = (await sim_client.get(CAPACITY_PATHS[provider])).json()
+    sim.faults.set(provider, "huge_numbers")
+    response = await sim_client.get(path)
+    assert b":1" + b"0" * 400 in response.content
+    assert b":1e+308" in response.content
+    body = response.json()
+    second, first = first_list(provider, body).pop(), first_list(provider, body).pop()
+    key = ELAPSED_KEY[provider]
+    assert (first[key], second[key]) == (10 ** 400, 1e308)
+    assert first[ID_KEY[provider]] == hostile.fault_job_id(provider, "9000000000001")
+    assert second[ID_KEY[provider]] == hostile.fault_job_id(provider, "9000000000002")
+    if provider == "dreamina":
+        assert body["total"] == clean["total"] + 2
+        body["total"] -= 2
+    assert body == clean
+    capacity = (await sim_client.get(CAPACITY_PATHS[provider])).json()
+    entries = capacity["available"] if provider != "dreamina" else list(capacity.values())
+    clean_entries = (clean_capacity["available"] if provider != "dreamina"
+                     else list(clean_capacity.values()))
+    assert entries[0]["maxJobs"] == 10 ** 400
+    assert entries[1:] == clean_entries[1:]
+    sim.faults.clear()
+    assert (await sim_client.get(path)).json() == clean
+
+
+@pytest.mark.parametrize("provider", ["pixverse", "minimax", "dreamina"])
+async def test_fault_duplicates_lists_the_first_job_three_times(
+        sim: Simulator, sim_client: httpx.AsyncClient, provider: str) -> None:
+    path = SCHEDULER_PATHS[provider]
+    clean = (await sim_client.get(path)).json()
+    sim.faults.set(provider, "duplicates")
+    body = (await sim_client.get(path)).json()
+    items, clean_items = first_list(provider, body), first_list(provider, clean)
+    assert items[:3] == [clean_items[0]] * 3 and items[3:] == clean_items[1:]
+    if provider == "dreamina":  # every account's list, and the total with them
+        lists = list(body["executing"].values())
+        assert all(lst[0] == lst[1] == lst[2] for lst in lists)
+        assert body["total"] == clean["total"] + 2 * len(lists)
+    sim.faults.clear()
+    assert (await sim_client.get(path)).json() == clean
+
+
+async def test_shaping_faults_leave_other_bodies_alone(
+        sim: Simulator, sim_client: httpx.AsyncClient) -> None:
+    job = sim.running("minimax")[0]
+    clean = (await sim_client.get(f"/v1/minimax/videos/{enc(job.id)}")).json()
+    for kind in ("surrogate", "huge_numbers", "duplicates"):
+        sim.faults.set("minimax", kind, count=1)
+        assert (await sim_client.get(f"/v1/minimax/videos/{enc(job.id)}")).json() == clean
+    sim.faults.set("minimax", "surrogate", count=1)
+    error_reply = await sim_client.get("/v1/minimax/nothing/here")
+    assert error_reply.status_code == 404 and error_reply.json() == {"error": "Not found",
+                                                                      "code": 404}
 
 
 # ------------------------------------------------------------------------------ pins, log

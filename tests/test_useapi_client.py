@@ -1,15 +1,20 @@
-"""The useapi client over real HTTP against the simulator: timeouts, retries, error mapping."""
+"""The useapi client over real HTTP against the simulator: timeouts, retries, error mapping,
+the deadline and body cap, redirects."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from aiohttp import web
 from pydantic import SecretStr
 
 from bot import errors
-from bot.useapi import UseapiClient
+from bot.alerts import classify_error
+from bot.useapi import ERROR_BODY_CAP, UseapiClient
 from tests.simfixtures import SIM_TOKEN
 
 
@@ -110,3 +115,189 @@ async def test_undecodable_body_is_a_payload_error():
                             transport=httpx.MockTransport(handler)) as c:
         with pytest.raises(errors.PayloadError, match="cannot be decoded"):
             await c.get_json("/v1/minimax/scheduler/", provider="minimax")
+
+
+# --------------------------------------------------------------------------- bounds
+
+def test_default_bounds() -> None:
+    c = UseapiClient("http://useapi.test", SecretStr(SIM_TOKEN))
+    assert (c.deadline, c.max_body) == (20.0, 32 * 1024 * 1024)
+    assert (c.attempts, c.retry_timeout) == (4, 15.0)  # no retry after 15 s of the 20
+    with pytest.raises(ValueError):
+        UseapiClient("http://useapi.test", None, deadline=0)
+
+
+async def test_a_dribbled_body_is_cut_off_at_the_deadline(sim_server):
+    """Each byte comes well within the read timeout, so only the deadline can end it."""
+    sim = sim_server.sim
+    sim.faults.set("/v1/dreamina/scheduler", "dribble", seconds=0.05)
+    async with client(sim_server.url, timeout=5, deadline=0.5, attempts=3) as c:
+        async with asyncio.timeout(30):  # the bound must be real, not the dribble's ~50 s
+            with pytest.raises(errors.DeadlineExceeded) as info:
+                await c.get_json("/v1/dreamina/scheduler", provider="dreamina")
+    exc = info.value
+    assert str(exc) == "dreamina: no complete answer within 0.5 s"
+    assert (exc.message, exc.status, exc.path) == ("no complete answer within 0.5 s", None,
+                                                   "/v1/dreamina/scheduler")
+    assert isinstance(exc, errors.UpstreamTimeout) and not exc.retryable
+    assert classify_error(exc) == "unreachable"
+    assert sim.request_count("/v1/dreamina/scheduler") == 1  # cut off, not retried
+
+
+async def test_the_deadline_bounds_the_retries_too(sim_server):
+    """stamina's own timeout only stops new tries; the deadline ends the one in flight."""
+    sim = sim_server.sim
+    sim.faults.set("scheduler", "latency", seconds=0.2)
+    sim.faults.set("scheduler", "status", status=503)
+    async with client(sim_server.url, deadline=1, attempts=100, retry_timeout=100) as c:
+        async with asyncio.timeout(30):
+            with pytest.raises(errors.DeadlineExceeded, match="within 1 s"):
+                await c.get_json("/v2/pixverse/scheduler/", provider="pixverse")
+    assert 1 < sim.request_count("/v2/pixverse/scheduler/") < 100
+
+
+async def test_a_retry_after_a_transient_fault_fits_in_the_deadline(sim_server):
+    sim_server.sim.faults.set("/v1/minimax/scheduler/", "status", status=503, count=2)
+    async with client(sim_server.url, deadline=10) as c:
+        assert isinstance(await c.get_json("/v1/minimax/scheduler/", provider="minimax"), list)
+    assert sim_server.sim.request_count("/v1/minimax/scheduler/") == 3
+
+
+async def test_the_body_cap_holds_exactly_at_its_value(sim_server):
+    """Content-Length announced: refused unread one byte past the cap; counted when streamed
+    (chunked, no length): refused as soon as the count passes the cap."""
+    sim, path = sim_server.sim, "/v1/minimax/scheduler/"
+    cap = 1000
+    async with client(sim_server.url, max_body=cap, attempts=3) as c:
+        for size, fits in ((cap, True), (cap + 1, False)):
+            sim.pin(path, "[" + " " * (size - 2) + "]", content_type="application/json")
+            if fits:
+                assert await c.get_json(path, provider="minimax") == []
+            else:
+                with pytest.raises(errors.BodyTooLarge) as declared:
+                    await c.get_json(path, provider="minimax")
+            sim.unpin()
+            sim.faults.set(path, "oversized", size=size, count=1)
+            if fits:
+                assert await c.get_json(path, provider="minimax") == []
+            else:
+                with pytest.raises(errors.BodyTooLarge) as counted:
+                    await c.get_json(path, provider="minimax")
+    assert str(declared.value) == "minimax: body larger than 1000 bytes (not read)"
+    assert str(counted.value) == "minimax: body larger than 1000 bytes (stopped reading)"
+    for exc in (declared.value, counted.value):
+        assert isinstance(exc, errors.PayloadError) and not exc.retryable
+        assert exc.status == 200 and classify_error(exc) == "unreachable"
+    assert sim.request_count(path) == 4  # the refusals were not retried
+
+
+async def test_the_body_cap_in_mib_and_the_default(sim_server):
+    sim = sim_server.sim
+    sim.faults.set("/v2/pixverse/scheduler/", "oversized", size=1024 * 1024 + 1, count=1)
+    async with client(sim_server.url, max_body=1024 * 1024) as c:
+        with pytest.raises(errors.BodyTooLarge) as info:
+            await c.get_json("/v2/pixverse/scheduler/", provider="pixverse")
+        assert info.value.message == "body larger than 1 MiB (stopped reading)"
+    sim.faults.set("/v2/pixverse/scheduler/", "oversized", count=1)  # 50 MiB
+    async with client(sim_server.url) as c:
+        with pytest.raises(errors.BodyTooLarge) as info:
+            await c.get_json("/v2/pixverse/scheduler/", provider="pixverse")
+        assert info.value.message == "body larger than 32 MiB (stopped reading)"
+        # the connection pool is fine afterwards
+        assert isinstance(await c.get_json("/v2/pixverse/scheduler/", provider="pixverse"),
+                          list)
+
+
+async def test_a_compressed_body_is_capped_by_what_it_inflates_to():
+    import gzip
+
+    import httpx
+
+    bomb = gzip.compress(b"[" + b" " * 100_000 + b"]")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"Content-Encoding": "gzip"}, content=bomb)
+
+    async with UseapiClient("http://useapi.test", SecretStr(SIM_TOKEN), max_body=50_000,
+                            transport=httpx.MockTransport(handler)) as c:
+        assert len(bomb) < 50_000
+        with pytest.raises(errors.BodyTooLarge, match=r"50000 bytes \(stopped reading\)"):
+            await c.get_json("/v1/minimax/scheduler/", provider="minimax")
+
+
+async def test_a_large_error_body_is_not_read_past_its_cap(sim_server):
+    sim_server.sim.faults.set("/v1/dreamina/scheduler", "status", status=503,
+                              body={"error": "x" * (ERROR_BODY_CAP + 1)})
+    async with client(sim_server.url, attempts=1) as c:
+        with pytest.raises(errors.ServerError) as info:
+            await c.get_json("/v1/dreamina/scheduler", provider="dreamina")
+    assert info.value.message == "Service Unavailable"  # the reason phrase stands in
+
+
+async def test_json_nested_too_deep_is_a_payload_error(sim_server):
+    sim_server.sim.faults.set("/v1/dreamina/scheduler", "deep")
+    async with client(sim_server.url, attempts=3) as c:
+        with pytest.raises(errors.PayloadError) as info:
+            await c.get_json("/v1/dreamina/scheduler", provider="dreamina")
+    assert str(info.value) == "dreamina: useapi sent JSON nested too deep to read"
+    assert not info.value.retryable and classify_error(info.value) == "unreachable"
+    assert sim_server.sim.request_count("/v1/dreamina/scheduler") == 1
+
+
+# --------------------------------------------------------------------------- redirects
+
+@pytest.fixture
+async def redirector() -> AsyncIterator[tuple[str, list[str]]]:
+    """A server on loopback that redirects as `?to=` says (`/none`: without a Location);
+    yields its URL and the paths it was asked for."""
+    seen: list[str] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        seen.append(request.path_qs)
+        if request.path == "/none":
+            return web.Response(status=302)
+        return web.Response(status=int(request.query.get("status", "302")),
+                            headers={"Location": request.query["to"]})
+
+    runner = web.AppRunner(web.Application())
+    runner.app.router.add_get("/{tail:.*}", handle)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    yield f"http://127.0.0.1:{port}", seen
+    await runner.cleanup()
+
+
+@pytest.mark.parametrize(("status", "to", "message"), [
+    (302, "https://evil.example:8443/steal/it?token=abc&x=1#frag",
+     "redirected to another host (not followed): https://evil.example:8443/steal/it"),
+    (301, "http://user:pw@other.example/v2/x?q=1",
+     "redirected to another host (not followed): http://other.example/v2/x"),
+    (307, "/v2/pixverse/scheduler/?page=2", "redirected to /v2/pixverse/scheduler/ "
+                                            "(not followed)"),
+    (308, "https://127.0.0.1/x", "redirected to another host (not followed): "
+                                 "https://127.0.0.1/x"),
+])
+async def test_a_redirect_is_a_typed_error_and_not_followed(redirector, status, to, message):
+    url, seen = redirector
+    async with client(url, attempts=3) as c:
+        with pytest.raises(errors.Redirected) as info:
+            await c.get_json("/v1/minimax/scheduler/", provider="minimax",
+                             params={"status": str(status), "to": to})
+    exc = info.value
+    assert exc.message == message and exc.status == status
+    assert str(exc) == f"minimax: {message} ({status})"
+    assert "token=abc" not in str(exc) and "pw" not in str(exc)
+    assert isinstance(exc, errors.HTTPStatusError) and not exc.retryable
+    assert classify_error(exc) == "unreachable"
+    assert len(seen) == 1  # neither retried nor followed
+
+
+async def test_a_redirect_without_a_location(redirector):
+    url, seen = redirector
+    async with client(url) as c:
+        with pytest.raises(errors.Redirected) as info:
+            await c.get_json("/none", provider="dreamina")
+    assert str(info.value) == "dreamina: redirected without a Location (not followed) (302)"
+    assert seen == ["/none"]

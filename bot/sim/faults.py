@@ -5,6 +5,11 @@ exactly a provider name such as `"pixverse"`), a `kind`, and optionally a `count
 next N matching requests, then switch off) and a `probability` (rolled on a seeded RNG, so a
 run is repeatable). Latency faults add up and then let the request go on; of the other kinds
 the first matching fault that fires decides the answer.
+
+Kinds: `latency`, `status`, `timeout` (hang), `garbage` and `html` answer in place of the
+endpoint; `dribble` sends the endpoint's usual answer one byte every `seconds`; `oversized`
+(`size` bytes, streamed) and `deep` (`size` arrays deep) replace it with a hostile body;
+`surrogate`, `huge_numbers` and `duplicates` work a hostile item into it (`bot.sim.hostile`).
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-FaultKind = Literal["latency", "status", "timeout", "garbage", "html"]
+FaultKind = Literal["latency", "status", "timeout", "garbage", "html", "dribble", "oversized",
+                    "deep", "surrogate", "huge_numbers", "duplicates"]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 
 #: Provider names a pattern may be given as (matched against the path's provider segment).
@@ -39,11 +45,19 @@ REASONS: dict[int, str] = {
     596: "Account session expired, please add the account again",
 }
 
-#: Default `seconds` per kind (latency to add, or how long a timeout hangs).
-DEFAULT_SECONDS: dict[str, float] = {"latency": 1.0, "timeout": 30.0}
-#: Default HTTP status per kind.
+#: Default `seconds` per kind (latency to add, how long a timeout hangs, or the pause before
+#: each byte of a dribble).
+DEFAULT_SECONDS: dict[str, float] = {"latency": 1.0, "timeout": 30.0, "dribble": 2.0}
+#: Default HTTP status per kind (a `dribble` keeps the endpoint's own, and so do the kinds
+#: that work an item into its answer).
 DEFAULT_STATUS: dict[str, int] = {"status": 500, "html": 502, "garbage": 200, "latency": 200,
-                                  "timeout": 504}
+                                  "timeout": 504, "dribble": 200, "oversized": 200, "deep": 200,
+                                  "surrogate": 200, "huge_numbers": 200, "duplicates": 200}
+#: Default `size` of the kinds that have one: bytes of an `oversized` body (50 MiB), arrays
+#: nested in a `deep` one.
+DEFAULT_SIZE: dict[str, int] = {"oversized": 50 * 1024 * 1024, "deep": 1500}
+#: The least `size` each takes (`[]` is 2 bytes).
+MIN_SIZE: dict[str, int] = {"oversized": 2, "deep": 1}
 
 GARBAGE_BODY = b'{"executing": [tru'
 
@@ -84,6 +98,7 @@ class Fault:
     seconds: float
     status: int
     body: Any = None
+    size: int = 0
     hits: int = 0
     _regex: re.Pattern[str] = field(init=False, repr=False)
 
@@ -101,6 +116,8 @@ class Fault:
                                "seconds": self.seconds, "status": self.status, "hits": self.hits}
         if self.body is not None:
             out["body"] = self.body
+        if self.kind in DEFAULT_SIZE:
+            out["size"] = self.size
         return out
 
 
@@ -114,13 +131,15 @@ class Faults:
 
     def set(self, pattern: str, kind: str, *, count: int | None = None,
             probability: float = 1.0, seconds: float | None = None, status: int | None = None,
-            body: Any = None) -> Fault:
+            body: Any = None, size: int | None = None) -> Fault:
         """Switch a fault on; returns it. Raises ValueError on a bad kind, regex or number.
 
-        `seconds`: latency added (`latency`, default 1) or hang time (`timeout`, default 30;
-        after it the request gets a 504). `status`: the HTTP status of a `status` fault
-        (default 500) or an `html` page (default 502). `body`: replaces the JSON error body of
-        a `status` fault, or the bytes/text of a `garbage` one.
+        `seconds`: latency added (`latency`, default 1), hang time (`timeout`, default 30;
+        after it the request gets a 504) or the pause before each byte (`dribble`, default 2).
+        `status`: the HTTP status of a `status` fault (default 500), an `html` page (default
+        502), an `oversized` or `deep` body (default 200). `body`: replaces the JSON error body
+        of a `status` fault, or the bytes/text of a `garbage` one. `size`: bytes of an
+        `oversized` body (default 50 MiB, at least 2), depth of a `deep` one (default 1500).
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {FAULT_KINDS}")
@@ -132,6 +151,10 @@ class Faults:
             raise ValueError("seconds must not be negative")
         if status is not None and not 100 <= status <= 999:
             raise ValueError("status must be an HTTP status code")
+        if size is not None and kind not in MIN_SIZE:
+            raise ValueError(f"size is only for {' and '.join(MIN_SIZE)} faults")
+        if size is not None and size < MIN_SIZE[kind]:
+            raise ValueError(f"size of a {kind} fault must be at least {MIN_SIZE[kind]}")
         try:
             re.compile(pattern)
         except re.error as exc:
@@ -140,7 +163,8 @@ class Faults:
             id=self._next_id, pattern=pattern, kind=kind,  # type: ignore[arg-type]
             count=count, probability=float(probability),
             seconds=float(seconds if seconds is not None else DEFAULT_SECONDS.get(kind, 0.0)),
-            status=int(status if status is not None else DEFAULT_STATUS[kind]), body=body)
+            status=int(status if status is not None else DEFAULT_STATUS[kind]), body=body,
+            size=int(size if size is not None else DEFAULT_SIZE.get(kind, 0)))
         self._next_id += 1
         self._faults.append(fault)
         return fault

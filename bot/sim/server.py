@@ -8,7 +8,8 @@ GET      /_sim/state           accounts, running jobs, legacy jobs, counters, fa
 GET      /_sim/history         `{"total", "since", "events":[…]}`; `?since=N` skips N events
 GET      /_sim/requests        `{"total", "since", "requests":[…]}`; `?since=N`
 GET      /_sim/faults          active faults
-POST     /_sim/faults          `{pattern, kind, count?, probability?, seconds?, status?, body?}`
+POST     /_sim/faults          `{pattern, kind, count?, probability?, seconds?, status?, body?,
+                               size?}`
 DELETE   /_sim/faults          all, or `?pattern=` / `{"pattern"}` only
 GET      /_sim/pins            pinned paths
 POST     /_sim/pin             `{path, body, status?, contentType?}`
@@ -30,7 +31,8 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
 from http import HTTPStatus
 from types import TracebackType
 from typing import Any
@@ -38,6 +40,8 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from bot.sim import hostile
+from bot.sim.clock import iso_ms
 from bot.sim.faults import Fault, html_page, reason_for
 from bot.sim.render import Reply, error, route
 from bot.sim.state import PROVIDERS, SPECS, CapacityError, SimRequest, Simulator
@@ -55,22 +59,42 @@ def _reason(status: int) -> str:
 
 
 def _dumps(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:  # a lone surrogate (the `surrogate` fault): escape it
+        return json.dumps(value, separators=(",", ":")).encode()
+
+
+def _body_bytes(reply: Reply) -> bytes:
+    if isinstance(reply.body, bytes):
+        return reply.body
+    if isinstance(reply.body, str):
+        return reply.body.encode()
+    return _dumps(reply.body)
+
+
+def _bodiless(reply: Reply) -> bool:
+    return reply.status == 204 or (reply.body is None and reply.status >= 300)
 
 
 def _response(reply: Reply) -> web.Response:
     reason = _reason(reply.status)
-    if reply.status == 204 or (reply.body is None and reply.status >= 300):
+    if _bodiless(reply):
         return web.Response(status=reply.status, reason=reason)
-    if isinstance(reply.body, bytes):
-        body = reply.body
-    elif isinstance(reply.body, str):
-        body = reply.body.encode()
-    else:
-        body = _dumps(reply.body)
     charset = "utf-8" if reply.content_type.startswith("text/") else None
-    return web.Response(status=reply.status, reason=reason, body=body,
+    return web.Response(status=reply.status, reason=reason, body=_body_bytes(reply),
                         content_type=reply.content_type, charset=charset)
+
+
+@dataclass(slots=True)
+class _Streamed:
+    """An answer written piece by piece (`dribble`, `oversized`); `length` is sent as
+    Content-Length when known, else the body goes chunked."""
+
+    status: int
+    chunks: AsyncIterator[bytes]
+    length: int | None = None
+    content_type: str = "application/json"
 
 
 class SimServer:
@@ -154,12 +178,38 @@ class SimServer:
         try:
             reply = await self._answer(request, raw_path, raw_query, entry)
             entry.status = reply.status
+            if isinstance(reply, _Streamed):
+                return await self._stream(request, reply)
             return _response(reply)
         finally:
             entry.seconds = round(time.perf_counter() - started, 6)
 
+    async def _stream(self, request: web.Request, reply: _Streamed) -> web.StreamResponse:
+        response = web.StreamResponse(status=reply.status, reason=_reason(reply.status))
+        response.content_type = reply.content_type
+        if reply.length is not None:
+            response.content_length = reply.length
+        await response.prepare(request)
+        try:
+            async for chunk in reply.chunks:
+                await response.write(chunk)
+            await response.write_eof()
+        except ConnectionError:  # the client stopped reading (a size cap) and hung up
+            pass
+        return response
+
+    async def _dribble(self, request: web.Request, body: bytes,
+                       seconds: float) -> AsyncIterator[bytes]:
+        """`body` one byte at a time, each after `seconds`; cut off when the server stops."""
+        for i in range(len(body)):
+            if await self._wait_stop(seconds):
+                if request.transport is not None:
+                    request.transport.close()
+                raise asyncio.CancelledError
+            yield body[i:i + 1]
+
     async def _answer(self, request: web.Request, raw_path: str, raw_query: str,
-                      entry: SimRequest) -> Reply:
+                      entry: SimRequest) -> Reply | _Streamed:
         sim = self.sim
         segs = [unquote(s) for s in raw_path.split("/")[1:]]
         if segs and segs[-1] == "":
@@ -174,16 +224,32 @@ class SimServer:
             await self._wait_stop(delay)
         if fault is not None:
             entry.fault = fault.kind
-            return await self._fault_reply(fault, provider, request)
+            if fault.kind == "oversized":
+                return _Streamed(fault.status, _aiter(hostile.filler(fault.size)))
+            if fault.kind == "deep":
+                return Reply(fault.status, hostile.nested(fault.size))
+            if fault.kind not in _SHAPING:
+                return await self._fault_reply(fault, provider, request)
         candidates = [raw_path, path]
         if raw_query:
             candidates = [f"{raw_path}?{raw_query}", f"{path}?{unquote(raw_query)}", *candidates]
         pin = sim.pinned(*candidates)
         if pin is not None:
-            return Reply(pin.status, pin.body, pin.content_type)
-        sim.step()
-        query = {key: request.query[key] for key in request.query}
-        return route(sim, request.method, segs, query)
+            reply = Reply(pin.status, pin.body, pin.content_type)
+        else:
+            sim.step()
+            query = {key: request.query[key] for key in request.query}
+            reply = route(sim, request.method, segs, query)
+        if fault is None or _bodiless(reply):
+            return reply
+        if fault.kind == "dribble":
+            body = _body_bytes(reply)
+            return _Streamed(reply.status, self._dribble(request, body, fault.seconds),
+                             len(body), reply.content_type)
+        if reply.status < 300 and not isinstance(reply.body, bytes | str):
+            started = iso_ms(sim.now_ts() - 5)
+            reply.body = hostile.distort(fault.kind, provider, reply.body, started=started)
+        return reply
 
     def _authorized(self, request: web.Request) -> bool:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
@@ -257,7 +323,8 @@ class SimServer:
                     count=_opt_int(data.get("count")),
                     probability=float(data.get("probability", 1.0)),
                     seconds=None if data.get("seconds") is None else float(data["seconds"]),
-                    status=_opt_int(data.get("status")), body=data.get("body"))
+                    status=_opt_int(data.get("status")), body=data.get("body"),
+                    size=_opt_int(data.get("size")))
                 return Reply(201, fault.to_dict())
             if method == "DELETE":
                 data = await _json(request)
@@ -313,6 +380,15 @@ class SimServer:
                                                                        "completed")))
             return Reply(200, {"ids": ids})
         return Reply(404, {"error": f"no control endpoint {method} /_sim/{sub}", "code": 404})
+
+
+#: Fault kinds that shape the endpoint's own answer (the others answer in its place).
+_SHAPING = frozenset({"dribble", "surrogate", "huge_numbers", "duplicates"})
+
+
+async def _aiter(chunks: Iterable[bytes]) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk
 
 
 def _job_dict(sim: Simulator, job_id: str) -> dict[str, Any]:
