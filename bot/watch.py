@@ -135,6 +135,10 @@ class TickReport:
     event_keys: tuple[str, ...] = field(default=(), repr=False)
 
 
+#: A departed job, what its endpoint answered (None: no answer), and the error if any.
+_Resolved = tuple[PendingJob, JobResult | None, str | None]
+
+
 @dataclass(slots=True)
 class _Plan:
     """What one tick decided, written in one transaction (`snapshot` None: a failed tick)."""
@@ -168,6 +172,7 @@ class ProviderWatcher:
         unreachable_after: int = 3,
         flap_ticks: int = 2,
         resolve_give_up: timedelta = timedelta(minutes=30),
+        resolve_budget: float | None = None,
         default_channel: int | None = None,
         concurrency: int = 8,
         jitter: float = 0.1,
@@ -185,6 +190,8 @@ class ProviderWatcher:
         self.unreachable_after = unreachable_after
         self.flap_ticks = flap_ticks
         self.resolve_give_up = resolve_give_up
+        #: Seconds a tick waits for the job endpoint in all (default: one poll interval).
+        self.resolve_budget = poll_interval if resolve_budget is None else resolve_budget
         self.default_channel = default_channel
         self.jitter = jitter
         #: With a lease only one replica ticks this provider; the others follow the store.
@@ -331,7 +338,7 @@ class ProviderWatcher:
         plan.pending_remove += [jid for jid in stored if jid in running]
         todo = [p for jid, p in stored.items() if jid not in running]
         todo += [PendingJob(job=j, left_at=now) for j in d.left if j.id not in stored]
-        results = await asyncio.gather(*(self._resolve(p) for p in todo))
+        results = await self._resolve_all(todo)
         plan.calls += len(todo)
         for p, result, error in results:
             outcome = result.outcome if result is not None else None
@@ -442,7 +449,23 @@ class ProviderWatcher:
         return TickReport(provider=self.name, at=now, ok=True, leader=False,
                           jobs=len(self.latest.jobs) if self.latest else 0)
 
-    async def _resolve(self, p: PendingJob) -> tuple[PendingJob, JobResult | None, str | None]:
+    async def _resolve_all(self, todo: list[PendingJob]) -> list[_Resolved]:
+        """Each job's answer, within `resolve_budget` seconds in all. One call may take up to
+        the client's deadline, `concurrency` at a time, so a slow job endpoint could otherwise
+        hold the tick, and every alert of this provider with it, for minutes. A job that got
+        no answer in time is asked again next tick."""
+        if not todo:
+            return []
+        tasks = [asyncio.ensure_future(self._resolve(p)) for p in todo]
+        done, late = await asyncio.wait(tasks, timeout=self.resolve_budget)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+        why = f"no answer within {self.resolve_budget:g} s (asked again next tick)"
+        return [task.result() if task in done else (p, None, why)
+                for p, task in zip(todo, tasks, strict=True)]
+
+    async def _resolve(self, p: PendingJob) -> _Resolved:
         async with self._sem:
             try:
                 return p, await self.provider.job(p.job.id), None

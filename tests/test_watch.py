@@ -447,6 +447,35 @@ async def test_a_failing_database_is_not_taken_for_a_bad_answer(store):
     assert await queued_events(store) == [(f"job:{P}:a:completed", None)]
 
 
+async def test_a_job_endpoint_that_never_answers_does_not_hold_the_tick(store):
+    """Job look-ups share one budget per tick: a hanging one is asked again next tick, and
+    the outcome of the job that did answer is posted now."""
+    clock = Clock()
+    fake = FakeProvider([snap(job("slow"), job("quick")), snap()])
+    hang = asyncio.Event()
+    real_job = fake.job
+
+    async def job_endpoint(job_id: str) -> JobResult:
+        if job_id == "slow" and not hang.is_set():
+            await hang.wait()  # never set during the tick
+        return await real_job(job_id)
+
+    fake.job = job_endpoint  # type: ignore[method-assign]
+    w = watcher(fake, store, clock, resolve_budget=0.2)
+    await w.tick()
+    clock.advance()
+    r = await w.tick()
+    assert (r.ok, r.left, r.resolved, r.pending, r.event_keys) == (
+        True, 2, 1, 1, (f"job:{P}:quick:completed",))
+    [kept] = await store.pending_jobs(P)
+    assert (kept.job.id, kept.attempts, kept.last_error) == (
+        "slow", 1, "no answer within 0.2 s (asked again next tick)")
+    hang.set()
+    clock.advance()
+    r = await w.tick()
+    assert (r.resolved, r.pending, r.event_keys) == (1, 0, (f"job:{P}:slow:completed",))
+
+
 async def test_muted_events_are_not_queued(store):
     clock = Clock()
     await store.mute(P, EventKind.JOB, T0 + timedelta(hours=1))
