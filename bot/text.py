@@ -8,8 +8,9 @@ escape sequence.
 
 from __future__ import annotations
 
-import math
 import re
+
+from bot.models import MAX_ELAPSED_SECONDS
 
 __all__ = [
     "bar",
@@ -111,10 +112,14 @@ def short_id(job_id: str, width: int = 32) -> str:
 
 
 def fmt_duration(seconds: float | None) -> str:
-    """``45s``, ``3m 57s``, ``1h 02m``, ``2d 03h``; "—" when unknown. Negative counts as 0."""
-    if seconds is None or math.isnan(seconds):
+    """``45s``, ``3m 57s``, ``1h 02m``, ``2d 03h``; "—" when unknown. Negative counts as 0;
+    past a year (`MAX_ELAPSED_SECONDS`, where elapsed figures are clamped) ``over 365d``, so
+    an absurd figure reads as absurd without a 300-digit day count."""
+    if seconds is None or seconds != seconds:  # NaN (math.isnan overflows on a huge int)
         return "—"
-    s = max(0, int(seconds))
+    if seconds > MAX_ELAPSED_SECONDS:
+        return f"over {MAX_ELAPSED_SECONDS // 86400}d"
+    s = int(seconds) if seconds > 0 else 0
     if s < 60:
         return f"{s}s"
     if s < 3600:

@@ -14,7 +14,7 @@ import gc
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from bot import runtime
 from bot.errors import PayloadError
 from bot.fastjson import loads
-from bot.models import Account, Job, Kind, Snapshot, make_job
+from bot.models import MAX_ELAPSED_SECONDS, Account, Job, Kind, Snapshot, make_job
 from bot.providers import dreamina, minimax, parse, pixverse
 from bot.store import Store, _stuck_ids, decode_snapshot, encode_snapshot
 
@@ -36,17 +36,38 @@ IDS = ["user:1-pixverse:a@b.c-video:7", "user:85242-minimax:781737-image:3649823
        "j1128234156410633743v-u85242-US:felix@x.example:dreamina", "user:1-pixverse:a-music:2",
        "legacy-id", "  ", "", "user:u-x:acct-Video:1"]
 TEXT = st.sampled_from(IDS) | st.text(max_size=12)
-ODD = (st.none() | st.booleans() | st.integers(-5, 10**20) | st.floats(allow_nan=True)
+# Absurd numbers (issue 9): beyond a float, beyond a year of seconds, negative, non-finite.
+HUGE = st.sampled_from([10**400, -(10**400), 1e308, -1e308, float("inf"), float("-inf"),
+                        MAX_ELAPSED_SECONDS, MAX_ELAPSED_SECONDS + 1, 2**63, 0, 946684800])
+ODD = (st.none() | st.booleans() | st.integers(-5, 10**20) | st.floats(allow_nan=True) | HUGE
        | st.lists(st.integers(), max_size=2) | st.dictionaries(st.text(max_size=3),
                                                                 st.integers(), max_size=2))
 TIMES = st.sampled_from(["2024-09-25T01:55:16.128Z", "2024-09-25T01:55:67.890Z", "1727229316",
-                         "2024-13-01T00:00:00Z", " 2024-09-25 01:55 ", "1727229316128", "x"])
+                         "2024-13-01T00:00:00Z", " 2024-09-25 01:55 ", "1727229316128", "x",
+                         # the 2000–2100 window's edges, and far beyond it
+                         "1999-12-31T23:59:59.999Z", "2000-01-01T00:00:00.000Z",
+                         "2099-12-31T23:59:59.999Z", "2100-01-01T00:00:00.000Z",
+                         "0001-01-01T00:00:00.000Z", "9999-12-31T23:59:59.999Z", "0"])
 ELAPSED = st.sampled_from(["03:57", "3:00:54", "1:02:03", "12:5", "1:2:3", "01:02:03.5", "1m 23s",
-                           "٣:٤٥", "99999:00", "1:123", ":12", "1::2", " 0:00 ", "45", "-5"])
+                           "٣:٤٥", "99999:00", "1:123", ":12", "1::2", " 0:00 ", "45", "-5",
+                           # a year (the bound) exactly and one second past it, and far past
+                           "525600:00", "525600:01", "8760:00:00", "8760:00:01",
+                           "99999999999:00", "1e308", "99999999 days"])
 VALUE = TEXT | TIMES | ELAPSED | ODD
 ITEM_KEYS = ["id", "videoId", "imageId", "type", "email", "account", "model", "started",
              "elapsed", "jobid", "jobId", "elapsedSeconds", "replyUrl"]
 items = st.dictionaries(st.sampled_from(ITEM_KEYS), VALUE, max_size=8)
+
+
+def first_of_each(jobs: Iterable[Job]) -> tuple[Job, ...]:
+    """Jobs with each id once, the first kept: what a scheduler list that repeats ids gives."""
+    out: list[Job] = []
+    seen: set[str] = set()
+    for job in jobs:
+        if job.id not in seen:
+            seen.add(job.id)
+            out.append(job)
+    return tuple(out)
 
 
 def outcome(call: Callable[[], Any]) -> Any:
@@ -74,13 +95,13 @@ def test_make_job_is_job() -> None:
 
 @pytest.mark.parametrize("module", [pixverse, minimax], ids=["pixverse", "minimax"])
 @FAST
-@given(st.lists(items, max_size=3))
+@given(st.lists(items, max_size=4))
 def test_flat_queue_fast_path_is_the_checked_path(module: Any, body: list[dict[str, Any]]) -> None:
     id_keys = module._ID_KEYS
 
     def checked() -> tuple[Job, ...]:
-        return tuple(parse._flat_job(item, i, module.NAME, "scheduler", id_keys, NOW)
-                     for i, item in enumerate(body))
+        return first_of_each(parse._flat_job(item, i, module.NAME, "scheduler", id_keys, NOW)
+                             for i, item in enumerate(body))
 
     expected = outcome(checked)
     for _ in range(2):  # cold and warm memos
@@ -92,8 +113,8 @@ def test_flat_queue_fast_path_is_the_checked_path(module: Any, body: list[dict[s
                        max_size=2))
 def test_dreamina_fast_path_is_the_checked_path(groups: dict[str, list[dict[str, Any]]]) -> None:
     def checked() -> tuple[Job, ...]:
-        return tuple(dreamina._job(item, group, i)
-                     for group, rows in groups.items() for i, item in enumerate(rows))
+        return first_of_each(dreamina._job(item, group, i)
+                             for group, rows in groups.items() for i, item in enumerate(rows))
 
     expected = outcome(checked)
     for _ in range(2):
@@ -126,7 +147,8 @@ _CLOCK = re.compile(r"(\d+):(\d{1,2})(?::(\d{1,2}))?(?:\.\d*)?")
 
 def clock_reference(value: str) -> int | None:
     """parse_elapsed as it was before the clock fast path, for text with a colon (which no
-    number or unit pattern reads): too long, the clock regex, or nothing."""
+    number or unit pattern reads): too long, the clock regex, or nothing; then the year's
+    bound."""
     text = value.strip()
     if len(text) > parse._MAX_TEXT:
         return None
@@ -134,7 +156,8 @@ def clock_reference(value: str) -> int | None:
     if m is None:
         return None
     a, b, c = m.groups()
-    return int(a) * 60 + int(b) if c is None else int(a) * 3600 + int(b) * 60 + int(c)
+    seconds = int(a) * 60 + int(b) if c is None else int(a) * 3600 + int(b) * 60 + int(c)
+    return min(seconds, MAX_ELAPSED_SECONDS)
 
 
 @FAST
@@ -145,7 +168,7 @@ def test_clock_fast_path_reads_what_the_clock_regex_reads(text: str) -> None:
 
 
 def test_clock_fast_path_keeps_the_length_bound() -> None:
-    assert parse.parse_elapsed("9" * 60 + ":00") == int("9" * 60) * 60
+    assert parse.parse_elapsed("9" * 60 + ":00") == MAX_ELAPSED_SECONDS
     assert parse.parse_elapsed("9" * 70 + ":00") is None
 
 

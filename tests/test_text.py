@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.models import MAX_ELAPSED_SECONDS
 from bot.text import (
     bar,
     display_account,
@@ -111,7 +112,12 @@ def test_truncate():
 
 @pytest.mark.parametrize(("seconds", "text"), [
     (0, "0s"), (45, "45s"), (237, "3m 57s"), (3723, "1h 02m"), (90000, "1d 01h"),
-    (-5, "0s"), (None, "—"),
+    (-5, "0s"), (None, "—"), (float("nan"), "—"),
+    # a year (bot.models.MAX_ELAPSED_SECONDS, the bound of an elapsed figure) and past it
+    (MAX_ELAPSED_SECONDS, "365d 00h"), (MAX_ELAPSED_SECONDS - 1, "364d 23h"),
+    (MAX_ELAPSED_SECONDS + 1, "over 365d"), (MAX_ELAPSED_SECONDS + 0.5, "over 365d"),
+    (1e308, "over 365d"), (10**400, "over 365d"), (float("inf"), "over 365d"),
+    (float("-inf"), "0s"), (-1e308, "0s"),
 ])
 def test_fmt_duration(seconds, text):
     assert fmt_duration(seconds) == text
