@@ -624,7 +624,7 @@ def test_queue_and_capacity_any_input(rows: list[tuple[str, str, int]], redact: 
         assert not LIVE_MENTION.search(dump(pages))
 
 
-# --- absurd values (issue 9) ---------------------------------------------
+# --- absurd values and bidi controls (issue 9) ---------------------------------------------
 
 def test_queue_shows_absurd_elapsed_bounded_and_stuck():
     """A job clamped to a year by its adapter, and one stored unbounded by older code: both
@@ -666,3 +666,38 @@ def test_capacity_shows_bounded_counts():
                              "▱▱▱▱▱▱▱▱▱▱ 0/100000 b@x.io"}],
         "footer": {"text": "Data from 0s ago · page 1/1 · fullest first"}}
 
+
+RLO, PDI = "\u202e", "\u2069"
+BIDI_ANY = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def test_job_embed_shows_bidi_controls_as_markers():
+    r = make_result(id=f"{RLO}user:1-pixverse:a@x.io-video:7", error=f"bad file {RLO}gnp.exe",
+                    prompt=f"a cat{PDI}", model=f"{RLO}", account="a@x.io", urls=())
+    e = job_embed(r, titles=TITLES, redact=False)
+    check_limits(e)
+    assert not BIDI_ANY.search(dump(e))
+    assert desc(e) == "**Id** <U+202E>user:1-pixverse:a@x.io-video:7"
+    by_name = {f.name: f.value for f in e.fields}
+    assert by_name["Upstream error"] == "bad file <U+202E>gnp.exe"
+    assert by_name["Prompt"] == "a cat<U+2069>"
+    assert by_name["Model"] == "<U+202E>"
+
+
+def test_error_and_alert_embeds_show_bidi_controls_as_markers():
+    exc = errors.ServerError(f"bad {RLO}gnp.exe", provider="pixverse", status=502,
+                             path=f"/v2/pixverse/videos/x{RLO}")
+    e = error_embed(exc, titles=TITLES)
+    assert desc(e) == ("Usually temporary; opsbot keeps trying.\n"
+                       "**Upstream said:** bad <U+202E>gnp.exe\n"
+                       "**Request:** /v2/pixverse/videos/x<U+202E>")
+    a = alert_embed(ev(EventKind.JOB, "failed", job_id=f"j{RLO}1", account=f"{PDI}acct",
+                       detail=f"{RLO}"), titles=TITLES, redact=False)
+    assert desc(a).splitlines()[:3] == ["**Job** j<U+202E>1", "**Account** <U+2069>acct",
+                                        "<U+202E>"]
+    s = status_embed([ProviderStatus("pixverse", 1, 1, 2, NOW, f"{RLO}oops", True)], now=NOW,
+                     titles=TITLES)
+    assert "Last error: <U+202E>oops" in fv(s, 0)
+    for embed in (e, a, s):
+        check_limits(embed)
+        assert not BIDI_ANY.search(dump(embed))
