@@ -23,7 +23,13 @@ from typing import Any
 
 import orjson
 
-__all__ = ["dumps", "loads"]
+__all__ = ["NestedTooDeep", "dumps", "loads"]
+
+
+class NestedTooDeep(ValueError, RecursionError):
+    """JSON nested past the decoder's recursion limit. A ValueError, like any body that
+    cannot be decoded, so every caller that handles those handles this one; and still a
+    RecursionError, for a caller that wants to say so."""
 
 #: `bytes.translate` table: a digit → `0`; what may stand right before a JSON number (`[`, `,`,
 #: `:`, `-`, white space) → `|`; anything else → `x`.
@@ -52,7 +58,7 @@ def loads(data: bytes | str) -> Any:
     or white space, or at the start: a cheap scan, ~1 ms a MB, that a digit run inside a
     string seldom trips) is read by the standard library, and so is what orjson refuses; its
     errors (ValueError) stay the errors, and nesting deeper than the interpreter's recursion
-    limit (~1,000) is a ValueError too, like any other body that cannot be decoded.
+    limit (~1,000) is `NestedTooDeep`, a ValueError too.
     """
     if isinstance(data, str):
         try:
@@ -71,7 +77,8 @@ def loads(data: bytes | str) -> Any:
 
 
 def _std_loads(data: bytes | str) -> Any:
-    """`json.loads` of the text with its lone surrogates healed; RecursionError → ValueError."""
+    """`json.loads` of the text with its lone surrogates healed; RecursionError →
+    `NestedTooDeep`."""
     # Decoded as `json.loads` decodes bytes (its encoding guess, surrogates passed through),
     # so that what is healed is exactly what it would have read.
     text = data if isinstance(data, str) else data.decode(json.detect_encoding(data),
@@ -79,7 +86,7 @@ def _std_loads(data: bytes | str) -> Any:
     try:
         return json.loads(_heal_surrogates(text))
     except RecursionError:
-        raise ValueError("JSON nested deeper than the decoder's recursion limit") from None
+        raise NestedTooDeep("JSON nested deeper than the decoder's recursion limit") from None
 
 
 def _heal_surrogates(text: str) -> str:
