@@ -211,8 +211,10 @@ def parse_elapsed(value: object) -> int | None:
     """
     if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, int):
-        return bound_elapsed(value) if value >= 0 else None
+    if isinstance(value, int):  # (Dreamina's elapsedSeconds, unmemoised: bound inlined)
+        if value < 0:
+            return None
+        return value if value <= MAX_ELAPSED_SECONDS else MAX_ELAPSED_SECONDS
     if isinstance(value, float):
         return _whole_seconds(value)
     if not isinstance(value, str):
