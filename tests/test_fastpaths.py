@@ -275,10 +275,24 @@ def test_loads_too_deep_is_a_value_error(depth: int) -> None:
         with pytest.raises(ValueError) as caught:
             loads(data)
         assert isinstance(caught.value, NestedTooDeep)
-    value = loads(b"[" * 900 + b"]" * 900)  # deep, but within both limits: read
-    for _ in range(899):
-        value = value[0]
-    assert value == []
+    assert nesting(loads(b"[" * 900 + b"]" * 900)) == 900  # deep, but within both limits
+
+
+def nesting(value: Any) -> int:
+    """How deep `[[[…]]]` nests (walked, not recursed: `==` on it would hit the limit)."""
+    depth = 0
+    while isinstance(value, list):
+        depth += 1
+        value = value[0] if value else None
+    return depth
+
+
+def test_loads_nesting_bound_is_orjsons() -> None:
+    """A body orjson reads may nest 1,024 deep (its limit), one more is too deep (json, the
+    fallback, stops near its recursion limit, ~1,000)."""
+    assert nesting(loads(b"[" * 1_024 + b"]" * 1_024)) == 1_024
+    with pytest.raises(NestedTooDeep):
+        loads(b"[" * 1_025 + b"]" * 1_025)
 
 
 @pytest.mark.parametrize("data", [b"", b"<html>", b"[1,]", b"\xff\xfe\xfd", b"{'a': 1}", "[1,]"])
