@@ -1,15 +1,60 @@
-"""The normalised model every provider adapter produces. No I/O, no Discord."""
+"""The normalised model every provider adapter produces. No I/O, no Discord.
+
+**Bounds** (issue 9, defect 4). Upstream numbers can be anything JSON allows (10^400, 1e308,
+-3) and upstream times any date; each consumer breaks on them differently (the diff's
+`float()` overflows, `timedelta` overflows, a 300-digit day count reaches the screen). So every
+field is bounded once, where the adapters read it (`bot/providers/parse.py`), and everything
+downstream (diff, store, embeds) may rely on the bounds below:
+
+* `Job.elapsed_seconds`: 0 … `MAX_ELAPSED_SECONDS` (one year) or None. A larger figure is
+  clamped to it, not dropped: shown as absurd ("over 365d") but finite, and such a job still
+  counts as stuck (the stuck threshold is minutes to days).
+* `Job.started`, `JobResult.created`/`updated`: aware UTC in [`EARLIEST`, `LATEST`) or None.
+  A time outside is unknown: no job of this bot's users ran before 2000 (an epoch 0 is "not
+  set", not 1970, and must not make a job 56 years old) or will after 2100, and the window
+  keeps every time far from `datetime`'s and the float epoch's edges.
+* `Account.max_jobs`, `executing`, `available`: 0 … `MAX_COUNT` (None where unknown). A
+  negative count is 0 (`available: -2` is an over-committed account: full); a larger one is
+  `MAX_COUNT` (absurd, bounded, and still adds up without overflow).
+* `Job.id` and every text field: no lone UTF-16 surrogate (`bot.fastjson.loads` makes each
+  U+FFFD), so every database and HTTP library can encode it. Ids are otherwise kept as given.
+* `Snapshot.jobs`: one job per id; when a scheduler list repeats an id, the first item is the
+  job and the repeats are dropped, so it is listed and counted for capacity once.
+"""
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from types import MemberDescriptorType
 from typing import Any, Final, Literal
 
 Kind = Literal["video", "image", "music"]
+
+#: The longest a job can have been running, as far as the model is concerned: one year.
+MAX_ELAPSED_SECONDS: Final = 365 * 86_400
+#: The largest per-account job count (`max_jobs`, `executing`, `available`).
+MAX_COUNT: Final = 100_000
+#: Upstream times before `EARLIEST` or from `LATEST` on are unknown (None).
+EARLIEST: Final = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST: Final = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def bound_elapsed(seconds: int) -> int:
+    """A non-negative elapsed figure clamped to `MAX_ELAPSED_SECONDS`."""
+    return seconds if seconds <= MAX_ELAPSED_SECONDS else MAX_ELAPSED_SECONDS
+
+
+def bound_count(n: int) -> int:
+    """A job count clamped to 0 … `MAX_COUNT`."""
+    return 0 if n < 0 else n if n <= MAX_COUNT else MAX_COUNT
+
+
+def in_time_range(t: datetime) -> bool:
+    """Whether an (aware) upstream time lies in [`EARLIEST`, `LATEST`)."""
+    return EARLIEST <= t < LATEST
 
 
 class Outcome(enum.StrEnum):
@@ -27,7 +72,7 @@ class Outcome(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """One job useapi is executing right now."""
+    """One job useapi is executing right now (bounds: see the module docstring)."""
 
     provider: str
     id: str
@@ -79,7 +124,8 @@ make_job: JobMaker = _job_maker()
 
 @dataclass(frozen=True, slots=True)
 class Account:
-    """Capacity of one provider account. `max_jobs`/`available` are None when unknown."""
+    """Capacity of one provider account. `max_jobs`/`available` are None when unknown;
+    counts lie in 0 … `MAX_COUNT`."""
 
     account: str
     max_jobs: int | None
@@ -89,7 +135,7 @@ class Account:
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """What one provider was doing at `taken_at` (UTC)."""
+    """What one provider was doing at `taken_at` (UTC): one job per id."""
 
     provider: str
     taken_at: datetime

@@ -8,8 +8,9 @@ escape sequence.
 
 from __future__ import annotations
 
-import math
 import re
+
+from bot.models import MAX_ELAPSED_SECONDS
 
 __all__ = [
     "bar",
@@ -17,6 +18,7 @@ __all__ = [
     "display_id",
     "escape",
     "fmt_duration",
+    "neutralise_bidi",
     "neutralise_mentions",
     "redact_email",
     "short_id",
@@ -41,6 +43,11 @@ _MD_SPECIAL = re.compile(r"[\\`*_~|\[\]]")
 _MD_LINE_MARK = re.compile(r"^([ \t]*)([>#\-+])", re.MULTILINE)
 _MD_LINE_NUMBER = re.compile(r"^([ \t]*\d+)([.)])", re.MULTILINE)
 
+# Bidirectional controls: embeddings and overrides (U+202A–U+202E), isolates (U+2066–U+2069)
+# and marks (U+200E, U+200F, U+061C). Inside an upstream string they reorder what follows on
+# screen ("Trojan Source"): an id or an error text could read as something else.
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
 # The distinctive tail of an id such as "user:1-pixverse:EMAIL-video:7" → "video:7".
 _KIND_TAIL = re.compile(r"-((?:video|image|music|audio|song|job):\S+)$")
 # Ids that end in a bare provider word ("…-US:EMAIL:dreamina"): the head is the distinctive part.
@@ -52,13 +59,25 @@ def neutralise_mentions(s: str) -> str:
     return _MENTION.sub(lambda m: m.group(0) + ZWSP, s)
 
 
+def neutralise_bidi(s: str) -> str:
+    """Show every bidirectional control as a visible marker, ``<U+202E>``: the text stays
+    readable (and says what was there) and can no longer be reordered on screen. Text
+    without one (every ordinary id) is returned as it is."""
+    if s.isascii():
+        return s
+    return _BIDI.sub(lambda m: f"<U+{ord(m.group()):04X}>", s)
+
+
 def escape(s: str) -> str:
-    """Make an upstream string safe for Discord markdown: no formatting, links or mentions.
+    """Make an upstream string safe for Discord markdown: no formatting, links, mentions or
+    bidirectional reordering.
 
     Like `discord.utils.escape_markdown`, plus brackets (no masked links) and line-start
     list/heading/quote marks: backticks, ``*``, ``_``, ``~``, ``|``, ``\\``, ``[``, ``]`` are
-    backslash-escaped so they show literally; mentions get a zero-width space.
+    backslash-escaped so they show literally; mentions get a zero-width space; bidi controls
+    become visible markers (`neutralise_bidi`).
     """
+    s = neutralise_bidi(s)
     s = _MD_SPECIAL.sub(r"\\\g<0>", s)
     s = _MD_LINE_MARK.sub(r"\1\\\2", s)
     s = _MD_LINE_NUMBER.sub(r"\1\\\2", s)
@@ -111,10 +130,14 @@ def short_id(job_id: str, width: int = 32) -> str:
 
 
 def fmt_duration(seconds: float | None) -> str:
-    """``45s``, ``3m 57s``, ``1h 02m``, ``2d 03h``; "—" when unknown. Negative counts as 0."""
-    if seconds is None or math.isnan(seconds):
+    """``45s``, ``3m 57s``, ``1h 02m``, ``2d 03h``; "—" when unknown. Negative counts as 0;
+    past a year (`MAX_ELAPSED_SECONDS`, where elapsed figures are clamped) ``over 365d``, so
+    an absurd figure reads as absurd without a 300-digit day count."""
+    if seconds is None or seconds != seconds:  # NaN (math.isnan overflows on a huge int)
         return "—"
-    s = max(0, int(seconds))
+    if seconds > MAX_ELAPSED_SECONDS:
+        return f"over {MAX_ELAPSED_SECONDS // 86400}d"
+    s = int(seconds) if seconds > 0 else 0
     if s < 60:
         return f"{s}s"
     if s < 3600:

@@ -33,7 +33,7 @@ from bot.embeds import (
     status_embed,
 )
 from bot.events import Event, EventKind
-from bot.models import Account, Job, JobResult, Outcome, Snapshot
+from bot.models import MAX_COUNT, MAX_ELAPSED_SECONDS, Account, Job, JobResult, Outcome, Snapshot
 from bot.paginator import NOT_OWNER_MESSAGE, Paginator
 from bot.terminal import print_embeds, render_timestamp
 
@@ -622,3 +622,82 @@ def test_queue_and_capacity_any_input(rows: list[tuple[str, str, int]], redact: 
                   capacity_pages([snap], now=NOW, redact=redact, titles={})):
         check_pages(pages)
         assert not LIVE_MENTION.search(dump(pages))
+
+
+# --- absurd values and bidi controls (issue 9) ---------------------------------------------
+
+def test_queue_shows_absurd_elapsed_bounded_and_stuck():
+    """A job clamped to a year by its adapter, and one stored unbounded by older code: both
+    read "over 365d", both stuck, started a year before the data was taken."""
+    taken = NOW - timedelta(seconds=30)
+    jobs = (Job("pixverse", "user:1-pixverse:a@x.io-video:1", "video", "a@x.io", None,
+                MAX_ELAPSED_SECONDS),
+            Job("pixverse", "user:1-pixverse:a@x.io-video:2", "video", "a@x.io", None, 10**400),
+            Job("pixverse", "user:1-pixverse:a@x.io-video:3", "video", "a@x.io", None, 100))
+    [page] = queue_pages([Snapshot("pixverse", taken, jobs)], now=NOW, stuck_after=STUCK,
+                         redact=False, titles=TITLES)
+    check_pages([page])
+    year_ago = discord.utils.format_dt(taken - timedelta(seconds=MAX_ELAPSED_SECONDS), "R")
+    recent = discord.utils.format_dt(taken - timedelta(seconds=100), "R")
+    lines = [f"🎬 user:1-pixverse:a@x.io-video:1 · started {year_ago} · over 365d · ⚠ stuck",
+             f"🎬 user:1-pixverse:a@x.io-video:2 · started {year_ago} · over 365d · ⚠ stuck",
+             f"🎬 user:1-pixverse:a@x.io-video:3 · started {recent} · 2m 10s"]
+    assert page.to_dict() == {
+        "title": "Queue — 3 running, 2 stuck", "type": "rich", "flags": 0,
+        "description": "**PixVerse** — 3 running · ⚠ 2 stuck", "color": WARN.value,
+        "fields": [{"inline": False, "name": "PixVerse · a@x.io (3 jobs)",
+                    "value": "\n".join(lines)}],
+        "footer": {"text": "Data from 30s ago · page 1/1 · longest-running first"}}
+
+
+def test_capacity_shows_bounded_counts():
+    accounts = (Account("a@x.io", MAX_COUNT, MAX_COUNT, 0), Account("b@x.io", MAX_COUNT, 0,
+                                                                    MAX_COUNT))
+    [page] = capacity_pages([Snapshot("pixverse", NOW, (), accounts)], now=NOW, redact=False,
+                            titles=TITLES)
+    check_pages([page])
+    assert page.to_dict() == {
+        "title": "Capacity — 100000/200000 in use", "type": "rich", "flags": 0,
+        "description": "**PixVerse** ▰▰▰▰▰▱▱▱▱▱ 100000/200000 · 50% · 2 accounts\n"
+                       "Exhausted: a@x.io",
+        "color": OK.value,
+        "fields": [{"inline": False, "name": "PixVerse accounts",
+                    "value": "▰▰▰▰▰▰▰▰▰▰ 100000/100000 a@x.io · **exhausted**\n"
+                             "▱▱▱▱▱▱▱▱▱▱ 0/100000 b@x.io"}],
+        "footer": {"text": "Data from 0s ago · page 1/1 · fullest first"}}
+
+
+RLO, PDI = "\u202e", "\u2069"
+BIDI_ANY = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def test_job_embed_shows_bidi_controls_as_markers():
+    r = make_result(id=f"{RLO}user:1-pixverse:a@x.io-video:7", error=f"bad file {RLO}gnp.exe",
+                    prompt=f"a cat{PDI}", model=f"{RLO}", account="a@x.io", urls=())
+    e = job_embed(r, titles=TITLES, redact=False)
+    check_limits(e)
+    assert not BIDI_ANY.search(dump(e))
+    assert desc(e) == "**Id** <U+202E>user:1-pixverse:a@x.io-video:7"
+    by_name = {f.name: f.value for f in e.fields}
+    assert by_name["Upstream error"] == "bad file <U+202E>gnp.exe"
+    assert by_name["Prompt"] == "a cat<U+2069>"
+    assert by_name["Model"] == "<U+202E>"
+
+
+def test_error_and_alert_embeds_show_bidi_controls_as_markers():
+    exc = errors.ServerError(f"bad {RLO}gnp.exe", provider="pixverse", status=502,
+                             path=f"/v2/pixverse/videos/x{RLO}")
+    e = error_embed(exc, titles=TITLES)
+    assert desc(e) == ("Usually temporary; opsbot keeps trying.\n"
+                       "**Upstream said:** bad <U+202E>gnp.exe\n"
+                       "**Request:** /v2/pixverse/videos/x<U+202E>")
+    a = alert_embed(ev(EventKind.JOB, "failed", job_id=f"j{RLO}1", account=f"{PDI}acct",
+                       detail=f"{RLO}"), titles=TITLES, redact=False)
+    assert desc(a).splitlines()[:3] == ["**Job** j<U+202E>1", "**Account** <U+2069>acct",
+                                        "<U+202E>"]
+    s = status_embed([ProviderStatus("pixverse", 1, 1, 2, NOW, f"{RLO}oops", True)], now=NOW,
+                     titles=TITLES)
+    assert "Last error: <U+202E>oops" in fv(s, 0)
+    for embed in (e, a, s):
+        check_limits(embed)
+        assert not BIDI_ANY.search(dump(embed))

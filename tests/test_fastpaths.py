@@ -14,7 +14,7 @@ import gc
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 
 from bot import runtime
 from bot.errors import PayloadError
-from bot.fastjson import loads
-from bot.models import Account, Job, Kind, Snapshot, make_job
+from bot.fastjson import NestedTooDeep, loads
+from bot.models import MAX_ELAPSED_SECONDS, Account, Job, Kind, Snapshot, make_job
 from bot.providers import dreamina, minimax, parse, pixverse
 from bot.store import Store, _stuck_ids, decode_snapshot, encode_snapshot
 
@@ -36,17 +36,38 @@ IDS = ["user:1-pixverse:a@b.c-video:7", "user:85242-minimax:781737-image:3649823
        "j1128234156410633743v-u85242-US:felix@x.example:dreamina", "user:1-pixverse:a-music:2",
        "legacy-id", "  ", "", "user:u-x:acct-Video:1"]
 TEXT = st.sampled_from(IDS) | st.text(max_size=12)
-ODD = (st.none() | st.booleans() | st.integers(-5, 10**20) | st.floats(allow_nan=True)
+# Absurd numbers (issue 9): beyond a float, beyond a year of seconds, negative, non-finite.
+HUGE = st.sampled_from([10**400, -(10**400), 1e308, -1e308, float("inf"), float("-inf"),
+                        MAX_ELAPSED_SECONDS, MAX_ELAPSED_SECONDS + 1, 2**63, 0, 946684800])
+ODD = (st.none() | st.booleans() | st.integers(-5, 10**20) | st.floats(allow_nan=True) | HUGE
        | st.lists(st.integers(), max_size=2) | st.dictionaries(st.text(max_size=3),
                                                                 st.integers(), max_size=2))
 TIMES = st.sampled_from(["2024-09-25T01:55:16.128Z", "2024-09-25T01:55:67.890Z", "1727229316",
-                         "2024-13-01T00:00:00Z", " 2024-09-25 01:55 ", "1727229316128", "x"])
+                         "2024-13-01T00:00:00Z", " 2024-09-25 01:55 ", "1727229316128", "x",
+                         # the 2000–2100 window's edges, and far beyond it
+                         "1999-12-31T23:59:59.999Z", "2000-01-01T00:00:00.000Z",
+                         "2099-12-31T23:59:59.999Z", "2100-01-01T00:00:00.000Z",
+                         "0001-01-01T00:00:00.000Z", "9999-12-31T23:59:59.999Z", "0"])
 ELAPSED = st.sampled_from(["03:57", "3:00:54", "1:02:03", "12:5", "1:2:3", "01:02:03.5", "1m 23s",
-                           "٣:٤٥", "99999:00", "1:123", ":12", "1::2", " 0:00 ", "45", "-5"])
+                           "٣:٤٥", "99999:00", "1:123", ":12", "1::2", " 0:00 ", "45", "-5",
+                           # a year (the bound) exactly and one second past it, and far past
+                           "525600:00", "525600:01", "8760:00:00", "8760:00:01",
+                           "99999999999:00", "1e308", "99999999 days"])
 VALUE = TEXT | TIMES | ELAPSED | ODD
 ITEM_KEYS = ["id", "videoId", "imageId", "type", "email", "account", "model", "started",
              "elapsed", "jobid", "jobId", "elapsedSeconds", "replyUrl"]
 items = st.dictionaries(st.sampled_from(ITEM_KEYS), VALUE, max_size=8)
+
+
+def first_of_each(jobs: Iterable[Job]) -> tuple[Job, ...]:
+    """Jobs with each id once, the first kept: what a scheduler list that repeats ids gives."""
+    out: list[Job] = []
+    seen: set[str] = set()
+    for job in jobs:
+        if job.id not in seen:
+            seen.add(job.id)
+            out.append(job)
+    return tuple(out)
 
 
 def outcome(call: Callable[[], Any]) -> Any:
@@ -74,13 +95,13 @@ def test_make_job_is_job() -> None:
 
 @pytest.mark.parametrize("module", [pixverse, minimax], ids=["pixverse", "minimax"])
 @FAST
-@given(st.lists(items, max_size=3))
+@given(st.lists(items, max_size=4))
 def test_flat_queue_fast_path_is_the_checked_path(module: Any, body: list[dict[str, Any]]) -> None:
     id_keys = module._ID_KEYS
 
     def checked() -> tuple[Job, ...]:
-        return tuple(parse._flat_job(item, i, module.NAME, "scheduler", id_keys, NOW)
-                     for i, item in enumerate(body))
+        return first_of_each(parse._flat_job(item, i, module.NAME, "scheduler", id_keys, NOW)
+                             for i, item in enumerate(body))
 
     expected = outcome(checked)
     for _ in range(2):  # cold and warm memos
@@ -92,8 +113,8 @@ def test_flat_queue_fast_path_is_the_checked_path(module: Any, body: list[dict[s
                        max_size=2))
 def test_dreamina_fast_path_is_the_checked_path(groups: dict[str, list[dict[str, Any]]]) -> None:
     def checked() -> tuple[Job, ...]:
-        return tuple(dreamina._job(item, group, i)
-                     for group, rows in groups.items() for i, item in enumerate(rows))
+        return first_of_each(dreamina._job(item, group, i)
+                             for group, rows in groups.items() for i, item in enumerate(rows))
 
     expected = outcome(checked)
     for _ in range(2):
@@ -126,7 +147,8 @@ _CLOCK = re.compile(r"(\d+):(\d{1,2})(?::(\d{1,2}))?(?:\.\d*)?")
 
 def clock_reference(value: str) -> int | None:
     """parse_elapsed as it was before the clock fast path, for text with a colon (which no
-    number or unit pattern reads): too long, the clock regex, or nothing."""
+    number or unit pattern reads): too long, the clock regex, or nothing; then the year's
+    bound."""
     text = value.strip()
     if len(text) > parse._MAX_TEXT:
         return None
@@ -134,7 +156,8 @@ def clock_reference(value: str) -> int | None:
     if m is None:
         return None
     a, b, c = m.groups()
-    return int(a) * 60 + int(b) if c is None else int(a) * 3600 + int(b) * 60 + int(c)
+    seconds = int(a) * 60 + int(b) if c is None else int(a) * 3600 + int(b) * 60 + int(c)
+    return min(seconds, MAX_ELAPSED_SECONDS)
 
 
 @FAST
@@ -145,7 +168,7 @@ def test_clock_fast_path_reads_what_the_clock_regex_reads(text: str) -> None:
 
 
 def test_clock_fast_path_keeps_the_length_bound() -> None:
-    assert parse.parse_elapsed("9" * 60 + ":00") == int("9" * 60) * 60
+    assert parse.parse_elapsed("9" * 60 + ":00") == MAX_ELAPSED_SECONDS
     assert parse.parse_elapsed("9" * 70 + ":00") is None
 
 
@@ -167,9 +190,22 @@ def test_memos_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.integers(-(2**70), 2**70)
     | st.floats(allow_nan=True) | st.text(max_size=8)
-    | st.sampled_from(["\ud800", "j1128234156410633743v", "é", "x:12345678901234567890"]),
+    | st.sampled_from(["\ud800", "j1128234156410633743v", "é", "x:12345678901234567890",
+                       "a\udfffb", "\ud83d", "\U0001f600", "\\ud800"]),
     lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=4), c, max_size=3),
     max_leaves=12)
+
+
+def healed(value: Any) -> Any:
+    """`value` with each lone surrogate in its strings (keys too) as U+FFFD: what `loads`
+    promises over `json.loads`."""
+    if isinstance(value, str):
+        return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    if isinstance(value, list):
+        return [healed(v) for v in value]
+    if isinstance(value, dict):
+        return {healed(k): healed(v) for k, v in value.items()}
+    return value
 
 
 def same(a: Any, b: Any) -> bool:
@@ -186,13 +222,15 @@ def same(a: Any, b: Any) -> bool:
 
 
 @FAST
-@given(json_values, st.booleans())
-def test_loads_is_json_loads(value: Any, spaced: bool) -> None:
-    text = json.dumps(value, ensure_ascii=False, indent=1 if spaced else None)
+@given(json_values, st.booleans(), st.booleans())
+def test_loads_is_json_loads_healed(value: Any, spaced: bool, ascii_: bool) -> None:
+    """The value `json.loads` reads, lone surrogates healed: raw in the text (`ascii_` off:
+    what older code stored, or a body in CESU-ish UTF-8) or as `\\uD800` escapes."""
+    text = json.dumps(value, ensure_ascii=ascii_, indent=1 if spaced else None)
     data = text.encode("utf-8", "surrogatepass")
     for given_ in (data, text):  # a response body, a stored column
         try:
-            expected = json.loads(given_)
+            expected = healed(json.loads(given_))
         except ValueError:
             with pytest.raises(ValueError):
                 loads(given_)
@@ -207,7 +245,54 @@ def test_loads_is_json_loads(value: Any, spaced: bool) -> None:
     b'{"id":"j1128234156410633743v","n":1}', b'"x:12345678901234567890"',
 ])
 def test_loads_edge_cases(data: bytes) -> None:
-    assert same(loads(data), json.loads(data))
+    assert same(loads(data), healed(json.loads(data)))
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    # alone, first, last; high and low; upper and lower case hex
+    (b'"\\ud800"', "\ufffd"), (b'"\\uDFFFab"', "\ufffdab"), (b'"ab\\udc00"', "ab\ufffd"),
+    (b'["\\ud800", 1, 12345678901234567890123]', ["\ufffd", 1, 12345678901234567890123]),
+    (b'{"\\ud800": "x"}', {"\ufffd": "x"}),  # keys too
+    # a high+low pair is one character; two highs then a low: one lone, one pair
+    (b'"\\ud83d\\ude00"', "\U0001f600"), (b'"\\ud800\\ud800\\udc00"', "\ufffd\U00010000"),
+    (b'"\\udc00\\ud800"', "\ufffd\ufffd"),  # a low before a high is no pair
+    # an escaped backslash before "ud800" is text, not an escape
+    (b'"\\\\ud800"', "\\ud800"), (b'"\\\\\\ud800"', "\\\ufffd"),
+    # raw: UTF-8-encoded surrogates (json reads them with surrogatepass), UTF-16 text, a str
+    (b'"\xed\xa0\x80"', "\ufffd"), ('["\ud800"]'.encode("utf-16", "surrogatepass"), ["\ufffd"]),
+    ('"a\ud800"', "a\ufffd"), ('"\ud83d\ude00"', "\U0001f600"),
+])
+def test_loads_heals_lone_surrogates(data: bytes | str, expected: Any) -> None:
+    assert same(loads(data), expected)
+
+
+@pytest.mark.parametrize("depth", [1_500, 100_000])
+def test_loads_too_deep_is_a_value_error(depth: int) -> None:
+    """Past the recursion limit (orjson stops at 1,024, json at ~1,000) a body cannot be
+    decoded: a ValueError, as for any other such body (that says it was too deep)."""
+    for data in (b"[" * depth + b"]" * depth, b'{"a":' * depth + b"1" + b"}" * depth,
+                 b"[" * depth + b"12345678901234567890123" + b"]" * depth):  # json's path
+        with pytest.raises(ValueError) as caught:
+            loads(data)
+        assert isinstance(caught.value, NestedTooDeep)
+    assert nesting(loads(b"[" * 900 + b"]" * 900)) == 900  # deep, but within both limits
+
+
+def nesting(value: Any) -> int:
+    """How deep `[[[…]]]` nests (walked, not recursed: `==` on it would hit the limit)."""
+    depth = 0
+    while isinstance(value, list):
+        depth += 1
+        value = value[0] if value else None
+    return depth
+
+
+def test_loads_nesting_bound_is_orjsons() -> None:
+    """A body orjson reads may nest 1,024 deep (its limit), one more is too deep (json, the
+    fallback, stops near its recursion limit, ~1,000)."""
+    assert nesting(loads(b"[" * 1_024 + b"]" * 1_024)) == 1_024
+    with pytest.raises(NestedTooDeep):
+        loads(b"[" * 1_025 + b"]" * 1_025)
 
 
 @pytest.mark.parametrize("data", [b"", b"<html>", b"[1,]", b"\xff\xfe\xfd", b"{'a': 1}", "[1,]"])
@@ -226,13 +311,15 @@ def test_snapshot_codec_falls_back_for_what_orjson_refuses() -> None:
         Job("p", "plain", None, None, datetime(2024, 1, 1), None, None),  # naive = UTC
     ), (Account("a", 2**65, 0, None),))
     back = decode_snapshot("p", encode_snapshot(odd))
-    assert back.jobs[0] == odd.jobs[0] and back.accounts == odd.accounts
+    # A lone surrogate stored by older code comes back healed (issue 9, defect 1).
+    assert back.jobs[0] == dataclasses.replace(odd.jobs[0], id="\ufffd-lone")
+    assert back.accounts == odd.accounts
     assert back.jobs[1].started == datetime(2024, 1, 1, tzinfo=UTC)
     plain = Snapshot("p", NOW, (Job("p", "ü-id", "image", "ß", NOW, 3, None),))
     text = encode_snapshot(plain)
     assert "ü-id" in text  # orjson: UTF-8 rather than \\u escapes; the same value back
     assert decode_snapshot("p", text) == plain
-    assert _stuck_ids(json.dumps(["\ud800", "a"])) == {"\ud800", "a"}
+    assert _stuck_ids(json.dumps(["\ud800", "a"])) == {"\ufffd", "a"}
 
 
 async def test_load_watch_takes_cached_stuck_only_with_the_cached_snapshot() -> None:

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.errors import NotFound, PayloadError
-from bot.models import Job, Outcome
+from bot.models import EARLIEST, LATEST, MAX_ELAPSED_SECONDS, Job, Outcome
 from bot.providers import parse
 from bot.providers.parse import (
     account_from_id,
@@ -75,7 +75,7 @@ elapsedish_text = st.from_regex(
     (1734858598.864, utc(2024, 12, 22, 9, 9, 58, 864000)),  # MiniMax jwt.exp (float s)
     ("1727229316", utc(2024, 9, 25, 1, 55, 16)),
     ("1727229316128", utc(2024, 9, 25, 1, 55, 16, 128000)),
-    (0, utc(1970, 1, 1)),
+    (0, None),  # epoch 0 is "not set": outside 2000–2100, see below
     (datetime(2024, 1, 1), utc(2024, 1, 1)),
     (datetime(2024, 1, 1, 2, tzinfo=timezone(timedelta(hours=2))), utc(2024, 1, 1)),
     # unreadable
@@ -94,17 +94,35 @@ def test_parse_time(value: object, expected: datetime | None) -> None:
 @given(json_values)
 def test_parse_time_never_raises(value: object) -> None:
     got = parse_time(value)
-    assert got is None or got.utcoffset() == timedelta(0)
+    assert got is None or (got.utcoffset() == timedelta(0) and EARLIEST <= got < LATEST)
 
 
 @settings(max_examples=60, deadline=None)
 @given(timeish_text)
 def test_parse_time_never_raises_on_timeish_text(value: str) -> None:
     got = parse_time(value)
-    assert got is None or got.tzinfo is not None
+    assert got is None or (got.tzinfo is not None and EARLIEST <= got < LATEST)
 
 
-@given(st.integers(min_value=0, max_value=10**11 - 1))
+# The window of upstream times (bot.models.EARLIEST/LATEST): each edge, and one step past it.
+@pytest.mark.parametrize(("value", "expected"), [
+    ("2000-01-01T00:00:00.000Z", EARLIEST), ("1999-12-31T23:59:59.999Z", None),
+    ("2000-01-01T00:00:00Z", EARLIEST), ("1999-12-31T23:59:59.999999Z", None),
+    (946684800, EARLIEST), (946684799, None), (946684800000, EARLIEST), (946684799999, None),
+    ("2099-12-31T23:59:59.999Z", LATEST - timedelta(milliseconds=1)),
+    ("2100-01-01T00:00:00.000Z", None), ("2100-01-01T00:00:00Z", None),
+    (4102444799, LATEST - timedelta(seconds=1)), (4102444800, None),
+    (4102444799999, LATEST - timedelta(milliseconds=1)), (4102444800000, None),
+    (datetime(1999, 12, 31, 23, 59, 59, 999999), None), (EARLIEST, EARLIEST),
+    (LATEST - timedelta(microseconds=1), LATEST - timedelta(microseconds=1)), (LATEST, None),
+    ("0001-01-01T00:00:00.000Z", None), ("9999-12-31T23:59:59.999Z", None),
+    (1, None), (10**11 - 1, None),  # year 5138 in seconds
+])
+def test_parse_time_window(value: object, expected: datetime | None) -> None:
+    assert parse_time(value) == expected
+
+
+@given(st.integers(min_value=946_684_800, max_value=4_102_444_799))
 def test_parse_time_epoch_seconds_round_trip(seconds: int) -> None:
     got = parse_time(seconds)
     assert got is not None
@@ -131,14 +149,14 @@ def test_parse_elapsed(value: object, expected: int | None) -> None:
 @given(json_values)
 def test_parse_elapsed_never_raises(value: object) -> None:
     got = parse_elapsed(value)
-    assert got is None or (isinstance(got, int) and got >= 0)
+    assert got is None or (isinstance(got, int) and 0 <= got <= MAX_ELAPSED_SECONDS)
 
 
 @settings(max_examples=60, deadline=None)
 @given(elapsedish_text)
 def test_parse_elapsed_never_raises_on_elapsedish_text(value: str) -> None:
     got = parse_elapsed(value)
-    assert got is None or got >= 0
+    assert got is None or 0 <= got <= MAX_ELAPSED_SECONDS
 
 
 @given(st.integers(min_value=0, max_value=99), st.integers(min_value=0, max_value=59))
@@ -152,6 +170,30 @@ def test_elapsed_since() -> None:
     assert elapsed_since(utc(2024, 9, 25, 1, 55, 16, 128000), now) == 283
     assert elapsed_since(now + timedelta(seconds=5), now) == 0  # clock skew: never negative
     assert elapsed_since(None, now) is None
+    year = timedelta(seconds=MAX_ELAPSED_SECONDS)
+    assert elapsed_since(now - year, now) == MAX_ELAPSED_SECONDS
+    assert elapsed_since(now - year - timedelta(seconds=1), now) == MAX_ELAPSED_SECONDS
+    assert elapsed_since(EARLIEST, LATEST) == MAX_ELAPSED_SECONDS
+
+
+# A year (bot.models.MAX_ELAPSED_SECONDS) exactly, one second past it, and far past it: every
+# figure past the bound is the bound, whatever its spelling.
+@pytest.mark.parametrize(("value", "expected"), [
+    (MAX_ELAPSED_SECONDS, MAX_ELAPSED_SECONDS), (MAX_ELAPSED_SECONDS + 1, MAX_ELAPSED_SECONDS),
+    (MAX_ELAPSED_SECONDS - 1, MAX_ELAPSED_SECONDS - 1),
+    (float(MAX_ELAPSED_SECONDS), MAX_ELAPSED_SECONDS),
+    (MAX_ELAPSED_SECONDS + 0.5, MAX_ELAPSED_SECONDS), (MAX_ELAPSED_SECONDS - 0.5,
+                                                       MAX_ELAPSED_SECONDS - 1),
+    ("525600:00", MAX_ELAPSED_SECONDS), ("525600:01", MAX_ELAPSED_SECONDS),
+    ("525599:59", MAX_ELAPSED_SECONDS - 1), ("8760:00:00", MAX_ELAPSED_SECONDS),
+    ("8760:00:01", MAX_ELAPSED_SECONDS), ("31536000", MAX_ELAPSED_SECONDS),
+    ("31536001", MAX_ELAPSED_SECONDS), ("365d", MAX_ELAPSED_SECONDS),
+    ("365d 1s", MAX_ELAPSED_SECONDS), ("1:00:00:00", None),  # four fields: unreadable
+    (10**400, MAX_ELAPSED_SECONDS), (1e308, MAX_ELAPSED_SECONDS), ("1e308", MAX_ELAPSED_SECONDS),
+    ("9" * 64, MAX_ELAPSED_SECONDS), (-(10**400), None), (-1e308, None),
+])
+def test_parse_elapsed_is_bounded(value: object, expected: int | None) -> None:
+    assert parse_elapsed(value) == expected
 
 
 # ----------------------------------------------------------------------------------------- ids

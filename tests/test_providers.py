@@ -24,9 +24,19 @@ from pydantic import SecretStr
 
 from bot import errors
 from bot.errors import PayloadError
-from bot.models import Account, Job, Outcome, Snapshot
+from bot.models import (
+    EARLIEST,
+    LATEST,
+    MAX_COUNT,
+    MAX_ELAPSED_SECONDS,
+    Account,
+    Job,
+    Outcome,
+    Snapshot,
+)
 from bot.providers import dreamina, load, minimax, pixverse
 from bot.useapi import UseapiClient
+from bot.watch import diff
 
 SEEDS = Path(__file__).parent / "data" / "seeds"
 NOW = datetime(2024, 9, 25, 2, 0, 0, tzinfo=UTC)
@@ -580,10 +590,142 @@ def test_well_formed_queues_always_parse(items: list[dict[str, Any]]) -> None:
     items = [i for i in items if not isinstance(i.get("type"), bool | list | dict)
              and not (isinstance(i["id"], str) and not i["id"].strip())]
     jobs = pixverse.parse_queue(items, NOW)
-    assert [j.id for j in jobs] == [str(i["id"]) for i in items]
+    # one job per id, the first (an id 7 and an id "7" are one id)
+    assert [j.id for j in jobs] == list(dict.fromkeys(str(i["id"]) for i in items))
     for job in jobs:
-        assert job.started is None or job.started.tzinfo is not None
-        assert job.elapsed_seconds is None or job.elapsed_seconds >= 0
+        assert job.started is None or EARLIEST <= job.started < LATEST
+        assert job.elapsed_seconds is None or 0 <= job.elapsed_seconds <= MAX_ELAPSED_SECONDS
+
+
+# ============================================================= absurd values (issue 9, defect 4)
+# Each field's bound is in bot.models; each is tested at exactly its value and one past it.
+
+A1, A2 = "user:1-pixverse:a@x.io-video:1", "user:1-pixverse:a@x.io-video:2"
+
+
+def test_pixverse_repeated_id_is_one_job_counted_once() -> None:
+    body = {"executing": [{"id": A1, "elapsed": "00:10"}, {"id": A2, "elapsed": "00:20"},
+                          {"id": A1, "elapsed": "09:59"}, {"videoId": A1, "elapsed": "1:00:00"}],
+            "available": [{"email": "a@x.io", "maxJobs": 3},
+                          {"email": "a@x.io", "maxJobs": 9, "executing": 9}]}  # a repeat too
+    jobs = pixverse.parse_queue(body, NOW)
+    assert [(j.id, j.elapsed_seconds) for j in jobs] == [(A1, 10), (A2, 20)]  # the first A1
+    # executing counted from the queue: A1 once, A2 once; the account's first row only
+    assert caps(pixverse.parse_capacity(body, jobs)) == [("a@x.io", 3, 2, 1)]
+
+
+def test_a_malformed_repeat_is_still_an_error() -> None:
+    with pytest.raises(PayloadError) as caught:
+        pixverse.parse_queue([{"id": A1}, {"id": A1, "model": ["x"]}], NOW)
+    assert (caught.value.provider, caught.value.field) == ("pixverse", "scheduler[1].model")
+
+
+def test_minimax_repeated_id_is_counted_once_in_the_accounts_fallback() -> None:
+    vid = "user:1-minimax:123456-video:1"
+    jobs = minimax.parse_queue([{"videoId": vid}, {"videoId": vid}, {"id": vid}], NOW)
+    assert [j.id for j in jobs] == [vid]
+    assert caps(minimax.parse_accounts(MINIMAX_ACCOUNTS, jobs)) == [
+        ("123456", 3, 1, 2), ("654321", 1, 0, 1)]
+
+
+def test_dreamina_repeated_id_across_groups_is_the_first() -> None:
+    body = {"executing": {"US:a@x.io": [{"jobid": "j1", "elapsedSeconds": 5},
+                                        {"jobid": "j1", "elapsedSeconds": 6}],
+                          "CA:b@y.io": [{"jobid": "j1", "elapsedSeconds": 7},
+                                        {"jobid": "j2", "elapsedSeconds": 8}]}}
+    jobs = dreamina.parse_queue(body, NOW)
+    assert rows(jobs) == [("dreamina", "j1", "video", "US:a@x.io", None, 5, None),
+                          ("dreamina", "j2", "video", "CA:b@y.io", None, 8, None)]
+    assert caps(dreamina.parse_accounts({"US:a@x.io": {"maxJobs": 2},
+                                         "CA:b@y.io": {"maxJobs": 1}}, jobs)) == [
+        ("US:a@x.io", 2, 1, 1), ("CA:b@y.io", 1, 1, 0)]
+
+
+COUNTS = [(MAX_COUNT, MAX_COUNT), (MAX_COUNT + 1, MAX_COUNT), (MAX_COUNT - 1, MAX_COUNT - 1),
+          (10**400, MAX_COUNT), (1e308, MAX_COUNT), (str(MAX_COUNT + 1), MAX_COUNT),
+          (0, 0), (-1, 0), (-(10**400), 0), (-1e308, 0), ("-3", 0), (2.9, 2)]
+
+
+@pytest.mark.parametrize(("value", "expected"), COUNTS)
+def test_available_counts_are_clamped(value: object, expected: int) -> None:
+    for field in ("maxJobs", "executing", "available"):
+        row = {"email": "a@x.io", "maxJobs": 5, "executing": 1, "available": 4, field: value}
+        [account] = pixverse.parse_capacity({"available": [row]})
+        assert caps((account,)) == [("a@x.io", *(expected if k == field else row[k]
+                                                 for k in ("maxJobs", "executing", "available")))]
+
+
+@pytest.mark.parametrize(("value", "expected"), COUNTS)
+def test_config_max_jobs_is_clamped(value: object, expected: int) -> None:
+    for parse_accounts in (minimax.parse_accounts, dreamina.parse_accounts):
+        [account] = parse_accounts({"acct": {"maxJobs": value}}, ())
+        assert caps((account,)) == [("acct", expected, 0, expected)]
+
+
+def test_a_negative_available_is_a_full_account() -> None:
+    [account] = pixverse.parse_capacity(
+        {"available": [{"email": "a@x.io", "maxJobs": 3, "executing": 5, "available": -2}]})
+    assert caps((account,)) == [("a@x.io", 3, 5, 0)]
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf"), "NaN", "1e999",
+                                   [], {}, True])
+def test_a_count_that_is_no_number_is_a_payload_error(value: object) -> None:
+    with pytest.raises(PayloadError) as caught:
+        pixverse.parse_capacity({"available": [{"email": "a@x.io", "maxJobs": value}]})
+    assert (caught.value.provider, caught.value.field) == ("pixverse", "available[0].maxJobs")
+    with pytest.raises(PayloadError) as caught:
+        dreamina.parse_accounts({"US:a": {"maxJobs": value}}, ())
+    assert (caught.value.provider, caught.value.field) == ("dreamina", "accounts.US:a.maxJobs")
+
+
+@pytest.mark.parametrize(("elapsed", "expected"), [
+    (10**400, MAX_ELAPSED_SECONDS), (1e308, MAX_ELAPSED_SECONDS),
+    (MAX_ELAPSED_SECONDS, MAX_ELAPSED_SECONDS), (MAX_ELAPSED_SECONDS + 1, MAX_ELAPSED_SECONDS),
+    ("525600:01", MAX_ELAPSED_SECONDS), (-(10**400), None), (float("nan"), None),
+])
+def test_absurd_elapsed_is_a_year_in_every_adapter(elapsed: object, expected: int | None) -> None:
+    [pix] = pixverse.parse_queue([{"id": A1, "elapsed": elapsed}], NOW)
+    [mini] = minimax.parse_queue([{"videoId": "user:1-minimax:1-video:1", "elapsed": elapsed}],
+                                 NOW)
+    [dre] = dreamina.parse_queue({"executing": {"US:a": [{"jobid": "j1",
+                                                          "elapsedSeconds": elapsed}]}}, NOW)
+    assert (pix.elapsed_seconds, mini.elapsed_seconds, dre.elapsed_seconds) == (expected,) * 3
+
+
+def test_absurd_elapsed_still_counts_as_stuck() -> None:
+    jobs = pixverse.parse_queue([{"id": A1, "elapsed": 10**400},
+                                 {"id": A2, "started": "2000-01-01T00:00:00.000Z"}], NOW)
+    assert [j.elapsed_seconds for j in jobs] == [MAX_ELAPSED_SECONDS, MAX_ELAPSED_SECONDS]
+    d = diff(None, Snapshot("pixverse", NOW, jobs), now=NOW, stuck_after=timedelta(days=30))
+    assert [j.id for j in d.new_stuck] == [A1, A2]
+
+
+@pytest.mark.parametrize(("started", "expected"), [
+    ("2000-01-01T00:00:00.000Z", EARLIEST), ("1999-12-31T23:59:59.999Z", None),
+    ("2099-12-31T23:59:59.999Z", LATEST - timedelta(milliseconds=1)),
+    ("2100-01-01T00:00:00.000Z", None), (0, None), (10**400, None), (1e308, None),
+    ("0001-01-01T00:00:00.000Z", None), ("9999-12-31T23:59:59.999Z", None),
+])
+def test_times_outside_the_window_are_unknown(started: object, expected: datetime | None) -> None:
+    [job] = minimax.parse_queue([{"videoId": "user:1-minimax:1-video:1", "started": started}],
+                                NOW)
+    elapsed = (None if expected is None
+               else min(max(0, int((NOW - expected).total_seconds())), MAX_ELAPSED_SECONDS))
+    assert (job.started, job.elapsed_seconds) == (expected, elapsed)
+    result = dreamina.parse_video({"status": "completed", "created": started,
+                                   "updated": started}, "j1")
+    assert (result.created, result.updated) == (expected, expected)
+    assert pixverse.parse_video({"video_status": 1, "created_at": started}, A1).created == expected
+
+
+@pytest.mark.parametrize(("percent", "shown"), [
+    (100, "100"), (101, "100"), (0, "0"), (-1, "0"), (10**400, "100"), (-(10**400), "0"),
+    (55.9, "55"),
+])
+def test_minimax_percent_is_clamped(percent: object, shown: str) -> None:
+    result = minimax.parse_video({**MINIMAX_VIDEO, "percent": percent}, MINIMAX_ID)
+    assert result.extra == {"percent": shown}
 
 
 # ========================================================================== network (routing only)

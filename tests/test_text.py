@@ -4,12 +4,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.models import MAX_ELAPSED_SECONDS
 from bot.text import (
     bar,
     display_account,
     display_id,
     escape,
     fmt_duration,
+    neutralise_bidi,
     neutralise_mentions,
     redact_email,
     short_id,
@@ -60,7 +62,36 @@ def test_escape_property(raw: str) -> None:
     out = escape(raw)
     assert not LIVE_MENTION.search(out)
     assert unescaped_specials(out) == []
-    assert shown(out) == raw
+    assert not BIDI.search(out)
+    assert shown(out) == neutralise_bidi(raw)  # nothing lost, only made literal or visible
+
+
+# Every bidirectional control the issue names (embedding, override, isolate, mark).
+BIDI_CONTROLS = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067",
+                 "\u2068", "\u2069", "\u200e", "\u200f", "\u061c"]
+BIDI = re.compile("[" + "".join(BIDI_CONTROLS) + "]")
+
+
+@pytest.mark.parametrize("control", BIDI_CONTROLS)
+def test_escape_shows_bidi_controls_as_markers(control: str) -> None:
+    marker = f"<U+{ord(control):04X}>"
+    assert escape(control) == marker  # alone
+    assert escape(control + "abc") == marker + "abc"  # first
+    assert escape("abc" + control) == "abc" + marker  # last
+    assert escape(f"a{control}b{control}c") == f"a{marker}b{marker}c"
+
+
+def test_escape_bidi_with_markdown_ids_and_mentions() -> None:
+    # The "Trojan Source" id: shown in logical order, the override visible, nothing reversed.
+    assert escape("user:1-pixverse:a@b.c-video:\u202e7:oediv") == \
+        "user:1-pixverse:a@b.c-video:<U+202E>7:oediv"
+    assert escape("\u202e**x**\u2066@everyone\u2069") == \
+        "<U+202E>\\*\\*x\\*\\*<U+2066>@\u200beveryone<U+2069>"
+    assert escape("# \u200fh") == "\\# <U+200F>h"
+    # Ordinary ids, e-mails and non-Latin text are left exactly as they are.
+    for plain in ("user:1-pixverse:alice@example.com-video:7", "US:a@x.io", "مرحبا", "é-ß-😀",
+                  "j0223140530123456789v-u12345-US:a@x.com:dreamina", "\u200b"):
+        assert neutralise_bidi(plain) == plain
 
 
 def test_neutralise_mentions_keeps_emails():
@@ -111,7 +142,12 @@ def test_truncate():
 
 @pytest.mark.parametrize(("seconds", "text"), [
     (0, "0s"), (45, "45s"), (237, "3m 57s"), (3723, "1h 02m"), (90000, "1d 01h"),
-    (-5, "0s"), (None, "—"),
+    (-5, "0s"), (None, "—"), (float("nan"), "—"),
+    # a year (bot.models.MAX_ELAPSED_SECONDS, the bound of an elapsed figure) and past it
+    (MAX_ELAPSED_SECONDS, "365d 00h"), (MAX_ELAPSED_SECONDS - 1, "364d 23h"),
+    (MAX_ELAPSED_SECONDS + 1, "over 365d"), (MAX_ELAPSED_SECONDS + 0.5, "over 365d"),
+    (1e308, "over 365d"), (10**400, "over 365d"), (float("inf"), "over 365d"),
+    (float("-inf"), "0s"), (-1e308, "0s"),
 ])
 def test_fmt_duration(seconds, text):
     assert fmt_duration(seconds) == text

@@ -37,6 +37,7 @@ from bot.providers.parse import (
     parse_elapsed,
     parse_time,
     require_id,
+    unique_jobs,
 )
 
 NAME: Final = "dreamina"
@@ -54,7 +55,8 @@ def parse_queue(body: Any, now: datetime) -> tuple[Job, ...]:
     `now` is unused (there is no `started` to compute from); it keeps the signature of the
     other adapters' `parse_queue`. Each item takes `_fast_job` (a text `jobid`, text or null
     `model`, as the scheduler sends), else `_job` (every field checked, `PayloadError` naming
-    the field): the two give the same job.
+    the field): the two give the same job. A job id listed twice (in one group or two) is
+    one job, the first; `elapsedSeconds` is clamped to a year (see `bot.models`).
     """
     del now
     groups = expect_dict(expect_dict(body, NAME, "(body)").get("executing"), NAME, "executing")
@@ -63,7 +65,7 @@ def parse_queue(body: Any, now: datetime) -> tuple[Job, ...]:
         for i, raw in enumerate(expect_list(items, NAME, f"executing.{group}")):
             job = _fast_job(raw, group) if raw.__class__ is dict else None
             jobs.append(job if job is not None else _job(raw, group, i))
-    return tuple(jobs)
+    return unique_jobs(jobs)
 
 
 def _fast_job(item: dict[str, Any], group: str) -> Job | None:

@@ -94,7 +94,7 @@ def parse_video(body: Any, job_id: str) -> JobResult:
 
     `statusFinal: false` → running; then `status` (2, 3, 5/7/14), then `statusLabel`, then
     an unfinished numeric status (when `statusFinal` is absent); else unknown. `message` is
-    the error of a failed or moderated job.
+    the error of a failed or moderated job. `percent` is clamped to 0–100.
     """
     video = expect_dict(body, NAME, "(body)")
     status = opt_int(video.get("status"), NAME, "status")
@@ -111,6 +111,8 @@ def parse_video(body: Any, job_id: str) -> JobResult:
             urls.append(url)
     raw = " ".join(str(part) for part in (status, label) if part is not None) or None
     percent = opt_int(video.get("percent"), NAME, "percent")
+    if percent is not None:
+        percent = min(max(percent, 0), 100)
     return JobResult(
         provider=NAME, id=job_id, outcome=outcome, account=account_from_id(job_id),
         kind=kind_from_id(job_id) or "video", urls=tuple(urls),

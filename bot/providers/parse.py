@@ -8,6 +8,19 @@ value they cannot read becomes `None`. The getters (`expect_*`, `opt_*`, `requir
 opposite: they guard the *shape* of a body and raise `PayloadError` naming provider and field, so
 an adapter never lets a KeyError/TypeError escape and never turns a misunderstood body into an
 empty queue.
+
+Values that are readable but absurd are bounded here, per field, as `bot.models` documents
+(issue 9, defect 4):
+
+* elapsed figures (`elapsed`, `elapsedSeconds`, or computed from `started`): clamped to
+  `MAX_ELAPSED_SECONDS` (a year), so 10^400 and 1e308 are a year, not an OverflowError;
+* times (`started`, `created`, `updated`): outside [`EARLIEST`, `LATEST`) (2000–2100) → None;
+* account counts (`maxJobs`, `executing`, `available`): clamped to 0 … `MAX_COUNT`;
+* a scheduler list (or Dreamina group) that repeats a job id gives one job, the first;
+  an `available` list that repeats an account gives one row, the first. Every item is still
+  read, so a malformed repeat is a `PayloadError` like any malformed item.
+
+Nothing but `PayloadError` leaves an adapter's parse functions, whatever the JSON.
 """
 
 from __future__ import annotations
@@ -21,7 +34,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final, TypeVar
 
 from bot.errors import PayloadError
-from bot.models import Account, Job, Kind, Outcome, make_job
+from bot.models import (
+    MAX_ELAPSED_SECONDS,
+    Account,
+    Job,
+    Kind,
+    Outcome,
+    bound_count,
+    bound_elapsed,
+    in_time_range,
+    make_job,
+)
 
 __all__ = [
     "account_from_id",
@@ -43,6 +66,7 @@ __all__ = [
     "parse_time",
     "require_id",
     "running_per_account",
+    "unique_jobs",
 ]
 
 _A = TypeVar("_A")
@@ -119,9 +143,18 @@ def parse_time(value: object) -> datetime | None:
     epoch seconds and epoch milliseconds (numbers ≥ 1e11) as numbers or numeric text, and
     `datetime` objects (naive = UTC). Impossible clock values roll over instead of failing
     (`12:45:67.890Z` → `12:46:07.890Z`); an impossible month, negative or non-finite epoch,
-    or anything else unreadable gives None. Never raises.
+    a time outside 2000–2100 (`bot.models.EARLIEST`/`LATEST`: epoch 0 is "not set", not
+    1970), or anything else unreadable gives None. Never raises.
     """
-    if value is None or isinstance(value, bool):
+    if value is None:
+        return None
+    t = _read_time(value)
+    return t if t is not None and in_time_range(t) else None
+
+
+def _read_time(value: object) -> datetime | None:
+    """`parse_time` without the 2000–2100 window."""
+    if isinstance(value, bool):
         return None
     if isinstance(value, datetime):
         if value.tzinfo is None:
@@ -165,24 +198,33 @@ _UNIT_SECONDS: Final[dict[str, float]] = {
 def _whole_seconds(number: float) -> int | None:
     if not math.isfinite(number) or number < 0:
         return None
-    return math.floor(number)
+    return math.floor(number) if number < MAX_ELAPSED_SECONDS else MAX_ELAPSED_SECONDS
 
 
 def parse_elapsed(value: object) -> int | None:
     """Whole seconds from an upstream elapsed figure, or None.
 
     `"03:57"` → 237 (mm:ss), `"1:02:03"` → 3723 (h:mm:ss), `"1m 23s"` → 83, `"45s"` → 45,
-    `"2h 3m"` → 7380; numbers and numeric text are seconds (fractions floored). Negative,
+    `"2h 3m"` → 7380; numbers and numeric text are seconds (fractions floored). A figure past
+    `MAX_ELAPSED_SECONDS` (a year: 10^400, 1e308, `"99999999:00"`) is that year. Negative,
     non-finite or unreadable values give None. Never raises.
     """
     if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, int):
-        return value if value >= 0 else None
+    if isinstance(value, int):  # (Dreamina's elapsedSeconds, unmemoised: bound inlined)
+        if value < 0:
+            return None
+        return value if value <= MAX_ELAPSED_SECONDS else MAX_ELAPSED_SECONDS
     if isinstance(value, float):
         return _whole_seconds(value)
     if not isinstance(value, str):
         return None
+    seconds = _read_elapsed_text(value)
+    return seconds if seconds is None or seconds <= MAX_ELAPSED_SECONDS else MAX_ELAPSED_SECONDS
+
+
+def _read_elapsed_text(value: str) -> int | None:
+    """`parse_elapsed` of text, unbounded above."""
     text = value.strip()
     if ":" in text and len(text) <= _MAX_TEXT and text.isascii():
         # "mm:ss" and "h:mm:ss" in ASCII digits, the common shapes, without the regexes below
@@ -219,10 +261,11 @@ def parse_elapsed(value: object) -> int | None:
 
 
 def elapsed_since(started: datetime | None, now: datetime) -> int | None:
-    """Whole seconds from `started` to `now` (never negative), or None without a start."""
+    """Whole seconds from `started` to `now` (0 … `MAX_ELAPSED_SECONDS`: a start in the
+    future is 0), or None without a start."""
     if started is None:
         return None
-    return max(0, math.floor((now - started).total_seconds()))
+    return bound_elapsed(max(0, math.floor((now - started).total_seconds())))
 
 
 # ------------------------------------------------------------------------------------------ ids
@@ -445,7 +488,8 @@ def flat_queue(body: object, provider: str, field: str, id_keys: Mapping[str, Ki
     `id_keys` maps each accepted id key to the kind it implies (`imageId` → image); the first
     key present wins. Kind: an explicit `type`, else the id (`…-image:N`), else the key's kind.
     Account: the id, else an `email`/`account` field. `elapsed_seconds` is the upstream
-    `elapsed` figure, else computed from `started`.
+    `elapsed` figure, else computed from `started`. An id that repeats gives one job, the
+    first (`unique_jobs`).
 
     Each item takes `_flat_fast` (text and nulls where text belongs, as every scheduler
     sends), and `_flat_job` (every field checked, numbers coerced, `PayloadError` naming the
@@ -456,7 +500,18 @@ def flat_queue(body: object, provider: str, field: str, id_keys: Mapping[str, Ki
     for i, item in enumerate(expect_list(body, provider, field)):
         job = _flat_fast(item, provider, keys, id_keys, now) if item.__class__ is dict else None
         jobs.append(job if job is not None else _flat_job(item, i, provider, field, id_keys, now))
-    return tuple(jobs)
+    return unique_jobs(jobs)
+
+
+def unique_jobs(jobs: list[Job]) -> tuple[Job, ...]:
+    """`jobs` with each id once: the first job of an id stays where it stood, its repeats go
+    (a scheduler that lists a job three times runs it once, and counts it once)."""
+    if len({j.id for j in jobs}) == len(jobs):  # the usual case: one cheap pass
+        return tuple(jobs)
+    first: dict[str, Job] = {}
+    for job in jobs:
+        first.setdefault(job.id, job)
+    return tuple(first.values())
 
 
 def _flat_fast(item: dict[str, Any], provider: str, keys: tuple[str, ...],
@@ -544,33 +599,40 @@ def _free(max_jobs: int | None, executing: int) -> int | None:
     return None if max_jobs is None else max(0, max_jobs - executing)
 
 
+def _opt_count(value: object, provider: str, field: str) -> int | None:
+    """`opt_int`, clamped to 0 … `MAX_COUNT` (see `bot.models`)."""
+    n = opt_int(value, provider, field)
+    return None if n is None else bound_count(n)
+
+
 def available_accounts(body: object, provider: str,
                        jobs: Iterable[Job] = ()) -> tuple[Account, ...]:
     """Capacity rows from a `…/scheduler/available` body: `{available: [{email|account,
     maxJobs, executing, available}], executing: […]}`. A row that leaves out `executing` gets
-    the count of `jobs` it runs; one that leaves out `available` gets `maxJobs - executing`."""
+    the count of `jobs` it runs; one that leaves out `available` gets `maxJobs - executing`.
+    Counts are clamped to 0 … `MAX_COUNT`; an account listed twice is its first row."""
     field = "available"
     rows = expect_list(expect_dict(body, provider, "(body)").get(field), provider, field)
     running: Counter[str] | None = None  # counted only when a row leaves `executing` out
-    accounts: list[Account] = []
+    accounts: dict[str, Account] = {}
     for i, raw in enumerate(rows):
         where = f"{field}[{i}]"
         row = expect_dict(raw, provider, where)
         name_key = "email" if row.get("email") is not None else "account"
         name = require_id(row.get(name_key), provider, f"{where}.{name_key}",
                           what="an account name")
-        max_jobs = opt_int(row.get("maxJobs"), provider, f"{where}.maxJobs")
-        executing = opt_int(row.get("executing"), provider, f"{where}.executing")
+        max_jobs = _opt_count(row.get("maxJobs"), provider, f"{where}.maxJobs")
+        executing = _opt_count(row.get("executing"), provider, f"{where}.executing")
         if executing is None:
             if running is None:
                 running = running_per_account(jobs)
-            executing = running[name]
-        available = opt_int(row.get("available"), provider, f"{where}.available")
+            executing = bound_count(running[name])
+        available = _opt_count(row.get("available"), provider, f"{where}.available")
         if available is None:
             available = _free(max_jobs, executing)
-        accounts.append(Account(account=name, max_jobs=max_jobs, executing=executing,
-                                available=available))
-    return tuple(accounts)
+        accounts.setdefault(name, Account(account=name, max_jobs=max_jobs, executing=executing,
+                                          available=available))
+    return tuple(accounts.values())
 
 
 def accounts_from_config(body: object, provider: str, field: str, jobs: Iterable[Job],
@@ -579,7 +641,8 @@ def accounts_from_config(body: object, provider: str, field: str, jobs: Iterable
 
     For providers without a capacity endpoint: `executing` counts the queue's jobs of that
     account (of `kinds`, when given), `available` is `max(0, maxJobs - executing)`. Accounts
-    that run jobs but have no config entry follow, with `max_jobs`/`available` None.
+    that run jobs but have no config entry follow, with `max_jobs`/`available` None. Counts
+    are clamped to 0 … `MAX_COUNT`.
     """
     config = expect_dict(body, provider, field)
     running = running_per_account(jobs, kinds)
@@ -587,11 +650,12 @@ def accounts_from_config(body: object, provider: str, field: str, jobs: Iterable
     for name, raw in config.items():
         where = f"{field}.{name}"
         entry = expect_dict(raw, provider, where)
-        max_jobs = opt_int(entry.get("maxJobs"), provider, f"{where}.maxJobs")
-        executing = running.pop(name, 0)
+        max_jobs = _opt_count(entry.get("maxJobs"), provider, f"{where}.maxJobs")
+        executing = bound_count(running.pop(name, 0))
         accounts.append(Account(account=name, max_jobs=max_jobs, executing=executing,
                                 available=_free(max_jobs, executing)))
-    accounts.extend(Account(account=name, max_jobs=None, executing=n, available=None)
+    accounts.extend(Account(account=name, max_jobs=None, executing=bound_count(n),
+                            available=None)
                     for name, n in sorted(running.items()))
     return tuple(accounts)
 
