@@ -301,29 +301,8 @@ BODIES: dict[str, Callable[[], st.SearchStrategy[dict[str, Any]]]] = {
 STATUSES = st.sampled_from([200] * 6 + [404, 410, 401, 429, 500])
 
 
-def client_heals_error_bodies() -> bool:
-    """Whether the client reads an error body's message through `bot.fastjson.loads` (so a
-    lone surrogate in it is U+FFFD). Until issue9-upstream's client is merged it reads it with
-    `response.json()`, and the message keeps the surrogate: see
-    `test_an_error_message_holds_no_lone_surrogate`."""
-    async def message() -> str:
-        client = UseapiClient("https://api.test", SecretStr("t0ken"), attempts=1,
-                              transport=httpx.MockTransport(lambda request: httpx.Response(
-                                  500, content=b'{"error":"a\\ud800"}')))
-        async with client:
-            try:
-                await client.get_json("/x", provider="pixverse")
-            except UpstreamError as exc:
-                return exc.message
-        return ""
-    return not SURROGATE.search(asyncio.run(message()))
-
-
-CLIENT_HEALS_ERRORS = client_heals_error_bodies()
-#: An error body's message: any text (lone surrogates only where the client heals them).
-ERROR_TEXTS = [t for t in TEXTS if CLIENT_HEALS_ERRORS or not SURROGATE.search(t)]
 ERROR_BODY = st.fixed_dictionaries({"error": weighted(
-    st.sampled_from(ERROR_TEXTS) | st.text(max_size=20), st.none() | st.integers() | st.lists(
+    st.sampled_from(TEXTS) | st.text(max_size=20), st.none() | st.integers() | st.lists(
         st.text(max_size=3), max_size=2), 3)})
 
 
@@ -346,7 +325,7 @@ def cases(draw: st.DrawFn, name: str) -> Case:
     return Case(bodies={k: emit(v, ascii_).encode("utf-8", "surrogatepass")
                         for k, v in raw.items()},
                 job_status=status,
-                job_error=emit(draw(ERROR_BODY), ascii_ or not CLIENT_HEALS_ERRORS).encode(
+                job_error=emit(draw(ERROR_BODY), ascii_).encode(
                     "utf-8", "surrogatepass"),
                 probe=draw(PROBES[name]),
                 missing=frozenset({minimax.CAPACITY_PATH}) if name == "minimax" and draw(
@@ -763,9 +742,6 @@ async def test_a_surrogate_stored_by_older_code_heals_on_restart(store: Store) -
     assert row is not None and row["state"] == "pending"
 
 
-@pytest.mark.xfail(not CLIENT_HEALS_ERRORS, strict=True,
-                   reason="needs issue9-upstream's client: it decodes error bodies with "
-                          "bot.fastjson.loads; this branch's uses response.json()")
 @pytest.mark.parametrize("body", [b'{"error":"bad \\ud800 id"}',  # escaped
                                   b'{"error":"bad \xed\xa0\x80 id"}'])  # raw
 async def test_an_error_message_holds_no_lone_surrogate(body: bytes) -> None:
