@@ -22,6 +22,7 @@ from typing import Literal
 from bot import errors
 from bot.events import Event, EventKind
 from bot.models import Job, JobResult, Outcome
+from bot.text import fmt_duration
 
 # Raw conditions a state machine observes.
 OK = "ok"
@@ -208,7 +209,6 @@ def job_event(provider: str, job: Job | None, result: JobResult | None, outcome:
 
 
 def stuck_event(provider: str, job: Job, elapsed_seconds: float, *, now: datetime) -> Event:
-    minutes = int(elapsed_seconds // 60)
     extra = {"elapsed_seconds": str(int(elapsed_seconds))}
     if job.kind:
         extra["kind"] = job.kind
@@ -218,7 +218,7 @@ def stuck_event(provider: str, job: Job, elapsed_seconds: float, *, now: datetim
         extra["started"] = job.started.isoformat()
     return Event(key=job_key(provider, job.id, STUCK), kind=EventKind.JOB, provider=provider,
                  word=STUCK, at=now, job_id=job.id, account=job.account,
-                 detail=f"running for {minutes} min", extra=extra)
+                 detail=f"running for {fmt_duration(elapsed_seconds)}", extra=extra)
 
 
 # --------------------------------------------------------------------------- routing

@@ -24,7 +24,7 @@ from bot.alerts import (
     upstream_events,
 )
 from bot.events import Event, EventKind
-from bot.models import Job, JobResult, Outcome
+from bot.models import MAX_ELAPSED_SECONDS, Job, JobResult, Outcome
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -148,7 +148,13 @@ def test_job_event_key_and_fields():
     assert (e.kind, e.word, e.account, e.detail, e.urls) == (
         EventKind.JOB, "failed", "a@b.c", "nsfw", ("https://x/1",))
     s = alerts.stuck_event("pixverse", job, 1500, now=T0)
-    assert s.key.endswith(":stuck") and s.detail == "running for 25 min"
+    assert s == Event(key="job:pixverse:user:1-pixverse:a@b.c-video:7:stuck",
+                      kind=EventKind.JOB, provider="pixverse", word="stuck", at=T0,
+                      job_id=job.id, account="a@b.c", detail="running for 25m 00s",
+                      extra={"elapsed_seconds": "1500", "kind": "video"})
+    # An absurd upstream figure (clamped to a year by the adapters) reads as absurd.
+    absurd = alerts.stuck_event("pixverse", job, MAX_ELAPSED_SECONDS + 1, now=T0)
+    assert absurd.detail == "running for over 365d"
 
 
 def ev(kind: EventKind, provider: str = "pixverse") -> Event:
