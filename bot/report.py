@@ -15,7 +15,7 @@ from rich.text import Text
 from bot import errors
 from bot.models import Account, Job, Snapshot
 from bot.providers import Provider
-from bot.text import redact_email
+from bot.text import printable, redact_email
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +54,11 @@ def iso(dt: datetime | None, *, millis: bool = True) -> str | None:
 
 def _masked(value: str | None, redact: bool) -> str | None:
     return redact_email(value) if redact and value else value
+
+
+def _shown(value: str | None, redact: bool, missing: str = "") -> Text:
+    """A table cell of upstream text: masked when `redact`, never markup, no controls."""
+    return Text(printable(_masked(value, redact) or missing))
 
 
 def job_json(job: Job, redact: bool = False) -> dict[str, Any]:
@@ -110,7 +115,8 @@ def tables(reports: Sequence[ProviderReport], *, max_jobs_shown: int = 50,
     parts: list[RenderableType] = []
     for r in reports:
         if r.snapshot is None:
-            parts.append(Text(f"✗ {r.title}: {_masked(str(r.error), redact)}", style="bold red"))
+            parts.append(Text(f"✗ {r.title}: {printable(_masked(str(r.error), redact) or '')}",
+                              style="bold red"))
             continue
         snap = r.snapshot
         queue = Table(title=f"{r.title} — {len(snap.jobs)} running", title_justify="left",
@@ -119,8 +125,8 @@ def tables(reports: Sequence[ProviderReport], *, max_jobs_shown: int = 50,
             queue.add_column(col, overflow="fold")
         ordered = sorted(snap.jobs, key=lambda j: j.elapsed_seconds or 0, reverse=True)
         for job in ordered[:max_jobs_shown]:
-            queue.add_row(Text(_masked(job.id, redact) or ""), job.kind or "—",
-                          Text(_masked(job.account, redact) or "—"),
+            queue.add_row(_shown(job.id, redact), job.kind or "—",
+                          _shown(job.account, redact, "—"),
                           iso(job.started, millis=False) or "—", _elapsed(job.elapsed_seconds))
         if len(ordered) > max_jobs_shown:
             queue.caption = f"… and {len(ordered) - max_jobs_shown} more (longest-running first)"
@@ -129,7 +135,7 @@ def tables(reports: Sequence[ProviderReport], *, max_jobs_shown: int = 50,
             cap.add_column(col)
         for acc in snap.accounts:
             style = "red" if acc.available == 0 else None
-            cap.add_row(Text(_masked(acc.account, redact) or ""), str(acc.executing),
+            cap.add_row(_shown(acc.account, redact), str(acc.executing),
                         _num(acc.max_jobs),
                         _num(acc.available), style=style)
         parts += [queue, cap]

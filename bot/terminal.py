@@ -19,6 +19,8 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
+from bot.text import printable
+
 __all__ = ["discord_to_text", "print_embeds", "render_embed", "render_timestamp"]
 
 _TOKEN = re.compile(
@@ -71,6 +73,7 @@ def discord_to_text(s: str | None, *, now: datetime, style: str | Style = "") ->
     out = Text(style=style)
     if not s:
         return out
+    s = printable(s)  # upstream text inside an embed: no terminal escape sequence gets through
     bold = False
     pos = 0
     for m in _TOKEN.finditer(s):

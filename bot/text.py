@@ -20,6 +20,7 @@ __all__ = [
     "fmt_duration",
     "neutralise_bidi",
     "neutralise_mentions",
+    "printable",
     "redact_email",
     "short_id",
     "truncate",
@@ -66,6 +67,17 @@ def neutralise_bidi(s: str) -> str:
     if s.isascii():
         return s
     return _BIDI.sub(lambda m: f"<U+{ord(m.group()):04X}>", s)
+
+
+#: C0 and C1 control characters but tab and line feed: in a terminal, ESC starts a sequence
+#: that can move the cursor, rewrite earlier lines or set the window title.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(s: str) -> str:
+    """Upstream text made safe for a terminal: control characters and bidirectional controls
+    shown as visible markers (``<U+001B>``, ``<U+202E>``), everything else as it is."""
+    return neutralise_bidi(_CONTROL.sub(lambda m: f"<U+{ord(m.group()):04X}>", s))
 
 
 def escape(s: str) -> str:

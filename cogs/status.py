@@ -15,7 +15,7 @@ from discord.ext import commands
 from bot import embeds, errors, validate
 from bot.models import Snapshot
 from bot.paginator import Paginator
-from bot.text import display_account
+from bot.text import display_account, neutralise_bidi
 
 if TYPE_CHECKING:
     from bot.app import OpsBot
@@ -187,7 +187,7 @@ class StatusCog(commands.Cog, name="Status"):
         # With REDACT_ACCOUNTS the masked form is both what is shown and what is sent back
         # (the /queue filter accepts it), so no raw e-mail ever leaves the bot.
         shown = dict.fromkeys(display_account(a, self._redact) for a in seen)
-        return [app_commands.Choice(name=a[:100], value=a[:100])
+        return [app_commands.Choice(name=neutralise_bidi(a)[:100], value=a[:100])
                 for a in shown if needle in a.lower()][:25]
 
     @app_commands.command(name="capacity")

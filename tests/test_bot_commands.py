@@ -746,6 +746,22 @@ async def test_an_unexpected_failure_still_answers_the_invoker(start_bot, caplog
     assert_all_within_limits(h.fake)
 
 
+async def test_autocomplete_shows_a_bidi_override_and_sends_the_account_back_as_is(start_bot):
+    h = await start_bot()
+    account = "evil\u202emoc.x@a"  # shows as "evila@x.com" where the override acts
+    item = {"id": f"user:1-pixverse:{account}-video:7", "type": "video",
+            "started": "2026-03-09T11:55:00.000Z", "elapsed": "05:00"}
+    h.sim.pin("/v2/pixverse/scheduler/", [item])
+    h.sim.pin("/v2/pixverse/scheduler/available", {
+        "executing": [item],
+        "available": [{"email": account, "maxJobs": 2, "executing": 1, "available": 1}]})
+    await h.tick()
+    ac = await h.fake.autocomplete("queue", {"provider": "pixverse", "account": "evil"},
+                                   "account")
+    choices = (await h.fake.wait_for_interaction_response(ac))["data"]["choices"]
+    assert choices == [{"name": "evil<U+202E>moc.x@a", "value": account}]
+
+
 # --- escaping and mentions ----------------------------------------------------------------
 
 NASTY = "@everyone<@&123>**b**_i_`c`"

@@ -13,6 +13,7 @@ from bot.text import (
     fmt_duration,
     neutralise_bidi,
     neutralise_mentions,
+    printable,
     redact_email,
     short_id,
     truncate,
@@ -92,6 +93,45 @@ def test_escape_bidi_with_markdown_ids_and_mentions() -> None:
     for plain in ("user:1-pixverse:alice@example.com-video:7", "US:a@x.io", "مرحبا", "é-ß-😀",
                   "j0223140530123456789v-u12345-US:a@x.com:dreamina", "\u200b"):
         assert neutralise_bidi(plain) == plain
+
+
+@pytest.mark.parametrize("control", ["\x1b", "\x00", "\x07", "\x08", "\r", "\x7f", "\x9b"])
+def test_printable_shows_terminal_controls_as_markers(control: str) -> None:
+    marker = f"<U+{ord(control):04X}>"
+    assert printable(control) == marker  # alone
+    assert printable(control + "[2Jx") == marker + "[2Jx"  # first
+    assert printable("x" + control) == "x" + marker  # last
+    assert printable(f"a{control}\u202eb") == f"a{marker}<U+202E>b"  # with a bidi control
+
+
+def test_printable_keeps_ordinary_text_and_layout() -> None:
+    for plain in ("user:1-pixverse:alice@example.com-video:7", "a\tb\nc", "[bold]x[/]",
+                  "مرحبا", "é-ß-😀", ""):
+        assert printable(plain) == plain
+
+
+def test_status_tables_show_hostile_upstream_text_inertly() -> None:
+    """`opsbot status` prints upstream ids to a terminal: an escape sequence, a bidi override
+    or rich markup in one is shown as text, never acted on."""
+    from datetime import UTC, datetime
+    from io import StringIO
+
+    from rich.console import Console
+
+    from bot.models import Account, Job, Snapshot
+    from bot.report import ProviderReport, tables
+
+    taken = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+    hostile = "user:1-pixverse:a@b.c-video:\x1b]0;pwned\x07\u202e7[bold red]x"
+    snap = Snapshot("pixverse", taken, (Job("pixverse", hostile, "video", "[link=x]a@b.c"),),
+                    (Account("[link=x]a@b.c", 2, 1, 1),))
+    out = StringIO()
+    Console(file=out, width=400, color_system=None).print(
+        tables([ProviderReport("pixverse", "PixVerse", snap, None)]))
+    text = out.getvalue()
+    assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+    assert "user:1-pixverse:a@b.c-video:<U+001B>]0;pwned<U+0007><U+202E>7[bold red]x" in text
+    assert text.count("[link=x]a@b.c") == 2
 
 
 def test_neutralise_mentions_keeps_emails():
