@@ -690,12 +690,19 @@ def _error_words(exc: errors.UpstreamError) -> tuple[str, str, discord.Colour]:
         code = f" — upstream answered {exc.status}" if exc.status else ""
         return (f"useapi/provider error (5xx){code}",
                 "Usually temporary; opsbot keeps trying.", BAD)
+    if isinstance(exc, errors.DeadlineExceeded):
+        return ("useapi did not finish its answer in time (cut off)",
+                "It sent too slowly; usually temporary, opsbot tries again next poll.", WARN)
     if isinstance(exc, errors.UpstreamTimeout):
         return ("useapi did not answer in time", "Usually temporary; try again shortly.", WARN)
-    if isinstance(exc, errors.ConnectionFailed):
-        return ("cannot reach useapi", "Check network/DNS and `USEAPI_BASE_URL`.", BAD)
     if isinstance(exc, errors.TransportError):
         return ("cannot reach useapi", "Check network/DNS and `USEAPI_BASE_URL`.", BAD)
+    if isinstance(exc, errors.Redirected):
+        return (f"useapi redirected elsewhere ({exc.status}, not followed)",
+                "Check `USEAPI_BASE_URL`: it may be an old or wrong address.", BAD)
+    if isinstance(exc, errors.BodyTooLarge):
+        return ("useapi sent an answer too large to read",
+                "opsbot stops reading past its size cap; please report it.", BAD)
     if isinstance(exc, errors.PayloadError):
         what = escape(truncate(exc.field, 80)) if exc.field else "the response body"
         return (f"useapi sent something opsbot cannot read: {what}",
