@@ -13,7 +13,8 @@ SOAK_MODULES = ("tests/test_soak.py", "tests/test_secrets.py")
 #: The longest modules first (the soak ~50 s, a SIGKILL-and-restart ~20 s, then the bot's
 #: end-to-end tests), so that the two workers end together rather than one waiting on the
 #: other's last long module. Only the order changes; the rest keep theirs.
-LONGEST_FIRST = (*SOAK_MODULES, "tests/test_restart.py", "tests/test_bot_alerts.py",
+LONGEST_FIRST = (*SOAK_MODULES, "tests/test_survival.py", "tests/test_restart.py",
+                 "tests/test_bot_alerts.py", "tests/test_hostile.py",
                  "tests/test_bot_commands.py", "tests/test_fastpaths.py",
                  "tests/test_watch.py", "tests/test_http_demo.py", "tests/test_run_cli.py",
                  "tests/test_status_cli.py")
