@@ -378,6 +378,8 @@ _P = ParamSpec("_P")
 _T = TypeVar("_T")
 #: How long `Store.close` waits for operations whose callers were cancelled.
 CLOSE_GRACE_SECONDS = 5.0
+#: Outbox rows deleted per transaction when pruning.
+PRUNE_CHUNK = 5000
 
 
 def _uncancelled(
@@ -838,10 +840,17 @@ class Store:
         moves = moves or {}
         async with self.engine.begin() as conn:
             keys = [k for (k,) in await conn.execute(q)]
+            # One statement per target channel and 500 keys, not one per key: a flood held
+            # for a closed channel is 10,000s of rows.
+            by_channel: dict[int, list[str]] = {}
             for key in keys:
                 if key in moves:
-                    await conn.execute(update(outbox_table).where(outbox_table.c.key == key)
-                                       .values(channel_id=moves[key]))
+                    by_channel.setdefault(moves[key], []).append(key)
+            for channel, moved in by_channel.items():
+                for i in range(0, len(moved), 500):
+                    await conn.execute(update(outbox_table)
+                                       .where(outbox_table.c.key.in_(moved[i:i + 500]))
+                                       .values(channel_id=channel))
             for i in range(0, len(keys), 500):
                 await conn.execute(update(outbox_table).where(
                     outbox_table.c.key.in_(keys[i:i + 500]), outbox_table.c.state == "held")
@@ -878,13 +887,26 @@ class Store:
             d[c] = _from_db(d[c])
         return d
 
+    async def prune_outbox(self, older_than: datetime, *, chunk: int = PRUNE_CHUNK) -> int:
+        """Delete finished rows (sent/failed/muted/unrouted) created before `older_than`,
+        `chunk` rows per transaction: a month after a flood there are 10,000s of them, and
+        one DELETE of them all would hold SQLite's write lock that long. Returns how many."""
+        total = 0
+        while True:
+            n = await self._prune_chunk(_to_db(older_than), chunk)
+            total += n
+            if n < chunk:
+                return total
+
     @_uncancelled
-    async def prune_outbox(self, older_than: datetime) -> int:
-        """Delete finished rows (sent/failed/muted/unrouted) created before `older_than`."""
+    async def _prune_chunk(self, before: datetime | None, chunk: int) -> int:
+        old = outbox_table.alias("old").c
+        oldest = (select(old.id)
+                  .where(old.state.in_(("sent", "failed", "muted", "unrouted")),
+                         old.created_at < before)
+                  .limit(chunk))
         async with self.engine.begin() as conn:
-            res = await conn.execute(delete(outbox_table).where(
-                outbox_table.c.state.in_(("sent", "failed", "muted", "unrouted")),
-                outbox_table.c.created_at < _to_db(older_than)))
+            res = await conn.execute(delete(outbox_table).where(outbox_table.c.id.in_(oldest)))
             return int(res.rowcount or 0)
 
     # ------------------------------------------------------------------ routes, mutes, mentions
