@@ -25,7 +25,7 @@ from bot.models import Snapshot
 from bot.providers import Provider
 from bot.runtime import display_database_url, tune_gc
 from bot.settings import ConfigError, Settings
-from bot.store import Store
+from bot.store import Store, StoreError
 from bot.text import redact_email
 from bot.useapi import UseapiClient
 
@@ -179,8 +179,9 @@ class OpsBot(commands.Bot):
         await super().close()
 
     def healthz(self) -> tuple[bool, dict[str, Any]]:
-        """Healthy when connected to Discord and every watcher is ticking. An upstream outage
-        is reported in the details but is not unhealthy: restarting the bot would not fix it."""
+        """Healthy when connected to Discord, every watcher is ticking and the database is
+        there. An upstream outage is reported in the details but is not unhealthy: restarting
+        the bot would not fix it."""
         statuses = self.provider_statuses()
         redact = self.settings.redact_accounts
         providers = {
@@ -189,9 +190,12 @@ class OpsBot(commands.Bot):
                                         else s.last_error),
                          "running": s.running, "watcher_ok": s.watcher_ok}
             for s in statuses}
-        ok = self.is_ready() and all(s.watcher_ok is not False for s in statuses)
+        database = self.store.problem()
+        ok = (self.is_ready() and all(s.watcher_ok is not False for s in statuses)
+              and database is None)
         upstream_ok = all(s.last_error is None for s in statuses)
         return ok, {"discord": self.is_ready(), "upstream_ok": upstream_ok,
+                    "database": {"ok": database is None, "error": database},
                     "providers": providers}
 
     async def sync_commands(self) -> None:
@@ -250,6 +254,8 @@ async def resources(settings: Settings, *, simulate: bool = False,
         stack.push_async_callback(client.aclose)
         try:
             store = await Store.open(settings.database_url)
+        except StoreError as exc:  # e.g. a newer schema: it says so in its own line
+            raise ConfigError(str(exc)) from None
         except Exception as exc:  # unreachable server, bad path, wrong password…
             raise ConfigError(f"DATABASE_URL: cannot open "
                               f"{display_database_url(settings.database_url)} "

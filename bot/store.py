@@ -22,6 +22,8 @@ import contextlib
 import functools
 import json
 import logging
+import os
+import urllib.parse
 import uuid
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -47,6 +49,7 @@ from sqlalchemy import (
     delete,
     event,
     func,
+    inspect,
     literal,
     null,
     or_,
@@ -226,6 +229,29 @@ leases_table = Table(
 _MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
 
 
+# --------------------------------------------------------------------------- errors
+
+class StoreError(Exception):
+    """The database cannot be used as it is. The message is one line for a human."""
+
+
+class SchemaTooNew(StoreError):
+    """The database was written by a newer opsbot (its schema version is higher than ours)."""
+
+    def __init__(self, found: int, supported: int = SCHEMA_VERSION) -> None:
+        super().__init__(f"database schema version {found} is newer than this opsbot "
+                         f"({supported}): upgrade opsbot or point DATABASE_URL at another "
+                         f"database")
+        self.found = found
+        self.supported = supported
+
+
+class DatabaseGone(StoreError):
+    """The SQLite file the store opened was deleted or replaced while the bot ran. Nothing is
+    written any more: SQLite would go on writing into the deleted file (lost at exit), and a
+    new connection would start a new empty database that has forgotten every alert it sent."""
+
+
 # --------------------------------------------------------------------------- plain data
 
 @dataclass(frozen=True, slots=True)
@@ -396,6 +422,7 @@ def _uncancelled(
 
     @functools.wraps(fn)
     async def run(self: Store, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        self.check_file()
         task = asyncio.ensure_future(fn(self, *args, **kwargs))
         self._inflight.add(task)
         task.add_done_callback(self._settled)
@@ -407,35 +434,98 @@ def _uncancelled(
 class Store:
     """All persistent state. Open with `await Store.open(url)`; `await store.close()`."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, file: str | None = None) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
         self._inflight: set[asyncio.Future[Any]] = set()
+        #: The SQLite file (absolute path), and the (device, inode) it had once opened.
+        self.file = file
+        self._identity: tuple[int, int] | None = None
 
     @classmethod
     async def open(cls, database_url: str, *, echo: bool = False) -> Store:
         """Connect, create or migrate the schema. Safe when another replica does the same."""
         url = make_url(database_url)
         kwargs: dict[str, Any] = {"echo": echo}
+        file = _sqlite_file(database_url)
         if url.get_backend_name() == "sqlite":
-            db = url.database
-            if db and db != ":memory:" and not db.startswith("file:"):
-                _make_parent(db)
+            if file is not None:
+                _make_parent(file)
             else:  # one shared in-memory database
                 kwargs["poolclass"] = StaticPool
             kwargs["connect_args"] = {"timeout": 30}
         else:
             kwargs["pool_pre_ping"] = True
         engine = create_async_engine(url, **kwargs)
+        store = cls(engine, file=file)
         if url.get_backend_name() == "sqlite":
-            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        store = cls(engine)
+            event.listen(engine.sync_engine, "connect", store._on_sqlite_connect)
         try:
             await store._migrate()
+            if file is not None:
+                st = os.stat(file)
+                store._identity = (st.st_dev, st.st_ino)
         except BaseException:
             await engine.dispose()
             raise
         return store
+
+    @classmethod
+    async def stored_schema(cls, database_url: str) -> int | None:
+        """The schema version of the database at `database_url`, read without creating or
+        changing anything (None: no opsbot database there yet). Raises SchemaTooNew when this
+        opsbot cannot use it, and what the driver raises when it cannot be read."""
+        url = make_url(database_url)
+        if url.get_backend_name() == "sqlite":
+            file = _sqlite_file(database_url)
+            if file is None or not _exists(file):
+                return None
+            url = url.set(database=f"file:{urllib.parse.quote(file)}",
+                          query={**url.query, "mode": "ro", "uri": "true"})
+        engine = create_async_engine(url)
+        try:
+            async with engine.connect() as conn:
+                if not await conn.run_sync(
+                        lambda c: inspect(c).has_table(schema_table.name)):
+                    return None
+                version = (await conn.execute(select(schema_table.c.version)
+                                              .where(schema_table.c.id == 1))).scalar()
+        finally:
+            await engine.dispose()
+        if version is not None and version > SCHEMA_VERSION:
+            raise SchemaTooNew(version)
+        return None if version is None else int(version)
+
+    def problem(self) -> str | None:
+        """Why the database cannot be used any more, as far as can be told without a query
+        (None: nothing known). SQLite: the file the store opened must still be at its path."""
+        if self.file is None or self._identity is None:
+            return None
+        try:
+            st = os.stat(self.file)
+        except FileNotFoundError:
+            what = "was deleted"
+        except OSError as exc:
+            what = f"cannot be looked at ({exc.strerror})"
+        else:
+            if (st.st_dev, st.st_ino) == self._identity:
+                return None
+            what = "was replaced by another file"
+        return (f"the database file {self.file} {what} while opsbot was running: nothing more "
+                f"is written (a new empty database would forget which alerts were sent); put "
+                f"the file back, or restart opsbot to start a new database")
+
+    def check_file(self) -> None:
+        """Raise DatabaseGone when `problem()` says so (one stat: microseconds)."""
+        problem = self.problem()
+        if problem is not None:
+            raise DatabaseGone(problem)
+
+    def _on_sqlite_connect(self, dbapi_connection: Any, connection_record: Any) -> None:
+        # A new pooled connection opens whatever is at the path now: not a stranger's file.
+        if self._identity is not None:
+            self.check_file()
+        _sqlite_pragmas(dbapi_connection, connection_record)
 
     async def close(self) -> None:
         """Let operations whose callers were cancelled finish (bounded), then disconnect."""
@@ -478,8 +568,7 @@ class Store:
             version = (await conn.execute(
                 select(schema_table.c.version).where(schema_table.c.id == 1))).scalar_one()
             if version > SCHEMA_VERSION:
-                raise RuntimeError(f"database schema version {version} is newer than this "
-                                   f"opsbot ({SCHEMA_VERSION}); upgrade opsbot")
+                raise SchemaTooNew(version)
             while version < SCHEMA_VERSION:
                 version += 1
                 log.info("migrating database schema to version %d", version)
@@ -1151,6 +1240,21 @@ def _check_items(items: Sequence[OutboxItem]) -> None:
     for it in items:
         _check_id(f"channel_id of {it.event.key!r}", it.channel_id, optional=True)
         _check_id(f"mention_role_id of {it.event.key!r}", it.mention_role_id, optional=True)
+
+
+def _sqlite_file(database_url: str) -> str | None:
+    """The absolute path of a SQLite database file (None: another backend, or in memory)."""
+    url = make_url(database_url)
+    db = url.database
+    if url.get_backend_name() != "sqlite" or not db or db == ":memory:" \
+            or db.startswith("file:"):
+        return None
+    return os.path.abspath(os.path.expanduser(db))
+
+
+def _exists(file: str) -> bool:
+    """(One stat: microseconds, fine on the loop.)"""
+    return os.path.exists(file)
 
 
 def _make_parent(db: str) -> None:
