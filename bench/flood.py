@@ -11,9 +11,9 @@
    to come and the flood's delivery starting. Figures: the flood's delivery time (commit → the
    fake Discord received its message), the unrelated alert's latency (job end → its alert at
    Discord) over the poll interval, and ticks that failed meanwhile.
-3. **SIGTERM during the flood**: the same as `python -m bot run` in a process of its own (the
-   accounts full before it starts), SIGTERM the moment the flood's rows are in its outbox
-   (read from its SQLite file); seconds until the process has exited, and its exit status.
+3. **SIGTERM during the flood**: `python -m bot run` in a process of its own (the accounts full
+   before it starts), SIGTERM 0.1, 0.3 and 1 s after the flood's rows are in its outbox (read
+   from its SQLite file), a fresh process each time: the slowest exit, and the exit statuses.
 
 Every instant is `time.monotonic()` in this process. Figures are printed, never asserted.
 """
@@ -50,6 +50,10 @@ INTERVAL_S = 5.0
 #: (cogs.alerts.RELEASE_TIMEOUT) and the store waits up to 5 s for operations in flight
 #: (bot.store.CLOSE_GRACE_SECONDS): 8 s, inside the 10 s Docker allows before SIGKILL.
 STOP_BOUND_S = 10.0
+#: SIGTERM this long after the flood's commit: before the claim, during it and the posting
+#: (10,000 rows: some tenths of a second), and after.
+DELAYS_S = (0.1, 0.3, 1.0)
+QUICK_DELAYS_S = (0.1,)
 PROVIDERS = ("pixverse", "minimax")
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -217,7 +221,7 @@ def _flood_states(db: Path) -> dict[str, int]:
 
 
 async def measure_sigterm(*, accounts: int = ACCOUNTS, deadline_s: float = 180.0,
-                          start_timeout_s: float = 90.0) -> dict[str, Any]:
+                          start_timeout_s: float = 90.0, delay_s: float = 0.0) -> dict[str, Any]:
     """`python -m bot run` with every PixVerse account full from the start; SIGTERM as soon
     as the flood is in its outbox; seconds until it exited (None: killed at `deadline_s`)."""
     sim = flood_sim(accounts)
@@ -245,6 +249,7 @@ async def measure_sigterm(*, accounts: int = ACCOUNTS, deadline_s: float = 180.0
                             if proc.returncode is not None:
                                 raise RuntimeError("the bot exited before the flood")
                             await asyncio.sleep(0.02)
+                    await asyncio.sleep(delay_s)
                     at_sigterm = await asyncio.to_thread(_flood_states, db)
                     t0 = time.monotonic()
                     proc.send_signal(signal.SIGTERM)
@@ -262,11 +267,23 @@ async def measure_sigterm(*, accounts: int = ACCOUNTS, deadline_s: float = 180.0
                         await proc.wait()
     finally:
         await fake.stop()
-    return {"sigterm_exit_s": None if killed else round(exit_s, 2),
-            "_sigterm": {"exit_code": proc.returncode, "flood_rows_at_sigterm": at_sigterm,
-                         "killed_after_s": deadline_s
-                         if killed else None, "stop_bound_s": STOP_BOUND_S,
-                         "stderr_tail": err.decode(errors="replace")[-300:] if err else ""}}
+    return {"delay_s": delay_s, "exit_s": None if killed else round(exit_s, 2),
+            "exit_code": proc.returncode, "flood_rows_at_sigterm": at_sigterm,
+            "stderr_tail": err.decode(errors="replace")[-300:] if err else ""}
+
+
+async def measure_sigterms(*, accounts: int = ACCOUNTS, delays: tuple[float, ...] = DELAYS_S,
+                           deadline_s: float = 180.0) -> dict[str, Any]:
+    """`measure_sigterm` once per delay after the flood's commit (the claim and the posting
+    run at different moments of it); the figure is the slowest exit (None: one was killed)."""
+    runs = [await measure_sigterm(accounts=accounts, delay_s=d, deadline_s=deadline_s)
+            for d in delays]
+    times = [r["exit_s"] for r in runs]
+    codes = [r["exit_code"] for r in runs]
+    return {"sigterm_exit_s": None if None in times else max(times),
+            "_sigterm": {"exit_code": max(codes, key=lambda c: c != 0),
+                         "runs": runs, "killed_after_s": deadline_s if None in times else None,
+                         "stop_bound_s": STOP_BOUND_S}}
 
 
 # --------------------------------------------------------------------------- the part
@@ -281,11 +298,13 @@ def growth(claims: dict[str, float]) -> float | None:
 
 
 async def measure(*, claim_sizes: tuple[int, ...] = CLAIM_SIZES, accounts: int = ACCOUNTS,
-                  interval: float = INTERVAL_S, deadline_s: float = 300.0) -> dict[str, Any]:
+                  interval: float = INTERVAL_S, deadline_s: float = 300.0,
+                  delays: tuple[float, ...] = DELAYS_S) -> dict[str, Any]:
     figures = await measure_claims(claim_sizes)
     figures.update(await measure_flood(accounts=accounts, interval=interval,
                                        deadline_s=deadline_s))
-    sigterm = await measure_sigterm(accounts=accounts, deadline_s=min(deadline_s, 180.0))
+    sigterm = await measure_sigterms(accounts=accounts, delays=delays,
+                                     deadline_s=min(deadline_s, 180.0))
     figures["flood"]["claim_rows_per_s"] = figures.pop("claim_rows_per_s")
     figures["flood"]["sigterm_exit_s"] = sigterm.pop("sigterm_exit_s")
     figures.update(sigterm)
@@ -294,6 +313,7 @@ async def measure(*, claim_sizes: tuple[int, ...] = CLAIM_SIZES, accounts: int =
 
 def run(*, quick: bool = False) -> dict[str, Any]:
     if quick:
-        return asyncio.run(measure(claim_sizes=QUICK_CLAIM_SIZES, accounts=QUICK_ACCOUNTS))
+        return asyncio.run(measure(claim_sizes=QUICK_CLAIM_SIZES, accounts=QUICK_ACCOUNTS,
+                                   delays=QUICK_DELAYS_S))
     return asyncio.run(measure())
 

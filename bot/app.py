@@ -284,7 +284,11 @@ async def serve(settings: Settings, *, simulate: bool = False,
 
 
 def run_bot(settings: Settings, *, simulate: bool = False) -> int:
-    """`opsbot run`: serve until SIGINT/SIGTERM, then close cleanly (exit 0)."""
+    """`opsbot run`: serve until SIGINT/SIGTERM, then close cleanly (exit 0).
+
+    A stop ends within 10 s (Docker's grace before SIGKILL): the alerts cog gives claimed alerts
+    back within 3 s (cogs.alerts.RELEASE_TIMEOUT) and the store waits up to 5 s for operations
+    in flight (bot.store.CLOSE_GRACE_SECONDS), each of which is short (bench/flood.py)."""
 
     async def main() -> None:
         task = asyncio.create_task(serve(settings, simulate=simulate))

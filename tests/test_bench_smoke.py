@@ -68,7 +68,7 @@ async def test_bench_parts_on_tiny_sizes(tmp_path):
 
 async def test_flood_part_on_tiny_sizes():
     figures = await flood.measure(claim_sizes=(20, 60), accounts=12, interval=0.5,
-                                  deadline_s=30)
+                                  deadline_s=30, delays=(0.1,))
     assert set(figures["claim_s"]) == {"20", "60"}
     f = figures["flood"]
     assert set(f) == {"events", "delivery_s", "unrelated_alert_over_interval", "failed_ticks",

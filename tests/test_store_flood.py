@@ -42,8 +42,9 @@ async def test_a_flood_is_queued_claimed_and_sent_whole(store: Store) -> None:
     assert len(rows) == FLOOD
     assert [r.id for r in rows] == sorted(r.id for r in rows)
     assert {r.batch for r in rows} == {"flood"}
-    # a fixed number of statements, whatever the number of rows
-    assert len(sql) <= 4
+    # a fixed number of statements, whatever the number of rows: (PostgreSQL: take the claim
+    # lock,) choose the batches, claim their rows, read them back
+    assert len(sql) == (4 if store.dialect == "postgresql" else 3)
     rest = await store.claim_outbox(limit=200, now=T0, worker_id="w")
     assert [r.batch for r in rest] == ["other"]
     await store.mark_sent([r.key for r in rows + rest], 42, now=T0)
