@@ -59,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true",
                        help="fewer samples and sizes (well under a minute)")
     bench.add_argument("--only", help="comma-separated parts: commands,alerts,economy,tick,"
-                       "startup (results.json is then left alone)")
+                       "startup,flood (results.json is then left alone)")
     return parser
 
 

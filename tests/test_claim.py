@@ -22,7 +22,7 @@ from sqlalchemy import and_, delete, insert, literal, or_, select, update
 
 from bot.events import Event, EventKind
 from bot.store import OutboxRow, Store, _req, _to_db, decode_event, encode_event, outbox_table
-from tests.test_store import BACKENDS, fresh_url
+from tests.test_store import BACKENDS, fresh_url, item
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=30)
@@ -184,3 +184,40 @@ def test_claim_reference_sees_the_cases_that_matter(backend: str, tmp_path: Path
                 assert [r[0] for r in got[0]] == [5, 6]
         finally:
             runner.run(store.close())
+
+
+@pytest.mark.skipif("postgresql" not in BACKENDS, reason="OPSBOT_TEST_POSTGRES_URL is not set")
+async def test_postgresql_claims_take_turns(tmp_path: Path) -> None:
+    """Two replicas' claims take turns: the second waits until the first's transaction has
+    ended, so it sees the first one's rows as out (and keeps their channel's order)."""
+    from sqlalchemy import text
+
+    from bot.store import _CLAIM_LOCK
+
+    url = await fresh_url("postgresql", tmp_path)
+    store = await Store.open(url)
+    try:
+        await store.enqueue([item("early")], batch="b1", now=T0)
+        await store.enqueue([item("later")], batch="b2", now=T0)
+        async with store.engine.connect() as other:
+            # another replica's claim, still in its transaction
+            await other.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CLAIM_LOCK})
+            pid = (await other.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            claim = asyncio.create_task(store.claim_outbox(limit=10, now=T0, worker_id="w"))
+
+            async def claim_waits() -> bool:
+                return bool((await other.execute(text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                    "AND NOT granted AND pid <> :pid"), {"pid": pid})).scalar_one())
+
+            for _ in range(1000):  # up to ~10 s
+                if claim.done() or await claim_waits():
+                    break
+                await asyncio.sleep(0.01)
+            assert not claim.done()
+            assert await claim_waits()
+            await other.rollback()  # that claim ends
+        rows = await asyncio.wait_for(claim, 10)
+        assert [r.key for r in rows] == ["early", "later"]
+    finally:
+        await store.close()
