@@ -59,7 +59,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Dialect, make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
@@ -94,13 +94,13 @@ class Snowflake(TypeDecorator[int]):
     impl = BigInteger
     cache_ok = True
 
-    def process_bind_param(self, value: int | None, dialect: Dialect) -> int | None:
+    def process_bind_param(self, value: int | None, dialect: Any) -> int | None:
         if value is None:
             return None
         _check_id("Discord id", value)
         return value - _TWO_64 if value >= 1 << 63 else value
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> int | None:
+    def process_result_value(self, value: Any, dialect: Any) -> int | None:
         if type(value) is not int or value not in _INT64 or value == 0:
             return None
         return value + _TWO_64 if value < 0 else value
