@@ -7,7 +7,7 @@ kept as `bench/results.prev.json`, and the differences are printed). Parts:
 
 1. command latency (bench/commands.py)     4. tick CPU and memory by size (bench/tick_scale.py)
 2. alert latency (bench/alert_latency.py)  5. start-up (bench/startup.py)
-3. upstream economy (bench/economy.py)
+3. upstream economy (bench/economy.py)     6. an alert flood (bench/flood.py)
 
 Figures are printed and recorded, never asserted.
 """
@@ -33,7 +33,7 @@ from rich.table import Table
 from bench import common
 
 BENCH_DIR = Path(__file__).resolve().parent
-PARTS = ("commands", "alerts", "economy", "tick", "startup")
+PARTS = ("commands", "alerts", "economy", "tick", "startup", "flood")
 
 #: Goals from the issue.
 CACHED_P99_MS = 100.0
@@ -49,7 +49,7 @@ def run_parts(parts: Sequence[str], *, quick: bool, console: Console,
               profile: Path | None = None) -> dict[str, Any]:
     """Run the chosen parts one after the other (never side by side: they would disturb
     each other's figures) and return their figures merged."""
-    from bench import alert_latency, commands, economy, startup, tick_scale
+    from bench import alert_latency, commands, economy, flood, startup, tick_scale
 
     runners: dict[str, Callable[[], dict[str, Any] | list[dict[str, Any]]]] = {
         "commands": lambda: commands.run(quick=quick),
@@ -58,6 +58,7 @@ def run_parts(parts: Sequence[str], *, quick: bool, console: Console,
         "tick": lambda: tick_scale.run(tick_scale.QUICK_SIZES if quick else tick_scale.SIZES,
                                        ticks=3 if quick else 5),
         "startup": lambda: startup.run(quick=quick),
+        "flood": lambda: flood.run(quick=quick),
     }
     out: dict[str, Any] = {}
     for part in parts:
@@ -182,6 +183,50 @@ def rows(doc: Mapping[str, Any]) -> list[tuple[str, str, str, bool | None]]:
     if "startup_s" in doc:
         out.append(("start-up: process start → commands synced", f"{doc['startup_s']:.2f} s",
                     "", None))
+    out += _flood_rows(doc)
+    return out
+
+
+def _s(v: float | None, what: str = "") -> str:
+    return f"not {what}".strip() if v is None else f"{v:.2f} s"
+
+
+def _flood_rows(doc: Mapping[str, Any]) -> list[tuple[str, str, str, bool | None]]:
+    from bench.flood import STOP_BOUND_S, growth
+
+    out: list[tuple[str, str, str, bool | None]] = []
+    details = doc.get("details", {})
+    if "claim_s" in doc:
+        claims = doc["claim_s"]
+        k = growth(claims)
+        value = " · ".join(f"{int(n):,}: {_s(v)}"
+                           for n, v in sorted(claims.items(), key=lambda kv: int(kv[0])))
+        out.append(("outbox claim of one tick's N rows (SQLite)",
+                    value + ("" if k is None else f" · k = {k:.2f}"),
+                    "∝ rows (k ≤ 1)", None if k is None else k <= 1.05))
+    if "flood" in doc:
+        f = doc["flood"]
+        fd = details.get("flood", {})
+        interval = fd.get("interval_s", 5.0)
+        delivered = f.get("delivery_s")
+        rate = f.get("claim_rows_per_s")
+        out.append((f"flood: {f.get('events', 0):,} events in one tick → Discord",
+                    f"delivered {_s(delivered, 'delivered')} after the commit"
+                    + ("" if rate is None else f" · claim {rate:,} rows/s"),
+                    f"within one tick ({interval:g} s)",
+                    delivered is not None and delivered <= interval))
+        ratio = f.get("unrelated_alert_over_interval")
+        out.append(("unrelated alert during the flood / poll interval",
+                    ("not posted" if ratio is None else f"{ratio:.2f}")
+                    + f" ({f.get('failed_ticks', 0)} ticks failed)",
+                    f"≤ {ALERT_MAX_OVER_INTERVAL} (1 tick + 1 s)",
+                    ratio is not None and ratio <= ALERT_MAX_OVER_INTERVAL))
+        exit_s = f.get("sigterm_exit_s")
+        code = details.get("sigterm", {}).get("exit_code")
+        out.append(("SIGTERM during the flood → process exit",
+                    f"{_s(exit_s, 'exited (killed)')} (exit status {code})",
+                    f"≤ {STOP_BOUND_S:.0f} s, status 0",
+                    exit_s is not None and exit_s <= STOP_BOUND_S and code == 0))
     return out
 
 

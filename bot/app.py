@@ -26,7 +26,7 @@ from bot.models import Snapshot
 from bot.providers import Provider
 from bot.runtime import display_database_url, tune_gc
 from bot.settings import ConfigError, Settings
-from bot.store import Store
+from bot.store import Store, StoreError
 from bot.text import redact_email
 from bot.useapi import UseapiClient
 
@@ -183,8 +183,9 @@ class OpsBot(commands.Bot):
         await super().close()
 
     def healthz(self) -> tuple[bool, dict[str, Any]]:
-        """Healthy when connected to Discord and every watcher is ticking. An upstream outage
-        is reported in the details but is not unhealthy: restarting the bot would not fix it."""
+        """Healthy when connected to Discord, every watcher is ticking and the database is
+        there. An upstream outage is reported in the details but is not unhealthy: restarting
+        the bot would not fix it."""
         statuses = self.provider_statuses()
         redact = self.settings.redact_accounts
         providers = {
@@ -193,9 +194,12 @@ class OpsBot(commands.Bot):
                                         else s.last_error),
                          "running": s.running, "watcher_ok": s.watcher_ok}
             for s in statuses}
-        ok = self.is_ready() and all(s.watcher_ok is not False for s in statuses)
+        database = self.store.problem()
+        ok = (self.is_ready() and all(s.watcher_ok is not False for s in statuses)
+              and database is None)
         upstream_ok = all(s.last_error is None for s in statuses)
         return ok, {"discord": self.is_ready(), "upstream_ok": upstream_ok,
+                    "database": {"ok": database is None, "error": database},
                     "providers": providers}
 
     async def sync_commands(self) -> None:
@@ -269,6 +273,8 @@ async def resources(settings: Settings, *, simulate: bool = False,
         stack.push_async_callback(client.aclose)
         try:
             store = await Store.open(settings.database_url)
+        except StoreError as exc:  # e.g. a newer schema: it says so in its own line
+            raise ConfigError(str(exc)) from None
         except Exception as exc:  # unreachable server, bad path, wrong password…
             raise ConfigError(f"DATABASE_URL: cannot open "
                               f"{display_database_url(settings.database_url)} "
@@ -297,7 +303,11 @@ async def serve(settings: Settings, *, simulate: bool = False,
 
 
 def run_bot(settings: Settings, *, simulate: bool = False) -> int:
-    """`opsbot run`: serve until SIGINT/SIGTERM, then close cleanly (exit 0)."""
+    """`opsbot run`: serve until SIGINT/SIGTERM, then close cleanly (exit 0).
+
+    A stop ends within 10 s (Docker's grace before SIGKILL): the alerts cog gives claimed alerts
+    back within 3 s (cogs.alerts.RELEASE_TIMEOUT) and the store waits up to 5 s for operations
+    in flight (bot.store.CLOSE_GRACE_SECONDS), each of which is short (bench/flood.py)."""
 
     async def main() -> None:
         task = asyncio.create_task(serve(settings, simulate=simulate))

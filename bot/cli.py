@@ -16,7 +16,13 @@ from rich.console import Console
 
 from bot import report
 from bot.logs import setup_logging
-from bot.runtime import display_database_url, make_client, make_providers, secrets_of
+from bot.runtime import (
+    check_database,
+    display_database_url,
+    make_client,
+    make_providers,
+    secrets_of,
+)
 from bot.settings import ConfigError, Settings, load_settings
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
@@ -74,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true",
                        help="fewer samples and sizes (well under a minute)")
     bench.add_argument("--only", help="comma-separated parts: commands,alerts,economy,tick,"
-                       "startup (results.json is then left alone)")
+                       "startup,flood (results.json is then left alone)")
     return parser
 
 
@@ -141,6 +147,8 @@ async def _check(settings: Settings) -> int:
               f"{display_database_url(settings.database_url)}")
     out.print("✓ DISCORD_TOKEN is set" if settings.discord_token
               else "• DISCORD_TOKEN is not set (needed by `opsbot run`)")
+    database_ok, line = await check_database(settings.database_url)
+    out.print(line)
     if settings.useapi_token is None:
         out.print("✗ USEAPI_TOKEN is not set")
         return EXIT_CONFIG
@@ -152,7 +160,7 @@ async def _check(settings: Settings) -> int:
                       f"running, {len(r.snapshot.accounts)} accounts")
         else:
             out.print(f"✗ {r.provider}: {r.error}")
-    return EXIT_OK if all(r.ok for r in reports) else EXIT_FAILED
+    return EXIT_OK if database_ok and all(r.ok for r in reports) else EXIT_FAILED
 
 
 def _bench(*, quick: bool, only: str | None) -> int:

@@ -32,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.alerts import route_for
 from bot.events import Event
-from bot.store import OutboxRow, Store
+from bot.store import OutboxRow, Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +147,8 @@ class Deliverer:
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self.last_report: DeliveryReport | None = None
+        #: What stops the database from being used, as last logged (None: nothing).
+        self.store_problem: str | None = None
 
     def wake(self) -> None:
         """Deliver now (e.g. after a tick queued events) instead of at the next interval."""
@@ -160,6 +162,12 @@ class Deliverer:
             self._wake.clear()
             try:
                 await self.run_once()
+                self.store_problem = None
+            except StoreError as exc:
+                # Logged when it starts (or changes), not every pass: the ticks say it too.
+                if str(exc) != self.store_problem:
+                    log.error("outbox delivery stopped: %s", exc)
+                self.store_problem = str(exc)
             except Exception:
                 log.exception("outbox delivery pass failed")
             waiter = asyncio.ensure_future(self._wake.wait())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
 import socket
@@ -13,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from bot import providers
 from bot.providers import Provider
-from bot.settings import Settings
+from bot.settings import ConfigError, Settings
 from bot.useapi import UseapiClient
 
 
@@ -39,6 +40,28 @@ def secrets_of(settings: Settings) -> list[str]:
 def display_database_url(url: str) -> str:
     """The database URL with its password hidden."""
     return make_url(url).render_as_string(hide_password=True)
+
+
+#: How long `opsbot check` waits for the database to answer.
+DATABASE_CHECK_TIMEOUT = 5.0
+
+
+async def check_database(database_url: str) -> tuple[bool, str]:
+    """`opsbot check`'s database line, read without creating or changing anything: (usable,
+    line). Raises ConfigError when the database is of a schema this opsbot cannot use."""
+    from bot.store import SchemaTooNew, Store  # (SQLAlchemy: only for the commands using it)
+
+    where = display_database_url(database_url)
+    try:
+        async with asyncio.timeout(DATABASE_CHECK_TIMEOUT):
+            version = await Store.stored_schema(database_url)
+    except SchemaTooNew as exc:
+        raise ConfigError(str(exc)) from None
+    except Exception as exc:  # unreachable server, wrong password, not a database…
+        return False, f"✗ database {where}: cannot open it ({type(exc).__name__})"
+    if version is None:
+        return True, f"✓ database {where}: none yet (`opsbot run` creates it)"
+    return True, f"✓ database {where}: schema version {version}"
 
 
 _tuned = False

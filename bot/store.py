@@ -22,6 +22,8 @@ import contextlib
 import functools
 import json
 import logging
+import os
+import urllib.parse
 import uuid
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -40,12 +42,14 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     UniqueConstraint,
     and_,
     bindparam,
     delete,
     event,
     func,
+    inspect,
     literal,
     null,
     or_,
@@ -65,6 +69,7 @@ from bot.alerts import AlertConfig, AlertState, Mention, Mute, OutboxItem, Route
 from bot.events import Event, EventKind
 from bot.fastjson import dumps, loads
 from bot.models import Account, Job, Snapshot, make_job
+from bot.snowflake import RANGE_TEXT, is_snowflake
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +78,41 @@ SCHEMA_VERSION = 1
 OutboxRowState = Literal["pending", "sent", "held", "failed", "muted", "unrouted"]
 
 _ID = BigInteger().with_variant(Integer(), "sqlite")  # autoincrement on both
+_TWO_64 = 1 << 64
+_INT64 = range(-(1 << 63), 1 << 63)
+
+
+class Snowflake(TypeDecorator[int]):
+    """A Discord id (unsigned 64-bit, never 0) in a signed 64-bit BIGINT column: ids from 2**63
+    up are stored as their two's complement (negative), so the whole range fits on both
+    backends and ids below 2**63 are stored as they always were (no migration).
+
+    Writing anything else raises ValueError (the store's methods check first, to name the
+    argument). A stored value that maps to no Discord id (0, or on SQLite a real or a text
+    someone put there) reads as None, and the readers skip or retire that row."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: int | None, dialect: Any) -> int | None:
+        if value is None:
+            return None
+        _check_id("Discord id", value)
+        return value - _TWO_64 if value >= 1 << 63 else value
+
+    def process_result_value(self, value: Any, dialect: Any) -> int | None:
+        if type(value) is not int or value not in _INT64 or value == 0:
+            return None
+        return value + _TWO_64 if value < 0 else value
+
+
+def _check_id(name: str, value: object, *, optional: bool = False) -> None:
+    """Refuse what is not a Discord id before it reaches SQL (where an int beyond 64 bits
+    fails as "Python int too large" in the middle of a transaction)."""
+    if (value is None and optional) or is_snowflake(value):
+        return
+    raise ValueError(f"{name}: {value!r} is not {RANGE_TEXT}")
+
 _ANY = ""  # stored in place of None in key columns ("any provider", "any kind")
 
 metadata = MetaData()
@@ -123,8 +163,8 @@ outbox_table = Table(
     Column("provider", String(64), nullable=False),
     Column("kind", String(16), nullable=False),
     Column("batch", String(128), nullable=False),
-    Column("channel_id", BigInteger),
-    Column("mention_role_id", BigInteger),
+    Column("channel_id", Snowflake),
+    Column("mention_role_id", Snowflake),
     Column("event", Text, nullable=False),
     Column("state", String(16), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
@@ -133,7 +173,7 @@ outbox_table = Table(
     Column("claimed_by", String(128)),
     Column("claimed_until", DateTime),
     Column("last_error", Text),
-    Column("sent_message_id", BigInteger),
+    Column("sent_message_id", Snowflake),
     Column("sent_at", DateTime),
     UniqueConstraint("key", name="uq_alert_outbox_key"),
     Index("ix_alert_outbox_due", "state", "next_attempt_at"),
@@ -145,7 +185,7 @@ routes_table = Table(
     "alert_routes", metadata,
     Column("kind", String(16), nullable=False),
     Column("provider", String(64), nullable=False),
-    Column("channel_id", BigInteger, nullable=False),
+    Column("channel_id", Snowflake, nullable=False),
     Column("updated_at", DateTime, nullable=False),
     PrimaryKeyConstraint("kind", "provider"),
 )
@@ -164,15 +204,15 @@ mentions_table = Table(
     "alert_mentions", metadata,
     Column("kind", String(16), nullable=False),
     Column("provider", String(64), nullable=False),
-    Column("role_id", BigInteger, nullable=False),
+    Column("role_id", Snowflake, nullable=False),
     PrimaryKeyConstraint("kind", "provider"),
 )
 
 boards_table = Table(
     "board_messages", metadata,
-    Column("message_id", BigInteger, primary_key=True, autoincrement=False),
-    Column("channel_id", BigInteger, nullable=False),
-    Column("guild_id", BigInteger),
+    Column("message_id", Snowflake, primary_key=True, autoincrement=False),
+    Column("channel_id", Snowflake, nullable=False),
+    Column("guild_id", Snowflake),
     Column("provider", String(64), nullable=False),
     Column("created_at", DateTime, nullable=False),
     UniqueConstraint("channel_id", "provider", name="uq_board_channel_provider"),
@@ -187,6 +227,29 @@ leases_table = Table(
 
 #: version → step that brings a schema at `version - 1` to `version` (run inside one transaction).
 _MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+
+
+# --------------------------------------------------------------------------- errors
+
+class StoreError(Exception):
+    """The database cannot be used as it is. The message is one line for a human."""
+
+
+class SchemaTooNew(StoreError):
+    """The database was written by a newer opsbot (its schema version is higher than ours)."""
+
+    def __init__(self, found: int, supported: int = SCHEMA_VERSION) -> None:
+        super().__init__(f"database schema version {found} is newer than this opsbot "
+                         f"({supported}): upgrade opsbot or point DATABASE_URL at another "
+                         f"database")
+        self.found = found
+        self.supported = supported
+
+
+class DatabaseGone(StoreError):
+    """The SQLite file the store opened was deleted or replaced while the bot ran. Nothing is
+    written any more: SQLite would go on writing into the deleted file (lost at exit), and a
+    new connection would start a new empty database that has forgotten every alert it sent."""
 
 
 # --------------------------------------------------------------------------- plain data
@@ -341,6 +404,8 @@ _P = ParamSpec("_P")
 _T = TypeVar("_T")
 #: How long `Store.close` waits for operations whose callers were cancelled.
 CLOSE_GRACE_SECONDS = 5.0
+#: Outbox rows deleted per transaction when pruning.
+PRUNE_CHUNK = 5000
 
 
 def _uncancelled(
@@ -357,6 +422,7 @@ def _uncancelled(
 
     @functools.wraps(fn)
     async def run(self: Store, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        self.check_file()
         task = asyncio.ensure_future(fn(self, *args, **kwargs))
         self._inflight.add(task)
         task.add_done_callback(self._settled)
@@ -368,35 +434,98 @@ def _uncancelled(
 class Store:
     """All persistent state. Open with `await Store.open(url)`; `await store.close()`."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, file: str | None = None) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
         self._inflight: set[asyncio.Future[Any]] = set()
+        #: The SQLite file (absolute path), and the (device, inode) it had once opened.
+        self.file = file
+        self._identity: tuple[int, int] | None = None
 
     @classmethod
     async def open(cls, database_url: str, *, echo: bool = False) -> Store:
         """Connect, create or migrate the schema. Safe when another replica does the same."""
         url = make_url(database_url)
         kwargs: dict[str, Any] = {"echo": echo}
+        file = _sqlite_file(database_url)
         if url.get_backend_name() == "sqlite":
-            db = url.database
-            if db and db != ":memory:" and not db.startswith("file:"):
-                _make_parent(db)
+            if file is not None:
+                _make_parent(file)
             else:  # one shared in-memory database
                 kwargs["poolclass"] = StaticPool
             kwargs["connect_args"] = {"timeout": 30}
         else:
             kwargs["pool_pre_ping"] = True
         engine = create_async_engine(url, **kwargs)
+        store = cls(engine, file=file)
         if url.get_backend_name() == "sqlite":
-            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        store = cls(engine)
+            event.listen(engine.sync_engine, "connect", store._on_sqlite_connect)
         try:
             await store._migrate()
+            if file is not None:
+                st = os.stat(file)
+                store._identity = (st.st_dev, st.st_ino)
         except BaseException:
             await engine.dispose()
             raise
         return store
+
+    @classmethod
+    async def stored_schema(cls, database_url: str) -> int | None:
+        """The schema version of the database at `database_url`, read without creating or
+        changing anything (None: no opsbot database there yet). Raises SchemaTooNew when this
+        opsbot cannot use it, and what the driver raises when it cannot be read."""
+        url = make_url(database_url)
+        if url.get_backend_name() == "sqlite":
+            file = _sqlite_file(database_url)
+            if file is None or not _exists(file):
+                return None
+            url = url.set(database=f"file:{urllib.parse.quote(file)}",
+                          query={**url.query, "mode": "ro", "uri": "true"})
+        engine = create_async_engine(url)
+        try:
+            async with engine.connect() as conn:
+                if not await conn.run_sync(
+                        lambda c: inspect(c).has_table(schema_table.name)):
+                    return None
+                version = (await conn.execute(select(schema_table.c.version)
+                                              .where(schema_table.c.id == 1))).scalar()
+        finally:
+            await engine.dispose()
+        if version is not None and version > SCHEMA_VERSION:
+            raise SchemaTooNew(version)
+        return None if version is None else int(version)
+
+    def problem(self) -> str | None:
+        """Why the database cannot be used any more, as far as can be told without a query
+        (None: nothing known). SQLite: the file the store opened must still be at its path."""
+        if self.file is None or self._identity is None:
+            return None
+        try:
+            st = os.stat(self.file)
+        except FileNotFoundError:
+            what = "was deleted"
+        except OSError as exc:
+            what = f"cannot be looked at ({exc.strerror})"
+        else:
+            if (st.st_dev, st.st_ino) == self._identity:
+                return None
+            what = "was replaced by another file"
+        return (f"the database file {self.file} {what} while opsbot was running: nothing more "
+                f"is written (a new empty database would forget which alerts were sent); put "
+                f"the file back, or restart opsbot to start a new database")
+
+    def check_file(self) -> None:
+        """Raise DatabaseGone when `problem()` says so (one stat: microseconds)."""
+        problem = self.problem()
+        if problem is not None:
+            raise DatabaseGone(problem)
+
+    def _on_sqlite_connect(self, dbapi_connection: Any, connection_record: Any) -> None:
+        # A new pooled connection opens whatever is at the path now: not a stranger's file.
+        if self._identity is not None:
+            self.check_file()
+        _sqlite_pragmas(dbapi_connection, connection_record)
 
     async def close(self) -> None:
         """Let operations whose callers were cancelled finish (bounded), then disconnect."""
@@ -439,8 +568,7 @@ class Store:
             version = (await conn.execute(
                 select(schema_table.c.version).where(schema_table.c.id == 1))).scalar_one()
             if version > SCHEMA_VERSION:
-                raise RuntimeError(f"database schema version {version} is newer than this "
-                                   f"opsbot ({SCHEMA_VERSION}); upgrade opsbot")
+                raise SchemaTooNew(version)
             while version < SCHEMA_VERSION:
                 version += 1
                 log.info("migrating database schema to version %d", version)
@@ -552,6 +680,7 @@ class Store:
         """Write one tick in ONE transaction: the new snapshot (None: keep the stored one),
         pending-job changes, alert states and outbox rows. Outbox rows whose key exists are
         ignored. Returns how many outbox rows were new."""
+        _check_items(outbox)
         t = _to_db(now)
         async with self.engine.begin() as conn:
             if snapshot is not None:
@@ -628,6 +757,7 @@ class Store:
     @_uncancelled
     async def enqueue(self, items: Sequence[OutboxItem], *, batch: str, now: datetime) -> int:
         """Queue events outside a tick (tests, one-off notices). Duplicate keys are ignored."""
+        _check_items(items)
         async with self.engine.begin() as conn:
             return await self._queue(conn, items, batch=batch, now=_to_db(now))
 
@@ -673,7 +803,8 @@ class Store:
     @_uncancelled
     async def claim_outbox(self, *, limit: int, now: datetime, worker_id: str,
                            lease: timedelta = timedelta(seconds=90)) -> list[OutboxRow]:
-        """Claim due pending rows for `worker_id` until now+lease, whole batches at a time.
+        """Claim due pending rows for `worker_id` until now+lease, whole batches at a time:
+        every claimable row of each batch among the first `limit` claimable rows.
 
         The claim is a conditional UPDATE (only rows nobody holds a live claim on), so two
         workers never get the same row; a crashed worker's claims come back when its lease
@@ -681,34 +812,41 @@ class Store:
 
         A channel's alerts go out in the order they were decided: a row is not claimed while
         an earlier row of its channel waits for a retry or is out with another worker, so an
-        "exhausted" that failed once is not overtaken by the "restored" that followed it."""
+        "exhausted" that failed once is not overtaken by the "restored" that followed it.
+
+        Each channel's first such row is found once (a GROUP BY), not once per row: a claim
+        costs in proportion to the pending rows, where the correlated NOT EXISTS it replaces
+        grew with their square (10,000 pending rows took 50-100 s, holding SQLite's write
+        lock all along). Claims are taken one at a time on PostgreSQL (a transaction-scoped
+        advisory lock), so that a second replica's claim sees the first one's rows as out
+        and keeps their channel's order; on SQLite the UPDATE runs under the write lock."""
         t, until = _to_db(now), _to_db(now + lease)
         token = f"{worker_id[:90]}#{uuid.uuid4().hex[:12]}"
         o = outbox_table.c
-        free = or_(o.claimed_until.is_(None), o.claimed_until < t)
-        e = outbox_table.alias("earlier").c
-        # (Rows this very claim takes are not in the way of later rows of the same claim.)
-        blocking = select(literal(1)).where(
-            e.state == "pending", e.channel_id == o.channel_id, e.id < o.id,
-            or_(e.next_attempt_at > t,
-                and_(e.claimed_until >= t, or_(e.claimed_by.is_(None), e.claimed_by != token))))
-        due = and_(o.state == "pending", o.next_attempt_at <= t, free, ~blocking.exists())
         async with self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                await conn.execute(select(func.pg_advisory_xact_lock(_CLAIM_LOCK)))
+            first = _claimable(t, token)
             batches = sorted({b for (b,) in await conn.execute(
-                select(outbox_table.c.batch).where(due).order_by(outbox_table.c.id)
-                .limit(limit))})
+                select(first.c.batch).order_by(first.c.id).limit(limit))})
             if not batches:
                 return []
-            await conn.execute(update(outbox_table)
-                               .where(due, outbox_table.c.batch.in_(batches))
-                               .values(claimed_by=token, claimed_until=until))
+            chosen = _claimable(t, token, batches)
+            await conn.execute(update(outbox_table).where(
+                o.id.in_(select(chosen.c.id)),
+                # Checked again on the row itself: on PostgreSQL a row another claim just
+                # took is re-read here after that claim commits.
+                o.state == "pending", _free(t)).values(claimed_by=token, claimed_until=until))
             rows = (await conn.execute(select(outbox_table)
                                        .where(outbox_table.c.claimed_by == token)
                                        .order_by(outbox_table.c.id))).all()
-        return [OutboxRow(id=r.id, key=r.key, batch=r.batch, channel_id=r.channel_id,
-                          mention_role_id=r.mention_role_id, event=decode_event(r.event),
-                          attempts=r.attempts, created_at=_req(r.created_at), claim=token)
-                for r in rows]
+            claimed, unusable = _outbox_rows(rows, token)
+            if unusable:
+                # Retired in the same claim: kept pending, they would come back every pass.
+                await conn.execute(update(outbox_table).where(o.id.in_(unusable)).values(
+                    state="failed", claimed_by=None, claimed_until=None,
+                    last_error="the stored row cannot be sent (see the log)"))
+        return claimed
 
     @_uncancelled
     async def renew_claim(self, claim: str, until: datetime) -> int:
@@ -733,6 +871,7 @@ class Store:
     async def mark_sent(self, keys: Sequence[str], message_id: int | None, *,
                         now: datetime | None = None) -> None:
         """Discord accepted the message holding these rows."""
+        _check_id("message_id", message_id, optional=True)
         t = _to_db(now or datetime.now(UTC))
         await self._update_keys(keys, state="sent", sent_message_id=message_id, sent_at=t,
                                 claimed_by=None, claimed_until=None, last_error=None)
@@ -765,6 +904,7 @@ class Store:
 
     @_uncancelled
     async def held(self, channel_id: int | None = None) -> list[HeldRow]:
+        _check_id("channel_id", channel_id, optional=True)
         q = select(outbox_table).where(outbox_table.c.state == "held")
         if channel_id is not None:
             q = q.where(outbox_table.c.channel_id == channel_id)
@@ -779,6 +919,9 @@ class Store:
                            now: datetime | None = None) -> int:
         """Put held rows (of `channel_id`, or all) back in the queue, due now. `moves` maps
         keys to a new channel (the route was changed). Returns how many rows were released."""
+        _check_id("channel_id", channel_id, optional=True)
+        for key, channel in (moves or {}).items():
+            _check_id(f"channel_id for {key}", channel)
         t = _to_db(now or datetime.now(UTC))
         q = select(outbox_table.c.key).where(outbox_table.c.state == "held")
         if channel_id is not None:
@@ -786,10 +929,17 @@ class Store:
         moves = moves or {}
         async with self.engine.begin() as conn:
             keys = [k for (k,) in await conn.execute(q)]
+            # One statement per target channel and 500 keys, not one per key: a flood held
+            # for a closed channel is 10,000s of rows.
+            by_channel: dict[int, list[str]] = {}
             for key in keys:
                 if key in moves:
-                    await conn.execute(update(outbox_table).where(outbox_table.c.key == key)
-                                       .values(channel_id=moves[key]))
+                    by_channel.setdefault(moves[key], []).append(key)
+            for channel, moved in by_channel.items():
+                for i in range(0, len(moved), 500):
+                    await conn.execute(update(outbox_table)
+                                       .where(outbox_table.c.key.in_(moved[i:i + 500]))
+                                       .values(channel_id=channel))
             for i in range(0, len(keys), 500):
                 await conn.execute(update(outbox_table).where(
                     outbox_table.c.key.in_(keys[i:i + 500]), outbox_table.c.state == "held")
@@ -826,13 +976,26 @@ class Store:
             d[c] = _from_db(d[c])
         return d
 
+    async def prune_outbox(self, older_than: datetime, *, chunk: int = PRUNE_CHUNK) -> int:
+        """Delete finished rows (sent/failed/muted/unrouted) created before `older_than`,
+        `chunk` rows per transaction: a month after a flood there are 10,000s of them, and
+        one DELETE of them all would hold SQLite's write lock that long. Returns how many."""
+        total = 0
+        while True:
+            n = await self._prune_chunk(_to_db(older_than), chunk)
+            total += n
+            if n < chunk:
+                return total
+
     @_uncancelled
-    async def prune_outbox(self, older_than: datetime) -> int:
-        """Delete finished rows (sent/failed/muted/unrouted) created before `older_than`."""
+    async def _prune_chunk(self, before: datetime | None, chunk: int) -> int:
+        old = outbox_table.alias("old").c
+        oldest = (select(old.id)
+                  .where(old.state.in_(("sent", "failed", "muted", "unrouted")),
+                         old.created_at < before)
+                  .limit(chunk))
         async with self.engine.begin() as conn:
-            res = await conn.execute(delete(outbox_table).where(
-                outbox_table.c.state.in_(("sent", "failed", "muted", "unrouted")),
-                outbox_table.c.created_at < _to_db(older_than)))
+            res = await conn.execute(delete(outbox_table).where(outbox_table.c.id.in_(oldest)))
             return int(res.rowcount or 0)
 
     # ------------------------------------------------------------------ routes, mutes, mentions
@@ -852,6 +1015,10 @@ class Store:
         mutes: list[Mute] = []
         mentions: list[Mention] = []
         for table, kind, provider, number, until, reason in rows:
+            if table != "m" and number is None:
+                log.error("a stored alert %s for %s/%s holds no Discord id; ignored",
+                          "route" if table == "r" else "mention", kind, provider or "any")
+                continue
             if table == "r":
                 routes.append(Route(kind=EventKind(kind), provider=_opt(provider),
                                     channel_id=number))
@@ -873,6 +1040,7 @@ class Store:
 
     @_uncancelled
     async def set_route(self, kind: EventKind, provider: str | None, channel_id: int) -> None:
+        _check_id("channel_id", channel_id)
         ins = self._insert(routes_table).values(kind=kind.value, provider=provider or _ANY,
                                                 channel_id=channel_id,
                                                 updated_at=_to_db(datetime.now(UTC)))
@@ -945,6 +1113,7 @@ class Store:
     async def set_mention(self, kind: EventKind, role_id: int | None,
                           provider: str | None = None) -> None:
         """Mention `role_id` in alerts of `kind` (None: stop mentioning)."""
+        _check_id("role_id", role_id, optional=True)
         async with self.engine.begin() as conn:
             if role_id is None:
                 await conn.execute(delete(mentions_table).where(
@@ -966,12 +1135,17 @@ class Store:
                         guild_id: int | None = None) -> int | None:
         """Remember the board message of `channel_id`/`provider` (None: all providers).
         Returns the id of the message it replaces, if any, so the caller can delete it."""
+        _check_id("channel_id", channel_id)
+        _check_id("message_id", message_id)
+        _check_id("guild_id", guild_id, optional=True)
         p = provider or _ANY
+        b = boards_table.c
         async with self.engine.begin() as conn:
-            old = (await conn.execute(select(boards_table.c.message_id).where(
-                boards_table.c.channel_id == channel_id, boards_table.c.provider == p))).scalar()
-            if old is not None:
-                await conn.execute(delete(boards_table).where(boards_table.c.message_id == old))
+            # (None as well when the stored id is no Discord id: the row goes all the same.)
+            old = (await conn.execute(select(b.message_id).where(
+                b.channel_id == channel_id, b.provider == p))).scalar()
+            await conn.execute(delete(boards_table).where(b.channel_id == channel_id,
+                                                          b.provider == p))
             await conn.execute(self._insert(boards_table).values(
                 message_id=message_id, channel_id=channel_id, guild_id=guild_id, provider=p,
                 created_at=_to_db(datetime.now(UTC))).on_conflict_do_nothing(
@@ -981,16 +1155,106 @@ class Store:
     @_uncancelled
     async def boards(self) -> list[Board]:
         async with self.engine.connect() as conn:
-            rows = await conn.execute(select(boards_table).order_by(boards_table.c.created_at))
-            return [Board(message_id=r.message_id, channel_id=r.channel_id, guild_id=r.guild_id,
-                          provider=_opt(r.provider)) for r in rows]
+            rows = (await conn.execute(select(boards_table)
+                                       .order_by(boards_table.c.created_at))).all()
+        boards = []
+        for r in rows:
+            if r.message_id is None or r.channel_id is None:
+                log.error("a stored /board row holds no Discord id (channel %s, message %s); "
+                          "ignored", r.channel_id, r.message_id)
+                continue
+            boards.append(Board(message_id=r.message_id, channel_id=r.channel_id,
+                                guild_id=r.guild_id, provider=_opt(r.provider)))
+        return boards
 
     @_uncancelled
     async def remove_board(self, message_id: int) -> bool:
+        _check_id("message_id", message_id)
         async with self.engine.begin() as conn:
             res = await conn.execute(delete(boards_table)
                                      .where(boards_table.c.message_id == message_id))
             return bool(res.rowcount)
+
+
+#: Key of the PostgreSQL advisory lock that takes outbox claims one at a time.
+_CLAIM_LOCK = 0x6F70_7362_6F74  # "opsbot"
+
+
+def _free(t: datetime | None, c: Any = outbox_table.c) -> Any:
+    """Nobody holds a live claim on the row."""
+    return or_(c.claimed_until.is_(None), c.claimed_until < t)
+
+
+def _claimable(t: datetime | None, token: str, batches: Sequence[str] | None = None) -> Any:
+    """Subquery (id, batch, channel_id) of the rows a claim at `t` may take: pending, due,
+    free, and before their channel's first blocking row.
+
+    A blocking row is a pending row that waits for a retry or is out with a worker (a claim
+    other than `token`: rows this very claim takes are not in the way of later rows of the
+    same claim). Each channel's first one comes from one GROUP BY, joined once. `batches`:
+    only rows of these batches (read through their index). Built on
+    aliases only, so that inside an UPDATE of the table nothing is correlated to the row
+    being updated (which would make it one query per row again)."""
+    e = outbox_table.alias("blocking").c
+    blocking = (
+        select(e.channel_id, func.min(e.id).label("first_id"))
+        .where(e.state == "pending", e.channel_id.is_not(None),
+               or_(e.next_attempt_at > t,
+                   and_(e.claimed_until >= t,
+                        or_(e.claimed_by.is_(None), e.claimed_by != token))))
+        .group_by(e.channel_id)
+        .subquery("first_blocking"))
+    candidate = outbox_table.alias("candidate")
+    c = candidate.c
+    q = (select(c.id, c.batch, c.channel_id)
+         .select_from(candidate.outerjoin(blocking, blocking.c.channel_id == c.channel_id))
+         .where(c.state == "pending", c.next_attempt_at <= t, _free(t, c),
+                or_(blocking.c.first_id.is_(None), c.id < blocking.c.first_id)))
+    if batches is not None:
+        q = q.where(c.batch.in_(batches))
+    return q.subquery("claimable")
+
+
+def _outbox_rows(rows: Sequence[Any], claim: str) -> tuple[list[OutboxRow], list[int]]:
+    """Claimed table rows as `OutboxRow`s, and the ids of those that cannot be sent: no
+    Discord id in `channel_id` (a mention that holds none is dropped), or an event that does
+    not decode. Logged here, so that one bad row neither stops the delivery of the others
+    nor goes unnoticed."""
+    out: list[OutboxRow] = []
+    unusable: list[int] = []
+    for r in rows:
+        try:
+            if r.channel_id is None:
+                raise ValueError("its channel_id is not a Discord id")
+            out.append(OutboxRow(id=r.id, key=r.key, batch=r.batch, channel_id=r.channel_id,
+                                 mention_role_id=r.mention_role_id,
+                                 event=decode_event(r.event), attempts=r.attempts,
+                                 created_at=_req(r.created_at), claim=claim))
+        except (ValueError, TypeError, KeyError, AssertionError) as exc:
+            log.error("outbox row %r cannot be sent and is given up: %s", r.key, exc)
+            unusable.append(r.id)
+    return out, unusable
+
+
+def _check_items(items: Sequence[OutboxItem]) -> None:
+    for it in items:
+        _check_id(f"channel_id of {it.event.key!r}", it.channel_id, optional=True)
+        _check_id(f"mention_role_id of {it.event.key!r}", it.mention_role_id, optional=True)
+
+
+def _sqlite_file(database_url: str) -> str | None:
+    """The absolute path of a SQLite database file (None: another backend, or in memory)."""
+    url = make_url(database_url)
+    db = url.database
+    if url.get_backend_name() != "sqlite" or not db or db == ":memory:" \
+            or db.startswith("file:"):
+        return None
+    return os.path.abspath(os.path.expanduser(db))
+
+
+def _exists(file: str) -> bool:
+    """(One stat: microseconds, fine on the loop.)"""
+    return os.path.exists(file)
 
 
 def _make_parent(db: str) -> None:

@@ -8,7 +8,7 @@ import json
 
 from rich.console import Console
 
-from bench import alert_latency, commands, economy, tick_scale
+from bench import alert_latency, commands, economy, flood, tick_scale
 from bench import run as bench_run
 from bench.common import SIM_TOKEN, p50_p99, percentile
 from bot.sim import SimServer, Simulator
@@ -64,3 +64,26 @@ async def test_bench_parts_on_tiny_sizes(tmp_path):
     console.print(bench_run.table(doc))
     console.print(bench_run.delta_table(doc, prev))
     assert "/queue from cache" in out.getvalue() and "tick.30.cpu_ms" in out.getvalue()
+
+
+async def test_flood_part_on_tiny_sizes():
+    figures = await flood.measure(claim_sizes=(20, 60), accounts=12, interval=0.5,
+                                  deadline_s=30, delays=(0.1,))
+    assert set(figures["claim_s"]) == {"20", "60"}
+    f = figures["flood"]
+    assert set(f) == {"events", "delivery_s", "unrelated_alert_over_interval", "failed_ticks",
+                      "claim_rows_per_s", "sigterm_exit_s"}
+    # every figure was taken (a None would mean the alert never came or the bot was killed)
+    assert all(isinstance(v, int | float) for v in f.values())
+    # the accounts that were not full before, and the provider once all of them are
+    assert f["events"] >= figures["_flood"]["accounts"] >= 1 and f["failed_ticks"] == 0
+    assert figures["_sigterm"]["exit_code"] == 0
+
+    doc = bench_run.results_doc(figures, quick=True)
+    assert not any(k.startswith("_") for k in doc)
+    names = [r[0] for r in bench_run.rows(doc)]
+    assert "outbox claim of one tick's N rows (SQLite)" in names
+    assert any(n.startswith("flood: ") for n in names)
+    assert "unrelated alert during the flood / poll interval" in names
+    assert "SIGTERM during the flood → process exit" in names
+    assert "flood.sigterm_exit_s" in bench_run.flatten(doc)

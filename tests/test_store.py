@@ -18,6 +18,7 @@ from bot.models import Account, Job, Snapshot
 from bot.store import (
     SCHEMA_VERSION,
     PendingJob,
+    SchemaTooNew,
     Store,
     decode_snapshot,
     encode_snapshot,
@@ -284,7 +285,7 @@ async def test_refuses_a_newer_schema(url):
     async with s.engine.begin() as conn:
         await conn.execute(update(schema_table).values(version=SCHEMA_VERSION + 1))
     await s.close()
-    with pytest.raises(RuntimeError, match="newer"):
+    with pytest.raises(SchemaTooNew, match="newer"):
         await Store.open(url)
 
 

@@ -1,0 +1,223 @@
+"""The outbox claim: the GROUP BY form claims exactly what the correlated NOT EXISTS claimed.
+
+The old query is kept here as the reference. Both run over the same random outbox states (on
+every configured backend) and must claim the same rows, return them with the same fields and
+leave the same table behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import and_, delete, insert, literal, or_, select, update
+
+from bot.events import Event, EventKind
+from bot.store import OutboxRow, Store, _req, _to_db, decode_event, encode_event, outbox_table
+from tests.test_store import BACKENDS, fresh_url, item
+
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+LEASE = timedelta(seconds=30)
+
+
+async def reference_claim(store: Store, *, limit: int, now: datetime, worker_id: str,
+                          lease: timedelta) -> list[OutboxRow]:
+    """`Store.claim_outbox` as it was before the GROUP BY (commit 39332a3): quadratic in the
+    pending rows of a channel, but the definition of what a claim takes."""
+    t, until = _to_db(now), _to_db(now + lease)
+    token = f"{worker_id[:90]}#{uuid.uuid4().hex[:12]}"
+    o = outbox_table.c
+    free = or_(o.claimed_until.is_(None), o.claimed_until < t)
+    e = outbox_table.alias("earlier").c
+    blocking = select(literal(1)).where(
+        e.state == "pending", e.channel_id == o.channel_id, e.id < o.id,
+        or_(e.next_attempt_at > t,
+            and_(e.claimed_until >= t, or_(e.claimed_by.is_(None), e.claimed_by != token))))
+    due = and_(o.state == "pending", o.next_attempt_at <= t, free, ~blocking.exists())
+    async with store.engine.begin() as conn:
+        batches = sorted({b for (b,) in await conn.execute(
+            select(outbox_table.c.batch).where(due).order_by(outbox_table.c.id)
+            .limit(limit))})
+        if not batches:
+            return []
+        await conn.execute(update(outbox_table)
+                           .where(due, outbox_table.c.batch.in_(batches))
+                           .values(claimed_by=token, claimed_until=until))
+        rows = (await conn.execute(select(outbox_table)
+                                   .where(outbox_table.c.claimed_by == token)
+                                   .order_by(outbox_table.c.id))).all()
+    return [OutboxRow(id=r.id, key=r.key, batch=r.batch, channel_id=r.channel_id,
+                      mention_role_id=r.mention_role_id, event=decode_event(r.event),
+                      attempts=r.attempts, created_at=_req(r.created_at), claim=token)
+            for r in rows]
+
+
+@dataclass(frozen=True)
+class Row:
+    channel: int | None
+    batch: str
+    state: str
+    due_in: int            # seconds from T0 to next_attempt_at
+    claimed_for: int | None  # seconds from T0 to claimed_until (None: never claimed)
+    claimed_by: str | None
+    mention: int | None
+    attempts: int
+
+
+#: Offsets around the claim's instant, its exact value included (`<=` against `<`).
+OFFSETS = st.sampled_from([-30, -1, 0, 1, 30])
+#: Channel ids, the largest one included (stored negative: two's complement). A pending row
+#: always has a channel (one without is queued as `unrouted`; see test_snowflakes.py for a
+#: pending row whose channel is unusable).
+CHANNELS = [1, 2, 3, (1 << 64) - 1]
+ROWS = st.builds(
+    Row,
+    channel=st.sampled_from(CHANNELS),
+    batch=st.sampled_from(["a", "b", "c", "d", "e"]),
+    state=st.sampled_from(["pending", "pending", "pending", "sent", "held", "failed",
+                           "muted", "unrouted"]),
+    due_in=OFFSETS,
+    claimed_for=st.none() | OFFSETS,
+    claimed_by=st.sampled_from([None, "other#1", "other#2"]),
+    mention=st.sampled_from([None, 7]),
+    attempts=st.integers(0, 3),
+).map(lambda r: r if r.state == "pending" or r.channel != 3 else replace(r, channel=None))
+#: One claim: (limit, seconds after T0).
+CLAIMS = st.lists(st.tuples(st.integers(1, 12), st.sampled_from([0, 1, 31])),
+                  min_size=1, max_size=3)
+
+
+def _values(rows: list[Row]) -> Iterator[dict[str, Any]]:
+    for i, r in enumerate(rows, start=1):
+        ev = Event(key=f"k{i}", kind=EventKind.JOB, provider="p", word="completed", at=T0,
+                   job_id=f"j{i}")
+        yield {"id": i, "key": ev.key, "provider": "p", "kind": "job", "batch": r.batch,
+               "channel_id": r.channel, "mention_role_id": r.mention,
+               "event": encode_event(ev), "state": r.state, "attempts": r.attempts,
+               "created_at": _to_db(T0),
+               "next_attempt_at": _to_db(T0 + timedelta(seconds=r.due_in)),
+               "claimed_by": r.claimed_by,
+               "claimed_until": None if r.claimed_for is None
+               else _to_db(T0 + timedelta(seconds=r.claimed_for))}
+
+
+async def _run(store: Store, rows: list[Row], claims: list[tuple[int, int]],
+               new: bool) -> tuple[list[list[tuple[Any, ...]]], list[tuple[Any, ...]]]:
+    """Load `rows`, make the claims one after the other; returns what each claim returned
+    (every field but the claim token) and the table after them (tokens by claim number)."""
+    async with store.engine.begin() as conn:
+        await conn.execute(delete(outbox_table))
+        if rows:
+            await conn.execute(insert(outbox_table), list(_values(rows)))
+    got: list[list[tuple[Any, ...]]] = []
+    tokens: dict[str, str] = {}
+    for n, (limit, after) in enumerate(claims):
+        kwargs: dict[str, Any] = {"limit": limit, "now": T0 + timedelta(seconds=after),
+                                  "worker_id": f"w{n}", "lease": LEASE}
+        claimed = await (store.claim_outbox(**kwargs) if new
+                         else reference_claim(store, **kwargs))
+        if claimed:
+            tokens[claimed[0].claim] = f"claim {n}"
+        assert len({r.claim for r in claimed}) <= 1
+        got.append([(r.id, r.key, r.batch, r.channel_id, r.mention_role_id, r.event,
+                     r.attempts, r.created_at) for r in claimed])
+    async with store.engine.connect() as conn:
+        table = [(r.id, r.state, r.next_attempt_at, r.claimed_until,
+                  tokens.get(r.claimed_by, r.claimed_by))
+                 for r in await conn.execute(select(outbox_table).order_by(outbox_table.c.id))]
+    return got, table
+
+
+async def _url(backend: str, tmp_path: Path) -> str:
+    # SQLite in memory: the same SQL, without a file sync per example.
+    return "sqlite+aiosqlite://" if backend == "sqlite" else await fresh_url(backend, tmp_path)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_claim_equals_the_reference_query(backend: str, tmp_path: Path) -> None:
+    with asyncio.Runner() as runner:
+        store = runner.run(Store.open(runner.run(_url(backend, tmp_path))))
+        try:
+            @settings(max_examples=200 if backend == "sqlite" else 100, deadline=None,
+                      suppress_health_check=[HealthCheck.too_slow])
+            @given(st.lists(ROWS, max_size=24), CLAIMS)
+            def same(rows: list[Row], claims: list[tuple[int, int]]) -> None:
+                old = runner.run(_run(store, rows, claims, new=False))
+                new = runner.run(_run(store, rows, claims, new=True))
+                assert new == old
+
+            same()
+        finally:
+            runner.run(store.close())
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_claim_reference_sees_the_cases_that_matter(backend: str, tmp_path: Path) -> None:
+    """The comparison above is only worth what its states reach: a hand-made state where a
+    retry, another worker's claim and this claim's own rows each decide something."""
+    rows = [
+        Row(1, "a", "pending", 30, None, None, None, 1),     # 1: channel 1 waits for a retry
+        Row(1, "b", "pending", -30, None, None, None, 0),    # 2: behind it: not claimed
+        Row(2, "b", "pending", -30, 30, "other#1", None, 0),  # 3: out with another worker
+        Row(2, "c", "pending", -30, None, None, None, 0),    # 4: behind it: not claimed
+        Row(3, "c", "pending", -30, None, None, 7, 0),       # 5: claimed (batch c)
+        Row(3, "c", "pending", -30, None, None, None, 0),    # 6: claimed: same claim's row 5
+        Row(3, "d", "pending", -30, -1, "other#2", None, 0),  # 7: expired claim: claimed
+        Row(3, "e", "sent", -30, None, None, None, 0),       # 8: not pending
+    ]
+    with asyncio.Runner() as runner:
+        store = runner.run(Store.open(runner.run(fresh_url(backend, tmp_path))))
+        try:
+            for new in (False, True):
+                got, _ = runner.run(_run(store, rows, [(10, 0)], new=new))
+                assert [r[0] for r in got[0]] == [5, 6, 7]
+                # whole batches only: limit 1 takes row 5's batch c, and all of it
+                got, _ = runner.run(_run(store, rows, [(1, 0)], new=new))
+                assert [r[0] for r in got[0]] == [5, 6]
+        finally:
+            runner.run(store.close())
+
+
+@pytest.mark.skipif("postgresql" not in BACKENDS, reason="OPSBOT_TEST_POSTGRES_URL is not set")
+async def test_postgresql_claims_take_turns(tmp_path: Path) -> None:
+    """Two replicas' claims take turns: the second waits until the first's transaction has
+    ended, so it sees the first one's rows as out (and keeps their channel's order)."""
+    from sqlalchemy import text
+
+    from bot.store import _CLAIM_LOCK
+
+    url = await fresh_url("postgresql", tmp_path)
+    store = await Store.open(url)
+    try:
+        await store.enqueue([item("early")], batch="b1", now=T0)
+        await store.enqueue([item("later")], batch="b2", now=T0)
+        async with store.engine.connect() as other:
+            # another replica's claim, still in its transaction
+            await other.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CLAIM_LOCK})
+            pid = (await other.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            claim = asyncio.create_task(store.claim_outbox(limit=10, now=T0, worker_id="w"))
+
+            async def claim_waits() -> bool:
+                return bool((await other.execute(text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                    "AND NOT granted AND pid <> :pid"), {"pid": pid})).scalar_one())
+
+            for _ in range(1000):  # up to ~10 s
+                if claim.done() or await claim_waits():
+                    break
+                await asyncio.sleep(0.01)
+            assert not claim.done()
+            assert await claim_waits()
+            await other.rollback()  # that claim ends
+        rows = await asyncio.wait_for(claim, 10)
+        assert [r.key for r in rows] == ["early", "later"]
+    finally:
+        await store.close()
