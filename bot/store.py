@@ -381,7 +381,7 @@ def encode_event(e: Event) -> str:
 
 
 def decode_event(text: str) -> Event:
-    d = json.loads(text)
+    d = loads(text)
     at = datetime.fromisoformat(d["at"])
     return Event(key=d["key"], kind=EventKind(d["kind"]), provider=d["provider"], word=d["word"],
                  at=at if at.tzinfo else at.replace(tzinfo=UTC), job_id=d.get("job_id"),
@@ -663,7 +663,7 @@ class Store:
     @staticmethod
     async def _pending(conn: AsyncConnection, provider: str) -> tuple[PendingJob, ...]:
         return tuple(
-            PendingJob(job=_row_job(provider, json.loads(r.job)), left_at=_req(r.left_at),
+            PendingJob(job=_row_job(provider, loads(r.job)), left_at=_req(r.left_at),
                        attempts=r.attempts, last_error=r.last_error)
             for r in await conn.execute(
                 select(pending_table).where(pending_table.c.provider == provider)
