@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import aiohttp
 import discord
 import yarl
 from aiohttp import web
@@ -297,9 +298,25 @@ async def serve(settings: Settings, *, simulate: bool = False,
             on_ready(bot)
         async with bot:
             try:
-                await bot.start(settings.discord_token.get_secret_value())
+                await bot.login(settings.discord_token.get_secret_value())
             except discord.LoginFailure:
                 raise ConfigError("DISCORD_TOKEN: Discord rejected the token") from None
+            except (aiohttp.ClientError, OSError, discord.HTTPException) as exc:
+                # Once logged in, discord.py reconnects by itself; before, nothing retries.
+                raise CannotStart(f"cannot reach Discord at {discord.http.Route.BASE} "
+                                  f"({_reason(exc)}); check the network, or "
+                                  f"DISCORD_API_BASE_URL") from None
+            await bot.connect()
+
+
+class CannotStart(Exception):
+    """`opsbot run` cannot begin for a reason outside the settings (Discord unreachable)."""
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, discord.HTTPException):
+        return f"HTTP {exc.status}"
+    return type(exc).__name__
 
 
 def run_bot(settings: Settings, *, simulate: bool = False) -> int:

@@ -117,8 +117,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from bot.demo import run_demo
                 return asyncio.run(run_demo(settings, seconds=args.seconds, seed=args.seed))
             case "run":
-                from bot.app import run_bot
-                return run_bot(settings, simulate=args.simulate)
+                from bot.app import CannotStart, run_bot
+                try:
+                    return run_bot(settings, simulate=args.simulate)
+                except CannotStart as exc:
+                    print(f"opsbot: {exc}", file=sys.stderr)
+                    return EXIT_FAILED
     except ConfigError as exc:
         # One plain line (no wrapping, no colour codes) so scripts can read it.
         print(f"opsbot: config error: {exc}", file=sys.stderr)

@@ -74,3 +74,26 @@ async def test_run_with_an_unusable_database_exits_2_with_one_line(tmp_path: Pat
     assert proc.returncode == 2
     lines = err.decode().strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("opsbot: config error: DATABASE_URL:")
+
+
+async def test_run_with_discord_unreachable_exits_1_with_one_line(tmp_path: Path) -> None:
+    """Nothing listens at the REST base: login fails once (discord.py retries nothing before
+    it is logged in), so the process says where it could not reach Discord and exits 1."""
+    import socket
+
+    with socket.socket() as s:  # a port that was free a moment ago: connection refused
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = base_env()
+    env.update({"DISCORD_TOKEN": "unreachable-DISCORD-token", "USEAPI_TOKEN": "y",
+                "DISCORD_API_BASE_URL": f"http://127.0.0.1:{port}/api/v10",
+                "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}"})
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert (proc.returncode, out) == (1, b"")
+    lines = err.decode().strip().splitlines()  # the log lines of the start-up, then this one
+    assert lines[-1] == (f"opsbot: cannot reach Discord at http://127.0.0.1:{port}/api/v10 "
+                         "(ClientConnectorError); check the network, or DISCORD_API_BASE_URL")
+    assert "Traceback" not in err.decode() and "unreachable-DISCORD-token" not in err.decode()
