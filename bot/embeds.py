@@ -20,7 +20,7 @@ from discord.utils import format_dt
 
 from bot import errors
 from bot.events import Event, EventKind
-from bot.models import Account, Job, JobResult, Outcome, Snapshot, bound_elapsed
+from bot.models import Account, Job, JobResult, Outcome, Snapshot
 from bot.text import (
     ELLIPSIS,
     bar,
@@ -231,9 +231,7 @@ def _kind_mark(kind: str | None) -> str:
 def _job_elapsed(job: Job, taken_at: datetime, now: datetime) -> float | None:
     """Seconds the job has been running as of `now` (upstream figure aged by the data's age)."""
     if job.elapsed_seconds is not None:
-        # Adapters bound the figure; a snapshot stored by older code may not have been.
-        return (bound_elapsed(job.elapsed_seconds)
-                + max((now - taken_at).total_seconds(), 0.0))
+        return job.elapsed_seconds + max((now - taken_at).total_seconds(), 0.0)
     if job.started is not None:
         return max((now - job.started).total_seconds(), 0.0)
     return None
@@ -243,7 +241,7 @@ def _job_start(job: Job, taken_at: datetime) -> datetime | None:
     if job.started is not None:
         return job.started
     if job.elapsed_seconds is not None:
-        return taken_at - timedelta(seconds=bound_elapsed(job.elapsed_seconds))
+        return taken_at - timedelta(seconds=job.elapsed_seconds)
     return None
 
 

@@ -68,7 +68,7 @@ from sqlalchemy.sql.dml import Insert
 from bot.alerts import AlertConfig, AlertState, Mention, Mute, OutboxItem, Route
 from bot.events import Event, EventKind
 from bot.fastjson import dumps, loads
-from bot.models import Account, Job, Snapshot, make_job
+from bot.models import MAX_ELAPSED_SECONDS, Account, Job, Snapshot, make_job
 from bot.snowflake import RANGE_TEXT, is_snowflake
 
 log = logging.getLogger(__name__)
@@ -345,7 +345,9 @@ def _job_row(j: Job) -> list[Any]:
 
 
 def _row_job(provider: str, r: Sequence[Any]) -> Job:
-    return make_job(provider, r[0], r[1], r[2], _dt(r[3]), r[4], r[5])
+    # Elapsed bounded again on the way back: a snapshot stored by older code may not be.
+    elapsed = r[4] if r[4] is None or r[4] <= MAX_ELAPSED_SECONDS else MAX_ELAPSED_SECONDS
+    return make_job(provider, r[0], r[1], r[2], _dt(r[3]), elapsed, r[5])
 
 
 def encode_snapshot(s: Snapshot) -> str:

@@ -147,7 +147,7 @@ def fmt_duration(seconds: float | None) -> str:
     an absurd figure reads as absurd without a 300-digit day count."""
     if seconds is None or seconds != seconds:  # NaN (math.isnan overflows on a huge int)
         return "—"
-    if seconds > MAX_ELAPSED_SECONDS:
+    if seconds >= MAX_ELAPSED_SECONDS:  # where absurd figures are clamped: at least that
         return f"over {MAX_ELAPSED_SECONDS // 86400}d"
     s = int(seconds) if seconds > 0 else 0
     if s < 60:

@@ -25,6 +25,7 @@ from bot.alerts import (
 )
 from bot.events import Event, EventKind
 from bot.models import MAX_ELAPSED_SECONDS, Job, JobResult, Outcome
+from bot.providers.parse import parse_elapsed
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -153,8 +154,11 @@ def test_job_event_key_and_fields():
                       job_id=job.id, account="a@b.c", detail="running for 25m 00s",
                       extra={"elapsed_seconds": "1500", "kind": "video"})
     # An absurd upstream figure (clamped to a year by the adapters) reads as absurd.
-    absurd = alerts.stuck_event("pixverse", job, MAX_ELAPSED_SECONDS + 1, now=T0)
-    assert absurd.detail == "running for over 365d"
+    for figure in (10**400, 1e308, float("inf"), "99999999:00"):
+        seconds = parse_elapsed(figure)
+        assert seconds == MAX_ELAPSED_SECONDS
+        absurd = alerts.stuck_event("pixverse", job, seconds, now=T0)
+        assert absurd.detail == "running for over 365d"
 
 
 def ev(kind: EventKind, provider: str = "pixverse") -> Event:

@@ -184,7 +184,8 @@ def test_truncate():
     (0, "0s"), (45, "45s"), (237, "3m 57s"), (3723, "1h 02m"), (90000, "1d 01h"),
     (-5, "0s"), (None, "—"), (float("nan"), "—"),
     # a year (bot.models.MAX_ELAPSED_SECONDS, the bound of an elapsed figure) and past it
-    (MAX_ELAPSED_SECONDS, "365d 00h"), (MAX_ELAPSED_SECONDS - 1, "364d 23h"),
+    # (the adapters clamp to exactly the year, so the year itself reads as "over")
+    (MAX_ELAPSED_SECONDS, "over 365d"), (MAX_ELAPSED_SECONDS - 1, "364d 23h"),
     (MAX_ELAPSED_SECONDS + 1, "over 365d"), (MAX_ELAPSED_SECONDS + 0.5, "over 365d"),
     (1e308, "over 365d"), (10**400, "over 365d"), (float("inf"), "over 365d"),
     (float("-inf"), "0s"), (-1e308, "0s"),

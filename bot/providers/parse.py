@@ -196,9 +196,11 @@ _UNIT_SECONDS: Final[dict[str, float]] = {
 
 
 def _whole_seconds(number: float) -> int | None:
-    if not math.isfinite(number) or number < 0:
+    """Whole seconds of a figure: NaN and negatives are unreadable (None); past
+    `MAX_ELAPSED_SECONDS`, +inf included, it is that year (absurd, not unknown)."""
+    if number != number or number < 0:
         return None
-    return math.floor(number) if number < MAX_ELAPSED_SECONDS else MAX_ELAPSED_SECONDS
+    return MAX_ELAPSED_SECONDS if number >= MAX_ELAPSED_SECONDS else math.floor(number)
 
 
 def parse_elapsed(value: object) -> int | None:
@@ -206,20 +208,22 @@ def parse_elapsed(value: object) -> int | None:
 
     `"03:57"` → 237 (mm:ss), `"1:02:03"` → 3723 (h:mm:ss), `"1m 23s"` → 83, `"45s"` → 45,
     `"2h 3m"` → 7380; numbers and numeric text are seconds (fractions floored). A figure past
-    `MAX_ELAPSED_SECONDS` (a year: 10^400, 1e308, `"99999999:00"`) is that year. Negative,
-    non-finite or unreadable values give None. Never raises.
+    `MAX_ELAPSED_SECONDS` (a year: 10^400, 1e308, 1e400, `"99999999:00"`, `"99999999999h"`) is that
+    year. Negative, NaN or unreadable values give None. Never raises.
     """
+    seconds: int | None
     if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, int):  # (Dreamina's elapsedSeconds, unmemoised: bound inlined)
-        if value < 0:
-            return None
-        return value if value <= MAX_ELAPSED_SECONDS else MAX_ELAPSED_SECONDS
-    if isinstance(value, float):
+    if isinstance(value, int):
+        seconds = value if value >= 0 else None
+    elif isinstance(value, float):
         return _whole_seconds(value)
-    if not isinstance(value, str):
+    elif isinstance(value, str):
+        seconds = _read_elapsed_text(value)
+    else:
         return None
-    seconds = _read_elapsed_text(value)
+    # The one bound of every integer path (`bound_elapsed`, inlined: Dreamina's figures come
+    # here unmemoised, 10,000s a tick).
     return seconds if seconds is None or seconds <= MAX_ELAPSED_SECONDS else MAX_ELAPSED_SECONDS
 
 
