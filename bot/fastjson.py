@@ -13,6 +13,10 @@ provider's watcher on every tick, across restarts. Each lone surrogate becomes U
 replacement character), at this boundary, for upstream bodies and stored rows alike, so a
 snapshot stored by older code loads healed. orjson already refuses lone surrogates, so only
 the `json` path pays for the scrub; a body orjson reads costs nothing more.
+
+The same for NUL (`"\\u0000"`, valid JSON too): PostgreSQL refuses it in any text column, and
+no id or name means one. It can only stand in JSON as that escape, so one `in` test per body
+finds it; such a body takes the `json` path and is healed the same way.
 """
 
 from __future__ import annotations
@@ -44,15 +48,17 @@ _RAW_SURROGATE = re.compile("[\ud800-\udfff]")
 #: A `\\u` escape of a surrogate may be there (a cheap test before the exact scan below).
 _SURROGATE_ESCAPE_HINT = re.compile(r"\\u[dD][89a-fA-F]")
 #: Left to right, an escaped backslash (so that `\\\\ud800` is not read as an escape), a
-#: high+low escape pair (one valid character), or a lone high or low surrogate escape.
+#: high+low escape pair (one valid character), a lone high or low surrogate escape, or NUL.
 _SURROGATE_ESCAPE = re.compile(
     r"\\\\|\\u[dD][89abAB][0-9a-fA-F]{2}(?:\\u[dD][c-fC-F][0-9a-fA-F]{2})?"
-    r"|\\u[dD][c-fC-F][0-9a-fA-F]{2}")
+    r"|\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\u0000")
+#: The escape of NUL: the one way a NUL can stand in JSON text (a raw NUL byte is no JSON).
+_NUL_ESCAPE = "\\u0000"
 
 
 def loads(data: bytes | str) -> Any:
     """`json.loads(data)`, through orjson wherever that gives the same value, except that no
-    string in the result holds a lone surrogate (each becomes U+FFFD).
+    string in the result holds a lone surrogate or a NUL (each becomes U+FFFD).
 
     Text in which a run of 19 digits or more may be a number (right after `[`, `,`, `:`, `-`
     or white space, or at the start: a cheap scan, ~1 ms a MB, that a digit run inside a
@@ -68,7 +74,8 @@ def loads(data: bytes | str) -> Any:
     else:
         raw = data
     shape = raw.translate(_NUMBER_SHAPE)
-    if _LONG_INT not in shape and not shape.startswith(_LONG_INT[1:]):
+    if _LONG_INT not in shape and not shape.startswith(_LONG_INT[1:]) \
+            and _NUL_ESCAPE.encode() not in raw:
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -90,12 +97,12 @@ def _std_loads(data: bytes | str) -> Any:
 
 
 def _heal_surrogates(text: str) -> str:
-    """JSON text whose strings can hold no lone surrogate once decoded: each lone surrogate,
-    raw or as a `\\uD8xx` escape, becomes U+FFFD; a raw high+low pair becomes the character
-    it encodes; anything else is left as it is."""
+    """JSON text whose strings can hold no lone surrogate or NUL once decoded: each lone
+    surrogate, raw or as a `\\uD8xx` escape, and each `\\u0000` becomes U+FFFD; a raw
+    high+low pair becomes the character it encodes; anything else is left as it is."""
     if not text.isascii() and _RAW_SURROGATE.search(text):
         text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
-    if "\\u" in text and _SURROGATE_ESCAPE_HINT.search(text):
+    if "\\u" in text and (_SURROGATE_ESCAPE_HINT.search(text) or _NUL_ESCAPE in text):
         text = _SURROGATE_ESCAPE.sub(_heal_escape, text)
     return text
 

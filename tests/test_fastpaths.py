@@ -358,3 +358,17 @@ def test_tune_gc_runs_once(monkeypatch: pytest.MonkeyPatch) -> None:
     runtime.tune_gc()
     assert calls == ["collect", "freeze", runtime.GC_THRESHOLDS]
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    (b'"\\u0000"', "\ufffd"),  # alone
+    (b'["\\u0000ab", "ab\\u0000"]', ["\ufffdab", "ab\ufffd"]),  # first, last
+    (b'{"\\u0000": "\\\\u0000"}', {"\ufffd": "\\u0000"}),  # an escaped backslash is no NUL
+    (b'["\\u00001", 12345678901234567890123]', ["\ufffd1", 12345678901234567890123]),
+    ('["\\u0000", "\\ud800"]', ["\ufffd", "\ufffd"]),  # text, with a lone surrogate too
+    (b'["\\u0001", "\\u00a0"]', ["\x01", "\xa0"]),  # other escapes stay what they are
+])
+def test_loads_heals_nul(data: bytes | str, expected: Any) -> None:
+    """PostgreSQL refuses a NUL in any text column, and no id or name means one: like a lone
+    surrogate, it becomes U+FFFD wherever JSON is read (the orjson path included)."""
+    assert same(loads(data), expected)
