@@ -584,6 +584,10 @@ class Store:
             v = (await conn.execute(select(schema_table.c.version))).scalar_one()
         return int(v)
 
+    def refuses(self, text: str | None) -> bool:
+        """Whether this database cannot hold `text` in a text column (see `refused_text`)."""
+        return refused_text(self.dialect, text)
+
     def _insert(self, table: Table) -> Any:
         """`INSERT` that understands `on_conflict_do_nothing/_update` on both dialects."""
         ins: Insert
@@ -1273,6 +1277,18 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
     finally:
         cursor.close()
+
+
+def refused_text(dialect: str, text: str | None) -> bool:
+    """Whether a text column of `dialect` cannot hold `text`: no database takes what UTF-8
+    cannot encode (a lone surrogate), and PostgreSQL takes no NUL."""
+    if text is None:
+        return False
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return True
+    return dialect == "postgresql" and "\x00" in text
 
 
 def unstorable(exc: BaseException) -> BaseException | None:

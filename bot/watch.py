@@ -288,21 +288,35 @@ class ProviderWatcher:
 
     async def _store_what_can_be(self, plan: _Plan, exc: BaseException, state: WatchState,
                                  now: datetime) -> tuple[_Plan, int]:
-        """This answer holds a value the store cannot take (the adapter should have refused
-        it). Failing every tick would silence the provider for good, so: keep the snapshot
-        without this tick's job changes, or failing that nothing of it, and announce it at
-        once as an outage of this provider, naming what was dropped. The next good answer
-        clears it (`recovered`)."""
-        dropped = [e.key for e in plan.events if e.kind is not EventKind.UPSTREAM]
-        for key in dropped:
-            log.error("%s: alert %r dropped: this tick cannot be stored", self.name, key)
+        """This answer holds a value the store cannot take (decoding and the adapters should
+        have made that impossible). Failing every tick would silence the provider for good,
+        so: commit the tick without exactly the items whose text the store refuses, and
+        announce the outage at once, naming how many alerts that dropped. Should that fail too
+        (a cause the store cannot name), commit the outage alone: the stored snapshot stays,
+        so the next tick redoes this one and nothing is lost. A good answer clears it."""
         what = "could not store useapi's answer"
+        refuses = self.store.refuses
+        keep = [not any(refuses(t) for t in (e.key, e.job_id, e.account)) for e in plan.events]
+        dropped = [e.key for e, k in zip(plan.events, keep, strict=True)
+                   if not k and e.kind is not EventKind.UPSTREAM]
+        for key in dropped:
+            log.error("%s: alert %r dropped: the store cannot hold its text", self.name, key)
         note = f"; {_plural(len(dropped), 'alert')} of this tick dropped" if dropped else ""
         failure = self._unusable(exc, what, note)
-        keep = self._outage(failure, state, now, calls=plan.calls, at_once=True,
-                            snapshot=plan.snapshot, stuck_ids=plan.stuck_ids)
+        outage = self._outage(failure, state, now, calls=plan.calls, at_once=True)
+        trimmed = replace(
+            plan, failure=failure,
+            events=[e for e, k in zip(plan.events, keep, strict=True)
+                    if k and e.kind is not EventKind.UPSTREAM] + outage.events,
+            states=[st for st in plan.states
+                    if st.scope != alerts.UPSTREAM and not refuses(st.scope)] + outage.states,
+            pending_add=[p for p in plan.pending_add
+                         if not refuses(p.job.id) and not refuses(p.last_error)],
+            pending_update=[p for p in plan.pending_update
+                            if not refuses(p.job.id) and not refuses(p.last_error)],
+            pending_remove=[j for j in plan.pending_remove if not refuses(j)])
         try:
-            return keep, await self._commit(keep, state, now)
+            return trimmed, await self._commit(trimmed, state, now)
         except Exception as again:
             cause = unstorable(again)
             if cause is None:
@@ -401,10 +415,11 @@ class ProviderWatcher:
             states=plan.states, outbox=items)
         if plan.snapshot is not None:
             self._committed, self._committed_stuck = plan.snapshot, plan.stuck_ids
-            # Only a committed snapshot counts as a good poll: one that could not be stored
-            # would otherwise show as fresh in /status while nothing is announced.
             self.latest = plan.snapshot
-            self.last_ok = now
+            if plan.failure is None:
+                # Only a tick committed whole is a good poll: one that could not be stored
+                # would otherwise show as fresh in /status while nothing is announced.
+                self.last_ok = now
         return queued
 
     def _done(self, plan: _Plan, now: datetime, queued: int) -> TickReport:
@@ -419,7 +434,7 @@ class ProviderWatcher:
                      e.job_id or e.account or e.detail or "")
         cur = plan.snapshot
         return TickReport(
-            provider=self.name, at=now, ok=cur is not None,
+            provider=self.name, at=now, ok=cur is not None and plan.failure is None,
             jobs=len(cur.jobs) if cur else 0, accounts=len(cur.accounts) if cur else 0,
             left=plan.left, pending=plan.pending_after, resolved=plan.resolved,
             events=len(plan.events), queued=queued, muted=plan.muted,

@@ -370,28 +370,32 @@ async def test_an_answer_the_diff_cannot_take_is_an_outage_not_a_dead_provider(s
 
 
 async def test_an_answer_the_store_cannot_take_is_announced_at_once_then_recovers(store):
-    """A job id holding a lone surrogate (valid JSON) that an adapter let through cannot be
-    written to the outbox. Before, every tick failed from then on, across restarts. Now the
-    tick keeps the snapshot, drops that tick's alerts (named in the outage alert, posted at
-    once), and the provider carries on: the next outcome is reported, then `recovered`."""
+    """A job id holding a lone surrogate that reached the watcher (decoding heals them; an
+    adapter could still build one) cannot be written to the outbox. Before, every tick failed
+    from then on, across restarts. Now the tick is committed without exactly that job's alert,
+    the outage is announced at once naming what was dropped, the job that left beside it is
+    posted, and the provider carries on: the next outcome, then `recovered`."""
     clock = Clock()
     bad = "user:1-pixverse:a@x-video:\ud800"
-    fake = FakeProvider([snap(job("a"), job(bad)), snap(job("a")), snap(), snap()])
+    fake = FakeProvider([snap(job("a"), job(bad), job("b")), snap(job("a")), snap(), snap()])
     w = watcher(fake, store, clock)
-    reports = []
+    reports, last_ok = [], []
     for _ in range(4):
         reports.append(await w.tick())
+        last_ok.append(w.last_ok)
         clock.advance()
     why = (f"{P}: could not store useapi's answer (UnicodeEncodeError: 'utf-8' codec can't "
            "encode character '\\ud800' in position 39: surrogates not allowed); "
            "1 alert of this tick dropped")
     assert [r.event_keys for r in reports] == [
-        (), (f"upstream:{P}:1:unreachable",), (f"job:{P}:a:completed",),
-        (f"upstream:{P}:1:recovered",)]
-    assert [r.error for r in reports] == [None, why, None, None]
+        (), (f"job:{P}:b:completed", f"upstream:{P}:1:unreachable"),
+        (f"job:{P}:a:completed",), (f"upstream:{P}:1:recovered",)]
+    assert [(r.ok, r.error) for r in reports] == [(True, None), (False, why), (True, None),
+                                                  (True, None)]
+    assert last_ok == [T0, T0, T0 + timedelta(seconds=60), T0 + timedelta(seconds=90)]
     assert await queued_events(store) == [
-        (f"upstream:{P}:1:unreachable", why), (f"job:{P}:a:completed", None),
-        (f"upstream:{P}:1:recovered", None)]
+        (f"job:{P}:b:completed", None), (f"upstream:{P}:1:unreachable", why),
+        (f"job:{P}:a:completed", None), (f"upstream:{P}:1:recovered", None)]
     assert await store.pending_jobs(P) == []
 
 
@@ -635,6 +639,9 @@ async def test_unstorable_tells_a_bad_value_from_a_failing_database(store, bad_i
 
     from bot.store import PendingJob, unstorable
 
+    # What the watcher leaves out of a tick the store cannot take: exactly such texts.
+    assert store.refuses(bad_id) == (bad_id == "\ud800" or store.dialect == "postgresql")
+    assert not store.refuses("user:1-pixverse:a@b.c-video:7 \ufffd é") and not store.refuses(None)
     pending = [PendingJob(job=job(bad_id), left_at=T0)]
     try:
         await store.commit_tick(P, now=T0, batch="b", pending_add=pending)
