@@ -33,6 +33,9 @@ from typing import Any, Final, Literal
 
 Kind = Literal["video", "image", "music"]
 
+#: What decoding (`bot.fastjson.loads`) puts in place of a character no database or HTTP
+#: library can carry: a lone surrogate, a NUL.
+REPLACEMENT: Final = "\ufffd"
 #: The longest a job can have been running, as far as the model is concerned: one year.
 MAX_ELAPSED_SECONDS: Final = 365 * 86_400
 #: The largest per-account job count (`max_jobs`, `executing`, `available`).
@@ -81,6 +84,12 @@ class Job:
     started: datetime | None = None
     elapsed_seconds: int | None = None
     model: str | None = None
+
+    @property
+    def askable(self) -> bool:
+        """Whether useapi can be asked about this job: not when its id held a character that
+        decoding had to replace (`REPLACEMENT`), since that id is not the one useapi knows."""
+        return REPLACEMENT not in self.id
 
 
 _JOB_FIELDS: Final = ("provider", "id", "kind", "account", "started", "elapsed_seconds", "model")

@@ -135,6 +135,9 @@ class TickReport:
     event_keys: tuple[str, ...] = field(default=(), repr=False)
 
 
+#: Why a job whose id decoding had to change is reported `unknown` as soon as it leaves.
+UNASKABLE = ("its id held a character that useapi's JSON could not carry (shown as \ufffd), "
+             "so useapi cannot be asked what became of it")
 #: A departed job, what its endpoint answered (None: no answer), and the error if any.
 _Resolved = tuple[PendingJob, JobResult | None, str | None]
 
@@ -352,8 +355,16 @@ class ProviderWatcher:
         plan.pending_remove += [jid for jid in stored if jid in running]
         todo = [p for jid, p in stored.items() if jid not in running]
         todo += [PendingJob(job=j, left_at=now) for j in d.left if j.id not in stored]
-        results = await self._resolve_all(todo)
-        plan.calls += len(todo)
+        ask = [p for p in todo if p.job.askable]
+        results = await self._resolve_all(ask)
+        plan.calls += len(ask)
+        for p in todo:
+            if not p.job.askable:  # asking about another id would give another job's answer
+                plan.events.append(alerts.job_event(
+                    self.name, p.job, None, Outcome.UNKNOWN, now=now, detail=UNASKABLE))
+                plan.resolved += 1
+                if p.job.id in stored:
+                    plan.pending_remove.append(p.job.id)
         for p, result, error in results:
             outcome = result.outcome if result is not None else None
             # UNKNOWN (a status the adapter cannot read) is not an answer: keep asking until

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import pytest
 
 from bot import errors
-from bot.events import EventKind
+from bot.events import Event, EventKind
 from bot.models import Account, Job, JobResult, Outcome, Snapshot
 from bot.providers.base import Provider
 from bot.store import Store
@@ -478,6 +478,30 @@ async def test_a_job_endpoint_that_never_answers_does_not_hold_the_tick(store):
     clock.advance()
     r = await w.tick()
     assert (r.resolved, r.pending, r.event_keys) == (1, 0, (f"job:{P}:slow:completed",))
+
+
+async def test_a_job_whose_id_decoding_changed_is_unknown_at_once_and_never_asked(store):
+    """An id that held a lone surrogate or a NUL reaches the watcher with U+FFFD in its place:
+    not the id useapi knows, so asking would give another job's answer (a 404 reads as
+    "moderated" for MiniMax). It is reported `unknown` as soon as it leaves, saying why."""
+    from bot.watch import UNASKABLE
+
+    clock = Clock()
+    odd = "user:1-minimax:a@x-video:\ufffd"
+    fake = FakeProvider([snap(job(odd), job("b")), snap()])
+    w = watcher(fake, store, clock)
+    await w.tick()
+    clock.advance()
+    r = await w.tick()
+    assert fake.job_calls == ["b"]
+    assert (r.left, r.resolved, r.pending, r.upstream_calls) == (2, 2, 0, 2)
+    [row] = [row for row in await store.claim_outbox(
+        limit=10, now=T0 + timedelta(days=1), worker_id="t") if row.event.job_id == odd]
+    assert row.event == Event(key=f"job:{P}:{odd}:unknown", kind=EventKind.JOB, provider=P,
+                              word="unknown", at=clock.now, job_id=odd, account="a@x",
+                              detail=UNASKABLE, extra={"kind": "video"})
+    assert UNASKABLE == ("its id held a character that useapi's JSON could not carry (shown "
+                         "as \ufffd), so useapi cannot be asked what became of it")
 
 
 async def test_muted_events_are_not_queued(store):
