@@ -35,7 +35,7 @@ async def collect(providers: Sequence[Provider]) -> list[ProviderReport]:
 
     async def one(p: Provider) -> ProviderReport:
         try:
-            return ProviderReport(p.name, p.title, await p.snapshot(), None)
+            return ProviderReport(p.name, p.title, await p.fetch(), None)
         except errors.UpstreamError as exc:
             return ProviderReport(p.name, p.title, None, exc)
 

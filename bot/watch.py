@@ -1,7 +1,7 @@
 """The watcher: one tick per provider. Snapshot(t-1), Snapshot(t) ──diff──► observations.
 
-`diff` is pure. `ProviderWatcher.tick` does the I/O around it: one `provider.snapshot()` call,
-one `provider.job(id)` call per job that left the executing list (and is still awaiting its
+`diff` is pure. `ProviderWatcher.tick` does the I/O around it: one `provider.fetch()` call,
+one `provider.fetch_job(id)` call per job that left the executing list (and is still awaiting its
 outcome) – never a call per running job – then the policy (`bot.alerts`) and ONE store
 transaction with the new snapshot, pending jobs, alert states and outbox rows. The loop that
 calls `tick` belongs to the provider's cog (`run` is a ready-made one); a tick never raises.
@@ -331,7 +331,7 @@ class ProviderWatcher:
     async def _fetch(self) -> tuple[Snapshot | None, UpstreamError | None]:
         """The provider's snapshot, or the typed error it failed with."""
         try:
-            return await self.provider.snapshot(), None
+            return await self.provider.fetch(), None
         except UpstreamError as exc:
             return None, exc
 
@@ -494,12 +494,9 @@ class ProviderWatcher:
     async def _resolve(self, p: PendingJob) -> _Resolved:
         async with self._sem:
             try:
-                return p, await self.provider.job(p.job.id), None
+                return p, await self.provider.fetch_job(p.job.id), None
             except UpstreamError as exc:
                 return p, None, str(exc)
-            except Exception as exc:  # an adapter bug must not lose the whole tick
-                log.exception("%s: job(%r) failed", self.name, p.job.id)
-                return p, None, f"{type(exc).__name__}: {exc}"
 
 
 def _short(text: str, limit: int = 200) -> str:

@@ -123,7 +123,7 @@ class StatusCog(commands.Cog, name="Status"):
         if missing:
             await interaction.response.defer(ephemeral=private, thinking=True)
             results = await asyncio.gather(
-                *(asyncio.wait_for(self.bot.providers[n].snapshot(), FETCH_TIMEOUT)
+                *(asyncio.wait_for(self.bot.providers[n].fetch(), FETCH_TIMEOUT)
                   for n in missing), return_exceptions=True)
             failures: list[errors.UpstreamError] = []
             for name, result in zip(missing, results, strict=True):
@@ -223,7 +223,8 @@ class StatusCog(commands.Cog, name="Status"):
             return
         await interaction.response.defer(ephemeral=private, thinking=True)
         try:
-            result = await asyncio.wait_for(self.bot.providers[name].job(job_id), FETCH_TIMEOUT)
+            result = await asyncio.wait_for(self.bot.providers[name].fetch_job(job_id),
+                                            FETCH_TIMEOUT)
         except errors.UpstreamError as exc:
             await self._error(interaction, self._error_embed(exc), private=private)
             return

@@ -292,3 +292,42 @@ def test_check_hides_the_database_password(sim_env, env, capsys):
     out = capsys.readouterr().out
     assert "S3cretPw" not in out
     assert "postgresql+asyncpg://ops:***@db.example/ops" in out
+
+
+async def test_an_adapter_bug_is_that_providers_error_in_status_not_a_traceback() -> None:
+    """`opsbot status` gathers every provider: one adapter failing on something it did not
+    expect is that provider's error, the others are reported as usual."""
+    from datetime import UTC, datetime
+    from typing import ClassVar
+
+    from bot import errors
+    from bot.models import JobResult, Snapshot
+    from bot.providers.base import Provider
+    from bot.report import ProviderReport, collect
+
+    taken = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+    class Fine(Provider):
+        name: ClassVar[str] = "fine"
+        title: ClassVar[str] = "Fine"
+
+        async def snapshot(self) -> Snapshot:
+            return Snapshot("fine", taken)
+
+        async def job(self, job_id: str) -> JobResult:
+            raise NotImplementedError
+
+    class Broken(Fine):
+        name: ClassVar[str] = "broken"
+        title: ClassVar[str] = "Broken"
+
+        async def snapshot(self) -> Snapshot:
+            body: dict[str, Snapshot] = {}  # useapi's answer, missing what the adapter reads
+            return body["executing"]
+
+    reports = await collect([Broken(None), Fine(None)])  # type: ignore[arg-type]
+    assert reports[1] == ProviderReport("fine", "Fine", Snapshot("fine", taken), None)
+    broken = reports[0]
+    assert (broken.provider, broken.snapshot, type(broken.error)) == (
+        "broken", None, errors.PayloadError)
+    assert str(broken.error) == "broken: could not read useapi's answer (KeyError: 'executing')"

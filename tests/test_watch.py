@@ -328,9 +328,35 @@ async def test_tick_never_raises_on_adapter_bug(store):
         async def snapshot(self) -> Snapshot:
             raise KeyError("jobs")
 
-    w = watcher(Broken(), store, Clock())
+    clock = Clock()
+    w = watcher(Broken(), store, clock)
+    reports = []
+    for _ in range(3):
+        reports.append(await w.tick())
+        clock.advance()
+    # An adapter bug reads as what it is to users: an answer opsbot cannot read, an outage
+    # of that provider like any other (before, it failed every tick without a word).
+    why = f"{P}: could not read useapi's answer (KeyError: 'jobs')"
+    assert [(r.ok, r.error, r.event_keys) for r in reports] == [
+        (False, why, ()), (False, why, ()), (False, why, (f"upstream:{P}:1:unreachable",))]
+    assert w.errors == 3
+
+
+async def test_an_adapter_bug_in_a_job_lookup_keeps_the_job_pending(store):
+    class Broken(FakeProvider):
+        async def job(self, job_id: str) -> JobResult:
+            raise TypeError("'NoneType' object is not subscriptable")
+
+    clock = Clock()
+    w = watcher(Broken([snap(job("a")), snap()]), store, clock)
+    await w.tick()
+    clock.advance()
     r = await w.tick()
-    assert r.error and "KeyError" in r.error and w.errors == 1
+    assert (r.ok, r.error, r.resolved, r.pending, r.event_keys) == (True, None, 0, 1, ())
+    [kept] = await store.pending_jobs(P)
+    assert (kept.job.id, kept.attempts, kept.last_error) == (
+        "a", 1, f"{P}: could not read useapi's answer (TypeError: 'NoneType' object is not "
+                "subscriptable)")
 
 
 async def queued_events(store: Store) -> list[tuple[str, str | None]]:

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import abc
-from typing import ClassVar
+import logging
+from collections.abc import Coroutine
+from typing import Any, ClassVar, TypeVar
 
+from bot.errors import PayloadError, UpstreamError
 from bot.models import JobResult, Snapshot
 from bot.useapi import UseapiClient
+
+log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 class Provider(abc.ABC):
@@ -34,5 +40,30 @@ class Provider(abc.ABC):
     async def job(self, job_id: str) -> JobResult:
         """Fetch one job's outcome (`Outcome.RUNNING` when it is not finished yet)."""
 
+    async def fetch(self) -> Snapshot:
+        """`snapshot()` for callers: it raises `UpstreamError` subclasses only (see `_guard`)."""
+        return await _guard(self.snapshot(), self.name)
+
+    async def fetch_job(self, job_id: str) -> JobResult:
+        """`job(job_id)` for callers: it raises `UpstreamError` subclasses only."""
+        return await _guard(self.job(job_id), self.name)
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
+
+
+async def _guard(call: Coroutine[Any, Any, _T], provider: str) -> _T:
+    """Await an adapter call. Anything it raises besides an `UpstreamError` (a value the
+    adapter did not expect; a bug) becomes a `PayloadError` of that provider, logged with its
+    traceback: every caller (watcher, commands, `opsbot status`) handles one error type, and
+    an adapter bug reads as what it is to users, an answer opsbot cannot read."""
+    try:
+        return await call
+    except UpstreamError:
+        raise
+    except Exception as exc:
+        log.error("%s: the adapter failed on useapi's answer", provider, exc_info=exc)
+        text = str(exc)
+        text = text if len(text) <= 200 else text[:199] + "…"
+        raise PayloadError(f"could not read useapi's answer ({type(exc).__name__}: {text})",
+                           provider=provider) from None
