@@ -483,10 +483,13 @@ class ProviderWatcher:
         if not todo:
             return []
         tasks = [asyncio.ensure_future(self._resolve(p)) for p in todo]
-        done, late = await asyncio.wait(tasks, timeout=self.resolve_budget)
-        for task in late:
-            task.cancel()
-        await asyncio.gather(*late, return_exceptions=True)
+        try:
+            done, _ = await asyncio.wait(tasks, timeout=self.resolve_budget)
+        finally:  # a stop cancels the tick here: no look-up may go on without it
+            for task in tasks:
+                if not task.done():
+                    task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
         why = f"no answer within {self.resolve_budget:g} s (asked again next tick)"
         return [task.result() if task in done else (p, None, why)
                 for p, task in zip(todo, tasks, strict=True)]

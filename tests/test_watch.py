@@ -530,6 +530,31 @@ async def test_a_job_whose_id_decoding_changed_is_unknown_at_once_and_never_aske
                          "as \ufffd), so useapi cannot be asked what became of it")
 
 
+async def test_a_stopped_tick_leaves_no_job_look_up_running(store):
+    clock = Clock()
+    fake = FakeProvider([snap(job("slow")), snap()])
+    entered, ended = asyncio.Event(), asyncio.Event()
+
+    async def job_endpoint(job_id: str) -> JobResult:
+        entered.set()
+        try:
+            await asyncio.Event().wait()  # never answers
+        finally:
+            ended.set()
+        raise AssertionError("unreachable")
+
+    fake.job = job_endpoint  # type: ignore[method-assign]
+    w = watcher(fake, store, clock)
+    await w.tick()
+    clock.advance()
+    tick = asyncio.create_task(w.tick())
+    await entered.wait()
+    tick.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await tick
+    assert ended.is_set()  # the look-up was cancelled with the tick, not left behind
+
+
 async def test_muted_events_are_not_queued(store):
     clock = Clock()
     await store.mute(P, EventKind.JOB, T0 + timedelta(hours=1))
