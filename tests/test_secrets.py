@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from bot import errors
@@ -219,8 +221,8 @@ async def test_redact_accounts_leaves_no_raw_email_in_discord(start_bot: Any) ->
 
 # --------------------------------------------------------------------------- disguised echoes
 
-#: Shaped like a useapi token: `user:<id>-` and a random part. Job ids of the same user begin
-#: with the same ten characters.
+#: Shaped like a useapi token: `user:<id>-` and a random (secret) part. Job ids of the same
+#: user begin with the same ten characters.
 ECHO_TOKEN = "user:4321-Zx8Qp2Lm7Vn4Rt6Yw1Ks9Hd3"
 
 
@@ -230,8 +232,9 @@ def _escaped(text: str) -> str:
 
 
 T = ECHO_TOKEN
-#: (what upstream wrote inside a JSON string, what the user must see). Ids that share the
-#: token's first ten characters, and runs one short of `TokenMask.run` (16), stay as they are.
+#: (what upstream wrote inside a JSON string, what the user must see). A run is masked when it
+#: holds 16 characters of the secret part (after `user:4321-`, T[10:]); ids that share the
+#: prefix, and runs of 15 secret characters, prefix or not, stay as they are.
 ECHOES = [
     pytest.param(f"session {T} rejected", "session *** rejected", id="raw"),
     pytest.param(f"session {_escaped(T)} rejected", "session *** rejected", id="escaped"),
@@ -240,9 +243,11 @@ ECHOES = [
     pytest.param(f"session {_escaped(T[:-1])} rejected", "session *** rejected",
                  id="less-last-char-escaped"),
     pytest.param(f"session {T[1:]} rejected", "session *** rejected", id="less-first-char"),
-    pytest.param(f"a{T[:10]}\\u005a{T[11:20]}b", "a***b", id="mixed-cut"),
-    pytest.param(f"x {T[:16]} y", "x *** y", id="run-of-16"),
-    pytest.param(f"x {T[:15]} y", f"x {T[:15]} y", id="run-of-15-kept"),
+    pytest.param(f"a{T[:10]}\\u005a{T[11:28]}b", "a***b", id="mixed-cut"),
+    pytest.param(f"x {T[:26]} y", "x *** y", id="prefix-and-16-secret"),
+    pytest.param(f"x {T[:25]} y", f"x {T[:25]} y", id="prefix-and-15-secret-kept"),
+    pytest.param(f"x {T[10:26]} y", "x *** y", id="16-secret-alone"),
+    pytest.param(f"x {T[10:25]} y", f"x {T[10:25]} y", id="15-secret-kept"),
     pytest.param(f"x {T[-16:]}", "x ***", id="tail-of-16"),
     pytest.param(f"x {T[-15:]}", f"x {T[-15:]}", id="tail-of-15-kept"),
     pytest.param(f"{T}{T}", "***", id="twice-overlapping"),
@@ -349,33 +354,152 @@ async def test_an_escaped_echo_reaches_no_alert_job_reply_or_database(
     assert _token_runs(sent.encode(), ECHO_TOKEN) == []
 
 
-@pytest.mark.parametrize("token", [
-    "sim-token", "0123456789abcdef", "0123456789abcdefg", ECHO_TOKEN,
-    "user:77-ab/cd+ef/gh+ij/kl+mn/op+qr/st", "x" * 40, "short"])
-def test_the_prefilter_never_misses_a_run_the_mask_would_mask(token: str) -> None:
-    """Every run of `mask.run` or more of the token's characters, written raw, escaped
-    entirely or in part, in a JSON body: `may_hold` says look, and `value` masks it."""
+@pytest.mark.parametrize(("token", "prefix", "run"), [
+    ("sim-token", 0, 8), ("0123456789abcdef", 0, 15), ("0123456789abcdefg", 0, 16),
+    (ECHO_TOKEN, 10, 16), ("user:77-ab/cd+ef/gh+ij/kl+mn/op+qr/st", 8, 16), ("x" * 40, 0, 16),
+    ("short", 0, 5),
+    # a long user id: the prefix alone is 18 characters, more than a run
+    ("user:123456789012-Zx8Qp2Lm7Vn4Rt6Yw1Ks9Hd3", 18, 16),
+    # a secret part of 12: from 11 of it; of 8, too short to stand alone: all secret
+    ("user:123456789012-Zx8Qp2Lm7Vn4", 18, 11), ("user:1234-Zx8Qp2Lm", 0, 16),
+    ("user:1-ab/c", 0, 10), ("user:12-" + "é" * 20, 8, 16)])
+def test_the_prefilter_never_misses_a_run_the_mask_would_mask(token: str, prefix: int,
+                                                              run: int) -> None:
+    """Every run of the token's characters that holds `mask.run` or more of its secret part
+    (after `prefix` characters of `user:<id>-`), written raw, escaped entirely or in part, in
+    a JSON body: `may_hold` says look, and `value` masks it whole. A run holding one secret
+    character fewer is left as it is."""
     mask = TokenMask(token)
-    assert mask.run == (len(token) if len(token) <= 8 else min(16, len(token) - 1))
-    for size in range(mask.run, len(token) + 1):
-        for start in range(len(token) - size + 1):
-            run = token[start:start + size]
-            for text in (f"<{run}>", f"<{_escaped(run)}>",
-                         f"<{run[:size // 2]}{_escaped(run[size // 2:])}>"):
+    assert (mask.prefix, mask.run) == (prefix, run)
+    for start in range(len(token)):
+        for end in range(start + 1, len(token) + 1):
+            part = token[start:end]
+            secret = end - max(start, prefix)
+            for text in (f"<{part}>", f"<{_escaped(part)}>",
+                         f"<{part[:len(part) // 2]}{_escaped(part[len(part) // 2:])}>"):
                 raw = ('{"e":["' + text + '"]}').encode()
-                assert mask.may_hold(raw), (token, text)
-                assert mask.value(json.loads(raw)) == {"e": ["<***>"]}, (token, text)
-                assert mask.may_hold(json.dumps({"e": text}).encode("utf-16")), (token, text)
-    shorter = token[:mask.run - 1]
-    assert mask.text(f"<{shorter}>") == f"<{shorter}>"
+                value = json.loads(raw)
+                if secret >= run:
+                    assert mask.may_hold(raw), (token, text)
+                    assert mask.value(value) == {"e": ["<***>"]}, (token, text)
+                    assert mask.may_hold(json.dumps({"e": text}).encode("utf-16")), (token, text)
+                else:
+                    assert mask.value(value) == {"e": [f"<{part}>"]}, (token, text)
+
+
+def test_the_prefilter_never_misses_what_the_mask_masks() -> None:
+    """Any text made of slices of tokens (escaped or not) and noise between them: when `value`
+    masks anything, `may_hold` said look. Counted, so that it is not met by masking nothing."""
+    masked = 0
+
+    @settings(max_examples=300, derandomize=True, database=None, deadline=None)
+    @given(st.sampled_from([ECHO_TOKEN, "user:123456789012-Zx8Qp2Lm7Vn4Rt6Yw1Ks9Hd3",
+                            "user:123456789012-Zx8Qp2Lm7Vn4", "0123456789abcdefg", "sim-token"]),
+           st.lists(st.tuples(st.integers(0, 45), st.integers(0, 45), st.booleans(),
+                              st.text("user:0123456789-Zx8Qp", max_size=3)), max_size=4))
+    def prop(token: str, pieces: list[tuple[int, int, bool, str]]) -> None:
+        nonlocal masked
+        text = "".join(noise + (_escaped(token[a:b]) if escape_ else token[a:b])
+                       for a, b, escape_, noise in pieces)
+        raw = ('{"e":"' + text + '"}').encode()
+        mask = TokenMask(token)
+        value = json.loads(raw)
+        if mask.value(json.loads(raw)) != value:
+            masked += 1
+            assert mask.may_hold(raw), text
+
+    prop()
+    assert masked >= 30, masked
+
+
+#: A token whose user id has 12 digits: its public prefix (18 characters) is longer than a run,
+#: and every job id of that user begins with it.
+LONG_ID = "123456789012"
+LONG_PREFIX = f"user:{LONG_ID}-"
+LONG_SECRET = "Zx8Qp2Lm7Vn4Rt6Yw1Ks9Hd3"
+LONG_TOKEN = LONG_PREFIX + LONG_SECRET
+L = LONG_TOKEN
+#: (what upstream wrote inside a JSON string, what the user must see).
+LONG_ID_ECHOES = [
+    pytest.param(f"{LONG_PREFIX}pixverse:a@b.c-video:7", f"{LONG_PREFIX}pixverse:a@b.c-video:7",
+                 id="pixverse-id"),
+    pytest.param(f"{LONG_PREFIX}minimax:123456-image:12", f"{LONG_PREFIX}minimax:123456-image:12",
+                 id="minimax-id"),
+    pytest.param(f"j1128120000123456789v-u{LONG_ID}-US:a@b.c:dreamina",
+                 f"j1128120000123456789v-u{LONG_ID}-US:a@b.c:dreamina", id="dreamina-id"),
+    pytest.param(f"{LONG_PREFIX}{LONG_PREFIX}pixverse:a@b.c-video:7",
+                 f"{LONG_PREFIX}{LONG_PREFIX}pixverse:a@b.c-video:7", id="prefix-twice"),
+    pytest.param(f"session {L} rejected", "session *** rejected", id="raw"),
+    pytest.param(f"session {_escaped(L)} rejected", "session *** rejected", id="escaped"),
+    pytest.param(f"session {L[:-1]} rejected", "session *** rejected", id="less-last-char"),
+    pytest.param(f"session {_escaped(L[:-1])} rejected", "session *** rejected",
+                 id="less-last-char-escaped"),
+    pytest.param(f"session {LONG_SECRET} rejected", "session *** rejected", id="secret-alone"),
+    pytest.param(f"session {_escaped(LONG_SECRET)} rejected", "session *** rejected",
+                 id="secret-alone-escaped"),
+    pytest.param(f"[{LONG_PREFIX}{LONG_SECRET[:16]}]", "[***]", id="prefix-and-16-secret"),
+    pytest.param(f"[{LONG_PREFIX}{LONG_SECRET[:15]}]", f"[{LONG_PREFIX}{LONG_SECRET[:15]}]",
+                 id="prefix-and-15-secret-kept"),
+    pytest.param(f"[{LONG_SECRET[:16]}]", "[***]", id="16-secret-alone"),
+    pytest.param(f"[{LONG_SECRET[:15]}]", f"[{LONG_SECRET[:15]}]", id="15-secret-kept"),
+    pytest.param(f"[{LONG_SECRET[-16:]}]", "[***]", id="last-16-secret"),
+    pytest.param(f"[{LONG_SECRET[-15:]}]", f"[{LONG_SECRET[-15:]}]", id="last-15-secret-kept"),
+    pytest.param(f"{LONG_PREFIX}pixverse:a@b.c-video:7 {L}",
+                 f"{LONG_PREFIX}pixverse:a@b.c-video:7 ***", id="an-id-then-the-token"),
+    pytest.param(f"{LONG_PREFIX}{L}", f"{LONG_PREFIX}***", id="prefix-then-the-token"),
+]
+
+
+@pytest.mark.parametrize(("written", "seen"), LONG_ID_ECHOES)
+def test_a_long_user_id_leaves_job_ids_alone_and_masks_echoes(written: str, seen: str) -> None:
+    """With a 12-digit user id the token's public prefix (`user:<id>-`, 18 characters) is
+    longer than a run: counted as the token's characters, it made every job id of that user
+    `***`. Only the secret part counts now; a masked run is masked whole, its prefix too."""
+    mask = TokenMask(LONG_TOKEN)
+    raw = ('{"e":"' + written + '","' + written + '":[1]}').encode()
+    value = json.loads(raw)
+    decoded = value["e"]
+    assert mask.value(value) == {"e": seen, seen: [1]}
+    assert mask.text(decoded) == seen
+    if seen == decoded:
+        assert mask.text(decoded) is decoded  # nothing copied
+    else:
+        assert mask.may_hold(raw)
+    if seen.startswith((LONG_PREFIX, "j1128")) and "***" not in seen:  # the ids: not even walked
+        assert not mask.may_hold(raw)
+
+
+async def test_a_long_user_id_passes_its_job_ids_through_the_client() -> None:
+    """End to end: the simulator's job ids, of a user with a 12-digit id, come through the
+    client as they were, and an echo of the token in a job body does not."""
+    sim = Simulator(seed=8, accounts=3, jobs=0, token=LONG_TOKEN, clock=ManualClock(),
+                    churn=False)
+    sim.uid = int(LONG_ID)
+    account = sim.accounts("pixverse")[0].account
+    ids = [sim.start_job("pixverse", account, duration=math.inf) for _ in range(3)]
+    assert all(i.startswith(LONG_PREFIX) for i in ids)
+    sim.pin("/v1/dreamina/videos/j1", '{"jobid":"j1","status":"failed","error":"token '
+            + _escaped(LONG_TOKEN[:-1]) + ' refused, jobs ' + ids[0] + '"}')
+    async with SimServer(sim) as server, UseapiClient(server.url,
+                                                      SecretStr(LONG_TOKEN)) as client:
+        queue = await client.get_json("/v2/pixverse/scheduler/", provider="pixverse")
+        job = await client.get_json("/v1/dreamina/videos/j1", provider="dreamina")
+    listed = queue["executing"] if isinstance(queue, dict) else queue
+    assert sorted(item["id"] for item in listed) == sorted(ids)
+    assert job["error"] == f"token *** refused, jobs {ids[0]}"
 
 
 def test_the_prefilter_lets_a_scheduler_list_through_unwalked() -> None:
-    """The hot path: 1,000 jobs whose ids begin as the token does (`user:<id>-`) are not walked."""
+    """The hot path: 1,000 jobs whose ids begin as the token does (`user:<id>-`) are not walked,
+    for a short user id and for a long one (whose prefix alone is longer than a run)."""
     sim = Simulator(seed=6, accounts=50, jobs=1000, clock=ManualClock(), churn=False)
-    token = f"user:{sim.uid}-Zx8Qp2Lm7Vn4Rt6Yw1Ks9Hd3"
-    body = json.dumps([{"id": j.id, "started": j.started_iso} for j in sim.running()]).encode()
-    assert len(body) > 50_000 and f"user:{sim.uid}-".encode() in body
-    assert not TokenMask(token).may_hold(body)
-    assert TokenMask(token).may_hold(body + token[3:19].encode())
-    assert repr(TokenMask(token)) == "TokenMask(run=16)"
+    short = json.dumps([{"id": j.id, "started": j.started_iso} for j in sim.running()])
+    assert len(short) > 50_000 and f"user:{sim.uid}-".encode() in short.encode()
+    for uid, body in ((str(sim.uid), short),
+                      (LONG_ID, short.replace(f"user:{sim.uid}-", LONG_PREFIX))):
+        token = f"user:{uid}-{LONG_SECRET}"
+        mask = TokenMask(token)
+        assert f"user:{uid}-".encode() in body.encode()
+        assert not mask.may_hold(body.encode())
+        assert mask.may_hold(body.encode() + LONG_SECRET[3:19].encode())
+        assert repr(mask) == "TokenMask(run=16)"

@@ -1,16 +1,20 @@
-"""The store under an alert flood: 10,000 rows of one tick go in, out and away whole, and no
-operation's work grows with one statement per row (the figures are in bench/flood.py)."""
+"""The store under an alert flood: 10,000 rows of one tick go in, out and away whole, no
+operation's work grows with one statement per row, and the claim's work grows in proportion to
+the rows, not to their square (the times are in bench/flood.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event as sa_event
 
-from bot.store import Store
+from bot.store import OutboxRow, Store
+from tests.test_claim import LEASE, reference_claim
 from tests.test_store import T0, item
 
 FLOOD = 10_000
@@ -91,3 +95,120 @@ async def test_prune_deletes_in_bounded_chunks(store: Store) -> None:
     assert len(deletes) == 3  # 3 + 3 + 2: the short one ends it
     assert await store.outbox_counts() == {"pending": 1, "sent": 1}
     assert await store.prune_outbox(T0 + timedelta(days=1), chunk=3) == 0
+
+
+# --------------------------------------------------------------------------- the claim's cost
+
+#: The progress handler runs once every this many SQLite VM instructions.
+EVERY = 100
+
+
+@dataclass
+class Meter:
+    steps: int = 0
+
+
+@asynccontextmanager
+async def vm_steps(store: Store) -> AsyncIterator[Meter]:
+    """The SQLite virtual-machine instructions the store's connections run while the block
+    runs (to within `EVERY` a statement): the work of the SQL itself, the same on every run and
+    every machine, where a time is neither.
+
+    Counted by `sqlite3.Connection.set_progress_handler` on each connection the store checks
+    out meanwhile. aiosqlite keeps its sqlite3 connection in a thread of its own, and sqlite3
+    lets only that thread use it: `run_async` (SQLAlchemy's way to reach the driver's own
+    connection from a pool event) hands the call to aiosqlite, which runs it there."""
+    meter = Meter()
+
+    def count() -> int:
+        meter.steps += EVERY
+        return 0  # 0: go on
+
+    def install(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        dbapi_connection.run_async(lambda c: c.set_progress_handler(count, EVERY))
+
+    def uninstall(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.run_async(lambda c: c.set_progress_handler(None, EVERY))
+
+    engine = store.engine.sync_engine
+    sa_event.listen(engine, "checkout", install)
+    sa_event.listen(engine, "checkin", uninstall)
+    try:
+        yield meter
+    finally:
+        sa_event.remove(engine, "checkout", install)
+        sa_event.remove(engine, "checkin", uninstall)
+
+
+@contextmanager
+def executed(store: Store) -> Iterator[list[tuple[str, Any]]]:
+    """The SQL statements the store sends while the block runs, with their parameters."""
+    seen: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        seen.append((statement, parameters))
+
+    sa_event.listen(store.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa_event.remove(store.engine.sync_engine, "before_cursor_execute", record)
+
+
+Claim = Callable[[Store], Awaitable[list[OutboxRow]]]
+
+
+def new_claim(store: Store) -> Awaitable[list[OutboxRow]]:
+    return store.claim_outbox(limit=200, now=T0, worker_id="w", lease=LEASE)
+
+
+def old_claim(store: Store) -> Awaitable[list[OutboxRow]]:
+    return reference_claim(store, limit=200, now=T0, worker_id="w", lease=LEASE)
+
+
+async def claim_cost(tmp_path: Path, rows: int, claim: Claim) -> tuple[int, list[str]]:
+    """VM steps of one claim of `rows` pending rows of one channel (a fresh SQLite file), and
+    the query plans of its statements."""
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / f'claim-{rows}.db'}")
+    try:
+        await store.enqueue([item(f"k{i}") for i in range(rows)], batch="flood", now=T0)
+        with executed(store) as sql:
+            async with vm_steps(store) as meter:
+                claimed = await claim(store)
+        assert [r.key for r in claimed] == [f"k{i}" for i in range(rows)]  # all, in order
+        plans: list[str] = []
+        async with store.engine.connect() as conn:
+            for statement, parameters in sql:
+                result = await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement,
+                                                    tuple(parameters))
+                plans += [str(row[-1]) for row in result]
+    finally:
+        await store.close()
+    assert meter.steps > 0  # the handler did count
+    return meter.steps, plans
+
+
+async def test_a_claim_costs_in_proportion_to_the_rows(tmp_path: Path) -> None:
+    """Four times the pending rows of one channel, about four times the claim's work: the
+    ratio of VM steps must be far below the 16 of a quadratic claim. (Counting statements
+    cannot tell: the old, quadratic claim sent as few.) Measured: 132,200 and 525,200 steps,
+    a ratio of 3.97."""
+    small, small_plan = await claim_cost(tmp_path, 1_000, new_claim)
+    large, large_plan = await claim_cost(tmp_path, 4_000, new_claim)
+    assert large / small < 6, (small, large)
+    # No statement of the claim runs a subquery per row.
+    for detail in small_plan + large_plan:
+        assert "CORRELATED" not in detail, small_plan
+
+
+async def test_the_step_count_sees_the_old_quadratic_claim(tmp_path: Path) -> None:
+    """The measure above is worth something only if it catches the claim this replaced: the
+    correlated NOT EXISTS (`tests.test_claim.reference_claim`, the query of commit 39332a3)
+    scans, for each pending row, every earlier pending row of its channel. Four times the rows
+    give about sixteen times the steps: 1,333,600 and 21,081,200 for 250 and 1,000 rows, and
+    21,081,200 and 336,321,200 (7 s) for the 1,000 and 4,000 of the test above, a ratio of 15.95
+    that fails it. Sizes kept small here, to stay quick: the ratio is the same."""
+    small, small_plan = await claim_cost(tmp_path, 250, old_claim)
+    large, _ = await claim_cost(tmp_path, 1_000, old_claim)
+    assert large / small > 12, (small, large)
+    assert any("CORRELATED" in detail for detail in small_plan), small_plan
