@@ -733,8 +733,9 @@ async def test_an_unexpected_failure_still_answers_the_invoker(start_bot, caplog
     assert body["type"] == 4 and body["data"]["flags"] & EPHEMERAL
     assert body["data"]["embeds"][0]["title"] == "Something went wrong inside opsbot"
 
-    # after a public defer: "thinking…" goes away, the invoker alone is told
-    h.bot.providers["dreamina"].job = broken_job
+    # after a public defer: "thinking…" goes away, the invoker alone is told (the command's
+    # own call failing; an adapter's failure is an upstream error, answered as one)
+    h.bot.providers["dreamina"].fetch_job = broken_job
     inter = await h.fake.invoke("job", {"provider": "dreamina", "id": "j1v-u1-US:a:dreamina"})
     await h.fake.wait_for_followup(inter)
     msg = answer(h.fake, inter)

@@ -197,10 +197,11 @@ json_values = st.recursive(
 
 
 def healed(value: Any) -> Any:
-    """`value` with each lone surrogate in its strings (keys too) as U+FFFD: what `loads`
-    promises over `json.loads`."""
+    """`value` with each lone surrogate and each NUL in its strings (keys too) as U+FFFD: what
+    `loads` promises over `json.loads`."""
     if isinstance(value, str):
-        return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+        return value.encode("utf-16-le", "surrogatepass").decode(
+            "utf-16-le", "replace").replace("\x00", "\ufffd")
     if isinstance(value, list):
         return [healed(v) for v in value]
     if isinstance(value, dict):
@@ -224,8 +225,8 @@ def same(a: Any, b: Any) -> bool:
 @FAST
 @given(json_values, st.booleans(), st.booleans())
 def test_loads_is_json_loads_healed(value: Any, spaced: bool, ascii_: bool) -> None:
-    """The value `json.loads` reads, lone surrogates healed: raw in the text (`ascii_` off:
-    what older code stored, or a body in CESU-ish UTF-8) or as `\\uD800` escapes."""
+    """The value `json.loads` reads, lone surrogates and NULs healed: raw in the text (`ascii_`
+    off: what older code stored, or a body in CESU-ish UTF-8) or as `\\uD800` escapes."""
     text = json.dumps(value, ensure_ascii=ascii_, indent=1 if spaced else None)
     data = text.encode("utf-8", "surrogatepass")
     for given_ in (data, text):  # a response body, a stored column
