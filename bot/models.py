@@ -85,6 +85,19 @@ class Job:
     elapsed_seconds: int | None = None
     model: str | None = None
 
+    def elapsed(self, now: datetime, taken_at: datetime | None = None) -> float | None:
+        """Seconds this job has been running at `now`: upstream's own figure, aged by the time
+        since it was read (`taken_at`, its snapshot's time), else counted from `started`
+        (naive = UTC; a start in the future is 0); None when neither is known. The one
+        definition the diff (stuck), the views and the alerts use."""
+        if self.elapsed_seconds is not None:
+            age = 0.0 if taken_at is None else max((now - taken_at).total_seconds(), 0.0)
+            return self.elapsed_seconds + age
+        if self.started is not None:
+            started = self.started if self.started.tzinfo else self.started.replace(tzinfo=UTC)
+            return max((now - started).total_seconds(), 0.0)
+        return None
+
     @property
     def askable(self) -> bool:
         """Whether useapi can be asked about this job: not when its id held a character that
@@ -141,6 +154,24 @@ class Account:
     executing: int
     available: int | None
 
+    @property
+    def full(self) -> bool | None:
+        """Whether useapi would start no new job on this account; None when the provider does
+        not say (Mureka publishes no limit).
+
+        useapi places a job on "an account with available capacity" by its own count of free
+        slots, so that count decides: `available` where the provider publishes it (PixVerse,
+        MiniMax, Kling: `/scheduler/available`), or `maxJobs` minus the running jobs where the
+        adapter had to work it out (Dreamina, Runway). Not `executing >= max_jobs`: MiniMax's
+        `available` counts video jobs only, so an account running 3 of 3 with an image job
+        among them still takes a video, and is not full. Without `available`, an account is
+        full when it runs `maxJobs` jobs or more."""
+        if self.available is not None:
+            return self.available <= 0
+        if self.max_jobs is not None:
+            return self.executing >= self.max_jobs
+        return None
+
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
@@ -151,8 +182,21 @@ class Snapshot:
     jobs: tuple[Job, ...] = ()
     accounts: tuple[Account, ...] = ()
 
-    def jobs_by_id(self) -> dict[str, Job]:
-        return {j.id: j for j in self.jobs}
+    @property
+    def used(self) -> int:
+        """Jobs running on its accounts, by their own counts."""
+        return sum(a.executing for a in self.accounts)
+
+    @property
+    def capacity(self) -> int | None:
+        """The slots of the accounts whose limit is known; None when none says."""
+        known = [a.max_jobs for a in self.accounts if a.max_jobs is not None]
+        return sum(known) if known else None
+
+    @property
+    def full_accounts(self) -> tuple[Account, ...]:
+        """The accounts that can take no new job (`Account.full`)."""
+        return tuple(a for a in self.accounts if a.full)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,11 @@
 """The watcher: one tick per provider. Snapshot(t-1), Snapshot(t) ──diff──► observations.
 
-`diff` is pure. `ProviderWatcher.tick` does the I/O around it: one `provider.fetch()` call,
-one `provider.fetch_job(id)` call per job that left the executing list (and is still awaiting its
-outcome) – never a call per running job – then the policy (`bot.alerts`) and ONE store
-transaction with the new snapshot, pending jobs, alert states and outbox rows. The loop that
-calls `tick` belongs to the provider's cog (`run` is a ready-made one); a tick never raises.
+The diff (`bot.diff`) is pure. `ProviderWatcher.tick` does the I/O around it: one
+`provider.fetch()` call, one `provider.fetch_job(id)` call per job that left the executing list
+(and is still awaiting its outcome) – never a call per running job – then the policy
+(`bot.alerts`) and ONE store transaction with the new snapshot, pending jobs, alert states and
+outbox rows. The loop that calls `tick` belongs to the provider's cog (`run` is a ready-made
+one); a tick never raises.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from bot import alerts
-from bot.alerts import CapacityObs
+from bot.diff import diff
 from bot.errors import PayloadError, UpstreamError
 from bot.events import Event, EventKind
-from bot.models import Account, Job, JobResult, Outcome, Snapshot
+from bot.models import JobResult, Outcome, Snapshot
 from bot.providers.base import Provider
 from bot.store import PendingJob, Store, WatchState, unstorable
 
@@ -32,83 +33,6 @@ log = logging.getLogger(__name__)
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-# --------------------------------------------------------------------------- the pure diff
-
-@dataclass(frozen=True, slots=True)
-class Diff:
-    """What changed between two snapshots of one provider.
-
-    `left`: jobs of the previous snapshot missing from the current one (finished, somehow).
-    `new_stuck`: running jobs past the threshold not reported before; `stuck_ids` the ids to
-    remember as reported (still running). `capacity`: one reading per account whose capacity
-    is known, plus a provider-wide one (account None) when it can be told.
-    """
-
-    left: tuple[Job, ...] = ()
-    new_stuck: tuple[Job, ...] = ()
-    stuck_ids: frozenset[str] = frozenset()
-    capacity: tuple[CapacityObs, ...] = ()
-
-
-def job_elapsed(job: Job, now: datetime) -> float | None:
-    """Seconds a job has been running: upstream's own figure, else from `started`."""
-    if job.elapsed_seconds is not None:
-        return float(job.elapsed_seconds)
-    if job.started is not None:
-        started = job.started if job.started.tzinfo else job.started.replace(tzinfo=UTC)
-        return (now - started).total_seconds()
-    return None
-
-
-def account_full(a: Account) -> bool | None:
-    """True when the account cannot take another job, None when the provider does not say."""
-    if a.available is not None:
-        return a.available <= 0
-    if a.max_jobs is not None:
-        return a.executing >= a.max_jobs
-    return None
-
-
-def capacity_observations(accounts: tuple[Account, ...]) -> tuple[CapacityObs, ...]:
-    obs: list[CapacityObs] = []
-    unknown = False
-    for a in accounts:
-        full = account_full(a)
-        if full is None:
-            unknown = True
-            continue
-        obs.append(CapacityObs(a.account, full, a.executing, a.max_jobs))
-    if obs:
-        if not all(o.full for o in obs):
-            obs.append(CapacityObs(None, False))
-        elif not unknown:
-            obs.append(CapacityObs(None, True))
-    return tuple(obs)
-
-
-def diff(prev: Snapshot | None, cur: Snapshot, *, now: datetime, stuck_after: timedelta,
-         stuck_ids: frozenset[str] = frozenset()) -> Diff:
-    """Compare two snapshots. `prev` None (the very first run) reports nothing as left."""
-    left: tuple[Job, ...] = ()
-    if prev is not None:
-        current = {j.id for j in cur.jobs}
-        left = tuple(j for j in prev.jobs if j.id not in current)
-    limit = stuck_after.total_seconds()
-    new_stuck: list[Job] = []
-    still: set[str] = set()
-    for job in cur.jobs:  # 10,000s of jobs a tick: job_elapsed inlined for the common case
-        if job.id in stuck_ids:
-            still.add(job.id)
-            continue
-        seconds = job.elapsed_seconds
-        elapsed = float(seconds) if seconds is not None else job_elapsed(job, now)
-        if elapsed is not None and elapsed >= limit:
-            new_stuck.append(job)
-            still.add(job.id)
-    return Diff(left=left, new_stuck=tuple(new_stuck), stuck_ids=frozenset(still),
-                capacity=capacity_observations(cur.accounts))
 
 
 # --------------------------------------------------------------------------- the tick
@@ -387,7 +311,7 @@ class ProviderWatcher:
                 plan.pending_remove.append(p.job.id)
         plan.pending_after = len(plan.pending_add) + len(plan.pending_update)
         for job in d.new_stuck:
-            plan.events.append(alerts.stuck_event(self.name, job, job_elapsed(job, now) or 0.0,
+            plan.events.append(alerts.stuck_event(self.name, job, job.elapsed(now) or 0.0,
                                                   now=now))
         changed, evs = alerts.capacity_events(self.name, d.capacity, state.states, now=now,
                                               flap_ticks=self.flap_ticks)

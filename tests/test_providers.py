@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from bot import errors
+from bot.diff import diff
 from bot.errors import PayloadError
 from bot.models import (
     EARLIEST,
@@ -36,7 +37,6 @@ from bot.models import (
 )
 from bot.providers import dreamina, load, minimax, pixverse
 from bot.useapi import UseapiClient
-from bot.watch import diff
 
 SEEDS = Path(__file__).parent / "data" / "seeds"
 NOW = datetime(2024, 9, 25, 2, 0, 0, tzinfo=UTC)

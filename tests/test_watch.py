@@ -1,4 +1,4 @@
-"""The diff (pure) and the tick (fake provider, real store; the simulator through real adapters)."""
+"""The tick (fake provider, real store; the simulator through real adapters)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from bot.events import Event, EventKind
 from bot.models import Account, Job, JobResult, Outcome, Snapshot
 from bot.providers.base import Provider
 from bot.store import Store
-from bot.watch import ProviderWatcher, account_full, diff
+from bot.watch import ProviderWatcher
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 P = "pixverse"
@@ -32,45 +32,6 @@ def snap(*jobs: Job, accounts: Sequence[Account] = (), at: datetime = T0) -> Sna
 def acct(name: str, available: int | None, max_jobs: int | None = 3) -> Account:
     executing = (max_jobs or 0) - (available or 0)
     return Account(name, max_jobs, executing, available)
-
-
-# --------------------------------------------------------------------------- diff
-
-def test_diff_left_and_first_run():
-    a, b, c = job("a"), job("b"), job("c")
-    d = diff(snap(a, b), snap(b, c), now=T0, stuck_after=timedelta(minutes=20))
-    assert d.left == (a,)
-    assert diff(None, snap(b, c), now=T0, stuck_after=timedelta(minutes=20)).left == ()
-    assert diff(snap(a), snap(a), now=T0, stuck_after=timedelta(minutes=20)).left == ()
-
-
-def test_diff_stuck_once():
-    old = job("old", elapsed=1300)
-    by_start = job("s", elapsed=None, started=T0 - timedelta(minutes=25))
-    young = job("y", elapsed=10)
-    timeless = job("t", elapsed=None)
-    d = diff(None, snap(old, by_start, young, timeless), now=T0,
-             stuck_after=timedelta(minutes=20))
-    assert {j.id for j in d.new_stuck} == {"old", "s"}
-    assert d.stuck_ids == {"old", "s"}
-    d2 = diff(snap(old, by_start), snap(old), now=T0, stuck_after=timedelta(minutes=20),
-              stuck_ids=d.stuck_ids)
-    assert d2.new_stuck == () and d2.stuck_ids == {"old"}  # "s" left: forgotten
-
-
-def test_diff_capacity():
-    d = diff(None, snap(accounts=[acct("a", 0), acct("b", 2)]), now=T0,
-             stuck_after=timedelta(minutes=20))
-    assert [(o.account, o.full) for o in d.capacity] == [("a", True), ("b", False), (None, False)]
-    d = diff(None, snap(accounts=[acct("a", 0), acct("b", 0)]), now=T0,
-             stuck_after=timedelta(minutes=20))
-    assert [(o.account, o.full) for o in d.capacity] == [("a", True), ("b", True), (None, True)]
-    # one account unknown: cannot say the provider is full
-    d = diff(None, snap(accounts=[acct("a", 0), Account("b", None, 1, None)]), now=T0,
-             stuck_after=timedelta(minutes=20))
-    assert [(o.account, o.full) for o in d.capacity] == [("a", True)]
-    assert account_full(Account("m", 2, 2, None)) is True
-    assert diff(None, snap(), now=T0, stuck_after=timedelta(minutes=1)).capacity == ()
 
 
 # --------------------------------------------------------------------------- the tick
@@ -696,13 +657,6 @@ async def test_watch_real_adapter_against_simulator(name, make_sim_server, tmp_p
     assert sum(1 for j in truth if reported.get(j) == truth[j]) >= 0.8 * len(truth)
     assert set(reported) <= set(truth)
     await store.close()
-
-
-def test_naive_times_are_utc():
-    from bot.watch import job_elapsed
-
-    naive = job("n", elapsed=None, started=(T0 - timedelta(minutes=3)).replace(tzinfo=None))
-    assert job_elapsed(naive, T0) == 180
 
 
 @pytest.mark.parametrize("bad_id", ["\ud800", "a\x00b"], ids=["surrogate", "nul"])
