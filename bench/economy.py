@@ -29,7 +29,7 @@ from bot import providers
 from bot.sim import ManualClock, SimServer, Simulator
 from bot.store import Store
 from bot.useapi import UseapiClient
-from bot.watch import ProviderWatcher
+from bot.watch import ProviderWatcher, WatchConfig
 
 FINISH_PER_TICK = 3
 OUTCOMES = ("completed", "failed", "cancelled")
@@ -91,8 +91,8 @@ async def measure(*, rounds: int = 10, jobs: int = 500, accounts: int = 50,
                                   headers={"Authorization": f"Bearer {SIM_TOKEN}"}) as http:
             store = await Store.open(f"sqlite+aiosqlite:///{Path(tmp) / 'economy.db'}")
             try:
-                watchers = [ProviderWatcher(providers.load(name)(client), store,
-                                            stuck_after=timedelta(hours=6), poll_interval=30,
+                config = WatchConfig(stuck_after=timedelta(hours=6), poll_interval=30)
+                watchers = [ProviderWatcher(providers.load(name)(client), store, config,
                                             clock=clock)
                             for name in sim.providers]
                 for _ in range(2):  # warm-up: the first tick has nothing to diff against

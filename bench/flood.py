@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -140,7 +141,7 @@ async def measure_flood(*, accounts: int = ACCOUNTS, interval: float = INTERVAL_
         async with running_bot(sim, Path(tmp), poll_interval=max(interval, 5.0),
                                manual_ticks=False, providers=list(PROVIDERS)) as rig:
             for cog in rig.provider_cogs():
-                cog.watcher.poll_interval = interval
+                cog.watcher.config = replace(cog.watcher.config, poll_interval=interval)
                 cog.poll.change_interval(seconds=interval)  # (the sleep under way too)
             await _wait_first_ticks(rig)
             flood_in = asyncio.Event()

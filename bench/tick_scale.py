@@ -37,7 +37,7 @@ from bot.runtime import tune_gc
 from bot.sim import PROVIDERS
 from bot.store import Store
 from bot.useapi import UseapiClient
-from bot.watch import ProviderWatcher
+from bot.watch import ProviderWatcher, WatchConfig
 
 #: (running jobs, accounts) – totals across the three providers.
 SIZES: tuple[tuple[int, int], ...] = ((1_000, 10), (10_000, 500), (50_000, 2_000))
@@ -69,8 +69,8 @@ async def measure(url: str, token: str, *, ticks: int = 5, db_dir: Path,
     client = UseapiClient(url, SecretStr(token), timeout=120, attempts=1)
     store = await Store.open(f"sqlite+aiosqlite:///{db_dir / 'tick.db'}")
     try:
-        watchers = [ProviderWatcher(providers.load(name)(client), store,
-                                    stuck_after=timedelta(minutes=20), poll_interval=30)
+        config = WatchConfig(stuck_after=timedelta(minutes=20), poll_interval=30)
+        watchers = [ProviderWatcher(providers.load(name)(client), store, config)
                     for name in PROVIDERS]
         gc.collect()
         base_rss = _rss_mb()

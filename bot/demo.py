@@ -30,7 +30,7 @@ from bot.sim import SimServer, Simulator
 from bot.store import Store
 from bot.terminal import print_embeds
 from bot.useapi import UseapiClient
-from bot.watch import ProviderWatcher
+from bot.watch import ProviderWatcher, WatchConfig
 
 #: The pretend #alerts channel.
 DEMO_CHANNEL = 1
@@ -99,10 +99,10 @@ async def run_demo(settings: Settings, *, seconds: float = 60.0, seed: int = 7,
             try:
                 providers = make_providers(names, client)
                 titles.update({p.name: p.title for p in providers})
-                watchers = [ProviderWatcher(p, store, stuck_after=stuck_after, poll_interval=poll,
-                                            default_channel=DEMO_CHANNEL, flap_ticks=1,
-                                            unreachable_after=2)
-                            for p in providers]
+                config = WatchConfig(stuck_after=stuck_after, poll_interval=poll,
+                                     default_channel=DEMO_CHANNEL, flap_ticks=1,
+                                     unreachable_after=2)
+                watchers = [ProviderWatcher(p, store, config) for p in providers]
                 deliverer = Deliverer(store, send)
                 script = _Script(sim, names)
                 console.print(Rule(f"opsbot demo · simulator at {server.url} · seed {seed} · "

@@ -26,6 +26,7 @@ from bot.errors import PayloadError, UpstreamError
 from bot.events import Event, EventKind
 from bot.models import JobResult, Outcome, Snapshot
 from bot.providers.base import Provider
+from bot.settings import Settings
 from bot.store import PendingJob, Store, WatchState, unstorable
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,42 @@ def utcnow() -> datetime:
 
 
 # --------------------------------------------------------------------------- the tick
+
+@dataclass(frozen=True, slots=True)
+class WatchConfig:
+    """How one provider is watched. `from_settings` gives the bot's; tests and benchmarks
+    build their own."""
+
+    stuck_after: timedelta
+    poll_interval: float
+    #: Ticks in a row an `unreachable` must hold before it is announced (others: `flap_ticks`).
+    unreachable_after: int = 3
+    flap_ticks: int = 2
+    #: How long a job that left the queue is asked about before it is reported `unknown`.
+    resolve_give_up: timedelta = timedelta(minutes=30)
+    #: Seconds a tick waits for the job endpoint in all; None: one poll interval.
+    resolve_budget: float | None = None
+    default_channel: int | None = None
+    #: Job look-ups in flight at once.
+    concurrency: int = 8
+    #: Each delay is `poll_interval` ± this fraction, so replicas and providers spread out.
+    jitter: float = 0.1
+    #: With a lease only one replica ticks this provider; the others follow the store.
+    lease_ttl: timedelta | None = None
+
+    @property
+    def budget(self) -> float:
+        return self.poll_interval if self.resolve_budget is None else self.resolve_budget
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WatchConfig:
+        """The bot's: its settings, and a lease that outlives three missed ticks and a stall
+        (with several replicas on one database only the lease holder polls)."""
+        interval = settings.poll_interval_seconds
+        return cls(stuck_after=timedelta(minutes=settings.stuck_after_minutes),
+                   poll_interval=interval, default_channel=settings.alert_channel_id,
+                   lease_ttl=timedelta(seconds=3 * interval + 30))
+
 
 @dataclass(frozen=True, slots=True)
 class TickReport:
@@ -93,17 +130,8 @@ class ProviderWatcher:
         self,
         provider: Provider,
         store: Store,
+        config: WatchConfig,
         *,
-        stuck_after: timedelta,
-        poll_interval: float,
-        unreachable_after: int = 3,
-        flap_ticks: int = 2,
-        resolve_give_up: timedelta = timedelta(minutes=30),
-        resolve_budget: float | None = None,
-        default_channel: int | None = None,
-        concurrency: int = 8,
-        jitter: float = 0.1,
-        lease_ttl: timedelta | None = None,
         holder: str | None = None,
         holder_gone: Callable[[str], bool] | None = None,
         clock: Callable[[], datetime] = utcnow,
@@ -112,24 +140,14 @@ class ProviderWatcher:
         self.provider = provider
         self.store = store
         self.name: str = provider.name
-        self.stuck_after = stuck_after
-        self.poll_interval = poll_interval
-        self.unreachable_after = unreachable_after
-        self.flap_ticks = flap_ticks
-        self.resolve_give_up = resolve_give_up
-        #: Seconds a tick waits for the job endpoint in all (default: one poll interval).
-        self.resolve_budget = poll_interval if resolve_budget is None else resolve_budget
-        self.default_channel = default_channel
-        self.jitter = jitter
-        #: With a lease only one replica ticks this provider; the others follow the store.
-        self.lease_ttl = lease_ttl
+        self.config = config
         self.holder = holder or f"watch-{uuid.uuid4().hex[:12]}"
         #: Whether a lease holder's name is known to belong to a process that is gone (then
         #: the lease is taken at once instead of after its expiry).
         self.holder_gone = holder_gone
         self._clock = clock
         self._rng = rng or random.Random()
-        self._sem = asyncio.Semaphore(max(1, concurrency))
+        self._sem = asyncio.Semaphore(max(1, config.concurrency))
         self._lock = asyncio.Lock()
         self._committed: Snapshot | None = None  # what the store holds, to skip decoding it
         self._committed_stuck: frozenset[str] | None = None  # and the stuck ids with it
@@ -149,8 +167,8 @@ class ProviderWatcher:
 
     def next_delay(self) -> float:
         """Seconds until the next tick: `poll_interval` ± `jitter` (a fraction)."""
-        spread = self.poll_interval * self.jitter
-        return max(0.0, self.poll_interval + self._rng.uniform(-spread, spread))
+        spread = self.config.poll_interval * self.config.jitter
+        return max(0.0, self.config.poll_interval + self._rng.uniform(-spread, spread))
 
     async def run(self, *, stop: asyncio.Event | None = None,
                   on_tick: Callable[[TickReport], Awaitable[None] | None] | None = None) -> None:
@@ -190,7 +208,7 @@ class ProviderWatcher:
             return report
 
     async def _tick(self, now: datetime) -> TickReport:
-        if self.lease_ttl is not None and not await self._lead(now, self.lease_ttl):
+        if self.config.lease_ttl is not None and not await self._lead(now, self.config.lease_ttl):
             return await self._follow(now)
         cur, failure = await self._fetch()
         state = await self.store.load_watch(self.name, now=now, cached=self._committed,
@@ -269,7 +287,7 @@ class ProviderWatcher:
     async def _observe(self, cur: Snapshot, state: WatchState, now: datetime) -> _Plan:
         """Diff `cur` against the stored snapshot, resolve the jobs that left, decide events."""
         plan = _Plan(snapshot=cur)
-        d = diff(state.snapshot, cur, now=now, stuck_after=self.stuck_after,
+        d = diff(state.snapshot, cur, now=now, stuck_after=self.config.stuck_after,
                  stuck_ids=state.stuck_ids)
         plan.stuck_ids = d.stuck_ids
         plan.left = len(d.left)
@@ -295,7 +313,7 @@ class ProviderWatcher:
             # the give-up below, so a real outcome that follows is not lost.
             if outcome is not None and outcome.final and outcome is not Outcome.UNKNOWN:
                 plan.events.append(alerts.job_event(self.name, p.job, result, outcome, now=now))
-            elif now - p.left_at >= self.resolve_give_up:
+            elif now - p.left_at >= self.config.resolve_give_up:
                 why = f"no outcome {_minutes(now - p.left_at)} after it left the queue"
                 if error:
                     why += f" (last error: {error})"
@@ -314,12 +332,12 @@ class ProviderWatcher:
             plan.events.append(alerts.stuck_event(self.name, job, job.elapsed(now) or 0.0,
                                                   now=now))
         changed, evs = alerts.capacity_events(self.name, d.capacity, state.states, now=now,
-                                              flap_ticks=self.flap_ticks)
+                                              flap_ticks=self.config.flap_ticks)
         plan.states += changed
         plan.events += evs
         changed, evs = alerts.upstream_events(
-            self.name, alerts.OK, state.states, now=now, flap_ticks=self.flap_ticks,
-            unreachable_after=self.unreachable_after)
+            self.name, alerts.OK, state.states, now=now, flap_ticks=self.config.flap_ticks,
+            unreachable_after=self.config.unreachable_after)
         plan.states += changed
         plan.events += evs
         return plan
@@ -332,15 +350,15 @@ class ProviderWatcher:
         unless `snapshot` replaces it. `at_once`: announce without waiting for a streak."""
         word = alerts.classify_error(failure)
         changed, events = alerts.upstream_events(
-            self.name, word, state.states, now=now, flap_ticks=self.flap_ticks,
-            unreachable_after=1 if at_once else self.unreachable_after, detail=str(failure))
+            self.name, word, state.states, now=now, flap_ticks=self.config.flap_ticks,
+            unreachable_after=1 if at_once else self.config.unreachable_after, detail=str(failure))
         log.warning("%s: snapshot failed (%s): %s", self.name, word, failure)
         return _Plan(snapshot=snapshot, stuck_ids=stuck_ids, failure=failure, calls=calls,
                      states=changed, events=events, pending_after=len(state.pending))
 
     async def _commit(self, plan: _Plan, state: WatchState, now: datetime) -> int:
         """Write the tick in one transaction; remember what was committed."""
-        items = alerts.plan(plan.events, state.config, default_channel=self.default_channel,
+        items = alerts.plan(plan.events, state.config, default_channel=self.config.default_channel,
                             now=now)
         plan.muted = sum(1 for i in items if i.state == "muted")
         queued = await self.store.commit_tick(
@@ -408,13 +426,13 @@ class ProviderWatcher:
             return []
         tasks = [asyncio.ensure_future(self._resolve(p)) for p in todo]
         try:
-            done, _ = await asyncio.wait(tasks, timeout=self.resolve_budget)
+            done, _ = await asyncio.wait(tasks, timeout=self.config.budget)
         finally:  # a stop cancels the tick here: no look-up may go on without it
             for task in tasks:
                 if not task.done():
                     task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-        why = f"no answer within {self.resolve_budget:g} s (asked again next tick)"
+        why = f"no answer within {self.config.budget:g} s (asked again next tick)"
         return [task.result() if task in done else (p, None, why)
                 for p, task in zip(todo, tasks, strict=True)]
 

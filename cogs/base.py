@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from discord.ext import commands, tasks
@@ -17,7 +16,7 @@ from bot import metrics
 from bot.app import Health
 from bot.providers import Provider
 from bot.runtime import holder_gone, watch_holder
-from bot.watch import ProviderWatcher
+from bot.watch import ProviderWatcher, WatchConfig
 
 if TYPE_CHECKING:
     from bot.app import OpsBot
@@ -31,17 +30,12 @@ class ProviderCog(commands.Cog):
         self.bot = bot
         self.provider = provider_cls(bot.useapi)
         self.__cog_name__ = provider_cls.title  # one cog per provider, each named for it
-        settings = bot.settings
-        self.interval = settings.poll_interval_seconds
+        self.interval = bot.settings.poll_interval_seconds
+        # With several replicas on one database only the lease holder polls; the others serve
+        # commands from the stored snapshot. A bot restarted after a crash takes its dead
+        # predecessor's lease at once instead of waiting it out.
         self.watcher = ProviderWatcher(
-            self.provider, bot.store,
-            stuck_after=timedelta(minutes=settings.stuck_after_minutes),
-            poll_interval=self.interval, default_channel=settings.alert_channel_id,
-            clock=bot.clock,
-            # With several replicas on one database only the lease holder polls; the others
-            # serve commands from the stored snapshot. A bot restarted after a crash takes
-            # its dead predecessor's lease at once instead of waiting it out.
-            lease_ttl=timedelta(seconds=3 * self.interval + 30),
+            self.provider, bot.store, WatchConfig.from_settings(bot.settings), clock=bot.clock,
             holder=watch_holder(self.provider.name), holder_gone=holder_gone)
         self.poll = tasks.loop(seconds=self.interval)(self._tick)
 

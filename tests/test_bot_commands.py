@@ -13,6 +13,7 @@ import json
 import re
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -892,7 +893,7 @@ async def test_unloading_a_provider_removes_its_choices_and_stops_its_work(start
     cog = h.cog("minimax")
     assert cog.poll.is_running()  # a freshly loaded cog polls on its own
     # poll fast so that a loop left running would show at once
-    cog.watcher.poll_interval = 0.05
+    cog.watcher.config = replace(cog.watcher.config, poll_interval=0.05)
     cog.poll.change_interval(seconds=0.05)
     before = h.sim.request_count("/minimax/")
     for _ in range(3):

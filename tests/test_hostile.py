@@ -64,7 +64,7 @@ from bot.providers import dreamina, minimax, pixverse
 from bot.providers.base import Provider
 from bot.store import Store, metadata, schema_table
 from bot.useapi import UseapiClient
-from bot.watch import ProviderWatcher, TickReport
+from bot.watch import ProviderWatcher, TickReport, WatchConfig
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 STUCK = timedelta(minutes=20)
@@ -562,9 +562,9 @@ async def run_case(store: Store, name: str, case: Case, seen: Counter[str]) -> N
         async with UseapiClient("https://api.test", SecretStr("t0ken"), attempts=1,
                                 transport=httpx.MockTransport(upstream)) as client:
             adapter = providers.load(name)(client)
-            w = ProviderWatcher(adapter, store, stuck_after=STUCK,
-                                poll_interval=30, default_channel=1, flap_ticks=1,
-                                unreachable_after=1, clock=lambda: now[0])
+            w = ProviderWatcher(adapter, store, WatchConfig(
+                stuck_after=STUCK, poll_interval=30, default_channel=1, flap_ticks=1,
+                unreachable_after=1), clock=lambda: now[0])
             # 1. good: A and B run
             upstream.good.bodies = good(name, JOB_A[name], JOB_B[name])
             first = await tick(w)
@@ -834,8 +834,8 @@ async def test_a_watcher_ticks_on_after_a_hostile_body(store: Store, name: str,
     client = UseapiClient("https://api.test", SecretStr("t0ken"), attempts=1,
                           transport=httpx.MockTransport(upstream))
     async with client:
-        w = ProviderWatcher(providers.load(name)(client), store, stuck_after=STUCK,
-                            poll_interval=30, default_channel=1, clock=lambda: now[0])
+        w = ProviderWatcher(providers.load(name)(client), store, WatchConfig(
+            stuck_after=STUCK, poll_interval=30, default_channel=1), clock=lambda: now[0])
         upstream.bodies = good(name, JOB_A[name], JOB_B[name])
         first = await w.tick()
         assert first.ok and first.jobs == 2
@@ -894,9 +894,9 @@ async def test_a_surrogate_stored_by_older_code_heals_on_restart(store: Store) -
     client = UseapiClient("https://api.test", SecretStr("t0ken"), attempts=1,
                           transport=httpx.MockTransport(upstream))
     async with client:
-        w = ProviderWatcher(providers.load("pixverse")(client), store, stuck_after=STUCK,
-                            poll_interval=30, default_channel=1,
-                            clock=lambda: NOW + timedelta(seconds=30))
+        w = ProviderWatcher(providers.load("pixverse")(client), store, WatchConfig(
+            stuck_after=STUCK, poll_interval=30, default_channel=1),
+            clock=lambda: NOW + timedelta(seconds=30))
         report = await w.tick()
     assert report.ok and report.error is None and report.resolved == 1
     assert upstream.asked == []

@@ -270,7 +270,7 @@ async def test_a_bot_at_the_maximum_interval_and_stuck_time_keeps_its_poll_loop(
     # the tick is over once it was announced (it re-arms the loop without awaiting)
     assert cog.poll.is_running() and not cog.poll.failed()
     assert cog.poll.next_iteration is not None
-    spread = 3600 * cog.watcher.jitter
+    spread = 3600 * cog.watcher.config.jitter
     seconds = cog.poll.seconds
     assert seconds is not None and 3600 - spread <= seconds <= 3600 + spread
     assert h.bot.health["pixverse"].last_error is None

@@ -14,7 +14,7 @@ from bot.events import Event, EventKind
 from bot.models import Account, Job, JobResult, Outcome, Snapshot
 from bot.providers.base import Provider
 from bot.store import Store
-from bot.watch import ProviderWatcher
+from bot.watch import ProviderWatcher, WatchConfig
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 P = "pixverse"
@@ -85,8 +85,9 @@ class Clock:
 
 def watcher(provider: Provider, store: Store, clock: Clock, **kw: Any) -> ProviderWatcher:
     kw.setdefault("default_channel", 100)
-    return ProviderWatcher(provider, store, stuck_after=timedelta(minutes=20), poll_interval=30,
-                           clock=clock, **kw)
+    own = {k: kw.pop(k) for k in ("holder", "holder_gone", "rng") if k in kw}
+    config = WatchConfig(stuck_after=timedelta(minutes=20), poll_interval=30, **kw)
+    return ProviderWatcher(provider, store, config, clock=clock, **own)
 
 
 async def queued(store: Store) -> list[str]:
@@ -590,7 +591,8 @@ async def test_a_restarted_bot_takes_over_from_its_dead_predecessor_at_once(url)
 
 async def test_run_loop_survives_errors(store):
     fake = FakeProvider([errors.ConnectionFailed("nope"), snap()])
-    w = ProviderWatcher(fake, store, stuck_after=timedelta(minutes=20), poll_interval=0.01)
+    w = ProviderWatcher(fake, store,
+                        WatchConfig(stuck_after=timedelta(minutes=20), poll_interval=0.01))
     stop = asyncio.Event()
     seen = []
 
@@ -623,8 +625,8 @@ async def test_watch_real_adapter_against_simulator(name, make_sim_server, tmp_p
     store = await Store.open(f"sqlite+aiosqlite:///{tmp_path}/o.db")
     async with UseapiClient(server.url, SecretStr("sim-token"), attempts=1) as client:
         provider = load(name)(client)
-        w = ProviderWatcher(provider, store, stuck_after=timedelta(hours=2), poll_interval=30,
-                            default_channel=1, clock=sim.now)
+        w = ProviderWatcher(provider, store, WatchConfig(
+            stuck_after=timedelta(hours=2), poll_interval=30, default_channel=1), clock=sim.now)
         seen: set[str] = set()
         pending_before = 0
         for _ in range(40):
