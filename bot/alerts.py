@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Literal
 
 from bot import errors
-from bot.events import Event, EventKind
+from bot.events import AlertWord, Event, EventKind
 from bot.models import Job, JobResult, Outcome
 from bot.text import fmt_duration
 
@@ -28,14 +28,14 @@ from bot.text import fmt_duration
 OK = "ok"
 FULL = "full"
 
-# Words of the contract.
-EXHAUSTED = "exhausted"
-RESTORED = "restored"
-UNREACHABLE = "unreachable"
-UNAUTHORIZED = "unauthorized"
-PAYMENT_REQUIRED = "payment required"
-RECOVERED = "recovered"
-STUCK = "stuck"
+# Words of the contract (`AlertWord`), by the names this module's callers know.
+EXHAUSTED = AlertWord.EXHAUSTED
+RESTORED = AlertWord.RESTORED
+UNREACHABLE = AlertWord.UNREACHABLE
+UNAUTHORIZED = AlertWord.UNAUTHORIZED
+PAYMENT_REQUIRED = AlertWord.PAYMENT_REQUIRED
+RECOVERED = AlertWord.RECOVERED
+STUCK = AlertWord.STUCK
 
 #: Scope of the provider-wide capacity state and of the upstream state.
 CAPACITY_ALL = "capacity"

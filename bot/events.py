@@ -13,6 +13,24 @@ class EventKind(enum.StrEnum):
     UPSTREAM = "upstream"  # words: unreachable, unauthorized, payment required, recovered
 
 
+class AlertWord(enum.StrEnum):
+    """The one word an alert says, as the contract spells it. The values stand in event keys
+    and stored rows, so they never change; the order is the order summaries list them in."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"
+    MODERATED = "moderated"
+    CANCELLED = "cancelled"
+    STUCK = "stuck"
+    UNKNOWN = "unknown"
+    EXHAUSTED = "exhausted"
+    RESTORED = "restored"
+    UNREACHABLE = "unreachable"
+    UNAUTHORIZED = "unauthorized"
+    PAYMENT_REQUIRED = "payment required"
+    RECOVERED = "recovered"
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     """One thing that happened. `key` is stable: the same happening always gets the same key,
