@@ -1,0 +1,74 @@
+"""One alert as one embed: provider, job id or account, one outcome word, detail, links."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+import discord
+
+from bot.embeds.layout import cut, provider_title, shown, when
+from bot.embeds.limits import DESCRIPTION_MAX, TITLE_MAX
+from bot.embeds.links import links
+from bot.embeds.style import word_colour
+from bot.events import Event, EventKind
+from bot.text import display_account, display_id, escape, truncate
+
+__all__ = ["alert_embed", "alert_target", "alert_title"]
+
+#: The word in the title (it is one of ours; the bound guards a stored row from elsewhere).
+WORD_CHARS: Final = 40
+#: The account an alert is about.
+ACCOUNT_CHARS: Final = 100
+JOB_ID_CHARS: Final = 600
+DETAIL_CHARS: Final = 1500
+#: The event's extra fields shown (kind, model, prompt, started …) and their lengths.
+EXTRA_SHOWN: Final = 4
+EXTRA_NAME_CHARS: Final = 40
+EXTRA_VALUE_CHARS: Final = 100
+LINKS_CHARS: Final = 1000
+
+
+def alert_target(event: Event, redact: bool) -> str:
+    """The account the alert is about, or "all accounts"."""
+    if event.account:
+        return shown(display_account(event.account, redact), False, ACCOUNT_CHARS)
+    return "all accounts"
+
+
+def alert_title(event: Event, *, titles: Mapping[str, str], redact: bool) -> str:
+    """``PixVerse job completed``, ``MiniMax capacity exhausted · 412345``,
+    ``Dreamina upstream unauthorized`` — the outcome word always appears literally."""
+    ptitle = provider_title(event.provider, titles)
+    word = escape(truncate(event.word, WORD_CHARS))
+    if event.kind is EventKind.CAPACITY:
+        return cut(f"{ptitle} capacity {word} · {alert_target(event, redact)}", TITLE_MAX)
+    noun = "job" if event.kind is EventKind.JOB else "upstream"
+    return f"{ptitle} {noun} {word}"
+
+
+def alert_embed(event: Event, *, titles: Mapping[str, str], redact: bool) -> discord.Embed:
+    """One alert: provider, job id / account, one outcome word in the title, colour by word,
+    detail, result links, `event.at` as the timestamp."""
+    lines: list[str] = []
+    if event.job_id:
+        lines.append(f"**Job** {shown(display_id(event.job_id, redact), False, JOB_ID_CHARS)}")
+    if event.account:
+        lines.append(f"**Account** {alert_target(event, redact)}")
+    elif event.kind is EventKind.CAPACITY:
+        lines.append("**Account** all accounts")
+    if event.detail:
+        lines.append(shown(event.detail, redact, DETAIL_CHARS))
+    for k, v in list(event.extra.items())[:EXTRA_SHOWN]:
+        if k and v:
+            lines.append(f"**{shown(k, redact, EXTRA_NAME_CHARS)}** "
+                         f"{shown(v, redact, EXTRA_VALUE_CHARS)}")
+    result_links = links(event.urls, redact, limit=LINKS_CHARS)
+    if result_links:
+        lines.append(result_links)
+    lines.append(f"**When** {when(event.at)}")
+    e = discord.Embed(title=alert_title(event, titles=titles, redact=redact),
+                      description=cut("\n".join(lines), DESCRIPTION_MAX),
+                      colour=word_colour(event.word), timestamp=event.at)
+    e.set_footer(text=f"{event.kind.value} alert")
+    return e

@@ -1,0 +1,125 @@
+"""`/queue`: what is running, by provider and account, longest-running first, paginated."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Final
+
+import discord
+from discord.utils import format_dt
+
+from bot.embeds.layout import (
+    Block,
+    chunk_lines,
+    data_age,
+    join_bounded,
+    pages,
+    plural,
+    provider_title,
+    shown,
+    span_name,
+)
+from bot.embeds.style import NEUTRAL, OK, WARN, kind_mark
+from bot.models import Job, Snapshot
+from bot.text import display_account, display_id, escape, fmt_duration, redact_email, short_id
+
+__all__ = ["queue_pages"]
+
+#: An account as a field name or in the title.
+ACCOUNT_CHARS: Final = 80
+#: The per-provider summary lines at the top of the first page.
+SUMMARY_CHARS: Final = 1200
+
+#: A job with its elapsed seconds (None: unknown).
+Timed = tuple[float | None, Job]
+
+
+def _matches_account(job: Job, account: str) -> bool:
+    if job.account is None:
+        return False
+    wanted = account.casefold()
+    return job.account.casefold() == wanted or redact_email(job.account).casefold() == wanted
+
+
+def _started(job: Job, taken_at: datetime) -> datetime | None:
+    """When the job started: upstream's time, else worked back from its elapsed figure."""
+    if job.started is not None:
+        return job.started
+    if job.elapsed_seconds is not None:
+        return taken_at - timedelta(seconds=job.elapsed_seconds)
+    return None
+
+
+def _is_stuck(elapsed: float | None, stuck_s: float) -> bool:
+    return elapsed is not None and elapsed > stuck_s
+
+
+def _job_line(elapsed: float | None, job: Job, taken_at: datetime, stuck_s: float,
+              redact: bool) -> str:
+    """``🎬 …video:7 · started <t:…:R> · 3m 57s · ⚠ stuck``."""
+    started = _started(job, taken_at)
+    start = f"started {format_dt(started, 'R')}" if started else "start unknown"
+    mark = " · ⚠ stuck" if _is_stuck(elapsed, stuck_s) else ""
+    ident = escape(short_id(display_id(job.id, redact)))
+    return f"{kind_mark(job.kind)} {ident} · {start} · {fmt_duration(elapsed)}{mark}"
+
+
+def _longest(items: Sequence[Timed]) -> float:
+    return max((e for e, _ in items if e is not None), default=-1.0)
+
+
+def _account_blocks(snap: Snapshot, timed: Sequence[Timed], ptitle: str, stuck_s: float,
+                    redact: bool) -> list[Block]:
+    """One provider's jobs as fields: an account a block, the longest-running account and
+    job first."""
+    by_account: dict[str | None, list[Timed]] = {}
+    for e, j in timed:
+        by_account.setdefault(j.account, []).append((e, j))
+    blocks: list[Block] = []
+    for acct, items in sorted(by_account.items(), key=lambda kv: _longest(kv[1]),
+                              reverse=True):
+        items.sort(key=lambda t: (t[0] is None, -(t[0] or 0.0), t[1].id))
+        lines = [_job_line(e, j, snap.taken_at, stuck_s, redact) for e, j in items]
+        label = (shown(display_account(acct, redact), False, ACCOUNT_CHARS) if acct
+                 else "account unknown")
+        head = f"{ptitle} · {label} ({plural(len(items), 'job')})"
+        blocks.extend(chunk_lines(lines, span_name(head, len(items))))
+    return blocks
+
+
+def queue_pages(snapshots: Sequence[Snapshot], *, now: datetime, stuck_after: timedelta,
+                redact: bool, titles: Mapping[str, str], account: str | None = None,
+                fetched_at: datetime | None = None) -> list[discord.Embed]:
+    """What is running, grouped by provider and account, longest-running first, paginated.
+
+    Each line: kind, short id, start (relative timestamp), elapsed (`Job.elapsed`), ⚠ when
+    stuck. Always at least one page ("Nothing running" when empty)."""
+    age = data_age(snapshots, now, fetched_at)
+    stuck_s = stuck_after.total_seconds()
+    who = f" · {shown(display_account(account, redact), False, ACCOUNT_CHARS)}" if account else ""
+    summary: list[str] = []
+    blocks: list[Block] = []
+    total = stuck_total = 0
+    for snap in snapshots:
+        ptitle = provider_title(snap.provider, titles)
+        timed = [(j.elapsed(now, snap.taken_at), j) for j in snap.jobs
+                 if account is None or _matches_account(j, account)]
+        stuck = sum(1 for e, _ in timed if _is_stuck(e, stuck_s))
+        total += len(timed)
+        stuck_total += stuck
+        if not timed:
+            summary.append(f"**{ptitle}** — nothing running")
+            continue
+        summary.append(f"**{ptitle}** — {len(timed)} running"
+                       + (f" · ⚠ {stuck} stuck" if stuck else ""))
+        blocks += _account_blocks(snap, timed, ptitle, stuck_s, redact)
+
+    description = join_bounded(summary, SUMMARY_CHARS, lambda n: f"… and {n} more providers")
+    if not total:
+        return pages([], title=f"Nothing running{who}", description=description, colour=OK,
+                     footer=lambda i, n: f"Data from {age} ago")
+    title = f"Queue{who} — {total} running" + (f", {stuck_total} stuck" if stuck_total else "")
+    return pages(blocks, title=title, description=description,
+                 colour=WARN if stuck_total else NEUTRAL,
+                 footer=lambda i, n: f"Data from {age} ago · page {i}/{n} · longest-running first")
