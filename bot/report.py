@@ -134,7 +134,7 @@ def tables(reports: Sequence[ProviderReport], *, max_jobs_shown: int = 50,
         for col in ("account", "executing", "max jobs", "available"):
             cap.add_column(col)
         for acc in snap.accounts:
-            style = "red" if acc.available == 0 else None
+            style = "red" if acc.full else None  # exhausted, as the watcher would announce it
             cap.add_row(_shown(acc.account, redact), str(acc.executing),
                         _num(acc.max_jobs),
                         _num(acc.available), style=style)

@@ -1,5 +1,5 @@
 """`/capacity`: per account `executing/maxJobs` with a bar, fullest first; totals per provider
-and the exhausted accounts called out."""
+and the full accounts called out. Full means `Account.full`, as for the alerts."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ class Totals:
 
     @classmethod
     def of(cls, snap: Snapshot) -> Totals:
-        full = tuple(a for a in snap.accounts if _exhausted(a))
+        full = snap.full_accounts
         return cls(used=snap.used, capacity=snap.capacity,
                    unknown=sum(1 for a in snap.accounts if a.max_jobs is None), full=full,
                    all_full=bool(snap.accounts) and len(full) == len(snap.accounts))
@@ -69,11 +69,14 @@ class Totals:
         return f"{bar(self.used, self.capacity)} {self.used}/{cap}{more}{pct}"
 
     def colour(self) -> discord.Colour:
-        """BAD when every known slot is in use, WARN when most are, else OK; NEUTRAL when
-        nothing is known."""
+        """BAD when the provider can take no job (every account full, as the provider-wide
+        `exhausted` alert says), WARN when most known slots are in use, else OK; NEUTRAL
+        when nothing is known."""
+        if self.all_full:
+            return BAD
         if self.ratio is None:
             return NEUTRAL
-        return BAD if self.ratio >= 1 else WARN if self.ratio >= BUSY_RATIO else OK
+        return WARN if self.ratio >= BUSY_RATIO else OK
 
 
 def fullness_colour(totals: Iterable[Totals]) -> discord.Colour:
@@ -89,11 +92,7 @@ def full_list(accounts: Sequence[Account], redact: bool, shown_max: int = CALLOU
     return ", ".join(names) + more
 
 
-def _exhausted(a: Account) -> bool:
-    return (a.max_jobs is not None and a.executing >= a.max_jobs) or a.available == 0
-
-
-def _fullest_first(a: Account) -> tuple[float, int, str]:
+def _fullest_first(a: Account) -> tuple[bool, float, int, str]:
     """Full accounts first, then by the share of their slots in use (unknown last)."""
     if a.max_jobs is None:
         share = -1.0
@@ -101,13 +100,13 @@ def _fullest_first(a: Account) -> tuple[float, int, str]:
         share = float("inf")
     else:
         share = a.executing / a.max_jobs
-    return (-share, -a.executing, a.account)
+    return (not a.full, -share, -a.executing, a.account)
 
 
 def _account_line(a: Account, redact: bool) -> str:
     """``▰▰▰▰▰▰▰▰▰▰ 5/5 a@x.io · **exhausted**``."""
     cap = "?" if a.max_jobs is None else str(a.max_jobs)
-    full = " · **exhausted**" if _exhausted(a) else ""
+    full = " · **exhausted**" if a.full else ""
     name = shown(display_account(a.account, redact), False, ACCOUNT_CHARS)
     return f"{bar(a.executing, a.max_jobs)} {a.executing}/{cap} {name}{full}"
 
