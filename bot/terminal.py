@@ -28,7 +28,6 @@ _TOKEN = re.compile(
     r"|(?P<bold>\*\*)"
     r"|\[(?P<label>(?:\\.|[^\]\\])*)\]\((?P<url>[^)\s]+)\)"
     r"|<t:(?P<ts>-?\d+)(?::(?P<style>[tTdDfFRsS]))?>"
-    r"|(?P<zwsp>\u200b)"
 )
 
 _FORMATS = {
@@ -65,7 +64,7 @@ def render_timestamp(ts: int, style: str | None, now: datetime) -> str:
 
 
 def _unescape(s: str) -> str:
-    return re.sub(r"\\([^0-9A-Za-z\s])", r"\1", s).replace("\u200b", "")
+    return re.sub(r"\\([^0-9A-Za-z\s])", r"\1", s)
 
 
 def discord_to_text(s: str | None, *, now: datetime, style: str | Style = "") -> Text:
@@ -91,7 +90,6 @@ def discord_to_text(s: str | None, *, now: datetime, style: str | Style = "") ->
         elif m.group("ts") is not None:
             out.append(render_timestamp(int(m.group("ts")), m.group("style"), now),
                        style=Style(color="cyan", bold=bold))
-        # zero-width spaces are dropped
     if pos < len(s):
         out.append(s[pos:], style="bold" if bold else "")
     return out

@@ -19,7 +19,6 @@ __all__ = [
     "escape",
     "fmt_duration",
     "neutralise_bidi",
-    "neutralise_mentions",
     "printable",
     "redact_email",
     "short_id",
@@ -27,15 +26,10 @@ __all__ = [
 ]
 
 ELLIPSIS = "…"
-ZWSP = "\u200b"
 
 # local@domain.tld; the local part stops at ':' so "US:alice@x.com" and
 # "user:1-pixverse:alice@x.com-video:7" mask only "alice".
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@(?=[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+)")
-
-# "@everyone", "@here", "<@123>", "<@!123>", "<@&123>", "<#123>": a zero-width space after the
-# "@" / "<" keeps the text readable while no client can parse it as a mention.
-_MENTION = re.compile(r"@(?=everyone|here)|<(?=[@#][!&]?\d)", re.IGNORECASE)
 
 # Characters Discord markdown gives meaning anywhere in a line; a backslash before any ASCII
 # punctuation shows it literally.
@@ -43,6 +37,10 @@ _MD_SPECIAL = re.compile(r"[\\`*_~|\[\]]")
 # ... and at the start of a line: quotes, headings/subtext, bullets, numbered lists.
 _MD_LINE_MARK = re.compile(r"^([ \t]*)([>#\-+])", re.MULTILINE)
 _MD_LINE_NUMBER = re.compile(r"^([ \t]*\d+)([.)])", re.MULTILINE)
+# ... and "<" where Discord reads a token in angle brackets: a user, role or channel mention
+# (`<@1>`, `<@&1>`, `<#1>`), an emoji (`<:x:1>`, `<a:x:1>`), a timestamp (`<t:0>`), a
+# command (`</x:1>`), a link (`<https://…>`). Escaped, it shows as typed; "<U+202E>" stays.
+_MD_ANGLE = re.compile(r"<(?=[@#:/]|[A-Za-z]+:)")
 
 # Bidirectional controls: embeddings and overrides (U+202A–U+202E), isolates (U+2066–U+2069)
 # and marks (U+200E, U+200F, U+061C). Inside an upstream string they reorder what follows on
@@ -53,11 +51,6 @@ _BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _KIND_TAIL = re.compile(r"-((?:video|image|music|audio|song|job):\S+)$")
 # Ids that end in a bare provider word ("…-US:EMAIL:dreamina"): the head is the distinctive part.
 _WORD_SUFFIX = re.compile(r":[A-Za-z]+$")
-
-
-def neutralise_mentions(s: str) -> str:
-    """Break every user/role/channel/everyone/here mention so it renders as plain text."""
-    return _MENTION.sub(lambda m: m.group(0) + ZWSP, s)
 
 
 def neutralise_bidi(s: str) -> str:
@@ -81,19 +74,22 @@ def printable(s: str) -> str:
 
 
 def escape(s: str) -> str:
-    """Make an upstream string safe for Discord markdown: no formatting, links, mentions or
-    bidirectional reordering.
+    """Make an upstream string show verbatim in Discord markdown: no formatting, links,
+    rendered mentions or bidirectional reordering.
 
-    Like `discord.utils.escape_markdown`, plus brackets (no masked links) and line-start
-    list/heading/quote marks: backticks, ``*``, ``_``, ``~``, ``|``, ``\\``, ``[``, ``]`` are
-    backslash-escaped so they show literally; mentions get a zero-width space; bidi controls
-    become visible markers (`neutralise_bidi`).
+    Like `discord.utils.escape_markdown`, plus brackets (no masked links), line-start
+    list/heading/quote marks and the ``<`` of a mention or other token: backticks, ``*``,
+    ``_``, ``~``, ``|``, ``\\``, ``[``, ``]`` are backslash-escaped so they show literally;
+    bidi controls become visible markers (`neutralise_bidi`). Nothing else is changed: with
+    the backslashes taken away (as Discord shows it) the text is upstream's, so an id copied
+    from an embed is the id. ``@everyone`` stays as it is: an embed never pings, and every
+    message sends `allowed_mentions` (none, but a configured role) for its content.
     """
     s = neutralise_bidi(s)
     s = _MD_SPECIAL.sub(r"\\\g<0>", s)
     s = _MD_LINE_MARK.sub(r"\1\\\2", s)
     s = _MD_LINE_NUMBER.sub(r"\1\\\2", s)
-    return neutralise_mentions(s)
+    return _MD_ANGLE.sub(r"\\<", s)
 
 
 def redact_email(s: str) -> str:

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 import discord
 import pytest
@@ -770,9 +771,29 @@ NASTY = "@everyone<@&123>**b**_i_`c`"
 NASTY_PIX_ID = f"user:1-pixverse:{NASTY}-video:7"
 NASTY_DR_ACCOUNT = "US:@here<@456>__u__"
 NASTY_DR_ID = "j0309115504680478841v-u1-US:@here**x**:dreamina"
+# As an embed holds them: markdown escaped (a mention's "<" too), nothing else changed.
+NASTY_SHOWN = "@everyone\\<@&123>\\*\\*b\\*\\*\\_i\\_\\`c\\`"
+NASTY_DR_ACCOUNT_SHOWN = "US:@here\\<@456>\\_\\_u\\_\\_"
+# An unescaped "<" (after an even number of backslashes) that Discord would render as a
+# mention, emoji, command or link instead of showing the text as typed.
+RENDERED_TOKEN = re.compile(r"(?:^|[^\\])(?:\\\\)*<(?=[@#:/]|a:|https?:)", re.MULTILINE)
 
 
-async def test_upstream_ids_and_accounts_are_escaped_and_ping_no_one(start_bot):
+def as_discord_shows(s: str) -> str:
+    """Embed text as Discord displays it (and a person copies it): escapes resolved."""
+    return re.sub(r"\\([^0-9A-Za-z\s])", r"\1", s)
+
+
+def assert_every_message_pings_no_one(fake: FakeDiscord) -> None:
+    """Every message the bot created or edited, and every interaction answer, carries
+    `allowed_mentions` that allow no one: whatever text it holds, it cannot ping."""
+    checked = bodies(fake)
+    assert checked, "no message was sent"
+    for key, body in checked:
+        assert body.get("allowed_mentions") == {"parse": []}, (key, body.get("allowed_mentions"))
+
+
+async def test_upstream_ids_and_accounts_are_shown_verbatim_and_ping_no_one(start_bot):
     h = await start_bot()
     item = {"id": NASTY_PIX_ID, "type": "video", "started": "2026-03-09T11:55:00.000Z",
             "elapsed": "05:00"}
@@ -797,24 +818,59 @@ async def test_upstream_ids_and_accounts_are_escaped_and_ping_no_one(start_bot):
     filtered = answer(h.fake, await run(h, "queue", {"provider": "pixverse", "account": NASTY}))
 
     q, c, j = text_of(queue), text_of(capacity), text_of(job)
-    for text in (q, c, j, text_of(filtered)):
-        assert not LIVE_MENTION.search(text), text
-    zw = "\u200b"
-    escaped_acct = f"@{zw}everyone<{zw}@&123>\\*\\*b\\*\\*\\_i\\_\\`c\\`"
-    assert escaped_acct in q  # PixVerse field name: the account
-    assert escaped_acct in c  # capacity line and the "Exhausted:" call-out
-    assert c.count(escaped_acct) >= 2
-    assert f"US:@{zw}here<{zw}@456>\\_\\_u\\_\\_" in q + c
-    assert f"user:1-pixverse:{escaped_acct}-video:7" in j
-    assert escaped_acct in field(job["embeds"][0], "Account")
-    assert "Queue · " + escaped_acct in text_of(filtered)
-    assert not LIVE_MENTION.search(text_of(status))
+    for text in (q, c, j, text_of(filtered), text_of(status)):
+        assert not RENDERED_TOKEN.search(text), text
+    assert f"PixVerse · {NASTY_SHOWN} (1 job)" in q  # PixVerse field name: the account
+    assert f"▰▰▰▰▰▰▰▰▰▰ 1/1 {NASTY_SHOWN} · **exhausted**" in c.split("\n")
+    assert f"Exhausted: {NASTY_SHOWN}" in c.split("\n")
+    assert f"▱▱▱▱▱▱▱▱▱▱ 0/2 {NASTY_DR_ACCOUNT_SHOWN}" in c.split("\n")
+    assert "Dreamina · US:@here\\*\\*x\\*\\* (1 job)" in q  # the account in the job's id
+    assert job["embeds"][0]["description"] == f"**Id** user:1-pixverse:{NASTY_SHOWN}-video:7"
+    assert field(job["embeds"][0], "Account") == NASTY_SHOWN
+    assert as_discord_shows(field(job["embeds"][0], "Account")) == NASTY  # verbatim
+    assert filtered["embeds"][0]["title"] == f"Queue · {NASTY_SHOWN} — 1 running"
     # the id reached the simulator percent-encoded, as one path segment
     assert h.sim.requests[-1].path.startswith("/v2/pixverse/videos/user%3A1-pixverse%3A%40every")
     assert_no_pings(h.fake)
+    assert_every_message_pings_no_one(h.fake)
     assert_all_within_limits(h.fake)
-    # and nothing the bot sent anywhere carries a live mention
-    assert not LIVE_MENTION.search(all_sent_text(h.fake, autocomplete=False))
+
+
+COPY_ID = "user:1-pixverse:render@herewego.io<@&1>@everyone**b**_i_-video:9"
+
+
+async def test_a_job_id_copied_from_an_alert_finds_the_job(start_bot):
+    """The id in an alert, copied as Discord shows it and pasted into /job, is the job's id
+    (issue 10: a zero-width space inside "@everyone"/"@here" used to break it)."""
+    h = await start_bot(providers=["pixverse"])
+    item = {"id": COPY_ID, "type": "video", "started": "2026-03-09T11:55:00.000Z",
+            "elapsed": "05:00"}
+    capacity = [{"email": "render@herewego.io", "maxJobs": 5, "executing": 1, "available": 4}]
+    h.sim.pin("/v2/pixverse/scheduler/", [item])
+    h.sim.pin("/v2/pixverse/scheduler/available", {"executing": [item], "available": capacity})
+    await h.tick()
+    h.sim.pin("/v2/pixverse/videos/" + COPY_ID,
+              {"video_status": 1, "video_status_name": "COMPLETED", "prompt": "a cat"})
+    h.sim.pin("/v2/pixverse/scheduler/", [])
+    h.sim.pin("/v2/pixverse/scheduler/available", {"executing": [], "available": capacity})
+    await h.tick()
+    await h.deliver()
+
+    [alert] = [e for m in h.fake.messages(h.alert_channel) for e in m["embeds"]]
+    assert alert["title"] == "PixVerse job completed"
+    first = alert["description"].split("\n")[0]
+    assert first == ("**Job** user:1-pixverse:render@herewego.io\\<@&1>@everyone"
+                     "\\*\\*b\\*\\*\\_i\\_-video:9")
+    copied = as_discord_shows(first.removeprefix("**Job** "))
+    assert copied == COPY_ID
+
+    job = answer(h.fake, await run(h, "job", {"provider": "pixverse", "id": copied}))
+    [embed] = job["embeds"]
+    assert embed["title"] == "PixVerse job completed"
+    assert as_discord_shows(embed["description"]) == f"**Id** {COPY_ID}"
+    assert field(embed, "Prompt") == "a cat"
+    assert h.sim.requests[-1].path == "/v2/pixverse/videos/" + quote(COPY_ID, safe="")
+    assert_every_message_pings_no_one(h.fake)
 
 
 # --- REDACT_ACCOUNTS ----------------------------------------------------------------------

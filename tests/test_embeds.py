@@ -40,9 +40,16 @@ from bot.terminal import print_embeds, render_timestamp
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 TITLES = {"pixverse": "PixVerse", "minimax": "MiniMax", "dreamina": "Dreamina"}
 STUCK = timedelta(minutes=20)
-LIVE_MENTION = re.compile(r"@(everyone|here)|<@[!&]?\d+>|<#\d+>", re.IGNORECASE)
+# A "<" (after an even number of backslashes: not escaped) that Discord would render as a
+# mention, an emoji, a command or a link instead of showing it as typed (the embeds' own
+# timestamps, <t:…>, are meant to render).
+RENDERED_TOKEN = re.compile(r"(?:^|[^\\])(?:\\\\)*<(?=[@#:/]|a:|https?:)", re.MULTILINE)
 RAW_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+\.[A-Za-z]")
 NASTY = "@everyone <@&123> <@456> <#7> **b** _i_ `tick` ||s|| [x](https://e.vil)"
+# NASTY as an embed holds it: escaped for markdown only, the mentions' "<" too, and nothing
+# inserted into "@everyone" (issue 10): Discord shows exactly NASTY.
+NASTY_SHOWN = ("@everyone \\<@&123> \\<@456> \\<#7> \\*\\*b\\*\\* \\_i\\_ \\`tick\\` "
+               "\\|\\|s\\|\\| \\[x\\](https://e.vil)")
 
 JOB_WORDS = ["completed", "failed", "moderated", "cancelled", "stuck", "unknown"]
 CAP_WORDS = ["exhausted", "restored"]
@@ -71,6 +78,16 @@ def text_of(embed: discord.Embed) -> str:
     for f in embed.fields:
         parts += [f.name or "", f.value or ""]
     return "\n".join(parts)
+
+
+def texts(embeds: discord.Embed | Sequence[discord.Embed]) -> str:
+    batch = [embeds] if isinstance(embeds, discord.Embed) else embeds
+    return "\n".join(text_of(e) for e in batch)
+
+
+def test_nasty_shown_is_nasty_as_discord_shows_it() -> None:
+    assert re.sub(r"\\([^0-9A-Za-z\s])", r"\1", NASTY_SHOWN) == NASTY
+    assert not RENDERED_TOKEN.search(NASTY_SHOWN) and RENDERED_TOKEN.search(NASTY)
 
 
 def pixverse_id(i: int, email: str = "alice@example.com") -> str:
@@ -188,8 +205,9 @@ def test_queue_long_ids_and_escaping():
                         redact=False, titles=TITLES)
     check_pages(pages)
     blob = dump(pages)
-    assert not LIVE_MENTION.search(blob)
+    assert not RENDERED_TOKEN.search(texts(pages))
     assert "**b**" not in blob and "`tick`" not in blob and "[x](" not in blob
+    assert pages[0].fields[0].name == f"PixVerse · {NASTY_SHOWN} (1 job)"  # the account
 
 
 # --- /capacity ----------------------------------------------------------------------------
@@ -274,7 +292,9 @@ def test_job_embed_huge_and_nasty():
     e = job_embed(r, titles=TITLES, redact=False)
     check_limits(e)
     blob = dump(e)
-    assert not LIVE_MENTION.search(blob)
+    assert not RENDERED_TOKEN.search(texts(e))
+    by_name = {f.name: f.value for f in e.fields}
+    assert by_name["Account"] == by_name["Model"] == NASTY_SHOWN
     assert "javascript:" not in blob and "ftp://" not in blob
     assert "not shown" in text_of(e)
 
@@ -301,7 +321,8 @@ def test_status_embed():
     assert [f.name for f in e.fields] == ["✅ PixVerse", "❌ MiniMax", "⚠️ Dreamina"]
     assert discord.utils.format_dt(NOW - timedelta(seconds=20), "R") in fv(e, 0)
     assert "40/50" in fv(e, 0) and "never" in fv(e, 1)
-    assert not LIVE_MENTION.search(dump(e))
+    assert fv(e, 1).endswith(f"\nLast error: 401 {NASTY_SHOWN}")
+    assert not RENDERED_TOKEN.search(texts(e))
     many = [ProviderStatus(f"p{i}", 1, 1, 2, None, "e" * 2000) for i in range(60)]
     e = status_embed(many, now=NOW, titles=TITLES)
     check_limits(e)
@@ -344,10 +365,12 @@ def test_error_embed_escapes_and_redacts():
     e = error_embed(exc, titles=TITLES, redact=True)
     check_limits(e)
     blob = dump(e)
-    assert not LIVE_MENTION.search(blob) and not RAW_EMAIL.search(blob)
+    assert not RENDERED_TOKEN.search(texts(e)) and not RAW_EMAIL.search(blob)
+    assert f"**Upstream said:** {NASTY_SHOWN} a\\*\\*\\*@example.com xxx" in desc(e)
     i = input_error_embed("unknown id " + NASTY + "y" * 5000)
     check_limits(i)
-    assert not LIVE_MENTION.search(dump(i))
+    assert not RENDERED_TOKEN.search(texts(i))
+    assert desc(i).startswith(f"unknown id {NASTY_SHOWN}yyy")
 
 
 def test_board_embed():
@@ -361,7 +384,8 @@ def test_board_embed():
     assert discord.utils.format_dt(NOW, "R") in desc(e)
     assert e.colour == BAD
     blob = dump(e)
-    assert not RAW_EMAIL.search(blob) and not LIVE_MENTION.search(blob)
+    assert not RAW_EMAIL.search(blob) and not RENDERED_TOKEN.search(texts(e))
+    assert f"⚠ cannot reach {NASTY_SHOWN}" in fv(e, 2).splitlines()
     many = [make_snapshot(f"p{i}", 5, 40) for i in range(40)]
     check_limits(board_embed(many, now=NOW, titles={}, redact=False))
 
@@ -400,7 +424,8 @@ def test_upstream_alert_word_in_title(word):
     check_limits(e)
     assert e.title == f"Dreamina upstream {word}"
     assert e.colour == (OK if word == "recovered" else BAD)
-    assert not LIVE_MENTION.search(dump(e))
+    assert desc(e).splitlines()[0] == f"401 {NASTY_SHOWN}"
+    assert not RENDERED_TOKEN.search(texts(e))
 
 
 def test_alert_nasty_and_huge():
@@ -410,7 +435,9 @@ def test_alert_nasty_and_huge():
                        extra={"model": NASTY}), titles={"pixverse": NASTY}, redact=False)
     check_limits(e)
     assert "failed" in str(e.title)
-    assert not LIVE_MENTION.search(dump(e))
+    assert desc(e).startswith(f"**Job** {NASTY_SHOWN}jjj")
+    assert f"\n**Account** {NASTY_SHOWN}\n" in desc(e)
+    assert not RENDERED_TOKEN.search(texts(e))
 
 
 def test_alert_batch_small_is_one_embed_each():
@@ -466,7 +493,7 @@ def test_alert_batch_ten_thousand(n_providers):
     check_limits(embeds)
     assert 1 <= len(embeds) <= 10
     blob = dump(embeds)
-    assert not LIVE_MENTION.search(blob) and not RAW_EMAIL.search(blob)
+    assert not RENDERED_TOKEN.search(texts(embeds)) and not RAW_EMAIL.search(blob)
     expected = Counter(e.word for e in events)
     assert summary_counts(embeds) == expected
     for word in expected:
@@ -569,7 +596,7 @@ def test_terminal_renders_real_pages():
     print_embeds(console, pages[0], now=NOW)
     out = console.export_text()
     assert "PixVerse" in out and "ago" in out and "u***@example.com" in out
-    assert "\u200b" not in out and "\\" not in out
+    assert "\\" not in out
 
 
 def test_render_timestamp_styles():
@@ -608,7 +635,7 @@ def test_alert_batch_any_input(events: list[Event], max_embeds: int, redact: boo
     embeds = alert_batch(events, titles={}, redact=redact, max_embeds=max_embeds)
     check_limits(embeds)
     assert 1 <= len(embeds) <= max_embeds
-    assert not LIVE_MENTION.search(dump(embeds))
+    assert not RENDERED_TOKEN.search(texts(embeds))
     if len(embeds) == len(events) and all(e.footer.text and "alert" in e.footer.text
                                           and "summarised" not in e.footer.text
                                           for e in embeds):
@@ -627,7 +654,7 @@ def test_queue_and_capacity_any_input(rows: list[tuple[str, str, int]], redact: 
     for pages in (queue_pages([snap], now=NOW, stuck_after=STUCK, redact=redact, titles={}),
                   capacity_pages([snap], now=NOW, redact=redact, titles={})):
         check_pages(pages)
-        assert not LIVE_MENTION.search(dump(pages))
+        assert not RENDERED_TOKEN.search(texts(pages))
 
 
 # --- absurd values and bidi controls (issue 9) ---------------------------------------------

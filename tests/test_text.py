@@ -12,45 +12,65 @@ from bot.text import (
     escape,
     fmt_duration,
     neutralise_bidi,
-    neutralise_mentions,
     printable,
     redact_email,
     short_id,
     truncate,
 )
 
-LIVE_MENTION = re.compile(r"@(everyone|here)|<@[!&]?\d+>|<#\d+>", re.IGNORECASE)
 SPECIAL = set("\\`*_~|[]")
+# What Discord reads as a token after a "<": a mention (<@1>, <@&1>, <#1>), an emoji, a
+# command, a timestamp or a link.
+TOKEN_START = re.compile(r"[@#:/]|[A-Za-z]+:")
 
 
 def unescaped_specials(s: str) -> list[str]:
-    """Markdown characters in `s` that are not preceded by an escaping backslash."""
+    """Markdown characters in `s` that are not preceded by an escaping backslash, and each
+    unescaped "<" that Discord would read as the start of a mention or other token."""
     found, i = [], 0
     while i < len(s):
         if s[i] == "\\" and i + 1 < len(s) and not s[i + 1].isalnum() and not s[i + 1].isspace():
             i += 2
             continue
-        if s[i] in SPECIAL:
+        if s[i] in SPECIAL or (s[i] == "<" and TOKEN_START.match(s, i + 1)):
             found.append(s[i])
         i += 1
     return found
 
 
 def shown(s: str) -> str:
-    """What Discord displays for escaped text: escapes resolved, zero-width spaces invisible."""
-    return re.sub(r"\\([^0-9A-Za-z\s])", r"\1", s).replace("\u200b", "")
+    """What Discord displays for escaped text: the escapes resolved, nothing else changed."""
+    return re.sub(r"\\([^0-9A-Za-z\s])", r"\1", s)
 
 
 @pytest.mark.parametrize("raw", [
     "@everyone", "@here", "<@123456789012345678>", "<@!123>", "<@&123>", "<#1>",
+    "<:pog:1>", "<a:pog:1>", "<t:0:R>", "</cmd:1>", "<https://x.io>",
     "**bold** __u__ _i_ ~~s~~ ||spoiler||", "`code` ```block```", "a\\b",
     "[click](https://evil.example)", "# heading\n- item\n> quote\n1. one", "@EVERYONE",
 ])
-def test_escape_neutralises_markdown_and_mentions(raw):
+def test_escape_shows_markdown_and_mentions_verbatim(raw):
     out = escape(raw)
-    assert not LIVE_MENTION.search(out)
-    assert unescaped_specials(out) == []
+    assert unescaped_specials(out) == []  # nothing formats, links or renders as a mention
     assert shown(out) == raw  # nothing lost, only made literal
+
+
+@pytest.mark.parametrize(("raw", "escaped"), [
+    # no character inserted into an @everyone/@here: an embed cannot ping (issue 10)
+    ("@everyone@x.io", "@everyone@x.io"),
+    ("render@herewego.io", "render@herewego.io"),
+    ("user:1-pixverse:@here.now@x.io-video:7", "user:1-pixverse:@here.now@x.io-video:7"),
+    ("alice@example.com", "alice@example.com"),
+    # a mention's "<" is escaped, so the mention shows as typed instead of as a pill
+    ("<@&1>", "\\<@&1>"),
+    ("user:1-pixverse:<@&1>**b**-video:7", "user:1-pixverse:\\<@&1>\\*\\*b\\*\\*-video:7"),
+    ("\\<@1>", "\\\\\\<@1>"),
+    # a "<" that starts no token, and the bidi markers, stay as they are
+    ("a < b <3 <U+202E>", "a < b <3 <U+202E>"),
+])
+def test_escape_changes_nothing_but_markdown(raw: str, escaped: str) -> None:
+    assert escape(raw) == escaped
+    assert shown(escaped) == raw
 
 
 def test_escape_line_start_marks():
@@ -58,10 +78,10 @@ def test_escape_line_start_marks():
     assert out == "\\# h\n  \\- item\n\\>q\n12\\. x"
 
 
-@given(st.text(alphabet=st.characters(exclude_characters="\u200b", exclude_categories=["Cs"])))
+@given(st.text(alphabet=st.sampled_from("@everyone<&#:/t1>*_`|~[]\\\n-.é\u200b\u202e")
+               | st.characters(exclude_categories=["Cs"])))
 def test_escape_property(raw: str) -> None:
     out = escape(raw)
-    assert not LIVE_MENTION.search(out)
     assert unescaped_specials(out) == []
     assert not BIDI.search(out)
     assert shown(out) == neutralise_bidi(raw)  # nothing lost, only made literal or visible
@@ -87,7 +107,7 @@ def test_escape_bidi_with_markdown_ids_and_mentions() -> None:
     assert escape("user:1-pixverse:a@b.c-video:\u202e7:oediv") == \
         "user:1-pixverse:a@b.c-video:<U+202E>7:oediv"
     assert escape("\u202e**x**\u2066@everyone\u2069") == \
-        "<U+202E>\\*\\*x\\*\\*<U+2066>@\u200beveryone<U+2069>"
+        "<U+202E>\\*\\*x\\*\\*<U+2066>@everyone<U+2069>"
     assert escape("# \u200fh") == "\\# <U+200F>h"
     # Ordinary ids, e-mails and non-Latin text are left exactly as they are.
     for plain in ("user:1-pixverse:alice@example.com-video:7", "US:a@x.io", "مرحبا", "é-ß-😀",
@@ -132,11 +152,6 @@ def test_status_tables_show_hostile_upstream_text_inertly() -> None:
     assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
     assert "user:1-pixverse:a@b.c-video:<U+001B>]0;pwned<U+0007><U+202E>7[bold red]x" in text
     assert text.count("[link=x]a@b.c") == 2
-
-
-def test_neutralise_mentions_keeps_emails():
-    assert neutralise_mentions("alice@example.com") == "alice@example.com"
-    assert neutralise_mentions("<@&5>") == "<\u200b@&5>"
 
 
 @pytest.mark.parametrize(("raw", "expected"), [

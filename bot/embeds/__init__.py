@@ -2,9 +2,11 @@
 
 Every builder takes normalised data (`bot.models`, `bot.events`, `bot.health`) plus `now` where
 time matters, and returns embeds that are already inside every Discord limit (see
-`check_limits`). Every string that came from upstream goes through `layout.shown` (redact when
-asked, then `bot.text.escape`), so ids, accounts, prompts and error texts can neither format,
-link nor mention.
+`check_limits`). Every string that came from upstream is shown verbatim, markdown-escaped only
+(`layout.shown`: redacted when asked, then `bot.text.escape`): ids, accounts, prompts and
+error texts can neither format nor link, and what a person copies out of an embed (as Discord
+shows it) is what upstream said. Embeds never ping; every message's `allowed_mentions` sees to
+its content.
 
 The rooms: `limits` (Discord's limits and the check), `style` (colours, marks), `layout` (safe
 text, bounded fields and pages), `links`; a module per view — `queue`, `capacity`, `job`,

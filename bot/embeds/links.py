@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import urllib.parse
 from collections.abc import Sequence
 from typing import Final
@@ -13,7 +12,6 @@ from bot.text import redact_email
 
 __all__ = ["links"]
 
-_URL_MENTION: Final = re.compile(r"@(?=everyone|here)", re.IGNORECASE)
 #: Characters left as they are in a link target (the rest is percent-encoded).
 _URL_SAFE: Final = "/:?#@!$&'*+,;=%-._~"
 #: A longer target is not shown (a link is for clicking, not for reading).
@@ -33,7 +31,6 @@ def _link_target(url: str) -> str | None:
     url = urllib.parse.quote(url, safe=_URL_SAFE)
     # Parentheses and angle brackets would end the markdown link early.
     url = url.replace("(", "%28").replace(")", "%29").replace("<", "%3C").replace(">", "%3E")
-    url = _URL_MENTION.sub("%40", url)  # no "@everyone"/"@here" text even in a link target
     return url if len(url) <= URL_MAX else None
 
 
