@@ -19,7 +19,6 @@ from bot.embeds import (
     OK,
     WARN,
     EmbedLimitError,
-    ProviderStatus,
     alert_batch,
     alert_embed,
     board_embed,
@@ -33,6 +32,7 @@ from bot.embeds import (
     status_embed,
 )
 from bot.events import Event, EventKind
+from bot.health import ProviderStatus
 from bot.models import MAX_COUNT, MAX_ELAPSED_SECONDS, Account, Job, JobResult, Outcome, Snapshot
 from bot.paginator import NOT_OWNER_MESSAGE, Paginator
 from bot.terminal import print_embeds, render_timestamp
