@@ -31,7 +31,7 @@ from bot.embeds import (
     queue_pages,
     status_embed,
 )
-from bot.events import Event, EventKind
+from bot.events import AlertWord, Event, EventKind
 from bot.health import ProviderStatus
 from bot.models import MAX_COUNT, MAX_ELAPSED_SECONDS, Account, Job, JobResult, Outcome, Snapshot
 from bot.paginator import NOT_OWNER_MESSAGE, Paginator
@@ -396,6 +396,25 @@ def ev(kind: EventKind, word: str, i: int = 0, provider: str = "pixverse",
        **kw: Any) -> Event:
     return Event(key=f"{provider}:{kind}:{word}:{i}", kind=kind, provider=provider, word=word,
                  at=NOW, **kw)
+
+
+def test_alert_words_are_the_contracts_in_summary_order():
+    # the values stand in event keys and stored rows: they never change
+    assert [w.value for w in AlertWord] == JOB_WORDS + CAP_WORDS + UP_WORDS
+
+
+@pytest.mark.parametrize(("word", "colour"), [
+    (AlertWord.COMPLETED, OK), (AlertWord.FAILED, BAD), (AlertWord.MODERATED, WARN),
+    (AlertWord.CANCELLED, WARN), (AlertWord.STUCK, WARN), (AlertWord.UNKNOWN, WARN),
+    (AlertWord.EXHAUSTED, BAD), (AlertWord.RESTORED, OK), (AlertWord.UNREACHABLE, BAD),
+    (AlertWord.UNAUTHORIZED, BAD), (AlertWord.PAYMENT_REQUIRED, BAD),
+    (AlertWord.RECOVERED, OK), ("a word from a newer opsbot", NEUTRAL),
+])
+def test_alert_colour_by_word(word: str, colour: discord.Colour) -> None:
+    kind = EventKind.CAPACITY if word in CAP_WORDS else EventKind.JOB
+    # a word read back from a stored row is a plain str: the same colour
+    for w in (word, str(word.value) if isinstance(word, AlertWord) else word):
+        assert alert_embed(ev(kind, w), titles=TITLES, redact=False).colour == colour
 
 
 @pytest.mark.parametrize("word", JOB_WORDS)
