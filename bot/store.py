@@ -651,11 +651,6 @@ class Store:
         return WatchState(snapshot=snapshot, stuck_ids=stuck, pending=pending, states=states,
                           config=config)
 
-    @_uncancelled
-    async def load_states(self, provider: str) -> dict[str, AlertState]:
-        async with self.engine.connect() as conn:
-            return await self._states(conn, provider)
-
     @staticmethod
     async def _states(conn: AsyncConnection, provider: str) -> dict[str, AlertState]:
         # Read every tick, one row per account: the columns it needs, as plain tuples.
