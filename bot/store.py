@@ -29,7 +29,7 @@ from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -65,7 +65,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.dml import Insert
 
-from bot.alerts import AlertConfig, AlertState, Mention, Mute, OutboxItem, Route
+from bot.alerts import AlertConfig, AlertState, Mention, Mute, OutboxItem, OutboxState, Route
 from bot.events import Event, EventKind
 from bot.fastjson import dumps, loads
 from bot.models import MAX_ELAPSED_SECONDS, Account, Job, Snapshot, make_job
@@ -74,8 +74,6 @@ from bot.snowflake import RANGE_TEXT, is_snowflake
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-
-OutboxRowState = Literal["pending", "sent", "held", "failed", "muted", "unrouted"]
 
 _ID = BigInteger().with_variant(Integer(), "sqlite")  # autoincrement on both
 _TWO_64 = 1 << 64
@@ -743,7 +741,8 @@ class Store:
             if it.event.key in seen:
                 continue
             seen.add(it.event.key)
-            state = "unrouted" if it.state == "pending" and it.channel_id is None else it.state
+            state: OutboxState = ("unrouted" if it.state == "pending" and it.channel_id is None
+                                  else it.state)
             rows.append({
                 "key": it.event.key, "provider": it.event.provider,
                 "kind": it.event.kind.value, "batch": batch, "channel_id": it.channel_id,
@@ -959,7 +958,7 @@ class Store:
 
     @_uncancelled
     async def outbox_counts(self) -> dict[str, int]:
-        """Rows per state (pending, sent, held, failed, muted, unrouted)."""
+        """Rows per state (an `OutboxState`)."""
         async with self.engine.connect() as conn:
             rows = await conn.execute(select(outbox_table.c.state, func.count())
                                       .group_by(outbox_table.c.state))

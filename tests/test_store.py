@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.alerts import AlertState, OutboxItem, OutboxState
+from bot.alerts import AlertState, DecidedState, OutboxItem
 from bot.events import Event, EventKind
 from bot.models import Account, Job, Snapshot
 from bot.store import (
@@ -57,7 +57,7 @@ def event(key: str, kind: EventKind = EventKind.JOB, provider: str = "pixverse")
                  urls=("https://x/y.mp4",), extra={"kind": "video"})
 
 
-def item(key: str, channel: int | None = 100, state: OutboxState = "pending",
+def item(key: str, channel: int | None = 100, state: DecidedState = "pending",
          mention: int | None = None) -> OutboxItem:
     return OutboxItem(event(key), channel, mention, state)
 
