@@ -97,9 +97,7 @@ def req(dt: datetime | None) -> datetime:
     return out
 
 
-def _ts(dt: datetime | None) -> float | None:
-    if dt is None:
-        return None
+def _ts(dt: datetime) -> float:
     return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
 
 

@@ -134,12 +134,6 @@ class Store:
         if not task.cancelled() and (exc := task.exception()) is not None:
             log.debug("store operation failed: %s", exc, exc_info=exc)
 
-    async def __aenter__(self) -> Store:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
     @_uncancelled
     async def schema_version(self) -> int:
         async with self.engine.connect() as conn:
