@@ -87,7 +87,7 @@ async def queue(conn: AsyncConnection, items: Sequence[OutboxItem], *, batch: st
     return len(rows)
 
 
-async def update_keys(conn: AsyncConnection, keys: Sequence[str], *,
+async def _update_keys(conn: AsyncConnection, keys: Sequence[str], *,
                       state: OutboxState | None = None, **values: Any) -> None:
     """Set `state` (when given) and `values` on the rows of these keys."""
     if state is not None:
@@ -101,7 +101,7 @@ async def update_keys(conn: AsyncConnection, keys: Sequence[str], *,
 
 async def mark_sent(conn: AsyncConnection, keys: Sequence[str], message_id: int | None,
                     now: datetime) -> None:
-    await update_keys(conn, keys, state="sent", sent_message_id=message_id, sent_at=to_db(now),
+    await _update_keys(conn, keys, state="sent", sent_message_id=message_id, sent_at=to_db(now),
                       claimed_by=None, claimed_until=None, last_error=None)
 
 
@@ -112,9 +112,9 @@ async def mark_failed(conn: AsyncConnection, keys: Sequence[str], error: str,
                               "last_error": error[:ERROR_CHARS],
                               "claimed_by": None, "claimed_until": None}
     if retry_at is None:
-        await update_keys(conn, keys, state="failed", **values)
+        await _update_keys(conn, keys, state="failed", **values)
     else:
-        await update_keys(conn, keys, next_attempt_at=to_db(retry_at), **values)
+        await _update_keys(conn, keys, next_attempt_at=to_db(retry_at), **values)
 
 
 async def release(conn: AsyncConnection, keys: Sequence[str],
@@ -123,11 +123,11 @@ async def release(conn: AsyncConnection, keys: Sequence[str],
     values: dict[str, Any] = {"claimed_by": None, "claimed_until": None}
     if next_attempt_at is not None:
         values["next_attempt_at"] = to_db(next_attempt_at)
-    await update_keys(conn, keys, **values)
+    await _update_keys(conn, keys, **values)
 
 
 async def hold(conn: AsyncConnection, keys: Sequence[str], reason: str) -> None:
-    await update_keys(conn, keys, state="held", last_error=reason[:ERROR_CHARS],
+    await _update_keys(conn, keys, state="held", last_error=reason[:ERROR_CHARS],
                       claimed_by=None, claimed_until=None)
 
 
@@ -155,7 +155,7 @@ async def release_held(conn: AsyncConnection, channel_id: int | None, *,
         if key in moves:
             by_channel.setdefault(moves[key], []).append(key)
     for channel, moved in by_channel.items():
-        await update_keys(conn, moved, channel_id=channel)
+        await _update_keys(conn, moved, channel_id=channel)
     for i in range(0, len(keys), IN_CHUNK):
         await conn.execute(update(outbox_table).where(
             outbox_table.c.key.in_(keys[i:i + IN_CHUNK]), outbox_table.c.state == "held")
