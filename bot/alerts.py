@@ -45,7 +45,11 @@ UPSTREAM = "upstream"
 #: threshold stops counting so that steady ticks do not rewrite its row.
 STABLE = 1 << 20
 
-OutboxState = Literal["pending", "muted", "unrouted"]
+#: Where the policy puts a decided event: to be posted, or recorded only (muted; no channel).
+DecidedState = Literal["pending", "muted", "unrouted"]
+#: The state of an outbox row: where the policy put it, then where delivery takes a pending
+#: one (sent; held until its channel is fixed; failed for good).
+OutboxState = Literal[DecidedState, "sent", "held", "failed"]
 
 
 def capacity_scope(account: str | None) -> str:
@@ -273,7 +277,7 @@ class OutboxItem:
     event: Event
     channel_id: int | None
     mention_role_id: int | None
-    state: OutboxState
+    state: DecidedState
 
 
 def _most_specific(event: Event, rules: Iterable[Route | Mention]) -> Route | Mention | None:
@@ -316,7 +320,7 @@ def plan(events: Sequence[Event], config: AlertConfig, *, default_channel: int |
     for event in events:
         channel = route_for(event, config.routes, default_channel)
         mention = mention_for(event, config.mentions)
-        state: OutboxState
+        state: DecidedState
         if is_muted(event, config.mutes, now):
             state = "muted"
         elif channel is None:

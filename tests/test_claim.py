@@ -1,4 +1,6 @@
-"""The outbox claim: the GROUP BY form claims exactly what the correlated NOT EXISTS claimed.
+"""The outbox claim (`bot.store.claims`): two workers never share a row, a crashed worker's
+claim comes back when its lease ends, and the GROUP BY form claims exactly what the
+correlated NOT EXISTS claimed.
 
 The old query is kept here as the reference. Both run over the same random outbox states (on
 every configured backend) and must claim the same rows, return them with the same fields and
@@ -221,3 +223,39 @@ async def test_postgresql_claims_take_turns(tmp_path: Path) -> None:
         assert [r.key for r in rows] == ["early", "later"]
     finally:
         await store.close()
+
+
+async def test_claim_two_concurrent_workers_never_share(url):
+    s1, s2 = await Store.open(url), await Store.open(url)
+    for b in range(40):
+        await s1.enqueue([item(f"b{b}-{i}") for i in range(3)], batch=f"b{b}", now=T0)
+    got: dict[str, list[str]] = {"w1": [], "w2": []}
+
+    async def worker(s: Store, name: str) -> None:
+        while True:
+            rows = await s.claim_outbox(limit=4, now=T0, worker_id=name)
+            if not rows:
+                return
+            got[name] += [r.key for r in rows]
+            await asyncio.sleep(0)
+            # (A channel's later rows wait while its earlier ones are out with a worker.)
+            await s.mark_sent([r.key for r in rows], 1, now=T0)
+
+    await asyncio.gather(worker(s1, "w1"), worker(s2, "w2"))
+    assert not set(got["w1"]) & set(got["w2"])
+    assert len(got["w1"]) + len(got["w2"]) == 120
+    # whole batches only
+    for keys in got.values():
+        batches = {k.split("-")[0] for k in keys}
+        assert sum(1 for k in keys if k.split("-")[0] in batches) == 3 * len(batches)
+    await s1.close()
+    await s2.close()
+
+
+async def test_claim_lease_expires(store):
+    await store.enqueue([item("k")], batch="b", now=T0)
+    assert len(await store.claim_outbox(limit=5, now=T0, worker_id="crashed",
+                                        lease=timedelta(seconds=60))) == 1
+    assert await store.claim_outbox(limit=5, now=T0 + timedelta(seconds=30), worker_id="w") == []
+    rows = await store.claim_outbox(limit=5, now=T0 + timedelta(seconds=61), worker_id="w")
+    assert [r.key for r in rows] == ["k"]

@@ -633,7 +633,7 @@ async def run_case(store: Store, name: str, case: Case, seen: Counter[str]) -> N
         assert upstream_news == ([] if isinstance(expected, Snapshot) else
                                  [(alerts.classify_error(expected), str(expected)),
                                   (alerts.RECOVERED, None)])
-        for scope in await store.load_states(name):
+        for scope in (await store.load_watch(name, now=now[0])).states:
             clean(scope)
         for group in group_rows(rows):
             events = [r.event for r in group.rows]
@@ -844,7 +844,7 @@ async def test_a_watcher_ticks_on_after_a_hostile_body(store: Store, name: str,
         upstream.bodies = {**good(name, JOB_A[name]), **hostile_.bodies(name)}
         now[0] += timedelta(seconds=30)
         report = await w.tick()
-        states = await store.load_states(name)
+        states = (await store.load_watch(name, now=now[0])).states
         if hostile_.jobs is None:  # a typed upstream fault, counted towards the outage alert
             assert not report.ok and report.error is not None
             assert report.error.startswith(f"{name}: ")

@@ -1,0 +1,172 @@
+"""How values become columns and back: times, Discord ids, snapshots, events, jobs.
+
+Times are stored as naive UTC and handed out as aware UTC. Every text read back is decoded by
+`bot.fastjson.loads`, the one boundary that heals what no database could hold.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, TypeDecorator
+
+from bot.events import Event, EventKind
+from bot.fastjson import dumps, loads
+from bot.models import MAX_ELAPSED_SECONDS, Account, Job, Snapshot, make_job
+from bot.snowflake import RANGE_TEXT, is_snowflake
+
+_TWO_64 = 1 << 64
+_INT64 = range(-(1 << 63), 1 << 63)
+
+#: Stored in place of None in key columns ("any provider", "any kind").
+ANY = ""
+
+
+class Snowflake(TypeDecorator[int]):
+    """A Discord id (unsigned 64-bit, never 0) in a signed 64-bit BIGINT column: ids from 2**63
+    up are stored as their two's complement (negative), so the whole range fits on both
+    backends and ids below 2**63 are stored as they always were (no migration).
+
+    Writing anything else raises ValueError (the store's methods check first, to name the
+    argument). A stored value that maps to no Discord id (0, or on SQLite a real or a text
+    someone put there) reads as None, and the readers skip or retire that row."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: int | None, dialect: Any) -> int | None:
+        if value is None:
+            return None
+        check_id("Discord id", value)
+        return value - _TWO_64 if value >= 1 << 63 else value
+
+    def process_result_value(self, value: Any, dialect: Any) -> int | None:
+        if type(value) is not int or value not in _INT64 or value == 0:
+            return None
+        return value + _TWO_64 if value < 0 else value
+
+
+def check_id(name: str, value: object, *, optional: bool = False) -> None:
+    """Refuse what is not a Discord id before it reaches SQL (where an int beyond 64 bits
+    fails as "Python int too large" in the middle of a transaction)."""
+    if (value is None and optional) or is_snowflake(value):
+        return
+    raise ValueError(f"{name}: {value!r} is not {RANGE_TEXT}")
+
+
+def opt(value: str) -> str | None:
+    """A key column read back: `ANY` is None."""
+    return None if value == ANY else value
+
+
+def refused_text(dialect: str, text: str | None) -> bool:
+    """Whether a text column of `dialect` cannot hold `text`: no database takes what UTF-8
+    cannot encode (a lone surrogate), and PostgreSQL takes no NUL."""
+    if text is None:
+        return False
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return True
+    return dialect == "postgresql" and "\x00" in text
+
+
+# --------------------------------------------------------------------------- times
+
+def to_db(dt: datetime | None) -> datetime | None:
+    if dt is None:
+        return None
+    if dt.tzinfo is not None:
+        dt = dt.astimezone(UTC).replace(tzinfo=None)
+    return dt
+
+
+def from_db(dt: datetime | None) -> datetime | None:
+    if dt is None:
+        return None
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def req(dt: datetime | None) -> datetime:
+    """`from_db` of a NOT NULL column."""
+    out = from_db(dt)
+    assert out is not None
+    return out
+
+
+def _ts(dt: datetime) -> float:
+    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
+
+
+def _dt(ts: float | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC)
+
+
+# --------------------------------------------------------------------------- jobs, snapshots
+
+def _job_row(j: Job) -> list[Any]:
+    started = j.started
+    return [j.id, j.kind, j.account, None if started is None else _ts(started),
+            j.elapsed_seconds, j.model]
+
+
+def encode_job(j: Job) -> str:
+    """A pending job's `job` column."""
+    return json.dumps(_job_row(j), separators=(",", ":"))
+
+
+def row_job(provider: str, r: Sequence[Any]) -> Job:
+    # Elapsed bounded again on the way back: a snapshot stored by older code may not be.
+    elapsed = r[4] if r[4] is None or r[4] <= MAX_ELAPSED_SECONDS else MAX_ELAPSED_SECONDS
+    return make_job(provider, r[0], r[1], r[2], _dt(r[3]), elapsed, r[5])
+
+
+def encode_snapshot(s: Snapshot) -> str:
+    """Compact JSON: jobs and accounts as arrays, times as epoch seconds."""
+    return dumps({
+        "v": 1,
+        "t": _ts(s.taken_at),
+        # `_job_row` inlined: every job of every provider, every tick
+        "j": [[j.id, j.kind, j.account,
+               None if (t := j.started) is None else t.timestamp() if t.tzinfo else _ts(t),
+               j.elapsed_seconds, j.model] for j in s.jobs],
+        "a": [[a.account, a.max_jobs, a.executing, a.available] for a in s.accounts],
+    })
+
+
+def decode_snapshot(provider: str, text: str) -> Snapshot:
+    d = loads(text)
+    return Snapshot(
+        provider=provider,
+        taken_at=datetime.fromtimestamp(d["t"], UTC),
+        jobs=tuple(row_job(provider, r) for r in d["j"]),
+        accounts=tuple(Account(account=a[0], max_jobs=a[1], executing=a[2], available=a[3])
+                       for a in d["a"]),
+    )
+
+
+def stuck_ids(text: str) -> frozenset[str]:
+    """The `stuck` column: a JSON array of job ids."""
+    return frozenset(loads(text))
+
+
+# --------------------------------------------------------------------------- events
+
+def encode_event(e: Event) -> str:
+    return json.dumps({
+        "key": e.key, "kind": e.kind.value, "provider": e.provider, "word": e.word,
+        "at": e.at.isoformat(), "job_id": e.job_id, "account": e.account, "detail": e.detail,
+        "urls": list(e.urls), "extra": e.extra,
+    }, separators=(",", ":"))
+
+
+def decode_event(text: str) -> Event:
+    d = loads(text)
+    at = datetime.fromisoformat(d["at"])
+    return Event(key=d["key"], kind=EventKind(d["kind"]), provider=d["provider"], word=d["word"],
+                 at=at if at.tzinfo else at.replace(tzinfo=UTC), job_id=d.get("job_id"),
+                 account=d.get("account"), detail=d.get("detail"),
+                 urls=tuple(d.get("urls") or ()), extra=dict(d.get("extra") or {}))

@@ -1,0 +1,52 @@
+"""What goes wrong with the database, as the rest of opsbot sees it."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import DataError
+
+from bot.store.schema import SCHEMA_VERSION
+
+
+class StoreError(Exception):
+    """The database cannot be used as it is. The message is one line for a human."""
+
+
+class SchemaTooNew(StoreError):
+    """The database was written by a newer opsbot (its schema version is higher than ours)."""
+
+    def __init__(self, found: int, supported: int = SCHEMA_VERSION) -> None:
+        super().__init__(f"database schema version {found} is newer than this opsbot "
+                         f"({supported}): upgrade opsbot or point DATABASE_URL at another "
+                         f"database")
+        self.found = found
+        self.supported = supported
+
+
+class DatabaseGone(StoreError):
+    """The SQLite file the store opened was deleted or replaced while the bot ran. Nothing is
+    written any more: SQLite would go on writing into the deleted file (lost at exit), and a
+    new connection would start a new empty database that has forgotten every alert it sent."""
+
+
+def unstorable(exc: BaseException) -> BaseException | None:
+    """The error behind a write that failed on the *values* (a text the database cannot
+    encode, a number it cannot hold), or None when it failed on the database (locked, gone,
+    unreachable). The first is the data's fault and fails the same way when retried; the
+    second may pass later.
+
+    SQLite's driver raises the value's own error (UnicodeEncodeError, OverflowError);
+    PostgreSQL answers SQLSTATE class 22, "data exception" (a NUL in text, a bad encoding),
+    which SQLAlchemy wraps in a plain DBAPIError, so the chain of causes is read. What comes
+    back is the innermost cause: its text names the value, never the SQL around it."""
+    chain: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and len(chain) < 8:  # a cause chain is short; never loop on a cycle
+        chain.append(seen)
+        seen = seen.__cause__
+    for link in chain:
+        if isinstance(link, DataError | ValueError | ArithmeticError | TypeError):
+            return chain[-1]
+        sqlstate = getattr(link, "sqlstate", None) or getattr(link, "pgcode", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith("22"):
+            return chain[-1]
+    return None

@@ -1,0 +1,415 @@
+"""`Store`: the one door to the database.
+
+Each method opens one connection or transaction and hands it to the module of its concern
+(`watchstate`, `leases`, `outbox`, `claims`, `alertconfig`, `boards`), so that what must be
+one transaction is: a tick's snapshot, pending jobs, states and outbox rows commit together.
+Two guards sit here, around every operation: a cancelled caller never cuts a transaction
+(`_uncancelled`), and nothing is written once the SQLite file has gone (`check_file`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.alerts import AlertConfig, AlertState, Mention, Mute, OutboxItem, Route
+from bot.events import EventKind
+from bot.models import Snapshot
+from bot.store import alertconfig, boards, claims, database, leases, outbox, watchstate
+from bot.store.boards import Board
+from bot.store.codecs import check_id, refused_text
+from bot.store.errors import DatabaseGone
+from bot.store.outbox import PRUNE_CHUNK, HeldRow, OutboxRow, check_items, queue
+from bot.store.watchstate import PendingJob, WatchState
+
+log = logging.getLogger(__name__)
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+#: How long `Store.close` waits for operations whose callers were cancelled.
+CLOSE_GRACE_SECONDS = 5.0
+
+
+def _uncancelled(
+    fn: Callable[Concatenate[Store, _P], Coroutine[Any, Any, _T]],
+) -> Callable[Concatenate[Store, _P], Coroutine[Any, Any, _T]]:
+    """Run a store operation to its end even when its caller is cancelled (the caller stops
+    waiting at once).
+
+    A transaction cut at an `await` makes SQLAlchemy invalidate its connection, and with
+    aiosqlite that was seen to leave SQLite's write lock held (in CI, and in about one run in
+    three of a start-then-stop test under load here) until the garbage collector happened to
+    free the connection: every other writer waited out the busy timeout, "database is
+    locked". Letting the few milliseconds of SQL finish keeps every transaction whole."""
+
+    @functools.wraps(fn)
+    async def run(self: Store, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        self.check_file()
+        task = asyncio.ensure_future(fn(self, *args, **kwargs))
+        self._inflight.add(task)
+        task.add_done_callback(self._settled)
+        return await asyncio.shield(task)
+
+    return run
+
+
+class Store:
+    """All persistent state. Open with `await Store.open(url)`; `await store.close()`."""
+
+    def __init__(self, engine: AsyncEngine, *, file: str | None = None) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self._inflight: set[asyncio.Future[Any]] = set()
+        #: The SQLite file (absolute path), and the (device, inode) it had once opened.
+        self.file = file
+        self._identity: tuple[int, int] | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @classmethod
+    async def open(cls, database_url: str, *, echo: bool = False) -> Store:
+        """Connect, create or migrate the schema. Safe when another replica does the same."""
+        engine, file = database.create_engine(database_url, echo=echo)
+        store = cls(engine, file=file)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine.sync_engine, "connect", store._on_sqlite_connect)
+        try:
+            await database.migrate(engine)
+            if file is not None:
+                store._identity = database.file_identity(file)
+        except BaseException:
+            await engine.dispose()
+            raise
+        return store
+
+    @classmethod
+    async def stored_schema(cls, database_url: str) -> int | None:
+        """The schema version at `database_url`, read without changing anything (None: no
+        opsbot database there yet). Raises SchemaTooNew when this opsbot cannot use it."""
+        return await database.stored_schema(database_url)
+
+    def problem(self) -> str | None:
+        """Why the database cannot be used any more, as far as can be told without a query
+        (None: nothing known). SQLite: the file the store opened must still be at its path."""
+        if self.file is None or self._identity is None:
+            return None
+        return database.file_problem(self.file, self._identity)
+
+    def check_file(self) -> None:
+        """Raise DatabaseGone when `problem()` says so (one stat: microseconds)."""
+        problem = self.problem()
+        if problem is not None:
+            raise DatabaseGone(problem)
+
+    def _on_sqlite_connect(self, dbapi_connection: Any, connection_record: Any) -> None:
+        # A new pooled connection opens whatever is at the path now: not a stranger's file.
+        if self._identity is not None:
+            self.check_file()
+        database.sqlite_pragmas(dbapi_connection, connection_record)
+
+    async def close(self) -> None:
+        """Let operations whose callers were cancelled finish (bounded), then disconnect."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(CLOSE_GRACE_SECONDS):
+                await self.settle()
+        await self.engine.dispose()
+
+    async def settle(self) -> None:
+        """Wait until no operation is running, those of cancelled callers included."""
+        while self._inflight:
+            await asyncio.wait(set(self._inflight))
+
+    def _settled(self, task: asyncio.Future[Any]) -> None:
+        self._inflight.discard(task)
+        # Retrieved here so that a failure nobody waited for any more (its caller was
+        # cancelled) is logged once instead of as "exception was never retrieved".
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.debug("store operation failed: %s", exc, exc_info=exc)
+
+    @_uncancelled
+    async def schema_version(self) -> int:
+        async with self.engine.connect() as conn:
+            return await database.schema_version(conn)
+
+    def refuses(self, text: str | None) -> bool:
+        """Whether this database cannot hold `text` in a text column (see `refused_text`)."""
+        return refused_text(self.dialect, text)
+
+    # ------------------------------------------------------------------ watcher state
+
+    @_uncancelled
+    async def load_snapshot(self, provider: str) -> Snapshot | None:
+        async with self.engine.connect() as conn:
+            return await watchstate.read_snapshot(conn, provider)
+
+    @_uncancelled
+    async def snapshot_taken_at(self, provider: str) -> datetime | None:
+        """When the stored snapshot was taken (cheap: does not read the jobs)."""
+        async with self.engine.connect() as conn:
+            return await watchstate.snapshot_taken_at(conn, provider)
+
+    @_uncancelled
+    async def load_watch(self, provider: str, *, now: datetime,
+                         cached: Snapshot | None = None,
+                         cached_stuck: frozenset[str] | None = None) -> WatchState:
+        """Everything a tick starts from. `cached` is reused instead of decoding the stored
+        snapshot when it was taken at the same instant (the watcher's own last commit), and
+        with it `cached_stuck`, the stuck ids committed with it, when given."""
+        async with self.engine.connect() as conn:
+            return await watchstate.read_watch(conn, provider, now=now, cached=cached,
+                                               cached_stuck=cached_stuck)
+
+    @_uncancelled
+    async def pending_jobs(self, provider: str) -> list[PendingJob]:
+        async with self.engine.connect() as conn:
+            return list(await watchstate.read_pending(conn, provider))
+
+    @_uncancelled
+    async def commit_tick(
+        self, provider: str, *, now: datetime, batch: str,
+        snapshot: Snapshot | None = None, stuck_ids: Iterable[str] | None = None,
+        pending_add: Sequence[PendingJob] = (), pending_update: Sequence[PendingJob] = (),
+        pending_remove: Iterable[str] = (), states: Sequence[AlertState] = (),
+        outbox: Sequence[OutboxItem] = (),
+    ) -> int:
+        """Write one tick in ONE transaction: the new snapshot (None: keep the stored one),
+        pending-job changes, alert states and outbox rows. Outbox rows whose key exists are
+        ignored. Returns how many outbox rows were new."""
+        check_items(outbox)
+        async with self.engine.begin() as conn:
+            if snapshot is not None:
+                await watchstate.write_snapshot(conn, provider, snapshot, stuck_ids, now)
+            await watchstate.write_pending(conn, provider, add=pending_add,
+                                           change=pending_update, remove=pending_remove)
+            if states:
+                await watchstate.write_states(conn, provider, states, now)
+            return await queue(conn, outbox, batch=batch, now=now) if outbox else 0
+
+    # ------------------------------------------------------------------ leases
+
+    @_uncancelled
+    async def acquire_lease(self, name: str, holder: str, *, now: datetime,
+                            ttl: timedelta, replacing: str | None = None) -> bool:
+        """Take or renew lease `name` for `holder` until now+ttl. False: someone else holds it.
+        `replacing`: take it from that holder even before it expires (it is known gone)."""
+        async with self.engine.begin() as conn:
+            return await leases.acquire(conn, name, holder, now=now, until=now + ttl,
+                                        replacing=replacing)
+
+    @_uncancelled
+    async def lease_holder(self, name: str) -> str | None:
+        async with self.engine.connect() as conn:
+            return await leases.holder(conn, name)
+
+    @_uncancelled
+    async def release_lease(self, name: str, holder: str) -> None:
+        async with self.engine.begin() as conn:
+            await leases.release(conn, name, holder)
+
+    # ------------------------------------------------------------------ outbox
+
+    @_uncancelled
+    async def enqueue(self, items: Sequence[OutboxItem], *, batch: str, now: datetime) -> int:
+        """Queue events outside a tick (tests, one-off notices). Duplicate keys are ignored."""
+        check_items(items)
+        async with self.engine.begin() as conn:
+            return await queue(conn, items, batch=batch, now=now)
+
+    @_uncancelled
+    async def claim_outbox(self, *, limit: int, now: datetime, worker_id: str,
+                           lease: timedelta = timedelta(seconds=90)) -> list[OutboxRow]:
+        """Claim due pending rows for `worker_id` until now+lease, whole batches at a time,
+        a channel's rows in the order they were decided (see `bot.store.claims`)."""
+        async with self.engine.begin() as conn:
+            return await claims.claim(conn, limit=limit, now=now, until=now + lease,
+                                     worker_id=worker_id)
+
+    @_uncancelled
+    async def renew_claim(self, claim: str, until: datetime) -> int:
+        """Extend a live claim (a send is taking long) so nobody else takes its rows."""
+        async with self.engine.begin() as conn:
+            return await claims.renew(conn, claim, until)
+
+    @_uncancelled
+    async def release_claims(self, worker_id: str) -> int:
+        """Give back every row `worker_id` still holds (it is stopping). A row whose message
+        Discord did accept goes out again with the same nonce, which Discord drops."""
+        async with self.engine.begin() as conn:
+            return await claims.release_claims(conn, worker_id)
+
+    @_uncancelled
+    async def mark_sent(self, keys: Sequence[str], message_id: int | None, *,
+                        now: datetime | None = None) -> None:
+        """Discord accepted the message holding these rows."""
+        check_id("message_id", message_id, optional=True)
+        async with self.engine.begin() as conn:
+            await outbox.mark_sent(conn, keys, message_id, now or datetime.now(UTC))
+
+    @_uncancelled
+    async def mark_failed(self, keys: Sequence[str], error: str,
+                          retry_at: datetime | None) -> None:
+        """Sending failed: count the attempt and retry at `retry_at`, or give up for good
+        (state `failed`) when it is None."""
+        async with self.engine.begin() as conn:
+            await outbox.mark_failed(conn, keys, error, retry_at)
+
+    @_uncancelled
+    async def release(self, keys: Sequence[str], *,
+                      next_attempt_at: datetime | None = None) -> None:
+        """Give back claimed rows untried (optionally not before `next_attempt_at`)."""
+        async with self.engine.begin() as conn:
+            await outbox.release(conn, keys, next_attempt_at)
+
+    @_uncancelled
+    async def hold(self, keys: Sequence[str], reason: str) -> None:
+        """Keep rows aside (403/404 on the channel) until `release_held` after a route fix."""
+        async with self.engine.begin() as conn:
+            await outbox.hold(conn, keys, reason)
+
+    @_uncancelled
+    async def held(self, channel_id: int | None = None) -> list[HeldRow]:
+        check_id("channel_id", channel_id, optional=True)
+        async with self.engine.connect() as conn:
+            return await outbox.read_held(conn, channel_id)
+
+    @_uncancelled
+    async def release_held(self, channel_id: int | None = None, *,
+                           moves: Mapping[str, int] | None = None,
+                           now: datetime | None = None) -> int:
+        """Put held rows (of `channel_id`, or all) back in the queue, due now. `moves` maps
+        keys to a new channel (the route was changed). Returns how many rows were released."""
+        check_id("channel_id", channel_id, optional=True)
+        for key, channel in (moves or {}).items():
+            check_id(f"channel_id for {key}", channel)
+        async with self.engine.begin() as conn:
+            return await outbox.release_held(conn, channel_id, moves=moves or {},
+                                             now=now or datetime.now(UTC))
+
+    @_uncancelled
+    async def outbox_counts(self) -> dict[str, int]:
+        """Rows per state (an `OutboxState`)."""
+        async with self.engine.connect() as conn:
+            return await outbox.counts(conn)
+
+    @_uncancelled
+    async def outbox_row(self, key: str) -> dict[str, Any] | None:
+        """One row by key, as a dict (for tests and debugging)."""
+        async with self.engine.connect() as conn:
+            return await outbox.read_row(conn, key)
+
+    async def prune_outbox(self, older_than: datetime, *, chunk: int = PRUNE_CHUNK) -> int:
+        """Delete finished rows (sent/failed/muted/unrouted) created before `older_than`,
+        `chunk` rows per transaction: a month after a flood there are 10,000s of them, and
+        one DELETE of them all would hold SQLite's write lock that long. Returns how many."""
+        total = 0
+        while True:
+            n = await self._prune_chunk(older_than, chunk)
+            total += n
+            if n < chunk:
+                return total
+
+    @_uncancelled
+    async def _prune_chunk(self, before: datetime, chunk: int) -> int:
+        async with self.engine.begin() as conn:
+            return await outbox.prune_chunk(conn, before, chunk)
+
+    # ------------------------------------------------------------------ routes, mutes, mentions
+
+    @_uncancelled
+    async def alert_config(self, now: datetime | None = None) -> AlertConfig:
+        """Routes, active mutes and mentions."""
+        async with self.engine.connect() as conn:
+            return await alertconfig.read_config(conn, now or datetime.now(UTC))
+
+    @_uncancelled
+    async def set_route(self, kind: EventKind, provider: str | None, channel_id: int) -> None:
+        check_id("channel_id", channel_id)
+        async with self.engine.begin() as conn:
+            await alertconfig.set_route(conn, kind, provider, channel_id, datetime.now(UTC))
+
+    @_uncancelled
+    async def remove_route(self, kind: EventKind, provider: str | None) -> bool:
+        async with self.engine.begin() as conn:
+            return await alertconfig.remove_route(conn, kind, provider)
+
+    async def routes(self) -> list[Route]:
+        return list((await self.alert_config()).routes)
+
+    @_uncancelled
+    async def mute(self, provider: str | None, kind: EventKind | None, until: datetime | None,
+                   reason: str | None = None) -> None:
+        """Mute alerts of `provider` and/or `kind` (None: any) until `until` (None: until
+        unmuted). Replaces an existing mute of the same provider and kind."""
+        if provider is None and kind is None and until is None:
+            raise ValueError("muting everything forever: give an end time")
+        async with self.engine.begin() as conn:
+            await alertconfig.mute(conn, provider, kind, until, reason, datetime.now(UTC))
+
+    @_uncancelled
+    async def unmute(self, provider: str | None = None, kind: EventKind | None = None) -> int:
+        """Remove every mute of `provider` and/or `kind` (a given value matches that column;
+        None matches any). Returns rows removed."""
+        async with self.engine.begin() as conn:
+            return await alertconfig.unmute(conn, provider, kind)
+
+    @_uncancelled
+    async def clear_mutes(self) -> int:
+        async with self.engine.begin() as conn:
+            return await alertconfig.clear_mutes(conn)
+
+    @_uncancelled
+    async def mutes(self, now: datetime | None = None) -> list[Mute]:
+        """Mutes still active at `now` (default: all stored, expired ones included)."""
+        async with self.engine.connect() as conn:
+            stored = await alertconfig.read_mutes(conn)
+        return [m for m in stored if now is None or m.active(now)]
+
+    @_uncancelled
+    async def prune_mutes(self, now: datetime) -> int:
+        async with self.engine.begin() as conn:
+            return await alertconfig.prune_mutes(conn, now)
+
+    @_uncancelled
+    async def set_mention(self, kind: EventKind, role_id: int | None,
+                          provider: str | None = None) -> None:
+        """Mention `role_id` in alerts of `kind` (None: stop mentioning)."""
+        check_id("role_id", role_id, optional=True)
+        async with self.engine.begin() as conn:
+            await alertconfig.set_mention(conn, kind, role_id, provider)
+
+    async def mentions(self) -> list[Mention]:
+        return list((await self.alert_config()).mentions)
+
+    # ------------------------------------------------------------------ /board messages
+
+    @_uncancelled
+    async def set_board(self, channel_id: int, provider: str | None, message_id: int, *,
+                        guild_id: int | None = None) -> int | None:
+        """Remember the board message of `channel_id`/`provider` (None: all providers).
+        Returns the id of the message it replaces, if any, so the caller can delete it."""
+        check_id("channel_id", channel_id)
+        check_id("message_id", message_id)
+        check_id("guild_id", guild_id, optional=True)
+        board = Board(message_id=message_id, channel_id=channel_id, guild_id=guild_id,
+                      provider=provider)
+        async with self.engine.begin() as conn:
+            return await boards.set_board(conn, board, datetime.now(UTC))
+
+    @_uncancelled
+    async def boards(self) -> list[Board]:
+        async with self.engine.connect() as conn:
+            return await boards.read_boards(conn)
+
+    @_uncancelled
+    async def remove_board(self, message_id: int) -> bool:
+        check_id("message_id", message_id)
+        async with self.engine.begin() as conn:
+            return await boards.remove_board(conn, message_id)

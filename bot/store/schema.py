@@ -1,0 +1,164 @@
+"""The tables, their version, and the one INSERT that speaks both dialects.
+
+* `opsbot_schema`   – one row: the schema version (created or migrated at `Store.open`)
+* `watch_snapshots` – the last committed snapshot per provider (+ the ids reported stuck)
+* `watch_pending`   – jobs that left the executing list and still await an outcome
+* `alert_states`    – flap-damping / announced state per provider and scope
+* `alert_outbox`    – every event ever decided (key unique), with its delivery state
+* `alert_routes`, `alert_mentions`, `alert_mutes` – the `/alerts` configuration
+* `board_messages`  – the `/board` messages the bot edits every tick
+* `leases`          – who leads a named job (one watcher per provider across replicas)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import Insert
+
+from bot.store.codecs import Snowflake
+
+SCHEMA_VERSION = 1
+
+_ID = BigInteger().with_variant(Integer(), "sqlite")  # autoincrement on both
+
+#: Keys per `IN (...)`: well inside every driver's limit on bound parameters.
+IN_CHUNK = 500
+
+metadata = MetaData()
+
+schema_table = Table(
+    "opsbot_schema", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", Integer, nullable=False),
+)
+
+snapshots_table = Table(
+    "watch_snapshots", metadata,
+    Column("provider", String(64), primary_key=True),
+    Column("taken_at", DateTime, nullable=False),
+    Column("data", Text, nullable=False),
+    Column("stuck", Text, nullable=False, default="[]"),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+pending_table = Table(
+    "watch_pending", metadata,
+    Column("provider", String(64), nullable=False),
+    Column("job_id", Text, nullable=False),
+    Column("job", Text, nullable=False),
+    Column("left_at", DateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    PrimaryKeyConstraint("provider", "job_id"),
+)
+
+states_table = Table(
+    "alert_states", metadata,
+    Column("provider", String(64), nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("raw", String(64), nullable=False),
+    Column("streak", Integer, nullable=False),
+    Column("since", DateTime),
+    Column("announced", String(64)),
+    Column("episode", Integer, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    PrimaryKeyConstraint("provider", "scope"),
+)
+
+outbox_table = Table(
+    "alert_outbox", metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("key", Text, nullable=False),
+    Column("provider", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("batch", String(128), nullable=False),
+    Column("channel_id", Snowflake),
+    Column("mention_role_id", Snowflake),
+    Column("event", Text, nullable=False),
+    Column("state", String(16), nullable=False),  # a `bot.alerts.OutboxState`
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", DateTime, nullable=False),
+    Column("next_attempt_at", DateTime, nullable=False),
+    Column("claimed_by", String(128)),
+    Column("claimed_until", DateTime),
+    Column("last_error", Text),
+    Column("sent_message_id", Snowflake),
+    Column("sent_at", DateTime),
+    UniqueConstraint("key", name="uq_alert_outbox_key"),
+    Index("ix_alert_outbox_due", "state", "next_attempt_at"),
+    Index("ix_alert_outbox_batch", "batch"),
+    Index("ix_alert_outbox_claim", "claimed_by"),
+)
+
+routes_table = Table(
+    "alert_routes", metadata,
+    Column("kind", String(16), nullable=False),
+    Column("provider", String(64), nullable=False),
+    Column("channel_id", Snowflake, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    PrimaryKeyConstraint("kind", "provider"),
+)
+
+mutes_table = Table(
+    "alert_mutes", metadata,
+    Column("provider", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("until", DateTime),
+    Column("reason", Text),
+    Column("created_at", DateTime, nullable=False),
+    PrimaryKeyConstraint("provider", "kind"),
+)
+
+mentions_table = Table(
+    "alert_mentions", metadata,
+    Column("kind", String(16), nullable=False),
+    Column("provider", String(64), nullable=False),
+    Column("role_id", Snowflake, nullable=False),
+    PrimaryKeyConstraint("kind", "provider"),
+)
+
+boards_table = Table(
+    "board_messages", metadata,
+    Column("message_id", Snowflake, primary_key=True, autoincrement=False),
+    Column("channel_id", Snowflake, nullable=False),
+    Column("guild_id", Snowflake),
+    Column("provider", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("channel_id", "provider", name="uq_board_channel_provider"),
+)
+
+leases_table = Table(
+    "leases", metadata,
+    Column("name", String(128), primary_key=True),
+    Column("holder", String(128), nullable=False),
+    Column("until", DateTime, nullable=False),
+)
+
+
+def insert(conn: AsyncConnection, table: Table) -> Any:
+    """`INSERT` that understands `on_conflict_do_nothing/_update` on the connection's dialect
+    (the one place where the two dialects differ)."""
+    ins: Insert
+    if conn.dialect.name == "postgresql":
+        ins = postgresql.insert(table)
+    elif conn.dialect.name == "sqlite":
+        ins = sqlite.insert(table)
+    else:  # pragma: no cover
+        raise RuntimeError(f"unsupported database dialect {conn.dialect.name!r}")
+    return ins
