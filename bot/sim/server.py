@@ -42,9 +42,12 @@ from aiohttp import web
 
 from bot.sim import hostile
 from bot.sim.clock import iso_ms
-from bot.sim.faults import Fault, html_page, reason_for
+from bot.sim.faults import GARBAGE_BODY, Fault
+from bot.sim.model import CapacityError, SimRequest
+from bot.sim.providers import PROVIDERS, SPECS
+from bot.sim.reasons import html_page, reason_for
 from bot.sim.render import Reply, error, route
-from bot.sim.state import PROVIDERS, SPECS, CapacityError, SimRequest, Simulator
+from bot.sim.state import Simulator
 
 log = logging.getLogger(__name__)
 
@@ -272,7 +275,7 @@ class SimServer:
                 return Reply(fault.status, fault.body)
             return error(provider, fault.status)
         if fault.kind == "garbage":
-            body = fault.body if fault.body is not None else b'{"executing": [tru'
+            body = fault.body if fault.body is not None else GARBAGE_BODY
             return Reply(fault.status, body)
         if fault.kind == "html":
             return Reply(fault.status, html_page(fault.status), "text/html")
