@@ -25,9 +25,6 @@ FaultKind = Literal["latency", "status", "timeout", "garbage", "html", "dribble"
                     "deep", "surrogate", "huge_numbers", "duplicates"]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 
-#: Provider names a pattern may be given as (matched against the path's provider segment).
-PROVIDER_NAMES = frozenset(SPECS)
-
 #: Default `seconds` per kind (latency to add, how long a timeout hangs, or the pause before
 #: each byte of a dribble).
 DEFAULT_SECONDS: dict[str, float] = {"latency": 1.0, "timeout": 30.0, "dribble": 2.0}
@@ -65,7 +62,7 @@ class Fault:
         self._regex = re.compile(self.pattern)
 
     def matches(self, raw_path: str, path: str, provider: str | None) -> bool:
-        if self.pattern in PROVIDER_NAMES:
+        if self.pattern in SPECS:  # a provider's name: matched against the path's provider
             return provider == self.pattern
         return bool(self._regex.search(raw_path) or self._regex.search(path))
 
