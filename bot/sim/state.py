@@ -83,7 +83,6 @@ class Simulator:
             raise ValueError("accounts and jobs must not be negative")
         self.seed = seed
         self.token = token
-        self.churn = churn
         #: MiniMax lists some image jobs under `videoId`, as its documented examples do.
         self.quirks = quirks
         self._clock: Clock = clock or utc_now
@@ -95,9 +94,26 @@ class Simulator:
         self.t0 = self.now()
         self._world = Population(self.providers, seed, self.t0.timestamp(), accounts=accounts,
                                  jobs=jobs, churn=churn, legacy_jobs=legacy_jobs)
-        self.uid = self._world.uid
         #: Ground truth: what happened, in time order (see `bot.sim.population`).
         self.history: list[SimEvent] = self._world.history
+
+    @property
+    def uid(self) -> int:
+        """The upstream user id in the job ids (drawn from the seed; a test may set another)."""
+        return self._world.uid
+
+    @uid.setter
+    def uid(self, value: int) -> None:
+        self._world.uid = value
+
+    @property
+    def churn(self) -> bool:
+        """Whether jobs arrive and the seeded ones end (False: a static population)."""
+        return self._world.churn
+
+    @churn.setter
+    def churn(self, value: bool) -> None:
+        self._world.churn = value
 
     # ------------------------------------------------------------------ time
 
