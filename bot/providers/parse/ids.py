@@ -55,3 +55,13 @@ def as_kind(value: object) -> Kind | None:
     if word == "music":
         return "music"
     return None
+
+
+def _read_id(job_id: str) -> tuple[Kind | None, str | None]:
+    """`(kind_from_id(job_id), account_from_id(job_id))` from one match (`memos.id_info`
+    remembers it)."""
+    m = _USER_ID.fullmatch(job_id)
+    if m is not None:
+        return as_kind(m["kind"]), m["account"]
+    m = _J_ID.fullmatch(job_id)
+    return (None, None) if m is None else (_J_KINDS.get(m["kind"].lower()), m["account"])

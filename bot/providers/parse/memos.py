@@ -1,8 +1,8 @@
 """Memoised readers of the texts a job repeats tick after tick (id, `started`, elapsed).
 
-The memo dicts are never rebound (`_remember` empties them in place), so the fast paths that
-import them (`bot.providers.parse.queue`) read them as their own module globals, one dict
-lookup per item and no attribute chain.
+The memo dicts are never rebound (`_remember` empties them in place), so the fast path in
+`bot.providers.parse.queue` holds them as its own module globals: one dict lookup per item
+and no attribute chain.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Final, TypeVar
 
 from bot.models import Kind
 from bot.providers.parse.elapsed import parse_elapsed
-from bot.providers.parse.ids import _J_ID, _J_KINDS, _USER_ID, as_kind
+from bot.providers.parse.ids import _read_id, as_kind
 from bot.providers.parse.times import parse_time
 
 _A = TypeVar("_A")
@@ -33,12 +33,7 @@ def id_info(job_id: str) -> tuple[Kind | None, str | None]:
     """`(kind_from_id(job_id), account_from_id(job_id))` from one match, memoised."""
     info = _ID_INFO.get(job_id)
     if info is None:
-        m = _USER_ID.fullmatch(job_id)
-        if m is not None:
-            info = (as_kind(m["kind"]), m["account"])
-        else:
-            m = _J_ID.fullmatch(job_id)
-            info = (None, None) if m is None else (_J_KINDS.get(m["kind"].lower()), m["account"])
+        info = _read_id(job_id)
         _remember(_ID_INFO, job_id, info)
     return info
 

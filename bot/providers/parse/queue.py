@@ -8,19 +8,20 @@ from typing import Any
 
 from bot.errors import PayloadError
 from bot.models import Job, Kind, make_job
+from bot.providers.parse import memos
 from bot.providers.parse.elapsed import elapsed_since, parse_elapsed
 from bot.providers.parse.getters import expect_dict, expect_list, opt_str, require_id
 from bot.providers.parse.ids import account_from_id, as_kind, kind_from_id
-from bot.providers.parse.memos import (
-    _ELAPSED,
-    _ID_INFO,
-    _STARTED,
-    _elapsed,
-    _started,
-    _text_kind,
-    id_info,
-)
+from bot.providers.parse.memos import _elapsed, _started, _text_kind, id_info
 from bot.providers.parse.times import parse_time
+
+# The memo dicts, bound by assignment rather than `from … import`: CPython 3.11 compiles a
+# method call on an imported name as an attribute load (a bound method made per call), on an
+# assigned one as LOAD_METHOD. The fast path calls their `get` for every item of every tick.
+# (They are never rebound, so these stay the live dicts.)
+_ID_INFO = memos._ID_INFO
+_STARTED = memos._STARTED
+_ELAPSED = memos._ELAPSED
 
 
 def flat_queue(body: object, provider: str, field: str, id_keys: Mapping[str, Kind | None],
