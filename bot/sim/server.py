@@ -32,6 +32,7 @@ from bot.sim.state import Simulator
 
 log = logging.getLogger(__name__)
 
+
 def _reason(status: int) -> str:
     try:
         return HTTPStatus(status).phrase
