@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,6 +34,8 @@ from bot.watch import ProviderWatcher, WatchConfig
 
 #: The pretend #alerts channel.
 DEMO_CHANNEL = 1
+#: The /queue and /capacity views are printed every this many ticks.
+_VIEWS_EVERY = 4
 
 
 class _Script:
@@ -103,37 +105,51 @@ async def run_demo(settings: Settings, *, seconds: float = 60.0, seed: int = 7,
                                      default_channel=DEMO_CHANNEL, flap_ticks=1,
                                      unreachable_after=2)
                 watchers = [ProviderWatcher(p, store, config) for p in providers]
-                deliverer = Deliverer(store, send)
-                script = _Script(sim, names)
                 console.print(Rule(f"opsbot demo · simulator at {server.url} · seed {seed} · "
                                    f"{seconds:g} s · a tick every {poll:g} s"))
-                started = asyncio.get_running_loop().time()
-                tick = 0
-                while True:
-                    elapsed = asyncio.get_running_loop().time() - started
-                    script.at(elapsed / seconds, console)
-                    reports = await asyncio.gather(*(w.tick() for w in watchers))
-                    await deliverer.run_once()
-                    if tick % 4 == 0:
-                        _show_views(console, [w.latest for w in watchers if w.latest], titles,
-                                    settings, stuck_after)
-                    for r in reports:
-                        if r.error:
-                            console.print(f"[red]✗ {titles[r.provider]}: {r.error}[/]")
-                    tick += 1
-                    remaining = seconds - (asyncio.get_running_loop().time() - started)
-                    if remaining <= 0:
-                        break
-                    await asyncio.sleep(min(poll, remaining))
+                await _run_ticks(
+                    watchers, Deliverer(store, send), _Script(sim, names), titles, console,
+                    seconds=seconds, poll=poll,
+                    show=lambda: _show_views(console, [w.latest for w in watchers if w.latest],
+                                             titles, settings, stuck_after))
             finally:
                 await store.close()
+    _print_summary(console, posted)
+    return 0
+
+
+async def _run_ticks(watchers: Sequence[ProviderWatcher], deliverer: Deliverer, script: _Script,
+                     titles: dict[str, str], console: Console, *, seconds: float, poll: float,
+                     show: Callable[[], None]) -> None:
+    """Tick every watcher each `poll` seconds for `seconds`: the script's incidents first,
+    then delivery; the views every `_VIEWS_EVERY` ticks, and each failed tick's error."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    tick = 0
+    while True:
+        script.at((loop.time() - started) / seconds, console)
+        reports = await asyncio.gather(*(w.tick() for w in watchers))
+        await deliverer.run_once()
+        if tick % _VIEWS_EVERY == 0:
+            show()
+        for r in reports:
+            if r.error:
+                console.print(f"[red]✗ {titles[r.provider]}: {r.error}[/]")
+        tick += 1
+        remaining = seconds - (loop.time() - started)
+        if remaining <= 0:
+            break
+        await asyncio.sleep(min(poll, remaining))
+
+
+def _print_summary(console: Console, posted: Sequence[Event]) -> None:
+    """How many alerts were posted, by word."""
     words: dict[str, int] = {}
     for e in posted:
         words[e.word] = words.get(e.word, 0) + 1
     console.print(Rule("demo over"))
     console.print(f"{len(posted)} alert(s) posted: " +
                   (", ".join(f"{n} {w}" for w, n in sorted(words.items())) or "none"))
-    return 0
 
 
 def _show_views(console: Console, snapshots: list[Snapshot], titles: dict[str, str],

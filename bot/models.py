@@ -3,7 +3,7 @@
 **Bounds** (issue 9, defect 4). Upstream numbers can be anything JSON allows (10^400, 1e308,
 -3) and upstream times any date; each consumer breaks on them differently (the diff's
 `float()` overflows, `timedelta` overflows, a 300-digit day count reaches the screen). So every
-field is bounded once, where the adapters read it (`bot/providers/parse.py`), and everything
+field is bounded once, where the adapters read it (`bot/providers/parse/`), and everything
 downstream (diff, store, embeds) may rely on the bounds below:
 
 * `Job.elapsed_seconds`: 0 … `MAX_ELAPSED_SECONDS` (one year) or None. A larger figure is

@@ -27,6 +27,7 @@ from bot.errors import PayloadError
 from bot.fastjson import NestedTooDeep, loads
 from bot.models import MAX_ELAPSED_SECONDS, Account, Job, Kind, Snapshot, make_job
 from bot.providers import dreamina, minimax, parse, pixverse
+from bot.providers.parse import memos
 from bot.store import Store, _stuck_ids, decode_snapshot, encode_snapshot
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -173,16 +174,16 @@ def test_clock_fast_path_keeps_the_length_bound() -> None:
 
 
 def test_memos_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parse, "_MEMO_MAX", 8)
-    monkeypatch.setattr(parse, "_ID_INFO", {})
-    monkeypatch.setattr(parse, "_STARTED", {})
+    monkeypatch.setattr(memos, "_MEMO_MAX", 8)
+    monkeypatch.setattr(memos, "_ID_INFO", {})
+    monkeypatch.setattr(memos, "_STARTED", {})
     for i in range(50):
-        parse.id_info(f"user:1-pixverse:a{i}-video:{i}")
-        parse._started(f"2024-09-25T01:55:{i % 60:02d}.000Z")
-        assert len(parse._ID_INFO) <= 8 and len(parse._STARTED) <= 8
+        memos.id_info(f"user:1-pixverse:a{i}-video:{i}")
+        memos._started(f"2024-09-25T01:55:{i % 60:02d}.000Z")
+        assert len(memos._ID_INFO) <= 8 and len(memos._STARTED) <= 8
     long_id = "user:1-pixverse:" + "a" * 300 + "-video:1"
-    assert parse.id_info(long_id) == ("video", "a" * 300)
-    assert long_id not in parse._ID_INFO
+    assert memos.id_info(long_id) == ("video", "a" * 300)
+    assert long_id not in memos._ID_INFO
 
 
 # ------------------------------------------------------------------------------ JSON decoding

@@ -8,9 +8,21 @@ Powers `opsbot simulate`, `opsbot demo`, the tests and the benchmarks::
         sim.advance(300)                      # jobs finish, new ones start, sim.history grows
         sim.faults.set("pixverse", "status", status=429, count=2)
 
-See `bot.sim.state` (model, churn, ground truth), `bot.sim.render` (payloads and the outcome
-representations chosen per provider), `bot.sim.faults` and `bot.sim.server` (HTTP and the
-`/_sim/` control API).
+Where things are:
+
+=====================  ======================================================================
+`state`                `Simulator`: time, direct control, views, pins, the request log
+`population`           the accounts and jobs, their churn, and the ground truth (`history`)
+`model`                `SimJob`, `SimAccount`, `SimEvent`, `SimRequest`, `Pin`
+`providers/<name>`     one provider's part: its accounts and ids, its API and bodies
+`render`, `reply`      a request to its provider's handler; the answer and shared helpers
+`faults`, `hostile`    fault switches, and the hostile bodies some of them send
+`server`, `control`    HTTP (aiohttp), and the `/_sim` control API
+`clock`, `names`       time and timestamp formats; fake names and prompts
+=====================  ======================================================================
+
+A new provider's simulator part is one module in `bot/sim/providers/` and one entry in its
+`SPECS` (see `bot.sim.providers.base`).
 """
 
 from bot.sim.clock import ManualClock, format_elapsed, iso_ms, utc_now

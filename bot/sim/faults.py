@@ -14,36 +14,16 @@ endpoint; `dribble` sends the endpoint's usual answer one byte every `seconds`; 
 
 from __future__ import annotations
 
-import http
 import random
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
+from bot.sim.providers import SPECS
+
 FaultKind = Literal["latency", "status", "timeout", "garbage", "html", "dribble", "oversized",
                     "deep", "surrogate", "huge_numbers", "duplicates"]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
-
-#: Provider names a pattern may be given as (matched against the path's provider segment).
-PROVIDER_NAMES = frozenset({"pixverse", "minimax", "dreamina"})
-
-#: Error text for a `status` fault, by status (useapi's `error` field).
-REASONS: dict[int, str] = {
-    400: "Bad request",
-    401: "Unauthorized",
-    402: "Account has no subscription or subscription expired",
-    403: "Forbidden",
-    404: "Not found",
-    408: "Request timeout",
-    412: "Insufficient credits",
-    422: "Prompt moderated",
-    429: "Too many requests / all accounts busy",
-    500: "Internal server error",
-    502: "Bad gateway",
-    503: "Service unavailable",
-    504: "Gateway timeout",
-    596: "Account session expired, please add the account again",
-}
 
 #: Default `seconds` per kind (latency to add, how long a timeout hangs, or the pause before
 #: each byte of a dribble).
@@ -60,30 +40,6 @@ DEFAULT_SIZE: dict[str, int] = {"oversized": 50 * 1024 * 1024, "deep": 1500}
 MIN_SIZE: dict[str, int] = {"oversized": 2, "deep": 1}
 
 GARBAGE_BODY = b'{"executing": [tru'
-
-
-def reason_for(status: int) -> str:
-    """Error text for `status`: ours, else the HTTP reason phrase, else `HTTP <status>`."""
-    if status in REASONS:
-        return REASONS[status]
-    try:
-        return http.HTTPStatus(status).phrase
-    except ValueError:
-        return f"HTTP {status}"
-
-
-def html_page(status: int) -> bytes:
-    """The kind of HTML error page a proxy in front of an API sends."""
-    title = f"{status} {_phrase(status)}"
-    return (f"<html><head><title>{title}</title></head><body><center><h1>{title}</h1></center>"
-            "<hr><center>cloudflare</center></body></html>").encode()
-
-
-def _phrase(status: int) -> str:
-    try:
-        return http.HTTPStatus(status).phrase
-    except ValueError:
-        return reason_for(status)
 
 
 @dataclass(slots=True, eq=False)
@@ -106,7 +62,7 @@ class Fault:
         self._regex = re.compile(self.pattern)
 
     def matches(self, raw_path: str, path: str, provider: str | None) -> bool:
-        if self.pattern in PROVIDER_NAMES:
+        if self.pattern in SPECS:  # a provider's name: matched against the path's provider
             return provider == self.pattern
         return bool(self._regex.search(raw_path) or self._regex.search(path))
 

@@ -22,6 +22,8 @@ import copy
 from collections.abc import Iterator
 from typing import Any, Final
 
+from bot.sim.providers import SPECS
+
 HUGE_INT: Final = 10 ** 400
 HUGE_FLOAT: Final = 1e308
 SURROGATE_ID: Final = "\ud800"
@@ -30,16 +32,10 @@ FAULT_ACCOUNT: Final = "fault@sim.example"
 #: Bytes per chunk of an `oversized` body.
 CHUNK: Final = 64 * 1024
 
-#: The item key of a job id, and of its elapsed figure, per provider.
-_ID_KEY: Final = {"pixverse": "id", "minimax": "videoId", "dreamina": "jobid"}
-_ELAPSED_KEY: Final = {"pixverse": "elapsed", "minimax": "elapsed", "dreamina": "elapsedSeconds"}
-
 
 def fault_job_id(provider: str, tag: str) -> str:
     """The id of an item a fault adds, shaped like the provider's own ids."""
-    if provider == "dreamina":
-        return f"j{tag}v-u0-US:{FAULT_ACCOUNT}:dreamina"
-    return f"user:0-{provider}:{FAULT_ACCOUNT}-video:{tag}"
+    return SPECS[provider].fault_job_id(FAULT_ACCOUNT, tag)
 
 
 def nested(depth: int) -> bytes:
@@ -77,16 +73,6 @@ def _item_lists(body: Any, *, adding: bool) -> list[list[Any]] | None:
     return None
 
 
-def _item(provider: str, job_id: str, elapsed: Any, started: str) -> dict[str, Any]:
-    item: dict[str, Any] = {_ID_KEY[provider]: job_id}
-    if provider == "dreamina":
-        item.update(submitId="fault", model="seedance-2.0")
-    else:
-        item.update(type="video", started=started)
-    item[_ELAPSED_KEY[provider]] = elapsed
-    return item
-
-
 def _first_capacity(body: Any) -> dict[str, Any] | None:
     """The first capacity entry (`available[0]`) or account (a value of an accounts map)
     that has a `maxJobs`."""
@@ -100,21 +86,20 @@ def _first_capacity(body: Any) -> dict[str, Any] | None:
 def distort(kind: str, provider: str | None, body: Any, *, started: str) -> Any:
     """A copy of the JSON value `body` with the fault `kind` worked in (see the module doc).
     `started` is the ISO time the added items say they started."""
-    if provider not in _ID_KEY:
+    spec = SPECS.get(provider) if provider is not None else None
+    if spec is None:
         return body
     body = copy.deepcopy(body)  # a pin's body is kept and served again
     lists = _item_lists(body, adding=kind in ("surrogate", "huge_numbers"))
     added = 0
     if kind == "surrogate" and lists is not None:
-        lists[0].append(_item(provider, SURROGATE_ID, "00:05" if provider != "dreamina" else 5,
-                              started))
+        lists[0].append(spec.fault_item(SURROGATE_ID, spec.short_elapsed, started))
         added = 1
     elif kind == "huge_numbers":
         if lists is not None:
-            lists[0].append(_item(provider, fault_job_id(provider, "9000000000001"), HUGE_INT,
-                                  started))
-            lists[0].append(_item(provider, fault_job_id(provider, "9000000000002"),
-                                  HUGE_FLOAT, started))
+            for tag, elapsed in (("9000000000001", HUGE_INT), ("9000000000002", HUGE_FLOAT)):
+                job_id = spec.fault_job_id(FAULT_ACCOUNT, tag)
+                lists[0].append(spec.fault_item(job_id, elapsed, started))
             added = 2
         entry = _first_capacity(body)
         if entry is not None:

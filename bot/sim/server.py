@@ -1,27 +1,8 @@
-"""The simulator behind real HTTP (aiohttp), plus its `/_sim/` control API.
+"""The simulator behind real HTTP (aiohttp), plus its control API (`bot.sim.control`).
 
-Every request except `/_sim/…` goes: log → bring churn up to now → bearer auth (401) →
-faults → pins → the provider's route. The control API needs no auth and is not logged:
-
-=======  ====================  ===============================================================
-GET      /_sim/state           accounts, running jobs, legacy jobs, counters, faults, pins
-GET      /_sim/history         `{"total", "since", "events":[…]}`; `?since=N` skips N events
-GET      /_sim/requests        `{"total", "since", "requests":[…]}`; `?since=N`
-GET      /_sim/faults          active faults
-POST     /_sim/faults          `{pattern, kind, count?, probability?, seconds?, status?, body?,
-                               size?}`
-DELETE   /_sim/faults          all, or `?pattern=` / `{"pattern"}` only
-GET      /_sim/pins            pinned paths
-POST     /_sim/pin             `{path, body, status?, contentType?}`
-DELETE   /_sim/pin             all, or `?path=` / `{"path"}` only
-POST     /_sim/advance         `{seconds}` → `{"now", "events"}`
-POST     /_sim/jobs            `{provider, account?, kind?, duration?, outcome?, legacy?,
-                               elapsed?}` → the job (201)
-GET      /_sim/jobs/{id}       one job, ground truth (404 if unknown)
-POST     /_sim/finish          `{job_id, outcome?}` → the job
-POST     /_sim/fill            `{provider, account}` → `{"ids":[…]}`
-POST     /_sim/free            `{provider, account, outcome?}` → `{"ids":[…]}`
-=======  ====================  ===============================================================
+Every request except the control API's goes: log → bring churn up to now → bearer auth
+(401) → faults → pins → the provider's route (`bot.sim.render`). The control API needs no
+auth and is not logged.
 """
 
 from __future__ import annotations
@@ -40,15 +21,16 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from bot.sim import hostile
+from bot.sim import control, hostile
 from bot.sim.clock import iso_ms
-from bot.sim.faults import Fault, html_page, reason_for
+from bot.sim.faults import GARBAGE_BODY, Fault
+from bot.sim.model import SimRequest
+from bot.sim.providers import PROVIDERS, SPECS
+from bot.sim.reasons import html_page, reason_for
 from bot.sim.render import Reply, error, route
-from bot.sim.state import PROVIDERS, SPECS, CapacityError, SimRequest, Simulator
+from bot.sim.state import Simulator
 
 log = logging.getLogger(__name__)
-
-_CONTROL = "/_sim"
 
 
 def _reason(status: int) -> str:
@@ -169,7 +151,7 @@ class SimServer:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         raw_path, _, raw_query = request.raw_path.partition("?")
-        if raw_path == _CONTROL or raw_path.startswith(_CONTROL + "/"):
+        if raw_path == control.PREFIX or raw_path.startswith(control.PREFIX + "/"):
             return await self._control(request, raw_path)
         sim = self.sim
         sim.step()
@@ -272,7 +254,7 @@ class SimServer:
                 return Reply(fault.status, fault.body)
             return error(provider, fault.status)
         if fault.kind == "garbage":
-            body = fault.body if fault.body is not None else b'{"executing": [tru'
+            body = fault.body if fault.body is not None else GARBAGE_BODY
             return Reply(fault.status, body)
         if fault.kind == "html":
             return Reply(fault.status, html_page(fault.status), "text/html")
@@ -286,100 +268,8 @@ class SimServer:
     # ------------------------------------------------------------------ control API
 
     async def _control(self, request: web.Request, raw_path: str) -> web.Response:
-        sub = raw_path[len(_CONTROL):].strip("/")
-        try:
-            reply = await self._control_reply(request, request.method, sub)
-        except CapacityError as exc:
-            reply = Reply(409, {"error": str(exc), "code": 409})
-        except KeyError as exc:
-            reply = Reply(404, {"error": str(exc.args[0]) if exc.args else "Not found",
-                                "code": 404})
-        except (ValueError, TypeError) as exc:
-            reply = Reply(400, {"error": str(exc), "code": 400})
-        return _response(reply)
-
-    async def _control_reply(self, request: web.Request, method: str, sub: str) -> Reply:
-        sim = self.sim
-        query = request.query
-        if method == "GET" and sub == "":
-            return Reply(200, {"endpoints": [line.strip() for line in
-                                             (__doc__ or "").splitlines() if "/_sim/" in line]})
-        if method == "GET" and sub == "state":
-            return Reply(200, sim.state())
-        if method == "GET" and sub in ("history", "requests"):
-            sim.step()
-            since = int(query.get("since", "0"))
-            items: list[Any] = sim.history if sub == "history" else list(sim.requests)
-            return Reply(200, {"total": len(items), "since": since,
-                               ("events" if sub == "history" else "requests"):
-                                   [item.to_dict() for item in items[since:]]})
-        if sub == "faults":
-            if method == "GET":
-                return Reply(200, [f.to_dict() for f in sim.faults.active()])
-            if method == "POST":
-                data = await _json(request)
-                fault = sim.faults.set(
-                    str(_need(data, "pattern")), str(_need(data, "kind")),
-                    count=_opt_int(data.get("count")),
-                    probability=float(data.get("probability", 1.0)),
-                    seconds=None if data.get("seconds") is None else float(data["seconds"]),
-                    status=_opt_int(data.get("status")), body=data.get("body"),
-                    size=_opt_int(data.get("size")))
-                return Reply(201, fault.to_dict())
-            if method == "DELETE":
-                data = await _json(request)
-                pattern = query.get("pattern") or data.get("pattern")
-                return Reply(200, {"cleared": sim.faults.clear(pattern)})
-        if sub in ("pin", "pins"):
-            if method == "GET":
-                return Reply(200, {path: {"status": pin.status, "contentType": pin.content_type}
-                                   for path, pin in sim.pins.items()})
-            if method == "POST":
-                data = await _json(request)
-                if "body" not in data:
-                    raise ValueError("missing 'body'")
-                sim.pin(str(_need(data, "path")), data["body"], int(data.get("status", 200)),
-                        content_type=str(data.get("contentType", "application/json")))
-                return Reply(201, {"pinned": data["path"]})
-            if method == "DELETE":
-                data = await _json(request)
-                path = query.get("path") or data.get("path")
-                return Reply(200, {"removed": sim.unpin(path)})
-        if method == "POST" and sub == "advance":
-            data = await _json(request)
-            before = len(sim.history)
-            now = sim.advance(float(_need(data, "seconds")))
-            return Reply(200, {"now": now.isoformat().replace("+00:00", "Z"),
-                               "events": len(sim.history) - before})
-        if method == "POST" and sub == "step":
-            return Reply(200, {"events": sim.step()})
-        if method == "POST" and sub == "jobs":
-            data = await _json(request)
-            duration = data.get("duration")
-            job_id = sim.start_job(
-                str(_need(data, "provider")), data.get("account"),
-                str(data.get("kind", "video")),
-                None if duration is None else float(duration),
-                data.get("outcome", "completed"), bool(data.get("legacy", False)),
-                elapsed=float(data.get("elapsed", 0.0)))
-            return Reply(201, _job_dict(sim, job_id))
-        if method == "GET" and sub.startswith("jobs/"):
-            return Reply(200, _job_dict(sim, unquote(sub[len("jobs/"):])))
-        if method == "POST" and sub == "finish":
-            data = await _json(request)
-            job = sim.finish_job(str(_need(data, "job_id")), str(data.get("outcome",
-                                                                          "completed")))
-            return Reply(200, job.to_dict(sim.now_ts()))
-        if method == "POST" and sub in ("fill", "free"):
-            data = await _json(request)
-            provider, account = str(_need(data, "provider")), str(_need(data, "account"))
-            if sub == "fill":
-                ids = sim.fill_account(provider, account)
-            else:
-                ids = sim.free_account(provider, account, str(data.get("outcome",
-                                                                       "completed")))
-            return Reply(200, {"ids": ids})
-        return Reply(404, {"error": f"no control endpoint {method} /_sim/{sub}", "code": 404})
+        sub = raw_path[len(control.PREFIX):].strip("/")
+        return _response(await control.answer(self.sim, request, sub))
 
 
 #: Fault kinds that shape the endpoint's own answer (the others answer in its place).
@@ -389,37 +279,6 @@ _SHAPING = frozenset({"dribble", "surrogate", "huge_numbers", "duplicates"})
 async def _aiter(chunks: Iterable[bytes]) -> AsyncIterator[bytes]:
     for chunk in chunks:
         yield chunk
-
-
-def _job_dict(sim: Simulator, job_id: str) -> dict[str, Any]:
-    job = sim.job(job_id)
-    if job is None:
-        raise KeyError(f"no job {job_id!r}")
-    return job.to_dict(sim.now_ts())
-
-
-async def _json(request: web.Request) -> dict[str, Any]:
-    if not request.can_read_body:
-        return {}
-    try:
-        data = await request.json()
-    except ValueError:
-        raise ValueError("request body is not JSON") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ValueError("request body must be a JSON object")
-    return data
-
-
-def _need(data: dict[str, Any], key: str) -> Any:
-    if data.get(key) is None:
-        raise ValueError(f"missing {key!r}")
-    return data[key]
-
-
-def _opt_int(value: Any) -> int | None:
-    return None if value is None else int(value)
 
 
 async def serve(host: str = "127.0.0.1", port: int = 8765, *, seed: int = 1,
