@@ -23,7 +23,7 @@ from typing import Any
 from bench.common import SIM_TOKEN, p50_p99
 from bench.rig import Rig, running_bot
 from bot.sim import Simulator
-from tests.fakediscord import RecordedRequest
+from rig.fakediscord import RecordedRequest
 
 COMMANDS = ("queue", "capacity")
 DEADLINE_S = 3.0

@@ -40,7 +40,7 @@ from bot.alerts import EXHAUSTED, CapacityObs, OutboxItem, capacity_event
 from bot.delivery import nonce_for
 from bot.sim import SimServer, Simulator
 from bot.store import Store
-from tests.fakediscord import FakeDiscord
+from rig.fakediscord import FakeDiscord
 
 CLAIM_SIZES = (1_000, 3_000, 10_000)
 QUICK_CLAIM_SIZES = (1_000, 3_000)

@@ -15,8 +15,8 @@ from bench.common import DISCORD_TOKEN, SIM_TOKEN, settings
 from bot.app import OpsBot
 from bot.sim import SimServer, Simulator
 from cogs.base import ProviderCog
+from rig.fakediscord import FakeDiscord, RecordedRequest
 from tests.botharness import launch
-from tests.fakediscord import FakeDiscord, RecordedRequest
 
 CALLBACK_ROUTE = "POST /interactions/{interaction_id}/{token}/callback"
 

@@ -17,7 +17,7 @@ from bot.settings import Settings, load_settings
 from bot.sim import ManualClock, SimServer, Simulator
 from cogs.alerts import AlertsCog
 from cogs.base import ProviderCog
-from tests.fakediscord import FakeDiscord
+from rig.fakediscord import FakeDiscord
 
 TOKEN = "sim-token-E2E-abcdef123456"
 DISCORD_TOKEN = "discord-token-E2E-XYZ.987654321"

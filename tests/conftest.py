@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["tests.fakediscord", "tests.simfixtures", "tests.botharness",
+pytest_plugins = ["tests.fixtures.discord", "tests.simfixtures", "tests.botharness",
                   "tests.storefixtures"]
 
 #: Modules that read the one CI chaos soak (`tests.soak.ci_result`, run once per process):

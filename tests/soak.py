@@ -64,8 +64,8 @@ from bot.sim.faults import Fault as SimFault
 from bot.store import decode_event
 from bot.text import display_id, escape
 from cogs.base import ProviderCog
+from rig.fakediscord import FakeDiscord, WaitTimeout
 from tests.botharness import launch
-from tests.fakediscord import FakeDiscord, WaitTimeout
 
 T = TypeVar("T")
 

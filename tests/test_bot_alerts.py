@@ -21,8 +21,8 @@ from bot.delivery import reroute_held
 from bot.events import EventKind
 from bot.sim import ManualClock, Simulator
 from cogs.alerts import NOT_ALLOWED
+from rig.fakediscord import ADMIN_PERMISSIONS, MEMBER_PERMISSIONS, FakeDiscord
 from tests.botharness import TOKEN, Harness
-from tests.fakediscord import ADMIN_PERMISSIONS, MEMBER_PERMISSIONS, FakeDiscord
 
 INF = math.inf
 POSTS = r"POST /channels/\d+/messages$"

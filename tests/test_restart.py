@@ -28,8 +28,8 @@ from bot.events import Event, EventKind
 from bot.settings import Settings
 from bot.sim import ManualClock, SimServer, Simulator
 from bot.store import Store
+from rig.fakediscord import FakeDiscord
 from tests.botharness import DISCORD_TOKEN, TOKEN, Harness
-from tests.fakediscord import FakeDiscord
 from tests.test_bot_alerts import POSTS, alerts, count, cycle, make_sim, settled
 
 INF = math.inf

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from bot.settings import Settings
-from tests.fakediscord import ADMIN_PERMISSIONS, FakeDiscord
+from rig.fakediscord import ADMIN_PERMISSIONS, FakeDiscord
 
 
 def base_env() -> dict[str, str]:

@@ -33,8 +33,8 @@ from bot.sim import ManualClock, SimServer, Simulator
 from bot.text import escape
 from bot.tokenmask import TokenMask
 from bot.useapi import UseapiClient
+from rig.fakediscord import ADMIN_PERMISSIONS
 from tests.botharness import TOKEN
-from tests.fakediscord import ADMIN_PERMISSIONS
 from tests.soak import ROOT, SoakResult, ci_result
 
 JSON = dict[str, Any]

@@ -19,8 +19,8 @@ import pytest
 
 from bot import cli
 from bot.settings import ConfigError, Settings, load_settings
+from rig.fakediscord import ADMIN_PERMISSIONS, FakeDiscord
 from tests.botharness import StartBot
-from tests.fakediscord import ADMIN_PERMISSIONS, FakeDiscord
 from tests.threadsim import TOKEN, threaded_sim
 
 #: Part of every secret-bearing bad value below; it must never be printed.

@@ -31,8 +31,8 @@ from bot import cli
 from bot.models import REPLACEMENT
 from bot.sim import ManualClock, SimServer, Simulator
 from bot.sim.hostile import FAULT_ACCOUNT
+from rig.fakediscord import FakeDiscord
 from tests.botharness import TOKEN, Harness, StartBot
-from tests.fakediscord import FakeDiscord
 from tests.threadsim import TOKEN as THREAD_TOKEN
 from tests.threadsim import threaded_sim
 
