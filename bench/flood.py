@@ -34,12 +34,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.alert_latency import MESSAGE_ROUTE, _text, _wait_first_ticks
-from bench.common import DISCORD_TOKEN, SIM_TOKEN, child_env
-from bench.rig import Rig, running_bot
+from bench.common import DISCORD_TOKEN, SIM_TOKEN, child_env, running_bot
 from bot.alerts import EXHAUSTED, CapacityObs, OutboxItem, capacity_event
 from bot.delivery import nonce_for
 from bot.sim import SimServer, Simulator
 from bot.store import Store
+from rig.botharness import Harness
 from rig.fakediscord import FakeDiscord
 
 CLAIM_SIZES = (1_000, 3_000, 10_000)
@@ -115,7 +115,7 @@ def exhaust(sim: Simulator) -> int:
     return len(fresh)
 
 
-def _arrival(rig: Rig, start: int, *, nonce: str | None = None,
+def _arrival(rig: Harness, start: int, *, nonce: str | None = None,
              naming: str | None = None) -> float | None:
     """When the fake Discord received the message with `nonce` (the flood's: one tick's rows
     for one channel are one message) or the one `naming` a job."""

@@ -25,8 +25,8 @@ from bot.embeds import BAD, OK, WARN, limit_problems
 from bot.paginator import NOT_OWNER_MESSAGE
 from bot.sim import ManualClock, Simulator
 from bot.text import escape, redact_email, short_id
+from rig.botharness import TOKEN, Harness
 from rig.fakediscord import ADMIN_PERMISSIONS, FakeDiscord, FakeInteraction
-from tests.botharness import TOKEN, Harness
 
 JSON = dict[str, Any]
 

@@ -5,15 +5,13 @@ its opsbot tables are dropped first)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from bot.alerts import AlertState, OutboxItem, OutboxState
-from bot.events import Event, EventKind
+from bot.alerts import AlertState
+from bot.events import EventKind
 from bot.models import Account, Job, Snapshot
 from bot.store import (
     SCHEMA_VERSION,
@@ -22,44 +20,8 @@ from bot.store import (
     Store,
     decode_snapshot,
     encode_snapshot,
-    metadata,
 )
-
-T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
-
-
-PG_URL = os.environ.get("OPSBOT_TEST_POSTGRES_URL")
-
-
-async def fresh_url(backend: str, tmp_path: Path) -> str:
-    """A URL for an empty database: a SQLite file under tmp_path, or the PostgreSQL test
-    database with the opsbot tables dropped (skips when none is configured)."""
-    if backend == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path}/data/opsbot.db"
-    if not PG_URL:
-        pytest.skip("OPSBOT_TEST_POSTGRES_URL is not set")
-    pytest.importorskip("asyncpg")
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    engine = create_async_engine(PG_URL)
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.drop_all)
-    await engine.dispose()
-    return PG_URL
-
-
-#: PostgreSQL runs only when configured (no skip noise otherwise).
-BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
-
-
-def event(key: str, kind: EventKind = EventKind.JOB, provider: str = "pixverse") -> Event:
-    return Event(key=key, kind=kind, provider=provider, word="completed", at=T0, job_id=key,
-                 urls=("https://x/y.mp4",), extra={"kind": "video"})
-
-
-def item(key: str, channel: int | None = 100, state: OutboxState = "pending",
-         mention: int | None = None) -> OutboxItem:
-    return OutboxItem(event(key), channel, mention, state)
+from rig.store import T0, item
 
 
 def big_snapshot(n: int) -> Snapshot:
