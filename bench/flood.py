@@ -3,9 +3,10 @@
 1. **Claim** (`Store.claim_outbox`, SQLite): one tick's N pending rows for one channel, N =
    1,000, 3,000 and 10,000, each in a fresh database: seconds per claim (it takes the whole
    batch), and rows claimed per second.
-2. **Flood, end to end** (bench/rig.py: the real bot in this process with its own tick loops
-   every 5 s, real clock, the simulator and the fake Discord): PixVerse has 10,000 accounts and
-   every one becomes full at once (maxJobs 0); two ticks later (flap damping) one tick queues
+2. **Flood, end to end** (`rig.botharness.running_bot`: the real bot in this process with its
+   own tick loops every 5 s, real clock, the simulator and the fake Discord): PixVerse has
+   10,000 accounts and every one becomes full at once (maxJobs 0); two ticks later (flap
+   damping) one tick queues
    10,001 capacity events (the accounts and the provider). The moment that tick has committed,
    a running MiniMax job ends: the unrelated outcome, at the worst moment, with its tick still
    to come and the flood's delivery starting. Figures: the flood's delivery time (commit → the
