@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from rig.soak import CI_SEED, Report, SoakResult, analyse, ci_result
-from rig.soak.analysis import required_transitions, runs
+from rig.soak.truth import required_transitions, runs
 
 #: The first test to ask for the soak runs it (~50 s); the others reuse it.
 pytestmark = pytest.mark.timeout(300)

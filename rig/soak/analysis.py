@@ -1,196 +1,35 @@
-"""The soak's checks: what the fake Discord received against the simulator's ground truth –
-alerts lost, duplicated or invented, capacity and upstream episodes out of order, anything
-left waiting at the end. See `analyse`."""
+"""The soak's checks: what the fake Discord received against the simulator's ground truth
+(`truth.py`) – alerts lost, duplicated or invented, capacity and upstream episodes out of
+order, anything left waiting at the end. See `analyse`."""
 
 from __future__ import annotations
 
 import math
 import sqlite3
-from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from bot import providers as provider_registry
 from bot.delivery import nonce_for
 from bot.embeds import alert_batch
-from bot.sim import SimRequest, Simulator
+from bot.sim import Simulator
 from bot.store import decode_event
 from bot.text import display_id, escape
-from rig.fakediscord import FakeDiscord
-from rig.soak.config import CAPACITY_RE, PROVIDERS, QUEUE_RE, Incarnation, Report, SoakConfig
-
-#: Per account: the times its fullness changed, and whether it is full from each on.
-Timeline = tuple[list[datetime], list[bool]]
-
-
-class Observed(Protocol):
-    """What a soak run leaves for the analysis to read."""
-
-    cfg: SoakConfig
-    sim: Simulator
-    fake: FakeDiscord
-    #: Every request the simulator answered, tagged with the incarnation that made it.
-    log: list[tuple[int, SimRequest]]
-    incs: list[Incarnation]
-    initial_full: dict[tuple[str, str], bool]
-    db_path: Path
-
-    @property
-    def alert_channel(self) -> int: ...
-
-
-@dataclass(frozen=True)
-class _Group:
-    """One scheduler+capacity read pair of one provider by one incarnation."""
-
-    inc: int
-    provider: str
-    t: datetime
-    q_ok: bool
-    c_ok: bool
-    first_pos: int  # position of its queue read in the log
-
-    @property
-    def ok(self) -> bool:
-        return self.q_ok and self.c_ok
-
-
-Groups = dict[str, list[tuple[_Group, bool]]]
-
-
-def _groups(soak: Observed) -> Groups:
-    """Per provider, every read group in log order with whether it is known committed.
-
-    A group is known committed when its tick finished within the same incarnation (the
-    provider's next scheduler read came from the same process: ticks of one provider never
-    overlap), or the incarnation stopped with no tick in flight."""
-    raw: dict[tuple[int, str, datetime], dict[str, Any]] = {}
-    q_positions: dict[tuple[int, str], list[int]] = defaultdict(list)
-    for pos, (inc, e) in enumerate(soak.log):
-        if inc < 0 or e.method != "GET":
-            continue
-        for p in PROVIDERS:
-            is_q = QUEUE_RE[p].match(e.path) is not None
-            is_c = not is_q and CAPACITY_RE[p].match(e.path) is not None
-            if not (is_q or is_c):
-                continue
-            ok = e.status == 200 and e.fault is None
-            g = raw.setdefault((inc, p, e.t), {"q": False, "c": False, "pos": None})
-            if is_q:
-                g["q"] = g["q"] or ok
-                if g["pos"] is None:
-                    g["pos"] = pos
-                q_positions[(inc, p)].append(pos)
-            else:
-                g["c"] = g["c"] or ok
-            break
-    clean = {i.index: i.clean_end for i in soak.incs}
-    out: Groups = {p: [] for p in PROVIDERS}
-    for (inc, p, t), g in raw.items():
-        if g["pos"] is None:
-            continue
-        group = _Group(inc, p, t, g["q"], g["c"], g["pos"])
-        later = any(pos > g["pos"] and soak.log[pos][1].t > t
-                    for pos in q_positions[(inc, p)])
-        out[p].append((group, later or clean.get(inc, False)))
-    for p in PROVIDERS:
-        out[p].sort(key=lambda item: item[0].first_pos)
-    return out
-
-
-def _full_timeline(soak: Observed, jobs: list[Any]) -> dict[tuple[str, str], Timeline]:
-    """Per account: change times and whether it is full from each of them on, as useapi
-    shows it: running jobs (MiniMax: running *video* jobs, which is what its capacity
-    counts) against maxJobs. The simulator's own account_exhausted/account_restored history
-    counts every job; for PixVerse and Dreamina it is checked to agree (see `analyse`)."""
-    t0 = soak.sim.t0.timestamp()
-    deltas: dict[tuple[str, str], list[tuple[float, int]]] = defaultdict(list)
-    for job in jobs:
-        if job.account is None or (job.provider == "minimax" and job.kind != "video"):
-            continue
-        deltas[(job.provider, job.account)].append((max(job.started_ts, t0), 1))
-        if job.finished_ts is not None:
-            deltas[(job.provider, job.account)].append((job.finished_ts, -1))
-    lines: dict[tuple[str, str], Timeline] = {}
-    for p in PROVIDERS:
-        for acct in soak.sim.accounts(p):
-            times, values = [soak.sim.t0], [False]
-            n = 0
-            changes = sorted(deltas[(p, acct.account)])
-            i = 0
-            while i < len(changes):
-                t = changes[i][0]
-                while i < len(changes) and changes[i][0] == t:
-                    n += changes[i][1]
-                    i += 1
-                full = n >= acct.max_jobs
-                if full != values[-1]:
-                    times.append(datetime.fromtimestamp(t, UTC))
-                    values.append(full)
-            lines[(p, acct.account)] = (times, values)
-    return lines
-
-
-def _history_timeline(soak: Observed) -> dict[tuple[str, str], Timeline]:
-    """The same from the simulator's account_exhausted / account_restored events."""
-    t0 = soak.sim.t0
-    lines: dict[tuple[str, str], Timeline] = {
-        key: ([t0], [full]) for key, full in soak.initial_full.items()}
-    for ev in soak.sim.history:
-        if ev.kind not in ("account_exhausted", "account_restored") or ev.account is None:
-            continue
-        times, values = lines.setdefault((ev.provider, ev.account), ([t0], [False]))
-        times.append(ev.t)
-        values.append(ev.kind == "account_exhausted")
-    return lines
-
-
-def _full_at(line: Timeline, t: datetime) -> bool:
-    times, values = line
-    i = bisect_right(times, t) - 1
-    return values[max(i, 0)]
-
-
-def runs(values: list[tuple[bool, bool]]) -> list[tuple[bool, int, int]]:
-    """(value, reads, known-committed reads) of each maximal run of equal values."""
-    out: list[tuple[bool, int, int]] = []
-    for value, safe in values:
-        if out and out[-1][0] == value:
-            v, n, s = out[-1]
-            out[-1] = (v, n + 1, s + int(safe))
-        else:
-            out.append((value, 1, int(safe)))
-    return out
-
-
-def required_transitions(runs: list[tuple[bool, int, int]]) -> tuple[int, int, bool | None]:
-    """From the damped truth (a value is announced once two committed reads in a row show
-    it): the fewest exhausted and restored announcements, and the final announced state
-    (None when the last settled run does not decide it)."""
-    announced = False
-    exhausted = restored = 0
-    final: bool | None = False
-    for value, _, safe in runs:
-        if safe < 2:
-            final = None if value != announced else final
-            continue
-        if value and not announced:
-            exhausted += 1
-        elif not value and announced:
-            restored += 1
-        announced = value
-        final = value
-    return exhausted, restored, final
-
-
-def _shown(times: list[float], start: float, end: float) -> bool:
-    """Whether any read time t (sorted) has start <= t < end."""
-    i = bisect_left(times, start)
-    return i < len(times) and times[i] < end
+from rig.soak.config import CAPACITY_RE, PROVIDERS, QUEUE_RE, Report
+from rig.soak.truth import (
+    Groups,
+    Observed,
+    full_at,
+    full_timeline,
+    groups,
+    history_timeline,
+    required_transitions,
+    runs,
+    shown,
+)
 
 
 def _db_rows(db_path: Path) -> list[dict[str, Any]]:
@@ -243,11 +82,11 @@ def analyse(soak: Observed, report: Report) -> None:
     (all accounts full for the provider-wide one); a `restored` without the same episode's
     `exhausted` delivered before it; an upstream alert without such a failure upstream.
     """
-    groups = _groups(soak)
+    read_groups = groups(soak)
     jobs = _finished_jobs(soak.sim)
     running = {j.id: j for j in soak.sim.running()}
     report.jobs_finished = len(jobs)
-    must, allowed = _expected_job_alerts(soak, groups, [*jobs.values(), *running.values()],
+    must, allowed = _expected_job_alerts(soak, read_groups, [*jobs.values(), *running.values()],
                                          report)
     rows = _db_rows(soak.db_path)
     delivered = _delivered(soak, rows, report)
@@ -258,7 +97,7 @@ def analyse(soak: Observed, report: Report) -> None:
             report.problems.append(f"{key} delivered {n} times")
     _check_job_alerts(counts, must, allowed, report)
     order = {k: i for i, k in enumerate(dict.fromkeys(delivered))}
-    _check_capacity(soak, groups, [*jobs.values(), *running.values()], counts, order, report)
+    _check_capacity(soak, read_groups, [*jobs.values(), *running.values()], counts, order, report)
     _check_upstream(soak, counts, order, report)
     _check_left_over(soak, rows, report)
 
@@ -298,16 +137,16 @@ def _expected_job_alerts(soak: Observed, groups: Groups, jobs: list[Any], report
             f = job.finished_ts if job.finished_ts is not None else math.inf
             key_final = f"job:{p}:{job.id}:{job.outcome}"
             key_stuck = f"job:{p}:{job.id}:stuck"
-            if _shown(c_ts, s, f):
+            if shown(c_ts, s, f):
                 seen.add(job.id)
                 if (job.finished_ts is not None and last_committed is not None
                         and last_committed.timestamp() >= job.finished_ts):
                     must.add(key_final)
-            if job.finished_ts is not None and _shown(a_ts, s, f):
+            if job.finished_ts is not None and shown(a_ts, s, f):
                 allowed.add(key_final)
-            if _shown(c_ts, s + stuck_s, f):
+            if shown(c_ts, s + stuck_s, f):
                 must.add(key_stuck)
-            if _shown(a_ts, s + stuck_s, f):
+            if shown(a_ts, s + stuck_s, f):
                 allowed.add(key_stuck)
     report.jobs_seen = len(seen)
     report.expected = len(must)
@@ -388,20 +227,20 @@ def _check_capacity(soak: Observed, groups: Groups, jobs: list[Any], counts: Cou
     """Per account (and `*`, every account of the provider): exhausted and restored in
     episode order, no more exhausted than full periods read, no fewer than the damped truth
     requires, and ending as the account is."""
-    timeline = _full_timeline(soak, jobs)
-    history = _history_timeline(soak)
+    timeline = full_timeline(soak, jobs)
+    history = history_timeline(soak)
     for p in PROVIDERS:
         accounts = [a.account for a in soak.sim.accounts(p)]
         ok_groups = [(g, safe) for g, safe in groups[p] if g.ok]
         if p != "minimax":
             for a in accounts:
-                differ = [g.t for g, _ in ok_groups if _full_at(timeline[(p, a)], g.t)
-                          != _full_at(history[(p, a)], g.t)]
+                differ = [g.t for g, _ in ok_groups if full_at(timeline[(p, a)], g.t)
+                          != full_at(history[(p, a)], g.t)]
                 if differ:
                     report.problems.append(f"{p} {a}: the simulator's history and its jobs "
                                            f"disagree on fullness at {differ[:3]}")
         per_acct: dict[str, list[tuple[bool, bool]]] = {
-            a: [(_full_at(timeline[(p, a)], g.t), safe) for g, safe in ok_groups]
+            a: [(full_at(timeline[(p, a)], g.t), safe) for g, safe in ok_groups]
             for a in accounts}
         per_acct["*"] = [(all(per_acct[a][i][0] for a in accounts), ok_groups[i][1])
                          for i in range(len(ok_groups))]
