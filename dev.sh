@@ -30,7 +30,7 @@ case "$cmd" in
         ;;
     test)
         setup
-        echo "== ruff"; "$VENV/bin/ruff" check bot cogs tests bench
+        echo "== ruff"; "$VENV/bin/ruff" check bot cogs rig tests bench
         echo "== mypy"; "$VENV/bin/mypy"
         echo "== pytest"
         set +e

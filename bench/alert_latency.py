@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import SIM_TOKEN, p50_p99
-from bench.rig import Rig, running_bot
+from bench.common import SIM_TOKEN, p50_p99, running_bot
 from bot.sim import Simulator
+from rig.botharness import Harness
 
 INTERVAL_S = 5.0
 MESSAGE_ROUTE = "POST /channels/{channel_id}/messages"
@@ -44,7 +44,7 @@ def _text(body: Any) -> str:
     return "\n".join(parts).replace("\\", "").replace("\u200b", "")
 
 
-async def _wait_first_ticks(rig: Rig) -> None:
+async def _wait_first_ticks(rig: Harness) -> None:
     """Until every provider's loop has done its start-up tick."""
     def pending() -> bool:
         return any(rig.bot.health.get(p) is None or rig.bot.health[p].ticks < 1

@@ -20,28 +20,36 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.common import SIM_TOKEN, p50_p99
-from bench.rig import Rig, running_bot
+from bench.common import SIM_TOKEN, p50_p99, running_bot
 from bot.sim import Simulator
-from tests.fakediscord import RecordedRequest
+from rig.botharness import Harness
+from rig.fakediscord import CALLBACK_ROUTE, FakeDiscord, RecordedRequest
 
 COMMANDS = ("queue", "capacity")
 DEADLINE_S = 3.0
 UPSTREAM_LATENCY_S = 2.0
 
 
-async def _invoke(rig: Rig, name: str) -> tuple[float, int, str]:
+def _callback_of(fake: FakeDiscord, token: str, start: int) -> RecordedRequest | None:
+    """The recorded callback request of the interaction with `token`."""
+    for rec in reversed(fake.requests[start:]):
+        if rec.route == CALLBACK_ROUTE and rec.params.get("token") == token:
+            return rec
+    return None
+
+
+async def _invoke(rig: Harness, name: str) -> tuple[float, int, str]:
     """Invoke /`name`; returns (callback latency in ms, callback type, interaction token)."""
     start = rig.fake.mark()
     t0 = time.monotonic()
     inter = await rig.fake.invoke(name, {})
     await rig.fake.wait_for_interaction_response(inter, timeout=30)
-    rec = rig.callback_of(inter.token, start)
+    rec = _callback_of(rig.fake, inter.token, start)
     assert rec is not None and inter.callback is not None
     return (rec.time - t0) * 1000, int(inter.callback.get("type", 0)), inter.token
 
 
-async def _final_answer(rig: Rig, token: str, start: int, wait_s: float = 20) -> float:
+async def _final_answer(rig: Harness, token: str, start: int, wait_s: float = 20) -> float:
     """When the answer after a defer (edit of the original or a followup) reached the fake."""
     def done(r: RecordedRequest) -> bool:
         return (r.params.get("token") == token and r.method in ("PATCH", "POST")
@@ -50,8 +58,8 @@ async def _final_answer(rig: Rig, token: str, start: int, wait_s: float = 20) ->
     return rec.time
 
 
-async def cached(rig: Rig, name: str, n: int) -> list[float]:
-    await rig.tick_all()
+async def cached(rig: Harness, name: str, n: int) -> list[float]:
+    await rig.tick()
     out: list[float] = []
     for _ in range(n):
         ms, kind, _token = await _invoke(rig, name)
@@ -62,7 +70,7 @@ async def cached(rig: Rig, name: str, n: int) -> list[float]:
     return out
 
 
-async def stale_slow(rig: Rig, name: str, n: int,
+async def stale_slow(rig: Harness, name: str, n: int,
                      latency_s: float = UPSTREAM_LATENCY_S) -> list[dict[str, Any]]:
     """`n` invocations with a stale cache and `latency_s` added to every upstream request."""
     faults = [rig.sim.faults.set(p, "latency", seconds=latency_s) for p in rig.sim.providers]

@@ -1,5 +1,5 @@
 """Helpers every benchmark shares: percentiles, the machine line, settings without `.env`,
-quiet logging, and a simulator served from its own process."""
+quiet logging, the bot run in process, and a simulator served from its own process."""
 
 from __future__ import annotations
 
@@ -10,13 +10,17 @@ import platform
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractAsyncContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.settings import Settings, load_settings
 
-#: The repository root (holds `bot/`, `bench/`, `tests/`).
+if TYPE_CHECKING:
+    from bot.sim import Simulator
+    from rig.botharness import Harness
+
+#: The repository root (holds `bot/`, `bench/`, `rig/`).
 ROOT = Path(__file__).resolve().parent.parent
 
 SIM_TOKEN = "sim-token-BENCH-0123456789"
@@ -69,6 +73,16 @@ def settings(**values: Any) -> Settings:
     return load_settings(_env_file=None, **base)
 
 
+def running_bot(sim: Simulator, db_dir: Path,
+                **kwargs: Any) -> AbstractAsyncContextManager[Harness]:
+    """`rig.botharness.running_bot` with the bench's tokens and settings (no `.env`).
+    Imported here and not at the top: the tick bench's processes must not load discord.py."""
+    from rig.botharness import running_bot as run
+
+    return run(sim, db_dir, make_settings=settings, useapi_token=SIM_TOKEN,
+               discord_token=DISCORD_TOKEN, **kwargs)
+
+
 def quiet_logging() -> None:
     """Warnings and errors only, on stderr (the tables go to stdout)."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -78,7 +92,7 @@ def quiet_logging() -> None:
 
 
 def child_env(**extra: str) -> dict[str, str]:
-    """Environment for a bench subprocess: `bench` and `tests` importable, no colour."""
+    """Environment for a bench subprocess: `bench` and `rig` importable, no colour."""
     env = dict(os.environ)
     path = env.get("PYTHONPATH")
     env["PYTHONPATH"] = f"{ROOT}{os.pathsep}{path}" if path else str(ROOT)

@@ -3,9 +3,10 @@
 1. **Claim** (`Store.claim_outbox`, SQLite): one tick's N pending rows for one channel, N =
    1,000, 3,000 and 10,000, each in a fresh database: seconds per claim (it takes the whole
    batch), and rows claimed per second.
-2. **Flood, end to end** (bench/rig.py: the real bot in this process with its own tick loops
-   every 5 s, real clock, the simulator and the fake Discord): PixVerse has 10,000 accounts and
-   every one becomes full at once (maxJobs 0); two ticks later (flap damping) one tick queues
+2. **Flood, end to end** (`rig.botharness.running_bot`: the real bot in this process with its
+   own tick loops every 5 s, real clock, the simulator and the fake Discord): PixVerse has
+   10,000 accounts and every one becomes full at once (maxJobs 0); two ticks later (flap
+   damping) one tick queues
    10,001 capacity events (the accounts and the provider). The moment that tick has committed,
    a running MiniMax job ends: the unrelated outcome, at the worst moment, with its tick still
    to come and the flood's delivery starting. Figures: the flood's delivery time (commit → the
@@ -34,13 +35,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.alert_latency import MESSAGE_ROUTE, _text, _wait_first_ticks
-from bench.common import DISCORD_TOKEN, SIM_TOKEN, child_env
-from bench.rig import Rig, running_bot
+from bench.common import DISCORD_TOKEN, SIM_TOKEN, child_env, running_bot
 from bot.alerts import EXHAUSTED, CapacityObs, OutboxItem, capacity_event
 from bot.delivery import nonce_for
 from bot.sim import SimServer, Simulator
 from bot.store import Store
-from tests.fakediscord import FakeDiscord
+from rig.botharness import Harness
+from rig.fakediscord import FakeDiscord
 
 CLAIM_SIZES = (1_000, 3_000, 10_000)
 QUICK_CLAIM_SIZES = (1_000, 3_000)
@@ -115,7 +116,7 @@ def exhaust(sim: Simulator) -> int:
     return len(fresh)
 
 
-def _arrival(rig: Rig, start: int, *, nonce: str | None = None,
+def _arrival(rig: Harness, start: int, *, nonce: str | None = None,
              naming: str | None = None) -> float | None:
     """When the fake Discord received the message with `nonce` (the flood's: one tick's rows
     for one channel are one message) or the one `naming` a job."""

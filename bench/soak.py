@@ -1,4 +1,4 @@
-"""The chaos soak, long mode: the CI soak of `tests/test_soak.py` (engine: `tests/soak.py`) run
+"""The chaos soak, long mode: the CI soak of `tests/test_soak.py` (engine: `rig/soak/`) run
 for a wall-clock budget, with more SIGKILLs of `python -m bot run`, an in-process hard stop
 every ~20 s, real client timeouts (upstream hanging 11 s) and Discord 5xx bursts long enough
 for discord.py to give up (`--real-backoff` also sleeps through stamina's retry back-offs
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from tests.soak import SoakConfig, run_soak
+    from rig.soak import SoakConfig, run_soak
 
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="opsbot-soak-"))
     print(f"soak seed {args.seed}, {args.minutes:g} min, work dir {workdir}", flush=True)

@@ -19,7 +19,7 @@ from typing import Any
 
 from bench.common import DISCORD_TOKEN, SIM_TOKEN, child_env
 from bot.sim import SimServer, Simulator
-from tests.fakediscord import FakeDiscord
+from rig.fakediscord import FakeDiscord
 
 
 async def once(server: SimServer, tmp: Path, run: int) -> tuple[float, int | None]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import math
 import subprocess
@@ -167,12 +168,22 @@ async def _check(settings: Settings) -> int:
     return EXIT_OK if database_ok and all(r.ok for r in reports) else EXIT_FAILED
 
 
+#: What the `bench` extra of pyproject.toml installs, by import name.
+BENCH_EXTRA = ("pyinstrument",)
+
+
 def _bench(*, quick: bool, only: str | None) -> int:
-    """`opsbot bench`: run this checkout's bench/run.py (it uses the fake Discord in tests/)."""
+    """`opsbot bench`: run this checkout's bench/run.py (against the rig: fake Discord,
+    simulator)."""
     script = Path(__file__).resolve().parent.parent / "bench" / "run.py"
     if not script.is_file():
         print("opsbot: bench needs a source checkout (bench/run.py next to bot/)",
               file=sys.stderr)
+        return EXIT_CONFIG
+    missing = [name for name in BENCH_EXTRA if importlib.util.find_spec(name) is None]
+    if missing:
+        print(f"opsbot: bench needs the bench extra ({', '.join(missing)} is not installed): "
+              "pip install -e '.[bench]'", file=sys.stderr)
         return EXIT_CONFIG
     extra = (["--quick"] if quick else []) + (["--only", only] if only else [])
     return subprocess.call([sys.executable, str(script), *extra])

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-pytest_plugins = ["tests.fakediscord", "tests.simfixtures", "tests.botharness",
-                  "tests.storefixtures"]
+pytest_plugins = ["tests.fixtures.discord", "tests.fixtures.sim", "tests.fixtures.bot",
+                  "tests.fixtures.store"]
 
-#: Modules that read the one CI chaos soak (`tests.soak.ci_result`, run once per process):
+#: Modules that read the one CI chaos soak (`rig.soak.ci_result`, run once per process):
 #: run together in one xdist worker.
 SOAK_MODULES = ("tests/test_soak.py", "tests/test_secrets.py")
 #: The longest modules first (the soak ~50 s, a SIGKILL-and-restart ~20 s, then the bot's
@@ -22,6 +23,12 @@ LONGEST_FIRST = (*SOAK_MODULES, "tests/test_survival.py", "tests/test_restart.py
 
 #: The user property under which test_soak.py hands over the soak's counts for the summary.
 SOAK_REPORT = "soak_report"
+
+
+@pytest.fixture
+def soak_summary(record_property: Callable[[str, object], None]) -> Callable[[str], None]:
+    """Hands the chaos soak's counts to the end-of-run summary (`pytest_terminal_summary`)."""
+    return lambda text: record_property(SOAK_REPORT, text)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -5,13 +5,72 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import subprocess
+import sys
+import tomllib
 
 from rich.console import Console
 
 from bench import alert_latency, commands, economy, flood, tick_scale
 from bench import run as bench_run
-from bench.common import SIM_TOKEN, p50_p99, percentile
+from bench.common import ROOT, SIM_TOKEN, p50_p99, percentile
+from bot.cli import BENCH_EXTRA
 from bot.sim import SimServer, Simulator
+
+#: Every module of the rig and of bench/.
+RIG_AND_BENCH = sorted(
+    ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+    for d in ("rig", "bench") for p in (ROOT / d).rglob("*.py"))
+
+
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+
+
+def test_bench_without_its_extra_says_what_to_install():
+    """`opsbot bench` on an install without the `bench` extra: one line saying what to
+    install, exit 2, and the benchmarks are not started."""
+    done = _python("import subprocess, sys\n"
+                   "sys.modules['pyinstrument'] = None  # as if it were not installed\n"
+                   "subprocess.call = lambda *a, **k: sys.exit('bench/run.py was started')\n"
+                   "from bot.cli import main\n"
+                   "sys.exit(main(['bench', '--quick']))\n")
+    assert (done.returncode, done.stdout, done.stderr) == (
+        2, "", "opsbot: bench needs the bench extra (pyinstrument is not installed): "
+               "pip install -e '.[bench]'\n")
+
+
+def test_bench_with_its_extra_runs_bench_run_py():
+    done = _python("import importlib.machinery, subprocess, sys, types\n"
+                   "extra = types.ModuleType('pyinstrument')\n"
+                   "extra.__spec__ = importlib.machinery.ModuleSpec('pyinstrument', None)\n"
+                   "sys.modules['pyinstrument'] = extra\n"
+                   "subprocess.call = lambda cmd, **k: print(cmd[1:]) or 0\n"
+                   "from bot.cli import main\n"
+                   "sys.exit(main(['bench', '--quick', '--only', 'tick']))\n")
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == f"{[str(ROOT / 'bench' / 'run.py'), '--quick', '--only', 'tick']}\n"
+
+
+def test_the_cli_checks_what_the_bench_extra_installs():
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())[
+        "project"]["optional-dependencies"]["bench"]
+    assert [re.split(r"[\[<>=!~;\s]", r, maxsplit=1)[0] for r in extra] == list(BENCH_EXTRA)
+
+
+def test_the_rig_and_bench_import_without_pytest_or_hypothesis():
+    """What `opsbot bench` imports needs only the `bench` extra: neither the rig nor bench/
+    imports pytest (nor anything else of the `test` extra)."""
+    assert "rig.fakediscord.world" in RIG_AND_BENCH and "bench.run" in RIG_AND_BENCH
+    blocked = ("pytest", "_pytest", "pytest_asyncio", "xdist", "hypothesis")
+    done = _python("import importlib, sys\n"
+                   f"for name in {blocked!r}:\n"
+                   "    sys.modules[name] = None\n"
+                   f"for module in {RIG_AND_BENCH!r}:\n"
+                   "    importlib.import_module(module)\n")
+    assert (done.returncode, done.stderr) == (0, "")
 
 
 def test_percentiles_are_nearest_rank():

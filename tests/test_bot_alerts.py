@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import re
 from datetime import timedelta
 from typing import Any
 
@@ -19,58 +18,14 @@ import pytest
 
 from bot.delivery import reroute_held
 from bot.events import EventKind
-from bot.sim import ManualClock, Simulator
 from cogs.alerts import NOT_ALLOWED
-from tests.botharness import TOKEN, Harness
-from tests.fakediscord import ADMIN_PERMISSIONS, MEMBER_PERMISSIONS, FakeDiscord
+from rig.botharness import Harness, cycle, make_sim, settled
+from rig.fakediscord import ADMIN_PERMISSIONS, MEMBER_PERMISSIONS, FakeDiscord
+from rig.received import POSTS, alerts, count, plain
 
 INF = math.inf
-POSTS = r"POST /channels/\d+/messages$"
 ROLE = 1200000000000000777
 JSON = dict[str, Any]
-
-
-def make_sim(accounts: int = 6, max_jobs: int = 10) -> Simulator:
-    """No running jobs (and no churn): only what a test starts happens. `accounts` are split
-    over the three providers, each with `max_jobs` slots."""
-    sim = Simulator(seed=5, accounts=accounts, jobs=0, token=TOKEN, clock=ManualClock(),
-                    churn=False)
-    for p in sim.providers:
-        for a in sim.accounts(p):
-            sim.set_max_jobs(p, a.account, max_jobs)
-    return sim
-
-
-def plain(s: str) -> str:
-    return s.replace("\\", "").replace("\u200b", "")
-
-
-def alerts(fake: FakeDiscord, channel: int | None = None) -> list[tuple[str, str, JSON]]:
-    """(title, unescaped description, message) of every alert embed posted (boards left out)."""
-    return [(e.get("title", ""), plain(e.get("description", "")), m)
-            for m in fake.messages(channel) for e in m["embeds"]
-            if e.get("title") != "opsbot board"]
-
-
-def count(fake: FakeDiscord, word: str, needle: str = "", channel: int | None = None) -> int:
-    """Alerts whose title carries `word` and whose text mentions `needle`."""
-    rx = re.compile(rf"\b{re.escape(word)}\b")
-    return sum(1 for title, desc, _ in alerts(fake, channel)
-               if rx.search(title) and needle in title + desc)
-
-
-async def cycle(h: Harness, *providers: str, ticks: int = 1) -> None:
-    for _ in range(ticks):
-        await h.tick(*providers)
-    await h.deliver()
-
-
-async def settled(h: Harness) -> dict[str, int]:
-    """Outbox counts once nothing is due any more."""
-    await h.deliver()
-    counts = await h.bot.store.outbox_counts()
-    assert counts.get("pending", 0) == 0, counts
-    return counts
 
 
 async def command(h: Harness, name: str, options: JSON | None = None, *,

@@ -26,8 +26,8 @@ from bot.embeds import BAD, OK, WARN, limit_problems
 from bot.paginator import NOT_OWNER_MESSAGE
 from bot.sim import ManualClock, Simulator
 from bot.text import escape, redact_email, short_id
-from tests.botharness import TOKEN, Harness
-from tests.fakediscord import ADMIN_PERMISSIONS, FakeDiscord, FakeInteraction
+from rig.botharness import TOKEN, Harness
+from rig.fakediscord import ADMIN_PERMISSIONS, FakeDiscord, FakeInteraction
 
 JSON = dict[str, Any]
 

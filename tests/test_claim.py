@@ -10,56 +10,20 @@ leave the same table behind.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import and_, delete, insert, literal, or_, select, update
+from sqlalchemy import delete, insert, select
 
 from bot.events import Event, EventKind
-from bot.store import OutboxRow, Store, _req, _to_db, decode_event, encode_event, outbox_table
-from tests.test_store import BACKENDS, fresh_url, item
-
-T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
-LEASE = timedelta(seconds=30)
-
-
-async def reference_claim(store: Store, *, limit: int, now: datetime, worker_id: str,
-                          lease: timedelta) -> list[OutboxRow]:
-    """`Store.claim_outbox` as it was before the GROUP BY (commit 39332a3): quadratic in the
-    pending rows of a channel, but the definition of what a claim takes."""
-    t, until = _to_db(now), _to_db(now + lease)
-    token = f"{worker_id[:90]}#{uuid.uuid4().hex[:12]}"
-    o = outbox_table.c
-    free = or_(o.claimed_until.is_(None), o.claimed_until < t)
-    e = outbox_table.alias("earlier").c
-    blocking = select(literal(1)).where(
-        e.state == "pending", e.channel_id == o.channel_id, e.id < o.id,
-        or_(e.next_attempt_at > t,
-            and_(e.claimed_until >= t, or_(e.claimed_by.is_(None), e.claimed_by != token))))
-    due = and_(o.state == "pending", o.next_attempt_at <= t, free, ~blocking.exists())
-    async with store.engine.begin() as conn:
-        batches = sorted({b for (b,) in await conn.execute(
-            select(outbox_table.c.batch).where(due).order_by(outbox_table.c.id)
-            .limit(limit))})
-        if not batches:
-            return []
-        await conn.execute(update(outbox_table)
-                           .where(due, outbox_table.c.batch.in_(batches))
-                           .values(claimed_by=token, claimed_until=until))
-        rows = (await conn.execute(select(outbox_table)
-                                   .where(outbox_table.c.claimed_by == token)
-                                   .order_by(outbox_table.c.id))).all()
-    return [OutboxRow(id=r.id, key=r.key, batch=r.batch, channel_id=r.channel_id,
-                      mention_role_id=r.mention_role_id, event=decode_event(r.event),
-                      attempts=r.attempts, created_at=_req(r.created_at), claim=token)
-            for r in rows]
+from bot.store import Store, _to_db, encode_event, outbox_table
+from rig.store import BACKENDS, LEASE, T0, fresh_url, item, reference_claim
 
 
 @dataclass(frozen=True)

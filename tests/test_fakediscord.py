@@ -1,4 +1,4 @@
-"""End-to-end checks that the REAL discord.py works against tests.fakediscord."""
+"""End-to-end checks that the REAL discord.py works against rig.fakediscord."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest_asyncio
 from discord import app_commands
 from discord.ext import commands
 
-from tests.fakediscord import FakeDiscord, WaitTimeout
+from rig.fakediscord import FakeDiscord, WaitTimeout
 
 TOKEN = "fake-token.abc.def"
 

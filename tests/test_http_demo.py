@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-
 import httpx
 from rich.console import Console
 
 from bot.demo import run_demo
 from bot.settings import load_settings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from rig.process import free_port
 
 
 async def test_healthz_and_metrics(start_bot):

@@ -13,8 +13,6 @@ import math
 import os
 import signal
 import sys
-import time
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,9 +26,10 @@ from bot.events import Event, EventKind
 from bot.settings import Settings
 from bot.sim import ManualClock, SimServer, Simulator
 from bot.store import Store
-from tests.botharness import DISCORD_TOKEN, TOKEN, Harness
-from tests.fakediscord import FakeDiscord
-from tests.test_bot_alerts import POSTS, alerts, count, cycle, make_sim, settled
+from rig.botharness import DISCORD_TOKEN, TOKEN, Harness, cycle, make_sim, settled
+from rig.fakediscord import FakeDiscord
+from rig.process import wait_until
+from rig.received import POSTS, alerts, count
 
 INF = math.inf
 
@@ -38,18 +37,6 @@ INF = math.inf
 async def reopen(h: Harness) -> Store:
     """The stopped bot's database, to look at."""
     return await Store.open(h.settings.database_url)
-
-
-async def wait_until(what: str, check: Callable[[], Awaitable[Any]], deadline: float) -> Any:
-    """Poll `check` (state in another process or database) until it returns something true."""
-    end = time.monotonic() + deadline
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out after {deadline}s waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 # --------------------------------------------------------------------------- in process

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from pathlib import Path
 
-from bot.settings import Settings
-from tests.fakediscord import ADMIN_PERMISSIONS, FakeDiscord
-
-
-def base_env() -> dict[str, str]:
-    names = {name.upper() for name in Settings.model_fields}
-    return {k: v for k, v in os.environ.items() if k.upper() not in names}
+from rig.fakediscord import ADMIN_PERMISSIONS, FakeDiscord
+from rig.process import base_env
 
 
 async def test_run_simulate_serves_commands_without_a_useapi_token(fake_discord: FakeDiscord,

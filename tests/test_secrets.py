@@ -1,6 +1,6 @@
 """Secrets and privacy under fire.
 
-The token checks read what the CI chaos soak (`tests/soak.py`, shared with test_soak.py and run
+The token checks read what the CI chaos soak (`rig/soak/`, shared with test_soak.py and run
 once per session) left behind: the `python -m bot run` subprocesses' whole output at DEBUG, the
 in-process bot's logging (every record, no filter), the error texts its watchers recorded,
 every body the fake Discord received, the settings' repr/str and the raw bytes of the SQLite
@@ -33,9 +33,10 @@ from bot.sim import ManualClock, SimServer, Simulator
 from bot.text import escape
 from bot.tokenmask import TokenMask
 from bot.useapi import UseapiClient
-from tests.botharness import TOKEN
-from tests.fakediscord import ADMIN_PERMISSIONS
-from tests.soak import ROOT, SoakResult, ci_result
+from rig.botharness import TOKEN
+from rig.fakediscord import ADMIN_PERMISSIONS
+from rig.process import ROOT
+from rig.soak import SoakResult, ci_result
 
 JSON = dict[str, Any]
 

@@ -19,9 +19,9 @@ import pytest
 
 from bot import cli
 from bot.settings import ConfigError, Settings, load_settings
-from tests.botharness import StartBot
-from tests.fakediscord import ADMIN_PERMISSIONS, FakeDiscord
-from tests.threadsim import TOKEN, threaded_sim
+from rig.botharness import StartBot
+from rig.fakediscord import ADMIN_PERMISSIONS, FakeDiscord
+from rig.threadsim import TOKEN, threaded_sim
 
 #: Part of every secret-bearing bad value below; it must never be printed.
 SECRET = "S3CRETxyz42"

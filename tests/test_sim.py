@@ -15,7 +15,7 @@ import pytest
 from bot.sim import CapacityError, ManualClock, SimServer, Simulator, format_elapsed, hostile, serve
 from bot.sim.faults import DEFAULT_SECONDS
 from bot.sim.state import SPECS
-from tests.simfixtures import AUTH, SIM_TOKEN, MakeSimServer, sim_http
+from rig.simhttp import AUTH, SIM_TOKEN, MakeSimServer, sim_http
 
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 ELAPSED = re.compile(r"^(\d+:)?\d\d:\d\d$")

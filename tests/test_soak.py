@@ -1,7 +1,7 @@
 """The chaos soak, CI size: thousands of simulated jobs across the three providers, faults
 switching on and off upstream and on the fake Discord, the bot SIGKILLed (as `python -m bot
 run`) and hard-stopped in-process at random moments, all on one database – and then every
-alert Discord received checked against the simulator's ground truth. See `tests/soak.py`.
+alert Discord received checked against the simulator's ground truth. See `rig/soak/`.
 
 The seed is printed with the counts; `OPSBOT_SOAK_SEED=N` runs another one. The long mode is
 `.venv/bin/python bench/soak.py --minutes 10`.
@@ -16,16 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SOAK_REPORT
-from tests.soak import (
-    CI_SEED,
-    Report,
-    SoakResult,
-    _required_transitions,
-    _runs,
-    analyse,
-    ci_result,
-)
+from rig.soak import CI_SEED, Report, SoakResult, analyse, ci_result
+from rig.soak.truth import required_transitions, runs
 
 #: The first test to ask for the soak runs it (~50 s); the others reuse it.
 pytestmark = pytest.mark.timeout(300)
@@ -37,10 +29,10 @@ def soak() -> SoakResult:
 
 
 def test_every_alert_reaches_discord_exactly_once(
-        soak: SoakResult, record_property: Callable[[str, object], None]) -> None:
+        soak: SoakResult, soak_summary: Callable[[str], None]) -> None:
     r = soak.report
     # Printed at the end of the run by conftest.py (from an xdist worker too).
-    record_property(SOAK_REPORT, str(r))
+    soak_summary(str(r))
     assert r.seed == CI_SEED
     assert not r.problems, str(r)
     assert r.lost == 0 and r.invented == 0 and r.duplicated == 0 and r.capacity_lost == 0
@@ -113,10 +105,10 @@ def test_damped_capacity_truth() -> None:
     F, N = True, False
     reads = [(N, True), (F, True), (F, False), (F, True), (N, True), (F, True), (N, True),
              (N, True)]
-    assert _runs(reads) == [(N, 1, 1), (F, 3, 2), (N, 1, 1), (F, 1, 1), (N, 2, 2)]
-    assert _required_transitions(_runs(reads)) == (1, 1, False)
-    assert _required_transitions(_runs([(F, True), (F, True)])) == (1, 0, True)
-    assert _required_transitions(_runs([(F, True), (F, False)])) == (0, 0, None)
+    assert runs(reads) == [(N, 1, 1), (F, 3, 2), (N, 1, 1), (F, 1, 1), (N, 2, 2)]
+    assert required_transitions(runs(reads)) == (1, 1, False)
+    assert required_transitions(runs([(F, True), (F, True)])) == (1, 0, True)
+    assert required_transitions(runs([(F, True), (F, False)])) == (0, 0, None)
 
 
 def test_report_lists_every_figure(soak: SoakResult) -> None:

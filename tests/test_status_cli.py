@@ -14,7 +14,7 @@ import pytest
 import stamina
 
 from bot import cli
-from tests.threadsim import TOKEN, threaded_sim
+from rig.threadsim import TOKEN, threaded_sim
 
 SEEDS = Path(__file__).parent / "data" / "seeds"
 ENV_NAMES = ("DISCORD_TOKEN", "USEAPI_TOKEN", "USEAPI_BASE_URL", "PROVIDERS", "GUILD_IDS",

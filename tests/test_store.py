@@ -7,66 +7,12 @@ its opsbot tables are dropped first)."""
 from __future__ import annotations
 
 import asyncio
-import os
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
 
-from bot.alerts import DecidedState, OutboxItem
-from bot.events import Event, EventKind
-from bot.models import Account, Job, Snapshot
-from bot.store import (
-    SCHEMA_VERSION,
-    SchemaTooNew,
-    Store,
-    metadata,
-)
-
-T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
-
-
-PG_URL = os.environ.get("OPSBOT_TEST_POSTGRES_URL")
-
-
-async def fresh_url(backend: str, tmp_path: Path) -> str:
-    """A URL for an empty database: a SQLite file under tmp_path, or the PostgreSQL test
-    database with the opsbot tables dropped (skips when none is configured)."""
-    if backend == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path}/data/opsbot.db"
-    if not PG_URL:
-        pytest.skip("OPSBOT_TEST_POSTGRES_URL is not set")
-    pytest.importorskip("asyncpg")
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    engine = create_async_engine(PG_URL)
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.drop_all)
-    await engine.dispose()
-    return PG_URL
-
-
-#: PostgreSQL runs only when configured (no skip noise otherwise).
-BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
-
-
-def event(key: str, kind: EventKind = EventKind.JOB, provider: str = "pixverse") -> Event:
-    return Event(key=key, kind=kind, provider=provider, word="completed", at=T0, job_id=key,
-                 urls=("https://x/y.mp4",), extra={"kind": "video"})
-
-
-def item(key: str, channel: int | None = 100, state: DecidedState = "pending",
-         mention: int | None = None) -> OutboxItem:
-    return OutboxItem(event(key), channel, mention, state)
-
-
-def big_snapshot(n: int) -> Snapshot:
-    jobs = tuple(Job("pixverse", f"user:1-pixverse:acct{i % 500}@example.com-video:{i}",
-                     kind="video", account=f"acct{i % 500}@example.com",
-                     started=T0 - timedelta(seconds=i), elapsed_seconds=i, model="v4.5")
-                 for i in range(n))
-    accounts = tuple(Account(f"acct{i}@example.com", 5, 4, 1) for i in range(500))
-    return Snapshot("pixverse", T0, jobs, accounts)
+from bot.store import SCHEMA_VERSION, SchemaTooNew, Store
+from rig.store import T0, item
 
 
 async def test_open_creates_dir_schema_and_second_replica(url, tmp_path):

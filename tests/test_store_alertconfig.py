@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from bot.events import EventKind
-from tests.test_store import T0
+from rig.store import T0
 
 
 async def test_routes(store):

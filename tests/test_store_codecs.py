@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.models import Account, Job, Snapshot
 from bot.store import decode_snapshot, encode_snapshot
-from tests.test_store import T0, big_snapshot
+from rig.store import T0, big_snapshot
 
 
 def test_snapshot_codec_roundtrip():

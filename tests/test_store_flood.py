@@ -14,8 +14,7 @@ from typing import Any
 from sqlalchemy import event as sa_event
 
 from bot.store import OutboxRow, Store
-from tests.test_claim import LEASE, reference_claim
-from tests.test_store import T0, item
+from rig.store import LEASE, T0, item, reference_claim
 
 FLOOD = 10_000
 
@@ -203,7 +202,7 @@ async def test_a_claim_costs_in_proportion_to_the_rows(tmp_path: Path) -> None:
 
 async def test_the_step_count_sees_the_old_quadratic_claim(tmp_path: Path) -> None:
     """The measure above is worth something only if it catches the claim this replaced: the
-    correlated NOT EXISTS (`tests.test_claim.reference_claim`, the query of commit 39332a3)
+    correlated NOT EXISTS (`rig.store.reference_claim`, the query of commit 39332a3)
     scans, for each pending row, every earlier pending row of its channel. Four times the rows
     give about sixteen times the steps: 1,333,600 and 21,081,200 for 250 and 1,000 rows, and
     21,081,200 and 336,321,200 (7 s) for the 1,000 and 4,000 of the test above, a ratio of 15.95

@@ -17,11 +17,9 @@ from sqlalchemy import update
 from bot import cli
 from bot.settings import Settings
 from bot.store import SCHEMA_VERSION, DatabaseGone, SchemaTooNew, Store, schema_table
-from tests.botharness import StartBot
-from tests.test_http_demo import free_port
-from tests.test_restart import wait_until
-from tests.test_run_cli import base_env
-from tests.test_store import BACKENDS, T0, fresh_url, item
+from rig.botharness import StartBot
+from rig.process import base_env, free_port, wait_until
+from rig.store import BACKENDS, T0, fresh_url, item
 
 NEWER = (f"database schema version {SCHEMA_VERSION + 1} is newer than this opsbot "
          f"({SCHEMA_VERSION}): upgrade opsbot or point DATABASE_URL at another database")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.test_store import T0
+from rig.store import T0
 
 
 async def test_lease(store):

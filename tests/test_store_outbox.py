@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import get_args
 
 from bot.alerts import DecidedState, OutboxState
-from tests.test_store import T0, item
+from rig.store import T0, item
 
 
 async def test_duplicate_keys_ignored(store):

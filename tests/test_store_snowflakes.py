@@ -22,8 +22,8 @@ from bot.store import (
     outbox_table,
     routes_table,
 )
-from tests.test_store import T0, event
-from tests.test_watch import Clock, FakeProvider, snap, watcher
+from rig.store import T0, event
+from rig.watch import Clock, FakeProvider, snap, watcher
 
 #: At exactly the edges: the smallest id, the largest signed 64-bit value, the first that is
 #: stored negative (two's complement) and the largest unsigned 64-bit value.

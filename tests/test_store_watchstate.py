@@ -8,7 +8,7 @@ import time
 from bot.alerts import AlertState
 from bot.models import Job
 from bot.store import PendingJob
-from tests.test_store import T0, big_snapshot, item
+from rig.store import T0, big_snapshot, item
 
 
 async def test_commit_tick_roundtrip(store):

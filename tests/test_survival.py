@@ -31,10 +31,10 @@ from bot import cli
 from bot.models import REPLACEMENT
 from bot.sim import ManualClock, SimServer, Simulator
 from bot.sim.hostile import FAULT_ACCOUNT
-from tests.botharness import TOKEN, Harness, StartBot
-from tests.fakediscord import FakeDiscord
-from tests.threadsim import TOKEN as THREAD_TOKEN
-from tests.threadsim import threaded_sim
+from rig.botharness import TOKEN, Harness, StartBot
+from rig.fakediscord import FakeDiscord
+from rig.threadsim import TOKEN as THREAD_TOKEN
+from rig.threadsim import threaded_sim
 
 ROOT = Path(__file__).resolve().parent.parent
 JSON = dict[str, Any]

@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from bot import errors
 from bot.alerts import classify_error
 from bot.useapi import ERROR_BODY_CAP, UseapiClient
-from tests.simfixtures import SIM_TOKEN
+from rig.simhttp import SIM_TOKEN
 
 
 def client(url: str, **kwargs: Any) -> UseapiClient:
