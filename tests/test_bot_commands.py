@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import discord
@@ -211,6 +212,22 @@ async def test_startup_syncs_commands_to_the_guild(start_bot):
     assert int(synced["board"]["default_member_permissions"]) == 1 << 5
     assert {o["name"] for o in synced["alerts"]["options"]} == {"show", "route", "mute",
                                                                  "unmute", "mention"}
+
+
+#: The command payloads the bot synced before issue 10 reorganised its cogs (recorded from
+#: that code): every command, option and choice must reach Discord exactly as it did.
+SYNCED_BEFORE = Path(__file__).parent / "data" / "synced_commands.json"
+
+
+async def test_synced_command_payloads_are_the_recorded_ones(start_bot):
+    recorded = json.loads(SYNCED_BEFORE.read_text(encoding="utf-8"))
+    h = await start_bot()
+    assert h.fake.synced_commands(h.fake.guild_id) == recorded["guild"]
+    await h.bot.reload_provider("minimax", load=False)  # choices follow the loaded providers
+    assert h.fake.synced_commands(h.fake.guild_id) == recorded["guild_without_minimax"]
+    await h.stop()
+    h = await start_bot(guild_ids=[], providers=["pixverse"])  # a global sync, one provider
+    assert h.fake.synced_commands(None) == recorded["global_pixverse_only"]
 
 
 # --- /queue -------------------------------------------------------------------------------
