@@ -349,7 +349,7 @@ class AlertsCog(commands.Cog, name="Alerts"):
 
     def _board_embed(self, provider: str | None) -> tuple[discord.Embed, str]:
         names = [provider] if provider else sorted(self.bot.providers)
-        snaps = [self.bot.cache[n].snapshot for n in names if n in self.bot.cache]
+        snaps = [s for n in names if (s := self.bot.state(n).snapshot) is not None]
         statuses = [s for s in self.bot.provider_statuses() if s.provider in names]
         signature = repr([(s.provider, len(s.jobs), tuple((a.account, a.executing, a.max_jobs)
                                                            for a in s.accounts))
@@ -401,7 +401,7 @@ class AlertsCog(commands.Cog, name="Alerts"):
         if not isinstance(channel, discord.TextChannel | discord.Thread):
             return 0  # not (yet) in the cache, or gone: leave the record alone
         names = [board.provider] if board.provider else list(self.bot.providers)
-        if not any(n in self.bot.cache or (n in self.bot.health and self.bot.health[n].ticks)
+        if not any(self.bot.state(n).snapshot is not None or self.bot.state(n).ticks
                    for n in names):
             return 0  # just started: keep what the board showed until the first tick
         embed, sig = self._board_embed(board.provider)

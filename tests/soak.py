@@ -614,9 +614,6 @@ class Soak:
             raise SoakError(f"the bot failed ({how}): {live.task.exception()!r}")
 
     def _record_errors(self, bot: OpsBot) -> None:
-        for h in bot.health.values():
-            if h.last_error:
-                self.errors.append(h.last_error)
         for c in self._provider_cogs(bot):
             if c.watcher.last_error:
                 self.errors.append(c.watcher.last_error)

@@ -21,7 +21,6 @@ from typing import Any
 import discord
 import pytest
 
-from bot.app import Cached
 from bot.embeds import BAD, OK, WARN, limit_problems
 from bot.paginator import NOT_OWNER_MESSAGE
 from bot.sim import ManualClock, Simulator
@@ -164,10 +163,17 @@ def all_sent_text(fake: FakeDiscord, *, autocomplete: bool = True) -> str:
 
 
 def make_stale(h: Harness) -> None:
-    """Age every cached snapshot past one poll interval."""
+    """Age every provider's snapshot past one poll interval."""
     age = timedelta(seconds=h.settings.poll_interval_seconds + 1)
-    for name, c in list(h.bot.cache.items()):
-        h.bot.cache[name] = Cached(c.snapshot, c.fetched_at - age)
+    for watcher in h.bot.watchers.values():
+        if watcher.state.fetched_at is not None:
+            watcher.state.fetched_at -= age
+
+
+def forget_snapshots(h: Harness) -> None:
+    """As if no snapshot had been seen yet: every command must ask useapi."""
+    for watcher in h.bot.watchers.values():
+        watcher.state.snapshot = watcher.state.fetched_at = None
 
 
 def status_cog(h: Harness) -> Any:
@@ -630,8 +636,8 @@ async def test_deferred_paginated_reply_is_ephemeral_and_its_buttons_time_out(st
                     clock=ManualClock(), churn=False)
     h = await start_bot(sim=sim, providers=["pixverse"])
     status_cog(h).page_timeout = 0.5
-    h.bot.cache.clear()
-    inter = await run(h, "queue", {"private": True})  # empty cache: defer, fetch, edit
+    forget_snapshots(h)
+    inter = await run(h, "queue", {"private": True})  # no snapshot: defer, fetch, edit
     assert inter.callback == {"type": 5, "data": {"flags": EPHEMERAL}}
     msg = answer(h.fake, inter)
     assert msg["flags"] & EPHEMERAL
@@ -695,7 +701,7 @@ async def test_stale_cache_and_slow_upstream_defer_first_then_answer(start_bot):
     [embed] = msg["embeds"]
     assert embed["title"] == f"Queue — {len(h.sim.running('pixverse'))} running"
     assert embed["footer"]["text"].startswith("Data from 0s ago")
-    assert h.bot.fresh("pixverse") is not None  # the fetch refreshed the cache
+    assert h.bot.state("pixverse").fresh(h.bot.clock()) is not None  # the fetch was kept
 
     # with the cache fresh again the same command answers at once
     before = h.sim.request_count()
@@ -706,7 +712,7 @@ async def test_stale_cache_and_slow_upstream_defer_first_then_answer(start_bot):
 
 async def test_upstream_401_becomes_an_ephemeral_error_embed(start_bot):
     h = await start_bot()
-    h.bot.cache.clear()
+    forget_snapshots(h)
     h.sim.faults.set(".", "status", status=401)
 
     inter = await run(h, "queue")  # public defer, then the error to the invoker alone
