@@ -62,11 +62,9 @@ class OpsBot(commands.Bot):
     # -- providers ---------------------------------------------------------------------------
     def add_watcher(self, watcher: ProviderWatcher) -> None:
         self.watchers[watcher.name] = watcher
-        self._set_provider_choices()
 
     def remove_watcher(self, name: str) -> None:
         self.watchers.pop(name, None)
-        self._set_provider_choices()
 
     @property
     def providers(self) -> dict[str, Provider]:
@@ -95,15 +93,14 @@ class OpsBot(commands.Bot):
         return out
 
     def _set_provider_choices(self) -> None:
-        """Every `provider` option offers exactly the loaded providers."""
+        """Every `provider` option offers exactly the loaded providers (before each sync)."""
         choices: list[app_commands.Choice[str | int | float]] = [
             app_commands.Choice(name=w.provider.title, value=name)
             for name, w in sorted(self.watchers.items())]
         for command in self.tree.walk_commands():
-            if isinstance(command, app_commands.Command):
-                param = command._params.get("provider")
-                if param is not None:
-                    param.choices = list(choices)
+            if (isinstance(command, app_commands.Command)
+                    and command.get_parameter("provider") is not None):
+                app_commands.choices(provider=list(choices))(command)
 
     # -- start-up ----------------------------------------------------------------------------
     async def setup_hook(self) -> None:
@@ -185,11 +182,6 @@ class OpsBot(commands.Bot):
         if load:
             await self.load_extension(f"cogs.{name}")
         else:
-            # The cog's class lives in cogs.base, so unloading the extension alone would
-            # leave the cog (and its poll loop) behind: remove it by name first.
-            provider = self.providers.get(name)
-            if provider is not None:
-                await self.remove_cog(provider.title)
             await self.unload_extension(f"cogs.{name}")
         if self.is_ready():
             await self.sync_commands()

@@ -1,6 +1,6 @@
 """What every provider cog is: register its watcher, own the watcher's loop, clean up on unload.
 
-A provider cog file is three lines on top of this (see cogs/pixverse.py).
+A provider's cog file subclasses this, names the cog and its adapter (see cogs/pixverse.py).
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from discord.ext import commands, tasks
 
@@ -24,12 +24,16 @@ log = logging.getLogger(__name__)
 
 
 class ProviderCog(commands.Cog):
-    """Registers one provider's watcher with the bot and polls it every POLL_INTERVAL_SECONDS."""
+    """Registers one provider's watcher with the bot and polls it every POLL_INTERVAL_SECONDS.
+    Each provider subclasses it in its own extension, so that unloading that extension
+    removes the cog: `class PixVerseCog(ProviderCog, name=PixVerse.title)`."""
 
-    def __init__(self, bot: OpsBot, provider_cls: type[Provider]) -> None:
+    #: The provider's adapter class.
+    provider_cls: ClassVar[type[Provider]]
+
+    def __init__(self, bot: OpsBot) -> None:
         self.bot = bot
-        self.provider = provider_cls(bot.useapi)
-        self.__cog_name__ = provider_cls.title  # one cog per provider, each named for it
+        self.provider = self.provider_cls(bot.useapi)
         self.interval = bot.settings.poll_interval_seconds
         # With several replicas on one database only the lease holder polls; the others serve
         # commands from the stored snapshot. A bot restarted after a crash takes its dead
