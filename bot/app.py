@@ -34,7 +34,7 @@ from bot.watch import ProviderWatcher
 log = logging.getLogger(__name__)
 
 #: Cogs every bot loads besides the provider cogs.
-SHARED_COGS = ("cogs.status", "cogs.alerts")
+SHARED_COGS = ("cogs.status", "cogs.alerts", "cogs.board", "cogs.delivery")
 
 
 class OpsBot(commands.Bot):
@@ -262,8 +262,8 @@ def _reason(exc: BaseException) -> str:
 def run_bot(settings: Settings, *, simulate: bool = False) -> int:
     """`opsbot run`: serve until SIGINT/SIGTERM, then close cleanly (exit 0).
 
-    A stop ends within 10 s (Docker's grace before SIGKILL): the alerts cog gives claimed alerts
-    back within 3 s (cogs.alerts.RELEASE_TIMEOUT) and the store waits up to 5 s for operations
+    A stop ends within 10 s (Docker's grace before SIGKILL): the delivery cog gives claimed alerts
+    back within 3 s (cogs.delivery.RELEASE_TIMEOUT) and the store waits up to 5 s for operations
     in flight (bot.store.CLOSE_GRACE_SECONDS), each of which is short (bench/flood.py)."""
 
     async def main() -> None:

@@ -640,11 +640,11 @@ class Soak:
                 self.errors.append(report.error)
 
     @staticmethod
-    def _alerts_cog(bot: OpsBot) -> Any:
-        return bot.get_cog("Alerts")
+    def _delivery_cog(bot: OpsBot) -> Any:
+        return bot.get_cog("Delivery")
 
     def _wake(self, live: _Live) -> None:
-        cog = self._alerts_cog(live.bot)
+        cog = self._delivery_cog(live.bot)
         if cog is not None:
             cog.deliverer.wake()
 

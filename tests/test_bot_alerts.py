@@ -20,7 +20,7 @@ import pytest
 from bot.delivery import reroute_held
 from bot.events import EventKind
 from bot.sim import ManualClock, Simulator
-from cogs.alerts import NOT_ALLOWED
+from cogs.manage import NOT_ALLOWED
 from tests.botharness import TOKEN, Harness
 from tests.fakediscord import ADMIN_PERMISSIONS, MEMBER_PERMISSIONS, FakeDiscord
 
@@ -386,11 +386,11 @@ async def test_discord_down_for_longer_is_retried_from_the_outbox(start_bot):
     assert alerts(h.fake) == []
     h.fake.clear_faults()
     later = h.bot.clock() + timedelta(minutes=11)  # past any backoff
-    await h.alerts.deliverer.run_once(later)
+    await h.delivery.deliverer.run_once(later)
     await h.deliver()
     assert count(h.fake, "completed", job) == 1
     assert (await h.bot.store.outbox_row(key) or {})["state"] == "sent"
-    await h.alerts.deliverer.run_once(later + timedelta(hours=1))
+    await h.delivery.deliverer.run_once(later + timedelta(hours=1))
     assert count(h.fake, "completed", job) == 1
 
 
@@ -459,7 +459,7 @@ async def post_board(h: Harness) -> JSON:
 async def test_board_is_edited_only_on_change_and_at_most_once_per_interval(start_bot):
     sim = make_sim()
     h = await start_bot(sim=sim, providers=["pixverse"])
-    cog = h.alerts
+    cog = h.board
     assert cog.board_interval == 60  # the production cadence
     await cycle(h)
     board = await post_board(h)
@@ -498,7 +498,7 @@ async def test_board_survives_a_restart_and_is_reposted_when_deleted(start_bot):
     mark = h.fake.mark()
     h = await start_bot(sim=sim, providers=["pixverse"])  # same database
     await h.tick()
-    await h.alerts.refresh_boards()  # (or the board loop's first round did it)
+    await h.board.refresh_boards()  # (or the board loop's first round did it)
     assert patches(h.fake, board["id"], mark) == 1  # the same message, edited
     assert len(board_messages(h.fake)) == 1
     edited = h.fake.message(board["id"])
@@ -510,15 +510,15 @@ async def test_board_survives_a_restart_and_is_reposted_when_deleted(start_bot):
         url = f"{h.fake.api_base}/channels/{channel}/messages/{board['id']}"
         async with http.delete(url, headers={"Authorization": "Bot x"}) as resp:
             assert resp.status == 204
-    h.alerts.board_check_interval = 0
-    assert await h.alerts.refresh_boards() == 1
+    h.board.board_check_interval = 0
+    assert await h.board.refresh_boards() == 1
     boards = board_messages(h.fake)
     assert len(boards) == 2 and h.fake.is_deleted(board["id"])
     new_id = int(boards[-1]["id"])
     assert [b.message_id for b in await h.bot.store.boards()] == [new_id]
     mark = h.fake.mark()
-    h.alerts.board_check_interval = 600
-    assert await h.alerts.refresh_boards() == 0
+    h.board.board_check_interval = 600
+    assert await h.board.refresh_boards() == 0
     assert h.fake.requests[mark:] == []
 
 

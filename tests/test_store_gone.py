@@ -89,7 +89,7 @@ async def test_the_running_bot_says_the_database_is_gone(start_bot: StartBot, tm
     remove_database(db)
     with caplog.at_level(logging.ERROR):
         await h.tick()
-        h.alerts.deliverer.wake()
+        h.delivery.deliverer.wake()
 
         async def delivery_said_so() -> bool:
             return any(r.name == "bot.delivery" and "was deleted" in r.getMessage()
