@@ -341,6 +341,32 @@ async def test_members_without_manage_server_are_refused(start_bot, name, subcom
     assert len(h.fake.messages()) == posts  # no board posted either
 
 
+
+@pytest.mark.parametrize(("name", "subcommand", "options", "reply"), [
+    ("alerts", "mute", {"duration": "forever"}, "Give a duration like `30m`, `2h` or `1d`."),
+    ("alerts", "mute", {"duration": "31d"}, "A mute lasts from one minute to 30 days."),
+    ("alerts", "mute", {"provider": "minimax"}, "Provider minimax is not enabled here."),
+    ("alerts", "route", {"kind": "job", "channel": 1200000000000000202,
+                         "provider": "minimax"}, "Provider minimax is not enabled here."),
+    ("alerts", "mention", {"kind": "job", "provider": "minimax"},
+     "Provider minimax is not enabled here."),
+    ("board", None, {"provider": "minimax"}, "Provider minimax is not enabled here."),
+])
+async def test_input_errors_are_told_to_the_invoker_alone(start_bot, name, subcommand,
+                                                          options, reply):
+    """A choice synced before its provider was unloaded, or a duration out of range: refused
+    in words, nothing changed."""
+    h = await start_bot(sim=make_sim(), providers=["pixverse"])
+    store = h.bot.store
+    before = (await store.alert_config(), await store.boards(), await store.mutes())
+    posts = len(h.fake.messages())
+    body = await command(h, name, options, subcommand=subcommand)
+    assert body["type"] == 4 and body["data"]["flags"] == 64
+    assert body["data"]["content"] == reply and not body["data"].get("embeds")
+    assert (await store.alert_config(), await store.boards(), await store.mutes()) == before
+    assert len(h.fake.messages()) == posts
+
+
 # --------------------------------------------------------------------------- Discord failures
 
 async def test_429_is_waited_out_and_posted_once(start_bot):
@@ -431,6 +457,37 @@ async def test_403_held_alerts_go_out_once_the_channel_works_again(start_bot):
     assert released == 1
     assert await settled(h) == {"sent": 1}
     assert count(h.fake, "moderated", job, h.alert_channel) == 1
+
+
+
+async def test_pruning_runs_in_its_own_loop_and_every_loop_ends_with_its_cog(start_bot):
+    """Delivery, pruning and the boards are each a tasks.loop; pruning forgets alerts
+    delivered more than 30 days ago and expired mutes."""
+    sim = make_sim()
+    h = await start_bot(sim=sim, providers=["pixverse"])
+    job = sim.start_job("pixverse", duration=INF)
+    await cycle(h)
+    sim.finish_job(job, "completed")
+    await cycle(h)
+    assert await settled(h) == {"sent": 1}
+    now = h.bot.clock()
+    await h.bot.store.mute("pixverse", EventKind.CAPACITY, now + timedelta(hours=1))
+    await h.bot.store.mute("pixverse", EventKind.JOB, None)  # until unmuted: kept
+    loops = [h.delivery.deliver, h.delivery.prune_loop, h.board.refresh_loop]
+    assert all(loop.is_running() for loop in loops)
+    assert (h.delivery.prune_loop.seconds, h.board.refresh_loop.seconds) == (3600, 60)
+
+    h.bot.clock = lambda: now + timedelta(days=31)
+    await h.delivery.prune_loop()  # one round of the loop, as if the hour had passed
+    assert await h.bot.store.outbox_counts() == {}
+    assert [(m.provider, m.kind) for m in await h.bot.store.mutes()] == [
+        ("pixverse", EventKind.JOB)]
+
+    tasks = [loop.get_task() for loop in loops]
+    await h.bot.unload_extension("cogs.delivery")
+    await h.bot.unload_extension("cogs.board")
+    assert all(task is not None and task.done() for task in tasks)
+    assert not any(loop.is_running() for loop in loops)
 
 
 # --------------------------------------------------------------------------- /board

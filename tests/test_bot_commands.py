@@ -337,6 +337,24 @@ async def test_queue_account_filter_and_autocomplete(start_bot):
     assert msg["flags"] & EPHEMERAL and 'cannot contain "/"' in text_of(msg)
 
 
+
+async def test_a_provider_that_is_not_loaded_is_refused_in_words(start_bot):
+    """A choice synced before its provider was unloaded can still arrive."""
+    h = await start_bot(providers=["pixverse"])
+    await h.tick()
+    before = h.sim.request_count()
+    for name, options in (("queue", {"provider": "minimax"}),
+                          ("capacity", {"provider": "minimax"}),
+                          ("job", {"provider": "minimax", "id": "user:1-minimax:a-video:1"})):
+        inter = await run(h, name, options)
+        assert inter.callback is not None and inter.callback["type"] == 4
+        assert inter.callback["data"]["flags"] == EPHEMERAL
+        [embed] = inter.callback["data"]["embeds"]
+        assert (embed["title"], embed["description"], embed["color"]) == (
+            "Cannot do that", 'Provider "minimax" is not enabled here.', WARN.value)
+    assert h.sim.request_count() == before
+
+
 # --- /capacity ----------------------------------------------------------------------------
 
 async def test_capacity_per_account_totals_colour_and_exhausted(start_bot):
@@ -708,6 +726,64 @@ async def test_stale_cache_and_slow_upstream_defer_first_then_answer(start_bot):
     again = await run(h, "queue", {"provider": "pixverse"})
     assert again.callback is not None and again.callback["type"] == 4
     assert h.sim.request_count() == before
+
+
+
+def last_good_poll(status: JSON, title: str) -> str:
+    """The "Last good poll" timestamp a /status field shows for one provider."""
+    value = field(status["embeds"][0], f"✅ {title}")
+    found = re.search(r"Last good poll: <t:(\d+):R>", value)
+    assert found, value
+    return found.group(1)
+
+
+async def test_a_snapshot_a_command_fetched_serves_the_next_command_and_every_view(start_bot):
+    """The provider's state is one place: what /queue had to fetch itself is what /capacity
+    answers from next, and what /status and the board show."""
+    h = await start_bot()
+    await h.tick()
+    make_stale(h)
+    inter = await run(h, "queue", {"provider": "pixverse"})
+    assert inter.callback == {"type": 5}  # stale: deferred, then asked useapi
+    state = h.bot.state("pixverse")
+    fetched = state.snapshot
+    assert fetched is not None and state.fetched_at == fetched.taken_at
+    assert state.last_ok == fetched.taken_at
+
+    before = h.sim.request_count()
+    again = await run(h, "capacity", {"provider": "pixverse"})
+    assert again.callback is not None and again.callback["type"] == 4  # at once
+    assert h.sim.request_count() == before  # from what /queue fetched
+    [embed] = again.callback["data"]["embeds"]
+    assert embed["footer"]["text"].startswith("Data from 0s ago")
+    status = answer(h.fake, await run(h, "status"))
+    assert last_good_poll(status, "PixVerse") == str(int(fetched.taken_at.timestamp()))
+    statuses = {s.provider: s for s in h.bot.provider_statuses()}
+    assert statuses["pixverse"].running == len(fetched.jobs)
+    assert (statuses["pixverse"].used, statuses["pixverse"].capacity) == (fetched.used,
+                                                                          fetched.capacity)
+
+
+async def test_a_commands_upstream_error_shows_in_status_until_the_next_good_tick(start_bot):
+    h = await start_bot()
+    await h.tick()
+    make_stale(h)
+    h.sim.faults.set("minimax", "status", status=401)
+    await run(h, "capacity", {"provider": "minimax"})
+    state = h.bot.state("minimax")
+    assert state.last_error is not None and "Unauthorized" in state.last_error
+    status = answer(h.fake, await run(h, "status"))
+    mm = next(f for f in status["embeds"][0]["fields"] if f["name"].endswith("MiniMax"))
+    assert not mm["name"].startswith("✅")
+    assert "Last error: " in mm["value"] and "Unauthorized" in mm["value"]
+    assert "stopped" not in mm["value"]
+
+    h.sim.faults.clear()
+    await h.tick("minimax")
+    assert state.last_error is None
+    status = answer(h.fake, await run(h, "status"))
+    assert [f["name"] for f in status["embeds"][0]["fields"]] == [
+        "✅ Dreamina", "✅ MiniMax", "✅ PixVerse"]
 
 
 async def test_upstream_401_becomes_an_ephemeral_error_embed(start_bot):
