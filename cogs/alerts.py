@@ -29,6 +29,7 @@ _DURATION = re.compile(r"^\s*(\d{1,5})\s*([mhd]?)\s*$", re.IGNORECASE)
 #: Seconds per unit of a duration; no unit means minutes.
 _UNIT = {"": 60, "m": 60, "h": 3600, "d": 86400}
 MAX_MUTE = timedelta(days=30)
+DEFAULT_MUTE = "1h"
 #: /alerts mention refuses @everyone (a role whose id is the server's) rather than warn: an
 #: alert that pings the whole server is never what a moderator picking "a role" meant.
 NO_EVERYONE = ("`@everyone` cannot be mentioned in alerts: it would ping the whole server. "
@@ -142,9 +143,9 @@ class AlertsCog(ManageCog, name="Alerts"):
     @alerts.command(name="mute")
     @app_commands.describe(provider="Only this provider (default: every provider)",
                            kind="Only this kind (default: every kind)",
-                           duration="How long: 30m, 2h, 1d (default 1h)")
+                           duration=f"How long: 30m, 2h, 1d (default {DEFAULT_MUTE})")
     async def mute(self, interaction: discord.Interaction, provider: str | None = None,
-                   kind: KindName | None = None, duration: str = "1h") -> None:
+                   kind: KindName | None = None, duration: str = DEFAULT_MUTE) -> None:
         """Silence alerts for a while. Muted alerts are dropped, not saved for later."""
         try:
             provider = self._provider(provider)
