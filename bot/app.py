@@ -116,10 +116,13 @@ class OpsBot(commands.Bot):
                                   f"{self.settings.http_port} ({exc.strerror})") from None
             log.info("serving /healthz and /metrics on %s:%s", self.settings.http_host,
                      self.settings.http_port)
-        for name in self.settings.providers:
-            await self.load_extension(f"cogs.{name}")
+        # Shared cogs first: `close` unloads extensions in load order, so delivery and the
+        # board stop while every provider is still registered (a pass run after would post
+        # alerts without their provider's name).
         for ext in SHARED_COGS:
             await self.load_extension(ext)
+        for name in self.settings.providers:
+            await self.load_extension(f"cogs.{name}")
         await self.sync_commands()
 
     async def close(self) -> None:

@@ -490,6 +490,25 @@ async def test_pruning_runs_in_its_own_loop_and_every_loop_ends_with_its_cog(sta
     assert not any(loop.is_running() for loop in loops)
 
 
+
+async def test_at_close_delivery_and_boards_stop_before_any_provider_leaves(start_bot,
+                                                                          monkeypatch):
+    """A delivery pass run after a provider's cog was removed would post its alerts without
+    the provider's name (the chaos soak caught it): the shared cogs are unloaded first."""
+    h = await start_bot(sim=make_sim())
+    gone_before: dict[str, bool] = {}
+    for name in h.bot.providers:
+        cog = h.cog(name)
+
+        async def unload(name: str = name, unload: Any = cog.cog_unload) -> None:
+            gone_before[name] = all(h.bot.get_cog(c) is None for c in ("Delivery", "Board"))
+            await unload()
+
+        monkeypatch.setattr(cog, "cog_unload", unload)
+    await h.stop()
+    assert gone_before == {"pixverse": True, "minimax": True, "dreamina": True}
+
+
 # --------------------------------------------------------------------------- /board
 
 def board_messages(fake: FakeDiscord) -> list[JSON]:
