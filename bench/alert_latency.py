@@ -47,8 +47,7 @@ def _text(body: Any) -> str:
 async def _wait_first_ticks(rig: Harness) -> None:
     """Until every provider's loop has done its start-up tick."""
     def pending() -> bool:
-        return any(rig.bot.health.get(p) is None or rig.bot.health[p].ticks < 1
-                   for p in rig.bot.providers)
+        return any(w.state.ticks < 1 for w in rig.bot.watchers.values())
 
     async with asyncio.timeout(30):
         while pending():

@@ -12,7 +12,6 @@ dispatches the interaction, and when the callback request reached the fake's han
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import random
 import tempfile
 import time
@@ -77,9 +76,9 @@ async def stale_slow(rig: Harness, name: str, n: int,
     out: list[dict[str, Any]] = []
     try:
         for _ in range(n):
-            for p, c in list(rig.bot.cache.items()):  # older than one poll interval
-                rig.bot.cache[p] = dataclasses.replace(c, fetched_at=c.fetched_at
-                                                       - timedelta(days=1))
+            for w in rig.bot.watchers.values():  # older than one poll interval
+                if w.state.fetched_at is not None:
+                    w.state.fetched_at -= timedelta(days=1)
             start = rig.fake.mark()
             t0 = time.monotonic()
             ms, kind, token = await _invoke(rig, name)

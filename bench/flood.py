@@ -48,8 +48,8 @@ QUICK_CLAIM_SIZES = (1_000, 3_000)
 ACCOUNTS = 10_000
 QUICK_ACCOUNTS = 2_000
 INTERVAL_S = 5.0
-#: How long a stop may take: the alerts cog gives claimed alerts back within 3 s
-#: (cogs.alerts.RELEASE_TIMEOUT) and the store waits up to 5 s for operations in flight
+#: How long a stop may take: the delivery cog gives claimed alerts back within 3 s
+#: (cogs.delivery.RELEASE_TIMEOUT) and the store waits up to 5 s for operations in flight
 #: (bot.store.CLOSE_GRACE_SECONDS): 8 s, inside the 10 s Docker allows before SIGKILL.
 STOP_BOUND_S = 10.0
 #: SIGTERM this long after the flood's commit: before the claim, during it and the posting

@@ -9,8 +9,7 @@ import secrets
 import signal
 import socket
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -21,38 +20,26 @@ from discord import app_commands
 from discord.ext import commands
 from pydantic import SecretStr
 
-from bot import errors, http
+from bot import http
 from bot.embeds import ProviderStatus
-from bot.models import Snapshot
+from bot.live import LiveState
 from bot.providers import Provider
 from bot.runtime import display_database_url, tune_gc
 from bot.settings import ConfigError, Settings
 from bot.store import Store, StoreError
 from bot.text import redact_email
 from bot.useapi import UseapiClient
+from bot.watch import ProviderWatcher
 
 log = logging.getLogger(__name__)
 
 #: Cogs every bot loads besides the provider cogs.
-SHARED_COGS = ("cogs.status", "cogs.alerts")
-
-
-@dataclass(frozen=True, slots=True)
-class Cached:
-    snapshot: Snapshot
-    fetched_at: datetime
-
-
-@dataclass(slots=True)
-class Health:
-    last_ok: datetime | None = None
-    last_error: str | None = None
-    last_error_at: datetime | None = None
-    ticks: int = 0
+SHARED_COGS = ("cogs.status", "cogs.alerts", "cogs.board", "cogs.delivery")
 
 
 class OpsBot(commands.Bot):
-    """opsbot's bot. Providers register themselves here when their cog loads."""
+    """opsbot's bot. Each provider's cog registers its watcher here when it loads; what the bot
+    knows of a provider now is that watcher's `state`, read by every view."""
 
     def __init__(self, settings: Settings, useapi: UseapiClient, store: Store, *,
                  guild_ready_timeout: float = 2.0,
@@ -68,94 +55,52 @@ class OpsBot(commands.Bot):
         self.useapi = useapi
         self.store = store
         self.clock = clock
-        self.providers: dict[str, Provider] = {}
-        self.cache: dict[str, Cached] = {}
-        self.health: dict[str, Health] = {}
+        self.watchers: dict[str, ProviderWatcher] = {}
         self.synced = asyncio.Event()
         self._http: web.AppRunner | None = None
 
     # -- providers ---------------------------------------------------------------------------
-    def register_provider(self, provider: Provider) -> None:
-        self.providers[provider.name] = provider
-        self.health.setdefault(provider.name, Health())
-        self._refresh_provider_choices()
+    def add_watcher(self, watcher: ProviderWatcher) -> None:
+        self.watchers[watcher.name] = watcher
 
-    def unregister_provider(self, name: str) -> None:
-        self.providers.pop(name, None)
-        self.cache.pop(name, None)
-        self.health.pop(name, None)
-        self._refresh_provider_choices()
+    def remove_watcher(self, name: str) -> None:
+        self.watchers.pop(name, None)
+
+    @property
+    def providers(self) -> dict[str, Provider]:
+        """The loaded providers' adapters, by name."""
+        return {name: w.provider for name, w in self.watchers.items()}
+
+    def state(self, provider: str) -> LiveState:
+        """What the bot knows of a loaded provider now (its watcher's, the one owner)."""
+        return self.watchers[provider].state
 
     def titles(self) -> dict[str, str]:
-        return {name: p.title for name, p in self.providers.items()}
-
-    def _refresh_provider_choices(self) -> None:
-        """Every `provider` option offers exactly the loaded providers."""
-        choices: list[app_commands.Choice[str | int | float]] = [
-            app_commands.Choice(name=p.title, value=name)
-                   for name, p in sorted(self.providers.items())]
-        for command in self.tree.walk_commands():
-            if isinstance(command, app_commands.Command):
-                param = command._params.get("provider")
-                if param is not None:
-                    param.choices = list(choices)
-
-    def record_snapshot(self, snapshot: Snapshot) -> None:
-        """Keep the freshest snapshot (from the watcher or a command) for quick answers."""
-        current = self.cache.get(snapshot.provider)
-        if current is None or snapshot.taken_at > current.snapshot.taken_at:
-            # Age is the data's own: a snapshot seen again (an outage tick) does not get younger.
-            self.cache[snapshot.provider] = Cached(snapshot, snapshot.taken_at)
-        health = self.health.setdefault(snapshot.provider, Health())
-        health.last_ok = snapshot.taken_at
-
-    def record_error(self, provider: str, exc: BaseException | str) -> None:
-        health = self.health.setdefault(provider, Health())
-        if isinstance(exc, str):
-            health.last_error = exc
-        else:
-            health.last_error = (str(exc) if isinstance(exc, errors.UpstreamError)
-                                 else f"{type(exc).__name__}: {exc}")
-        health.last_error_at = self.clock()
-
-    def clear_error(self, provider: str) -> None:
-        health = self.health.setdefault(provider, Health())
-        health.last_error = None
+        return {name: w.provider.title for name, w in self.watchers.items()}
 
     def provider_statuses(self) -> list[ProviderStatus]:
-        """What /status and the board show per provider, from memory only."""
+        """What /status, the board and /healthz show per provider, from memory only."""
+        now = self.clock()
         out: list[ProviderStatus] = []
-        for name in sorted(self.providers):
-            cached = self.cache.get(name)
-            health = self.health.get(name, Health())
-            snap = cached.snapshot if cached else None
-            used = cap = None
-            if snap is not None:
-                used = sum(a.executing for a in snap.accounts)
-                known = [a.max_jobs for a in snap.accounts if a.max_jobs is not None]
-                cap = sum(known) if known else None
+        for name in sorted(self.watchers):
+            state = self.state(name)
+            snap = state.snapshot
             out.append(ProviderStatus(
-                provider=name, running=len(snap.jobs) if snap else None, used=used,
-                capacity=cap, last_ok=health.last_ok, last_error=health.last_error,
-                watcher_ok=self._watcher_ok(health)))
+                provider=name, running=len(snap.jobs) if snap else None,
+                used=snap.used if snap else None, capacity=snap.capacity if snap else None,
+                last_ok=state.last_ok, last_error=state.last_error,
+                watcher_ok=state.loop_running(now)))
         return out
 
-    def _watcher_ok(self, health: Health) -> bool | None:
-        """None before the first tick; False when no tick has ended for three intervals (a
-        hung or dead loop). An upstream error alone does not mean the watcher stopped."""
-        if health.ticks == 0:
-            return None
-        seen = [t for t in (health.last_ok, health.last_error_at) if t is not None]
-        limit = timedelta(seconds=3 * self.settings.poll_interval_seconds + 60)
-        return bool(seen) and self.clock() - max(seen) <= limit
-
-    def fresh(self, provider: str) -> Cached | None:
-        """The cached snapshot if it is younger than one poll interval."""
-        cached = self.cache.get(provider)
-        max_age = timedelta(seconds=self.settings.poll_interval_seconds)
-        if cached is not None and self.clock() - cached.fetched_at <= max_age:
-            return cached
-        return None
+    def _set_provider_choices(self) -> None:
+        """Every `provider` option offers exactly the loaded providers (before each sync)."""
+        choices: list[app_commands.Choice[str | int | float]] = [
+            app_commands.Choice(name=w.provider.title, value=name)
+            for name, w in sorted(self.watchers.items())]
+        for command in self.tree.walk_commands():
+            if (isinstance(command, app_commands.Command)
+                    and command.get_parameter("provider") is not None):
+                app_commands.choices(provider=list(choices))(command)
 
     # -- start-up ----------------------------------------------------------------------------
     async def setup_hook(self) -> None:
@@ -171,10 +116,13 @@ class OpsBot(commands.Bot):
                                   f"{self.settings.http_port} ({exc.strerror})") from None
             log.info("serving /healthz and /metrics on %s:%s", self.settings.http_host,
                      self.settings.http_port)
-        for name in self.settings.providers:
-            await self.load_extension(f"cogs.{name}")
+        # Shared cogs first: `close` unloads extensions in load order, so delivery and the
+        # board stop while every provider is still registered (a pass run after would post
+        # alerts without their provider's name).
         for ext in SHARED_COGS:
             await self.load_extension(ext)
+        for name in self.settings.providers:
+            await self.load_extension(f"cogs.{name}")
         await self.sync_commands()
 
     async def close(self) -> None:
@@ -205,7 +153,7 @@ class OpsBot(commands.Bot):
 
     async def sync_commands(self) -> None:
         """Sync to GUILD_IDS (instant) when set, else globally (Discord may take an hour)."""
-        self._refresh_provider_choices()
+        self._set_provider_choices()
         if self.settings.guild_ids:
             reached = 0
             for guild_id in self.settings.guild_ids:
@@ -237,11 +185,6 @@ class OpsBot(commands.Bot):
         if load:
             await self.load_extension(f"cogs.{name}")
         else:
-            # The cog's class lives in cogs.base, so unloading the extension alone would
-            # leave the cog (and its poll loop) behind: remove it by name first.
-            provider = self.providers.get(name)
-            if provider is not None:
-                await self.remove_cog(provider.title)
             await self.unload_extension(f"cogs.{name}")
         if self.is_ready():
             await self.sync_commands()
@@ -322,8 +265,8 @@ def _reason(exc: BaseException) -> str:
 def run_bot(settings: Settings, *, simulate: bool = False) -> int:
     """`opsbot run`: serve until SIGINT/SIGTERM, then close cleanly (exit 0).
 
-    A stop ends within 10 s (Docker's grace before SIGKILL): the alerts cog gives claimed alerts
-    back within 3 s (cogs.alerts.RELEASE_TIMEOUT) and the store waits up to 5 s for operations
+    A stop ends within 10 s (Docker's grace before SIGKILL): the delivery cog gives claimed alerts
+    back within 3 s (cogs.delivery.RELEASE_TIMEOUT) and the store waits up to 5 s for operations
     in flight (bot.store.CLOSE_GRACE_SECONDS), each of which is short (bench/flood.py)."""
 
     async def main() -> None:

@@ -128,7 +128,8 @@ class DeliveryReport:
 
 
 class Deliverer:
-    """Posts the outbox. `run_once` is one pass; `run` loops and `wake` cuts its wait short."""
+    """Posts the outbox. `run_once` is one pass; `run` loops (one `deliver_and_wait` a round)
+    and `wake` cuts its wait short."""
 
     def __init__(self, store: Store, send: SendFn, *, worker_id: str | None = None,
                  claim_limit: int = 200, lease: timedelta = timedelta(seconds=10),
@@ -158,26 +159,32 @@ class Deliverer:
         """Deliver until `stop` is set. Errors are logged; the loop never dies."""
         stop = stop or asyncio.Event()
         while not stop.is_set():
-            # Cleared before the pass, so a wake-up that arrives during it is not lost.
-            self._wake.clear()
-            try:
-                await self.run_once()
-                self.store_problem = None
-            except StoreError as exc:
-                # Logged when it starts (or changes), not every pass: the ticks say it too.
-                if str(exc) != self.store_problem:
-                    log.error("outbox delivery stopped: %s", exc)
-                self.store_problem = str(exc)
-            except Exception:
-                log.exception("outbox delivery pass failed")
-            waiter = asyncio.ensure_future(self._wake.wait())
-            stopper = asyncio.ensure_future(stop.wait())
-            try:
-                await asyncio.wait({waiter, stopper}, timeout=interval,
-                                   return_when=asyncio.FIRST_COMPLETED)
-            finally:
+            await self.deliver_and_wait(interval, stop=stop)
+
+    async def deliver_and_wait(self, interval: float, *,
+                               stop: asyncio.Event | None = None) -> None:
+        """One pass (errors logged, never raised), then wait up to `interval` seconds for a
+        `wake` (or `stop`): one round of `run`, or of a loop kept by someone else."""
+        # Cleared before the pass, so a wake-up that arrives during it is not lost.
+        self._wake.clear()
+        try:
+            await self.run_once()
+            self.store_problem = None
+        except StoreError as exc:
+            # Logged when it starts (or changes), not every pass: the ticks say it too.
+            if str(exc) != self.store_problem:
+                log.error("outbox delivery stopped: %s", exc)
+            self.store_problem = str(exc)
+        except Exception:
+            log.exception("outbox delivery pass failed")
+        waiters = {asyncio.ensure_future(self._wake.wait())}
+        if stop is not None:
+            waiters.add(asyncio.ensure_future(stop.wait()))
+        try:
+            await asyncio.wait(waiters, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
                 waiter.cancel()
-                stopper.cancel()
 
     async def run_once(self, now: datetime | None = None) -> DeliveryReport:
         """Claim due rows, post them grouped, record each outcome. Channels are served

@@ -5,7 +5,8 @@ The diff (`bot.diff`) is pure. `ProviderWatcher.tick` does the I/O around it: on
 (and is still awaiting its outcome) – never a call per running job – then the policy
 (`bot.alerts`) and ONE store transaction with the new snapshot, pending jobs, alert states and
 outbox rows. The loop that calls `tick` belongs to the provider's cog (`run` is a ready-made
-one); a tick never raises.
+one); a tick never raises. What the bot knows of the provider now (latest snapshot, health) is
+the watcher's `state` (`bot.live.LiveState`), updated as each tick ends.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from bot import alerts
 from bot.diff import diff
 from bot.errors import PayloadError, UpstreamError
 from bot.events import Event, EventKind
+from bot.live import LiveState, describe
 from bot.models import JobResult, Outcome, Snapshot
 from bot.providers.base import Provider
 from bot.settings import Settings
@@ -124,7 +126,7 @@ class _Plan:
 
 class ProviderWatcher:
     """Watches one provider. The cog calls `tick()` every `poll_interval` (see `next_delay`),
-    or runs `run()`; commands read `latest`, `last_ok` and `last_error` without I/O."""
+    or runs `run()`; commands read `state` without I/O."""
 
     def __init__(
         self,
@@ -151,19 +153,33 @@ class ProviderWatcher:
         self._lock = asyncio.Lock()
         self._committed: Snapshot | None = None  # what the store holds, to skip decoding it
         self._committed_stuck: frozenset[str] | None = None  # and the stuck ids with it
-        #: The latest snapshot fetched (or, on a follower, read from the store).
-        self.latest: Snapshot | None = None
-        #: When a snapshot last succeeded.
-        self.last_ok: datetime | None = None
-        #: The last tick's error (None when the last tick went through), and when it happened.
-        self.last_error: str | None = None
-        self.last_error_at: datetime | None = None
+        #: The one owner of what the bot knows of this provider now.
+        self.state = LiveState(config.poll_interval)
         self.last_report: TickReport | None = None
-        self.ticks = 0
-        self.errors = 0
 
     def __repr__(self) -> str:
         return f"<ProviderWatcher {self.name}>"
+
+    # Read-only views of `state`, for callers that only look at the watcher.
+    @property
+    def latest(self) -> Snapshot | None:
+        return self.state.snapshot
+
+    @property
+    def last_ok(self) -> datetime | None:
+        return self.state.last_ok
+
+    @property
+    def last_error(self) -> str | None:
+        return self.state.last_error
+
+    @property
+    def ticks(self) -> int:
+        return self.state.ticks
+
+    @property
+    def errors(self) -> int:
+        return self.state.errors
 
     def next_delay(self) -> float:
         """Seconds until the next tick: `poll_interval` ± `jitter` (a fraction)."""
@@ -190,20 +206,17 @@ class ProviderWatcher:
 
     async def tick(self) -> TickReport:
         """One poll. Never raises (except cancellation): failures land in the report and in
-        `last_error`, and the next tick starts again from what the store holds."""
+        `state.last_error`, and the next tick starts again from what the store holds."""
         async with self._lock:
             started = time.perf_counter()
             now = self._clock()
-            self.ticks += 1
             try:
                 report = await self._tick(now)
             except Exception as exc:
                 log.exception("%s: watcher tick failed", self.name)
-                self.errors += 1
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                self.last_error_at = now
-                report = TickReport(provider=self.name, at=now, error=self.last_error)
+                report = TickReport(provider=self.name, at=now, error=describe(exc))
             report = _with_duration(report, (time.perf_counter() - started) * 1000)
+            self.state.ended_tick(report.error, at=now)
             self.last_report = report
             return report
 
@@ -368,20 +381,12 @@ class ProviderWatcher:
             states=plan.states, outbox=items)
         if plan.snapshot is not None:
             self._committed, self._committed_stuck = plan.snapshot, plan.stuck_ids
-            self.latest = plan.snapshot
-            if plan.failure is None:
-                # Only a tick committed whole is a good poll: one that could not be stored
-                # would otherwise show as fresh in /status while nothing is announced.
-                self.last_ok = now
+            # Only a tick committed whole is a good poll: one that could not be stored
+            # would otherwise show as fresh in /status while nothing is announced.
+            self.state.saw(plan.snapshot, ok_at=now if plan.failure is None else None)
         return queued
 
     def _done(self, plan: _Plan, now: datetime, queued: int) -> TickReport:
-        if plan.failure is None:
-            self.last_error = None
-        else:
-            self.errors += 1
-            self.last_error = str(plan.failure)
-            self.last_error_at = now
         for e in plan.events:
             log.info("%s: %s %s %s", self.name, e.kind.value, e.word,
                      e.job_id or e.account or e.detail or "")
@@ -391,7 +396,7 @@ class ProviderWatcher:
             jobs=len(cur.jobs) if cur else 0, accounts=len(cur.accounts) if cur else 0,
             left=plan.left, pending=plan.pending_after, resolved=plan.resolved,
             events=len(plan.events), queued=queued, muted=plan.muted,
-            upstream_calls=plan.calls, error=self.last_error if plan.failure else None,
+            upstream_calls=plan.calls, error=str(plan.failure) if plan.failure else None,
             event_keys=tuple(e.key for e in plan.events))
 
     async def _lead(self, now: datetime, ttl: timedelta) -> bool:
@@ -409,13 +414,16 @@ class ProviderWatcher:
                                               replacing=current)
 
     async def _follow(self, now: datetime) -> TickReport:
-        """Another replica leads: keep the command cache fresh from the store."""
+        """Another replica leads: keep `state` as fresh as the store."""
         taken = await self.store.snapshot_taken_at(self.name)
-        if taken is not None and (self.latest is None or self.latest.taken_at < taken):
-            self.latest = await self.store.load_snapshot(self.name)
-            self.last_ok = taken
+        held = self.state.snapshot
+        if taken is not None and (held is None or held.taken_at < taken):
+            stored = await self.store.load_snapshot(self.name)
+            if stored is not None:
+                self.state.saw(stored, ok_at=taken)
+        latest = self.state.snapshot
         return TickReport(provider=self.name, at=now, ok=True, leader=False,
-                          jobs=len(self.latest.jobs) if self.latest else 0)
+                          jobs=len(latest.jobs) if latest else 0)
 
     async def _resolve_all(self, todo: list[PendingJob]) -> list[_Resolved]:
         """Each job's answer, within `resolve_budget` seconds in all. One call may take up to

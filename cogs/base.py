@@ -1,6 +1,6 @@
-"""What every provider cog is: register the adapter, own its watcher loop, clean up on unload.
+"""What every provider cog is: register its watcher, own the watcher's loop, clean up on unload.
 
-A provider cog file is three lines on top of this (see cogs/pixverse.py).
+A provider's cog file subclasses this, names the cog and its adapter (see cogs/pixverse.py).
 """
 
 from __future__ import annotations
@@ -8,12 +8,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from discord.ext import commands, tasks
 
 from bot import metrics
-from bot.app import Health
 from bot.providers import Provider
 from bot.runtime import holder_gone, watch_holder
 from bot.watch import ProviderWatcher, WatchConfig
@@ -23,13 +22,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-class ProviderCog(commands.Cog):
-    """Registers one provider with the bot and polls it every POLL_INTERVAL_SECONDS."""
 
-    def __init__(self, bot: OpsBot, provider_cls: type[Provider]) -> None:
+class ProviderCog(commands.Cog):
+    """Registers one provider's watcher with the bot and polls it every POLL_INTERVAL_SECONDS.
+    Each provider subclasses it in its own extension, so that unloading that extension
+    removes the cog: `class PixVerseCog(ProviderCog, name=PixVerse.title)`."""
+
+    #: The provider's adapter class.
+    provider_cls: ClassVar[type[Provider]]
+
+    def __init__(self, bot: OpsBot) -> None:
         self.bot = bot
-        self.provider = provider_cls(bot.useapi)
-        self.__cog_name__ = provider_cls.title  # one cog per provider, each named for it
+        self.provider = self.provider_cls(bot.useapi)
         self.interval = bot.settings.poll_interval_seconds
         # With several replicas on one database only the lease holder polls; the others serve
         # commands from the stored snapshot. A bot restarted after a crash takes its dead
@@ -40,7 +44,7 @@ class ProviderCog(commands.Cog):
         self.poll = tasks.loop(seconds=self.interval)(self._tick)
 
     async def cog_load(self) -> None:
-        self.bot.register_provider(self.provider)
+        self.bot.add_watcher(self.watcher)
         self.poll.start()
 
     async def cog_unload(self) -> None:
@@ -55,27 +59,20 @@ class ProviderCog(commands.Cog):
                                                self.watcher.holder)
         except Exception:  # the store may already be closing at shutdown; the lease expires
             log.debug("could not release the watch lease", exc_info=True)
-        self.bot.unregister_provider(self.provider.name)
+        self.bot.remove_watcher(self.provider.name)
 
     async def _tick(self) -> None:
         # tasks.loop ends on any exception it was not told about, so nothing may escape here
-        # (watcher.tick() already catches; this is for the bookkeeping around it).
+        # (watcher.tick() already catches and updates its state; this is for the metrics and
+        # the event around it).
         name = self.provider.name
         try:
             report = await self.watcher.tick()
-            health = self.bot.health.setdefault(name, Health())
-            health.ticks += 1
-            if report.ok and self.watcher.latest is not None:
-                self.bot.record_snapshot(self.watcher.latest)
-            if report.error is not None:
-                self.bot.record_error(name, report.error)
-            else:
-                self.bot.clear_error(name)
             metrics.TICKS.labels(name, "ok" if report.error is None else "error").inc()
             metrics.TICK_SECONDS.labels(name).observe(report.duration_ms / 1000)
             metrics.JOBS_RUNNING.labels(name).set(report.jobs)
             self.bot.dispatch("opsbot_tick", name, report)
         except Exception as exc:
             log.exception("%s: watcher tick failed", name)
-            self.bot.record_error(name, exc)
+            self.watcher.state.failed(exc, at=self.bot.clock())
         self.poll.change_interval(seconds=self.watcher.next_delay())

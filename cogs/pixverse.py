@@ -11,5 +11,11 @@ if TYPE_CHECKING:
     from bot.app import OpsBot
 
 
+class PixVerseCog(ProviderCog, name=PROVIDER.title):
+    """Watches PixVerse."""
+
+    provider_cls = PROVIDER
+
+
 async def setup(bot: OpsBot) -> None:
-    await bot.add_cog(ProviderCog(bot, PROVIDER))
+    await bot.add_cog(PixVerseCog(bot))

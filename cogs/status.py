@@ -27,6 +27,9 @@ FETCH_TIMEOUT = 12.0
 #: Seconds after which the page buttons of a reply stop working (Discord keeps an interaction
 #: token for 15 minutes, so this must stay well below that).
 PAGE_TIMEOUT = 180.0
+#: Discord's limits on autocomplete: characters of a choice's name and value, choices offered.
+CHOICE_MAX = 100
+CHOICES_MAX = 25
 
 
 class StatusCog(commands.Cog, name="Status"):
@@ -114,35 +117,37 @@ class StatusCog(commands.Cog, name="Status"):
 
     async def _snapshots(self, interaction: discord.Interaction, names: Sequence[str], *,
                          private: bool) -> tuple[list[Snapshot], datetime | None] | None:
-        """Snapshots for `names`: from the cache when fresh, else defer and fetch.
+        """Snapshots for `names`: each provider's own when fresh, else defer and fetch. What a
+        fetch gets is recorded in that provider's state, for the next command and every view.
 
         Returns None when it already answered with an error embed.
         """
-        fresh = {n: self.bot.fresh(n) for n in names}
-        missing = [n for n, c in fresh.items() if c is None]
+        now = self.bot.clock()
+        missing = [n for n in names if self.bot.state(n).fresh(now) is None]
+        failures: list[errors.UpstreamError] = []
         if missing:
             await interaction.response.defer(ephemeral=private, thinking=True)
             results = await asyncio.gather(
                 *(asyncio.wait_for(self.bot.providers[n].fetch(), FETCH_TIMEOUT)
                   for n in missing), return_exceptions=True)
-            failures: list[errors.UpstreamError] = []
             for name, result in zip(missing, results, strict=True):
+                state = self.bot.state(name)
                 if isinstance(result, Snapshot):
-                    self.bot.record_snapshot(result)
+                    state.saw(result, ok_at=result.taken_at)
                 elif isinstance(result, errors.UpstreamError):
-                    self.bot.record_error(name, result)
+                    state.failed(result, at=self.bot.clock())
                     failures.append(result)
                 elif isinstance(result, TimeoutError):
                     failures.append(errors.UpstreamTimeout("no answer from useapi in time",
                                                            provider=name))
                 elif isinstance(result, BaseException):
                     raise result
-            usable = [n for n in names if n in self.bot.cache]
-            if failures and len(usable) < len(names):
-                await self._error(interaction, self._error_embed(failures[0]), private=private)
-                return None
-        snaps = [self.bot.cache[n].snapshot for n in names]
-        oldest = min((self.bot.cache[n].fetched_at for n in names), default=None)
+        states = [self.bot.state(n) for n in names]
+        snaps = [s.snapshot for s in states if s.snapshot is not None]
+        if failures and len(snaps) < len(names):
+            await self._error(interaction, self._error_embed(failures[0]), private=private)
+            return None
+        oldest = min((s.fetched_at for s in states if s.fetched_at is not None), default=None)
         return snaps, oldest
 
     # -- commands ----------------------------------------------------------------------------
@@ -174,10 +179,12 @@ class StatusCog(commands.Cog, name="Status"):
     async def _account_autocomplete(self, interaction: discord.Interaction,
                                     current: str) -> list[app_commands.Choice[str]]:
         provider = getattr(interaction.namespace, "provider", None)
-        names = [provider] if provider in self.bot.cache else sorted(self.bot.cache)
+        held = {n: snap for n, w in self.bot.watchers.items()
+                if (snap := w.state.snapshot) is not None}
+        names = [provider] if provider in held else sorted(held)
         seen: dict[str, None] = {}
         for name in names:
-            snap = self.bot.cache[name].snapshot
+            snap = held[name]
             for acc in snap.accounts:
                 seen[acc.account] = None
             for job in snap.jobs:
@@ -187,8 +194,9 @@ class StatusCog(commands.Cog, name="Status"):
         # With REDACT_ACCOUNTS the masked form is both what is shown and what is sent back
         # (the /queue filter accepts it), so no raw e-mail ever leaves the bot.
         shown = dict.fromkeys(display_account(a, self._redact) for a in seen)
-        return [app_commands.Choice(name=neutralise_bidi(a)[:100], value=a[:100])
-                for a in shown if needle in a.lower()][:25]
+        return [app_commands.Choice(name=neutralise_bidi(a)[:CHOICE_MAX],
+                                    value=a[:CHOICE_MAX])
+                for a in shown if needle in a.lower()][:CHOICES_MAX]
 
     @app_commands.command(name="capacity")
     @app_commands.describe(provider="Only this provider (default: all)",

@@ -14,14 +14,18 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from bot.app import OpsBot, serve
 from bot.settings import Settings, load_settings
 from bot.sim import ManualClock, SimServer, Simulator
 from cogs.alerts import AlertsCog
 from cogs.base import ProviderCog
+from cogs.board import BoardCog
+from cogs.delivery import DeliveryCog
 from rig.fakediscord import FakeDiscord
+
+_CogT = TypeVar("_CogT")
 
 TOKEN = "sim-token-E2E-abcdef123456"
 DISCORD_TOKEN = "discord-token-E2E-XYZ.987654321"
@@ -52,13 +56,24 @@ class Harness:
     def provider_cogs(self) -> list[ProviderCog]:
         return provider_cogs(self.bot)
 
+    def _shared_cog(self, name: str, cls: type[_CogT]) -> _CogT:
+        # load_extension imports a cog's module afresh, so isinstance against this module's
+        # import of it would fail: compare by name.
+        cog = self.bot.get_cog(name)
+        assert cog is not None and type(cog).__name__ == cls.__name__
+        return cast(_CogT, cog)
+
     @property
     def alerts(self) -> AlertsCog:
-        cog = self.bot.get_cog("Alerts")
-        # load_extension imports cogs.alerts afresh, so isinstance against this module's
-        # import of it would fail: compare by name.
-        assert cog is not None and type(cog).__name__ == AlertsCog.__name__
-        return cast(AlertsCog, cog)
+        return self._shared_cog("Alerts", AlertsCog)
+
+    @property
+    def board(self) -> BoardCog:
+        return self._shared_cog("Board", BoardCog)
+
+    @property
+    def delivery(self) -> DeliveryCog:
+        return self._shared_cog("Delivery", DeliveryCog)
 
     async def tick(self, *providers: str) -> None:
         """One watcher tick for each provider (all when none given), as the loop would."""
@@ -66,7 +81,7 @@ class Harness:
             await self.cog(name)._tick()
 
     async def deliver(self) -> Any:
-        return await self.alerts.deliverer.run_once()
+        return await self.delivery.deliverer.run_once()
 
     async def stop(self, grace: float = 10.0) -> None:
         """Close the bot (as a stop does) and wait for `serve` to return: each within

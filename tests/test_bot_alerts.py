@@ -18,7 +18,7 @@ import pytest
 
 from bot.delivery import reroute_held
 from bot.events import EventKind
-from cogs.alerts import NOT_ALLOWED
+from cogs.manage import NOT_ALLOWED
 from rig.botharness import Harness, cycle, make_sim, settled
 from rig.fakediscord import ADMIN_PERMISSIONS, MEMBER_PERMISSIONS, FakeDiscord
 from rig.received import POSTS, alerts, count, plain
@@ -296,6 +296,32 @@ async def test_members_without_manage_server_are_refused(start_bot, name, subcom
     assert len(h.fake.messages()) == posts  # no board posted either
 
 
+
+@pytest.mark.parametrize(("name", "subcommand", "options", "reply"), [
+    ("alerts", "mute", {"duration": "forever"}, "Give a duration like `30m`, `2h` or `1d`."),
+    ("alerts", "mute", {"duration": "31d"}, "A mute lasts from one minute to 30 days."),
+    ("alerts", "mute", {"provider": "minimax"}, "Provider minimax is not enabled here."),
+    ("alerts", "route", {"kind": "job", "channel": 1200000000000000202,
+                         "provider": "minimax"}, "Provider minimax is not enabled here."),
+    ("alerts", "mention", {"kind": "job", "provider": "minimax"},
+     "Provider minimax is not enabled here."),
+    ("board", None, {"provider": "minimax"}, "Provider minimax is not enabled here."),
+])
+async def test_input_errors_are_told_to_the_invoker_alone(start_bot, name, subcommand,
+                                                          options, reply):
+    """A choice synced before its provider was unloaded, or a duration out of range: refused
+    in words, nothing changed."""
+    h = await start_bot(sim=make_sim(), providers=["pixverse"])
+    store = h.bot.store
+    before = (await store.alert_config(), await store.boards(), await store.mutes())
+    posts = len(h.fake.messages())
+    body = await command(h, name, options, subcommand=subcommand)
+    assert body["type"] == 4 and body["data"]["flags"] == 64
+    assert body["data"]["content"] == reply and not body["data"].get("embeds")
+    assert (await store.alert_config(), await store.boards(), await store.mutes()) == before
+    assert len(h.fake.messages()) == posts
+
+
 # --------------------------------------------------------------------------- Discord failures
 
 async def test_429_is_waited_out_and_posted_once(start_bot):
@@ -341,11 +367,11 @@ async def test_discord_down_for_longer_is_retried_from_the_outbox(start_bot):
     assert alerts(h.fake) == []
     h.fake.clear_faults()
     later = h.bot.clock() + timedelta(minutes=11)  # past any backoff
-    await h.alerts.deliverer.run_once(later)
+    await h.delivery.deliverer.run_once(later)
     await h.deliver()
     assert count(h.fake, "completed", job) == 1
     assert (await h.bot.store.outbox_row(key) or {})["state"] == "sent"
-    await h.alerts.deliverer.run_once(later + timedelta(hours=1))
+    await h.delivery.deliverer.run_once(later + timedelta(hours=1))
     assert count(h.fake, "completed", job) == 1
 
 
@@ -388,6 +414,56 @@ async def test_403_held_alerts_go_out_once_the_channel_works_again(start_bot):
     assert count(h.fake, "moderated", job, h.alert_channel) == 1
 
 
+
+async def test_pruning_runs_in_its_own_loop_and_every_loop_ends_with_its_cog(start_bot):
+    """Delivery, pruning and the boards are each a tasks.loop; pruning forgets alerts
+    delivered more than 30 days ago and expired mutes."""
+    sim = make_sim()
+    h = await start_bot(sim=sim, providers=["pixverse"])
+    job = sim.start_job("pixverse", duration=INF)
+    await cycle(h)
+    sim.finish_job(job, "completed")
+    await cycle(h)
+    assert await settled(h) == {"sent": 1}
+    now = h.bot.clock()
+    await h.bot.store.mute("pixverse", EventKind.CAPACITY, now + timedelta(hours=1))
+    await h.bot.store.mute("pixverse", EventKind.JOB, None)  # until unmuted: kept
+    loops = [h.delivery.deliver, h.delivery.prune_loop, h.board.refresh_loop]
+    assert all(loop.is_running() for loop in loops)
+    assert (h.delivery.prune_loop.seconds, h.board.refresh_loop.seconds) == (3600, 60)
+
+    h.bot.clock = lambda: now + timedelta(days=31)
+    await h.delivery.prune_loop()  # one round of the loop, as if the hour had passed
+    assert await h.bot.store.outbox_counts() == {}
+    assert [(m.provider, m.kind) for m in await h.bot.store.mutes()] == [
+        ("pixverse", EventKind.JOB)]
+
+    tasks = [loop.get_task() for loop in loops]
+    await h.bot.unload_extension("cogs.delivery")
+    await h.bot.unload_extension("cogs.board")
+    assert all(task is not None and task.done() for task in tasks)
+    assert not any(loop.is_running() for loop in loops)
+
+
+
+async def test_at_close_delivery_and_boards_stop_before_any_provider_leaves(start_bot,
+                                                                          monkeypatch):
+    """A delivery pass run after a provider's cog was removed would post its alerts without
+    the provider's name (the chaos soak caught it): the shared cogs are unloaded first."""
+    h = await start_bot(sim=make_sim())
+    gone_before: dict[str, bool] = {}
+    for name in h.bot.providers:
+        cog = h.cog(name)
+
+        async def unload(name: str = name, unload: Any = cog.cog_unload) -> None:
+            gone_before[name] = all(h.bot.get_cog(c) is None for c in ("Delivery", "Board"))
+            await unload()
+
+        monkeypatch.setattr(cog, "cog_unload", unload)
+    await h.stop()
+    assert gone_before == {"pixverse": True, "minimax": True, "dreamina": True}
+
+
 # --------------------------------------------------------------------------- /board
 
 def board_messages(fake: FakeDiscord) -> list[JSON]:
@@ -414,7 +490,7 @@ async def post_board(h: Harness) -> JSON:
 async def test_board_is_edited_only_on_change_and_at_most_once_per_interval(start_bot):
     sim = make_sim()
     h = await start_bot(sim=sim, providers=["pixverse"])
-    cog = h.alerts
+    cog = h.board
     assert cog.board_interval == 60  # the production cadence
     await cycle(h)
     board = await post_board(h)
@@ -453,7 +529,7 @@ async def test_board_survives_a_restart_and_is_reposted_when_deleted(start_bot):
     mark = h.fake.mark()
     h = await start_bot(sim=sim, providers=["pixverse"])  # same database
     await h.tick()
-    await h.alerts.refresh_boards()  # (or the board loop's first round did it)
+    await h.board.refresh_boards()  # (or the board loop's first round did it)
     assert patches(h.fake, board["id"], mark) == 1  # the same message, edited
     assert len(board_messages(h.fake)) == 1
     edited = h.fake.message(board["id"])
@@ -465,15 +541,15 @@ async def test_board_survives_a_restart_and_is_reposted_when_deleted(start_bot):
         url = f"{h.fake.api_base}/channels/{channel}/messages/{board['id']}"
         async with http.delete(url, headers={"Authorization": "Bot x"}) as resp:
             assert resp.status == 204
-    h.alerts.board_check_interval = 0
-    assert await h.alerts.refresh_boards() == 1
+    h.board.board_check_interval = 0
+    assert await h.board.refresh_boards() == 1
     boards = board_messages(h.fake)
     assert len(boards) == 2 and h.fake.is_deleted(board["id"])
     new_id = int(boards[-1]["id"])
     assert [b.message_id for b in await h.bot.store.boards()] == [new_id]
     mark = h.fake.mark()
-    h.alerts.board_check_interval = 600
-    assert await h.alerts.refresh_boards() == 0
+    h.board.board_check_interval = 600
+    assert await h.board.refresh_boards() == 0
     assert h.fake.requests[mark:] == []
 
 

@@ -15,13 +15,13 @@ import time
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import discord
 import pytest
 
-from bot.app import Cached
 from bot.embeds import BAD, OK, WARN, limit_problems
 from bot.paginator import NOT_OWNER_MESSAGE
 from bot.sim import ManualClock, Simulator
@@ -164,10 +164,17 @@ def all_sent_text(fake: FakeDiscord, *, autocomplete: bool = True) -> str:
 
 
 def make_stale(h: Harness) -> None:
-    """Age every cached snapshot past one poll interval."""
+    """Age every provider's snapshot past one poll interval."""
     age = timedelta(seconds=h.settings.poll_interval_seconds + 1)
-    for name, c in list(h.bot.cache.items()):
-        h.bot.cache[name] = Cached(c.snapshot, c.fetched_at - age)
+    for watcher in h.bot.watchers.values():
+        if watcher.state.fetched_at is not None:
+            watcher.state.fetched_at -= age
+
+
+def forget_snapshots(h: Harness) -> None:
+    """As if no snapshot had been seen yet: every command must ask useapi."""
+    for watcher in h.bot.watchers.values():
+        watcher.state.snapshot = watcher.state.fetched_at = None
 
 
 def status_cog(h: Harness) -> Any:
@@ -212,6 +219,22 @@ async def test_startup_syncs_commands_to_the_guild(start_bot):
     assert int(synced["board"]["default_member_permissions"]) == 1 << 5
     assert {o["name"] for o in synced["alerts"]["options"]} == {"show", "route", "mute",
                                                                  "unmute", "mention"}
+
+
+#: The command payloads the bot synced before issue 10 reorganised its cogs (recorded from
+#: that code): every command, option and choice must reach Discord exactly as it did.
+SYNCED_BEFORE = Path(__file__).parent / "data" / "synced_commands.json"
+
+
+async def test_synced_command_payloads_are_the_recorded_ones(start_bot):
+    recorded = json.loads(SYNCED_BEFORE.read_text(encoding="utf-8"))
+    h = await start_bot()
+    assert h.fake.synced_commands(h.fake.guild_id) == recorded["guild"]
+    await h.bot.reload_provider("minimax", load=False)  # choices follow the loaded providers
+    assert h.fake.synced_commands(h.fake.guild_id) == recorded["guild_without_minimax"]
+    await h.stop()
+    h = await start_bot(guild_ids=[], providers=["pixverse"])  # a global sync, one provider
+    assert h.fake.synced_commands(None) == recorded["global_pixverse_only"]
 
 
 # --- /queue -------------------------------------------------------------------------------
@@ -313,6 +336,24 @@ async def test_queue_account_filter_and_autocomplete(start_bot):
     bad = await run(h, "queue", {"account": "a/b"})
     msg = answer(h.fake, bad)
     assert msg["flags"] & EPHEMERAL and 'cannot contain "/"' in text_of(msg)
+
+
+
+async def test_a_provider_that_is_not_loaded_is_refused_in_words(start_bot):
+    """A choice synced before its provider was unloaded can still arrive."""
+    h = await start_bot(providers=["pixverse"])
+    await h.tick()
+    before = h.sim.request_count()
+    for name, options in (("queue", {"provider": "minimax"}),
+                          ("capacity", {"provider": "minimax"}),
+                          ("job", {"provider": "minimax", "id": "user:1-minimax:a-video:1"})):
+        inter = await run(h, name, options)
+        assert inter.callback is not None and inter.callback["type"] == 4
+        assert inter.callback["data"]["flags"] == EPHEMERAL
+        [embed] = inter.callback["data"]["embeds"]
+        assert (embed["title"], embed["description"], embed["color"]) == (
+            "Cannot do that", 'Provider "minimax" is not enabled here.', WARN.value)
+    assert h.sim.request_count() == before
 
 
 # --- /capacity ----------------------------------------------------------------------------
@@ -614,8 +655,8 @@ async def test_deferred_paginated_reply_is_ephemeral_and_its_buttons_time_out(st
                     clock=ManualClock(), churn=False)
     h = await start_bot(sim=sim, providers=["pixverse"])
     status_cog(h).page_timeout = 0.5
-    h.bot.cache.clear()
-    inter = await run(h, "queue", {"private": True})  # empty cache: defer, fetch, edit
+    forget_snapshots(h)
+    inter = await run(h, "queue", {"private": True})  # no snapshot: defer, fetch, edit
     assert inter.callback == {"type": 5, "data": {"flags": EPHEMERAL}}
     msg = answer(h.fake, inter)
     assert msg["flags"] & EPHEMERAL
@@ -679,7 +720,7 @@ async def test_stale_cache_and_slow_upstream_defer_first_then_answer(start_bot):
     [embed] = msg["embeds"]
     assert embed["title"] == f"Queue — {len(h.sim.running('pixverse'))} running"
     assert embed["footer"]["text"].startswith("Data from 0s ago")
-    assert h.bot.fresh("pixverse") is not None  # the fetch refreshed the cache
+    assert h.bot.state("pixverse").fresh(h.bot.clock()) is not None  # the fetch was kept
 
     # with the cache fresh again the same command answers at once
     before = h.sim.request_count()
@@ -688,9 +729,67 @@ async def test_stale_cache_and_slow_upstream_defer_first_then_answer(start_bot):
     assert h.sim.request_count() == before
 
 
+
+def last_good_poll(status: JSON, title: str) -> str:
+    """The "Last good poll" timestamp a /status field shows for one provider."""
+    value = field(status["embeds"][0], f"✅ {title}")
+    found = re.search(r"Last good poll: <t:(\d+):R>", value)
+    assert found, value
+    return found.group(1)
+
+
+async def test_a_snapshot_a_command_fetched_serves_the_next_command_and_every_view(start_bot):
+    """The provider's state is one place: what /queue had to fetch itself is what /capacity
+    answers from next, and what /status and the board show."""
+    h = await start_bot()
+    await h.tick()
+    make_stale(h)
+    inter = await run(h, "queue", {"provider": "pixverse"})
+    assert inter.callback == {"type": 5}  # stale: deferred, then asked useapi
+    state = h.bot.state("pixverse")
+    fetched = state.snapshot
+    assert fetched is not None and state.fetched_at == fetched.taken_at
+    assert state.last_ok == fetched.taken_at
+
+    before = h.sim.request_count()
+    again = await run(h, "capacity", {"provider": "pixverse"})
+    assert again.callback is not None and again.callback["type"] == 4  # at once
+    assert h.sim.request_count() == before  # from what /queue fetched
+    [embed] = again.callback["data"]["embeds"]
+    assert embed["footer"]["text"].startswith("Data from 0s ago")
+    status = answer(h.fake, await run(h, "status"))
+    assert last_good_poll(status, "PixVerse") == str(int(fetched.taken_at.timestamp()))
+    statuses = {s.provider: s for s in h.bot.provider_statuses()}
+    assert statuses["pixverse"].running == len(fetched.jobs)
+    assert (statuses["pixverse"].used, statuses["pixverse"].capacity) == (fetched.used,
+                                                                          fetched.capacity)
+
+
+async def test_a_commands_upstream_error_shows_in_status_until_the_next_good_tick(start_bot):
+    h = await start_bot()
+    await h.tick()
+    make_stale(h)
+    h.sim.faults.set("minimax", "status", status=401)
+    await run(h, "capacity", {"provider": "minimax"})
+    state = h.bot.state("minimax")
+    assert state.last_error is not None and "Unauthorized" in state.last_error
+    status = answer(h.fake, await run(h, "status"))
+    mm = next(f for f in status["embeds"][0]["fields"] if f["name"].endswith("MiniMax"))
+    assert not mm["name"].startswith("✅")
+    assert "Last error: " in mm["value"] and "Unauthorized" in mm["value"]
+    assert "stopped" not in mm["value"]
+
+    h.sim.faults.clear()
+    await h.tick("minimax")
+    assert state.last_error is None
+    status = answer(h.fake, await run(h, "status"))
+    assert [f["name"] for f in status["embeds"][0]["fields"]] == [
+        "✅ Dreamina", "✅ MiniMax", "✅ PixVerse"]
+
+
 async def test_upstream_401_becomes_an_ephemeral_error_embed(start_bot):
     h = await start_bot()
-    h.bot.cache.clear()
+    forget_snapshots(h)
     h.sim.faults.set(".", "status", status=401)
 
     inter = await run(h, "queue")  # public defer, then the error to the invoker alone

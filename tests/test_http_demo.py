@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
+
 import httpx
 from rich.console import Console
 
@@ -34,6 +37,35 @@ async def test_healthz_and_metrics(start_bot):
         assert metrics.status_code == 200
         assert 'opsbot_upstream_requests_total{provider="minimax"}' in metrics.text
         assert "opsbot_watcher_ticks_total" in metrics.text
+
+
+
+async def test_healthz_reads_the_state_the_commands_keep(start_bot):
+    """/healthz, /status and the commands read one state per provider: what a command fetched
+    itself, and the error it met, show in /healthz at once."""
+    port = free_port()
+    h = await start_bot(http_port=port)
+    await h.tick()
+    for watcher in h.bot.watchers.values():  # older than one poll interval
+        assert watcher.state.fetched_at is not None
+        watcher.state.fetched_at -= timedelta(hours=1)
+    h.sim.faults.set("minimax", "status", status=401)
+    for provider in ("pixverse", "minimax"):
+        done = asyncio.ensure_future(h.bot.wait_for("app_command_completion", timeout=10))
+        await asyncio.sleep(0)  # let wait_for register its listener
+        await h.fake.invoke("queue", {"provider": provider})
+        await done
+    fetched = h.bot.state("pixverse").snapshot
+    assert fetched is not None
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+        body = (await client.get("/healthz")).json()
+    assert body["ok"] is True and body["upstream_ok"] is False
+    assert body["providers"]["pixverse"] == {
+        "last_ok": fetched.taken_at.isoformat(), "last_error": None,
+        "running": len(fetched.jobs), "watcher_ok": True}
+    minimax = body["providers"]["minimax"]
+    assert minimax["last_error"] == h.bot.state("minimax").last_error
+    assert "401" in minimax["last_error"] and minimax["watcher_ok"] is True
 
 
 async def test_demo_shows_views_and_every_kind_of_alert(tmp_path, monkeypatch):

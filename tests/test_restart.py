@@ -76,7 +76,7 @@ async def test_stopped_right_after_the_tick_then_delivered_once_after_restart(st
     h = await start_bot(sim=sim, providers=["pixverse", "minimax"])
     jobs = {p: sim.start_job(p, duration=INF) for p in ("pixverse", "minimax")}
     await cycle(h)
-    await h.alerts.cog_unload()  # no delivery from here on
+    await h.delivery.cog_unload()  # no delivery from here on
     for job in jobs.values():
         sim.finish_job(job, "completed")
     await h.tick()

@@ -265,7 +265,7 @@ async def test_a_bot_at_the_maximum_interval_and_stuck_time_keeps_its_poll_loop(
     h = await start_bot(manual_ticks=False, providers=["pixverse"],
                         poll_interval_seconds=3600, stuck_after_minutes=10080)
     cog = h.cog("pixverse")
-    if h.bot.health["pixverse"].ticks == 0:  # no await in between: no tick can slip past
+    if h.bot.state("pixverse").ticks == 0:  # no await in between: no tick can slip past
         await h.bot.wait_for("opsbot_tick", timeout=15)
     # the tick is over once it was announced (it re-arms the loop without awaiting)
     assert cog.poll.is_running() and not cog.poll.failed()
@@ -273,7 +273,7 @@ async def test_a_bot_at_the_maximum_interval_and_stuck_time_keeps_its_poll_loop(
     spread = 3600 * cog.watcher.config.jitter
     seconds = cog.poll.seconds
     assert seconds is not None and 3600 - spread <= seconds <= 3600 + spread
-    assert h.bot.health["pixverse"].last_error is None
+    assert h.bot.state("pixverse").last_error is None
     # and the commands that read both settings answer
     for name in ("status", "queue"):
         inter = await h.fake.invoke(name, permissions=ADMIN_PERMISSIONS)

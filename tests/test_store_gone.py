@@ -87,7 +87,7 @@ async def test_the_running_bot_says_the_database_is_gone(start_bot: StartBot, tm
     remove_database(db)
     with caplog.at_level(logging.ERROR):
         await h.tick()
-        h.alerts.deliverer.wake()
+        h.delivery.deliverer.wake()
 
         async def delivery_said_so() -> bool:
             return any(r.name == "bot.delivery" and "was deleted" in r.getMessage()
@@ -95,7 +95,7 @@ async def test_the_running_bot_says_the_database_is_gone(start_bot: StartBot, tm
 
         await wait_until("the delivery loop's error", delivery_said_so, 10)
     for name in ("pixverse", "minimax", "dreamina"):
-        error = h.bot.health[name].last_error or ""
+        error = h.bot.state(name).last_error or ""
         assert error.startswith(f"DatabaseGone: the database file {db} was deleted"), error
     watch_errors = [r for r in caplog.records
                     if r.levelno == logging.ERROR and r.name == "bot.watch"]

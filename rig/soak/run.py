@@ -241,9 +241,6 @@ class Soak:
             raise SoakError(f"the bot failed ({how}): {live.task.exception()!r}")
 
     def _record_errors(self, bot: OpsBot) -> None:
-        for h in bot.health.values():
-            if h.last_error:
-                self.errors.append(h.last_error)
         for c in provider_cogs(bot):
             if c.watcher.last_error:
                 self.errors.append(c.watcher.last_error)
@@ -270,7 +267,7 @@ class Soak:
                 self.errors.append(report.error)
 
     def _wake(self, live: _Live) -> None:
-        cog: Any = live.bot.get_cog("Alerts")
+        cog: Any = live.bot.get_cog("Delivery")
         if cog is not None:
             cog.deliverer.wake()
 

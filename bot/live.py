@@ -1,0 +1,86 @@
+"""What the bot knows now of one provider, in memory: the one owner of its runtime state.
+
+The provider's watcher updates it at the end of every tick; a command that had to ask useapi
+itself (the snapshot was stale) records what it got here too. `/queue`, `/capacity`, `/status`,
+`/board` and `/healthz` all read it, so they never disagree. No I/O here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.errors import UpstreamError
+from bot.models import Snapshot
+
+#: A loop that has ended no tick for this many poll intervals (plus `STALL_GRACE`) is taken
+#: for hung or dead.
+STALL_INTERVALS = 3
+STALL_GRACE = timedelta(seconds=60)
+
+
+def describe(exc: BaseException) -> str:
+    """An error as `last_error` shows it: an upstream error says what it is already; anything
+    else (a bug) is named by its type."""
+    return str(exc) if isinstance(exc, UpstreamError) else f"{type(exc).__name__}: {exc}"
+
+
+@dataclass(slots=True)
+class LiveState:
+    """One provider's latest snapshot and health. `poll_interval` (seconds) decides what is
+    fresh and when a silent loop counts as stopped."""
+
+    poll_interval: float
+    #: The freshest snapshot seen: fetched by a tick or a command, or read from the store.
+    snapshot: Snapshot | None = None
+    #: When that snapshot was fetched (its own time: seeing it again does not make it younger).
+    fetched_at: datetime | None = None
+    #: When a poll last went through whole.
+    last_ok: datetime | None = None
+    #: The last error (None once a tick went through), and when it happened.
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    #: Ticks that ended, and how many of them failed.
+    ticks: int = 0
+    errors: int = 0
+
+    def saw(self, snapshot: Snapshot, *, ok_at: datetime | None) -> None:
+        """Keep `snapshot` unless an younger one is held already (a command's fetch may land
+        while a tick is under way). `ok_at`: when the poll that gave it went through, None
+        when it did not (a tick committed in part)."""
+        if self.snapshot is None or snapshot.taken_at >= self.snapshot.taken_at:
+            self.snapshot = snapshot
+            self.fetched_at = snapshot.taken_at
+        if ok_at is not None:
+            self.last_ok = ok_at
+
+    def failed(self, error: BaseException | str, *, at: datetime) -> None:
+        self.last_error = error if isinstance(error, str) else describe(error)
+        self.last_error_at = at
+
+    def ended_tick(self, error: str | None, *, at: datetime) -> None:
+        """A tick ended: it clears the last error, or records its own."""
+        self.ticks += 1
+        if error is None:
+            self.last_error = None
+        else:
+            self.errors += 1
+            self.failed(error, at=at)
+
+    def fresh(self, now: datetime) -> Snapshot | None:
+        """The snapshot if it is younger than one poll interval."""
+        if self.snapshot is None or self.fetched_at is None:
+            return None
+        if now - self.fetched_at <= timedelta(seconds=self.poll_interval):
+            return self.snapshot
+        return None
+
+    def loop_running(self, now: datetime) -> bool | None:
+        """Whether the watcher's loop runs: None before its first tick ended; False when no
+        tick has ended for `STALL_INTERVALS` intervals (a hung or dead loop). An upstream
+        error alone does not mean the loop stopped."""
+        if self.ticks == 0:
+            return None
+        seen = [t for t in (self.last_ok, self.last_error_at) if t is not None]
+        limit = timedelta(seconds=STALL_INTERVALS * self.poll_interval) + STALL_GRACE
+        return bool(seen) and now - max(seen) <= limit
