@@ -675,8 +675,11 @@ def test_any_body_gives_a_snapshot_or_an_upstream_error(tmp_path: Path, name: st
         loop.run_until_complete(store.close())
         loop.close()
     # Not vacuous: many bodies got through to the snapshot, jobs left and were resolved while
-    # upstream was hostile, job results were read, and many bodies were typed errors.
-    assert seen["snapshot"] >= EXAMPLES // 4, seen
+    # upstream was hostile, job results were read, and many bodies were typed errors. (Floors
+    # well below what is seen: hypothesis mixes constants it mines from every module the
+    # process has imported into its draws, so the same seed gives another mix in the whole
+    # suite than in this file alone: MiniMax 18 snapshots of 40 alone, 8 in the whole run.)
+    assert seen["snapshot"] >= EXAMPLES // 10, seen
     assert seen["resolved while hostile"] >= EXAMPLES // 10, seen
     assert seen["job result"] >= EXAMPLES // 4, seen
     assert seen["PayloadError"] >= EXAMPLES // 10, seen
