@@ -41,7 +41,7 @@ def _text(body: Any) -> str:
                 walk(x)
 
     walk(body)
-    return "\n".join(parts).replace("\\", "").replace("\u200b", "")
+    return "\n".join(parts).replace("\\", "")
 
 
 async def _wait_first_ticks(rig: Harness) -> None:

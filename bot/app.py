@@ -21,7 +21,7 @@ from discord.ext import commands
 from pydantic import SecretStr
 
 from bot import http
-from bot.embeds import ProviderStatus
+from bot.health import ProviderStatus
 from bot.live import LiveState
 from bot.providers import Provider
 from bot.runtime import display_database_url, tune_gc
@@ -84,11 +84,8 @@ class OpsBot(commands.Bot):
         out: list[ProviderStatus] = []
         for name in sorted(self.watchers):
             state = self.state(name)
-            snap = state.snapshot
-            out.append(ProviderStatus(
-                provider=name, running=len(snap.jobs) if snap else None,
-                used=snap.used if snap else None, capacity=snap.capacity if snap else None,
-                last_ok=state.last_ok, last_error=state.last_error,
+            out.append(ProviderStatus.of(
+                name, state.snapshot, last_ok=state.last_ok, last_error=state.last_error,
                 watcher_ok=state.loop_running(now)))
         return out
 

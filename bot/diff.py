@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.alerts import CapacityObs
-from bot.models import Account, Job, Snapshot
+from bot.models import Account, Job, Snapshot, is_stuck
 
 __all__ = ["Diff", "capacity_observations", "diff"]
 
@@ -68,7 +68,7 @@ def diff(prev: Snapshot | None, cur: Snapshot, *, now: datetime, stuck_after: ti
             continue
         seconds = job.elapsed_seconds
         elapsed = float(seconds) if seconds is not None else job.elapsed(now)
-        if elapsed is not None and elapsed >= limit:
+        if is_stuck(elapsed, limit):
             new_stuck.append(job)
             still.add(job.id)
     return Diff(left=left, new_stuck=tuple(new_stuck), stuck_ids=frozenset(still),

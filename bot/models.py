@@ -55,6 +55,12 @@ def bound_count(n: int) -> int:
     return 0 if n < 0 else n if n <= MAX_COUNT else MAX_COUNT
 
 
+def is_stuck(elapsed_seconds: float | None, limit_seconds: float) -> bool:
+    """A job is stuck once it has run `limit_seconds` (`STUCK_AFTER_MINUTES`) or longer: the
+    diff reports it then, once, and `/queue` marks it ⚠ from then on."""
+    return elapsed_seconds is not None and elapsed_seconds >= limit_seconds
+
+
 def in_time_range(t: datetime) -> bool:
     """Whether an (aware) upstream time lies in [`EARLIEST`, `LATEST`)."""
     return EARLIEST <= t < LATEST

@@ -15,7 +15,7 @@ POSTS = r"POST /channels/\d+/messages$"
 
 
 def plain(s: str) -> str:
-    return s.replace("\\", "").replace("\u200b", "")
+    return s.replace("\\", "")
 
 
 def alerts(fake: FakeDiscord, channel: int | None = None) -> list[tuple[str, str, JSON]]:

@@ -756,3 +756,18 @@ def test_error_and_alert_embeds_show_bidi_controls_as_markers():
     for embed in (e, a, s):
         check_limits(embed)
         assert not BIDI_ANY.search(dump(embed))
+
+
+def test_queue_marks_stuck_exactly_where_the_watcher_reports_it():
+    """One definition (`bot.models.is_stuck`): a job that has run exactly STUCK_AFTER is stuck
+    for the ⚠ mark as for the alert; one second less is not."""
+    from bot.diff import diff
+
+    limit = int(STUCK.total_seconds())
+    jobs = (Job("pixverse", "user:1-pixverse:a@x.io-video:1", "video", "a@x.io", None, limit),
+            Job("pixverse", "user:1-pixverse:a@x.io-video:2", "video", "a@x.io", None, limit - 1))
+    snap = Snapshot("pixverse", NOW, jobs)
+    [page] = queue_pages([snap], now=NOW, stuck_after=STUCK, redact=False, titles=TITLES)
+    lines = str(page.fields[0].value).splitlines()
+    assert ["⚠ stuck" in line for line in lines] == [True, False]
+    assert [j.id for j in diff(None, snap, now=NOW, stuck_after=STUCK).new_stuck] == [jobs[0].id]

@@ -37,7 +37,6 @@ from sqlalchemy import delete
 from bot import alerts, providers
 from bot.delivery import group_rows
 from bot.embeds import (
-    ProviderStatus,
     alert_batch,
     alert_embed,
     board_embed,
@@ -50,6 +49,7 @@ from bot.embeds import (
 )
 from bot.errors import UpstreamError
 from bot.events import EventKind
+from bot.health import ProviderStatus
 from bot.models import (
     EARLIEST,
     LATEST,
@@ -483,13 +483,8 @@ def views(w: ProviderWatcher, name: str, now: datetime) -> None:
     `last_ok`, `last_error`."""
     snap = w.latest
     clean(w.last_error)
-    used = capacity = None
-    if snap is not None:
-        used = sum(a.executing for a in snap.accounts)
-        known = [a.max_jobs for a in snap.accounts if a.max_jobs is not None]
-        capacity = sum(known) if known else None
-    status = ProviderStatus(name, len(snap.jobs) if snap else None, used, capacity, w.last_ok,
-                            w.last_error, True)
+    status = ProviderStatus.of(name, snap, last_ok=w.last_ok, last_error=w.last_error,
+                               watcher_ok=True)
     check_embeds([status_embed([status], now=now, titles=TITLES)])
     if snap is None:
         return

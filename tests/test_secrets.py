@@ -173,7 +173,7 @@ def _bodies(fake: Any) -> list[str]:
         if r.json is None:
             continue
         text = r.json if isinstance(r.json, str) else json.dumps(r.json, ensure_ascii=False)
-        out += [text, text.replace("\\\\", "").replace("\\", "").replace("\u200b", "")]
+        out += [text, text.replace("\\\\", "").replace("\\", "")]
     return out
 
 

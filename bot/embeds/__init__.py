@@ -44,7 +44,6 @@ from bot.embeds.status import status_embed
 from bot.embeds.style import BAD, NEUTRAL, OK, WARN
 
 # Re-exported while bot/app.py still imports it from here; its home is bot.health.
-from bot.health import ProviderStatus
 
 __all__ = [
     "AUTHOR_MAX",
@@ -64,7 +63,6 @@ __all__ = [
     "TITLE_MAX",
     "WARN",
     "EmbedLimitError",
-    "ProviderStatus",
     "alert_batch",
     "alert_embed",
     "alert_title",

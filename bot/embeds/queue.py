@@ -21,7 +21,7 @@ from bot.embeds.layout import (
     span_name,
 )
 from bot.embeds.style import NEUTRAL, OK, WARN, kind_mark
-from bot.models import Job, Snapshot
+from bot.models import Job, Snapshot, is_stuck
 from bot.text import display_account, display_id, escape, fmt_duration, redact_email, short_id
 
 __all__ = ["queue_pages"]
@@ -51,16 +51,12 @@ def _started(job: Job, taken_at: datetime) -> datetime | None:
     return None
 
 
-def _is_stuck(elapsed: float | None, stuck_s: float) -> bool:
-    return elapsed is not None and elapsed > stuck_s
-
-
 def _job_line(elapsed: float | None, job: Job, taken_at: datetime, stuck_s: float,
               redact: bool) -> str:
     """``🎬 …video:7 · started <t:…:R> · 3m 57s · ⚠ stuck``."""
     started = _started(job, taken_at)
     start = f"started {format_dt(started, 'R')}" if started else "start unknown"
-    mark = " · ⚠ stuck" if _is_stuck(elapsed, stuck_s) else ""
+    mark = " · ⚠ stuck" if is_stuck(elapsed, stuck_s) else ""
     ident = escape(short_id(display_id(job.id, redact)))
     return f"{kind_mark(job.kind)} {ident} · {start} · {fmt_duration(elapsed)}{mark}"
 
@@ -105,7 +101,7 @@ def queue_pages(snapshots: Sequence[Snapshot], *, now: datetime, stuck_after: ti
         ptitle = provider_title(snap.provider, titles)
         timed = [(j.elapsed(now, snap.taken_at), j) for j in snap.jobs
                  if account is None or _matches_account(j, account)]
-        stuck = sum(1 for e, _ in timed if _is_stuck(e, stuck_s))
+        stuck = sum(1 for e, _ in timed if is_stuck(e, stuck_s))
         total += len(timed)
         stuck_total += stuck
         if not timed:
