@@ -79,7 +79,8 @@ def run_parts(parts: Sequence[str], *, quick: bool, console: Console,
 
 
 def results_doc(figures: Mapping[str, Any], *, quick: bool) -> dict[str, Any]:
-    """The results.json document: the contract's keys first, details under `details`."""
+    """The results.json document: the documented keys first (one per figure, fixed so runs
+    compare), details under `details`."""
     doc: dict[str, Any] = {"machine": common.machine(), "date": date.today().isoformat(),
                            "quick": quick}
     details: dict[str, Any] = {}

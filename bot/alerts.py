@@ -28,7 +28,7 @@ from bot.text import fmt_duration
 OK = "ok"
 FULL = "full"
 
-# Words of the contract (`AlertWord`), by the names this module's callers know.
+# The alert words (`AlertWord`), by the names this module's callers know.
 EXHAUSTED = AlertWord.EXHAUSTED
 RESTORED = AlertWord.RESTORED
 UNREACHABLE = AlertWord.UNREACHABLE

@@ -14,8 +14,9 @@ class EventKind(enum.StrEnum):
 
 
 class AlertWord(enum.StrEnum):
-    """The one word an alert says, as the contract spells it. The values stand in event keys
-    and stored rows, so they never change; the order is the order summaries list them in."""
+    """The one word an alert says, as users read it (public and fixed). The values stand in
+    event keys and stored rows, so they never change; the order is the order summaries list
+    them in."""
 
     COMPLETED = "completed"
     FAILED = "failed"

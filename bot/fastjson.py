@@ -61,8 +61,8 @@ def loads(data: bytes | str) -> Any:
     string in the result holds a lone surrogate or a NUL (each becomes U+FFFD).
 
     Text in which a run of 19 digits or more may be a number (right after `[`, `,`, `:`, `-`
-    or white space, or at the start: a cheap scan, ~1 ms a MB, that a digit run inside a
-    string seldom trips) is read by the standard library, and so is what orjson refuses; its
+    or white space, or at the start: a cheap scan that a digit run inside a string seldom
+    trips) is read by the standard library, and so is what orjson refuses; its
     errors (ValueError) stay the errors, and nesting deeper than the interpreter's recursion
     limit (~1,000) is `NestedTooDeep`, a ValueError too.
     """

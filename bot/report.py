@@ -1,4 +1,5 @@
-"""One-shot team status: fetch every provider once, as JSON (the contract's shape) or tables."""
+"""One-shot team status: fetch every provider once, as JSON (`opsbot status --json`: a fixed
+shape scripts rely on, see `to_json`) or tables."""
 
 from __future__ import annotations
 

@@ -85,7 +85,8 @@ def _bad_character(text: str) -> str | None:
 
 
 class Settings(BaseSettings):
-    """Every setting of the contract. Secrets are `SecretStr`: they print as `**********`."""
+    """Every setting (README, Settings; names are public and fixed). Secrets are `SecretStr`:
+    they print as `**********`."""
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8",
                                       extra="ignore", case_sensitive=False)
