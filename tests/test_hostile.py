@@ -4,9 +4,10 @@ nothing else escapes; the next good tick commits and reports every job that left
 whatever the watcher holds or queued renders in every embed.
 
 Bodies are generated as JSON *text* from every documented item shape (the seeds in
-tests/data/seeds, and the shapes useapi.net documents for each endpoint), so they can hold what no Python value writes: lone
-surrogates (as `\\ud800` escapes, or raw as CESU-style UTF-8 bytes), NULs, `NaN`/`Infinity`
-tokens, `1e400`, 10^400 integers, 5,000-digit numbers, nesting past the recursion limit,
+tests/data/seeds, and the shapes useapi.net documents for each endpoint), so they can hold
+what no Python value writes: lone surrogates (as `\\ud800` escapes, or raw as CESU-style
+UTF-8 bytes), NULs, `NaN`/`Infinity` tokens, `1e400`, 10^400 integers, 5,000-digit numbers,
+nesting past the recursion limit,
 repeated keys and repeated ids, and any JSON type in any field. They reach a real
 `ProviderWatcher` (its real adapter, the real client over an `httpx.MockTransport`, so
 `bot.fastjson.loads` as in production, and a real `Store` on SQLite), not a copy of its steps.

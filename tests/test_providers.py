@@ -1,8 +1,8 @@
 """The PixVerse, MiniMax and Dreamina adapters: documented bodies in, normalised models out.
 
 The pure parsers are fed every documented example (the seed pages' bodies live in
-tests/data/seeds/; the other documented shapes of useapi.net's pages are inline below). The network paths
-(`snapshot()`, `job()`) are only checked for routing, concurrency and fallbacks, through an
+tests/data/seeds/; the other shapes useapi.net's pages document are inline below). The network
+paths (`snapshot()`, `job()`) are only checked for routing, concurrency and fallbacks, through an
 `httpx.MockTransport`; the simulator-over-sockets integration tests cover the rest.
 """
 
