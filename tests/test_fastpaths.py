@@ -212,6 +212,9 @@ def test_flat_fast_path_reads_each_text_field() -> None:
     assert pixverse.parse_queue([{"id": "legacy-2", "email": "a@x.io", "account": "b@y.io",
                                   "model": "", "elapsed": "03:57"}], NOW)[0] == Job(
         "pixverse", "legacy-2", None, "a@x.io", None, 237, None)
+    # A kind word in another case: the type alone says it (neither the id nor its key does).
+    assert pixverse.parse_queue([{"id": "legacy-3", "type": " Video "}], NOW)[0] == Job(
+        "pixverse", "legacy-3", "video", None, None, None, None)
 
 
 @FAST
