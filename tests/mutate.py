@@ -59,7 +59,7 @@ def target(module: str, tests: list[str]) -> tuple[list[str], list[str]]:
     chosen = tests or list(known_tests) or [f"tests/test_{source.stem}.py"]
     missing = [t for t in chosen if not Path(t.split("::")[0]).exists()]
     if missing:
-        raise SystemExit(f"mutate: no tests {', '.join(missing)}; name them after the module")
+        raise SystemExit(f"mutate: no tests {', '.join(missing)}: give the tests after the module")
     return patterns, chosen
 
 
