@@ -2,6 +2,7 @@
 # The project's two entry points, on a machine with nothing but python3:
 #   ./dev.sh demo [opsbot demo options]   set up, then run the no-token demo
 #   ./dev.sh test [pytest options]        set up, then ruff + mypy + the whole test suite
+#   ./dev.sh mutate [module [tests]]      set up, then mutation-test one module (tests/mutate.py)
 # Each creates (or reuses) its own virtual environment in .venv.
 set -eu
 cd "$(dirname "$0")"
@@ -41,8 +42,13 @@ case "$cmd" in
         [ "$rc" -eq 5 ] && echo "pytest ran no tests" >&2 && exit 1
         exit "$rc"
         ;;
+    mutate)
+        setup
+        exec "$VENV/bin/python" tests/mutate.py "$@"
+        ;;
     *)
-        echo "usage: ./dev.sh demo [--seconds N] [--seed N] | ./dev.sh test [pytest args]" >&2
+        echo "usage: ./dev.sh demo [--seconds N] [--seed N] | ./dev.sh test [pytest args]" \
+             "| ./dev.sh mutate [alerts|diff|parse|PATH [TESTS]]" >&2
         exit 2
         ;;
 esac

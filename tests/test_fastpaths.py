@@ -14,7 +14,8 @@ import gc
 import json
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,7 +34,8 @@ from bot.store import Store, _stuck_ids, decode_snapshot, encode_snapshot
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-IDS = ["user:1-pixverse:a@b.c-video:7", "user:85242-minimax:781737-image:364982339136302050",
+JOB_ID = "user:1-pixverse:a@b.c-video:7"
+IDS = [JOB_ID, "user:85242-minimax:781737-image:364982339136302050",
        "j1128234156410633743v-u85242-US:felix@x.example:dreamina", "user:1-pixverse:a-music:2",
        "legacy-id", "  ", "", "user:u-x:acct-Video:1"]
 TEXT = st.sampled_from(IDS) | st.text(max_size=12)
@@ -135,12 +137,94 @@ def test_fast_path_declines_what_it_does_not_check() -> None:
     assert caught.value.field == "executing.US:a@x[1].model"
 
 
+#: What the fast path takes in a text field: text (a kind word, an account, anything), empty
+#: text, or null.
+TEXT_OR_NULL = (st.none() | st.just("") | TEXT
+                | st.sampled_from(["video", "image", "music", "Video", " image ", "a@x.io"]))
+#: Ids the fast path takes: non-blank text, with and without an account and kind in them.
+FAST_IDS = st.sampled_from([i for i in IDS if i.strip()]) | st.text(min_size=1).filter(
+    lambda s: not s.isspace())
+
+
+@st.composite
+def fast_items(draw: st.DrawFn, id_keys: dict[str, Kind | None]) -> dict[str, Any]:
+    """A scheduler item of the shape every scheduler sends, which `_flat_fast` reads: one or
+    more id keys (nulls before the id, so that the first key present is not always the
+    first), and any of the other fields as text or null."""
+    keys = list(id_keys)
+    first = draw(st.sampled_from(keys))
+    item: dict[str, Any] = {k: None for k in keys[:keys.index(first)] if draw(st.booleans())}
+    item[first] = draw(FAST_IDS)
+    for later in keys[keys.index(first) + 1:]:
+        if draw(st.booleans()):
+            item[later] = draw(st.none() | FAST_IDS)
+    for name in ("type", "email", "account", "model"):
+        if draw(st.booleans()):
+            item[name] = draw(TEXT_OR_NULL)
+    if draw(st.booleans()):
+        item["started"] = draw(TIMES | st.none() | HUGE)
+    if draw(st.booleans()):
+        item["elapsed"] = draw(ELAPSED | st.none() | HUGE | st.integers(-5, 10**6))
+    return item
+
+
+@contextmanager
+def empty_memos() -> Iterator[None]:
+    """The parser's memos empty, as in a fresh process, and restored after. The tests share
+    a process (and mutmut forks its workers from one that ran them all): without this, a
+    reader's cold path would run only for text no earlier test happened to read."""
+    with pytest.MonkeyPatch.context() as patch:
+        for memo in ("_ID_INFO", "_STARTED", "_ELAPSED"):
+            patch.setattr(parse, memo, {})
+        yield
+
+
+def job_fields(job: Job) -> dict[str, Any]:
+    return {f.name: getattr(job, f.name) for f in dataclasses.fields(job)}
+
+
+@pytest.mark.parametrize("module", [pixverse, minimax], ids=["pixverse", "minimax"])
+@FAST
+@given(st.data())
+def test_flat_fast_path_takes_text_items_and_gives_the_checked_job(module: Any,
+                                                                    data: st.DataObject) -> None:
+    """`flat_queue`'s docstring promises the same job from either path: compared field by
+    field (id, kind, account, started, elapsed, model), on items the fast path does take."""
+    id_keys: dict[str, Kind | None] = module._ID_KEYS
+    item = data.draw(fast_items(id_keys))
+    checked = parse._flat_job(item, 0, module.NAME, "scheduler", id_keys, NOW)
+    with empty_memos():
+        for memos in ("cold", "warm"):
+            fast = parse._flat_fast(item, module.NAME, tuple(id_keys), id_keys, NOW)
+            assert fast is not None, f"the fast path declined a text item ({memos} memos)"
+            assert job_fields(fast) == job_fields(checked)
+        assert module.parse_queue([item], NOW) == (checked,)
+
+
+def test_flat_fast_path_reads_each_text_field() -> None:
+    """Each field the fast path reads itself, read as the checked path reads it."""
+    item = {"id": None, "videoId": "legacy-1", "type": "image", "email": "",
+            "account": "b@y.io", "model": "v5", "started": "2026-11-28T11:55:00.000Z"}
+    job = pixverse.parse_queue([item], NOW)[0]
+    assert job_fields(job) == {
+        "provider": "pixverse", "id": "legacy-1", "kind": "image", "account": "b@y.io",
+        "started": datetime(2026, 11, 28, 11, 55, tzinfo=UTC), "elapsed_seconds": 300,
+        "model": "v5"}
+    assert pixverse.parse_queue([{"id": "legacy-2", "email": "a@x.io", "account": "b@y.io",
+                                  "model": "", "elapsed": "03:57"}], NOW)[0] == Job(
+        "pixverse", "legacy-2", None, "a@x.io", None, 237, None)
+    # A kind word in another case: the type alone says it (neither the id nor its key does).
+    assert pixverse.parse_queue([{"id": "legacy-3", "type": " Video "}], NOW)[0] == Job(
+        "pixverse", "legacy-3", "video", None, None, None, None)
+
+
 @FAST
 @given(TEXT)
 def test_id_info_is_kind_and_account_from_id(job_id: str) -> None:
     expected = (parse.kind_from_id(job_id), parse.account_from_id(job_id))
-    assert parse.id_info(job_id) == expected
-    assert parse.id_info(job_id) == expected  # memoised
+    with empty_memos():
+        assert parse.id_info(job_id) == expected
+        assert parse.id_info(job_id) == expected  # memoised
 
 
 _CLOCK = re.compile(r"(\d+):(\d{1,2})(?::(\d{1,2}))?(?:\.\d*)?")
@@ -184,6 +268,41 @@ def test_memos_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     long_id = "user:1-pixverse:" + "a" * 300 + "-video:1"
     assert memos.id_info(long_id) == ("video", "a" * 300)
     assert long_id not in memos._ID_INFO
+
+
+def test_memo_keys_up_to_the_length_bound_are_kept() -> None:
+    at_bound = "9" * parse._MEMO_KEY_MAX
+    with empty_memos():
+        assert parse._elapsed(at_bound) is None and parse._elapsed(at_bound + "9") is None
+        assert parse._ELAPSED == {at_bound: None}
+
+
+def test_the_memos_are_written_then_read() -> None:
+    """From a job's second tick on, its id, start and elapsed text are read from the memos
+    (a dict lookup instead of regular expressions): each reading is kept, and what a memo
+    holds is what the fast path and the memoised readers give."""
+    job_id, started, elapsed = JOB_ID, "2026-11-28T11:55:00.000Z", "03:57"
+    start = datetime(2026, 11, 28, 11, 55, tzinfo=UTC)
+    item = {"id": job_id, "started": started, "elapsed": elapsed}
+    unreadable = {"id": "legacy-9", "started": "soon", "elapsed": "later"}
+    with empty_memos():
+        assert pixverse.parse_queue([item, unreadable], NOW) == (
+            Job("pixverse", job_id, "video", "a@b.c", start, 237, None),
+            Job("pixverse", "legacy-9", None, None, None, None, None))
+        assert parse._ID_INFO == {job_id: ("video", "a@b.c"), "legacy-9": (None, None)}
+        assert parse._STARTED == {started: start, "soon": None}
+        assert parse._ELAPSED == {elapsed: 237, "later": None}
+        planted = start - timedelta(hours=1)
+        parse._ID_INFO[job_id] = ("image", "planted@x")
+        parse._STARTED[started] = planted
+        parse._ELAPSED[elapsed] = 1
+        assert pixverse.parse_queue([item], NOW) == (
+            Job("pixverse", job_id, "image", "planted@x", planted, 1, None),)
+        assert parse.id_info(job_id) == ("image", "planted@x")
+        assert (parse._started(started), parse._elapsed(elapsed)) == (planted, 1)
+        # No elapsed figure: counted from the (planted) start, 10:55 to NOW (12:00).
+        assert pixverse.parse_queue([{"id": job_id, "started": started}], NOW) == (
+            Job("pixverse", job_id, "image", "planted@x", planted, 3900, None),)
 
 
 # ------------------------------------------------------------------------------ JSON decoding

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.errors import NotFound, PayloadError
-from bot.models import EARLIEST, LATEST, MAX_ELAPSED_SECONDS, Job, Outcome
-from bot.providers import parse
+from bot.models import EARLIEST, LATEST, MAX_COUNT, MAX_ELAPSED_SECONDS, Account, Job, Outcome
+from bot.providers import parse, pixverse
 from bot.providers.parse import (
     account_from_id,
     both,
@@ -340,3 +340,217 @@ async def test_both_raises_the_error_itself_and_cancels_the_other() -> None:
     with pytest.raises(NotFound):
         await both(slow(), fails())
     assert cancelled.is_set()
+
+
+# ------------------------------------------------------------------ whole errors, exact edges
+# A PayloadError is what `/status` and the log show for a body that does not fit: its whole
+# text (provider, what was expected, what came, where) is compared, not only its type.
+
+NOW = utc(2026, 11, 28, 12)
+
+
+def payload_error(call: Callable[[], object]) -> tuple[str | None, str | None, str]:
+    with pytest.raises(PayloadError) as caught:
+        call()
+    return caught.value.provider, caught.value.field, str(caught.value)
+
+
+@pytest.mark.parametrize(("getter", "value", "text"), [
+    (expect_dict, None, "expected an object, got null"),
+    (expect_dict, True, "expected an object, got a boolean"),
+    (expect_dict, 3, "expected an object, got a number"),
+    (expect_dict, 1.5, "expected an object, got a number"),
+    (expect_dict, "x", "expected an object, got a string"),
+    (expect_dict, [], "expected an object, got an array"),
+    (expect_dict, (), "expected an object, got tuple"),  # no JSON type: its Python name
+    (expect_list, {}, "expected an array, got an object"),
+    (expect_list, None, "expected an array, got null"),
+    (parse.opt_dict, [], "expected an object, got an array"),
+    (parse.opt_list, {}, "expected an array, got an object"),
+    (require_id, None, "expected a job id, got null"),
+    (require_id, "", "expected a job id, got an empty string"),
+    (require_id, "  ", "expected a job id, got an empty string"),
+    (require_id, False, "expected a job id, got a boolean"),
+    (require_id, 1.5, "expected a job id, got a number"),
+    (opt_str, [], "expected a string, got an array"),
+    (opt_str, True, "expected a string, got a boolean"),
+    (opt_int, "five", "expected a number, got a string"),
+    (opt_int, {}, "expected a number, got an object"),
+    (opt_int, float("inf"), "expected a number, got a number"),
+])
+def test_getter_errors_say_what_came(getter: Callable[[object, str, str], object],
+                                     value: object, text: str) -> None:
+    assert payload_error(lambda: getter(value, "minimax", "f[0].x")) == (
+        "minimax", "f[0].x", f"minimax: {text} at 'f[0].x'")
+
+
+def test_require_id_names_what_it_expected() -> None:
+    assert payload_error(lambda: require_id(None, "p", "f", what="an account name")) == (
+        "p", "f", "p: expected an account name, got null at 'f'")
+
+
+@pytest.mark.parametrize(("body", "field", "text"), [
+    ({"id": 1}, "scheduler", "expected an array, got an object"),
+    ([{"id": "a"}, 5], "scheduler[1]", "expected an object, got a number"),
+    ([{"id": "a"}, {"videoId": None, "model": "m"}], "scheduler[1]",
+     "job has no id (none of id, videoId, imageId)"),
+    ([{"id": "a"}, {"id": ""}], "scheduler[1].id", "expected a job id, got an empty string"),
+    ([{"id": "a"}, {"videoId": ["x"]}], "scheduler[1].videoId", "expected a job id, got an array"),
+    ([{"id": "a"}, {"id": "b", "type": ["video"]}], "scheduler[1].type",
+     "expected a string, got an array"),
+    ([{"id": "a"}, {"id": "b", "email": {}}], "scheduler[1].email",
+     "expected a string, got an object"),
+    ([{"id": "a"}, {"id": "b", "account": True}], "scheduler[1].account",
+     "expected a string, got a boolean"),
+    ([{"id": "a"}, {"id": "b", "model": []}], "scheduler[1].model",
+     "expected a string, got an array"),
+    ([5], "scheduler[0]", "expected an object, got a number"),  # first and alone
+])
+def test_flat_queue_errors_name_the_item_and_field(body: object, field: str,
+                                                   text: str) -> None:
+    assert payload_error(lambda: pixverse.parse_queue(body, NOW)) == (
+        "pixverse", field, f"pixverse: {text} at {field!r}")
+
+
+def test_flat_queue_checked_path_whole_job() -> None:
+    """Numbers where text belongs (the fast path declines them): coerced, every field read."""
+    item = {"id": None, "imageId": 42, "type": "Video", "email": 7, "account": "x",
+            "model": 2.5, "started": 1764330000, "elapsed": 12.9}
+    assert pixverse.parse_queue([item], NOW) == (
+        Job("pixverse", "42", "video", "7", utc(2025, 11, 28, 11, 40), 12, "2.5"),)
+    item = {"videoId": 43, "account": "acc", "started": "2026-11-28T11:55:00Z"}
+    assert pixverse.parse_queue([item], NOW) == (
+        Job("pixverse", "43", "video", "acc", utc(2026, 11, 28, 11, 55), 300, None),)
+
+
+
+@pytest.mark.parametrize(("config", "field", "text"), [
+    ([], "accounts", "expected an object, got an array"),
+    ({"a": {"maxJobs": 1}, "b": 3}, "accounts.b", "expected an object, got a number"),
+    ({"a": {"maxJobs": "many"}}, "accounts.a.maxJobs", "expected a number, got a string"),
+])
+def test_accounts_from_config_errors_name_the_field(config: object, field: str,
+                                                    text: str) -> None:
+    assert payload_error(lambda: parse.accounts_from_config(config, "runway", "accounts",
+                                                            [])) == (
+        "runway", field, f"runway: {text} at {field!r}")
+
+
+def test_accounts_from_config_clamps_counts() -> None:
+    jobs = [Job("p", str(i), account="a") for i in range(3)]
+    got = parse.accounts_from_config({"a": {"maxJobs": -4}, "b": {"maxJobs": 10**9}},
+                                     "p", "accounts", jobs)
+    assert got == (Account("a", 0, 3, 0), Account("b", MAX_COUNT, 0, MAX_COUNT))
+
+
+# ------------------------------------------------------------------------ available_accounts
+
+def test_available_accounts_whole_rows() -> None:
+    jobs = [Job("p", "1", account="a@x"), Job("p", "2", account="a@x"),
+            Job("p", "3", account="b@y"), Job("p", "4")]
+    body = {"available": [
+        {"email": "a@x", "maxJobs": 3},  # executing counted from the jobs, available worked out
+        {"account": "b@y", "maxJobs": 1, "executing": 4},  # over-committed: none free
+        {"email": None, "account": "c@z", "maxJobs": 5, "executing": 1, "available": 2},
+        {"email": "d@w"},  # nothing known but the name
+        {"email": "a@x", "maxJobs": 9},  # listed twice: the first row stands
+    ]}
+    assert parse.available_accounts(body, "pixverse", jobs) == (
+        Account("a@x", 3, 2, 1), Account("b@y", 1, 4, 0), Account("c@z", 5, 1, 2),
+        Account("d@w", None, 0, None))
+
+
+@pytest.mark.parametrize("where", ["first", "last", "alone"])
+def test_available_accounts_counts_jobs_only_for_rows_without_executing(where: str) -> None:
+    jobs = [Job("p", "1", account="n@x"), Job("p", "2", account="k@x")]
+    counted = {"email": "n@x", "maxJobs": 2}
+    given_ = {"email": "k@x", "maxJobs": 2, "executing": 0}
+    rows = {"first": [counted, given_], "last": [given_, counted], "alone": [counted]}[where]
+    got = {a.account: a for a in parse.available_accounts({"available": rows}, "p", jobs)}
+    assert got["n@x"] == Account("n@x", 2, 1, 1)
+    if where != "alone":
+        assert got["k@x"] == Account("k@x", 2, 0, 2)
+
+
+def test_available_accounts_clamps_counts() -> None:
+    body = {"available": [{"email": "a", "maxJobs": 10**9, "executing": -3,
+                           "available": 10**9},
+                          {"email": "b", "maxJobs": 2, "available": -2}]}
+    assert parse.available_accounts(body, "p") == (
+        Account("a", MAX_COUNT, 0, MAX_COUNT), Account("b", 2, 0, 0))
+    jobs = [Job("p", str(i), account="c") for i in range(MAX_COUNT + 1)]
+    assert parse.available_accounts({"available": [{"email": "c"}]}, "p", jobs) == (
+        Account("c", None, MAX_COUNT, None),)
+
+
+@pytest.mark.parametrize(("body", "field", "text"), [
+    ([], "(body)", "expected an object, got an array"),
+    ({}, "available", "expected an array, got null"),
+    ({"available": [{"email": "a"}, 3]}, "available[1]", "expected an object, got a number"),
+    ({"available": [{"email": "a"}, {"email": ""}]}, "available[1].email",
+     "expected an account name, got an empty string"),
+    ({"available": [{"email": "a"}, {"maxJobs": 1}]}, "available[1].account",
+     "expected an account name, got null"),
+    ({"available": [{"email": "a", "maxJobs": "x"}]}, "available[0].maxJobs",
+     "expected a number, got a string"),
+    ({"available": [{"email": "a", "executing": []}]}, "available[0].executing",
+     "expected a number, got an array"),
+    ({"available": [{"email": "a", "available": {}}]}, "available[0].available",
+     "expected a number, got an object"),
+])
+def test_available_accounts_errors_name_the_field(body: object, field: str, text: str) -> None:
+    assert payload_error(lambda: parse.available_accounts(body, "kling")) == (
+        "kling", field, f"kling: {text} at {field!r}")
+
+
+# ------------------------------------------------------------------------- exact edges
+
+def test_opt_int_reads_exactly_what_int_reads() -> None:
+    assert opt_int("9007199254740993", "p", "f") == 9007199254740993  # no float round-off
+    assert opt_int("1E3", "p", "f") == 1000
+    assert opt_int("-2.5", "p", "f") == -3
+    assert opt_int(" 7 ", "p", "f") == 7
+    assert opt_int("0" * 63 + "8", "p", "f") == 8  # 64 characters: still read
+    assert payload_error(lambda: opt_int("0" * 64 + "8", "p", "f"))[2] == (
+        "p: expected a number, got a string at 'f'")
+
+
+def test_text_at_exactly_the_length_bound_is_read() -> None:
+    fraction = "1" * (64 - len("2024-09-25T01:55:16.Z"))
+    time_64 = f"2024-09-25T01:55:16.{fraction}Z"
+    assert len(time_64) == 64 and parse_time(time_64) == utc(2024, 9, 25, 1, 55, 16, 111111)
+    assert parse_time(time_64[:-1] + "1Z") is None  # 65: not read
+    assert parse_elapsed("1E3") == 1000 and parse_elapsed("2.5e1") == 25
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("2024-09-25T03:55:16+02", utc(2024, 9, 25, 1, 55, 16)),  # hours only
+    ("2024-09-25T01:55:16-01", utc(2024, 9, 25, 2, 55, 16)),
+    ("2024-09-25T03:55:16 +0230", utc(2024, 9, 25, 1, 25, 16)),
+])
+def test_parse_time_offsets(value: str, expected: datetime) -> None:
+    assert parse_time(value) == expected
+
+
+def test_parse_time_is_utc_whatever_the_machines_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "IST-5:30")  # POSIX form: needs no tz database
+    time.tzset()
+    try:
+        got = parse_time(datetime(2024, 1, 1, 2, tzinfo=timezone(timedelta(hours=2))))
+        assert got == utc(2024, 1, 1) and got.utcoffset() == timedelta(0)
+        assert parse_time(1727229316) == utc(2024, 9, 25, 1, 55, 16)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    # the clock regex's path (the fast path declines fractions and non-ASCII digits)
+    ("1:02:03.5", 3723), ("١:٠٢:٠٣", 3723), ("٣:٤٥", 225),
+    # minutes and seconds have one or two digits on either path
+    ("1:123", None), ("1:02:123", None), ("1:123:03", None), ("1:5", 65), ("1:2:3", 3723),
+])
+def test_parse_elapsed_clock_shapes(value: str, expected: int | None) -> None:
+    assert parse_elapsed(value) == expected
