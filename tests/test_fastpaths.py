@@ -172,11 +172,18 @@ def fast_items(draw: st.DrawFn, id_keys: dict[str, Kind | None]) -> dict[str, An
 def empty_memos() -> Iterator[None]:
     """The parser's memos empty, as in a fresh process, and restored after. The tests share
     a process (and mutmut forks its workers from one that ran them all): without this, a
-    reader's cold path would run only for text no earlier test happened to read."""
-    with pytest.MonkeyPatch.context() as patch:
-        for memo in ("_ID_INFO", "_STARTED", "_ELAPSED"):
-            patch.setattr(parse, memo, {})
+    reader's cold path would run only for text no earlier test happened to read. Emptied in
+    place: the fast path holds the memo dicts themselves (`bot.providers.parse.queue`)."""
+    memo_dicts: list[dict[str, Any]] = [memos._ID_INFO, memos._STARTED, memos._ELAPSED]
+    saved = [(memo, dict(memo)) for memo in memo_dicts]
+    for memo, _ in saved:
+        memo.clear()
+    try:
         yield
+    finally:
+        for memo, content in saved:
+            memo.clear()
+            memo.update(content)
 
 
 def job_fields(job: Job) -> dict[str, Any]:
@@ -271,10 +278,10 @@ def test_memos_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_memo_keys_up_to_the_length_bound_are_kept() -> None:
-    at_bound = "9" * parse._MEMO_KEY_MAX
+    at_bound = "9" * memos._MEMO_KEY_MAX
     with empty_memos():
-        assert parse._elapsed(at_bound) is None and parse._elapsed(at_bound + "9") is None
-        assert parse._ELAPSED == {at_bound: None}
+        assert memos._elapsed(at_bound) is None and memos._elapsed(at_bound + "9") is None
+        assert memos._ELAPSED == {at_bound: None}
 
 
 def test_the_memos_are_written_then_read() -> None:
@@ -289,17 +296,17 @@ def test_the_memos_are_written_then_read() -> None:
         assert pixverse.parse_queue([item, unreadable], NOW) == (
             Job("pixverse", job_id, "video", "a@b.c", start, 237, None),
             Job("pixverse", "legacy-9", None, None, None, None, None))
-        assert parse._ID_INFO == {job_id: ("video", "a@b.c"), "legacy-9": (None, None)}
-        assert parse._STARTED == {started: start, "soon": None}
-        assert parse._ELAPSED == {elapsed: 237, "later": None}
+        assert memos._ID_INFO == {job_id: ("video", "a@b.c"), "legacy-9": (None, None)}
+        assert memos._STARTED == {started: start, "soon": None}
+        assert memos._ELAPSED == {elapsed: 237, "later": None}
         planted = start - timedelta(hours=1)
-        parse._ID_INFO[job_id] = ("image", "planted@x")
-        parse._STARTED[started] = planted
-        parse._ELAPSED[elapsed] = 1
+        memos._ID_INFO[job_id] = ("image", "planted@x")
+        memos._STARTED[started] = planted
+        memos._ELAPSED[elapsed] = 1
         assert pixverse.parse_queue([item], NOW) == (
             Job("pixverse", job_id, "image", "planted@x", planted, 1, None),)
         assert parse.id_info(job_id) == ("image", "planted@x")
-        assert (parse._started(started), parse._elapsed(elapsed)) == (planted, 1)
+        assert (memos._started(started), memos._elapsed(elapsed)) == (planted, 1)
         # No elapsed figure: counted from the (planted) start, 10:55 to NOW (12:00).
         assert pixverse.parse_queue([{"id": job_id, "started": started}], NOW) == (
             Job("pixverse", job_id, "image", "planted@x", planted, 3900, None),)
