@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.alerts import CapacityObs
-from bot.models import Account, Job, Snapshot, is_stuck
+from bot.models import Account, Job, Snapshot, all_full, is_stuck
 
 __all__ = ["Diff", "capacity_observations", "diff"]
 
@@ -35,19 +35,11 @@ class Diff:
 def capacity_observations(accounts: tuple[Account, ...]) -> tuple[CapacityObs, ...]:
     """One reading per account whose fullness is known (`Account.full`), then the provider as
     a whole: not full when any account has room, full when every account is known full."""
-    obs: list[CapacityObs] = []
-    unknown = False
-    for a in accounts:
-        full = a.full
-        if full is None:
-            unknown = True
-            continue
-        obs.append(CapacityObs(a.account, full, a.executing, a.max_jobs))
-    if obs:
-        if not all(o.full for o in obs):
-            obs.append(CapacityObs(None, False))
-        elif not unknown:
-            obs.append(CapacityObs(None, True))
+    obs = [CapacityObs(a.account, full, a.executing, a.max_jobs)
+           for a in accounts if (full := a.full) is not None]
+    whole = all_full(accounts)
+    if whole is not None:
+        obs.append(CapacityObs(None, whole))
     return tuple(obs)
 
 

@@ -25,7 +25,7 @@ downstream (diff, store, embeds) may rely on the bounds below:
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from types import MemberDescriptorType
@@ -179,6 +179,18 @@ class Account:
         return None
 
 
+def all_full(accounts: Iterable[Account]) -> bool | None:
+    """Whether a provider can take no new job at all: False when any account has room, True
+    when every account is full, None when that cannot be told (no account, or none with room
+    but some that do not say)."""
+    told = [a.full for a in accounts]
+    if any(full is False for full in told):
+        return False
+    if told and all(told):
+        return True
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     """What one provider was doing at `taken_at` (UTC): one job per id."""
@@ -198,6 +210,11 @@ class Snapshot:
         """The slots of the accounts whose limit is known; None when none says."""
         known = [a.max_jobs for a in self.accounts if a.max_jobs is not None]
         return sum(known) if known else None
+
+    @property
+    def full(self) -> bool | None:
+        """Whether this provider can take no new job at all (`all_full`)."""
+        return all_full(self.accounts)
 
     @property
     def full_accounts(self) -> tuple[Account, ...]:

@@ -57,3 +57,17 @@ def test_job_elapsed_is_upstreams_figure_aged_else_from_started() -> None:
 def test_askable_only_when_decoding_left_the_id_alone() -> None:
     assert Job("p", "user:1-pixverse:a@b.c-video:7").askable
     assert not Job("p", "user:1-pixverse:a@b.c-video:\ufffd").askable
+
+
+FULL, ROOM, SILENT = Account("f", 2, 2, 0), Account("r", 2, 1, 1), Account("s", None, 3, None)
+
+
+@pytest.mark.parametrize(("accounts", "whole"), [
+    ((FULL,), True), ((FULL, FULL), True),
+    ((ROOM,), False), ((ROOM, FULL), False), ((FULL, ROOM), False),
+    ((SILENT, ROOM), False), ((ROOM, SILENT), False),  # one with room is enough to say no
+    ((FULL, SILENT), None), ((SILENT, FULL), None), ((SILENT,), None), ((), None),
+])
+def test_a_provider_is_full_when_every_account_is(accounts: tuple[Account, ...],
+                                                  whole: bool | None) -> None:
+    assert Snapshot("p", T0, (), accounts).full is whole

@@ -53,7 +53,7 @@ class Totals:
         full = snap.full_accounts
         return cls(used=snap.used, capacity=snap.capacity,
                    unknown=sum(1 for a in snap.accounts if a.max_jobs is None), full=full,
-                   all_full=bool(snap.accounts) and len(full) == len(snap.accounts))
+                   all_full=snap.full is True)
 
     @property
     def ratio(self) -> float | None:
