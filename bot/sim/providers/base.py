@@ -17,6 +17,7 @@ from bot.sim import names
 from bot.sim.reply import Reply, error_reply
 
 if TYPE_CHECKING:
+    from bot.sim.model import SimJob
     from bot.sim.state import Simulator
 
 #: A handler of one API version's paths: (simulator, method, path segments after the
@@ -24,6 +25,16 @@ if TYPE_CHECKING:
 Handler = Callable[["Simulator", str, list[str], dict[str, str]], Reply]
 #: A new account: the key useapi uses for it, its e-mail and its region (None where none).
 AccountSeed = tuple[str, str | None, str | None]
+
+
+def with_reply(item: dict[str, Any], job: SimJob) -> dict[str, Any]:
+    """`item` with the job's `replyUrl` and, beside it, its `replyRef`, where it has them: what
+    every scheduler item and job body echoes of the submitted request."""
+    if job.reply_url is not None:
+        item["replyUrl"] = job.reply_url
+        if job.reply_ref is not None:
+            item["replyRef"] = job.reply_ref
+    return item
 
 
 @dataclass(frozen=True, kw_only=True)

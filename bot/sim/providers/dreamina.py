@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.sim.clock import from_ts, iso_ms
 from bot.sim.model import SimAccount, SimJob
-from bot.sim.providers.base import AccountSeed, ProviderSpec
+from bot.sim.providers.base import AccountSeed, ProviderSpec, with_reply
 from bot.sim.reply import NOT_FOUND, Reply, error_reply, job_for, method_ok
 
 if TYPE_CHECKING:
@@ -59,12 +59,8 @@ def _video(job: SimJob, now: float) -> dict[str, Any]:
     status = "created" if job.running else job.outcome
     if status == "moderated":
         status = "failed"
-    request: dict[str, Any] = {"prompt": job.prompt, "model": job.model, "ratio": "16:9",
-                               "duration": 5, "resolution": "720p"}
-    if job.reply_url is not None:
-        request["replyUrl"] = job.reply_url
-        if job.reply_ref is not None:
-            request["replyRef"] = job.reply_ref
+    request = with_reply({"prompt": job.prompt, "model": job.model, "ratio": "16:9",
+                          "duration": 5, "resolution": "720p"}, job)
     body: dict[str, Any] = {
         "jobid": job.id, "type": job.kind, "status": status, "model": job.model,
         "created": iso_ms(job.started_ts),

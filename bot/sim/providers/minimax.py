@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from bot.sim import names
 from bot.sim.clock import format_elapsed, iso_ms
 from bot.sim.model import SimAccount, SimJob
-from bot.sim.providers.base import AccountSeed, ProviderSpec
+from bot.sim.providers.base import AccountSeed, ProviderSpec, with_reply
 from bot.sim.reply import NOT_FOUND, Reply, delete_job, error_reply, job_for, method_ok
 
 if TYPE_CHECKING:
@@ -37,13 +37,8 @@ def _key(sim: Simulator, job: SimJob) -> str:
 
 
 def _item(sim: Simulator, job: SimJob, now: float) -> dict[str, Any]:
-    item: dict[str, Any] = {_key(sim, job): job.id, "started": job.started_iso,
-                            "elapsed": format_elapsed(now - job.started_ts)}
-    if job.reply_url is not None:
-        item["replyUrl"] = job.reply_url
-        if job.reply_ref is not None:
-            item["replyRef"] = job.reply_ref
-    return item
+    return with_reply({_key(sim, job): job.id, "started": job.started_iso,
+                       "elapsed": format_elapsed(now - job.started_ts)}, job)
 
 
 def _account(acct: SimAccount) -> dict[str, Any]:

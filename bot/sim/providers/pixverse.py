@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.sim.clock import format_elapsed, from_ts, iso_ms, iso_s
 from bot.sim.model import SimAccount, SimJob
-from bot.sim.providers.base import ProviderSpec
+from bot.sim.providers.base import ProviderSpec, with_reply
 from bot.sim.reply import NOT_FOUND, Reply, delete_job, error_reply, job_for, method_ok
 
 if TYPE_CHECKING:
@@ -33,13 +33,8 @@ NAME = "pixverse"
 
 
 def _item(job: SimJob, now: float) -> dict[str, Any]:
-    item: dict[str, Any] = {"id": job.id, "type": job.kind, "started": job.started_iso,
-                            "elapsed": format_elapsed(now - job.started_ts)}
-    if job.reply_url is not None:
-        item["replyUrl"] = job.reply_url
-        if job.reply_ref is not None:
-            item["replyRef"] = job.reply_ref
-    return item
+    return with_reply({"id": job.id, "type": job.kind, "started": job.started_iso,
+                       "elapsed": format_elapsed(now - job.started_ts)}, job)
 
 
 def _account(acct: SimAccount) -> dict[str, Any]:
