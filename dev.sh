@@ -32,6 +32,7 @@ case "$cmd" in
     test)
         setup
         echo "== ruff"; "$VENV/bin/ruff" check bot cogs rig tests bench
+        "$VENV/bin/ruff" format --check bot cogs rig tests bench
         echo "== mypy"; "$VENV/bin/mypy"
         echo "== pytest"
         set +e

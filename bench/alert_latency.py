@@ -46,6 +46,7 @@ def _text(body: Any) -> str:
 
 async def _wait_first_ticks(rig: Harness) -> None:
     """Until every provider's loop has done its start-up tick."""
+
     def pending() -> bool:
         return any(w.state.ticks < 1 for w in rig.bot.watchers.values())
 
@@ -54,13 +55,13 @@ async def _wait_first_ticks(rig: Harness) -> None:
             await rig.bot.wait_for("opsbot_tick", check=lambda *_: not pending())
 
 
-async def measure(*, samples: int = 40, window_s: float = 50.0, seed: int = 3,
-                  jobs: int = 90, accounts: int = 15) -> dict[str, Any]:
+async def measure(
+    *, samples: int = 40, window_s: float = 50.0, seed: int = 3, jobs: int = 90, accounts: int = 15
+) -> dict[str, Any]:
     sim = Simulator(seed=seed, accounts=accounts, jobs=jobs, token=SIM_TOKEN, churn=False)
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory(prefix="opsbot-bench-") as tmp:
-        async with running_bot(sim, Path(tmp), poll_interval=INTERVAL_S,
-                               manual_ticks=False) as rig:
+        async with running_bot(sim, Path(tmp), poll_interval=INTERVAL_S, manual_ticks=False) as rig:
             await _wait_first_ticks(rig)
             await asyncio.sleep(INTERVAL_S * 0.2)  # every loop is past its start-up tick
             victims = rng.sample(sim.running(), min(samples, len(sim.running())))
@@ -89,7 +90,8 @@ async def measure(*, samples: int = 40, window_s: float = 50.0, seed: int = 3,
     ratios = [(arrived[j] - ended[j]) / INTERVAL_S for j in ended if j in arrived]
     return {
         "alert_latency_over_interval": {**p50_p99(ratios), "max": round(max(ratios), 2)}
-        if ratios else {"p50": None, "p99": None, "max": None},
+        if ratios
+        else {"p50": None, "p99": None, "max": None},
         "_alerts": {"ended": len(ended), "alerted": len(arrived), "interval_s": INTERVAL_S},
     }
 

@@ -50,9 +50,15 @@ async def _invoke(rig: Harness, name: str) -> tuple[float, int, str]:
 
 async def _final_answer(rig: Harness, token: str, start: int, wait_s: float = 20) -> float:
     """When the answer after a defer (edit of the original or a followup) reached the fake."""
+
     def done(r: RecordedRequest) -> bool:
-        return (r.params.get("token") == token and r.method in ("PATCH", "POST")
-                and r.path.startswith("/webhooks/") and 200 <= (r.status or 0) < 300)
+        return (
+            r.params.get("token") == token
+            and r.method in ("PATCH", "POST")
+            and r.path.startswith("/webhooks/")
+            and 200 <= (r.status or 0) < 300
+        )
+
     rec = await rig.fake.wait_for(done, wait_s, start=start)
     return rec.time
 
@@ -69,8 +75,9 @@ async def cached(rig: Harness, name: str, n: int) -> list[float]:
     return out
 
 
-async def stale_slow(rig: Harness, name: str, n: int,
-                     latency_s: float = UPSTREAM_LATENCY_S) -> list[dict[str, Any]]:
+async def stale_slow(
+    rig: Harness, name: str, n: int, latency_s: float = UPSTREAM_LATENCY_S
+) -> list[dict[str, Any]]:
     """`n` invocations with a stale cache and `latency_s` added to every upstream request."""
     faults = [rig.sim.faults.set(p, "latency", seconds=latency_s) for p in rig.sim.providers]
     out: list[dict[str, Any]] = []
@@ -83,33 +90,40 @@ async def stale_slow(rig: Harness, name: str, n: int,
             t0 = time.monotonic()
             ms, kind, token = await _invoke(rig, name)
             answered = await _final_answer(rig, token, start)
-            out.append({"callback_ms": ms, "type": kind,
-                        "answer_s": answered - t0})
+            out.append({"callback_ms": ms, "type": kind, "answer_s": answered - t0})
     finally:
         for f in faults:
             rig.sim.faults.remove(f.id)
     return out
 
 
-async def measure(*, n: int = 200, n_stale: int = 3, jobs: int = 1_000, accounts: int = 100,
-                  seed: int = 11, latency_s: float = UPSTREAM_LATENCY_S) -> dict[str, Any]:
-    sim = Simulator(seed=seed, accounts=accounts, jobs=jobs, token=SIM_TOKEN,
-                    churn=False)
+async def measure(
+    *,
+    n: int = 200,
+    n_stale: int = 3,
+    jobs: int = 1_000,
+    accounts: int = 100,
+    seed: int = 11,
+    latency_s: float = UPSTREAM_LATENCY_S,
+) -> dict[str, Any]:
+    sim = Simulator(seed=seed, accounts=accounts, jobs=jobs, token=SIM_TOKEN, churn=False)
     with tempfile.TemporaryDirectory(prefix="opsbot-bench-") as tmp:
         async with running_bot(sim, Path(tmp)) as rig:
             for name in COMMANDS:  # warm-up: first-call costs are not the steady state
                 await cached(rig, name, 3)
             cached_ms = {name: await cached(rig, name, n) for name in COMMANDS}
-            stale = {name: await stale_slow(rig, name, n_stale, latency_s)
-                     for name in COMMANDS}
+            stale = {name: await stale_slow(rig, name, n_stale, latency_s) for name in COMMANDS}
     rows = [r for name in COMMANDS for r in stale[name]]
     return {
         "queue_cached_ms": p50_p99(cached_ms["queue"]),
         "capacity_cached_ms": p50_p99(cached_ms["capacity"]),
         "stale_slow_upstream_answered_in_time": all(
-            r["type"] == 5 and r["callback_ms"] < DEADLINE_S * 1000 for r in rows),
-        "stale_slow_callback_ms": {**p50_p99([r["callback_ms"] for r in rows]),
-                                   "max": round(max(r["callback_ms"] for r in rows), 2)},
+            r["type"] == 5 and r["callback_ms"] < DEADLINE_S * 1000 for r in rows
+        ),
+        "stale_slow_callback_ms": {
+            **p50_p99([r["callback_ms"] for r in rows]),
+            "max": round(max(r["callback_ms"] for r in rows), 2),
+        },
         "stale_slow_answer_s": p50_p99([r["answer_s"] for r in rows]),
         "_samples": {"cached": n, "stale": len(rows), "jobs": jobs, "accounts": accounts},
     }

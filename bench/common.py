@@ -38,8 +38,10 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 def p50_p99(values: Sequence[float], digits: int = 2) -> dict[str, float]:
     """`{"p50", "p99"}` of `values`, rounded."""
-    return {"p50": round(percentile(values, 50), digits),
-            "p99": round(percentile(values, 99), digits)}
+    return {
+        "p50": round(percentile(values, 50), digits),
+        "p99": round(percentile(values, 99), digits),
+    }
 
 
 def machine() -> str:
@@ -60,27 +62,41 @@ def machine() -> str:
                     break
     except OSError:
         pass
-    return (f"{cores} cores, {model}{ram}, {platform.system()} "
-            f"{platform.release().split('-')[0]}, Python {platform.python_version()}")
+    return (
+        f"{cores} cores, {model}{ram}, {platform.system()} "
+        f"{platform.release().split('-')[0]}, Python {platform.python_version()}"
+    )
 
 
 def settings(**values: Any) -> Settings:
     """Settings from `values` and the environment only: a `.env` in the working directory
     must not change what is measured."""
-    base: dict[str, Any] = dict(providers="pixverse,minimax,dreamina", log_level="WARNING",
-                                redact_accounts=False, stuck_after_minutes=20, http_port=0)
+    base: dict[str, Any] = dict(
+        providers="pixverse,minimax,dreamina",
+        log_level="WARNING",
+        redact_accounts=False,
+        stuck_after_minutes=20,
+        http_port=0,
+    )
     base.update(values)
     return load_settings(_env_file=None, **base)
 
 
-def running_bot(sim: Simulator, db_dir: Path,
-                **kwargs: Any) -> AbstractAsyncContextManager[Harness]:
+def running_bot(
+    sim: Simulator, db_dir: Path, **kwargs: Any
+) -> AbstractAsyncContextManager[Harness]:
     """`rig.botharness.running_bot` with the bench's tokens and settings (no `.env`).
     Imported here and not at the top: the tick bench's processes must not load discord.py."""
     from rig.botharness import running_bot as run
 
-    return run(sim, db_dir, make_settings=settings, useapi_token=SIM_TOKEN,
-               discord_token=DISCORD_TOKEN, **kwargs)
+    return run(
+        sim,
+        db_dir,
+        make_settings=settings,
+        useapi_token=SIM_TOKEN,
+        discord_token=DISCORD_TOKEN,
+        **kwargs,
+    )
 
 
 def quiet_logging() -> None:
@@ -101,15 +117,31 @@ def child_env(**extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def sim_process(*, jobs: int, accounts: int, seed: int = 1,
-                token: str = SIM_TOKEN) -> Iterator[str]:
+def sim_process(
+    *, jobs: int, accounts: int, seed: int = 1, token: str = SIM_TOKEN
+) -> Iterator[str]:
     """A static (churn off, real clock) simulator in its own process; yields its URL.
 
     Its CPU time and memory are not the measured process's: that is the point."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.simproc", "--jobs", str(jobs), "--accounts",
-         str(accounts), "--seed", str(seed), "--token", token],
-        stdout=subprocess.PIPE, text=True, env=child_env(), cwd=ROOT)
+        [
+            sys.executable,
+            "-m",
+            "bench.simproc",
+            "--jobs",
+            str(jobs),
+            "--accounts",
+            str(accounts),
+            "--seed",
+            str(seed),
+            "--token",
+            token,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=child_env(),
+        cwd=ROOT,
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()

@@ -76,25 +76,31 @@ def _churn(sim: Simulator, rng: random.Random, n: int) -> None:
         sim.start_job(job.provider, job.account, "video", float("inf"))
 
 
-async def measure(*, rounds: int = 10, jobs: int = 500, accounts: int = 50,
-                  seed: int = 5) -> dict[str, Any]:
+async def measure(
+    *, rounds: int = 10, jobs: int = 500, accounts: int = 50, seed: int = 5
+) -> dict[str, Any]:
     clock = ManualClock()
-    sim = Simulator(seed=seed, accounts=accounts, jobs=jobs, token=SIM_TOKEN, clock=clock,
-                    churn=False)
+    sim = Simulator(
+        seed=seed, accounts=accounts, jobs=jobs, token=SIM_TOKEN, clock=clock, churn=False
+    )
     rng = random.Random(seed)
     ours: list[int] = []
     naive: list[int] = []
     with tempfile.TemporaryDirectory(prefix="opsbot-bench-") as tmp:
-        async with SimServer(sim) as server, \
-                UseapiClient(server.url, SecretStr(SIM_TOKEN)) as client, \
-                httpx.AsyncClient(base_url=server.url, timeout=30,
-                                  headers={"Authorization": f"Bearer {SIM_TOKEN}"}) as http:
+        async with (
+            SimServer(sim) as server,
+            UseapiClient(server.url, SecretStr(SIM_TOKEN)) as client,
+            httpx.AsyncClient(
+                base_url=server.url, timeout=30, headers={"Authorization": f"Bearer {SIM_TOKEN}"}
+            ) as http,
+        ):
             store = await Store.open(f"sqlite+aiosqlite:///{Path(tmp) / 'economy.db'}")
             try:
                 config = WatchConfig(stuck_after=timedelta(hours=6), poll_interval=30)
-                watchers = [ProviderWatcher(providers.load(name)(client), store, config,
-                                            clock=clock)
-                            for name in sim.providers]
+                watchers = [
+                    ProviderWatcher(providers.load(name)(client), store, config, clock=clock)
+                    for name in sim.providers
+                ]
                 for _ in range(2):  # warm-up: the first tick has nothing to diff against
                     for w in watchers:
                         await w.tick()
@@ -115,11 +121,18 @@ async def measure(*, rounds: int = 10, jobs: int = 500, accounts: int = 50,
                 await store.close()
     mean_ours, mean_naive = statistics.mean(ours), statistics.mean(naive)
     return {
-        "upstream_calls_per_tick": {"opsbot": round(mean_ours, 1),
-                                    "naive": round(mean_naive, 1),
-                                    "ratio": round(mean_naive / mean_ours, 1)},
-        "_economy": {"rounds": rounds, "jobs": jobs, "accounts": accounts,
-                     "finishing_per_tick": FINISH_PER_TICK, "opsbot_per_round": ours},
+        "upstream_calls_per_tick": {
+            "opsbot": round(mean_ours, 1),
+            "naive": round(mean_naive, 1),
+            "ratio": round(mean_naive / mean_ours, 1),
+        },
+        "_economy": {
+            "rounds": rounds,
+            "jobs": jobs,
+            "accounts": accounts,
+            "finishing_per_tick": FINISH_PER_TICK,
+            "opsbot_per_round": ours,
+        },
     }
 
 

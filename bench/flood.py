@@ -62,11 +62,20 @@ T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 # --------------------------------------------------------------------------- 1. the claim
 
+
 def flood_items(n: int) -> list[OutboxItem]:
     """N `exhausted` events of one tick for one channel, as the watcher queues them."""
-    return [OutboxItem(capacity_event("pixverse", CapacityObs(f"a{i}@example.com", True, 5, 5),
-                                      EXHAUSTED, 1, T0), 100, None, "pending")
-            for i in range(n)]
+    return [
+        OutboxItem(
+            capacity_event(
+                "pixverse", CapacityObs(f"a{i}@example.com", True, 5, 5), EXHAUSTED, 1, T0
+            ),
+            100,
+            None,
+            "pending",
+        )
+        for i in range(n)
+    ]
 
 
 async def claim_once(n: int, db_dir: Path) -> dict[str, float]:
@@ -95,17 +104,21 @@ async def measure_claims(sizes: tuple[int, ...] = CLAIM_SIZES) -> dict[str, Any]
             claims[str(n)] = round(got["claim_s"], 3)
             commits[str(n)] = round(got["commit_s"], 3)
     largest = max(sizes)
-    return {"claim_s": claims,
-            "claim_rows_per_s": round(largest / max(claims[str(largest)], 1e-9)),
-            "_claim": {"commit_s": commits, "sizes": list(sizes)}}
+    return {
+        "claim_s": claims,
+        "claim_rows_per_s": round(largest / max(claims[str(largest)], 1e-9)),
+        "_claim": {"commit_s": commits, "sizes": list(sizes)},
+    }
 
 
 # --------------------------------------------------------------------------- 2. end to end
 
+
 def flood_sim(accounts: int, *, seed: int = 4) -> Simulator:
     """PixVerse and MiniMax with `accounts` accounts each, a few jobs, static."""
-    return Simulator(seed=seed, accounts=2 * accounts, jobs=40, token=SIM_TOKEN,
-                     providers=PROVIDERS, churn=False)
+    return Simulator(
+        seed=seed, accounts=2 * accounts, jobs=40, token=SIM_TOKEN, providers=PROVIDERS, churn=False
+    )
 
 
 def exhaust(sim: Simulator) -> int:
@@ -116,21 +129,24 @@ def exhaust(sim: Simulator) -> int:
     return len(fresh)
 
 
-def _arrival(rig: Harness, start: int, *, nonce: str | None = None,
-             naming: str | None = None) -> float | None:
+def _arrival(
+    rig: Harness, start: int, *, nonce: str | None = None, naming: str | None = None
+) -> float | None:
     """When the fake Discord received the message with `nonce` (the flood's: one tick's rows
     for one channel are one message) or the one `naming` a job."""
     for rec in rig.fake.requests[start:]:
         if rec.route != MESSAGE_ROUTE or not isinstance(rec.json, dict):
             continue
-        if (nonce is not None and rec.json.get("nonce") == nonce) \
-                or (naming is not None and naming in _text(rec.json)):
+        if (nonce is not None and rec.json.get("nonce") == nonce) or (
+            naming is not None and naming in _text(rec.json)
+        ):
             return rec.time
     return None
 
 
-async def measure_flood(*, accounts: int = ACCOUNTS, interval: float = INTERVAL_S,
-                        deadline_s: float = 300.0) -> dict[str, Any]:
+async def measure_flood(
+    *, accounts: int = ACCOUNTS, interval: float = INTERVAL_S, deadline_s: float = 300.0
+) -> dict[str, Any]:
     """The flood and the unrelated alert through the real bot (see the module's text).
     `interval` below 5 s (the settings' floor) is set on the watchers after start-up (tests)."""
     sim = flood_sim(accounts)
@@ -139,8 +155,13 @@ async def measure_flood(*, accounts: int = ACCOUNTS, interval: float = INTERVAL_
     committed: dict[str, float] = {}
     nonce: list[str] = []
     with tempfile.TemporaryDirectory(prefix="opsbot-bench-") as tmp:
-        async with running_bot(sim, Path(tmp), poll_interval=max(interval, 5.0),
-                               manual_ticks=False, providers=list(PROVIDERS)) as rig:
+        async with running_bot(
+            sim,
+            Path(tmp),
+            poll_interval=max(interval, 5.0),
+            manual_ticks=False,
+            providers=list(PROVIDERS),
+        ) as rig:
             for cog in rig.provider_cogs():
                 cog.watcher.config = replace(cog.watcher.config, poll_interval=interval)
                 cog.poll.change_interval(seconds=interval)  # (the sleep under way too)
@@ -152,8 +173,7 @@ async def measure_flood(*, accounts: int = ACCOUNTS, interval: float = INTERVAL_
                     failures.append(f"{provider}: {report.error}")
                 if provider == "minimax" and f"job:minimax:{victim}:failed" in report.event_keys:
                     committed["victim_tick"] = time.monotonic()
-                if provider == "pixverse" and n and report.queued >= n \
-                        and not flood_in.is_set():
+                if provider == "pixverse" and n and report.queued >= n and not flood_in.is_set():
                     committed["flood"] = time.monotonic()
                     committed["events"] = report.queued
                     nonce.append(nonce_for(report.event_keys))
@@ -179,21 +199,28 @@ async def measure_flood(*, accounts: int = ACCOUNTS, interval: float = INTERVAL_
         "flood": {
             "events": int(committed["events"]),
             "delivery_s": None if delivery is None else round(delivery, 2),
-            "unrelated_alert_over_interval": None if latency is None
+            "unrelated_alert_over_interval": None
+            if latency is None
             else round(latency / interval, 2),
             "failed_ticks": len(failures),
         },
-        "_flood": {"accounts": n, "interval_s": interval, "messages": messages,
-                   "unrelated_latency_s": None if latency is None else round(latency, 2),
-                   # from the commit of the MiniMax tick that saw the job end to Discord
-                   "unrelated_after_its_tick_s": None if unrelated_at is None
-                   or "victim_tick" not in committed
-                   else round(unrelated_at - committed["victim_tick"], 2),
-                   "waited_up_to_s": deadline_s, "tick_errors": failures[:5]},
+        "_flood": {
+            "accounts": n,
+            "interval_s": interval,
+            "messages": messages,
+            "unrelated_latency_s": None if latency is None else round(latency, 2),
+            # from the commit of the MiniMax tick that saw the job end to Discord
+            "unrelated_after_its_tick_s": None
+            if unrelated_at is None or "victim_tick" not in committed
+            else round(unrelated_at - committed["victim_tick"], 2),
+            "waited_up_to_s": deadline_s,
+            "tick_errors": failures[:5],
+        },
     }
 
 
 # --------------------------------------------------------------------------- 3. SIGTERM
+
 
 def _flood_rows(db: Path) -> int:
     """Capacity rows in the bot's outbox, read-only (0 while the file is not there yet)."""
@@ -202,8 +229,7 @@ def _flood_rows(db: Path) -> int:
     except sqlite3.Error:
         return 0
     try:
-        (n,) = conn.execute("SELECT count(*) FROM alert_outbox "
-                            "WHERE kind = 'capacity'").fetchone()
+        (n,) = conn.execute("SELECT count(*) FROM alert_outbox WHERE kind = 'capacity'").fetchone()
         return int(n)
     except sqlite3.Error:
         return 0
@@ -215,15 +241,24 @@ def _flood_states(db: Path) -> dict[str, int]:
     """The flood's rows by state (claimed ones as `claimed`), read-only."""
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)
     try:
-        return {state: int(n) for state, n in conn.execute(
-            "SELECT CASE WHEN state = 'pending' AND claimed_by IS NOT NULL THEN 'claimed' "
-            "ELSE state END, count(*) FROM alert_outbox WHERE kind = 'capacity' GROUP BY 1")}
+        return {
+            state: int(n)
+            for state, n in conn.execute(
+                "SELECT CASE WHEN state = 'pending' AND claimed_by IS NOT NULL THEN 'claimed' "
+                "ELSE state END, count(*) FROM alert_outbox WHERE kind = 'capacity' GROUP BY 1"
+            )
+        }
     finally:
         conn.close()
 
 
-async def measure_sigterm(*, accounts: int = ACCOUNTS, deadline_s: float = 180.0,
-                          start_timeout_s: float = 90.0, delay_s: float = 0.0) -> dict[str, Any]:
+async def measure_sigterm(
+    *,
+    accounts: int = ACCOUNTS,
+    deadline_s: float = 180.0,
+    start_timeout_s: float = 90.0,
+    delay_s: float = 0.0,
+) -> dict[str, Any]:
     """`python -m bot run` with every PixVerse account full from the start; SIGTERM as soon
     as the flood is in its outbox; seconds until it exited (None: killed at `deadline_s`)."""
     sim = flood_sim(accounts)
@@ -235,16 +270,30 @@ async def measure_sigterm(*, accounts: int = ACCOUNTS, deadline_s: float = 180.0
             with tempfile.TemporaryDirectory(prefix="opsbot-bench-") as tmp:
                 db = Path(tmp) / "opsbot.db"
                 env = child_env(
-                    DISCORD_TOKEN=DISCORD_TOKEN, USEAPI_TOKEN=SIM_TOKEN,
-                    USEAPI_BASE_URL=server.url, DISCORD_API_BASE_URL=fake.api_base,
-                    DISCORD_GATEWAY_URL=fake.gateway_url, GUILD_IDS=str(fake.guild_id),
+                    DISCORD_TOKEN=DISCORD_TOKEN,
+                    USEAPI_TOKEN=SIM_TOKEN,
+                    USEAPI_BASE_URL=server.url,
+                    DISCORD_API_BASE_URL=fake.api_base,
+                    DISCORD_GATEWAY_URL=fake.gateway_url,
+                    GUILD_IDS=str(fake.guild_id),
                     ALERT_CHANNEL_ID=str(fake.channel_ids[0]),
-                    POLL_INTERVAL_SECONDS=str(INTERVAL_S), LOG_LEVEL="WARNING",
-                    HTTP_PORT="0", PROVIDERS=",".join(PROVIDERS), REDACT_ACCOUNTS="false",
-                    DATABASE_URL=f"sqlite+aiosqlite:///{db}")
+                    POLL_INTERVAL_SECONDS=str(INTERVAL_S),
+                    LOG_LEVEL="WARNING",
+                    HTTP_PORT="0",
+                    PROVIDERS=",".join(PROVIDERS),
+                    REDACT_ACCOUNTS="false",
+                    DATABASE_URL=f"sqlite+aiosqlite:///{db}",
+                )
                 proc = await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "bot", "run", env=env, cwd=tmp,
-                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                    sys.executable,
+                    "-m",
+                    "bot",
+                    "run",
+                    env=env,
+                    cwd=tmp,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                )
                 try:
                     async with asyncio.timeout(start_timeout_s):
                         while await asyncio.to_thread(_flood_rows, db) < accounts:
@@ -269,26 +318,38 @@ async def measure_sigterm(*, accounts: int = ACCOUNTS, deadline_s: float = 180.0
                         await proc.wait()
     finally:
         await fake.stop()
-    return {"delay_s": delay_s, "exit_s": None if killed else round(exit_s, 2),
-            "exit_code": proc.returncode, "flood_rows_at_sigterm": at_sigterm,
-            "stderr_tail": err.decode(errors="replace")[-300:] if err else ""}
+    return {
+        "delay_s": delay_s,
+        "exit_s": None if killed else round(exit_s, 2),
+        "exit_code": proc.returncode,
+        "flood_rows_at_sigterm": at_sigterm,
+        "stderr_tail": err.decode(errors="replace")[-300:] if err else "",
+    }
 
 
-async def measure_sigterms(*, accounts: int = ACCOUNTS, delays: tuple[float, ...] = DELAYS_S,
-                           deadline_s: float = 180.0) -> dict[str, Any]:
+async def measure_sigterms(
+    *, accounts: int = ACCOUNTS, delays: tuple[float, ...] = DELAYS_S, deadline_s: float = 180.0
+) -> dict[str, Any]:
     """`measure_sigterm` once per delay after the flood's commit (the claim and the posting
     run at different moments of it); the figure is the slowest exit (None: one was killed)."""
-    runs = [await measure_sigterm(accounts=accounts, delay_s=d, deadline_s=deadline_s)
-            for d in delays]
+    runs = [
+        await measure_sigterm(accounts=accounts, delay_s=d, deadline_s=deadline_s) for d in delays
+    ]
     times = [r["exit_s"] for r in runs]
     codes = [r["exit_code"] for r in runs]
-    return {"sigterm_exit_s": None if None in times else max(times),
-            "_sigterm": {"exit_code": max(codes, key=lambda c: c != 0),
-                         "runs": runs, "killed_after_s": deadline_s if None in times else None,
-                         "stop_bound_s": STOP_BOUND_S}}
+    return {
+        "sigterm_exit_s": None if None in times else max(times),
+        "_sigterm": {
+            "exit_code": max(codes, key=lambda c: c != 0),
+            "runs": runs,
+            "killed_after_s": deadline_s if None in times else None,
+            "stop_bound_s": STOP_BOUND_S,
+        },
+    }
 
 
 # --------------------------------------------------------------------------- the part
+
 
 def growth(claims: dict[str, float]) -> float | None:
     """k in claim seconds ∝ rows^k between the smallest and the largest size (1 = linear)."""
@@ -299,14 +360,19 @@ def growth(claims: dict[str, float]) -> float | None:
     return math.log(claims[str(b)] / claims[str(a)]) / math.log(b / a)
 
 
-async def measure(*, claim_sizes: tuple[int, ...] = CLAIM_SIZES, accounts: int = ACCOUNTS,
-                  interval: float = INTERVAL_S, deadline_s: float = 300.0,
-                  delays: tuple[float, ...] = DELAYS_S) -> dict[str, Any]:
+async def measure(
+    *,
+    claim_sizes: tuple[int, ...] = CLAIM_SIZES,
+    accounts: int = ACCOUNTS,
+    interval: float = INTERVAL_S,
+    deadline_s: float = 300.0,
+    delays: tuple[float, ...] = DELAYS_S,
+) -> dict[str, Any]:
     figures = await measure_claims(claim_sizes)
-    figures.update(await measure_flood(accounts=accounts, interval=interval,
-                                       deadline_s=deadline_s))
-    sigterm = await measure_sigterms(accounts=accounts, delays=delays,
-                                     deadline_s=min(deadline_s, 180.0))
+    figures.update(await measure_flood(accounts=accounts, interval=interval, deadline_s=deadline_s))
+    sigterm = await measure_sigterms(
+        accounts=accounts, delays=delays, deadline_s=min(deadline_s, 180.0)
+    )
     figures["flood"]["claim_rows_per_s"] = figures.pop("claim_rows_per_s")
     figures["flood"]["sigterm_exit_s"] = sigterm.pop("sigterm_exit_s")
     figures.update(sigterm)
@@ -315,7 +381,7 @@ async def measure(*, claim_sizes: tuple[int, ...] = CLAIM_SIZES, accounts: int =
 
 def run(*, quick: bool = False) -> dict[str, Any]:
     if quick:
-        return asyncio.run(measure(claim_sizes=QUICK_CLAIM_SIZES, accounts=QUICK_ACCOUNTS,
-                                   delays=QUICK_DELAYS_S))
+        return asyncio.run(
+            measure(claim_sizes=QUICK_CLAIM_SIZES, accounts=QUICK_ACCOUNTS, delays=QUICK_DELAYS_S)
+        )
     return asyncio.run(measure())
-

@@ -45,8 +45,10 @@ TICK_RSS_MB_AT_10K = 150.0
 
 # --------------------------------------------------------------------------- running
 
-def run_parts(parts: Sequence[str], *, quick: bool, console: Console,
-              profile: Path | None = None) -> dict[str, Any]:
+
+def run_parts(
+    parts: Sequence[str], *, quick: bool, console: Console, profile: Path | None = None
+) -> dict[str, Any]:
     """Run the chosen parts one after the other (never side by side: they would disturb
     each other's figures) and return their figures merged."""
     from bench import alert_latency, commands, economy, flood, startup, tick_scale
@@ -55,8 +57,9 @@ def run_parts(parts: Sequence[str], *, quick: bool, console: Console,
         "commands": lambda: commands.run(quick=quick),
         "alerts": lambda: alert_latency.run(quick=quick),
         "economy": lambda: economy.run(quick=quick),
-        "tick": lambda: tick_scale.run(tick_scale.QUICK_SIZES if quick else tick_scale.SIZES,
-                                       ticks=3 if quick else 5),
+        "tick": lambda: tick_scale.run(
+            tick_scale.QUICK_SIZES if quick else tick_scale.SIZES, ticks=3 if quick else 5
+        ),
         "startup": lambda: startup.run(quick=quick),
         "flood": lambda: flood.run(quick=quick),
     }
@@ -81,8 +84,11 @@ def run_parts(parts: Sequence[str], *, quick: bool, console: Console,
 def results_doc(figures: Mapping[str, Any], *, quick: bool) -> dict[str, Any]:
     """The results.json document: the documented keys first (one per figure, fixed so runs
     compare), details under `details`."""
-    doc: dict[str, Any] = {"machine": common.machine(), "date": date.today().isoformat(),
-                           "quick": quick}
+    doc: dict[str, Any] = {
+        "machine": common.machine(),
+        "date": date.today().isoformat(),
+        "quick": quick,
+    }
     details: dict[str, Any] = {}
     for key, value in figures.items():
         if key.startswith("_"):
@@ -111,6 +117,7 @@ def write_results(doc: Mapping[str, Any], directory: Path = BENCH_DIR) -> dict[s
 
 # --------------------------------------------------------------------------- the table
 
+
 def _ms(v: float | None) -> str:
     return "–" if v is None else f"{v:.1f} ms"
 
@@ -137,53 +144,90 @@ def rows(doc: Mapping[str, Any]) -> list[tuple[str, str, str, bool | None]]:
     for key, name in (("queue_cached_ms", "/queue"), ("capacity_cached_ms", "/capacity")):
         if key in doc:
             v = doc[key]
-            out.append((f"{name} from cache, {samples.get('jobs', 1000):,} jobs "
-                        f"(n={samples.get('cached', '?')})",
-                        f"p50 {_ms(v['p50'])} · p99 {_ms(v['p99'])}",
-                        f"p99 < {CACHED_P99_MS:.0f} ms", v["p99"] < CACHED_P99_MS))
+            out.append(
+                (
+                    f"{name} from cache, {samples.get('jobs', 1000):,} jobs "
+                    f"(n={samples.get('cached', '?')})",
+                    f"p50 {_ms(v['p50'])} · p99 {_ms(v['p99'])}",
+                    f"p99 < {CACHED_P99_MS:.0f} ms",
+                    v["p99"] < CACHED_P99_MS,
+                )
+            )
     if "stale_slow_upstream_answered_in_time" in doc:
         cb = doc.get("stale_slow_callback_ms", {})
         ans = doc.get("stale_slow_answer_s", {})
         ok = bool(doc["stale_slow_upstream_answered_in_time"])
-        out.append((f"stale cache + 2 s upstream (n={samples.get('stale', '?')})",
-                    f"{'deferred in time' if ok else 'LATE'}: callback max {_ms(cb.get('max'))}"
-                    f", answer p50 {ans.get('p50', 0):.2f} s",
-                    "type 5 within 3 s", ok))
+        out.append(
+            (
+                f"stale cache + 2 s upstream (n={samples.get('stale', '?')})",
+                f"{'deferred in time' if ok else 'LATE'}: callback max {_ms(cb.get('max'))}"
+                f", answer p50 {ans.get('p50', 0):.2f} s",
+                "type 5 within 3 s",
+                ok,
+            )
+        )
     if "alert_latency_over_interval" in doc:
         v = doc["alert_latency_over_interval"]
         al = details.get("alerts", {})
-        ok = v["p50"] is not None and al.get("alerted") == al.get("ended") \
+        ok = (
+            v["p50"] is not None
+            and al.get("alerted") == al.get("ended")
             and v.get("max", v["p99"]) <= ALERT_MAX_OVER_INTERVAL
-        value = ("no alerts" if v["p50"] is None else
-                 f"p50 {v['p50']:.2f} · p99 {v['p99']:.2f} · max {v.get('max', v['p99']):.2f}"
-                 f" ({al.get('alerted')}/{al.get('ended')} alerted)")
-        out.append((f"alert latency / poll interval ({al.get('interval_s', 5):g} s)", value,
-                    f"≤ {ALERT_MAX_OVER_INTERVAL} (1 tick + 1 s)", ok))
+        )
+        value = (
+            "no alerts"
+            if v["p50"] is None
+            else f"p50 {v['p50']:.2f} · p99 {v['p99']:.2f} · max {v.get('max', v['p99']):.2f}"
+            f" ({al.get('alerted')}/{al.get('ended')} alerted)"
+        )
+        out.append(
+            (
+                f"alert latency / poll interval ({al.get('interval_s', 5):g} s)",
+                value,
+                f"≤ {ALERT_MAX_OVER_INTERVAL} (1 tick + 1 s)",
+                ok,
+            )
+        )
     if "upstream_calls_per_tick" in doc:
         v = doc["upstream_calls_per_tick"]
         ec = details.get("economy", {})
-        out.append((f"upstream calls per tick ({ec.get('jobs', 500)} jobs, "
-                    f"{ec.get('accounts', 50)} accounts, {ec.get('finishing_per_tick', 3)} "
-                    f"ending per tick)",
-                    f"opsbot {v['opsbot']:g} · naive {v['naive']:g} · {v['ratio']:g}× fewer",
-                    f"≥ {ECONOMY_RATIO:.0f}× fewer", v["ratio"] >= ECONOMY_RATIO))
+        out.append(
+            (
+                f"upstream calls per tick ({ec.get('jobs', 500)} jobs, "
+                f"{ec.get('accounts', 50)} accounts, {ec.get('finishing_per_tick', 3)} "
+                f"ending per tick)",
+                f"opsbot {v['opsbot']:g} · naive {v['naive']:g} · {v['ratio']:g}× fewer",
+                f"≥ {ECONOMY_RATIO:.0f}× fewer",
+                v["ratio"] >= ECONOMY_RATIO,
+            )
+        )
     for t in doc.get("tick", []):
         at_10k = t["jobs"] == 10_000
-        out.append((f"tick, {t['jobs']:,} jobs / {t['accounts']:,} accounts",
-                    f"CPU {_ms(t['cpu_ms'])} (first tick {_ms(t.get('first_cpu_ms'))}) · "
-                    f"peak RSS {t['rss_mb']:.0f} MB",
-                    f"CPU < {TICK_CPU_MS_AT_10K:.0f} ms" if at_10k else "",
-                    t["cpu_ms"] < TICK_CPU_MS_AT_10K if at_10k else None))
+        out.append(
+            (
+                f"tick, {t['jobs']:,} jobs / {t['accounts']:,} accounts",
+                f"CPU {_ms(t['cpu_ms'])} (first tick {_ms(t.get('first_cpu_ms'))}) · "
+                f"peak RSS {t['rss_mb']:.0f} MB",
+                f"CPU < {TICK_CPU_MS_AT_10K:.0f} ms" if at_10k else "",
+                t["cpu_ms"] < TICK_CPU_MS_AT_10K if at_10k else None,
+            )
+        )
         if at_10k:
-            out.append((f"tick memory, {t['jobs']:,} jobs", f"peak RSS {t['rss_mb']:.0f} MB",
-                        f"< {TICK_RSS_MB_AT_10K:.0f} MB", t["rss_mb"] < TICK_RSS_MB_AT_10K))
+            out.append(
+                (
+                    f"tick memory, {t['jobs']:,} jobs",
+                    f"peak RSS {t['rss_mb']:.0f} MB",
+                    f"< {TICK_RSS_MB_AT_10K:.0f} MB",
+                    t["rss_mb"] < TICK_RSS_MB_AT_10K,
+                )
+            )
     k = growth_exponent(doc.get("tick", []))
     if k is not None:
-        out.append(("tick CPU growth (cpu ∝ jobs^k)", f"k = {k:.2f}", "k ≤ 1 (linear)",
-                    k <= 1.05))
+        out.append(("tick CPU growth (cpu ∝ jobs^k)", f"k = {k:.2f}", "k ≤ 1 (linear)", k <= 1.05))
     if "startup_s" in doc:
-        out.append(("start-up: process start → commands synced", f"{doc['startup_s']:.2f} s",
-                    "", None))
+        out.append(
+            ("start-up: process start → commands synced", f"{doc['startup_s']:.2f} s", "", None)
+        )
     out += _flood_rows(doc)
     return out
 
@@ -200,40 +244,60 @@ def _flood_rows(doc: Mapping[str, Any]) -> list[tuple[str, str, str, bool | None
     if "claim_s" in doc:
         claims = doc["claim_s"]
         k = growth(claims)
-        value = " · ".join(f"{int(n):,}: {_s(v)}"
-                           for n, v in sorted(claims.items(), key=lambda kv: int(kv[0])))
-        out.append(("outbox claim of one tick's N rows (SQLite)",
-                    value + ("" if k is None else f" · k = {k:.2f}"),
-                    "∝ rows (k ≤ 1)", None if k is None else k <= 1.05))
+        value = " · ".join(
+            f"{int(n):,}: {_s(v)}" for n, v in sorted(claims.items(), key=lambda kv: int(kv[0]))
+        )
+        out.append(
+            (
+                "outbox claim of one tick's N rows (SQLite)",
+                value + ("" if k is None else f" · k = {k:.2f}"),
+                "∝ rows (k ≤ 1)",
+                None if k is None else k <= 1.05,
+            )
+        )
     if "flood" in doc:
         f = doc["flood"]
         fd = details.get("flood", {})
         interval = fd.get("interval_s", 5.0)
         delivered = f.get("delivery_s")
         rate = f.get("claim_rows_per_s")
-        out.append((f"flood: {f.get('events', 0):,} events in one tick → Discord",
-                    f"delivered {_s(delivered, 'delivered')} after the commit"
-                    + ("" if rate is None else f" · claim {rate:,} rows/s"),
-                    f"within one tick ({interval:g} s)",
-                    delivered is not None and delivered <= interval))
+        out.append(
+            (
+                f"flood: {f.get('events', 0):,} events in one tick → Discord",
+                f"delivered {_s(delivered, 'delivered')} after the commit"
+                + ("" if rate is None else f" · claim {rate:,} rows/s"),
+                f"within one tick ({interval:g} s)",
+                delivered is not None and delivered <= interval,
+            )
+        )
         ratio = f.get("unrelated_alert_over_interval")
-        out.append(("unrelated alert during the flood / poll interval",
-                    ("not posted" if ratio is None else f"{ratio:.2f}")
-                    + f" ({f.get('failed_ticks', 0)} ticks failed)",
-                    f"≤ {ALERT_MAX_OVER_INTERVAL} (1 tick + 1 s)",
-                    ratio is not None and ratio <= ALERT_MAX_OVER_INTERVAL))
+        out.append(
+            (
+                "unrelated alert during the flood / poll interval",
+                ("not posted" if ratio is None else f"{ratio:.2f}")
+                + f" ({f.get('failed_ticks', 0)} ticks failed)",
+                f"≤ {ALERT_MAX_OVER_INTERVAL} (1 tick + 1 s)",
+                ratio is not None and ratio <= ALERT_MAX_OVER_INTERVAL,
+            )
+        )
         exit_s = f.get("sigterm_exit_s")
         code = details.get("sigterm", {}).get("exit_code")
-        out.append(("SIGTERM during the flood → process exit",
-                    f"{_s(exit_s, 'exited (killed)')} (exit status {code})",
-                    f"≤ {STOP_BOUND_S:.0f} s, status 0",
-                    exit_s is not None and exit_s <= STOP_BOUND_S and code == 0))
+        out.append(
+            (
+                "SIGTERM during the flood → process exit",
+                f"{_s(exit_s, 'exited (killed)')} (exit status {code})",
+                f"≤ {STOP_BOUND_S:.0f} s, status 0",
+                exit_s is not None and exit_s <= STOP_BOUND_S and code == 0,
+            )
+        )
     return out
 
 
 def table(doc: Mapping[str, Any]) -> Table:
-    t = Table(title=f"opsbot bench — {doc.get('date')}"
-              + (" (quick)" if doc.get("quick") else ""), caption=str(doc.get("machine")))
+    t = Table(
+        title=f"opsbot bench — {doc.get('date')}" + (" (quick)" if doc.get("quick") else ""),
+        caption=str(doc.get("machine")),
+    )
     t.add_column("figure")
     t.add_column("value")
     t.add_column("goal")
@@ -249,8 +313,12 @@ def markdown(doc: Mapping[str, Any]) -> str:
     for figure, value, goal, ok in rows(doc):
         met = "" if ok is None else ("yes" if ok else "**no**")
         lines.append(f"| {figure} | {value} | {goal} | {met} |")
-    return "\n".join(lines) + f"\n\n{doc.get('machine')}, {doc.get('date')}" + (
-        " (quick)" if doc.get("quick") else "") + "\n"
+    return (
+        "\n".join(lines)
+        + f"\n\n{doc.get('machine')}, {doc.get('date')}"
+        + (" (quick)" if doc.get("quick") else "")
+        + "\n"
+    )
 
 
 def flatten(doc: Mapping[str, Any]) -> dict[str, float]:
@@ -281,8 +349,11 @@ def flatten(doc: Mapping[str, Any]) -> dict[str, float]:
 
 def delta_table(doc: Mapping[str, Any], prev: Mapping[str, Any]) -> Table:
     now, old = flatten(doc), flatten(prev)
-    t = Table(title=f"compared with the previous run ({prev.get('date', '?')}"
-              + (", quick" if prev.get("quick") else "") + ")")
+    t = Table(
+        title=f"compared with the previous run ({prev.get('date', '?')}"
+        + (", quick" if prev.get("quick") else "")
+        + ")"
+    )
     t.add_column("figure")
     t.add_column("previous", justify="right")
     t.add_column("now", justify="right")
@@ -298,19 +369,29 @@ def delta_table(doc: Mapping[str, Any], prev: Mapping[str, Any]) -> Table:
 
 # --------------------------------------------------------------------------- main
 
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="opsbot bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true",
-                        help="fewer samples and sizes (well under a minute)")
-    parser.add_argument("--only", help=f"comma-separated parts ({','.join(PARTS)}); "
-                        "results.json is then left alone")
-    parser.add_argument("--profile", type=Path, metavar="FILE",
-                        help="also write a pyinstrument profile of a 10,000-job tick to FILE")
-    parser.add_argument("--show", action="store_true",
-                        help="run nothing: print the table of bench/results.json")
-    parser.add_argument("--markdown", action="store_true",
-                        help="also print the table as Markdown")
+    parser = argparse.ArgumentParser(
+        prog="opsbot bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer samples and sizes (well under a minute)"
+    )
+    parser.add_argument(
+        "--only", help=f"comma-separated parts ({','.join(PARTS)}); results.json is then left alone"
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="FILE",
+        help="also write a pyinstrument profile of a 10,000-job tick to FILE",
+    )
+    parser.add_argument(
+        "--show", action="store_true", help="run nothing: print the table of bench/results.json"
+    )
+    parser.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
     args = parser.parse_args(argv)
     console = Console()
     if args.show:
@@ -338,9 +419,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         prev = write_results(doc)
         if prev is not None:
             console.print(delta_table(doc, prev))
-        console.print(f"[dim]written to {BENCH_DIR / 'results.json'}"
-                      + (" (previous: results.prev.json)" if prev is not None else "")
-                      + "[/dim]")
+        console.print(
+            f"[dim]written to {BENCH_DIR / 'results.json'}"
+            + (" (previous: results.prev.json)" if prev is not None else "")
+            + "[/dim]"
+        )
     console.print(f"[dim]{time.perf_counter() - started:.0f} s in all[/dim]")
     return 0
 

@@ -20,8 +20,17 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve("127.0.0.1", args.port, seed=args.seed, accounts=args.accounts,
-                          jobs=args.jobs, token=args.token, churn=False))
+        asyncio.run(
+            serve(
+                "127.0.0.1",
+                args.port,
+                seed=args.seed,
+                accounts=args.accounts,
+                jobs=args.jobs,
+                token=args.token,
+                churn=False,
+            )
+        )
     return 0
 
 

@@ -22,20 +22,33 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=10.0,
-                        help="wall-clock minutes of the in-process phase (default 10)")
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        default=10.0,
+        help="wall-clock minutes of the in-process phase (default 10)",
+    )
     parser.add_argument("--seed", type=int, default=int(time.time()) % 100_000)
-    parser.add_argument("--kills", type=int, default=6,
-                        help="SIGKILLs of the subprocess bot (default 6)")
-    parser.add_argument("--restart-every", type=float, default=20.0,
-                        help="seconds between in-process hard stops, on average (default 20)")
+    parser.add_argument(
+        "--kills", type=int, default=6, help="SIGKILLs of the subprocess bot (default 6)"
+    )
+    parser.add_argument(
+        "--restart-every",
+        type=float,
+        default=20.0,
+        help="seconds between in-process hard stops, on average (default 20)",
+    )
     parser.add_argument("--jobs", type=int, default=150, help="running population (default 150)")
     parser.add_argument("--accounts", type=int, default=24)
-    parser.add_argument("--real-backoff", action="store_true",
-                        help="in-process, sleep through stamina's retry back-offs (slow: a "
-                             "provider that is down then costs seconds per tick)")
-    parser.add_argument("--keep", type=Path, default=None,
-                        help="keep the run's database and logs in this directory")
+    parser.add_argument(
+        "--real-backoff",
+        action="store_true",
+        help="in-process, sleep through stamina's retry back-offs (slow: a "
+        "provider that is down then costs seconds per tick)",
+    )
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="keep the run's database and logs in this directory"
+    )
     args = parser.parse_args(argv)
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
@@ -44,11 +57,19 @@ def main(argv: list[str] | None = None) -> int:
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="opsbot-soak-"))
     print(f"soak seed {args.seed}, {args.minutes:g} min, work dir {workdir}", flush=True)
     config = SoakConfig(
-        seed=args.seed, workdir=workdir, minutes=args.minutes, kills=max(2, args.kills),
-        restart_every=args.restart_every, fast_retries=not args.real_backoff,
+        seed=args.seed,
+        workdir=workdir,
+        minutes=args.minutes,
+        kills=max(2, args.kills),
+        restart_every=args.restart_every,
+        fast_retries=not args.real_backoff,
         heavy_faults=True,
-        jobs=args.jobs, accounts=args.accounts, upstream_rate=0.03, discord_rate=0.04,
-        progress=lambda line: print(f"  {time.strftime('%H:%M:%S')} {line}", flush=True))
+        jobs=args.jobs,
+        accounts=args.accounts,
+        upstream_rate=0.03,
+        discord_rate=0.04,
+        progress=lambda line: print(f"  {time.strftime('%H:%M:%S')} {line}", flush=True),
+    )
     result = asyncio.run(run_soak(config))
     print(result.report, flush=True)
     r = result.report

@@ -28,16 +28,31 @@ async def once(server: SimServer, tmp: Path, run: int) -> tuple[float, int | Non
     await fake.start()
     try:
         env = child_env(
-            DISCORD_TOKEN=DISCORD_TOKEN, USEAPI_TOKEN=SIM_TOKEN, USEAPI_BASE_URL=server.url,
-            DISCORD_API_BASE_URL=fake.api_base, DISCORD_GATEWAY_URL=fake.gateway_url,
-            GUILD_IDS=str(fake.guild_id), ALERT_CHANNEL_ID=str(fake.channel_ids[0]),
-            POLL_INTERVAL_SECONDS="30", LOG_LEVEL="WARNING", HTTP_PORT="0",
-            PROVIDERS="pixverse,minimax,dreamina", REDACT_ACCOUNTS="false",
-            DATABASE_URL=f"sqlite+aiosqlite:///{tmp / f'startup-{run}.db'}")
+            DISCORD_TOKEN=DISCORD_TOKEN,
+            USEAPI_TOKEN=SIM_TOKEN,
+            USEAPI_BASE_URL=server.url,
+            DISCORD_API_BASE_URL=fake.api_base,
+            DISCORD_GATEWAY_URL=fake.gateway_url,
+            GUILD_IDS=str(fake.guild_id),
+            ALERT_CHANNEL_ID=str(fake.channel_ids[0]),
+            POLL_INTERVAL_SECONDS="30",
+            LOG_LEVEL="WARNING",
+            HTTP_PORT="0",
+            PROVIDERS="pixverse,minimax,dreamina",
+            REDACT_ACCOUNTS="false",
+            DATABASE_URL=f"sqlite+aiosqlite:///{tmp / f'startup-{run}.db'}",
+        )
         t0 = time.monotonic()
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", env=env, cwd=tmp, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE)
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            env=env,
+            cwd=tmp,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         rec = None
         try:
             rec = await fake.wait_for_request("PUT", r"/commands$", timeout=60)
@@ -51,8 +66,10 @@ async def once(server: SimServer, tmp: Path, run: int) -> tuple[float, int | Non
                 proc.kill()
                 _, err = await proc.communicate()
         if rec is None:
-            raise RuntimeError("`python -m bot run` did not sync its commands in 60 s:\n"
-                               + err.decode(errors="replace")[-2000:])
+            raise RuntimeError(
+                "`python -m bot run` did not sync its commands in 60 s:\n"
+                + err.decode(errors="replace")[-2000:]
+            )
         return rec.time - t0, proc.returncode
     finally:
         await fake.stop()
@@ -68,9 +85,14 @@ async def measure(runs: int = 3) -> dict[str, Any]:
                 seconds, code = await once(server, Path(tmp), i)
                 times.append(seconds)
                 codes.append(code)
-    return {"startup_s": round(statistics.median(times), 2),
-            "_startup": {"runs": runs, "max_s": round(max(times), 2),
-                         "exit_codes_after_sigterm": codes}}
+    return {
+        "startup_s": round(statistics.median(times), 2),
+        "_startup": {
+            "runs": runs,
+            "max_s": round(max(times), 2),
+            "exit_codes_after_sigterm": codes,
+        },
+    }
 
 
 def run(*, quick: bool = False) -> dict[str, Any]:

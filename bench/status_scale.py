@@ -21,9 +21,24 @@ def main() -> int:
     args = parser.parse_args()
     env = dict(os.environ, USEAPI_TOKEN="bench-token")
     sim = subprocess.Popen(
-        [sys.executable, "-m", "bot", "simulate", "--port", "0", "--token", "bench-token",
-         "--accounts", str(args.accounts), "--jobs", str(args.jobs)],
-        stdout=subprocess.PIPE, text=True, env=env)
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "simulate",
+            "--port",
+            "0",
+            "--token",
+            "bench-token",
+            "--accounts",
+            str(args.accounts),
+            "--jobs",
+            str(args.jobs),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         assert sim.stdout is not None
         url = sim.stdout.readline().split("listening on ")[1].split()[0]
@@ -32,15 +47,22 @@ def main() -> int:
         jobs = accounts = 0
         for _ in range(args.runs):
             started = time.perf_counter()
-            done = subprocess.run([sys.executable, "-m", "bot", "status", "--json"],
-                                  capture_output=True, text=True, env=env, check=True)
+            done = subprocess.run(
+                [sys.executable, "-m", "bot", "status", "--json"],
+                capture_output=True,
+                text=True,
+                env=env,
+                check=True,
+            )
             times.append(time.perf_counter() - started)
             doc = json.loads(done.stdout)
             jobs = sum(len(p["jobs"]) for p in doc["providers"])
             accounts = sum(len(p["accounts"]) for p in doc["providers"])
         print(f"opsbot status --json: {jobs} jobs, {accounts} accounts, {args.runs} runs")
-        print(f"  wall time  median {statistics.median(times):.2f} s   max {max(times):.2f} s"
-              f"   (process start included)")
+        print(
+            f"  wall time  median {statistics.median(times):.2f} s   max {max(times):.2f} s"
+            f"   (process start included)"
+        )
     finally:
         sim.terminate()
         sim.wait(10)

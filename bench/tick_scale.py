@@ -61,8 +61,9 @@ def _rss_mb() -> float:
     return peak / 1024 if sys.platform != "darwin" else peak / 1024 / 1024
 
 
-async def measure(url: str, token: str, *, ticks: int = 5, db_dir: Path,
-                  profile: bool = False) -> dict[str, Any]:
+async def measure(
+    url: str, token: str, *, ticks: int = 5, db_dir: Path, profile: bool = False
+) -> dict[str, Any]:
     """Tick the three providers `ticks` times against the simulator at `url`. With `profile`,
     the last tick runs under pyinstrument and the text report is under the key `profile`."""
     tune_gc()  # as `opsbot run` does, before its client and store exist
@@ -70,8 +71,9 @@ async def measure(url: str, token: str, *, ticks: int = 5, db_dir: Path,
     store = await Store.open(f"sqlite+aiosqlite:///{db_dir / 'tick.db'}")
     try:
         config = WatchConfig(stuck_after=timedelta(minutes=20), poll_interval=30)
-        watchers = [ProviderWatcher(providers.load(name)(client), store, config)
-                    for name in PROVIDERS]
+        watchers = [
+            ProviderWatcher(providers.load(name)(client), store, config) for name in PROVIDERS
+        ]
         gc.collect()
         base_rss = _rss_mb()
         cpu: list[float] = []
@@ -81,6 +83,7 @@ async def measure(url: str, token: str, *, ticks: int = 5, db_dir: Path,
         for i in range(ticks):
             if profile and i == ticks - 1:
                 from pyinstrument import Profiler
+
                 profiler = Profiler(interval=0.0005, async_mode="enabled")
                 profiler.start()
             c0, w0 = time.process_time(), time.perf_counter()
@@ -97,7 +100,8 @@ async def measure(url: str, token: str, *, ticks: int = 5, db_dir: Path,
             calls = sum(r.upstream_calls for r in reports)
         steady = cpu[1:] or cpu
         out: dict[str, Any] = {
-            "jobs": jobs, "accounts": accounts,
+            "jobs": jobs,
+            "accounts": accounts,
             "cpu_ms": round(statistics.median(steady), 1),
             "first_cpu_ms": round(cpu[0], 1),
             "wall_ms": round(statistics.median(wall[1:] or wall), 1),
@@ -113,16 +117,27 @@ async def measure(url: str, token: str, *, ticks: int = 5, db_dir: Path,
         await client.aclose()
 
 
-def run_size(jobs: int, accounts: int, *, ticks: int = 5,
-             profile: Path | None = None) -> dict[str, Any]:
+def run_size(
+    jobs: int, accounts: int, *, ticks: int = 5, profile: Path | None = None
+) -> dict[str, Any]:
     """One size: a simulator process and a fresh measuring process."""
     with sim_process(jobs=jobs, accounts=accounts) as url:
-        cmd = [sys.executable, "-m", "bench.tick_scale", "--url", url, "--token", SIM_TOKEN,
-               "--ticks", str(ticks)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "bench.tick_scale",
+            "--url",
+            url,
+            "--token",
+            SIM_TOKEN,
+            "--ticks",
+            str(ticks),
+        ]
         if profile is not None:
             cmd += ["--profile", str(profile)]
-        done = subprocess.run(cmd, capture_output=True, text=True, env=child_env(), cwd=ROOT,
-                              timeout=600, check=False)
+        done = subprocess.run(
+            cmd, capture_output=True, text=True, env=child_env(), cwd=ROOT, timeout=600, check=False
+        )
     if done.returncode != 0:
         raise RuntimeError(f"tick bench at {jobs} jobs failed:\n{done.stderr[-2000:]}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -138,12 +153,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--url", required=True)
     parser.add_argument("--token", default=SIM_TOKEN)
     parser.add_argument("--ticks", type=int, default=5)
-    parser.add_argument("--profile", type=Path, help="write a pyinstrument profile of the "
-                        "last tick here")
+    parser.add_argument(
+        "--profile", type=Path, help="write a pyinstrument profile of the last tick here"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="opsbot-tick-") as tmp:
-        result = asyncio.run(measure(args.url, args.token, ticks=args.ticks, db_dir=Path(tmp),
-                                     profile=args.profile is not None))
+        result = asyncio.run(
+            measure(
+                args.url,
+                args.token,
+                ticks=args.ticks,
+                db_dir=Path(tmp),
+                profile=args.profile is not None,
+            )
+        )
     if args.profile is not None:
         args.profile.write_text(result.pop("profile"), encoding="utf-8")
     print(json.dumps(result))

@@ -59,6 +59,7 @@ def capacity_scope(account: str | None) -> str:
 
 # --------------------------------------------------------------------------- observations
 
+
 @dataclass(frozen=True, slots=True)
 class CapacityObs:
     """One tick's capacity reading: `account` None means every account of the provider."""
@@ -79,6 +80,7 @@ def classify_error(exc: errors.UpstreamError) -> str:
 
 
 # --------------------------------------------------------------------------- state machine
+
 
 @dataclass(frozen=True, slots=True)
 class AlertState:
@@ -101,8 +103,9 @@ class AlertState:
 Transition = Literal["announce", "clear"]
 
 
-def advance(state: AlertState, observed: str, *, now: datetime,
-            need: int) -> tuple[AlertState, Transition | None]:
+def advance(
+    state: AlertState, observed: str, *, now: datetime, need: int
+) -> tuple[AlertState, Transition | None]:
     """One tick of flap damping. `need` is how many ticks in a row `observed` must hold before
     it is announced (or, for OK, before the all-clear). Returns the same object when nothing
     changed, so callers can skip the write."""
@@ -127,9 +130,14 @@ def advance(state: AlertState, observed: str, *, now: datetime,
     return new, None
 
 
-def capacity_events(provider: str, observations: Iterable[CapacityObs],
-                    states: Mapping[str, AlertState], *, now: datetime,
-                    flap_ticks: int) -> tuple[list[AlertState], list[Event]]:
+def capacity_events(
+    provider: str,
+    observations: Iterable[CapacityObs],
+    states: Mapping[str, AlertState],
+    *,
+    now: datetime,
+    flap_ticks: int,
+) -> tuple[list[AlertState], list[Event]]:
     """Advance each observed capacity state; return the changed states and the events."""
     changed: list[AlertState] = []
     events: list[Event] = []
@@ -145,8 +153,9 @@ def capacity_events(provider: str, observations: Iterable[CapacityObs],
     return changed, events
 
 
-def capacity_event(provider: str, obs: CapacityObs, word: str, episode: int,
-                   now: datetime) -> Event:
+def capacity_event(
+    provider: str, obs: CapacityObs, word: str, episode: int, now: datetime
+) -> Event:
     who = "*" if obs.account is None else obs.account
     if obs.account is None:
         detail = "every account is full" if word == EXHAUSTED else "capacity is available again"
@@ -154,13 +163,27 @@ def capacity_event(provider: str, obs: CapacityObs, word: str, episode: int,
         detail = f"{obs.executing}/{obs.max_jobs} slots in use"
     else:
         detail = None
-    return Event(key=f"capacity:{provider}:{who}:{episode}:{word}", kind=EventKind.CAPACITY,
-                 provider=provider, word=word, at=now, account=obs.account, detail=detail)
+    return Event(
+        key=f"capacity:{provider}:{who}:{episode}:{word}",
+        kind=EventKind.CAPACITY,
+        provider=provider,
+        word=word,
+        at=now,
+        account=obs.account,
+        detail=detail,
+    )
 
 
-def upstream_events(provider: str, observed: str, states: Mapping[str, AlertState], *,
-                    now: datetime, flap_ticks: int, unreachable_after: int,
-                    detail: str | None = None) -> tuple[list[AlertState], list[Event]]:
+def upstream_events(
+    provider: str,
+    observed: str,
+    states: Mapping[str, AlertState],
+    *,
+    now: datetime,
+    flap_ticks: int,
+    unreachable_after: int,
+    detail: str | None = None,
+) -> tuple[list[AlertState], list[Event]]:
     """Advance the provider's upstream state with `observed` (OK or a classify_error word).
 
     `unreachable` must hold `unreachable_after` ticks, the others and `recovered` `flap_ticks`."""
@@ -171,20 +194,33 @@ def upstream_events(provider: str, observed: str, states: Mapping[str, AlertStat
     if what is None:
         return changed, []
     word = observed if what == "announce" else RECOVERED
-    event = Event(key=f"upstream:{provider}:{new.episode}:{word}", kind=EventKind.UPSTREAM,
-                  provider=provider, word=word, at=now,
-                  detail=detail if what == "announce" else None)
+    event = Event(
+        key=f"upstream:{provider}:{new.episode}:{word}",
+        kind=EventKind.UPSTREAM,
+        provider=provider,
+        word=word,
+        at=now,
+        detail=detail if what == "announce" else None,
+    )
     return changed, [event]
 
 
 # --------------------------------------------------------------------------- job events
 
+
 def job_key(provider: str, job_id: str, word: str) -> str:
     return f"job:{provider}:{job_id}:{word}"
 
 
-def job_event(provider: str, job: Job | None, result: JobResult | None, outcome: Outcome, *,
-              now: datetime, detail: str | None = None) -> Event:
+def job_event(
+    provider: str,
+    job: Job | None,
+    result: JobResult | None,
+    outcome: Outcome,
+    *,
+    now: datetime,
+    detail: str | None = None,
+) -> Event:
     """The event for a job that left the executing list and got its outcome."""
     job_id = result.id if result is not None else job.id if job is not None else ""
     extra: dict[str, str] = {}
@@ -204,12 +240,17 @@ def job_event(provider: str, job: Job | None, result: JobResult | None, outcome:
         extra["started"] = job.started.isoformat()
     account = (result.account if result is not None else None) or (job.account if job else None)
     return Event(
-        key=job_key(provider, job_id, outcome.value), kind=EventKind.JOB, provider=provider,
+        key=job_key(provider, job_id, outcome.value),
+        kind=EventKind.JOB,
+        provider=provider,
         word=outcome.value,
         at=(result.updated if result is not None and result.updated else now),
-        job_id=job_id, account=account,
+        job_id=job_id,
+        account=account,
         detail=detail if detail is not None else (result.error if result is not None else None),
-        urls=result.urls if result is not None else (), extra=extra)
+        urls=result.urls if result is not None else (),
+        extra=extra,
+    )
 
 
 def stuck_event(provider: str, job: Job, elapsed_seconds: float, *, now: datetime) -> Event:
@@ -220,12 +261,21 @@ def stuck_event(provider: str, job: Job, elapsed_seconds: float, *, now: datetim
         extra["model"] = job.model
     if job.started is not None:
         extra["started"] = job.started.isoformat()
-    return Event(key=job_key(provider, job.id, STUCK), kind=EventKind.JOB, provider=provider,
-                 word=STUCK, at=now, job_id=job.id, account=job.account,
-                 detail=f"running for {fmt_duration(elapsed_seconds)}", extra=extra)
+    return Event(
+        key=job_key(provider, job.id, STUCK),
+        kind=EventKind.JOB,
+        provider=provider,
+        word=STUCK,
+        at=now,
+        job_id=job.id,
+        account=job.account,
+        detail=f"running for {fmt_duration(elapsed_seconds)}",
+        extra=extra,
+    )
 
 
 # --------------------------------------------------------------------------- routing
+
 
 @dataclass(frozen=True, slots=True)
 class Route:
@@ -249,8 +299,9 @@ class Mute:
         return self.until is None or self.until > now
 
     def matches(self, event: Event) -> bool:
-        return ((self.provider is None or self.provider == event.provider)
-                and (self.kind is None or self.kind == event.kind))
+        return (self.provider is None or self.provider == event.provider) and (
+            self.kind is None or self.kind == event.kind
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,8 +360,9 @@ def is_muted(event: Event, mutes: Iterable[Mute], now: datetime) -> bool:
     return any(m.active(now) and m.matches(event) for m in mutes)
 
 
-def plan(events: Sequence[Event], config: AlertConfig, *, default_channel: int | None,
-         now: datetime) -> list[OutboxItem]:
+def plan(
+    events: Sequence[Event], config: AlertConfig, *, default_channel: int | None, now: datetime
+) -> list[OutboxItem]:
     """Decide for each event: its channel, its mention, and whether it is posted at all.
 
     Muted events are dropped but recorded (state `muted`, never queued for later); so are

@@ -41,16 +41,27 @@ class OpsBot(commands.Bot):
     """opsbot's bot. Each provider's cog registers its watcher here when it loads; what the bot
     knows of a provider now is that watcher's `state`, read by every view."""
 
-    def __init__(self, settings: Settings, useapi: UseapiClient, store: Store, *,
-                 guild_ready_timeout: float = 2.0,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        useapi: UseapiClient,
+        store: Store,
+        *,
+        guild_ready_timeout: float = 2.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         discord.VoiceClient.warn_nacl = False  # no voice here; don't warn about it
         intents = discord.Intents.none()
         intents.guilds = True  # channels and roles for /alerts; nothing privileged
-        super().__init__(command_prefix=commands.when_mentioned, intents=intents,
-                         help_command=None, allowed_mentions=discord.AllowedMentions.none(),
-                         guild_ready_timeout=guild_ready_timeout, max_messages=None,
-                         chunk_guilds_at_startup=False)
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            help_command=None,
+            allowed_mentions=discord.AllowedMentions.none(),
+            guild_ready_timeout=guild_ready_timeout,
+            max_messages=None,
+            chunk_guilds_at_startup=False,
+        )
         self.settings = settings
         self.useapi = useapi
         self.store = store
@@ -84,35 +95,51 @@ class OpsBot(commands.Bot):
         out: list[ProviderStatus] = []
         for name in sorted(self.watchers):
             state = self.state(name)
-            out.append(ProviderStatus.of(
-                name, state.snapshot, last_ok=state.last_ok, last_error=state.last_error,
-                watcher_ok=state.loop_running(now)))
+            out.append(
+                ProviderStatus.of(
+                    name,
+                    state.snapshot,
+                    last_ok=state.last_ok,
+                    last_error=state.last_error,
+                    watcher_ok=state.loop_running(now),
+                )
+            )
         return out
 
     def _set_provider_choices(self) -> None:
         """Every `provider` option offers exactly the loaded providers (before each sync)."""
         choices: list[app_commands.Choice[str | int | float]] = [
             app_commands.Choice(name=w.provider.title, value=name)
-            for name, w in sorted(self.watchers.items())]
+            for name, w in sorted(self.watchers.items())
+        ]
         for command in self.tree.walk_commands():
-            if (isinstance(command, app_commands.Command)
-                    and command.get_parameter("provider") is not None):
+            if (
+                isinstance(command, app_commands.Command)
+                and command.get_parameter("provider") is not None
+            ):
                 app_commands.choices(provider=list(choices))(command)
 
     # -- start-up ----------------------------------------------------------------------------
     async def setup_hook(self) -> None:
         if self.settings.http_port:
             try:
-                self._http = await http.start(http.make_app(self.healthz),
-                                              self.settings.http_host, self.settings.http_port)
+                self._http = await http.start(
+                    http.make_app(self.healthz), self.settings.http_host, self.settings.http_port
+                )
             except socket.gaierror as exc:  # the host name, not the port, is the problem
-                raise ConfigError(f"HTTP_HOST: cannot resolve {self.settings.http_host} "
-                                  f"({exc.strerror})") from None
+                raise ConfigError(
+                    f"HTTP_HOST: cannot resolve {self.settings.http_host} ({exc.strerror})"
+                ) from None
             except OSError as exc:
-                raise ConfigError(f"HTTP_PORT: cannot listen on {self.settings.http_host}:"
-                                  f"{self.settings.http_port} ({exc.strerror})") from None
-            log.info("serving /healthz and /metrics on %s:%s", self.settings.http_host,
-                     self.settings.http_port)
+                raise ConfigError(
+                    f"HTTP_PORT: cannot listen on {self.settings.http_host}:"
+                    f"{self.settings.http_port} ({exc.strerror})"
+                ) from None
+            log.info(
+                "serving /healthz and /metrics on %s:%s",
+                self.settings.http_host,
+                self.settings.http_port,
+            )
         # Shared cogs first: `close` unloads extensions in load order, so delivery and the
         # board stop while every provider is still registered (a pass run after would post
         # alerts without their provider's name).
@@ -135,18 +162,29 @@ class OpsBot(commands.Bot):
         statuses = self.provider_statuses()
         redact = self.settings.redact_accounts
         providers = {
-            s.provider: {"last_ok": s.last_ok.isoformat() if s.last_ok else None,
-                         "last_error": (redact_email(s.last_error) if redact and s.last_error
-                                        else s.last_error),
-                         "running": s.running, "watcher_ok": s.watcher_ok}
-            for s in statuses}
+            s.provider: {
+                "last_ok": s.last_ok.isoformat() if s.last_ok else None,
+                "last_error": (
+                    redact_email(s.last_error) if redact and s.last_error else s.last_error
+                ),
+                "running": s.running,
+                "watcher_ok": s.watcher_ok,
+            }
+            for s in statuses
+        }
         database = self.store.problem()
-        ok = (self.is_ready() and all(s.watcher_ok is not False for s in statuses)
-              and database is None)
+        ok = (
+            self.is_ready()
+            and all(s.watcher_ok is not False for s in statuses)
+            and database is None
+        )
         upstream_ok = all(s.last_error is None for s in statuses)
-        return ok, {"discord": self.is_ready(), "upstream_ok": upstream_ok,
-                    "database": {"ok": database is None, "error": database},
-                    "providers": providers}
+        return ok, {
+            "discord": self.is_ready(),
+            "upstream_ok": upstream_ok,
+            "database": {"ok": database is None, "error": database},
+            "providers": providers,
+        }
 
     async def sync_commands(self) -> None:
         """Sync to GUILD_IDS (instant) when set, else globally (Discord may take an hour)."""
@@ -162,16 +200,22 @@ class OpsBot(commands.Bot):
                     # A guild the bot is not in (403 Missing Access from Discord, 404 for an
                     # id that is no guild): one wrong id must not keep the others from working.
                     self.tree.clear_commands(guild=guild)
-                    log.warning("GUILD_IDS: cannot sync commands to guild %s (%s %s): the bot "
-                                "is not in it, or was invited without the "
-                                "applications.commands scope; carrying on without it",
-                                guild_id, exc.status, exc.text or "")
+                    log.warning(
+                        "GUILD_IDS: cannot sync commands to guild %s (%s %s): the bot "
+                        "is not in it, or was invited without the "
+                        "applications.commands scope; carrying on without it",
+                        guild_id,
+                        exc.status,
+                        exc.text or "",
+                    )
                     continue
                 log.info("synced %d commands to guild %s", len(synced), guild_id)
                 reached += 1
             if not reached:
-                log.error("GUILD_IDS: no listed guild took the commands; slash commands are "
-                          "unavailable until GUILD_IDS names a guild the bot is in")
+                log.error(
+                    "GUILD_IDS: no listed guild took the commands; slash commands are "
+                    "unavailable until GUILD_IDS names a guild the bot is in"
+                )
         else:
             synced = await self.tree.sync()
             log.info("synced %d global commands", len(synced))
@@ -193,12 +237,14 @@ def apply_discord_urls(settings: Settings) -> None:
         discord.http.Route.BASE = str(settings.discord_api_base_url).rstrip("/")
     if settings.discord_gateway_url is not None:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(
-            str(settings.discord_gateway_url))
+            str(settings.discord_gateway_url)
+        )
 
 
 @contextlib.asynccontextmanager
-async def resources(settings: Settings, *, simulate: bool = False,
-                    sim_seed: int = 7) -> AsyncIterator[tuple[UseapiClient, Store]]:
+async def resources(
+    settings: Settings, *, simulate: bool = False, sim_seed: int = 7
+) -> AsyncIterator[tuple[UseapiClient, Store]]:
     """The useapi client (against the simulator when `simulate`) and the opened store."""
     async with contextlib.AsyncExitStack() as stack:
         if simulate:
@@ -206,7 +252,8 @@ async def resources(settings: Settings, *, simulate: bool = False,
 
             token = "sim-" + secrets.token_hex(8)
             server = await stack.enter_async_context(
-                SimServer(Simulator(seed=sim_seed, token=token)))
+                SimServer(Simulator(seed=sim_seed, token=token))
+            )
             client = UseapiClient(server.url, SecretStr(token))
         else:
             settings.require("useapi_token")
@@ -217,16 +264,22 @@ async def resources(settings: Settings, *, simulate: bool = False,
         except StoreError as exc:  # e.g. a newer schema: it says so in its own line
             raise ConfigError(str(exc)) from None
         except Exception as exc:  # unreachable server, bad path, wrong password…
-            raise ConfigError(f"DATABASE_URL: cannot open "
-                              f"{display_database_url(settings.database_url)} "
-                              f"({type(exc).__name__})") from None
+            raise ConfigError(
+                f"DATABASE_URL: cannot open "
+                f"{display_database_url(settings.database_url)} "
+                f"({type(exc).__name__})"
+            ) from None
         stack.push_async_callback(store.close)
         yield client, store
 
 
-async def serve(settings: Settings, *, simulate: bool = False,
-                on_ready: Callable[[OpsBot], Any] | None = None,
-                guild_ready_timeout: float = 2.0) -> None:
+async def serve(
+    settings: Settings,
+    *,
+    simulate: bool = False,
+    on_ready: Callable[[OpsBot], Any] | None = None,
+    guild_ready_timeout: float = 2.0,
+) -> None:
     """Run the bot until it is closed or cancelled: `opsbot run`'s whole start-up path."""
     settings.require("discord_token")
     assert settings.discord_token is not None
@@ -243,9 +296,11 @@ async def serve(settings: Settings, *, simulate: bool = False,
                 raise ConfigError("DISCORD_TOKEN: Discord rejected the token") from None
             except (aiohttp.ClientError, OSError, discord.HTTPException) as exc:
                 # Once logged in, discord.py reconnects by itself; before, nothing retries.
-                raise CannotStart(f"cannot reach Discord at {discord.http.Route.BASE} "
-                                  f"({_reason(exc)}); check the network, or "
-                                  f"DISCORD_API_BASE_URL") from None
+                raise CannotStart(
+                    f"cannot reach Discord at {discord.http.Route.BASE} "
+                    f"({_reason(exc)}); check the network, or "
+                    f"DISCORD_API_BASE_URL"
+                ) from None
             await bot.connect()
 
 

@@ -51,12 +51,19 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="connect to Discord, load the provider cogs, start watching")
-    run.add_argument("--simulate", action="store_true",
-                     help="use the built-in useapi simulator upstream (no useapi token needed)")
+    run.add_argument(
+        "--simulate",
+        action="store_true",
+        help="use the built-in useapi simulator upstream (no useapi token needed)",
+    )
 
     demo = sub.add_parser("demo", help="no tokens: simulator + watcher, shown in the terminal")
-    demo.add_argument("--seconds", type=_bounded(float, 1, 86400), default=60.0,
-                      help="how long to run, 1 to 86400 (default 60)")
+    demo.add_argument(
+        "--seconds",
+        type=_bounded(float, 1, 86400),
+        default=60.0,
+        help="how long to run, 1 to 86400 (default 60)",
+    )
     demo.add_argument("--seed", type=int, default=7, help="simulator seed (default 7)")
 
     status = sub.add_parser("status", help="fetch every enabled provider once: queue and capacity")
@@ -67,21 +74,38 @@ def _parser() -> argparse.ArgumentParser:
 
     sim = sub.add_parser("simulate", help="run the useapi simulator as an HTTP server")
     sim.add_argument("--host", default="127.0.0.1")
-    sim.add_argument("--port", type=_bounded(int, 0, 65535), default=8765,
-                     help="0 to 65535, 0 = any free port (default 8765)")
+    sim.add_argument(
+        "--port",
+        type=_bounded(int, 0, 65535),
+        default=8765,
+        help="0 to 65535, 0 = any free port (default 8765)",
+    )
     sim.add_argument("--seed", type=int, default=1)
-    sim.add_argument("--accounts", type=_bounded(int, 0, 100_000), default=30,
-                     help="accounts in all (default 30)")
-    sim.add_argument("--jobs", type=_bounded(int, 0, 1_000_000), default=60,
-                     help="running jobs in all (default 60)")
+    sim.add_argument(
+        "--accounts",
+        type=_bounded(int, 0, 100_000),
+        default=30,
+        help="accounts in all (default 30)",
+    )
+    sim.add_argument(
+        "--jobs",
+        type=_bounded(int, 0, 1_000_000),
+        default=60,
+        help="running jobs in all (default 60)",
+    )
     sim.add_argument("--token", default="sim-token", help="bearer token it accepts")
 
-    bench = sub.add_parser("bench", help="run the benchmarks (bench/run.py): one table, "
-                           "bench/results.json")
-    bench.add_argument("--quick", action="store_true",
-                       help="fewer samples and sizes (well under a minute)")
-    bench.add_argument("--only", help="comma-separated parts: commands,alerts,economy,tick,"
-                       "startup,flood (results.json is then left alone)")
+    bench = sub.add_parser(
+        "bench", help="run the benchmarks (bench/run.py): one table, bench/results.json"
+    )
+    bench.add_argument(
+        "--quick", action="store_true", help="fewer samples and sizes (well under a minute)"
+    )
+    bench.add_argument(
+        "--only",
+        help="comma-separated parts: commands,alerts,economy,tick,"
+        "startup,flood (results.json is then left alone)",
+    )
     return parser
 
 
@@ -94,15 +118,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.sim import serve
 
             setup_logging("INFO")
-            asyncio.run(serve(args.host, args.port, seed=args.seed, accounts=args.accounts,
-                              jobs=args.jobs, token=args.token))
+            asyncio.run(
+                serve(
+                    args.host,
+                    args.port,
+                    seed=args.seed,
+                    accounts=args.accounts,
+                    jobs=args.jobs,
+                    token=args.token,
+                )
+            )
             return EXIT_OK
         settings = load_settings()
         if args.command == "status" and args.provider:
             name = args.provider.lower()
             if name not in settings.providers:
-                raise ConfigError(f"--provider: {args.provider!r} is not enabled in PROVIDERS "
-                                  f"({', '.join(settings.providers)})")
+                raise ConfigError(
+                    f"--provider: {args.provider!r} is not enabled in PROVIDERS "
+                    f"({', '.join(settings.providers)})"
+                )
             settings.providers = [name]
         level = settings.log_level
         if args.command == "demo" and level == "INFO":
@@ -116,9 +150,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return asyncio.run(_check(settings))
             case "demo":
                 from bot.demo import run_demo
+
                 return asyncio.run(run_demo(settings, seconds=args.seconds, seed=args.seed))
             case "run":
                 from bot.app import CannotStart, run_bot
+
                 try:
                     return run_bot(settings, simulate=args.simulate)
                 except CannotStart as exc:
@@ -147,11 +183,16 @@ async def _status(settings: Settings, *, as_json: bool) -> int:
 
 async def _check(settings: Settings) -> int:
     out = Console(highlight=False)
-    out.print(f"✓ settings: providers {', '.join(settings.providers)}, "
-              f"poll every {settings.poll_interval_seconds:g}s, database "
-              f"{display_database_url(settings.database_url)}")
-    out.print("✓ DISCORD_TOKEN is set" if settings.discord_token
-              else "• DISCORD_TOKEN is not set (needed by `opsbot run`)")
+    out.print(
+        f"✓ settings: providers {', '.join(settings.providers)}, "
+        f"poll every {settings.poll_interval_seconds:g}s, database "
+        f"{display_database_url(settings.database_url)}"
+    )
+    out.print(
+        "✓ DISCORD_TOKEN is set"
+        if settings.discord_token
+        else "• DISCORD_TOKEN is not set (needed by `opsbot run`)"
+    )
     database_ok, line = await check_database(settings.database_url)
     out.print(line)
     if settings.useapi_token is None:
@@ -161,8 +202,10 @@ async def _check(settings: Settings) -> int:
         reports = await report.collect(make_providers(settings.providers, client))
     for r in reports:
         if r.snapshot is not None:
-            out.print(f"✓ {r.provider}: reached {settings.base_url} — {len(r.snapshot.jobs)} "
-                      f"running, {len(r.snapshot.accounts)} accounts")
+            out.print(
+                f"✓ {r.provider}: reached {settings.base_url} — {len(r.snapshot.jobs)} "
+                f"running, {len(r.snapshot.accounts)} accounts"
+            )
         else:
             out.print(f"✗ {r.provider}: {r.error}")
     return EXIT_OK if database_ok and all(r.ok for r in reports) else EXIT_FAILED
@@ -177,13 +220,15 @@ def _bench(*, quick: bool, only: str | None) -> int:
     simulator)."""
     script = Path(__file__).resolve().parent.parent / "bench" / "run.py"
     if not script.is_file():
-        print("opsbot: bench needs a source checkout (bench/run.py next to bot/)",
-              file=sys.stderr)
+        print("opsbot: bench needs a source checkout (bench/run.py next to bot/)", file=sys.stderr)
         return EXIT_CONFIG
     missing = [name for name in BENCH_EXTRA if importlib.util.find_spec(name) is None]
     if missing:
-        print(f"opsbot: bench needs the bench extra ({', '.join(missing)} is not installed): "
-              "pip install -e '.[bench]'", file=sys.stderr)
+        print(
+            f"opsbot: bench needs the bench extra ({', '.join(missing)} is not installed): "
+            "pip install -e '.[bench]'",
+            file=sys.stderr,
+        )
         return EXIT_CONFIG
     extra = (["--quick"] if quick else []) + (["--only", only] if only else [])
     return subprocess.call([sys.executable, str(script), *extra])

@@ -50,8 +50,14 @@ class DeliveryFailed(Exception):
     """Discord did not accept a message. `retryable`: 429, 5xx, network; `status` the HTTP
     status when there was one; `retry_after` Discord's own hint in seconds (429)."""
 
-    def __init__(self, message: str, *, retryable: bool, status: int | None = None,
-                 retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.retryable = retryable
@@ -73,8 +79,14 @@ def nonce_for(keys_or_events: Iterable[str] | Iterable[Event]) -> str:
     return hashlib.sha256("\n".join(keys).encode()).hexdigest()[:25]
 
 
-def backoff_delay(attempt: int, *, initial: float = 2.0, maximum: float = 600.0,
-                  jitter: float = 1.0, rng: random.Random | None = None) -> float:
+def backoff_delay(
+    attempt: int,
+    *,
+    initial: float = 2.0,
+    maximum: float = 600.0,
+    jitter: float = 1.0,
+    rng: random.Random | None = None,
+) -> float:
     """Seconds to wait before retry number `attempt` (1-based): exponential, capped, plus
     jitter (as stamina does: initial·2^(attempt-1) + U(0, jitter), at most `maximum`)."""
     base = initial * 2.0 ** max(0, min(attempt - 1, 30))
@@ -112,18 +124,20 @@ def group_rows(rows: Iterable[OutboxRow]) -> list[Group]:
     groups: dict[tuple[int, str, int | None], list[OutboxRow]] = {}
     for r in sorted(rows, key=lambda r: r.id):
         groups.setdefault((r.channel_id, r.batch, r.mention_role_id), []).append(r)
-    return [Group(channel_id=c, mention_role_id=m, batch=b, rows=tuple(rs))
-            for (c, b, m), rs in groups.items()]
+    return [
+        Group(channel_id=c, mention_role_id=m, batch=b, rows=tuple(rs))
+        for (c, b, m), rs in groups.items()
+    ]
 
 
 @dataclass(frozen=True, slots=True)
 class DeliveryReport:
-    claimed: int = 0      # rows claimed
-    messages: int = 0     # messages Discord accepted
-    sent: int = 0         # rows marked sent
-    retried: int = 0      # rows scheduled for a retry
-    held: int = 0         # rows held (403/404 on their channel)
-    failed: int = 0       # rows given up (a non-retryable refusal)
+    claimed: int = 0  # rows claimed
+    messages: int = 0  # messages Discord accepted
+    sent: int = 0  # rows marked sent
+    retried: int = 0  # rows scheduled for a retry
+    held: int = 0  # rows held (403/404 on their channel)
+    failed: int = 0  # rows given up (a non-retryable refusal)
     errors: tuple[str, ...] = ()
 
 
@@ -131,11 +145,19 @@ class Deliverer:
     """Posts the outbox. `run_once` is one pass; `run` loops (one `deliver_and_wait` a round)
     and `wake` cuts its wait short."""
 
-    def __init__(self, store: Store, send: SendFn, *, worker_id: str | None = None,
-                 claim_limit: int = 200, lease: timedelta = timedelta(seconds=10),
-                 backoff_initial: float = 2.0, backoff_max: float = 600.0,
-                 clock: Callable[[], datetime] = utcnow,
-                 rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        send: SendFn,
+        *,
+        worker_id: str | None = None,
+        claim_limit: int = 200,
+        lease: timedelta = timedelta(seconds=10),
+        backoff_initial: float = 2.0,
+        backoff_max: float = 600.0,
+        clock: Callable[[], datetime] = utcnow,
+        rng: random.Random | None = None,
+    ) -> None:
         self.store = store
         self.send = send
         self.worker_id = worker_id or f"deliver-{uuid.uuid4().hex[:12]}"
@@ -161,8 +183,7 @@ class Deliverer:
         while not stop.is_set():
             await self.deliver_and_wait(interval, stop=stop)
 
-    async def deliver_and_wait(self, interval: float, *,
-                               stop: asyncio.Event | None = None) -> None:
+    async def deliver_and_wait(self, interval: float, *, stop: asyncio.Event | None = None) -> None:
         """One pass (errors logged, never raised), then wait up to `interval` seconds for a
         `wake` (or `stop`): one round of `run`, or of a loop kept by someone else."""
         # Cleared before the pass, so a wake-up that arrives during it is not lost.
@@ -191,8 +212,9 @@ class Deliverer:
         concurrently, each channel's groups in order."""
         async with self._lock:
             now = now or self._clock()
-            rows = await self.store.claim_outbox(limit=self.claim_limit, now=now,
-                                                 worker_id=self.worker_id, lease=self.lease)
+            rows = await self.store.claim_outbox(
+                limit=self.claim_limit, now=now, worker_id=self.worker_id, lease=self.lease
+            )
             report = DeliveryReport()
             if rows:
                 renewer = asyncio.create_task(self._renew(rows[0].claim))
@@ -224,8 +246,8 @@ class Deliverer:
         for g in group_rows(rows):
             by_channel.setdefault(g.channel_id, []).append(g)
         results = await asyncio.gather(
-            *(self._channel(groups, now) for groups in by_channel.values()),
-            return_exceptions=True)
+            *(self._channel(groups, now) for groups in by_channel.values()), return_exceptions=True
+        )
         parts: list[DeliveryReport] = []
         for res in results:
             if isinstance(res, asyncio.CancelledError):
@@ -239,10 +261,13 @@ class Deliverer:
                 parts.append(res)
         return DeliveryReport(
             claimed=len(rows),
-            messages=sum(p.messages for p in parts), sent=sum(p.sent for p in parts),
-            retried=sum(p.retried for p in parts), held=sum(p.held for p in parts),
+            messages=sum(p.messages for p in parts),
+            sent=sum(p.sent for p in parts),
+            retried=sum(p.retried for p in parts),
+            held=sum(p.held for p in parts),
             failed=sum(p.failed for p in parts),
-            errors=tuple(e for p in parts for e in p.errors))
+            errors=tuple(e for p in parts for e in p.errors),
+        )
 
     async def _channel(self, groups: list[Group], now: datetime) -> DeliveryReport:
         messages = sent = retried = held = failed = 0
@@ -257,33 +282,50 @@ class Deliverer:
                     fail = exc
                 else:
                     log.exception("sending alerts to channel %s failed", g.channel_id)
-                    fail = DeliveryFailed(f"{type(exc).__name__}: {exc}",
-                                          retryable=g.attempts + 1 < MAX_UNEXPECTED_ATTEMPTS)
+                    fail = DeliveryFailed(
+                        f"{type(exc).__name__}: {exc}",
+                        retryable=g.attempts + 1 < MAX_UNEXPECTED_ATTEMPTS,
+                    )
                 errors.append(f"channel {g.channel_id}: {fail}")
-                rest = groups[i + 1:]
+                rest = groups[i + 1 :]
                 rest_keys = [k for r in rest for k in r.keys]
                 if fail.status in HOLD_STATUSES:
-                    reason = (f"cannot post to channel {g.channel_id}: {fail}; alerts are held "
-                              f"until the route is fixed (/alerts route)")
+                    reason = (
+                        f"cannot post to channel {g.channel_id}: {fail}; alerts are held "
+                        f"until the route is fixed (/alerts route)"
+                    )
                     log.error("%s", reason)
                     await self.store.hold(g.keys + rest_keys, reason)
                     held += len(g.rows) + len(rest_keys)
                     break
                 if fail.retryable:
-                    delay = backoff_delay(g.attempts + 1, initial=self.backoff_initial,
-                                          maximum=self.backoff_max, rng=self._rng)
+                    delay = backoff_delay(
+                        g.attempts + 1,
+                        initial=self.backoff_initial,
+                        maximum=self.backoff_max,
+                        rng=self._rng,
+                    )
                     if fail.retry_after is not None:
                         delay = max(delay, fail.retry_after)
                     retry_at = now + timedelta(seconds=delay)
-                    log.warning("posting %d alert(s) to channel %s failed (%s); retry in %.0f s",
-                                len(g.rows), g.channel_id, fail, delay)
+                    log.warning(
+                        "posting %d alert(s) to channel %s failed (%s); retry in %.0f s",
+                        len(g.rows),
+                        g.channel_id,
+                        fail,
+                        delay,
+                    )
                     await self.store.mark_failed(g.keys, str(fail), retry_at)
                     if rest_keys:  # keep the channel's order: the rest waits as well, untried
                         await self.store.release(rest_keys, next_attempt_at=retry_at)
                     retried += len(g.rows) + len(rest_keys)
                     break
-                log.error("Discord refused %d alert(s) for channel %s (%s); dropping them",
-                          len(g.rows), g.channel_id, fail)
+                log.error(
+                    "Discord refused %d alert(s) for channel %s (%s); dropping them",
+                    len(g.rows),
+                    g.channel_id,
+                    fail,
+                )
                 await self.store.mark_failed(g.keys, str(fail), None)
                 failed += len(g.rows)
                 continue
@@ -295,15 +337,29 @@ class Deliverer:
                 # for it goes out on the next pass.
                 released = await self.store.release_held(g.channel_id, now=now)
                 if released:
-                    log.info("channel %s accepts posts again; %d held alert(s) released",
-                             g.channel_id, released)
+                    log.info(
+                        "channel %s accepts posts again; %d held alert(s) released",
+                        g.channel_id,
+                        released,
+                    )
                     self.wake()
-        return DeliveryReport(messages=messages, sent=sent, retried=retried, held=held,
-                              failed=failed, errors=tuple(errors))
+        return DeliveryReport(
+            messages=messages,
+            sent=sent,
+            retried=retried,
+            held=held,
+            failed=failed,
+            errors=tuple(errors),
+        )
 
 
-async def reroute_held(store: Store, default_channel: int | None, *,
-                       channel_id: int | None = None, now: datetime | None = None) -> int:
+async def reroute_held(
+    store: Store,
+    default_channel: int | None,
+    *,
+    channel_id: int | None = None,
+    now: datetime | None = None,
+) -> int:
     """After a route change (or a permission fix): send held rows again, each to the channel
     its kind is routed to now. Returns how many rows were released."""
     config = await store.alert_config(now)

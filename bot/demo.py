@@ -60,8 +60,9 @@ class _Script:
             self.done.add("lock")
             self.locked_out = self.providers[1]
             sim.faults.set(self.locked_out, "status", status=401)
-            console.print(f"[dim]» simulator: useapi starts rejecting the token for "
-                          f"{self.locked_out}[/]")
+            console.print(
+                f"[dim]» simulator: useapi starts rejecting the token for {self.locked_out}[/]"
+            )
         if fraction >= 0.55 and "unlock" not in self.done and self.locked_out:
             self.done.add("unlock")
             sim.faults.clear()
@@ -69,12 +70,19 @@ class _Script:
         if fraction >= 0.6 and "free" not in self.done and self.filled:
             self.done.add("free")
             sim.free_account(*self.filled)
-            console.print(f"[dim]» simulator: {self.filled[0]} account {self.filled[1]} "
-                          f"frees its slots[/]")
+            console.print(
+                f"[dim]» simulator: {self.filled[0]} account {self.filled[1]} frees its slots[/]"
+            )
 
 
-async def run_demo(settings: Settings, *, seconds: float = 60.0, seed: int = 7,
-                   poll: float = 5.0, console: Console | None = None) -> int:
+async def run_demo(
+    settings: Settings,
+    *,
+    seconds: float = 60.0,
+    seed: int = 7,
+    poll: float = 5.0,
+    console: Console | None = None,
+) -> int:
     """Run the demo for `seconds`; prints everything to `console` (stdout by default)."""
     console = console or Console()
     token = "demo-" + secrets.token_hex(8)
@@ -88,39 +96,69 @@ async def run_demo(settings: Settings, *, seconds: float = 60.0, seed: int = 7,
 
     async def send(channel_id: int, events: Sequence[Event], role_id: int | None) -> int:
         console.print(Rule(f"#alerts · {len(events)} alert(s) posted", style="yellow"))
-        print_embeds(console, embeds.alert_batch(events, titles=titles,
-                                                 redact=settings.redact_accounts))
+        print_embeds(
+            console, embeds.alert_batch(events, titles=titles, redact=settings.redact_accounts)
+        )
         posted.extend(events)
         return len(posted)
 
     with tempfile.TemporaryDirectory(prefix="opsbot-demo-") as tmp:
         db = f"sqlite+aiosqlite:///{Path(tmp) / 'demo.db'}"
-        async with SimServer(sim) as server, \
-                UseapiClient(server.url, SecretStr(token), attempts=2, wait_initial=0.2) as client:
+        async with (
+            SimServer(sim) as server,
+            UseapiClient(server.url, SecretStr(token), attempts=2, wait_initial=0.2) as client,
+        ):
             store = await Store.open(db)
             try:
                 providers = make_providers(names, client)
                 titles.update({p.name: p.title for p in providers})
-                config = WatchConfig(stuck_after=stuck_after, poll_interval=poll,
-                                     default_channel=DEMO_CHANNEL, flap_ticks=1,
-                                     unreachable_after=2)
+                config = WatchConfig(
+                    stuck_after=stuck_after,
+                    poll_interval=poll,
+                    default_channel=DEMO_CHANNEL,
+                    flap_ticks=1,
+                    unreachable_after=2,
+                )
                 watchers = [ProviderWatcher(p, store, config) for p in providers]
-                console.print(Rule(f"opsbot demo · simulator at {server.url} · seed {seed} · "
-                                   f"{seconds:g} s · a tick every {poll:g} s"))
+                console.print(
+                    Rule(
+                        f"opsbot demo · simulator at {server.url} · seed {seed} · "
+                        f"{seconds:g} s · a tick every {poll:g} s"
+                    )
+                )
                 await _run_ticks(
-                    watchers, Deliverer(store, send), _Script(sim, names), titles, console,
-                    seconds=seconds, poll=poll,
-                    show=lambda: _show_views(console, [w.latest for w in watchers if w.latest],
-                                             titles, settings, stuck_after))
+                    watchers,
+                    Deliverer(store, send),
+                    _Script(sim, names),
+                    titles,
+                    console,
+                    seconds=seconds,
+                    poll=poll,
+                    show=lambda: _show_views(
+                        console,
+                        [w.latest for w in watchers if w.latest],
+                        titles,
+                        settings,
+                        stuck_after,
+                    ),
+                )
             finally:
                 await store.close()
     _print_summary(console, posted)
     return 0
 
 
-async def _run_ticks(watchers: Sequence[ProviderWatcher], deliverer: Deliverer, script: _Script,
-                     titles: dict[str, str], console: Console, *, seconds: float, poll: float,
-                     show: Callable[[], None]) -> None:
+async def _run_ticks(
+    watchers: Sequence[ProviderWatcher],
+    deliverer: Deliverer,
+    script: _Script,
+    titles: dict[str, str],
+    console: Console,
+    *,
+    seconds: float,
+    poll: float,
+    show: Callable[[], None],
+) -> None:
     """Tick every watcher each `poll` seconds for `seconds`: the script's incidents first,
     then delivery; the views every `_VIEWS_EVERY` ticks, and each failed tick's error."""
     loop = asyncio.get_running_loop()
@@ -148,16 +186,35 @@ def _print_summary(console: Console, posted: Sequence[Event]) -> None:
     for e in posted:
         words[e.word] = words.get(e.word, 0) + 1
     console.print(Rule("demo over"))
-    console.print(f"{len(posted)} alert(s) posted: " +
-                  (", ".join(f"{n} {w}" for w, n in sorted(words.items())) or "none"))
+    console.print(
+        f"{len(posted)} alert(s) posted: "
+        + (", ".join(f"{n} {w}" for w, n in sorted(words.items())) or "none")
+    )
 
 
-def _show_views(console: Console, snapshots: list[Snapshot], titles: dict[str, str],
-                settings: Settings, stuck_after: timedelta) -> None:
+def _show_views(
+    console: Console,
+    snapshots: list[Snapshot],
+    titles: dict[str, str],
+    settings: Settings,
+    stuck_after: timedelta,
+) -> None:
     now = datetime.now(UTC)
     console.print(Rule("/queue", style="cyan"))
-    print_embeds(console, embeds.queue_pages(snapshots, now=now, stuck_after=stuck_after,
-                                             redact=settings.redact_accounts, titles=titles)[:1])
+    print_embeds(
+        console,
+        embeds.queue_pages(
+            snapshots,
+            now=now,
+            stuck_after=stuck_after,
+            redact=settings.redact_accounts,
+            titles=titles,
+        )[:1],
+    )
     console.print(Rule("/capacity", style="cyan"))
-    print_embeds(console, embeds.capacity_pages(snapshots, now=now, titles=titles,
-                                                redact=settings.redact_accounts)[:1])
+    print_embeds(
+        console,
+        embeds.capacity_pages(snapshots, now=now, titles=titles, redact=settings.redact_accounts)[
+            :1
+        ],
+    )

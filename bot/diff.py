@@ -35,16 +35,25 @@ class Diff:
 def capacity_observations(accounts: tuple[Account, ...]) -> tuple[CapacityObs, ...]:
     """One reading per account whose fullness is known (`Account.full`), then the provider as
     a whole: not full when any account has room, full when every account is known full."""
-    obs = [CapacityObs(a.account, full, a.executing, a.max_jobs)
-           for a in accounts if (full := a.full) is not None]
+    obs = [
+        CapacityObs(a.account, full, a.executing, a.max_jobs)
+        for a in accounts
+        if (full := a.full) is not None
+    ]
     whole = all_full(accounts)
     if whole is not None:
         obs.append(CapacityObs(None, whole))
     return tuple(obs)
 
 
-def diff(prev: Snapshot | None, cur: Snapshot, *, now: datetime, stuck_after: timedelta,
-         stuck_ids: frozenset[str] = frozenset()) -> Diff:
+def diff(
+    prev: Snapshot | None,
+    cur: Snapshot,
+    *,
+    now: datetime,
+    stuck_after: timedelta,
+    stuck_ids: frozenset[str] = frozenset(),
+) -> Diff:
     """Compare two snapshots. `prev` None (the very first run) reports nothing as left. A job
     is stuck once it has run `stuck_after` or longer (`Job.elapsed`), reported once."""
     left: tuple[Job, ...] = ()
@@ -63,5 +72,9 @@ def diff(prev: Snapshot | None, cur: Snapshot, *, now: datetime, stuck_after: ti
         if is_stuck(elapsed, limit):
             new_stuck.append(job)
             still.add(job.id)
-    return Diff(left=left, new_stuck=tuple(new_stuck), stuck_ids=frozenset(still),
-                capacity=capacity_observations(cur.accounts))
+    return Diff(
+        left=left,
+        new_stuck=tuple(new_stuck),
+        stuck_ids=frozenset(still),
+        capacity=capacity_observations(cur.accounts),
+    )

@@ -13,8 +13,14 @@ class UpstreamError(Exception):
 
     status: int | None = None
 
-    def __init__(self, message: str, *, provider: str | None = None, status: int | None = None,
-                 path: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        status: int | None = None,
+        path: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.provider = provider
@@ -32,8 +38,10 @@ class UpstreamError(Exception):
         return f"{where}{self.message}{code}"
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}(provider={self.provider!r}, status={self.status!r}, "
-                f"message={self.message!r})")
+        return (
+            f"{type(self).__name__}(provider={self.provider!r}, status={self.status!r}, "
+            f"message={self.message!r})"
+        )
 
 
 class TransportError(UpstreamError):
@@ -125,8 +133,15 @@ class ServerError(HTTPStatusError):
 class PayloadError(UpstreamError):
     """A 2xx body that is not JSON, or JSON that does not fit the documented shape."""
 
-    def __init__(self, message: str, *, provider: str | None = None, field: str | None = None,
-                 status: int | None = None, path: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        field: str | None = None,
+        status: int | None = None,
+        path: str | None = None,
+    ) -> None:
         super().__init__(message, provider=provider, status=status, path=path)
         self.field = field
 
@@ -144,8 +159,17 @@ class BodyTooLarge(PayloadError):
 
 _BY_STATUS: dict[int, type[HTTPStatusError]] = {
     cls.status: cls
-    for cls in (BadRequest, Unauthorized, PaymentRequired, NotFound, Gone, InsufficientCredits,
-                ModeratedPrompt, RateLimited, SessionExpired)
+    for cls in (
+        BadRequest,
+        Unauthorized,
+        PaymentRequired,
+        NotFound,
+        Gone,
+        InsufficientCredits,
+        ModeratedPrompt,
+        RateLimited,
+        SessionExpired,
+    )
 }
 
 

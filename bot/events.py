@@ -8,7 +8,7 @@ from datetime import datetime
 
 
 class EventKind(enum.StrEnum):
-    JOB = "job"            # words: completed, failed, moderated, cancelled, stuck, unknown
+    JOB = "job"  # words: completed, failed, moderated, cancelled, stuck, unknown
     CAPACITY = "capacity"  # words: exhausted, restored
     UPSTREAM = "upstream"  # words: unreachable, unauthorized, payment required, recovered
 

@@ -35,10 +35,13 @@ class NestedTooDeep(ValueError, RecursionError):
     cannot be decoded, so every caller that handles those handles this one; and still a
     RecursionError, for a caller that wants to say so."""
 
+
 #: `bytes.translate` table: a digit → `0`; what may stand right before a JSON number (`[`, `,`,
 #: `:`, `-`, white space) → `|`; anything else → `x`.
-_NUMBER_SHAPE = bytes(ord("0") if c in b"0123456789" else ord("|") if c in b"[,:- \t\r\n"
-                      else ord("x") for c in range(256))
+_NUMBER_SHAPE = bytes(
+    ord("0") if c in b"0123456789" else ord("|") if c in b"[,:- \t\r\n" else ord("x")
+    for c in range(256)
+)
 #: Where an integer of 19 digits or more may start (2**63 has 19 digits).
 _LONG_INT = b"|" + b"0" * 19
 
@@ -51,7 +54,8 @@ _SURROGATE_ESCAPE_HINT = re.compile(r"\\u[dD][89a-fA-F]")
 #: high+low escape pair (one valid character), a lone high or low surrogate escape, or NUL.
 _SURROGATE_ESCAPE = re.compile(
     r"\\\\|\\u[dD][89abAB][0-9a-fA-F]{2}(?:\\u[dD][c-fC-F][0-9a-fA-F]{2})?"
-    r"|\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\u0000")
+    r"|\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\u0000"
+)
 #: The escape of NUL: the one way a NUL can stand in JSON text (a raw NUL byte is no JSON).
 _NUL_ESCAPE = "\\u0000"
 
@@ -74,8 +78,11 @@ def loads(data: bytes | str) -> Any:
     else:
         raw = data
     shape = raw.translate(_NUMBER_SHAPE)
-    if _LONG_INT not in shape and not shape.startswith(_LONG_INT[1:]) \
-            and _NUL_ESCAPE.encode() not in raw:
+    if (
+        _LONG_INT not in shape
+        and not shape.startswith(_LONG_INT[1:])
+        and _NUL_ESCAPE.encode() not in raw
+    ):
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -88,8 +95,9 @@ def _std_loads(data: bytes | str) -> Any:
     `NestedTooDeep`."""
     # Decoded as `json.loads` decodes bytes (its encoding guess, surrogates passed through),
     # so that what is healed is exactly what it would have read.
-    text = data if isinstance(data, str) else data.decode(json.detect_encoding(data),
-                                                          "surrogatepass")
+    text = (
+        data if isinstance(data, str) else data.decode(json.detect_encoding(data), "surrogatepass")
+    )
     try:
         return json.loads(_heal_surrogates(text))
     except RecursionError:

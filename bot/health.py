@@ -30,14 +30,28 @@ class ProviderStatus:
     watcher_ok: bool | None = None
 
     @classmethod
-    def of(cls, provider: str, snapshot: Snapshot | None, *, last_ok: datetime | None,
-           last_error: str | None, watcher_ok: bool | None = None) -> ProviderStatus:
+    def of(
+        cls,
+        provider: str,
+        snapshot: Snapshot | None,
+        *,
+        last_ok: datetime | None,
+        last_error: str | None,
+        watcher_ok: bool | None = None,
+    ) -> ProviderStatus:
         """The status of `provider` whose latest snapshot is `snapshot` (None: none yet),
         its counts read from the snapshot (`Snapshot.used`, `Snapshot.capacity`)."""
         if snapshot is None:
             return cls(provider, None, None, None, last_ok, last_error, watcher_ok)
-        return cls(provider, len(snapshot.jobs), snapshot.used, snapshot.capacity, last_ok,
-                   last_error, watcher_ok)
+        return cls(
+            provider,
+            len(snapshot.jobs),
+            snapshot.used,
+            snapshot.capacity,
+            last_ok,
+            last_error,
+            watcher_ok,
+        )
 
     @property
     def healthy(self) -> bool:

@@ -17,8 +17,7 @@ def make_app(health: Callable[[], tuple[bool, dict[str, Any]]]) -> web.Applicati
         return web.json_response({"ok": ok, **details}, status=200 if ok else 503)
 
     async def metrics(_: web.Request) -> web.Response:
-        return web.Response(body=generate_latest(),
-                            headers={"Content-Type": CONTENT_TYPE_LATEST})
+        return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     app = web.Application()
     app.router.add_get("/healthz", healthz)

@@ -112,8 +112,9 @@ class Job:
 
 
 _JOB_FIELDS: Final = ("provider", "id", "kind", "account", "started", "elapsed_seconds", "model")
-JobMaker = Callable[[str, str, "Kind | None", "str | None", "datetime | None", "int | None",
-                     "str | None"], Job]
+JobMaker = Callable[
+    [str, str, "Kind | None", "str | None", "datetime | None", "int | None", "str | None"], Job
+]
 
 
 def _job_maker() -> JobMaker:
@@ -123,15 +124,24 @@ def _job_maker() -> JobMaker:
     in less than half the time (README, Performance). Should `Job` ever gain a field or stop
     being a plain slotted class, this is `Job` itself."""
     slots: list[Any] = [Job.__dict__.get(name) for name in _JOB_FIELDS]
-    if tuple(f.name for f in fields(Job)) != _JOB_FIELDS or hasattr(Job, "__post_init__") \
-            or not all(isinstance(s, MemberDescriptorType) for s in slots):
+    if (
+        tuple(f.name for f in fields(Job)) != _JOB_FIELDS
+        or hasattr(Job, "__post_init__")
+        or not all(isinstance(s, MemberDescriptorType) for s in slots)
+    ):
         return Job  # pragma: no cover
     new = object.__new__
     provider_, id_, kind_, account_, started_, elapsed_, model_ = (s.__set__ for s in slots)
 
-    def make_job(provider: str, id: str, kind: Kind | None, account: str | None,
-                 started: datetime | None, elapsed_seconds: int | None,
-                 model: str | None) -> Job:
+    def make_job(
+        provider: str,
+        id: str,
+        kind: Kind | None,
+        account: str | None,
+        started: datetime | None,
+        elapsed_seconds: int | None,
+        model: str | None,
+    ) -> Job:
         job: Job = new(Job)
         provider_(job, provider)
         id_(job, id)

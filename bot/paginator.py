@@ -20,8 +20,9 @@ class Paginator(discord.ui.View):
     """A view over `pages`. Custom ids are ``opsbot:page:prev:<view id>`` and
     ``opsbot:page:next:<view id>`` (plus a disabled ``opsbot:page:count:<view id>`` label)."""
 
-    def __init__(self, pages: list[discord.Embed], *, owner_id: int,
-                 timeout: float | None = 180) -> None:
+    def __init__(
+        self, pages: list[discord.Embed], *, owner_id: int, timeout: float | None = 180
+    ) -> None:
         if not pages:
             raise ValueError("a Paginator needs at least one page")
         super().__init__(timeout=timeout)
@@ -35,8 +36,9 @@ class Paginator(discord.ui.View):
         self._sync()
 
     @classmethod
-    def for_pages(cls, pages: list[discord.Embed], *, owner_id: int,
-                  timeout: float | None = 180) -> Paginator | None:
+    def for_pages(
+        cls, pages: list[discord.Embed], *, owner_id: int, timeout: float | None = 180
+    ) -> Paginator | None:
         """A paginator when there is more than one page, else None (send the page alone)."""
         if len(pages) <= 1:
             return None
@@ -73,19 +75,23 @@ class Paginator(discord.ui.View):
         await interaction.response.edit_message(embed=page, view=self)
 
     @discord.ui.button(label="◀", style=discord.ButtonStyle.secondary, custom_id=PREV_ID)
-    async def previous_page(self, interaction: discord.Interaction[Any],
-                            button: discord.ui.Button[Paginator]) -> None:
+    async def previous_page(
+        self, interaction: discord.Interaction[Any], button: discord.ui.Button[Paginator]
+    ) -> None:
         await self._show(interaction, self.index - 1)
 
-    @discord.ui.button(label="1/1", style=discord.ButtonStyle.secondary, custom_id=COUNT_ID,
-                       disabled=True)
-    async def counter(self, interaction: discord.Interaction[Any],
-                      button: discord.ui.Button[Paginator]) -> None:
+    @discord.ui.button(
+        label="1/1", style=discord.ButtonStyle.secondary, custom_id=COUNT_ID, disabled=True
+    )
+    async def counter(
+        self, interaction: discord.Interaction[Any], button: discord.ui.Button[Paginator]
+    ) -> None:
         await interaction.response.defer()
 
     @discord.ui.button(label="▶", style=discord.ButtonStyle.secondary, custom_id=NEXT_ID)
-    async def next_page(self, interaction: discord.Interaction[Any],
-                        button: discord.ui.Button[Paginator]) -> None:
+    async def next_page(
+        self, interaction: discord.Interaction[Any], button: discord.ui.Button[Paginator]
+    ) -> None:
         await self._show(interaction, self.index + 1)
 
     async def on_timeout(self) -> None:

@@ -63,14 +63,23 @@ def _shown(value: str | None, redact: bool, missing: str = "") -> Text:
 
 
 def job_json(job: Job, redact: bool = False) -> dict[str, Any]:
-    return {"id": _masked(job.id, redact), "kind": job.kind,
-            "account": _masked(job.account, redact), "started": iso(job.started),
-            "elapsed_seconds": job.elapsed_seconds, "model": job.model}
+    return {
+        "id": _masked(job.id, redact),
+        "kind": job.kind,
+        "account": _masked(job.account, redact),
+        "started": iso(job.started),
+        "elapsed_seconds": job.elapsed_seconds,
+        "model": job.model,
+    }
 
 
 def account_json(acc: Account, redact: bool = False) -> dict[str, Any]:
-    return {"account": _masked(acc.account, redact), "max_jobs": acc.max_jobs,
-            "executing": acc.executing, "available": acc.available}
+    return {
+        "account": _masked(acc.account, redact),
+        "max_jobs": acc.max_jobs,
+        "executing": acc.executing,
+        "available": acc.available,
+    }
 
 
 def error_json(exc: errors.UpstreamError | None, redact: bool = False) -> dict[str, Any] | None:
@@ -79,8 +88,9 @@ def error_json(exc: errors.UpstreamError | None, redact: bool = False) -> dict[s
     return {"status": exc.status, "message": _masked(exc.message, redact)}
 
 
-def to_json(reports: Sequence[ProviderReport], taken_at: datetime, *,
-            redact: bool = False) -> dict[str, Any]:
+def to_json(
+    reports: Sequence[ProviderReport], taken_at: datetime, *, redact: bool = False
+) -> dict[str, Any]:
     """The `opsbot status --json` document (e-mails masked with `redact`)."""
     return {
         "taken_at": iso(taken_at, millis=False),
@@ -90,8 +100,9 @@ def to_json(reports: Sequence[ProviderReport], taken_at: datetime, *,
                 "ok": r.ok,
                 "error": error_json(r.error, redact),
                 "jobs": [job_json(j, redact) for j in r.snapshot.jobs] if r.snapshot else [],
-                "accounts": ([account_json(a, redact) for a in r.snapshot.accounts]
-                             if r.snapshot else []),
+                "accounts": (
+                    [account_json(a, redact) for a in r.snapshot.accounts] if r.snapshot else []
+                ),
             }
             for r in reports
         ],
@@ -110,25 +121,35 @@ def _num(value: int | None) -> str:
     return "?" if value is None else str(value)
 
 
-def tables(reports: Sequence[ProviderReport], *, max_jobs_shown: int = 50,
-           redact: bool = False) -> RenderableType:
+def tables(
+    reports: Sequence[ProviderReport], *, max_jobs_shown: int = 50, redact: bool = False
+) -> RenderableType:
     """Rich rendering: per provider a queue table and a capacity table, or its error."""
     parts: list[RenderableType] = []
     for r in reports:
         if r.snapshot is None:
-            parts.append(Text(f"✗ {r.title}: {printable(_masked(str(r.error), redact) or '')}",
-                              style="bold red"))
+            parts.append(
+                Text(
+                    f"✗ {r.title}: {printable(_masked(str(r.error), redact) or '')}",
+                    style="bold red",
+                )
+            )
             continue
         snap = r.snapshot
-        queue = Table(title=f"{r.title} — {len(snap.jobs)} running", title_justify="left",
-                      expand=False)
+        queue = Table(
+            title=f"{r.title} — {len(snap.jobs)} running", title_justify="left", expand=False
+        )
         for col in ("job", "kind", "account", "started", "elapsed"):
             queue.add_column(col, overflow="fold")
         ordered = sorted(snap.jobs, key=lambda j: j.elapsed_seconds or 0, reverse=True)
         for job in ordered[:max_jobs_shown]:
-            queue.add_row(_shown(job.id, redact), job.kind or "—",
-                          _shown(job.account, redact, "—"),
-                          iso(job.started, millis=False) or "—", _elapsed(job.elapsed_seconds))
+            queue.add_row(
+                _shown(job.id, redact),
+                job.kind or "—",
+                _shown(job.account, redact, "—"),
+                iso(job.started, millis=False) or "—",
+                _elapsed(job.elapsed_seconds),
+            )
         if len(ordered) > max_jobs_shown:
             queue.caption = f"… and {len(ordered) - max_jobs_shown} more (longest-running first)"
         cap = Table(title=f"{r.title} capacity", title_justify="left")
@@ -136,13 +157,18 @@ def tables(reports: Sequence[ProviderReport], *, max_jobs_shown: int = 50,
             cap.add_column(col)
         for acc in snap.accounts:
             style = "red" if acc.full else None  # exhausted, as the watcher would announce it
-            cap.add_row(_shown(acc.account, redact), str(acc.executing),
-                        _num(acc.max_jobs),
-                        _num(acc.available), style=style)
+            cap.add_row(
+                _shown(acc.account, redact),
+                str(acc.executing),
+                _num(acc.max_jobs),
+                _num(acc.available),
+                style=style,
+            )
         parts += [queue, cap]
     return Group(*parts)
 
 
-def print_tables(console: Console, reports: Sequence[ProviderReport], *,
-                 redact: bool = False) -> None:
+def print_tables(
+    console: Console, reports: Sequence[ProviderReport], *, redact: bool = False
+) -> None:
     console.print(tables(reports, redact=redact))

@@ -18,8 +18,13 @@ from bot.settings import ConfigError, Settings
 from bot.useapi import UseapiClient
 
 
-def make_client(settings: Settings, *, base_url: str | None = None,
-                token: SecretStr | None = None, **kwargs: Any) -> UseapiClient:
+def make_client(
+    settings: Settings,
+    *,
+    base_url: str | None = None,
+    token: SecretStr | None = None,
+    **kwargs: Any,
+) -> UseapiClient:
     return UseapiClient(base_url or settings.base_url, token or settings.useapi_token, **kwargs)
 
 
@@ -116,4 +121,3 @@ def holder_gone(holder: str) -> bool:
     except OSError:  # exists, but not ours to signal
         return False
     return False
-

@@ -52,8 +52,7 @@ class Bounds:
 #: timedelta, 1e12 s in the poll loop's datetime arithmetic.
 BOUNDS: Final = {
     "poll_interval_seconds": Bounds(5, 3600, "must be a number of seconds from 5 to 3600"),
-    "stuck_after_minutes": Bounds(1, 10080,
-                                  "must be a number of minutes from 1 to 10080 (7 days)"),
+    "stuck_after_minutes": Bounds(1, 10080, "must be a number of minutes from 1 to 10080 (7 days)"),
     "http_port": Bounds(0, 65535, "must be a whole number from 0 (off) to 65535"),
 }
 URL_SETTINGS: Final = ("useapi_base_url", "discord_api_base_url", "discord_gateway_url")
@@ -88,8 +87,9 @@ class Settings(BaseSettings):
     """Every setting (README, Settings; names are public and fixed). Secrets are `SecretStr`:
     they print as `**********`."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8",
-                                      extra="ignore", case_sensitive=False)
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
 
     discord_token: SecretStr | None = None
     useapi_token: SecretStr | None = None
@@ -97,7 +97,8 @@ class Settings(BaseSettings):
     discord_api_base_url: AnyHttpUrl | None = None
     discord_gateway_url: AnyWebsocketUrl | None = None
     providers: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: list(DEFAULT_PROVIDERS))
+        default_factory=lambda: list(DEFAULT_PROVIDERS)
+    )
     guild_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     alert_channel_id: int | None = None
     poll_interval_seconds: float = 30
@@ -152,11 +153,12 @@ class Settings(BaseSettings):
         if value is None:
             return None
         if value.username is not None or value.password is not None:
-            raise ValueError("must not contain a user name or password (user:pass@); the "
-                             "token is sent on its own")
+            raise ValueError(
+                "must not contain a user name or password (user:pass@); the "
+                "token is sent on its own"
+            )
         if value.query is not None:
-            raise ValueError("must not contain a query (?…): paths and parameters are added "
-                             "to it")
+            raise ValueError("must not contain a query (?…): paths and parameters are added to it")
         if value.fragment is not None:
             raise ValueError("must not contain a fragment (#…)")
         return value
@@ -196,8 +198,10 @@ class Settings(BaseSettings):
         try:
             make_url(value)
         except (ArgumentError, ValueError):
-            raise ValueError("is not a database URL that SQLAlchemy can read (check the "
-                             "port and the special characters in the password)") from None
+            raise ValueError(
+                "is not a database URL that SQLAlchemy can read (check the "
+                "port and the special characters in the password)"
+            ) from None
         return value
 
     @field_validator("http_host", mode="before")

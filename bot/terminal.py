@@ -77,7 +77,7 @@ def discord_to_text(s: str | None, *, now: datetime, style: str | Style = "") ->
     pos = 0
     for m in _TOKEN.finditer(s):
         if m.start() > pos:
-            out.append(s[pos:m.start()], style="bold" if bold else "")
+            out.append(s[pos : m.start()], style="bold" if bold else "")
         pos = m.end()
         cur = "bold" if bold else ""
         if m.group("esc") is not None:
@@ -88,8 +88,10 @@ def discord_to_text(s: str | None, *, now: datetime, style: str | Style = "") ->
             out.append(_unescape(m.group("label")), style=Style(underline=True, bold=bold))
             out.append(f" ({m.group('url')})", style="dim")
         elif m.group("ts") is not None:
-            out.append(render_timestamp(int(m.group("ts")), m.group("style"), now),
-                       style=Style(color="cyan", bold=bold))
+            out.append(
+                render_timestamp(int(m.group("ts")), m.group("style"), now),
+                style=Style(color="cyan", bold=bold),
+            )
     if pos < len(s):
         out.append(s[pos:], style="bold" if bold else "")
     return out
@@ -146,12 +148,22 @@ def render_embed(embed: discord.Embed, *, now: datetime | None = None) -> Render
     colour = embed.colour
     border = Style(color=f"#{colour.value:06x}") if colour is not None else Style()
     title = discord_to_text(embed.title, now=now, style="bold") if embed.title else None
-    return Panel(Group(*parts), title=title, title_align="left", border_style=border,
-                 box=box.ROUNDED, expand=True)
+    return Panel(
+        Group(*parts),
+        title=title,
+        title_align="left",
+        border_style=border,
+        box=box.ROUNDED,
+        expand=True,
+    )
 
 
-def print_embeds(console: Console, embeds: discord.Embed | Iterable[discord.Embed], *,
-                 now: datetime | None = None) -> None:
+def print_embeds(
+    console: Console,
+    embeds: discord.Embed | Iterable[discord.Embed],
+    *,
+    now: datetime | None = None,
+) -> None:
     """Print one embed or all embeds of a message, in order."""
     batch = [embeds] if isinstance(embeds, discord.Embed) else list(embeds)
     for e in batch:

@@ -134,7 +134,7 @@ def short_id(job_id: str, width: int = 32) -> str:
         return ELLIPSIS + truncate(m.group(1), width - 1)
     if _WORD_SUFFIX.search(job_id):
         return truncate(job_id, width)
-    return ELLIPSIS + job_id[-(width - 1):]
+    return ELLIPSIS + job_id[-(width - 1) :]
 
 
 def fmt_duration(seconds: float | None) -> str:

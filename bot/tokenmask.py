@@ -62,8 +62,7 @@ def _chunk_starts(length: int, run: int, chunk: int) -> range:
 class TokenMask:
     """Masks runs of one token's characters in decoded upstream values (see the module doc)."""
 
-    __slots__ = ("_chunks", "_escapes", "_grams", "_raw_chunks", "_reach", "prefix", "run",
-                 "token")
+    __slots__ = ("_chunks", "_escapes", "_grams", "_raw_chunks", "_reach", "prefix", "run", "token")
 
     def __init__(self, token: str) -> None:
         if not token:
@@ -71,16 +70,18 @@ class TokenMask:
         self.token = token
         public = _PREFIX.match(token)
         #: Characters of the public `user:<id>-` prefix (0: the token is all secret).
-        self.prefix: int = (public.end() if public is not None
-                            and len(token) - public.end() > SHORT else 0)
-        secret = token[self.prefix:]
+        self.prefix: int = (
+            public.end() if public is not None and len(token) - public.end() > SHORT else 0
+        )
+        secret = token[self.prefix :]
         n = len(secret)
         #: The fewest characters of the secret part a masked run holds.
         self.run: int = n if n <= SHORT else min(MIN_RUN, n - 1)
-        self._grams = frozenset(secret[i:i + self.run] for i in range(n - self.run + 1))
+        self._grams = frozenset(secret[i : i + self.run] for i in range(n - self.run + 1))
         size = (self.run + 1) // 2
-        self._chunks = tuple(dict.fromkeys(
-            secret[i:i + size] for i in _chunk_starts(n, self.run, size)))
+        self._chunks = tuple(
+            dict.fromkeys(secret[i : i + size] for i in _chunk_starts(n, self.run, size))
+        )
         self._raw_chunks = tuple(c.encode() for c in self._chunks)
         #: How far before a chunk's position a window of the secret holding it may start.
         self._reach = self.run - size
@@ -92,10 +93,12 @@ class TokenMask:
     def may_hold(self, raw: bytes) -> bool:
         """Whether the JSON text `raw` may hold, once decoded, a run worth masking. False is
         certain; True only asks for `value` to look."""
-        return (any(c in raw for c in self._raw_chunks)
-                # a memchr for a backslash first: far cheaper than a search for `\\u`
-                or (b"\\" in raw and any(e in raw for e in self._escapes))
-                or b"\x00" in raw[:4])
+        return (
+            any(c in raw for c in self._raw_chunks)
+            # a memchr for a backslash first: far cheaper than a search for `\\u`
+            or (b"\\" in raw and any(e in raw for e in self._escapes))
+            or b"\x00" in raw[:4]
+        )
 
     def text(self, s: str) -> str:
         """`s` with every run of the token's characters that holds `run` or more characters of
@@ -115,7 +118,7 @@ class TokenMask:
         spans: list[tuple[int, int]] = []
         token = self.token
         for i in sorted(starts):
-            if s[i:i + self.run] not in self._grams:
+            if s[i : i + self.run] not in self._grams:
                 continue
             begin, end = i, i + self.run
             if spans and spans[-1][1] >= begin:  # the same run, one character further
@@ -123,7 +126,7 @@ class TokenMask:
                 continue
             # A new run: it may go on to the left with characters that are not in any window
             # of the secret (the prefix, `user:<id>-`): the whole run is masked.
-            while begin > 0 and s[begin - 1:end] in token:
+            while begin > 0 and s[begin - 1 : end] in token:
                 begin -= 1
             while spans and spans[-1][1] >= begin:
                 begin = min(begin, spans.pop()[0])
@@ -169,8 +172,9 @@ class TokenMask:
                     if isinstance(key, str) and self.text(key) is not key:
                         rekey = True
                 if rekey:
-                    items = [(self.text(k) if isinstance(k, str) else k, v)
-                             for k, v in node.items()]
+                    items = [
+                        (self.text(k) if isinstance(k, str) else k, v) for k, v in node.items()
+                    ]
                     node.clear()
                     node.update(items)
         return root

@@ -53,8 +53,7 @@ def _declared_over(response: httpx.Response, cap: int) -> bool:
     """Whether Content-Length already says the body is larger than `cap`. Only for a body sent
     as is: a compressed one's length says nothing about what it decodes to (that is counted
     as it arrives)."""
-    if response.headers.get("Content-Encoding", "identity").strip().lower() not in (
-            "", "identity"):
+    if response.headers.get("Content-Encoding", "identity").strip().lower() not in ("", "identity"):
         return False
     try:
         return int(response.headers.get("Content-Length", "")) > cap
@@ -132,8 +131,9 @@ class UseapiClient:
             base_url=base_url.rstrip("/"),
             headers=headers,
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
-            limits=httpx.Limits(max_connections=max_connections,
-                                max_keepalive_connections=max_connections),
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
             transport=transport,
             follow_redirects=False,
         )
@@ -155,8 +155,12 @@ class UseapiClient:
     async def __aenter__(self) -> UseapiClient:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
@@ -166,8 +170,14 @@ class UseapiClient:
         """`text` with any run of the token's characters masked (see `bot.tokenmask`)."""
         return self._mask.text(text) if self._mask is not None else text
 
-    async def get_json(self, path: str, *, provider: str,
-                       params: Mapping[str, str] | None = None, retry: bool = True) -> Any:
+    async def get_json(
+        self,
+        path: str,
+        *,
+        provider: str,
+        params: Mapping[str, str] | None = None,
+        retry: bool = True,
+    ) -> Any:
         """GET `path` and return the decoded JSON body, retrying transient failures; never
         longer than `deadline` seconds in all."""
         bound = asyncio.timeout(self.deadline)
@@ -188,59 +198,75 @@ class UseapiClient:
         except TimeoutError:
             if not bound.expired():
                 raise
-            raise errors.DeadlineExceeded(f"no complete answer within {self.deadline:g} s",
-                                          provider=provider, path=path) from None
+            raise errors.DeadlineExceeded(
+                f"no complete answer within {self.deadline:g} s", provider=provider, path=path
+            ) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _get_once(self, path: str, provider: str,
-                        params: Mapping[str, str] | None) -> Any:
+    async def _get_once(self, path: str, provider: str, params: Mapping[str, str] | None) -> Any:
         self.calls[provider] += 1
         metrics.UPSTREAM_CALLS.labels(provider).inc()
         started = time.perf_counter()
-        request = self._http.build_request("GET", path,
-                                           params=dict(params) if params else None)
+        request = self._http.build_request("GET", path, params=dict(params) if params else None)
         try:
             response = await self._http.send(request, stream=True)
             try:
                 status = response.status_code
                 if 300 <= status < 400:
-                    raise errors.Redirected(self._redirect_message(response), provider=provider,
-                                            status=status, path=path)
+                    raise errors.Redirected(
+                        self._redirect_message(response),
+                        provider=provider,
+                        status=status,
+                        path=path,
+                    )
                 cap = self.max_body if status < 400 else ERROR_BODY_CAP
                 declared_over = _declared_over(response, cap)
                 body = None if declared_over else await _read_capped(response, cap)
             finally:
                 await response.aclose()
         except httpx.TimeoutException as exc:
-            raise errors.UpstreamTimeout(f"no answer from useapi ({type(exc).__name__})",
-                                         provider=provider, path=path) from None
+            raise errors.UpstreamTimeout(
+                f"no answer from useapi ({type(exc).__name__})", provider=provider, path=path
+            ) from None
         except httpx.TransportError as exc:
-            raise errors.ConnectionFailed(f"cannot reach useapi ({type(exc).__name__})",
-                                          provider=provider, path=path) from None
+            raise errors.ConnectionFailed(
+                f"cannot reach useapi ({type(exc).__name__})", provider=provider, path=path
+            ) from None
         except httpx.DecodingError as exc:  # e.g. a proxy's bad gzip: a body we cannot read
-            raise errors.PayloadError(f"useapi sent a body that cannot be decoded "
-                                      f"({type(exc).__name__})", provider=provider,
-                                      path=path) from None
+            raise errors.PayloadError(
+                f"useapi sent a body that cannot be decoded ({type(exc).__name__})",
+                provider=provider,
+                path=path,
+            ) from None
         except httpx.HTTPError as exc:  # anything else httpx raises stays in our error tree
-            raise errors.ConnectionFailed(f"request to useapi failed ({type(exc).__name__})",
-                                          provider=provider, path=path) from None
-        log.debug("GET %s -> %s in %.0f ms", path, status,
-                  (time.perf_counter() - started) * 1000)
+            raise errors.ConnectionFailed(
+                f"request to useapi failed ({type(exc).__name__})", provider=provider, path=path
+            ) from None
+        log.debug("GET %s -> %s in %.0f ms", path, status, (time.perf_counter() - started) * 1000)
         if status >= 400:
             cls = errors.error_for_status(status)
-            raise cls(self._error_message(response, body), provider=provider, status=status,
-                      path=path)
+            raise cls(
+                self._error_message(response, body), provider=provider, status=status, path=path
+            )
         if body is None:
             how = "not read" if declared_over else "stopped reading"
-            raise errors.BodyTooLarge(f"body larger than {_size(self.max_body)} ({how})",
-                                      provider=provider, status=status, path=path)
+            raise errors.BodyTooLarge(
+                f"body larger than {_size(self.max_body)} ({how})",
+                provider=provider,
+                status=status,
+                path=path,
+            )
         try:
             value = loads(body)
         except (ValueError, RecursionError) as exc:
-            what = ("JSON nested too deep to read" if isinstance(exc, RecursionError) else
-                    f"a body that is not JSON: {_snippet(self.mask(_text(body, response)))!r}")
-            raise errors.PayloadError(f"useapi sent {what}", provider=provider, status=status,
-                                      path=path) from None
+            what = (
+                "JSON nested too deep to read"
+                if isinstance(exc, RecursionError)
+                else f"a body that is not JSON: {_snippet(self.mask(_text(body, response)))!r}"
+            )
+            raise errors.PayloadError(
+                f"useapi sent {what}", provider=provider, status=status, path=path
+            ) from None
         if self._mask is not None and self._mask.may_hold(body):
             value = self._mask.value(value)  # an echoed token, maybe escaped or cut short
         return value
@@ -274,8 +300,7 @@ class UseapiClient:
             return f"redirected to {_snippet(self.mask(path))} (not followed)"
         host = f"[{target.host}]" if ":" in target.host else target.host
         where = f"{target.scheme}://{host}{f':{target.port}' if target.port else ''}"
-        return (f"redirected to another host (not followed): "
-                f"{_snippet(self.mask(where + path))}")
+        return f"redirected to another host (not followed): {_snippet(self.mask(where + path))}"
 
 
 def _is_retryable(exc: Exception) -> bool:

@@ -20,8 +20,9 @@ def job_id(value: str) -> str:
     if not value:
         raise InputError("The job id is empty.")
     if len(value) > MAX_ID_LENGTH:
-        raise InputError(f"That job id is {len(value)} characters long; ids are at most "
-                         f"{MAX_ID_LENGTH}.")
+        raise InputError(
+            f"That job id is {len(value)} characters long; ids are at most {MAX_ID_LENGTH}."
+        )
     if ".." in value:
         raise InputError('A job id cannot contain "..".')
     bad = _FORBIDDEN.search(value)

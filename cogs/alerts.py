@@ -32,8 +32,10 @@ MAX_MUTE = timedelta(days=30)
 DEFAULT_MUTE = "1h"
 #: /alerts mention refuses @everyone (a role whose id is the server's) rather than warn: an
 #: alert that pings the whole server is never what a moderator picking "a role" meant.
-NO_EVERYONE = ("`@everyone` cannot be mentioned in alerts: it would ping the whole server. "
-               "Pick a role made for this, such as an on-call role.")
+NO_EVERYONE = (
+    "`@everyone` cannot be mentioned in alerts: it would ping the whole server. "
+    "Pick a role made for this, such as an on-call role."
+)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -48,42 +50,81 @@ def parse_duration(text: str) -> timedelta:
 
 
 def _field_lines(lines: Sequence[str]) -> str:
-    return "\n".join(lines)[:embeds.FIELD_VALUE_MAX] or "none"
+    return "\n".join(lines)[: embeds.FIELD_VALUE_MAX] or "none"
 
 
-def _config_embed(config: AlertConfig, counts: Mapping[str, int], *, held: int,
-                  held_reason: str | None, default: int | None,
-                  now: datetime) -> discord.Embed:
+def _config_embed(
+    config: AlertConfig,
+    counts: Mapping[str, int],
+    *,
+    held: int,
+    held_reason: str | None,
+    default: int | None,
+    now: datetime,
+) -> discord.Embed:
     """What /alerts show answers: routes, mentions, active mutes, the outbox (with the
     number of held alerts and why the first is held)."""
     embed = discord.Embed(title="Alert configuration", colour=embeds.NEUTRAL)
-    embed.add_field(name="Default channel",
-                    value=f"<#{default}>" if default else "none (set ALERT_CHANNEL_ID)",
-                    inline=False)
-    embed.add_field(name="Routes", inline=False, value=_field_lines(
-        [f"{r.kind.value}{' · ' + r.provider if r.provider else ''} → <#{r.channel_id}>"
-         for r in config.routes]))
-    embed.add_field(name="Mentions", inline=False, value=_field_lines(
-        [f"{m.kind.value}{' · ' + m.provider if m.provider else ''} → <@&{m.role_id}>"
-         for m in config.mentions]))
-    embed.add_field(name="Mutes", inline=False, value=_field_lines(
-        [f"{m.provider or 'every provider'} · {m.kind.value if m.kind else 'every kind'}"
-         f" until {discord.utils.format_dt(m.until, 'f') if m.until else 'unmuted'}"
-         for m in config.mutes if m.active(now)]))
-    embed.add_field(name="Outbox", inline=False,
-                    value=", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "empty")
+    embed.add_field(
+        name="Default channel",
+        value=f"<#{default}>" if default else "none (set ALERT_CHANNEL_ID)",
+        inline=False,
+    )
+    embed.add_field(
+        name="Routes",
+        inline=False,
+        value=_field_lines(
+            [
+                f"{r.kind.value}{' · ' + r.provider if r.provider else ''} → <#{r.channel_id}>"
+                for r in config.routes
+            ]
+        ),
+    )
+    embed.add_field(
+        name="Mentions",
+        inline=False,
+        value=_field_lines(
+            [
+                f"{m.kind.value}{' · ' + m.provider if m.provider else ''} → <@&{m.role_id}>"
+                for m in config.mentions
+            ]
+        ),
+    )
+    embed.add_field(
+        name="Mutes",
+        inline=False,
+        value=_field_lines(
+            [
+                f"{m.provider or 'every provider'} · {m.kind.value if m.kind else 'every kind'}"
+                f" until {discord.utils.format_dt(m.until, 'f') if m.until else 'unmuted'}"
+                for m in config.mutes
+                if m.active(now)
+            ]
+        ),
+    )
+    embed.add_field(
+        name="Outbox",
+        inline=False,
+        value=", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "empty",
+    )
     if held:
-        embed.add_field(name=f"Held ({held})", inline=False,
-                        value=escape(held_reason or "held")[:embeds.FIELD_VALUE_MAX])
+        embed.add_field(
+            name=f"Held ({held})",
+            inline=False,
+            value=escape(held_reason or "held")[: embeds.FIELD_VALUE_MAX],
+        )
     return embed
 
 
 class AlertsCog(ManageCog, name="Alerts"):
     """Lets moderators decide where alerts go, who they ping and what is muted."""
 
-    alerts = app_commands.Group(name="alerts", description="Where alerts go, who is pinged, "
-                                "what is muted", default_permissions=MANAGE_GUILD,
-                                guild_only=True)
+    alerts = app_commands.Group(
+        name="alerts",
+        description="Where alerts go, who is pinged, what is muted",
+        default_permissions=MANAGE_GUILD,
+        guild_only=True,
+    )
 
     @alerts.command(name="show")
     async def show(self, interaction: discord.Interaction) -> None:
@@ -92,16 +133,29 @@ class AlertsCog(ManageCog, name="Alerts"):
         config = await self.bot.store.alert_config(now)
         counts = await self.bot.store.outbox_counts()
         held = await self.bot.store.held()
-        embed = _config_embed(config, counts, held=len(held),
-                              held_reason=held[0].last_error if held else None,
-                              default=self.bot.settings.alert_channel_id, now=now)
+        embed = _config_embed(
+            config,
+            counts,
+            held=len(held),
+            held_reason=held[0].last_error if held else None,
+            default=self.bot.settings.alert_channel_id,
+            now=now,
+        )
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
     @alerts.command(name="route")
-    @app_commands.describe(kind="Which alerts", channel="Where they go",
-                           provider="Only this provider's (default: every provider)")
-    async def route(self, interaction: discord.Interaction, kind: KindName,
-                    channel: discord.TextChannel, provider: str | None = None) -> None:
+    @app_commands.describe(
+        kind="Which alerts",
+        channel="Where they go",
+        provider="Only this provider's (default: every provider)",
+    )
+    async def route(
+        self,
+        interaction: discord.Interaction,
+        kind: KindName,
+        channel: discord.TextChannel,
+        provider: str | None = None,
+    ) -> None:
         """Send one kind of alert (optionally one provider's) to a channel."""
         try:
             provider = self._provider(provider)
@@ -109,21 +163,31 @@ class AlertsCog(ManageCog, name="Alerts"):
             await self._refuse(interaction, exc)
             return
         await self.bot.store.set_route(EventKind(kind), provider, channel.id)
-        released = await reroute_held(self.bot.store, self.bot.settings.alert_channel_id,
-                                      now=self.bot.clock())
+        released = await reroute_held(
+            self.bot.store, self.bot.settings.alert_channel_id, now=self.bot.clock()
+        )
         if released:
             self.bot.dispatch("opsbot_outbox_ready")  # cogs/delivery.py sends them now
         note = f" {released} held alert(s) will be sent again." if released else ""
         await interaction.response.send_message(
             f"{kind} alerts{' for ' + provider if provider else ''} now go to "
-            f"{channel.mention}.{note}", ephemeral=True)
+            f"{channel.mention}.{note}",
+            ephemeral=True,
+        )
 
     @alerts.command(name="mention")
-    @app_commands.describe(kind="Which alerts",
-                           role="Role to mention (leave out to stop; @everyone is refused)",
-                           provider="Only this provider's (default: every provider)")
-    async def mention(self, interaction: discord.Interaction, kind: KindName,
-                      role: discord.Role | None = None, provider: str | None = None) -> None:
+    @app_commands.describe(
+        kind="Which alerts",
+        role="Role to mention (leave out to stop; @everyone is refused)",
+        provider="Only this provider's (default: every provider)",
+    )
+    async def mention(
+        self,
+        interaction: discord.Interaction,
+        kind: KindName,
+        role: discord.Role | None = None,
+        provider: str | None = None,
+    ) -> None:
         """Mention a role in one kind of alert (or stop mentioning)."""
         try:
             provider = self._provider(provider)
@@ -132,20 +196,32 @@ class AlertsCog(ManageCog, name="Alerts"):
             return
         if role is not None and role.is_default():
             await interaction.response.send_message(
-                NO_EVERYONE, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
+                NO_EVERYONE, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+            )
             return
-        await self.bot.store.set_mention(EventKind(kind), role.id if role else None,
-                                         provider=provider)
+        await self.bot.store.set_mention(
+            EventKind(kind), role.id if role else None, provider=provider
+        )
         what = f"{role.mention} is mentioned in" if role else "No role is mentioned in"
-        await interaction.response.send_message(f"{what} {kind} alerts.", ephemeral=True,
-                                                allowed_mentions=discord.AllowedMentions.none())
+        await interaction.response.send_message(
+            f"{what} {kind} alerts.",
+            ephemeral=True,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
 
     @alerts.command(name="mute")
-    @app_commands.describe(provider="Only this provider (default: every provider)",
-                           kind="Only this kind (default: every kind)",
-                           duration=f"How long: 30m, 2h, 1d (default {DEFAULT_MUTE})")
-    async def mute(self, interaction: discord.Interaction, provider: str | None = None,
-                   kind: KindName | None = None, duration: str = DEFAULT_MUTE) -> None:
+    @app_commands.describe(
+        provider="Only this provider (default: every provider)",
+        kind="Only this kind (default: every kind)",
+        duration=f"How long: 30m, 2h, 1d (default {DEFAULT_MUTE})",
+    )
+    async def mute(
+        self,
+        interaction: discord.Interaction,
+        provider: str | None = None,
+        kind: KindName | None = None,
+        duration: str = DEFAULT_MUTE,
+    ) -> None:
         """Silence alerts for a while. Muted alerts are dropped, not saved for later."""
         try:
             provider = self._provider(provider)
@@ -154,16 +230,23 @@ class AlertsCog(ManageCog, name="Alerts"):
             await self._refuse(interaction, exc)
             return
         until = self.bot.clock() + delta
-        await self.bot.store.mute(provider, EventKind(kind) if kind else None, until,
-                                  reason=f"by {interaction.user.id}")
+        await self.bot.store.mute(
+            provider, EventKind(kind) if kind else None, until, reason=f"by {interaction.user.id}"
+        )
         await interaction.response.send_message(
             f"Muted {kind or 'all'} alerts for {provider or 'every provider'} until "
-            f"{discord.utils.format_dt(until, 'f')}.", ephemeral=True)
+            f"{discord.utils.format_dt(until, 'f')}.",
+            ephemeral=True,
+        )
 
     @alerts.command(name="unmute")
     @app_commands.describe(provider="Only this provider", kind="Only this kind")
-    async def unmute(self, interaction: discord.Interaction, provider: str | None = None,
-                     kind: KindName | None = None) -> None:
+    async def unmute(
+        self,
+        interaction: discord.Interaction,
+        provider: str | None = None,
+        kind: KindName | None = None,
+    ) -> None:
         """Lift mutes (all of them, or those for a provider / kind)."""
         if provider is None and kind is None:
             removed = await self.bot.store.clear_mutes()

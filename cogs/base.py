@@ -39,8 +39,13 @@ class ProviderCog(commands.Cog):
         # commands from the stored snapshot. A bot restarted after a crash takes its dead
         # predecessor's lease at once instead of waiting it out.
         self.watcher = ProviderWatcher(
-            self.provider, bot.store, WatchConfig.from_settings(bot.settings), clock=bot.clock,
-            holder=watch_holder(self.provider.name), holder_gone=holder_gone)
+            self.provider,
+            bot.store,
+            WatchConfig.from_settings(bot.settings),
+            clock=bot.clock,
+            holder=watch_holder(self.provider.name),
+            holder_gone=holder_gone,
+        )
         self.poll = tasks.loop(seconds=self.interval)(self._tick)
 
     async def cog_load(self) -> None:
@@ -55,8 +60,7 @@ class ProviderCog(commands.Cog):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         try:
-            await self.bot.store.release_lease(f"watch:{self.provider.name}",
-                                               self.watcher.holder)
+            await self.bot.store.release_lease(f"watch:{self.provider.name}", self.watcher.holder)
         except Exception:  # the store may already be closing at shutdown; the lease expires
             log.debug("could not release the watch lease", exc_info=True)
         self.bot.remove_watcher(self.provider.name)

@@ -73,17 +73,21 @@ class BoardCog(ManageCog, name="Board"):
             await self._refuse(interaction, exc)
             return
         channel = interaction.channel
-        if not isinstance(channel, discord.TextChannel | discord.Thread) \
-                or interaction.channel_id is None:
-            await interaction.response.send_message("A board goes in a text channel or thread.",
-                                                    ephemeral=True)
+        if (
+            not isinstance(channel, discord.TextChannel | discord.Thread)
+            or interaction.channel_id is None
+        ):
+            await interaction.response.send_message(
+                "A board goes in a text channel or thread.", ephemeral=True
+            )
             return
         await interaction.response.send_message("Posting the board…", ephemeral=True)
         async with self._boards_lock:
             embed, sig = self._board_embed(provider)
             message = await channel.send(embed=embed)
-            old = await self.bot.store.set_board(interaction.channel_id, provider, message.id,
-                                                 guild_id=interaction.guild_id)
+            old = await self.bot.store.set_board(
+                interaction.channel_id, provider, message.id, guild_id=interaction.guild_id
+            )
             now = time.monotonic()
             self._boards_seen[message.id] = _Seen(sig, now, now)
             if old is not None:  # this board replaces the channel's previous one
@@ -95,11 +99,24 @@ class BoardCog(ManageCog, name="Board"):
         names = [provider] if provider else sorted(self.bot.providers)
         snaps = [s for n in names if (s := self.bot.state(n).snapshot) is not None]
         statuses = [s for s in self.bot.provider_statuses() if s.provider in names]
-        signature = repr([(s.provider, len(s.jobs), tuple((a.account, a.executing, a.max_jobs)
-                                                           for a in s.accounts))
-                          for s in snaps] + [(s.provider, s.last_error) for s in statuses])
-        embed = embeds.board_embed(snaps, now=self.bot.clock(), titles=self.bot.titles(),
-                                   redact=self.bot.settings.redact_accounts, statuses=statuses)
+        signature = repr(
+            [
+                (
+                    s.provider,
+                    len(s.jobs),
+                    tuple((a.account, a.executing, a.max_jobs) for a in s.accounts),
+                )
+                for s in snaps
+            ]
+            + [(s.provider, s.last_error) for s in statuses]
+        )
+        embed = embeds.board_embed(
+            snaps,
+            now=self.bot.clock(),
+            titles=self.bot.titles(),
+            redact=self.bot.settings.redact_accounts,
+            statuses=statuses,
+        )
         return embed, hashlib.sha256(signature.encode()).hexdigest()
 
     @tasks.loop(seconds=BOARD_INTERVAL)
@@ -133,8 +150,9 @@ class BoardCog(ManageCog, name="Board"):
         if not isinstance(channel, discord.TextChannel | discord.Thread):
             return 0  # not (yet) in the cache, or gone: leave the record alone
         names = [board.provider] if board.provider else list(self.bot.providers)
-        if not any(self.bot.state(n).snapshot is not None or self.bot.state(n).ticks
-                   for n in names):
+        if not any(
+            self.bot.state(n).snapshot is not None or self.bot.state(n).ticks for n in names
+        ):
             return 0  # just started: keep what the board showed until the first tick
         embed, sig = self._board_embed(board.provider)
         now = time.monotonic()
@@ -152,8 +170,9 @@ class BoardCog(ManageCog, name="Board"):
             await message.edit(embed=embed)
         except discord.NotFound:
             new = await channel.send(embed=embed)
-            await self.bot.store.set_board(board.channel_id, board.provider, new.id,
-                                           guild_id=board.guild_id)
+            await self.bot.store.set_board(
+                board.channel_id, board.provider, new.id, guild_id=board.guild_id
+            )
             self._boards_seen.pop(board.message_id, None)
             self._boards_seen[new.id] = _Seen(sig, now, now)
             log.info("board %s was deleted; posted %s", board.message_id, new.id)

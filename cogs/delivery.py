@@ -50,12 +50,17 @@ def _retry_after(exc: discord.HTTPException) -> float | None:
 def _failure(exc: Exception) -> DeliveryFailed:
     """What a failed post means for the outbox: retry later, or hold until a route is fixed."""
     if isinstance(exc, discord.RateLimited):  # longer than discord.py was willing to wait
-        return DeliveryFailed("rate limited", retryable=True, status=429,
-                              retry_after=exc.retry_after)
+        return DeliveryFailed(
+            "rate limited", retryable=True, status=429, retry_after=exc.retry_after
+        )
     if isinstance(exc, discord.HTTPException):
         retryable = exc.status == 429 or exc.status >= 500
-        return DeliveryFailed(exc.text or str(exc), retryable=retryable, status=exc.status,
-                              retry_after=_retry_after(exc) if exc.status == 429 else None)
+        return DeliveryFailed(
+            exc.text or str(exc),
+            retryable=retryable,
+            status=exc.status,
+            retry_after=_retry_after(exc) if exc.status == 429 else None,
+        )
     return DeliveryFailed(f"{type(exc).__name__}: {exc}", retryable=True)
 
 
@@ -107,8 +112,10 @@ class DeliveryCog(commands.Cog, name="Delivery"):
     async def prune(self) -> tuple[int, int]:
         """Forget delivered (or dropped) alerts older than KEEP_ALERTS and expired mutes."""
         now = self.bot.clock()
-        return (await self.bot.store.prune_outbox(now - KEEP_ALERTS),
-                await self.bot.store.prune_mutes(now))
+        return (
+            await self.bot.store.prune_outbox(now - KEEP_ALERTS),
+            await self.bot.store.prune_mutes(now),
+        )
 
     @commands.Cog.listener()
     async def on_opsbot_tick(self, provider: str, report: TickReport) -> None:
@@ -132,10 +139,12 @@ class DeliveryCog(commands.Cog, name="Delivery"):
         except _SEND_ERRORS as exc:
             raise _failure(exc) from None
         if not isinstance(channel, discord.abc.Messageable):
-            raise DeliveryFailed(f"channel {channel_id} cannot hold messages", retryable=False,
-                                 status=404)
-        batch = embeds.alert_batch(events, titles=self.bot.titles(),
-                                   redact=self.bot.settings.redact_accounts)
+            raise DeliveryFailed(
+                f"channel {channel_id} cannot hold messages", retryable=False, status=404
+            )
+        batch = embeds.alert_batch(
+            events, titles=self.bot.titles(), redact=self.bot.settings.redact_accounts
+        )
         guild = getattr(channel, "guild", None)
         if role_id is not None and guild is not None and role_id == guild.id:
             # @everyone, stored before /alerts mention refused it: post without the ping.
@@ -143,15 +152,16 @@ class DeliveryCog(commands.Cog, name="Delivery"):
             role_id = None
         if role_id is not None:
             content: str | None = f"<@&{role_id}>"
-            allowed = discord.AllowedMentions(everyone=False, users=False,
-                                              roles=[discord.Object(id=role_id)],
-                                              replied_user=False)
+            allowed = discord.AllowedMentions(
+                everyone=False, users=False, roles=[discord.Object(id=role_id)], replied_user=False
+            )
         else:
             content, allowed = None, discord.AllowedMentions.none()
         try:
             # discord.py sends enforce_nonce with every nonce.
-            message = await channel.send(content=content, embeds=batch, allowed_mentions=allowed,
-                                         nonce=nonce_for(events))
+            message = await channel.send(
+                content=content, embeds=batch, allowed_mentions=allowed, nonce=nonce_for(events)
+            )
         except _SEND_ERRORS as exc:
             failure = _failure(exc)
             metrics.ALERT_FAILURES.labels(str(failure.retryable).lower()).inc()

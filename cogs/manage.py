@@ -54,8 +54,9 @@ class ManageCog(commands.Cog):
         guild = getattr(channel, "guild", None)
         return {guild.id} if guild is not None else set()
 
-    async def cog_app_command_error(self, interaction: discord.Interaction,
-                                    error: app_commands.AppCommandError) -> None:
+    async def cog_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
         if isinstance(error, app_commands.CheckFailure):
             return  # already answered by interaction_check
         log.error("%s command failed", self.qualified_name.lower(), exc_info=error)

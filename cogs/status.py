@@ -55,15 +55,17 @@ class StatusCog(commands.Cog, name="Status"):
     def _error_embed(self, exc: errors.UpstreamError) -> discord.Embed:
         return embeds.error_embed(exc, titles=self.bot.titles(), redact=self._redact)
 
-    async def _reply(self, interaction: discord.Interaction, pages: Sequence[discord.Embed], *,
-                     private: bool) -> None:
+    async def _reply(
+        self, interaction: discord.Interaction, pages: Sequence[discord.Embed], *, private: bool
+    ) -> None:
         """Send `pages` (first page plus buttons when there are several) as the answer.
 
         After a defer the answer replaces the "thinking…" message (it keeps the defer's
         visibility); otherwise it is the interaction's first response.
         """
-        view = Paginator.for_pages(list(pages), owner_id=interaction.user.id,
-                                   timeout=self.page_timeout)
+        view = Paginator.for_pages(
+            list(pages), owner_id=interaction.user.id, timeout=self.page_timeout
+        )
         first = list(pages[:1])
         if interaction.response.is_done():
             if view is not None:
@@ -72,16 +74,21 @@ class StatusCog(commands.Cog, name="Status"):
                 await interaction.edit_original_response(embeds=first)
             return
         if view is not None:
-            sent = await interaction.response.send_message(embeds=first, view=view,
-                                                           ephemeral=private)
+            sent = await interaction.response.send_message(
+                embeds=first, view=view, ephemeral=private
+            )
             message = sent.resource if sent is not None else None
-            view.message = (message if isinstance(message, discord.InteractionMessage)
-                            else await interaction.original_response())
+            view.message = (
+                message
+                if isinstance(message, discord.InteractionMessage)
+                else await interaction.original_response()
+            )
         else:
             await interaction.response.send_message(embeds=first, ephemeral=private)
 
-    async def _error(self, interaction: discord.Interaction, embed: discord.Embed, *,
-                     private: bool = True) -> None:
+    async def _error(
+        self, interaction: discord.Interaction, embed: discord.Embed, *, private: bool = True
+    ) -> None:
         """Errors are always ephemeral, even after a public defer."""
         if not interaction.response.is_done():
             await interaction.response.send_message(embed=embed, ephemeral=True)
@@ -98,25 +105,28 @@ class StatusCog(commands.Cog, name="Status"):
             log.debug("could not delete the deferred response", exc_info=True)
         await interaction.followup.send(embed=embed, ephemeral=True)
 
-    async def cog_app_command_error(self, interaction: discord.Interaction,
-                                    error: app_commands.AppCommandError) -> None:
+    async def cog_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
         """Whatever broke, the invoker gets an answer (never "The application did not
         respond") and the log gets the traceback."""
         command = interaction.command.qualified_name if interaction.command else "?"
         cause = error.__cause__ or error
         log.error("/%s failed", command, exc_info=(type(cause), cause, cause.__traceback__))
-        embed = discord.Embed(title="Something went wrong inside opsbot",
-                              description="The error was logged. Try again in a moment.",
-                              colour=embeds.BAD)
+        embed = discord.Embed(
+            title="Something went wrong inside opsbot",
+            description="The error was logged. Try again in a moment.",
+            colour=embeds.BAD,
+        )
         private = bool(getattr(interaction.namespace, "private", False))
         try:
             await self._error(interaction, embed, private=private)
         except discord.HTTPException:
-            log.warning("/%s: could not tell the invoker about the failure", command,
-                        exc_info=True)
+            log.warning("/%s: could not tell the invoker about the failure", command, exc_info=True)
 
-    async def _snapshots(self, interaction: discord.Interaction, names: Sequence[str], *,
-                         private: bool) -> tuple[list[Snapshot], datetime | None] | None:
+    async def _snapshots(
+        self, interaction: discord.Interaction, names: Sequence[str], *, private: bool
+    ) -> tuple[list[Snapshot], datetime | None] | None:
         """Snapshots for `names`: each provider's own when fresh, else defer and fetch. What a
         fetch gets is recorded in that provider's state, for the next command and every view.
 
@@ -128,8 +138,9 @@ class StatusCog(commands.Cog, name="Status"):
         if missing:
             await interaction.response.defer(ephemeral=private, thinking=True)
             results = await asyncio.gather(
-                *(asyncio.wait_for(self.bot.providers[n].fetch(), FETCH_TIMEOUT)
-                  for n in missing), return_exceptions=True)
+                *(asyncio.wait_for(self.bot.providers[n].fetch(), FETCH_TIMEOUT) for n in missing),
+                return_exceptions=True,
+            )
             for name, result in zip(missing, results, strict=True):
                 state = self.bot.state(name)
                 if isinstance(result, Snapshot):
@@ -138,8 +149,9 @@ class StatusCog(commands.Cog, name="Status"):
                     state.failed(result, at=self.bot.clock())
                     failures.append(result)
                 elif isinstance(result, TimeoutError):
-                    failures.append(errors.UpstreamTimeout("no answer from useapi in time",
-                                                           provider=name))
+                    failures.append(
+                        errors.UpstreamTimeout("no answer from useapi in time", provider=name)
+                    )
                 elif isinstance(result, BaseException):
                     raise result
         states = [self.bot.state(n) for n in names]
@@ -152,11 +164,18 @@ class StatusCog(commands.Cog, name="Status"):
 
     # -- commands ----------------------------------------------------------------------------
     @app_commands.command(name="queue")
-    @app_commands.describe(provider="Only this provider (default: all)",
-                           account="Only this account",
-                           private="Answer only to you")
-    async def queue(self, interaction: discord.Interaction, provider: str | None = None,
-                    account: str | None = None, private: bool = False) -> None:
+    @app_commands.describe(
+        provider="Only this provider (default: all)",
+        account="Only this account",
+        private="Answer only to you",
+    )
+    async def queue(
+        self,
+        interaction: discord.Interaction,
+        provider: str | None = None,
+        account: str | None = None,
+        private: bool = False,
+    ) -> None:
         """What is running now, longest-running first."""
         try:
             names = self._names(provider)
@@ -170,17 +189,24 @@ class StatusCog(commands.Cog, name="Status"):
             return
         snaps, fetched_at = got
         pages = embeds.queue_pages(
-            snaps, now=self.bot.clock(), titles=self.bot.titles(), account=account or None,
+            snaps,
+            now=self.bot.clock(),
+            titles=self.bot.titles(),
+            account=account or None,
             stuck_after=timedelta(minutes=self.bot.settings.stuck_after_minutes),
-            redact=self._redact, fetched_at=fetched_at)
+            redact=self._redact,
+            fetched_at=fetched_at,
+        )
         await self._reply(interaction, pages, private=private)
 
     @queue.autocomplete("account")
-    async def _account_autocomplete(self, interaction: discord.Interaction,
-                                    current: str) -> list[app_commands.Choice[str]]:
+    async def _account_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
         provider = getattr(interaction.namespace, "provider", None)
-        held = {n: snap for n, w in self.bot.watchers.items()
-                if (snap := w.state.snapshot) is not None}
+        held = {
+            n: snap for n, w in self.bot.watchers.items() if (snap := w.state.snapshot) is not None
+        }
         names = [provider] if provider in held else sorted(held)
         seen: dict[str, None] = {}
         for name in names:
@@ -194,15 +220,19 @@ class StatusCog(commands.Cog, name="Status"):
         # With REDACT_ACCOUNTS the masked form is both what is shown and what is sent back
         # (the /queue filter accepts it), so no raw e-mail ever leaves the bot.
         shown = dict.fromkeys(display_account(a, self._redact) for a in seen)
-        return [app_commands.Choice(name=neutralise_bidi(a)[:CHOICE_MAX],
-                                    value=a[:CHOICE_MAX])
-                for a in shown if needle in a.lower()][:CHOICES_MAX]
+        return [
+            app_commands.Choice(name=neutralise_bidi(a)[:CHOICE_MAX], value=a[:CHOICE_MAX])
+            for a in shown
+            if needle in a.lower()
+        ][:CHOICES_MAX]
 
     @app_commands.command(name="capacity")
-    @app_commands.describe(provider="Only this provider (default: all)",
-                           private="Answer only to you")
-    async def capacity(self, interaction: discord.Interaction, provider: str | None = None,
-                       private: bool = False) -> None:
+    @app_commands.describe(
+        provider="Only this provider (default: all)", private="Answer only to you"
+    )
+    async def capacity(
+        self, interaction: discord.Interaction, provider: str | None = None, private: bool = False
+    ) -> None:
         """Free slots per account: executing / maxJobs, exhausted accounts called out."""
         try:
             names = self._names(provider)
@@ -213,15 +243,18 @@ class StatusCog(commands.Cog, name="Status"):
         if got is None:
             return
         snaps, _ = got
-        pages = embeds.capacity_pages(snaps, now=self.bot.clock(), titles=self.bot.titles(),
-                                      redact=self._redact)
+        pages = embeds.capacity_pages(
+            snaps, now=self.bot.clock(), titles=self.bot.titles(), redact=self._redact
+        )
         await self._reply(interaction, pages, private=private)
 
     @app_commands.command(name="job")
-    @app_commands.describe(provider="The provider that ran the job", id="The job id",
-                           private="Answer only to you")
-    async def job(self, interaction: discord.Interaction, provider: str, id: str,
-                  private: bool = False) -> None:
+    @app_commands.describe(
+        provider="The provider that ran the job", id="The job id", private="Answer only to you"
+    )
+    async def job(
+        self, interaction: discord.Interaction, provider: str, id: str, private: bool = False
+    ) -> None:
         """What became of one job: outcome, times, prompt, results, upstream error."""
         try:
             [name] = self._names(provider)
@@ -231,15 +264,20 @@ class StatusCog(commands.Cog, name="Status"):
             return
         await interaction.response.defer(ephemeral=private, thinking=True)
         try:
-            result = await asyncio.wait_for(self.bot.providers[name].fetch_job(job_id),
-                                            FETCH_TIMEOUT)
+            result = await asyncio.wait_for(
+                self.bot.providers[name].fetch_job(job_id), FETCH_TIMEOUT
+            )
         except errors.UpstreamError as exc:
             await self._error(interaction, self._error_embed(exc), private=private)
             return
         except TimeoutError:
-            await self._error(interaction, self._error_embed(
-                errors.UpstreamTimeout("no answer from useapi in time", provider=name)),
-                private=private)
+            await self._error(
+                interaction,
+                self._error_embed(
+                    errors.UpstreamTimeout("no answer from useapi in time", provider=name)
+                ),
+                private=private,
+            )
             return
         embed = embeds.job_embed(result, titles=self.bot.titles(), redact=self._redact)
         await interaction.edit_original_response(embed=embed)
@@ -248,8 +286,12 @@ class StatusCog(commands.Cog, name="Status"):
     @app_commands.describe(private="Answer only to you")
     async def status(self, interaction: discord.Interaction, private: bool = False) -> None:
         """One view of every provider: running jobs, capacity used, watcher health."""
-        embed = embeds.status_embed(self.bot.provider_statuses(), now=self.bot.clock(),
-                                    titles=self.bot.titles(), redact=self._redact)
+        embed = embeds.status_embed(
+            self.bot.provider_statuses(),
+            now=self.bot.clock(),
+            titles=self.bot.titles(),
+            redact=self._redact,
+        )
         await interaction.response.send_message(embed=embed, ephemeral=private)
 
 

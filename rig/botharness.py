@@ -96,8 +96,12 @@ def provider_cogs(bot: OpsBot) -> list[ProviderCog]:
     return [c for c in bot.cogs.values() if isinstance(c, ProviderCog)]
 
 
-async def launch(settings: Settings, *, on_ready: Callable[[OpsBot], None] | None = None,
-                 wait_seconds: float = 15.0) -> tuple[OpsBot, asyncio.Task[None]]:
+async def launch(
+    settings: Settings,
+    *,
+    on_ready: Callable[[OpsBot], None] | None = None,
+    wait_seconds: float = 15.0,
+) -> tuple[OpsBot, asyncio.Task[None]]:
     """Run `bot.app.serve` (`opsbot run`'s start-up path) as a task and wait until the bot is
     connected and its commands are synced. Raises what start-up raised, or TimeoutError."""
     created: asyncio.Future[OpsBot] = asyncio.get_running_loop().create_future()
@@ -111,8 +115,9 @@ async def launch(settings: Settings, *, on_ready: Callable[[OpsBot], None] | Non
     try:
         bot = await asyncio.wait_for(created, wait_seconds)
         ready = asyncio.create_task(bot.wait_until_ready())
-        done, _ = await asyncio.wait({ready, task}, timeout=wait_seconds,
-                                     return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            {ready, task}, timeout=wait_seconds, return_when=asyncio.FIRST_COMPLETED
+        )
         if task in done:
             ready.cancel()
             task.result()  # raises what start-up raised
@@ -140,24 +145,33 @@ async def stop_polling(bot: OpsBot) -> None:
 
 def quiet_sim(accounts: int = 6, jobs: int = 9, *, seed: int = 3) -> Simulator:
     """The default simulator of `start_bot`: small, on a ManualClock, no churn."""
-    return Simulator(seed=seed, accounts=accounts, jobs=jobs, token=TOKEN, clock=ManualClock(),
-                     churn=False)
+    return Simulator(
+        seed=seed, accounts=accounts, jobs=jobs, token=TOKEN, clock=ManualClock(), churn=False
+    )
 
 
 def make_sim(accounts: int = 6, max_jobs: int = 10) -> Simulator:
     """No running jobs (and no churn): only what a test starts happens. `accounts` are split
     over the three providers, each with `max_jobs` slots."""
-    sim = Simulator(seed=5, accounts=accounts, jobs=0, token=TOKEN, clock=ManualClock(),
-                    churn=False)
+    sim = Simulator(
+        seed=5, accounts=accounts, jobs=0, token=TOKEN, clock=ManualClock(), churn=False
+    )
     for p in sim.providers:
         for a in sim.accounts(p):
             sim.set_max_jobs(p, a.account, max_jobs)
     return sim
 
 
-async def start_bot(fake: FakeDiscord, sim: Simulator, *, db: Path, manual_ticks: bool = True,
-                    make_settings: MakeSettings = load_settings, wait_seconds: float = 15.0,
-                    **overrides: Any) -> Harness:
+async def start_bot(
+    fake: FakeDiscord,
+    sim: Simulator,
+    *,
+    db: Path,
+    manual_ticks: bool = True,
+    make_settings: MakeSettings = load_settings,
+    wait_seconds: float = 15.0,
+    **overrides: Any,
+) -> Harness:
     """Serve `sim`, start the bot against it and `fake` (already started and patched into
     discord.py) on the SQLite database `db`; `overrides` are settings. The caller stops the
     harness (`Harness.stop`) and its server (`Harness.server.stop`)."""
@@ -165,10 +179,16 @@ async def start_bot(fake: FakeDiscord, sim: Simulator, *, db: Path, manual_ticks
     await server.start()
     try:
         values: dict[str, Any] = dict(
-            discord_token=DISCORD_TOKEN, useapi_token=TOKEN, useapi_base_url=server.url,
-            discord_api_base_url=fake.api_base, discord_gateway_url=fake.gateway_url,
-            guild_ids=[fake.guild_id], alert_channel_id=fake.channel_ids[0],
-            poll_interval_seconds=30, database_url=f"sqlite+aiosqlite:///{db}")
+            discord_token=DISCORD_TOKEN,
+            useapi_token=TOKEN,
+            useapi_base_url=server.url,
+            discord_api_base_url=fake.api_base,
+            discord_gateway_url=fake.gateway_url,
+            guild_ids=[fake.guild_id],
+            alert_channel_id=fake.channel_ids[0],
+            poll_interval_seconds=30,
+            database_url=f"sqlite+aiosqlite:///{db}",
+        )
         values.update(overrides)
         settings = make_settings(**values)
         bot, task = await launch(settings, wait_seconds=wait_seconds)
@@ -183,17 +203,30 @@ async def start_bot(fake: FakeDiscord, sim: Simulator, *, db: Path, manual_ticks
 
 
 @contextlib.asynccontextmanager
-async def running_bot(sim: Simulator, db_dir: Path, *, poll_interval: float = 600,
-                      manual_ticks: bool = True, make_settings: MakeSettings = load_settings,
-                      **overrides: Any) -> AsyncIterator[Harness]:
+async def running_bot(
+    sim: Simulator,
+    db_dir: Path,
+    *,
+    poll_interval: float = 600,
+    manual_ticks: bool = True,
+    make_settings: MakeSettings = load_settings,
+    **overrides: Any,
+) -> AsyncIterator[Harness]:
     """A fake Discord of its own, `sim` served, the bot started (`start_bot`, database in
     `db_dir`) and, at the end, all three stopped. Without `manual_ticks` the loops keep
     running every `poll_interval` seconds, as in production."""
     async with FakeDiscord() as fake:
         fake.patch_discord()
-        h = await start_bot(fake, sim, db=db_dir / "opsbot.db", manual_ticks=manual_ticks,
-                            make_settings=make_settings, wait_seconds=30,
-                            poll_interval_seconds=poll_interval, **overrides)
+        h = await start_bot(
+            fake,
+            sim,
+            db=db_dir / "opsbot.db",
+            manual_ticks=manual_ticks,
+            make_settings=make_settings,
+            wait_seconds=30,
+            poll_interval_seconds=poll_interval,
+            **overrides,
+        )
         try:
             yield h
         finally:

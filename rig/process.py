@@ -31,8 +31,9 @@ def base_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k.upper() not in names}
 
 
-async def wait_until(what: str, check: Callable[[], object], deadline: float, *,
-                     every: float = 0.05) -> None:
+async def wait_until(
+    what: str, check: Callable[[], object], deadline: float, *, every: float = 0.05
+) -> None:
     """Poll `check` (sync, or async returning an awaitable: state in another process or a
     database, which notifies nobody) every `every` seconds until it gives something true;
     AssertionError naming `what` once `deadline` seconds have passed."""

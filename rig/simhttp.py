@@ -47,8 +47,9 @@ class SimServers:
     def __init__(self) -> None:
         self.servers: list[SimServer] = []
 
-    async def __call__(self, *, sim: Simulator | None = None, host: str = "127.0.0.1",
-                       **kwargs: Any) -> SimServer:
+    async def __call__(
+        self, *, sim: Simulator | None = None, host: str = "127.0.0.1", **kwargs: Any
+    ) -> SimServer:
         if sim is None:
             kwargs.setdefault("seed", 1)
             kwargs.setdefault("token", SIM_TOKEN)

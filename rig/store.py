@@ -40,8 +40,10 @@ async def fresh_url(backend: str, tmp_path: Path) -> str:
     try:
         engine = create_async_engine(PG_URL)
     except ModuleNotFoundError as exc:  # asyncpg: the `postgres` extra
-        raise LookupError(f"OPSBOT_TEST_POSTGRES_URL is set but {exc.name} is not installed: "
-                          "pip install -e '.[postgres]'") from None
+        raise LookupError(
+            f"OPSBOT_TEST_POSTGRES_URL is set but {exc.name} is not installed: "
+            "pip install -e '.[postgres]'"
+        ) from None
     async with engine.begin() as conn:
         await conn.run_sync(metadata.drop_all)
     await engine.dispose()
@@ -49,27 +51,45 @@ async def fresh_url(backend: str, tmp_path: Path) -> str:
 
 
 def event(key: str, kind: EventKind = EventKind.JOB, provider: str = "pixverse") -> Event:
-    return Event(key=key, kind=kind, provider=provider, word="completed", at=T0, job_id=key,
-                 urls=("https://x/y.mp4",), extra={"kind": "video"})
+    return Event(
+        key=key,
+        kind=kind,
+        provider=provider,
+        word="completed",
+        at=T0,
+        job_id=key,
+        urls=("https://x/y.mp4",),
+        extra={"kind": "video"},
+    )
 
 
-def item(key: str, channel: int | None = 100, state: DecidedState = "pending",
-         mention: int | None = None) -> OutboxItem:
+def item(
+    key: str, channel: int | None = 100, state: DecidedState = "pending", mention: int | None = None
+) -> OutboxItem:
     return OutboxItem(event(key), channel, mention, state)
 
 
 def big_snapshot(n: int) -> Snapshot:
     """A PixVerse snapshot of `n` jobs on 500 accounts, as a busy team's."""
-    jobs = tuple(Job("pixverse", f"user:1-pixverse:acct{i % 500}@example.com-video:{i}",
-                     kind="video", account=f"acct{i % 500}@example.com",
-                     started=T0 - timedelta(seconds=i), elapsed_seconds=i, model="v4.5")
-                 for i in range(n))
+    jobs = tuple(
+        Job(
+            "pixverse",
+            f"user:1-pixverse:acct{i % 500}@example.com-video:{i}",
+            kind="video",
+            account=f"acct{i % 500}@example.com",
+            started=T0 - timedelta(seconds=i),
+            elapsed_seconds=i,
+            model="v4.5",
+        )
+        for i in range(n)
+    )
     accounts = tuple(Account(f"acct{i}@example.com", 5, 4, 1) for i in range(500))
     return Snapshot("pixverse", T0, jobs, accounts)
 
 
-async def reference_claim(store: Store, *, limit: int, now: datetime, worker_id: str,
-                          lease: timedelta) -> list[OutboxRow]:
+async def reference_claim(
+    store: Store, *, limit: int, now: datetime, worker_id: str, lease: timedelta
+) -> list[OutboxRow]:
     """`Store.claim_outbox` as it was before the GROUP BY (commit 39332a3): quadratic in the
     pending rows of a channel, but the definition of what a claim takes."""
     t, until = _to_db(now), _to_db(now + lease)
@@ -78,23 +98,49 @@ async def reference_claim(store: Store, *, limit: int, now: datetime, worker_id:
     free = or_(o.claimed_until.is_(None), o.claimed_until < t)
     e = outbox_table.alias("earlier").c
     blocking = select(literal(1)).where(
-        e.state == "pending", e.channel_id == o.channel_id, e.id < o.id,
-        or_(e.next_attempt_at > t,
-            and_(e.claimed_until >= t, or_(e.claimed_by.is_(None), e.claimed_by != token))))
+        e.state == "pending",
+        e.channel_id == o.channel_id,
+        e.id < o.id,
+        or_(
+            e.next_attempt_at > t,
+            and_(e.claimed_until >= t, or_(e.claimed_by.is_(None), e.claimed_by != token)),
+        ),
+    )
     due = and_(o.state == "pending", o.next_attempt_at <= t, free, ~blocking.exists())
     async with store.engine.begin() as conn:
-        batches = sorted({b for (b,) in await conn.execute(
-            select(outbox_table.c.batch).where(due).order_by(outbox_table.c.id)
-            .limit(limit))})
+        batches = sorted(
+            {
+                b
+                for (b,) in await conn.execute(
+                    select(outbox_table.c.batch).where(due).order_by(outbox_table.c.id).limit(limit)
+                )
+            }
+        )
         if not batches:
             return []
-        await conn.execute(update(outbox_table)
-                           .where(due, outbox_table.c.batch.in_(batches))
-                           .values(claimed_by=token, claimed_until=until))
-        rows = (await conn.execute(select(outbox_table)
-                                   .where(outbox_table.c.claimed_by == token)
-                                   .order_by(outbox_table.c.id))).all()
-    return [OutboxRow(id=r.id, key=r.key, batch=r.batch, channel_id=r.channel_id,
-                      mention_role_id=r.mention_role_id, event=decode_event(r.event),
-                      attempts=r.attempts, created_at=_req(r.created_at), claim=token)
-            for r in rows]
+        await conn.execute(
+            update(outbox_table)
+            .where(due, outbox_table.c.batch.in_(batches))
+            .values(claimed_by=token, claimed_until=until)
+        )
+        rows = (
+            await conn.execute(
+                select(outbox_table)
+                .where(outbox_table.c.claimed_by == token)
+                .order_by(outbox_table.c.id)
+            )
+        ).all()
+    return [
+        OutboxRow(
+            id=r.id,
+            key=r.key,
+            batch=r.batch,
+            channel_id=r.channel_id,
+            mention_role_id=r.mention_role_id,
+            event=decode_event(r.event),
+            attempts=r.attempts,
+            created_at=_req(r.created_at),
+            claim=token,
+        )
+        for r in rows
+    ]

@@ -43,8 +43,7 @@ class FakeProvider(Provider):
         return step
 
     def result(self, jid: str, *steps: Outcome | Exception) -> None:
-        self.results[jid] = [s if isinstance(s, Exception) else JobResult(P, jid, s)
-                             for s in steps]
+        self.results[jid] = [s if isinstance(s, Exception) else JobResult(P, jid, s) for s in steps]
 
     async def job(self, job_id: str) -> JobResult:
         self.job_calls.append(job_id)

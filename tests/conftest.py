@@ -5,8 +5,12 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.discord", "tests.fixtures.sim", "tests.fixtures.bot",
-                  "tests.fixtures.store"]
+pytest_plugins = [
+    "tests.fixtures.discord",
+    "tests.fixtures.sim",
+    "tests.fixtures.bot",
+    "tests.fixtures.store",
+]
 
 #: Modules that read the one CI chaos soak (`rig.soak.ci_result`, run once per process):
 #: run together in one xdist worker.
@@ -14,11 +18,19 @@ SOAK_MODULES = ("tests/test_soak.py", "tests/test_secrets.py")
 #: The longest modules first (the soak ~50 s, a SIGKILL-and-restart ~20 s, then the bot's
 #: end-to-end tests), so that the two workers end together rather than one waiting on the
 #: other's last long module. Only the order changes; the rest keep theirs.
-LONGEST_FIRST = (*SOAK_MODULES, "tests/test_survival.py", "tests/test_restart.py",
-                 "tests/test_bot_alerts.py", "tests/test_hostile.py",
-                 "tests/test_bot_commands.py", "tests/test_fastpaths.py",
-                 "tests/test_watch.py", "tests/test_http_demo.py", "tests/test_run_cli.py",
-                 "tests/test_status_cli.py")
+LONGEST_FIRST = (
+    *SOAK_MODULES,
+    "tests/test_survival.py",
+    "tests/test_restart.py",
+    "tests/test_bot_alerts.py",
+    "tests/test_hostile.py",
+    "tests/test_bot_commands.py",
+    "tests/test_fastpaths.py",
+    "tests/test_watch.py",
+    "tests/test_http_demo.py",
+    "tests/test_run_cli.py",
+    "tests/test_status_cli.py",
+)
 
 
 #: The user property under which test_soak.py hands over the soak's counts for the summary.

@@ -38,8 +38,13 @@ MUTANTS = Path("mutants")
 # Mutants run slower than the code (a trampoline per call) and two at a time: a hypothesis
 # deadline or health check failing there would count as a kill. Fixed examples, no example
 # database: the same tests see the same inputs in every run, so scores compare.
-settings.register_profile("mutate", deadline=None, derandomize=True, database=None,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "mutate",
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 def target(module: str, tests: list[str]) -> tuple[list[str], list[str]]:
@@ -74,8 +79,10 @@ def results() -> dict[str, tuple[str, str]]:
         path = meta.relative_to(MUTANTS).as_posix().removesuffix(".meta")
         data = SourceFileMutationData(path=path)
         data.load()
-        states.update((name, (status_by_exit_code[code], path))
-                      for name, code in data.exit_code_by_key.items())
+        states.update(
+            (name, (status_by_exit_code[code], path))
+            for name, code in data.exit_code_by_key.items()
+        )
     return states
 
 
@@ -110,8 +117,9 @@ def main(argv: list[str]) -> int:
     print(f"mutate: {' '.join(patterns)} against {' '.join(tests)}", flush=True)
     started = time.monotonic()
     try:
-        cli.main(["run", "--max-children", str(CHILDREN)], prog_name="mutmut",
-                 standalone_mode=False)
+        cli.main(
+            ["run", "--max-children", str(CHILDREN)], prog_name="mutmut", standalone_mode=False
+        )
     except SystemExit as stopped:  # mutmut exits on a failed clean run; say so, keep its code
         if stopped.code:
             print(f"mutate: mutmut stopped ({stopped.code})", file=sys.stderr)
@@ -121,17 +129,20 @@ def main(argv: list[str]) -> int:
     states = results()
     counts = Counter(state for state, _ in states.values())
     total, killed = len(states), counts["killed"]
-    others = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())
-                       if state not in ("killed", "survived"))
+    others = ", ".join(
+        f"{n} {state}" for state, n in sorted(counts.items()) if state not in ("killed", "survived")
+    )
     print()
     for name, (state, path) in states.items():
         if state != "killed":
             print(f"{state}: {name}")
             for line in changed_lines(name, path):
                 print(f"    {line}")
-    print(f"mutate: {' '.join(patterns)}: {killed} killed, {counts['survived']} survived"
-          f"{', ' + others if others else ''}, {total} in all: "
-          f"{100 * killed / total if total else 0:.1f} % killed, in {took:.0f} s")
+    print(
+        f"mutate: {' '.join(patterns)}: {killed} killed, {counts['survived']} survived"
+        f"{', ' + others if others else ''}, {total} in all: "
+        f"{100 * killed / total if total else 0:.1f} % killed, in {took:.0f} s"
+    )
     return 0
 
 

@@ -21,42 +21,53 @@ from bot.sim import SimServer, Simulator
 #: Every module of the rig and of bench/.
 RIG_AND_BENCH = sorted(
     ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
-    for d in ("rig", "bench") for p in (ROOT / d).rglob("*.py"))
+    for d in ("rig", "bench")
+    for p in (ROOT / d).rglob("*.py")
+)
 
 
 def _python(code: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=ROOT, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
 
 
 def test_bench_without_its_extra_says_what_to_install():
     """`opsbot bench` on an install without the `bench` extra: one line saying what to
     install, exit 2, and the benchmarks are not started."""
-    done = _python("import subprocess, sys\n"
-                   "sys.modules['pyinstrument'] = None  # as if it were not installed\n"
-                   "subprocess.call = lambda *a, **k: sys.exit('bench/run.py was started')\n"
-                   "from bot.cli import main\n"
-                   "sys.exit(main(['bench', '--quick']))\n")
+    done = _python(
+        "import subprocess, sys\n"
+        "sys.modules['pyinstrument'] = None  # as if it were not installed\n"
+        "subprocess.call = lambda *a, **k: sys.exit('bench/run.py was started')\n"
+        "from bot.cli import main\n"
+        "sys.exit(main(['bench', '--quick']))\n"
+    )
     assert (done.returncode, done.stdout, done.stderr) == (
-        2, "", "opsbot: bench needs the bench extra (pyinstrument is not installed): "
-               "pip install -e '.[bench]'\n")
+        2,
+        "",
+        "opsbot: bench needs the bench extra (pyinstrument is not installed): "
+        "pip install -e '.[bench]'\n",
+    )
 
 
 def test_bench_with_its_extra_runs_bench_run_py():
-    done = _python("import importlib.machinery, subprocess, sys, types\n"
-                   "extra = types.ModuleType('pyinstrument')\n"
-                   "extra.__spec__ = importlib.machinery.ModuleSpec('pyinstrument', None)\n"
-                   "sys.modules['pyinstrument'] = extra\n"
-                   "subprocess.call = lambda cmd, **k: print(cmd[1:]) or 0\n"
-                   "from bot.cli import main\n"
-                   "sys.exit(main(['bench', '--quick', '--only', 'tick']))\n")
+    done = _python(
+        "import importlib.machinery, subprocess, sys, types\n"
+        "extra = types.ModuleType('pyinstrument')\n"
+        "extra.__spec__ = importlib.machinery.ModuleSpec('pyinstrument', None)\n"
+        "sys.modules['pyinstrument'] = extra\n"
+        "subprocess.call = lambda cmd, **k: print(cmd[1:]) or 0\n"
+        "from bot.cli import main\n"
+        "sys.exit(main(['bench', '--quick', '--only', 'tick']))\n"
+    )
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout == f"{[str(ROOT / 'bench' / 'run.py'), '--quick', '--only', 'tick']}\n"
 
 
 def test_the_cli_checks_what_the_bench_extra_installs():
-    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())[
-        "project"]["optional-dependencies"]["bench"]
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]["bench"]
     assert [re.split(r"[\[<>=!~;\s]", r, maxsplit=1)[0] for r in extra] == list(BENCH_EXTRA)
 
 
@@ -65,11 +76,13 @@ def test_the_rig_and_bench_import_without_pytest_or_hypothesis():
     imports pytest (nor anything else of the `test` extra)."""
     assert "rig.fakediscord.world" in RIG_AND_BENCH and "bench.run" in RIG_AND_BENCH
     blocked = ("pytest", "_pytest", "pytest_asyncio", "xdist", "hypothesis")
-    done = _python("import importlib, sys\n"
-                   f"for name in {blocked!r}:\n"
-                   "    sys.modules[name] = None\n"
-                   f"for module in {RIG_AND_BENCH!r}:\n"
-                   "    importlib.import_module(module)\n")
+    done = _python(
+        "import importlib, sys\n"
+        f"for name in {blocked!r}:\n"
+        "    sys.modules[name] = None\n"
+        f"for module in {RIG_AND_BENCH!r}:\n"
+        "    importlib.import_module(module)\n"
+    )
     assert (done.returncode, done.stderr) == (0, "")
 
 
@@ -93,8 +106,11 @@ async def test_bench_parts_on_tiny_sizes(tmp_path):
 
     figures.update(await economy.measure(rounds=1, jobs=30, accounts=6))
     assert set(figures["upstream_calls_per_tick"]) == {"opsbot", "naive", "ratio"}
-    assert figures["upstream_calls_per_tick"]["naive"] > figures["upstream_calls_per_tick"][
-        "opsbot"] > 0
+    assert (
+        figures["upstream_calls_per_tick"]["naive"]
+        > figures["upstream_calls_per_tick"]["opsbot"]
+        > 0
+    )
 
     sim = Simulator(seed=1, accounts=6, jobs=30, token=SIM_TOKEN, churn=False)
     async with SimServer(sim) as server:
@@ -107,9 +123,17 @@ async def test_bench_parts_on_tiny_sizes(tmp_path):
     figures["startup_s"] = 1.0
 
     doc = bench_run.results_doc(figures, quick=True)
-    for key in ("machine", "date", "queue_cached_ms", "capacity_cached_ms",
-                "stale_slow_upstream_answered_in_time", "alert_latency_over_interval",
-                "upstream_calls_per_tick", "tick", "startup_s"):
+    for key in (
+        "machine",
+        "date",
+        "queue_cached_ms",
+        "capacity_cached_ms",
+        "stale_slow_upstream_answered_in_time",
+        "alert_latency_over_interval",
+        "upstream_calls_per_tick",
+        "tick",
+        "startup_s",
+    ):
         assert key in doc
     assert not any(k.startswith("_") for k in doc)
 
@@ -126,12 +150,19 @@ async def test_bench_parts_on_tiny_sizes(tmp_path):
 
 
 async def test_flood_part_on_tiny_sizes():
-    figures = await flood.measure(claim_sizes=(20, 60), accounts=12, interval=0.5,
-                                  deadline_s=30, delays=(0.1,))
+    figures = await flood.measure(
+        claim_sizes=(20, 60), accounts=12, interval=0.5, deadline_s=30, delays=(0.1,)
+    )
     assert set(figures["claim_s"]) == {"20", "60"}
     f = figures["flood"]
-    assert set(f) == {"events", "delivery_s", "unrelated_alert_over_interval", "failed_ticks",
-                      "claim_rows_per_s", "sigterm_exit_s"}
+    assert set(f) == {
+        "events",
+        "delivery_s",
+        "unrelated_alert_over_interval",
+        "failed_ticks",
+        "claim_rows_per_s",
+        "sigterm_exit_s",
+    }
     # every figure was taken (a None would mean the alert never came or the bot was killed)
     assert all(isinstance(v, int | float) for v in f.values())
     # the accounts that were not full before, and the provider once all of them are

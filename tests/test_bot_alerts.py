@@ -28,16 +28,30 @@ ROLE = 1200000000000000777
 JSON = dict[str, Any]
 
 
-async def command(h: Harness, name: str, options: JSON | None = None, *,
-                  subcommand: str | None = None, permissions: int = ADMIN_PERMISSIONS,
-                  channel_id: int | None = None) -> JSON:
+async def command(
+    h: Harness,
+    name: str,
+    options: JSON | None = None,
+    *,
+    subcommand: str | None = None,
+    permissions: int = ADMIN_PERMISSIONS,
+    channel_id: int | None = None,
+) -> JSON:
     """Invoke a slash command; return the bot's answer once the command has finished (an
     allowed one) or answered (a refused one)."""
-    done = asyncio.ensure_future(h.bot.wait_for(
-        "app_command_completion", check=lambda i, c: i.data.get("name") == name, timeout=10))
+    done = asyncio.ensure_future(
+        h.bot.wait_for(
+            "app_command_completion", check=lambda i, c: i.data.get("name") == name, timeout=10
+        )
+    )
     try:
-        inter = await h.fake.invoke(name, options or {}, subcommand=subcommand,
-                                    permissions=permissions, channel_id=channel_id)
+        inter = await h.fake.invoke(
+            name,
+            options or {},
+            subcommand=subcommand,
+            permissions=permissions,
+            channel_id=channel_id,
+        )
         body: JSON = await h.fake.wait_for_interaction_response(inter)
         if permissions & (1 << 5):
             await done
@@ -47,6 +61,7 @@ async def command(h: Harness, name: str, options: JSON | None = None, *,
 
 
 # --------------------------------------------------------------------------- job outcomes
+
 
 async def test_each_outcome_is_alerted_once_per_job(start_bot):
     sim = make_sim()
@@ -108,6 +123,7 @@ async def test_many_jobs_finishing_in_one_tick_make_one_summarised_message(start
 
 
 # ----------------------------------------------------------- capacity, stuck, upstream
+
 
 async def test_capacity_exhausted_then_restored_with_flap_damping(start_bot):
     sim = make_sim(max_jobs=3)
@@ -189,11 +205,13 @@ async def test_unauthorized_then_recovered(start_bot):
 
 # --------------------------------------------------------------------------- /alerts
 
+
 async def test_muted_kinds_post_nothing(start_bot):
     sim = make_sim()
     h = await start_bot(sim=sim, providers=["pixverse", "minimax"])
-    body = await command(h, "alerts", {"provider": "pixverse", "kind": "job",
-                                       "duration": "2h"}, subcommand="mute")
+    body = await command(
+        h, "alerts", {"provider": "pixverse", "kind": "job", "duration": "2h"}, subcommand="mute"
+    )
     assert body["data"]["flags"] & 64 and "Muted job alerts for pixverse" in body["data"]["content"]
     (mute,) = await h.bot.store.mutes()
     assert (mute.provider, mute.kind) == ("pixverse", EventKind.JOB)
@@ -241,8 +259,7 @@ async def test_routed_kinds_go_to_their_channel(start_bot):
 
 
 async def test_a_role_mention_pings_only_that_role(start_bot, fake_discord):
-    fake_discord.add_guild(fake_discord.guild_id, fake_discord.channel_ids,
-                           roles={ROLE: "on-call"})
+    fake_discord.add_guild(fake_discord.guild_id, fake_discord.channel_ids, roles={ROLE: "on-call"})
     sim = make_sim()
     h = await start_bot(sim=sim, providers=["pixverse"])
     body = await command(h, "alerts", {"kind": "job", "role": ROLE}, subcommand="mention")
@@ -271,14 +288,17 @@ async def test_a_role_mention_pings_only_that_role(start_bot, fake_discord):
     assert h.fake.requests_matching(POSTS)[-1].json["allowed_mentions"] == {"parse": []}
 
 
-@pytest.mark.parametrize(("name", "subcommand", "options"), [
-    ("alerts", "mute", {"duration": "1h"}),
-    ("alerts", "route", {"kind": "job", "channel": 1200000000000000202}),
-    ("alerts", "mention", {"kind": "job"}),
-    ("alerts", "unmute", {}),
-    ("alerts", "show", {}),
-    ("board", None, {}),
-])
+@pytest.mark.parametrize(
+    ("name", "subcommand", "options"),
+    [
+        ("alerts", "mute", {"duration": "1h"}),
+        ("alerts", "route", {"kind": "job", "channel": 1200000000000000202}),
+        ("alerts", "mention", {"kind": "job"}),
+        ("alerts", "unmute", {}),
+        ("alerts", "show", {}),
+        ("board", None, {}),
+    ],
+)
 async def test_members_without_manage_server_are_refused(start_bot, name, subcommand, options):
     h = await start_bot(sim=make_sim(), providers=["pixverse"])
     synced = {c["name"]: c for c in h.fake.synced_commands(h.fake.guild_id)}
@@ -287,8 +307,7 @@ async def test_members_without_manage_server_are_refused(start_bot, name, subcom
     store = h.bot.store
     before = (await store.alert_config(), await store.boards(), await store.mutes())
     posts = len(h.fake.messages())
-    body = await command(h, name, options, subcommand=subcommand,
-                         permissions=MEMBER_PERMISSIONS)
+    body = await command(h, name, options, subcommand=subcommand, permissions=MEMBER_PERMISSIONS)
     assert body["type"] == 4
     assert body["data"]["flags"] & 64  # ephemeral
     assert body["data"]["content"] == NOT_ALLOWED
@@ -296,19 +315,30 @@ async def test_members_without_manage_server_are_refused(start_bot, name, subcom
     assert len(h.fake.messages()) == posts  # no board posted either
 
 
-
-@pytest.mark.parametrize(("name", "subcommand", "options", "reply"), [
-    ("alerts", "mute", {"duration": "forever"}, "Give a duration like `30m`, `2h` or `1d`."),
-    ("alerts", "mute", {"duration": "31d"}, "A mute lasts from one minute to 30 days."),
-    ("alerts", "mute", {"provider": "minimax"}, "Provider minimax is not enabled here."),
-    ("alerts", "route", {"kind": "job", "channel": 1200000000000000202,
-                         "provider": "minimax"}, "Provider minimax is not enabled here."),
-    ("alerts", "mention", {"kind": "job", "provider": "minimax"},
-     "Provider minimax is not enabled here."),
-    ("board", None, {"provider": "minimax"}, "Provider minimax is not enabled here."),
-])
-async def test_input_errors_are_told_to_the_invoker_alone(start_bot, name, subcommand,
-                                                          options, reply):
+@pytest.mark.parametrize(
+    ("name", "subcommand", "options", "reply"),
+    [
+        ("alerts", "mute", {"duration": "forever"}, "Give a duration like `30m`, `2h` or `1d`."),
+        ("alerts", "mute", {"duration": "31d"}, "A mute lasts from one minute to 30 days."),
+        ("alerts", "mute", {"provider": "minimax"}, "Provider minimax is not enabled here."),
+        (
+            "alerts",
+            "route",
+            {"kind": "job", "channel": 1200000000000000202, "provider": "minimax"},
+            "Provider minimax is not enabled here.",
+        ),
+        (
+            "alerts",
+            "mention",
+            {"kind": "job", "provider": "minimax"},
+            "Provider minimax is not enabled here.",
+        ),
+        ("board", None, {"provider": "minimax"}, "Provider minimax is not enabled here."),
+    ],
+)
+async def test_input_errors_are_told_to_the_invoker_alone(
+    start_bot, name, subcommand, options, reply
+):
     """A choice synced before its provider was unloaded, or a duration out of range: refused
     in words, nothing changed."""
     h = await start_bot(sim=make_sim(), providers=["pixverse"])
@@ -323,6 +353,7 @@ async def test_input_errors_are_told_to_the_invoker_alone(start_bot, name, subco
 
 
 # --------------------------------------------------------------------------- Discord failures
+
 
 async def test_429_is_waited_out_and_posted_once(start_bot):
     sim = make_sim()
@@ -407,12 +438,10 @@ async def test_403_held_alerts_go_out_once_the_channel_works_again(start_bot):
     await cycle(h, ticks=2)
     assert await settled(h) == {"held": 1}
     h.fake.clear_faults()  # e.g. the bot got its Send Messages permission back
-    released = await reroute_held(h.bot.store, h.settings.alert_channel_id,
-                                  now=h.bot.clock())
+    released = await reroute_held(h.bot.store, h.settings.alert_channel_id, now=h.bot.clock())
     assert released == 1
     assert await settled(h) == {"sent": 1}
     assert count(h.fake, "moderated", job, h.alert_channel) == 1
-
 
 
 async def test_pruning_runs_in_its_own_loop_and_every_loop_ends_with_its_cog(start_bot):
@@ -436,7 +465,8 @@ async def test_pruning_runs_in_its_own_loop_and_every_loop_ends_with_its_cog(sta
     await h.delivery.prune_loop()  # one round of the loop, as if the hour had passed
     assert await h.bot.store.outbox_counts() == {}
     assert [(m.provider, m.kind) for m in await h.bot.store.mutes()] == [
-        ("pixverse", EventKind.JOB)]
+        ("pixverse", EventKind.JOB)
+    ]
 
     tasks = [loop.get_task() for loop in loops]
     await h.bot.unload_extension("cogs.delivery")
@@ -445,9 +475,7 @@ async def test_pruning_runs_in_its_own_loop_and_every_loop_ends_with_its_cog(sta
     assert not any(loop.is_running() for loop in loops)
 
 
-
-async def test_at_close_delivery_and_boards_stop_before_any_provider_leaves(start_bot,
-                                                                          monkeypatch):
+async def test_at_close_delivery_and_boards_stop_before_any_provider_leaves(start_bot, monkeypatch):
     """A delivery pass run after a provider's cog was removed would post its alerts without
     the provider's name (the chaos soak caught it): the shared cogs are unloaded first."""
     h = await start_bot(sim=make_sim())
@@ -466,21 +494,27 @@ async def test_at_close_delivery_and_boards_stop_before_any_provider_leaves(star
 
 # --------------------------------------------------------------------------- /board
 
+
 def board_messages(fake: FakeDiscord) -> list[JSON]:
-    return [m for m in fake.messages() if m["embeds"]
-            and m["embeds"][0].get("title") == "opsbot board"]
+    return [
+        m for m in fake.messages() if m["embeds"] and m["embeds"][0].get("title") == "opsbot board"
+    ]
 
 
 def patches(fake: FakeDiscord, message_id: int | str, start: int = 0) -> int:
-    return sum(1 for r in fake.requests[start:]
-               if r.method == "PATCH" and r.path.endswith(f"/messages/{message_id}"))
+    return sum(
+        1
+        for r in fake.requests[start:]
+        if r.method == "PATCH" and r.path.endswith(f"/messages/{message_id}")
+    )
 
 
 async def post_board(h: Harness) -> JSON:
     body = await command(h, "board", channel_id=h.fake.channel_ids[1])
     assert body["data"]["flags"] & 64
     board = await h.fake.wait_for_message(
-        h.fake.channel_ids[1], lambda m: m["embeds"][0].get("title") == "opsbot board")
+        h.fake.channel_ids[1], lambda m: m["embeds"][0].get("title") == "opsbot board"
+    )
     (stored,) = await h.bot.store.boards()
     assert stored.message_id == int(board["id"])
     assert stored.channel_id == h.fake.channel_ids[1]
@@ -588,9 +622,14 @@ async def test_alerts_are_managed_only_from_the_teams_server(start_bot, fake_dis
     other_guild, other_channel = 1300000000000000100, 1300000000000000201
     fake_discord.add_guild(other_guild, [other_channel], name="Someone else's server")
     h = await start_bot(providers=["pixverse"])
-    inter = await h.fake.invoke("alerts", {"kind": "job", "channel": other_channel},
-                                subcommand="route", permissions=ADMIN_PERMISSIONS,
-                                guild_id=other_guild, channel_id=other_channel)
+    inter = await h.fake.invoke(
+        "alerts",
+        {"kind": "job", "channel": other_channel},
+        subcommand="route",
+        permissions=ADMIN_PERMISSIONS,
+        guild_id=other_guild,
+        channel_id=other_channel,
+    )
     body = await h.fake.wait_for_interaction_response(inter)
     assert body["data"]["flags"] & 64
     assert "team's own server" in body["data"]["content"]
@@ -599,19 +638,26 @@ async def test_alerts_are_managed_only_from_the_teams_server(start_bot, fake_dis
 
 # --------------------------------------------------------------------------- @everyone
 
+
 async def test_mention_refuses_the_everyone_role(start_bot, fake_discord):
     """The @everyone role's id is the server's id; Discord offers it in a role option."""
-    fake_discord.add_guild(fake_discord.guild_id, fake_discord.channel_ids,
-                           roles={ROLE: "on-call"})
+    fake_discord.add_guild(fake_discord.guild_id, fake_discord.channel_ids, roles={ROLE: "on-call"})
     sim = make_sim()
     h = await start_bot(sim=sim, providers=["pixverse"])
     before = await h.bot.store.alert_config()
-    body = await command(h, "alerts", {"kind": "job", "role": h.fake.guild_id},
-                         subcommand="mention")
-    assert body == {"type": 4, "data": {
-        "content": "`@everyone` cannot be mentioned in alerts: it would ping the whole server. "
-                   "Pick a role made for this, such as an on-call role.",
-        "flags": 64, "tts": False, "allowed_mentions": {"parse": []}}}
+    body = await command(
+        h, "alerts", {"kind": "job", "role": h.fake.guild_id}, subcommand="mention"
+    )
+    assert body == {
+        "type": 4,
+        "data": {
+            "content": "`@everyone` cannot be mentioned in alerts: it would ping the whole server. "
+            "Pick a role made for this, such as an on-call role.",
+            "flags": 64,
+            "tts": False,
+            "allowed_mentions": {"parse": []},
+        },
+    }
     assert await h.bot.store.alert_config() == before
     assert await h.bot.store.mentions() == []
     # and the next alert pings nobody

@@ -45,13 +45,19 @@ COMMAND_TIMEOUT = 10.0
 
 # --- helpers ------------------------------------------------------------------------------
 
-async def run(h: Harness, name: str, options: dict[str, Any] | None = None,
-              **kwargs: Any) -> FakeInteraction:
+
+async def run(
+    h: Harness, name: str, options: dict[str, Any] | None = None, **kwargs: Any
+) -> FakeInteraction:
     """Invoke `/name` and wait until the bot's handler for it has finished (so every request
     it made has been answered and any view it sent is registered)."""
-    done = asyncio.ensure_future(h.bot.wait_for(
-        "app_command_completion", check=lambda i, c: c.qualified_name == name,
-        timeout=COMMAND_TIMEOUT))
+    done = asyncio.ensure_future(
+        h.bot.wait_for(
+            "app_command_completion",
+            check=lambda i, c: c.qualified_name == name,
+            timeout=COMMAND_TIMEOUT,
+        )
+    )
     await asyncio.sleep(0)  # let wait_for register its listener
     inter = await h.fake.invoke(name, options or {}, **kwargs)
     await done
@@ -185,18 +191,23 @@ def status_cog(h: Harness) -> Any:
 
 
 def requests_for(fake: FakeDiscord, inter: FakeInteraction) -> list[Any]:
-    return [r for r in fake.requests
-            if r.params.get("token") == inter.token and r.status is not None]
+    return [
+        r for r in fake.requests if r.params.get("token") == inter.token and r.status is not None
+    ]
 
 
 # --- schemas ------------------------------------------------------------------------------
+
 
 async def test_startup_syncs_commands_to_the_guild(start_bot):
     h = await start_bot()
     synced = {c["name"]: c for c in h.fake.synced_commands(h.fake.guild_id)}
     assert set(synced) == {"queue", "capacity", "job", "status", "alerts", "board"}
-    opts = {name: {o["name"]: o for o in cmd.get("options", [])} for name, cmd in synced.items()
-            if name in ("queue", "capacity", "job", "status")}
+    opts = {
+        name: {o["name"]: o for o in cmd.get("options", [])}
+        for name, cmd in synced.items()
+        if name in ("queue", "capacity", "job", "status")
+    }
     assert list(opts["queue"]) == ["provider", "account", "private"]
     assert list(opts["capacity"]) == ["provider", "private"]
     assert list(opts["job"]) == ["provider", "id", "private"]
@@ -205,7 +216,10 @@ async def test_startup_syncs_commands_to_the_guild(start_bot):
         provider = opts[name]["provider"]
         assert provider["type"] == 3
         assert [(c["name"], c["value"]) for c in provider["choices"]] == [
-            ("Dreamina", "dreamina"), ("MiniMax", "minimax"), ("PixVerse", "pixverse")]
+            ("Dreamina", "dreamina"),
+            ("MiniMax", "minimax"),
+            ("PixVerse", "pixverse"),
+        ]
         assert provider.get("required", False) is (name == "job")
     for name, options in opts.items():
         assert options["private"]["type"] == 5 and not options["private"].get("required")
@@ -217,8 +231,13 @@ async def test_startup_syncs_commands_to_the_guild(start_bot):
     assert opts["job"]["id"]["type"] == 3 and opts["job"]["id"]["required"] is True
     assert int(synced["alerts"]["default_member_permissions"]) == 1 << 5
     assert int(synced["board"]["default_member_permissions"]) == 1 << 5
-    assert {o["name"] for o in synced["alerts"]["options"]} == {"show", "route", "mute",
-                                                                 "unmute", "mention"}
+    assert {o["name"] for o in synced["alerts"]["options"]} == {
+        "show",
+        "route",
+        "mute",
+        "unmute",
+        "mention",
+    }
 
 
 #: The command payloads the bot synced before issue 10 reorganised its cogs (recorded from
@@ -238,6 +257,7 @@ async def test_synced_command_payloads_are_the_recorded_ones(start_bot):
 
 
 # --- /queue -------------------------------------------------------------------------------
+
 
 async def test_queue_from_cache_lists_every_providers_jobs(start_bot):
     h = await start_bot()
@@ -298,8 +318,10 @@ async def test_queue_marks_stuck_jobs_and_lists_longest_running_first(start_bot)
     # longest-running first: within each account, and accounts by their longest job
     longest = []
     for f in embed["fields"]:
-        secs = [_seconds(ln.rsplit(" · ", 2)[-1] if "stuck" not in ln else ln.split(" · ")[-2])
-                for ln in f["value"].split("\n")]
+        secs = [
+            _seconds(ln.rsplit(" · ", 2)[-1] if "stuck" not in ln else ln.split(" · ")[-2])
+            for ln in f["value"].split("\n")
+        ]
         assert secs == sorted(secs, reverse=True)
         longest.append(secs[0])
     assert len(longest) >= 2 and longest == sorted(longest, reverse=True)
@@ -317,8 +339,9 @@ async def test_queue_account_filter_and_autocomplete(start_bot):
     await h.tick()
     account = str(h.sim.running("pixverse")[0].account)
     # autocomplete: accounts of the chosen provider that contain what was typed
-    ac = await h.fake.autocomplete("queue", {"provider": "pixverse", "account": account[:4]},
-                                   "account")
+    ac = await h.fake.autocomplete(
+        "queue", {"provider": "pixverse", "account": account[:4]}, "account"
+    )
     body = await h.fake.wait_for_interaction_response(ac)
     assert body["type"] == 8
     values = [c["value"] for c in body["data"]["choices"]]
@@ -338,25 +361,30 @@ async def test_queue_account_filter_and_autocomplete(start_bot):
     assert msg["flags"] & EPHEMERAL and 'cannot contain "/"' in text_of(msg)
 
 
-
 async def test_a_provider_that_is_not_loaded_is_refused_in_words(start_bot):
     """A choice synced before its provider was unloaded can still arrive."""
     h = await start_bot(providers=["pixverse"])
     await h.tick()
     before = h.sim.request_count()
-    for name, options in (("queue", {"provider": "minimax"}),
-                          ("capacity", {"provider": "minimax"}),
-                          ("job", {"provider": "minimax", "id": "user:1-minimax:a-video:1"})):
+    for name, options in (
+        ("queue", {"provider": "minimax"}),
+        ("capacity", {"provider": "minimax"}),
+        ("job", {"provider": "minimax", "id": "user:1-minimax:a-video:1"}),
+    ):
         inter = await run(h, name, options)
         assert inter.callback is not None and inter.callback["type"] == 4
         assert inter.callback["data"]["flags"] == EPHEMERAL
         [embed] = inter.callback["data"]["embeds"]
         assert (embed["title"], embed["description"], embed["color"]) == (
-            "Cannot do that", 'Provider "minimax" is not enabled here.', WARN.value)
+            "Cannot do that",
+            'Provider "minimax" is not enabled here.',
+            WARN.value,
+        )
     assert h.sim.request_count() == before
 
 
 # --- /capacity ----------------------------------------------------------------------------
+
 
 async def test_capacity_per_account_totals_colour_and_exhausted(start_bot):
     h = await start_bot()
@@ -396,8 +424,9 @@ async def test_capacity_per_account_totals_colour_and_exhausted(start_bot):
     # all providers at once: one section per provider, MiniMax's own figures too
     inter = await run(h, "capacity")
     [embed] = answer(h.fake, inter)["embeds"]
-    assert [ln.split("**")[1] for ln in embed["description"].split("\n")
-            if ln.startswith("**")] == ["Dreamina", "MiniMax", "PixVerse"]
+    assert [
+        ln.split("**")[1] for ln in embed["description"].split("\n") if ln.startswith("**")
+    ] == ["Dreamina", "MiniMax", "PixVerse"]
     mm = field(embed, "MiniMax accounts")
     for a in h.sim.accounts("minimax"):
         assert f"/{a.max_jobs} {a.account}" in mm
@@ -432,8 +461,8 @@ async def test_capacity_colour_follows_fullness(start_bot):
 
 # --- /job ---------------------------------------------------------------------------------
 
-def _finished(sim: Simulator, provider: str, outcome: str, *, removed: bool | None = None
-              ) -> str:
+
+def _finished(sim: Simulator, provider: str, outcome: str, *, removed: bool | None = None) -> str:
     """A job of `provider` that ended with `outcome` (for MiniMax moderated: one that answers
     404 when `removed`, 200 otherwise)."""
     for _ in range(12):
@@ -485,8 +514,9 @@ async def test_job_outcomes_for_every_provider(start_bot):
             assert "errCode" in field(e, "Upstream error")
 
         # moderated (MiniMax: one of its moderated jobs that still answers 200)
-        mod = _finished(sim, provider, "moderated",
-                        removed=False if provider == "minimax" else None)
+        mod = _finished(
+            sim, provider, "moderated", removed=False if provider == "minimax" else None
+        )
         e = await _job(h, provider, mod)
         assert e["title"] == f"{title} job moderated" and e["color"] == WARN.value
 
@@ -514,7 +544,8 @@ async def test_job_outcomes_for_every_provider(start_bot):
     assert f"jobid={done.id}" in sim.requests[-1].query
     assert e["title"] == "PixVerse job completed"
     assert "pixverse.mp4" in e["fields"][-1]["value"] or any(
-        f["name"].startswith("Results") for f in e["fields"])
+        f["name"].startswith("Results") for f in e["fields"]
+    )
     failed = next((j for j in legacy if not j.running and j.outcome == "failed"), None)
     if failed is not None:
         e = await _job(h, "pixverse", failed.id)
@@ -529,8 +560,20 @@ async def test_job_outcomes_for_every_provider(start_bot):
 
 
 BAD_IDS = [
-    "a/b", "../etc/passwd", "a?b=1", "a#frag", "ab..cd", "a b", "a\tb", "a\nb", "a\x00b",
-    "a\x1fb", "a\x7fb", "%2Fetc", "x" * 201, "   ",
+    "a/b",
+    "../etc/passwd",
+    "a?b=1",
+    "a#frag",
+    "ab..cd",
+    "a b",
+    "a\tb",
+    "a\nb",
+    "a\x00b",
+    "a\x1fb",
+    "a\x7fb",
+    "%2Fetc",
+    "x" * 201,
+    "   ",
 ]
 
 
@@ -552,9 +595,11 @@ async def test_job_rejects_bad_ids_before_any_upstream_request(start_bot):
 
 async def test_job_path_parameters_are_percent_encoded(start_bot):
     h = await start_bot()
-    for provider, path in (("pixverse", "/v2/pixverse/videos/"),
-                           ("minimax", "/v1/minimax/videos/"),
-                           ("dreamina", "/v1/dreamina/videos/")):
+    for provider, path in (
+        ("pixverse", "/v2/pixverse/videos/"),
+        ("minimax", "/v1/minimax/videos/"),
+        ("dreamina", "/v1/dreamina/videos/"),
+    ):
         job_id = f"user:1-{provider}:ops@example.com-video:42"
         await _job(h, provider, job_id)
         raw = h.sim.requests[-1].path
@@ -562,6 +607,7 @@ async def test_job_path_parameters_are_percent_encoded(start_bot):
 
 
 # --- /status ------------------------------------------------------------------------------
+
 
 async def test_status_shows_every_provider_and_the_last_error(start_bot):
     h = await start_bot()
@@ -597,9 +643,17 @@ async def test_status_shows_every_provider_and_the_last_error(start_bot):
 
 # --- pagination ---------------------------------------------------------------------------
 
+
 async def test_long_queue_paginates_within_limits_and_only_the_invoker_turns_pages(start_bot):
-    sim = Simulator(seed=5, accounts=40, jobs=300, providers=("pixverse",), token=TOKEN,
-                    clock=ManualClock(), churn=False)
+    sim = Simulator(
+        seed=5,
+        accounts=40,
+        jobs=300,
+        providers=("pixverse",),
+        token=TOKEN,
+        clock=ManualClock(),
+        churn=False,
+    )
     h = await start_bot(sim=sim, providers=["pixverse"])
     await h.tick()
     assert len(sim.running("pixverse")) == 300
@@ -651,8 +705,15 @@ async def test_long_queue_paginates_within_limits_and_only_the_invoker_turns_pag
 
 
 async def test_deferred_paginated_reply_is_ephemeral_and_its_buttons_time_out(start_bot):
-    sim = Simulator(seed=6, accounts=30, jobs=200, providers=("pixverse",), token=TOKEN,
-                    clock=ManualClock(), churn=False)
+    sim = Simulator(
+        seed=6,
+        accounts=30,
+        jobs=200,
+        providers=("pixverse",),
+        token=TOKEN,
+        clock=ManualClock(),
+        churn=False,
+    )
     h = await start_bot(sim=sim, providers=["pixverse"])
     status_cog(h).page_timeout = 0.5
     forget_snapshots(h)
@@ -671,8 +732,9 @@ async def test_deferred_paginated_reply_is_ephemeral_and_its_buttons_time_out(st
         buttons = [c for row in comps for c in row.get("components", [])]
         return bool(buttons) and all(c.get("disabled") for c in buttons)
 
-    rec = await h.fake.wait_for(lambda r: r.method == "PATCH"
-                                and r.params.get("token") == inter.token and disabled(r))
+    rec = await h.fake.wait_for(
+        lambda r: r.method == "PATCH" and r.params.get("token") == inter.token and disabled(r)
+    )
     assert rec.json["allowed_mentions"] == {"parse": []}
     live = h.fake.message(msg["id"])
     assert live is not None and "page 2/" in live["embeds"][0]["footer"]["text"]
@@ -681,6 +743,7 @@ async def test_deferred_paginated_reply_is_ephemeral_and_its_buttons_time_out(st
 
 
 # --- private, deferred, errors ------------------------------------------------------------
+
 
 async def test_private_answers_are_ephemeral(start_bot):
     h = await start_bot()
@@ -729,7 +792,6 @@ async def test_stale_cache_and_slow_upstream_defer_first_then_answer(start_bot):
     assert h.sim.request_count() == before
 
 
-
 def last_good_poll(status: JSON, title: str) -> str:
     """The "Last good poll" timestamp a /status field shows for one provider."""
     value = field(status["embeds"][0], f"✅ {title}")
@@ -761,8 +823,10 @@ async def test_a_snapshot_a_command_fetched_serves_the_next_command_and_every_vi
     assert last_good_poll(status, "PixVerse") == str(int(fetched.taken_at.timestamp()))
     statuses = {s.provider: s for s in h.bot.provider_statuses()}
     assert statuses["pixverse"].running == len(fetched.jobs)
-    assert (statuses["pixverse"].used, statuses["pixverse"].capacity) == (fetched.used,
-                                                                          fetched.capacity)
+    assert (statuses["pixverse"].used, statuses["pixverse"].capacity) == (
+        fetched.used,
+        fetched.capacity,
+    )
 
 
 async def test_a_commands_upstream_error_shows_in_status_until_the_next_good_tick(start_bot):
@@ -784,7 +848,10 @@ async def test_a_commands_upstream_error_shows_in_status_until_the_next_good_tic
     assert state.last_error is None
     status = answer(h.fake, await run(h, "status"))
     assert [f["name"] for f in status["embeds"][0]["fields"]] == [
-        "✅ Dreamina", "✅ MiniMax", "✅ PixVerse"]
+        "✅ Dreamina",
+        "✅ MiniMax",
+        "✅ PixVerse",
+    ]
 
 
 async def test_upstream_401_becomes_an_ephemeral_error_embed(start_bot):
@@ -803,8 +870,9 @@ async def test_upstream_401_becomes_an_ephemeral_error_embed(start_bot):
     assert "USEAPI_TOKEN" in embed["description"]
     assert embed["color"] == BAD.value
 
-    inter = await run(h, "job", {"provider": "minimax", "id": "user:1-minimax:1-video:2",
-                                 "private": True})
+    inter = await run(
+        h, "job", {"provider": "minimax", "id": "user:1-minimax:1-video:2", "private": True}
+    )
     msg = answer(h.fake, inter)
     assert msg["flags"] & EPHEMERAL
     assert msg["embeds"][0]["title"] == "MiniMax: useapi rejected the token (401)"
@@ -851,15 +919,22 @@ async def test_an_unexpected_failure_still_answers_the_invoker(start_bot, caplog
 async def test_autocomplete_shows_a_bidi_override_and_sends_the_account_back_as_is(start_bot):
     h = await start_bot()
     account = "evil\u202emoc.x@a"  # shows as "evila@x.com" where the override acts
-    item = {"id": f"user:1-pixverse:{account}-video:7", "type": "video",
-            "started": "2026-03-09T11:55:00.000Z", "elapsed": "05:00"}
+    item = {
+        "id": f"user:1-pixverse:{account}-video:7",
+        "type": "video",
+        "started": "2026-03-09T11:55:00.000Z",
+        "elapsed": "05:00",
+    }
     h.sim.pin("/v2/pixverse/scheduler/", [item])
-    h.sim.pin("/v2/pixverse/scheduler/available", {
-        "executing": [item],
-        "available": [{"email": account, "maxJobs": 2, "executing": 1, "available": 1}]})
+    h.sim.pin(
+        "/v2/pixverse/scheduler/available",
+        {
+            "executing": [item],
+            "available": [{"email": account, "maxJobs": 2, "executing": 1, "available": 1}],
+        },
+    )
     await h.tick()
-    ac = await h.fake.autocomplete("queue", {"provider": "pixverse", "account": "evil"},
-                                   "account")
+    ac = await h.fake.autocomplete("queue", {"provider": "pixverse", "account": "evil"}, "account")
     choices = (await h.fake.wait_for_interaction_response(ac))["data"]["choices"]
     assert choices == [{"name": "evil<U+202E>moc.x@a", "value": account}]
 
@@ -894,15 +969,27 @@ def assert_every_message_pings_no_one(fake: FakeDiscord) -> None:
 
 async def test_upstream_ids_and_accounts_are_shown_verbatim_and_ping_no_one(start_bot):
     h = await start_bot()
-    item = {"id": NASTY_PIX_ID, "type": "video", "started": "2026-03-09T11:55:00.000Z",
-            "elapsed": "05:00"}
+    item = {
+        "id": NASTY_PIX_ID,
+        "type": "video",
+        "started": "2026-03-09T11:55:00.000Z",
+        "elapsed": "05:00",
+    }
     h.sim.pin("/v2/pixverse/scheduler/", [item])
-    h.sim.pin("/v2/pixverse/scheduler/available", {
-        "executing": [item],
-        "available": [{"email": NASTY, "maxJobs": 1, "executing": 1, "available": 0}]})
-    h.sim.pin("/v1/dreamina/scheduler", {
-        "executing": {NASTY_DR_ACCOUNT: [{"jobid": NASTY_DR_ID, "elapsedSeconds": 30}]},
-        "total": 1})
+    h.sim.pin(
+        "/v2/pixverse/scheduler/available",
+        {
+            "executing": [item],
+            "available": [{"email": NASTY, "maxJobs": 1, "executing": 1, "available": 0}],
+        },
+    )
+    h.sim.pin(
+        "/v1/dreamina/scheduler",
+        {
+            "executing": {NASTY_DR_ACCOUNT: [{"jobid": NASTY_DR_ID, "elapsedSeconds": 30}]},
+            "total": 1,
+        },
+    )
     h.sim.pin("/v1/dreamina/accounts", {NASTY_DR_ACCOUNT: {"maxJobs": 2}})
     await h.tick()
 
@@ -910,8 +997,7 @@ async def test_upstream_ids_and_accounts_are_shown_verbatim_and_ping_no_one(star
     capacity = answer(h.fake, await run(h, "capacity"))
     job = answer(h.fake, await run(h, "job", {"provider": "pixverse", "id": NASTY_PIX_ID}))
     status = answer(h.fake, await run(h, "status"))
-    ac = await h.fake.autocomplete("queue", {"provider": "pixverse", "account": "every"},
-                                   "account")
+    ac = await h.fake.autocomplete("queue", {"provider": "pixverse", "account": "every"}, "account")
     choices = (await h.fake.wait_for_interaction_response(ac))["data"]["choices"]
     assert [c["value"] for c in choices] == [NASTY]  # the value itself must round-trip
     filtered = answer(h.fake, await run(h, "queue", {"provider": "pixverse", "account": NASTY}))
@@ -942,14 +1028,20 @@ async def test_a_job_id_copied_from_an_alert_finds_the_job(start_bot):
     """The id in an alert, copied as Discord shows it and pasted into /job, is the job's id
     (issue 10: a zero-width space inside "@everyone"/"@here" used to break it)."""
     h = await start_bot(providers=["pixverse"])
-    item = {"id": COPY_ID, "type": "video", "started": "2026-03-09T11:55:00.000Z",
-            "elapsed": "05:00"}
+    item = {
+        "id": COPY_ID,
+        "type": "video",
+        "started": "2026-03-09T11:55:00.000Z",
+        "elapsed": "05:00",
+    }
     capacity = [{"email": "render@herewego.io", "maxJobs": 5, "executing": 1, "available": 4}]
     h.sim.pin("/v2/pixverse/scheduler/", [item])
     h.sim.pin("/v2/pixverse/scheduler/available", {"executing": [item], "available": capacity})
     await h.tick()
-    h.sim.pin("/v2/pixverse/videos/" + COPY_ID,
-              {"video_status": 1, "video_status_name": "COMPLETED", "prompt": "a cat"})
+    h.sim.pin(
+        "/v2/pixverse/videos/" + COPY_ID,
+        {"video_status": 1, "video_status_name": "COMPLETED", "prompt": "a cat"},
+    )
     h.sim.pin("/v2/pixverse/scheduler/", [])
     h.sim.pin("/v2/pixverse/scheduler/available", {"executing": [], "available": capacity})
     await h.tick()
@@ -958,8 +1050,9 @@ async def test_a_job_id_copied_from_an_alert_finds_the_job(start_bot):
     [alert] = [e for m in h.fake.messages(h.alert_channel) for e in m["embeds"]]
     assert alert["title"] == "PixVerse job completed"
     first = alert["description"].split("\n")[0]
-    assert first == ("**Job** user:1-pixverse:render@herewego.io\\<@&1>@everyone"
-                     "\\*\\*b\\*\\*\\_i\\_-video:9")
+    assert first == (
+        "**Job** user:1-pixverse:render@herewego.io\\<@&1>@everyone\\*\\*b\\*\\*\\_i\\_-video:9"
+    )
     copied = as_discord_shows(first.removeprefix("**Job** "))
     assert copied == COPY_ID
 
@@ -974,6 +1067,7 @@ async def test_a_job_id_copied_from_an_alert_finds_the_job(start_bot):
 
 # --- REDACT_ACCOUNTS ----------------------------------------------------------------------
 
+
 async def test_redact_accounts_leaves_no_raw_email_anywhere(start_bot):
     h = await start_bot(redact_accounts=True)
     sim = h.sim
@@ -983,8 +1077,12 @@ async def test_redact_accounts_leaves_no_raw_email_anywhere(start_bot):
     finished = _finished(sim, "pixverse", "failed")
     # an upstream error whose text names an account
     victim = sorted(emails)[0]
-    sim.faults.set("dreamina", "status", status=401,
-                   body={"error": f"Account US:{victim} is not configured", "code": 401})
+    sim.faults.set(
+        "dreamina",
+        "status",
+        status=401,
+        body={"error": f"Account US:{victim} is not configured", "code": 401},
+    )
     await h.tick()
     sim.faults.clear()
     await h.tick("pixverse", "minimax")
@@ -1002,14 +1100,16 @@ async def test_redact_accounts_leaves_no_raw_email_anywhere(start_bot):
     masked_account = redact_email(str(pix.account))
     assert masked_account in [c["value"] for c in choices]
     # the masked account picked from autocomplete filters the queue
-    picked = answer(h.fake, await run(h, "queue", {"provider": "pixverse",
-                                                   "account": masked_account}))
+    picked = answer(
+        h.fake, await run(h, "queue", {"provider": "pixverse", "account": masked_account})
+    )
     mine = [j for j in sim.running("pixverse") if j.account == pix.account]
     assert picked["embeds"][0]["title"].endswith(f"— {len(mine)} running")
     assert short_id(pix.id) in text_of(picked)
     # an error embed that quotes the request path of an e-mail-bearing id
-    sim.faults.set("pixverse", "status", status=401,
-                   body={"error": f"{victim} has no access", "code": 401})
+    sim.faults.set(
+        "pixverse", "status", status=401, body={"error": f"{victim} has no access", "code": 401}
+    )
     err = answer(h.fake, await run(h, "job", {"provider": "pixverse", "id": pix.id}))
     masked = "\\*\\*\\*@"  # a***@x as it shows in an embed: markdown-escaped
     assert masked in text_of(err)
@@ -1027,14 +1127,19 @@ async def test_redact_accounts_leaves_no_raw_email_anywhere(start_bot):
 
 # --- loading and unloading a provider at run time -----------------------------------------
 
+
 async def test_unloading_a_provider_removes_its_choices_and_stops_its_work(start_bot):
     h = await start_bot()
     await h.tick()
 
     def choices() -> dict[str, list[str]]:
         synced = h.fake.synced_commands(h.fake.guild_id) or []
-        return {c["name"]: [ch["value"] for ch in o.get("choices", [])]
-                for c in synced for o in c.get("options", []) if o["name"] == "provider"}
+        return {
+            c["name"]: [ch["value"] for ch in o.get("choices", [])]
+            for c in synced
+            for o in c.get("options", [])
+            if o["name"] == "provider"
+        }
 
     assert set(choices()) >= {"queue", "capacity", "job"}
     assert all(v == list(PROVIDERS) for v in choices().values())
@@ -1052,8 +1157,7 @@ async def test_unloading_a_provider_removes_its_choices_and_stops_its_work(start
     cog.poll.change_interval(seconds=0.05)
     before = h.sim.request_count("/minimax/")
     for _ in range(3):
-        await h.bot.wait_for("opsbot_tick", check=lambda name, report: name == "minimax",
-                             timeout=5)
+        await h.bot.wait_for("opsbot_tick", check=lambda name, report: name == "minimax", timeout=5)
     assert h.sim.request_count("/minimax/") >= before + 6  # queue + capacity per tick
 
     task = cog.poll.get_task()

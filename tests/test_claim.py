@@ -31,7 +31,7 @@ class Row:
     channel: int | None
     batch: str
     state: str
-    due_in: int            # seconds from T0 to next_attempt_at
+    due_in: int  # seconds from T0 to next_attempt_at
     claimed_for: int | None  # seconds from T0 to claimed_until (None: never claimed)
     claimed_by: str | None
     mention: int | None
@@ -48,8 +48,9 @@ ROWS = st.builds(
     Row,
     channel=st.sampled_from(CHANNELS),
     batch=st.sampled_from(["a", "b", "c", "d", "e"]),
-    state=st.sampled_from(["pending", "pending", "pending", "sent", "held", "failed",
-                           "muted", "unrouted"]),
+    state=st.sampled_from(
+        ["pending", "pending", "pending", "sent", "held", "failed", "muted", "unrouted"]
+    ),
     due_in=OFFSETS,
     claimed_for=st.none() | OFFSETS,
     claimed_by=st.sampled_from([None, "other#1", "other#2"]),
@@ -57,26 +58,39 @@ ROWS = st.builds(
     attempts=st.integers(0, 3),
 ).map(lambda r: r if r.state == "pending" or r.channel != 3 else replace(r, channel=None))
 #: One claim: (limit, seconds after T0).
-CLAIMS = st.lists(st.tuples(st.integers(1, 12), st.sampled_from([0, 1, 31])),
-                  min_size=1, max_size=3)
+CLAIMS = st.lists(
+    st.tuples(st.integers(1, 12), st.sampled_from([0, 1, 31])), min_size=1, max_size=3
+)
 
 
 def _values(rows: list[Row]) -> Iterator[dict[str, Any]]:
     for i, r in enumerate(rows, start=1):
-        ev = Event(key=f"k{i}", kind=EventKind.JOB, provider="p", word="completed", at=T0,
-                   job_id=f"j{i}")
-        yield {"id": i, "key": ev.key, "provider": "p", "kind": "job", "batch": r.batch,
-               "channel_id": r.channel, "mention_role_id": r.mention,
-               "event": encode_event(ev), "state": r.state, "attempts": r.attempts,
-               "created_at": _to_db(T0),
-               "next_attempt_at": _to_db(T0 + timedelta(seconds=r.due_in)),
-               "claimed_by": r.claimed_by,
-               "claimed_until": None if r.claimed_for is None
-               else _to_db(T0 + timedelta(seconds=r.claimed_for))}
+        ev = Event(
+            key=f"k{i}", kind=EventKind.JOB, provider="p", word="completed", at=T0, job_id=f"j{i}"
+        )
+        yield {
+            "id": i,
+            "key": ev.key,
+            "provider": "p",
+            "kind": "job",
+            "batch": r.batch,
+            "channel_id": r.channel,
+            "mention_role_id": r.mention,
+            "event": encode_event(ev),
+            "state": r.state,
+            "attempts": r.attempts,
+            "created_at": _to_db(T0),
+            "next_attempt_at": _to_db(T0 + timedelta(seconds=r.due_in)),
+            "claimed_by": r.claimed_by,
+            "claimed_until": None
+            if r.claimed_for is None
+            else _to_db(T0 + timedelta(seconds=r.claimed_for)),
+        }
 
 
-async def _run(store: Store, rows: list[Row], claims: list[tuple[int, int]],
-               new: bool) -> tuple[list[list[tuple[Any, ...]]], list[tuple[Any, ...]]]:
+async def _run(
+    store: Store, rows: list[Row], claims: list[tuple[int, int]], new: bool
+) -> tuple[list[list[tuple[Any, ...]]], list[tuple[Any, ...]]]:
     """Load `rows`, make the claims one after the other; returns what each claim returned
     (every field but the claim token) and the table after them (tokens by claim number)."""
     async with store.engine.begin() as conn:
@@ -86,19 +100,42 @@ async def _run(store: Store, rows: list[Row], claims: list[tuple[int, int]],
     got: list[list[tuple[Any, ...]]] = []
     tokens: dict[str, str] = {}
     for n, (limit, after) in enumerate(claims):
-        kwargs: dict[str, Any] = {"limit": limit, "now": T0 + timedelta(seconds=after),
-                                  "worker_id": f"w{n}", "lease": LEASE}
-        claimed = await (store.claim_outbox(**kwargs) if new
-                         else reference_claim(store, **kwargs))
+        kwargs: dict[str, Any] = {
+            "limit": limit,
+            "now": T0 + timedelta(seconds=after),
+            "worker_id": f"w{n}",
+            "lease": LEASE,
+        }
+        claimed = await (store.claim_outbox(**kwargs) if new else reference_claim(store, **kwargs))
         if claimed:
             tokens[claimed[0].claim] = f"claim {n}"
         assert len({r.claim for r in claimed}) <= 1
-        got.append([(r.id, r.key, r.batch, r.channel_id, r.mention_role_id, r.event,
-                     r.attempts, r.created_at) for r in claimed])
+        got.append(
+            [
+                (
+                    r.id,
+                    r.key,
+                    r.batch,
+                    r.channel_id,
+                    r.mention_role_id,
+                    r.event,
+                    r.attempts,
+                    r.created_at,
+                )
+                for r in claimed
+            ]
+        )
     async with store.engine.connect() as conn:
-        table = [(r.id, r.state, r.next_attempt_at, r.claimed_until,
-                  tokens.get(r.claimed_by, r.claimed_by))
-                 for r in await conn.execute(select(outbox_table).order_by(outbox_table.c.id))]
+        table = [
+            (
+                r.id,
+                r.state,
+                r.next_attempt_at,
+                r.claimed_until,
+                tokens.get(r.claimed_by, r.claimed_by),
+            )
+            for r in await conn.execute(select(outbox_table).order_by(outbox_table.c.id))
+        ]
     return got, table
 
 
@@ -112,8 +149,12 @@ def test_claim_equals_the_reference_query(backend: str, tmp_path: Path) -> None:
     with asyncio.Runner() as runner:
         store = runner.run(Store.open(runner.run(_url(backend, tmp_path))))
         try:
-            @settings(max_examples=200 if backend == "sqlite" else 100, deadline=None,
-                      suppress_health_check=[HealthCheck.too_slow])
+
+            @settings(
+                max_examples=200 if backend == "sqlite" else 100,
+                deadline=None,
+                suppress_health_check=[HealthCheck.too_slow],
+            )
             @given(st.lists(ROWS, max_size=24), CLAIMS)
             def same(rows: list[Row], claims: list[tuple[int, int]]) -> None:
                 old = runner.run(_run(store, rows, claims, new=False))
@@ -130,14 +171,14 @@ def test_claim_reference_sees_the_cases_that_matter(backend: str, tmp_path: Path
     """The comparison above is only worth what its states reach: a hand-made state where a
     retry, another worker's claim and this claim's own rows each decide something."""
     rows = [
-        Row(1, "a", "pending", 30, None, None, None, 1),     # 1: channel 1 waits for a retry
-        Row(1, "b", "pending", -30, None, None, None, 0),    # 2: behind it: not claimed
+        Row(1, "a", "pending", 30, None, None, None, 1),  # 1: channel 1 waits for a retry
+        Row(1, "b", "pending", -30, None, None, None, 0),  # 2: behind it: not claimed
         Row(2, "b", "pending", -30, 30, "other#1", None, 0),  # 3: out with another worker
-        Row(2, "c", "pending", -30, None, None, None, 0),    # 4: behind it: not claimed
-        Row(3, "c", "pending", -30, None, None, 7, 0),       # 5: claimed (batch c)
-        Row(3, "c", "pending", -30, None, None, None, 0),    # 6: claimed: same claim's row 5
+        Row(2, "c", "pending", -30, None, None, None, 0),  # 4: behind it: not claimed
+        Row(3, "c", "pending", -30, None, None, 7, 0),  # 5: claimed (batch c)
+        Row(3, "c", "pending", -30, None, None, None, 0),  # 6: claimed: same claim's row 5
         Row(3, "d", "pending", -30, -1, "other#2", None, 0),  # 7: expired claim: claimed
-        Row(3, "e", "sent", -30, None, None, None, 0),       # 8: not pending
+        Row(3, "e", "sent", -30, None, None, None, 0),  # 8: not pending
     ]
     with asyncio.Runner() as runner:
         store = runner.run(Store.open(runner.run(fresh_url(backend, tmp_path))))
@@ -172,9 +213,17 @@ async def test_postgresql_claims_take_turns(tmp_path: Path) -> None:
             claim = asyncio.create_task(store.claim_outbox(limit=10, now=T0, worker_id="w"))
 
             async def claim_waits() -> bool:
-                return bool((await other.execute(text(
-                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
-                    "AND NOT granted AND pid <> :pid"), {"pid": pid})).scalar_one())
+                return bool(
+                    (
+                        await other.execute(
+                            text(
+                                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                                "AND NOT granted AND pid <> :pid"
+                            ),
+                            {"pid": pid},
+                        )
+                    ).scalar_one()
+                )
 
             for _ in range(1000):  # up to ~10 s
                 if claim.done() or await claim_waits():
@@ -218,8 +267,14 @@ async def test_claim_two_concurrent_workers_never_share(url):
 
 async def test_claim_lease_expires(store):
     await store.enqueue([item("k")], batch="b", now=T0)
-    assert len(await store.claim_outbox(limit=5, now=T0, worker_id="crashed",
-                                        lease=timedelta(seconds=60))) == 1
+    assert (
+        len(
+            await store.claim_outbox(
+                limit=5, now=T0, worker_id="crashed", lease=timedelta(seconds=60)
+            )
+        )
+        == 1
+    )
     assert await store.claim_outbox(limit=5, now=T0 + timedelta(seconds=30), worker_id="w") == []
     rows = await store.claim_outbox(limit=5, now=T0 + timedelta(seconds=61), worker_id="w")
     assert [r.key for r in rows] == ["k"]

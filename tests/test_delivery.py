@@ -25,10 +25,15 @@ from bot.store import Store
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 
-def item(key: str, channel: int = 100, mention: int | None = None,
-         kind: EventKind = EventKind.JOB) -> OutboxItem:
-    return OutboxItem(Event(key=key, kind=kind, provider="pixverse", word="completed", at=T0),
-                      channel, mention, "pending")
+def item(
+    key: str, channel: int = 100, mention: int | None = None, kind: EventKind = EventKind.JOB
+) -> OutboxItem:
+    return OutboxItem(
+        Event(key=key, kind=kind, provider="pixverse", word="completed", at=T0),
+        channel,
+        mention,
+        "pending",
+    )
 
 
 class FakeDiscord:
@@ -68,14 +73,21 @@ def test_nonce_is_stable_and_short():
 
 
 async def test_groups_one_message_per_channel_and_tick(store):
-    await store.enqueue([item("a1", 100), item("a2", 100), item("a3", 200),
-                         item("a4", 100, mention=9)], batch="tick1", now=T0)
+    await store.enqueue(
+        [item("a1", 100), item("a2", 100), item("a3", 200), item("a4", 100, mention=9)],
+        batch="tick1",
+        now=T0,
+    )
     await store.enqueue([item("b1", 100)], batch="tick2", now=T0)
     d = FakeDiscord()
     report = await deliverer(store, d).run_once(T0)
     assert (report.claimed, report.messages, report.sent) == (5, 4, 5)
     assert sorted((c, keys, m) for c, keys, m, _ in d.posts) == [
-        (100, ["a1", "a2"], None), (100, ["a4"], 9), (100, ["b1"], None), (200, ["a3"], None)]
+        (100, ["a1", "a2"], None),
+        (100, ["a4"], 9),
+        (100, ["b1"], None),
+        (200, ["a3"], None),
+    ]
     # channel order kept: tick1 before tick2
     ch100 = [keys for c, keys, m, _ in d.posts if c == 100]
     assert ch100.index(["a1", "a2"]) < ch100.index(["b1"])
@@ -88,9 +100,10 @@ async def test_retry_with_backoff_then_sent(store):
     await store.enqueue([item("k1"), item("k2")], batch="t1", now=T0)
     await store.enqueue([item("k3")], batch="t2", now=T0)
     d = FakeDiscord()
-    d.fail[100] = [DeliveryFailed("Service Unavailable", retryable=True, status=503),
-                   DeliveryFailed("Too Many Requests", retryable=True, status=429,
-                                  retry_after=30)]
+    d.fail[100] = [
+        DeliveryFailed("Service Unavailable", retryable=True, status=503),
+        DeliveryFailed("Too Many Requests", retryable=True, status=429, retry_after=30),
+    ]
     dl = deliverer(store, d, backoff_initial=2, backoff_max=600)
     r = await dl.run_once(T0)
     assert (r.retried, r.sent) == (3, 0) and d.posts == []
@@ -117,8 +130,9 @@ async def test_a_retry_is_not_overtaken_by_later_alerts_of_its_channel(store):
     dl = deliverer(store, d, backoff_initial=2)
     r = await dl.run_once(T0)
     assert (r.retried, r.sent) == (1, 1)
-    await store.enqueue([item("restored", 100), item("other-2", 200)], batch="t2",
-                        now=T0 + timedelta(seconds=1))
+    await store.enqueue(
+        [item("restored", 100), item("other-2", 200)], batch="t2", now=T0 + timedelta(seconds=1)
+    )
     r = await dl.run_once(T0 + timedelta(seconds=1))
     assert (r.claimed, r.sent) == (1, 1)  # channel 200 goes on; "restored" waits
     assert (await store.outbox_row("restored"))["attempts"] == 0
@@ -129,8 +143,9 @@ async def test_a_retry_is_not_overtaken_by_later_alerts_of_its_channel(store):
 
 async def test_a_row_out_with_another_worker_holds_back_its_channel(store):
     await store.enqueue([item("first", 100)], batch="t1", now=T0)
-    other = await store.claim_outbox(limit=10, now=T0, worker_id="replica-b",
-                                     lease=timedelta(seconds=10))
+    other = await store.claim_outbox(
+        limit=10, now=T0, worker_id="replica-b", lease=timedelta(seconds=10)
+    )
     assert [r.key for r in other] == ["first"]
     await store.enqueue([item("second", 100), item("elsewhere", 200)], batch="t2", now=T0)
     mine = await store.claim_outbox(limit=10, now=T0, worker_id="replica-a")
@@ -196,8 +211,7 @@ async def test_crash_between_send_and_mark_sent_resends_same_group(store):
 async def test_two_deliverers_never_post_a_row_twice(url):
     s1, s2 = await Store.open(url), await Store.open(url)
     for b in range(30):
-        await s1.enqueue([item(f"{b}-{i}", 100 + i % 3) for i in range(4)], batch=f"t{b}",
-                         now=T0)
+        await s1.enqueue([item(f"{b}-{i}", 100 + i % 3) for i in range(4)], batch=f"t{b}", now=T0)
     d = FakeDiscord()
 
     async def slow_send(channel_id, events, mention):
@@ -216,13 +230,27 @@ async def test_two_deliverers_never_post_a_row_twice(url):
 
 def test_group_rows_orders_by_first_row():
     from bot.store import OutboxRow
+
     ev = Event(key="k", kind=EventKind.JOB, provider="p", word="completed", at=T0)
-    rows = [OutboxRow(id=i, key=f"k{i}", batch=b, channel_id=c, mention_role_id=None, event=ev,
-                      attempts=0, created_at=T0)
-            for i, b, c in [(3, "t2", 1), (1, "t1", 1), (2, "t1", 2), (4, "t1", 1)]]
+    rows = [
+        OutboxRow(
+            id=i,
+            key=f"k{i}",
+            batch=b,
+            channel_id=c,
+            mention_role_id=None,
+            event=ev,
+            attempts=0,
+            created_at=T0,
+        )
+        for i, b, c in [(3, "t2", 1), (1, "t1", 1), (2, "t1", 2), (4, "t1", 1)]
+    ]
     groups = group_rows(rows)
     assert [(g.channel_id, g.batch, g.keys) for g in groups] == [
-        (1, "t1", ["k1", "k4"]), (2, "t1", ["k2"]), (1, "t2", ["k3"])]
+        (1, "t1", ["k1", "k4"]),
+        (2, "t1", ["k2"]),
+        (1, "t2", ["k3"]),
+    ]
 
 
 async def test_run_loop_wakes_and_stops(store):

@@ -52,7 +52,7 @@ def final_stage(instructions: list[Instruction]) -> list[Instruction]:
     """The instructions from the last FROM on: what the image that runs is made of."""
     froms = [i for i, ins in enumerate(instructions) if ins.keyword == "FROM"]
     assert froms, "no FROM"
-    return instructions[froms[-1]:]
+    return instructions[froms[-1] :]
 
 
 def words(args: str) -> list[str]:
@@ -90,16 +90,21 @@ def test_runs_as_a_non_root_user(stage: list[Instruction]) -> None:
     name = user.args.split(":")[0]
     assert name not in ("root", "0"), user
     # ... and that user exists in the image: created by a RUN before the USER line.
-    created = [i for i in stage if i.keyword == "RUN" and i.line < user.line
-               and re.search(rf"\b(useradd|adduser)\b[^&;]*\b{re.escape(name)}\b", i.args)]
+    created = [
+        i
+        for i in stage
+        if i.keyword == "RUN"
+        and i.line < user.line
+        and re.search(rf"\b(useradd|adduser)\b[^&;]*\b{re.escape(name)}\b", i.args)
+    ]
     assert created or name.isdigit(), f"user {name} is never created"
     # Nothing after USER switches back to root.
-    assert all(i.args.split(":")[0] == name for i in stage if i.keyword == "USER"
-               and i.line > user.line)
+    assert all(
+        i.args.split(":")[0] == name for i in stage if i.keyword == "USER" and i.line > user.line
+    )
 
 
-def test_declares_the_data_volume_and_keeps_the_database_there(
-        stage: list[Instruction]) -> None:
+def test_declares_the_data_volume_and_keeps_the_database_there(stage: list[Instruction]) -> None:
     volumes = [v for i in stage if i.keyword == "VOLUME" for v in words(i.args)]
     assert "/data" in [v.rstrip("/") for v in volumes], volumes
     env = " ".join(i.args for i in stage if i.keyword == "ENV")
@@ -108,8 +113,11 @@ def test_declares_the_data_volume_and_keeps_the_database_there(
     user = last(stage, "USER")
     assert user is not None
     name = user.args.split(":")[0]
-    assert any(re.search(rf"chown\b[^&;]*\b{re.escape(name)}\b[^&;]*/data", i.args)
-               for i in stage if i.keyword == "RUN"), "/data is not given to the user"
+    assert any(
+        re.search(rf"chown\b[^&;]*\b{re.escape(name)}\b[^&;]*/data", i.args)
+        for i in stage
+        if i.keyword == "RUN"
+    ), "/data is not given to the user"
 
 
 def test_runs_opsbot_run(stage: list[Instruction]) -> None:
@@ -118,14 +126,18 @@ def test_runs_opsbot_run(stage: list[Instruction]) -> None:
     command = (words(entry.args) if entry else []) + (words(cmd.args) if cmd else [])
     assert command[:2] == ["opsbot", "run"], command
     # installed from the project itself, so the `opsbot` console script exists in the image
-    assert any(i.keyword == "RUN" and re.search(r"pip install\b.*(\s\.|\s\./?)(\s|$)", i.args)
-               for i in stage), "the project is never pip-installed"
+    assert any(
+        i.keyword == "RUN" and re.search(r"pip install\b.*(\s\.|\s\./?)(\s|$)", i.args)
+        for i in stage
+    ), "the project is never pip-installed"
 
 
 def test_the_parser_reads_continuations_and_stages() -> None:
-    text = ("# syntax=docker/dockerfile:1\nFROM python:3.12 AS build\nRUN pip wheel . \\\n"
-            "  # comment\n  && echo done\nFROM python:3.12-slim\nUSER 10001\n"
-            'CMD ["opsbot", "run"]\n')
+    text = (
+        "# syntax=docker/dockerfile:1\nFROM python:3.12 AS build\nRUN pip wheel . \\\n"
+        "  # comment\n  && echo done\nFROM python:3.12-slim\nUSER 10001\n"
+        'CMD ["opsbot", "run"]\n'
+    )
     instructions = parse(text)
     assert [i.keyword for i in instructions] == ["FROM", "RUN", "FROM", "USER", "CMD"]
     assert instructions[1].args == "pip wheel .    && echo done"

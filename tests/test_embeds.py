@@ -48,8 +48,10 @@ RAW_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+\.[A-Za-z]")
 NASTY = "@everyone <@&123> <@456> <#7> **b** _i_ `tick` ||s|| [x](https://e.vil)"
 # NASTY as an embed holds it: escaped for markdown only, the mentions' "<" too, and nothing
 # inserted into "@everyone" (issue 10): Discord shows exactly NASTY.
-NASTY_SHOWN = ("@everyone \\<@&123> \\<@456> \\<#7> \\*\\*b\\*\\* \\_i\\_ \\`tick\\` "
-               "\\|\\|s\\|\\| \\[x\\](https://e.vil)")
+NASTY_SHOWN = (
+    "@everyone \\<@&123> \\<@456> \\<#7> \\*\\*b\\*\\* \\_i\\_ \\`tick\\` "
+    "\\|\\|s\\|\\| \\[x\\](https://e.vil)"
+)
 
 JOB_WORDS = ["completed", "failed", "moderated", "cancelled", "stuck", "unknown"]
 CAP_WORDS = ["exhausted", "restored"]
@@ -94,14 +96,28 @@ def pixverse_id(i: int, email: str = "alice@example.com") -> str:
     return f"user:1-pixverse:{email}-video:{i}"
 
 
-def make_snapshot(provider: str = "pixverse", n_jobs: int = 0, n_accounts: int = 0, *,
-                  taken_at: datetime = NOW, step: int = 7) -> Snapshot:
+def make_snapshot(
+    provider: str = "pixverse",
+    n_jobs: int = 0,
+    n_accounts: int = 0,
+    *,
+    taken_at: datetime = NOW,
+    step: int = 7,
+) -> Snapshot:
     jobs = tuple(
-        Job(provider, pixverse_id(i, f"user{i % 13}@example.com"), "video",
-            f"user{i % 13}@example.com", NOW - timedelta(seconds=step * i + 1), None)
-        for i in range(n_jobs))
-    accounts = tuple(Account(f"user{i}@example.com", 5, i % 6, max(0, 5 - i % 6))
-                     for i in range(n_accounts))
+        Job(
+            provider,
+            pixverse_id(i, f"user{i % 13}@example.com"),
+            "video",
+            f"user{i % 13}@example.com",
+            NOW - timedelta(seconds=step * i + 1),
+            None,
+        )
+        for i in range(n_jobs)
+    )
+    accounts = tuple(
+        Account(f"user{i}@example.com", 5, i % 6, max(0, 5 - i % 6)) for i in range(n_accounts)
+    )
     return Snapshot(provider, taken_at, jobs, accounts)
 
 
@@ -113,6 +129,7 @@ def check_pages(pages: Sequence[discord.Embed]) -> None:
 
 
 # --- limits helper -------------------------------------------------------------------------
+
 
 def test_check_limits_catches_breaches():
     e = discord.Embed(title="x" * 257)
@@ -133,9 +150,9 @@ def test_check_limits_catches_breaches():
 
 # --- /queue -------------------------------------------------------------------------------
 
+
 def test_queue_empty_says_nothing_running():
-    pages = queue_pages([make_snapshot()], now=NOW, stuck_after=STUCK, redact=False,
-                        titles=TITLES)
+    pages = queue_pages([make_snapshot()], now=NOW, stuck_after=STUCK, redact=False, titles=TITLES)
     assert len(pages) == 1
     assert "Nothing running" in str(pages[0].title)
     check_pages(pages)
@@ -143,15 +160,40 @@ def test_queue_empty_says_nothing_running():
 
 def test_queue_lines_longest_first_and_stuck():
     jobs = (
-        Job("pixverse", pixverse_id(1), "video", "alice@example.com",
-            NOW - timedelta(minutes=2), None),
-        Job("pixverse", pixverse_id(2), "image", "alice@example.com",
-            NOW - timedelta(minutes=30), None),
+        Job(
+            "pixverse",
+            pixverse_id(1),
+            "video",
+            "alice@example.com",
+            NOW - timedelta(minutes=2),
+            None,
+        ),
+        Job(
+            "pixverse",
+            pixverse_id(2),
+            "image",
+            "alice@example.com",
+            NOW - timedelta(minutes=30),
+            None,
+        ),
         Job("pixverse", pixverse_id(3), None, "alice@example.com", None, None),
     )
     snap = Snapshot("pixverse", NOW - timedelta(seconds=15), jobs)
-    dre = Snapshot("dreamina", NOW, (Job("dreamina", "j0223v-u1-US:a@x.io:dreamina", None,
-                                         "US:a@x.io", None, 45, "seedance-2.0"),))
+    dre = Snapshot(
+        "dreamina",
+        NOW,
+        (
+            Job(
+                "dreamina",
+                "j0223v-u1-US:a@x.io:dreamina",
+                None,
+                "US:a@x.io",
+                None,
+                45,
+                "seedance-2.0",
+            ),
+        ),
+    )
     [page] = queue_pages([snap, dre], now=NOW, stuck_after=STUCK, redact=False, titles=TITLES)
     check_pages([page])
     value = fv(page, 0)
@@ -172,20 +214,28 @@ def test_queue_lines_longest_first_and_stuck():
 
 def test_queue_account_filter():
     snap = make_snapshot(n_jobs=50)
-    pages = queue_pages([snap], now=NOW, stuck_after=STUCK, redact=False, titles=TITLES,
-                        account="user3@example.com")
+    pages = queue_pages(
+        [snap], now=NOW, stuck_after=STUCK, redact=False, titles=TITLES, account="user3@example.com"
+    )
     text = "\n".join(text_of(p) for p in pages)
     assert "user3@example.com" in text and "user4@example.com" not in text
-    none = queue_pages([snap], now=NOW, stuck_after=STUCK, redact=False, titles=TITLES,
-                       account="nobody@x.io")
+    none = queue_pages(
+        [snap], now=NOW, stuck_after=STUCK, redact=False, titles=TITLES, account="nobody@x.io"
+    )
     assert "Nothing running" in str(none[0].title)
 
 
 @pytest.mark.parametrize(("n", "lo", "hi"), [(300, 3, 20), (10_000, 100, 500)])
 def test_queue_pages_within_limits(n, lo, hi):
     snaps = [make_snapshot("pixverse", n // 2), make_snapshot("minimax", n - n // 2, step=3)]
-    pages = queue_pages(snaps, now=NOW, stuck_after=STUCK, redact=True, titles=TITLES,
-                        fetched_at=NOW - timedelta(seconds=20))
+    pages = queue_pages(
+        snaps,
+        now=NOW,
+        stuck_after=STUCK,
+        redact=True,
+        titles=TITLES,
+        fetched_at=NOW - timedelta(seconds=20),
+    )
     check_pages(pages)
     assert lo <= len(pages) <= hi
     lines = [ln for p in pages for f in p.fields for ln in (f.value or "").splitlines()]
@@ -199,10 +249,13 @@ def test_queue_pages_within_limits(n, lo, hi):
 
 def test_queue_long_ids_and_escaping():
     nasty_id = "user:1-pixverse:" + "x" * 260 + NASTY + "-video:" + NASTY
-    jobs = (Job("pixverse", nasty_id, "video", NASTY, NOW - timedelta(minutes=1)),
-            Job("pixverse", "y" * 300, "music", "z" * 300, NOW))
-    pages = queue_pages([Snapshot("pixverse", NOW, jobs)], now=NOW, stuck_after=STUCK,
-                        redact=False, titles=TITLES)
+    jobs = (
+        Job("pixverse", nasty_id, "video", NASTY, NOW - timedelta(minutes=1)),
+        Job("pixverse", "y" * 300, "music", "z" * 300, NOW),
+    )
+    pages = queue_pages(
+        [Snapshot("pixverse", NOW, jobs)], now=NOW, stuck_after=STUCK, redact=False, titles=TITLES
+    )
     check_pages(pages)
     blob = dump(pages)
     assert not RENDERED_TOKEN.search(texts(pages))
@@ -212,11 +265,16 @@ def test_queue_long_ids_and_escaping():
 
 # --- /capacity ----------------------------------------------------------------------------
 
+
 def test_capacity_basics_and_colour():
-    accounts = (Account("alice@example.com", 5, 5, 0), Account("bob@example.com", 5, 1, 4),
-                Account("carol@example.com", None, 2, None))
-    [page] = capacity_pages([Snapshot("pixverse", NOW, (), accounts)], now=NOW, redact=False,
-                            titles=TITLES)
+    accounts = (
+        Account("alice@example.com", 5, 5, 0),
+        Account("bob@example.com", 5, 1, 4),
+        Account("carol@example.com", None, 2, None),
+    )
+    [page] = capacity_pages(
+        [Snapshot("pixverse", NOW, (), accounts)], now=NOW, redact=False, titles=TITLES
+    )
     check_pages([page])
     text = text_of(page)
     assert "Exhausted: alice@example.com" in text
@@ -225,23 +283,42 @@ def test_capacity_basics_and_colour():
     assert "8/10+?" in text
     assert page.colour == WARN  # colour follows the fullness of the known capacity: 80%
     half = (Account("a@b.io", 10, 3, 7),)
-    assert capacity_pages([Snapshot("minimax", NOW, (), half)], now=NOW, redact=False,
-                          titles=TITLES)[0].colour == OK
+    assert (
+        capacity_pages([Snapshot("minimax", NOW, (), half)], now=NOW, redact=False, titles=TITLES)[
+            0
+        ].colour
+        == OK
+    )
     most = (Account("a@b.io", 10, 8, 2),)
-    assert capacity_pages([Snapshot("minimax", NOW, (), most)], now=NOW, redact=False,
-                          titles=TITLES)[0].colour == WARN
+    assert (
+        capacity_pages([Snapshot("minimax", NOW, (), most)], now=NOW, redact=False, titles=TITLES)[
+            0
+        ].colour
+        == WARN
+    )
     full = (Account("a@b.io", 10, 10, 0),)
-    assert capacity_pages([Snapshot("minimax", NOW, (), full)], now=NOW, redact=False,
-                          titles=TITLES)[0].colour == BAD
+    assert (
+        capacity_pages([Snapshot("minimax", NOW, (), full)], now=NOW, redact=False, titles=TITLES)[
+            0
+        ].colour
+        == BAD
+    )
     unknown = (Account("a@b.io", None, 3, None),)
-    assert capacity_pages([Snapshot("minimax", NOW, (), unknown)], now=NOW, redact=False,
-                          titles=TITLES)[0].colour == NEUTRAL
+    assert (
+        capacity_pages(
+            [Snapshot("minimax", NOW, (), unknown)], now=NOW, redact=False, titles=TITLES
+        )[0].colour
+        == NEUTRAL
+    )
 
 
 def test_capacity_two_thousand_accounts():
-    pages = capacity_pages([make_snapshot("pixverse", n_accounts=2000),
-                            make_snapshot("minimax", n_accounts=10)],
-                           now=NOW, redact=True, titles=TITLES)
+    pages = capacity_pages(
+        [make_snapshot("pixverse", n_accounts=2000), make_snapshot("minimax", n_accounts=10)],
+        now=NOW,
+        redact=True,
+        titles=TITLES,
+    )
     check_pages(pages)
     assert 10 <= len(pages) <= 60
     lines = [ln for p in pages for f in p.fields for ln in (f.value or "").splitlines()]
@@ -259,19 +336,33 @@ def test_capacity_empty():
 
 # --- /job ---------------------------------------------------------------------------------
 
+
 def make_result(**kw: Any) -> JobResult:
-    base: dict[str, Any] = dict(provider="pixverse", id=pixverse_id(7), outcome=Outcome.COMPLETED,
-                account="alice@example.com", kind="video", created=NOW - timedelta(minutes=4),
-                updated=NOW, prompt="a cat", model="v4.5",
-                urls=("https://cdn.example/v/alice@example.com/clip_1.mp4",))
+    base: dict[str, Any] = dict(
+        provider="pixverse",
+        id=pixverse_id(7),
+        outcome=Outcome.COMPLETED,
+        account="alice@example.com",
+        kind="video",
+        created=NOW - timedelta(minutes=4),
+        updated=NOW,
+        prompt="a cat",
+        model="v4.5",
+        urls=("https://cdn.example/v/alice@example.com/clip_1.mp4",),
+    )
     base.update(kw)
     return JobResult(**base)
 
 
-@pytest.mark.parametrize(("outcome", "colour"), [
-    (Outcome.COMPLETED, OK), (Outcome.FAILED, BAD), (Outcome.MODERATED, WARN),
-    (Outcome.RUNNING, NEUTRAL),
-])
+@pytest.mark.parametrize(
+    ("outcome", "colour"),
+    [
+        (Outcome.COMPLETED, OK),
+        (Outcome.FAILED, BAD),
+        (Outcome.MODERATED, WARN),
+        (Outcome.RUNNING, NEUTRAL),
+    ],
+)
 def test_job_embed_outcome(outcome, colour):
     e = job_embed(make_result(outcome=outcome), titles=TITLES, redact=False)
     check_limits(e)
@@ -284,11 +375,15 @@ def test_job_embed_outcome(outcome, colour):
 
 
 def test_job_embed_huge_and_nasty():
-    r = make_result(id="i" * 300 + NASTY, prompt="p" * 5000 + NASTY, error=NASTY * 100,
-                    model=NASTY, account=NASTY,
-                    urls=(*(f"https://x.io/{i}/{NASTY}" for i in range(100)),
-                          "javascript:alert(1)", "ftp://x"),
-                    extra={NASTY: NASTY})
+    r = make_result(
+        id="i" * 300 + NASTY,
+        prompt="p" * 5000 + NASTY,
+        error=NASTY * 100,
+        model=NASTY,
+        account=NASTY,
+        urls=(*(f"https://x.io/{i}/{NASTY}" for i in range(100)), "javascript:alert(1)", "ftp://x"),
+        extra={NASTY: NASTY},
+    )
     e = job_embed(r, titles=TITLES, redact=False)
     check_limits(e)
     blob = dump(e)
@@ -300,14 +395,16 @@ def test_job_embed_huge_and_nasty():
 
 
 def test_job_embed_redacts():
-    r = make_result(error="account alice@example.com session expired",
-                    prompt="mail bob@example.org")
+    r = make_result(
+        error="account alice@example.com session expired", prompt="mail bob@example.org"
+    )
     blob = dump(job_embed(r, titles=TITLES, redact=True))
     assert not RAW_EMAIL.search(blob)
     assert "a\\\\*\\\\*\\\\*@example.com" in blob  # shown as a***@example.com
 
 
 # --- /status, errors, board ---------------------------------------------------------------
+
 
 def test_status_embed():
     entries = [
@@ -330,27 +427,40 @@ def test_status_embed():
     assert status_embed([], now=NOW, titles=TITLES).colour == NEUTRAL
 
 
-@pytest.mark.parametrize(("exc", "words"), [
-    (errors.Unauthorized("Unauthorized", provider="minimax"),
-     ["MiniMax", "useapi rejected the token (401)"]),
-    (errors.PaymentRequired("pay"), ["payment required (402)", "subscription expired"]),
-    (errors.RateLimited("slow down"), ["rate limiting (429)"]),
-    (errors.ServerError("boom", status=503), ["useapi/provider error (5xx)", "503"]),
-    (errors.UpstreamTimeout("timeout"), ["useapi did not answer in time"]),
-    (errors.DeadlineExceeded("no complete answer within 20 s"),
-     ["useapi did not finish its answer in time (cut off)"]),
-    (errors.ConnectionFailed("refused"), ["cannot reach useapi"]),
-    (errors.Redirected("redirected to another host (not followed)", status=302),
-     ["useapi redirected elsewhere (302, not followed)"]),
-    (errors.BodyTooLarge("body larger than 32 MiB (not read)"),
-     ["useapi sent an answer too large to read"]),
-    (errors.PayloadError("bad", provider="pixverse", field="items[0]._id"),
-     ["cannot read: items\\[0\\].\\_id"]),
-    (errors.NotFound("nope"), ["404"]),
-    (errors.SessionExpired("expired"), ["596"]),
-    (errors.HTTPStatusError("teapot", status=418), ["418"]),
-    (errors.UpstreamError("??"), ["useapi"]),
-])
+@pytest.mark.parametrize(
+    ("exc", "words"),
+    [
+        (
+            errors.Unauthorized("Unauthorized", provider="minimax"),
+            ["MiniMax", "useapi rejected the token (401)"],
+        ),
+        (errors.PaymentRequired("pay"), ["payment required (402)", "subscription expired"]),
+        (errors.RateLimited("slow down"), ["rate limiting (429)"]),
+        (errors.ServerError("boom", status=503), ["useapi/provider error (5xx)", "503"]),
+        (errors.UpstreamTimeout("timeout"), ["useapi did not answer in time"]),
+        (
+            errors.DeadlineExceeded("no complete answer within 20 s"),
+            ["useapi did not finish its answer in time (cut off)"],
+        ),
+        (errors.ConnectionFailed("refused"), ["cannot reach useapi"]),
+        (
+            errors.Redirected("redirected to another host (not followed)", status=302),
+            ["useapi redirected elsewhere (302, not followed)"],
+        ),
+        (
+            errors.BodyTooLarge("body larger than 32 MiB (not read)"),
+            ["useapi sent an answer too large to read"],
+        ),
+        (
+            errors.PayloadError("bad", provider="pixverse", field="items[0]._id"),
+            ["cannot read: items\\[0\\].\\_id"],
+        ),
+        (errors.NotFound("nope"), ["404"]),
+        (errors.SessionExpired("expired"), ["596"]),
+        (errors.HTTPStatusError("teapot", status=418), ["418"]),
+        (errors.UpstreamError("??"), ["useapi"]),
+    ],
+)
 def test_error_embed_words(exc, words):
     e = error_embed(exc, titles=TITLES)
     check_limits(e)
@@ -360,8 +470,11 @@ def test_error_embed_words(exc, words):
 
 
 def test_error_embed_escapes_and_redacts():
-    exc = errors.BadRequest(NASTY + " alice@example.com " + "x" * 5000, provider="dreamina",
-                            path="/v1/dreamina/videos/US:alice@example.com")
+    exc = errors.BadRequest(
+        NASTY + " alice@example.com " + "x" * 5000,
+        provider="dreamina",
+        path="/v1/dreamina/videos/US:alice@example.com",
+    )
     e = error_embed(exc, titles=TITLES, redact=True)
     check_limits(e)
     blob = dump(e)
@@ -375,8 +488,7 @@ def test_error_embed_escapes_and_redacts():
 
 def test_board_embed():
     snaps = [make_snapshot("pixverse", 30, 20), make_snapshot("minimax", 0, 3)]
-    statuses = [ProviderStatus("dreamina", None, None, None, None, "cannot reach " + NASTY,
-                               False)]
+    statuses = [ProviderStatus("dreamina", None, None, None, None, "cannot reach " + NASTY, False)]
     e = board_embed(snaps, now=NOW, titles=TITLES, redact=True, statuses=statuses)
     check_limits(e)
     assert [f.name for f in e.fields] == ["PixVerse", "MiniMax", "Dreamina"]
@@ -392,10 +504,11 @@ def test_board_embed():
 
 # --- alerts -------------------------------------------------------------------------------
 
-def ev(kind: EventKind, word: str, i: int = 0, provider: str = "pixverse",
-       **kw: Any) -> Event:
-    return Event(key=f"{provider}:{kind}:{word}:{i}", kind=kind, provider=provider, word=word,
-                 at=NOW, **kw)
+
+def ev(kind: EventKind, word: str, i: int = 0, provider: str = "pixverse", **kw: Any) -> Event:
+    return Event(
+        key=f"{provider}:{kind}:{word}:{i}", kind=kind, provider=provider, word=word, at=NOW, **kw
+    )
 
 
 def test_alert_words_are_the_contracts_in_summary_order():
@@ -403,13 +516,24 @@ def test_alert_words_are_the_contracts_in_summary_order():
     assert [w.value for w in AlertWord] == JOB_WORDS + CAP_WORDS + UP_WORDS
 
 
-@pytest.mark.parametrize(("word", "colour"), [
-    (AlertWord.COMPLETED, OK), (AlertWord.FAILED, BAD), (AlertWord.MODERATED, WARN),
-    (AlertWord.CANCELLED, WARN), (AlertWord.STUCK, WARN), (AlertWord.UNKNOWN, WARN),
-    (AlertWord.EXHAUSTED, BAD), (AlertWord.RESTORED, OK), (AlertWord.UNREACHABLE, BAD),
-    (AlertWord.UNAUTHORIZED, BAD), (AlertWord.PAYMENT_REQUIRED, BAD),
-    (AlertWord.RECOVERED, OK), ("a word from a newer opsbot", NEUTRAL),
-])
+@pytest.mark.parametrize(
+    ("word", "colour"),
+    [
+        (AlertWord.COMPLETED, OK),
+        (AlertWord.FAILED, BAD),
+        (AlertWord.MODERATED, WARN),
+        (AlertWord.CANCELLED, WARN),
+        (AlertWord.STUCK, WARN),
+        (AlertWord.UNKNOWN, WARN),
+        (AlertWord.EXHAUSTED, BAD),
+        (AlertWord.RESTORED, OK),
+        (AlertWord.UNREACHABLE, BAD),
+        (AlertWord.UNAUTHORIZED, BAD),
+        (AlertWord.PAYMENT_REQUIRED, BAD),
+        (AlertWord.RECOVERED, OK),
+        ("a word from a newer opsbot", NEUTRAL),
+    ],
+)
 def test_alert_colour_by_word(word: str, colour: discord.Colour) -> None:
     kind = EventKind.CAPACITY if word in CAP_WORDS else EventKind.JOB
     # a word read back from a stored row is a plain str: the same colour
@@ -428,8 +552,11 @@ def test_job_alert_word_in_title(word):
 
 @pytest.mark.parametrize("word", CAP_WORDS)
 def test_capacity_alert_word_in_title(word):
-    e = alert_embed(ev(EventKind.CAPACITY, word, provider="minimax", account="412345"),
-                    titles=TITLES, redact=False)
+    e = alert_embed(
+        ev(EventKind.CAPACITY, word, provider="minimax", account="412345"),
+        titles=TITLES,
+        redact=False,
+    )
     assert e.title == f"MiniMax capacity {word} · 412345"
     e = alert_embed(ev(EventKind.CAPACITY, word, provider="minimax"), titles=TITLES, redact=False)
     assert e.title == f"MiniMax capacity {word} · all accounts"
@@ -438,8 +565,11 @@ def test_capacity_alert_word_in_title(word):
 
 @pytest.mark.parametrize("word", UP_WORDS)
 def test_upstream_alert_word_in_title(word):
-    e = alert_embed(ev(EventKind.UPSTREAM, word, provider="dreamina", detail="401 " + NASTY),
-                    titles=TITLES, redact=False)
+    e = alert_embed(
+        ev(EventKind.UPSTREAM, word, provider="dreamina", detail="401 " + NASTY),
+        titles=TITLES,
+        redact=False,
+    )
     check_limits(e)
     assert e.title == f"Dreamina upstream {word}"
     assert e.colour == (OK if word == "recovered" else BAD)
@@ -448,10 +578,19 @@ def test_upstream_alert_word_in_title(word):
 
 
 def test_alert_nasty_and_huge():
-    e = alert_embed(ev(EventKind.JOB, "failed", job_id=NASTY + "j" * 300, account=NASTY,
-                       detail="d" * 5000 + NASTY,
-                       urls=tuple(f"https://x.io/{i}" for i in range(200)),
-                       extra={"model": NASTY}), titles={"pixverse": NASTY}, redact=False)
+    e = alert_embed(
+        ev(
+            EventKind.JOB,
+            "failed",
+            job_id=NASTY + "j" * 300,
+            account=NASTY,
+            detail="d" * 5000 + NASTY,
+            urls=tuple(f"https://x.io/{i}" for i in range(200)),
+            extra={"model": NASTY},
+        ),
+        titles={"pixverse": NASTY},
+        redact=False,
+    )
     check_limits(e)
     assert "failed" in str(e.title)
     assert desc(e).startswith(f"**Job** {NASTY_SHOWN}jjj")
@@ -482,10 +621,14 @@ def summary_counts(embeds: Sequence[discord.Embed]) -> Counter[str]:
 
 
 def test_alert_batch_summary_counts():
-    events = ([ev(EventKind.JOB, "completed", i, job_id=pixverse_id(i)) for i in range(37)]
-              + [ev(EventKind.JOB, "failed", i, job_id=pixverse_id(100 + i)) for i in range(2)]
-              + [ev(EventKind.CAPACITY, "exhausted", i, provider="minimax", account=f"acct{i}")
-                 for i in range(3)])
+    events = (
+        [ev(EventKind.JOB, "completed", i, job_id=pixverse_id(i)) for i in range(37)]
+        + [ev(EventKind.JOB, "failed", i, job_id=pixverse_id(100 + i)) for i in range(2)]
+        + [
+            ev(EventKind.CAPACITY, "exhausted", i, provider="minimax", account=f"acct{i}")
+            for i in range(3)
+        ]
+    )
     embeds = alert_batch(events, titles=TITLES, redact=True)
     check_limits(embeds)
     assert len(embeds) == 2
@@ -503,11 +646,21 @@ def test_alert_batch_ten_thousand(n_providers):
     for i in range(10_000):
         kind = list(words)[i % 3]
         word = words[kind][i % len(words[kind])]
-        provider = ["pixverse", "minimax", "dreamina"][i % 3] if n_providers == 3 \
+        provider = (
+            ["pixverse", "minimax", "dreamina"][i % 3]
+            if n_providers == 3
             else f"p{i % n_providers}"
-        events.append(ev(kind, word, i, provider=provider,
-                         job_id=pixverse_id(i) + NASTY if kind is EventKind.JOB else None,
-                         account=f"a{i}@example.com" if kind is EventKind.CAPACITY else None))
+        )
+        events.append(
+            ev(
+                kind,
+                word,
+                i,
+                provider=provider,
+                job_id=pixverse_id(i) + NASTY if kind is EventKind.JOB else None,
+                account=f"a{i}@example.com" if kind is EventKind.CAPACITY else None,
+            )
+        )
     embeds = alert_batch(events, titles=TITLES, redact=True)
     check_limits(embeds)
     assert 1 <= len(embeds) <= 10
@@ -520,8 +673,9 @@ def test_alert_batch_ten_thousand(n_providers):
 
 
 def test_alert_batch_respects_max_embeds():
-    events = [ev(EventKind.JOB, "completed", i, provider=f"p{i}", job_id=f"id{i}")
-              for i in range(30)]
+    events = [
+        ev(EventKind.JOB, "completed", i, provider=f"p{i}", job_id=f"id{i}") for i in range(30)
+    ]
     embeds = alert_batch(events, titles={}, redact=False, max_embeds=4)
     check_limits(embeds)
     assert len(embeds) <= 4
@@ -529,6 +683,7 @@ def test_alert_batch_respects_max_embeds():
 
 
 # --- paginator ----------------------------------------------------------------------------
+
 
 class FakeResponse:
     def __init__(self) -> None:
@@ -591,9 +746,11 @@ async def test_paginator_timeout_disables_and_edits():
 
 # --- terminal -----------------------------------------------------------------------------
 
+
 def test_terminal_render():
-    e = discord.Embed(title="PixVerse job completed", description="**Id** a\\_b\\*c",
-                      colour=OK, timestamp=NOW)
+    e = discord.Embed(
+        title="PixVerse job completed", description="**Id** a\\_b\\*c", colour=OK, timestamp=NOW
+    )
     e.add_field(name="Created", value=discord.utils.format_dt(NOW - timedelta(minutes=3), "R"))
     e.add_field(name="Results", value="[clip\\_1.mp4](https://x.io/clip_1.mp4)", inline=False)
     e.set_footer(text="opsbot · /job")
@@ -609,8 +766,9 @@ def test_terminal_render():
 
 
 def test_terminal_renders_real_pages():
-    pages = queue_pages([make_snapshot(n_jobs=40)], now=NOW, stuck_after=STUCK, redact=True,
-                        titles=TITLES)
+    pages = queue_pages(
+        [make_snapshot(n_jobs=40)], now=NOW, stuck_after=STUCK, redact=True, titles=TITLES
+    )
     console = Console(record=True, width=120)
     print_embeds(console, pages[0], now=NOW)
     out = console.export_text()
@@ -630,8 +788,7 @@ def test_render_timestamp_styles():
 # --- random stress: whatever comes in, the limits and the counts hold ----------------------
 
 _WORDS = {EventKind.JOB: JOB_WORDS, EventKind.CAPACITY: CAP_WORDS, EventKind.UPSTREAM: UP_WORDS}
-_TEXT = st.text(alphabet=st.sampled_from("ab@_*`<>#&!:-\\ 1\n.") | st.characters(),
-                max_size=400)
+_TEXT = st.text(alphabet=st.sampled_from("ab@_*`<>#&!:-\\ 1\n.") | st.characters(), max_size=400)
 
 
 @st.composite
@@ -641,10 +798,17 @@ def _events(draw: st.DrawFn) -> list[Event]:
     out = []
     for i in range(n):
         kind = draw(st.sampled_from(list(_WORDS)))
-        out.append(ev(kind, draw(st.sampled_from(_WORDS[kind])), i,
-                      provider=draw(st.sampled_from(providers)),
-                      job_id=draw(_TEXT) or None, account=draw(_TEXT) or None,
-                      detail=draw(_TEXT) or None))
+        out.append(
+            ev(
+                kind,
+                draw(st.sampled_from(_WORDS[kind])),
+                i,
+                provider=draw(st.sampled_from(providers)),
+                job_id=draw(_TEXT) or None,
+                account=draw(_TEXT) or None,
+                detail=draw(_TEXT) or None,
+            )
+        )
     return out
 
 
@@ -655,28 +819,34 @@ def test_alert_batch_any_input(events: list[Event], max_embeds: int, redact: boo
     check_limits(embeds)
     assert 1 <= len(embeds) <= max_embeds
     assert not RENDERED_TOKEN.search(texts(embeds))
-    if len(embeds) == len(events) and all(e.footer.text and "alert" in e.footer.text
-                                          and "summarised" not in e.footer.text
-                                          for e in embeds):
+    if len(embeds) == len(events) and all(
+        e.footer.text and "alert" in e.footer.text and "summarised" not in e.footer.text
+        for e in embeds
+    ):
         return  # one embed per event
     expected = Counter(e.word for e in events)
     assert summary_counts(embeds) == expected
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.lists(st.tuples(_TEXT.filter(bool), _TEXT, st.integers(0, 10**6)), max_size=200),
-       st.booleans())
+@given(
+    st.lists(st.tuples(_TEXT.filter(bool), _TEXT, st.integers(0, 10**6)), max_size=200),
+    st.booleans(),
+)
 def test_queue_and_capacity_any_input(rows: list[tuple[str, str, int]], redact: bool) -> None:
     jobs = tuple(Job("pixverse", jid, None, acct or None, None, el) for jid, acct, el in rows)
     accounts = tuple(Account(acct or jid, el % 7 or None, el % 9, None) for jid, acct, el in rows)
     snap = Snapshot("pixverse", NOW, jobs, accounts)
-    for pages in (queue_pages([snap], now=NOW, stuck_after=STUCK, redact=redact, titles={}),
-                  capacity_pages([snap], now=NOW, redact=redact, titles={})):
+    for pages in (
+        queue_pages([snap], now=NOW, stuck_after=STUCK, redact=redact, titles={}),
+        capacity_pages([snap], now=NOW, redact=redact, titles={}),
+    ):
         check_pages(pages)
         assert not RENDERED_TOKEN.search(texts(pages))
 
 
 # --- absurd values and bidi controls (issue 9) ---------------------------------------------
+
 
 def test_queue_shows_absurd_elapsed_bounded_and_stuck():
     """A job clamped to a year by its adapter, and one stored unbounded by older code (the
@@ -685,41 +855,67 @@ def test_queue_shows_absurd_elapsed_bounded_and_stuck():
     from bot.store import decode_snapshot, encode_snapshot
 
     taken = NOW - timedelta(seconds=30)
-    jobs = (Job("pixverse", "user:1-pixverse:a@x.io-video:1", "video", "a@x.io", None,
-                MAX_ELAPSED_SECONDS),
-            Job("pixverse", "user:1-pixverse:a@x.io-video:2", "video", "a@x.io", None, 10**400),
-            Job("pixverse", "user:1-pixverse:a@x.io-video:3", "video", "a@x.io", None, 100))
+    jobs = (
+        Job(
+            "pixverse",
+            "user:1-pixverse:a@x.io-video:1",
+            "video",
+            "a@x.io",
+            None,
+            MAX_ELAPSED_SECONDS,
+        ),
+        Job("pixverse", "user:1-pixverse:a@x.io-video:2", "video", "a@x.io", None, 10**400),
+        Job("pixverse", "user:1-pixverse:a@x.io-video:3", "video", "a@x.io", None, 100),
+    )
     stored = decode_snapshot("pixverse", encode_snapshot(Snapshot("pixverse", taken, jobs)))
     [page] = queue_pages([stored], now=NOW, stuck_after=STUCK, redact=False, titles=TITLES)
     check_pages([page])
     year_ago = discord.utils.format_dt(taken - timedelta(seconds=MAX_ELAPSED_SECONDS), "R")
     recent = discord.utils.format_dt(taken - timedelta(seconds=100), "R")
-    lines = [f"🎬 user:1-pixverse:a@x.io-video:1 · started {year_ago} · over 365d · ⚠ stuck",
-             f"🎬 user:1-pixverse:a@x.io-video:2 · started {year_ago} · over 365d · ⚠ stuck",
-             f"🎬 user:1-pixverse:a@x.io-video:3 · started {recent} · 2m 10s"]
+    lines = [
+        f"🎬 user:1-pixverse:a@x.io-video:1 · started {year_ago} · over 365d · ⚠ stuck",
+        f"🎬 user:1-pixverse:a@x.io-video:2 · started {year_ago} · over 365d · ⚠ stuck",
+        f"🎬 user:1-pixverse:a@x.io-video:3 · started {recent} · 2m 10s",
+    ]
     assert page.to_dict() == {
-        "title": "Queue — 3 running, 2 stuck", "type": "rich", "flags": 0,
-        "description": "**PixVerse** — 3 running · ⚠ 2 stuck", "color": WARN.value,
-        "fields": [{"inline": False, "name": "PixVerse · a@x.io (3 jobs)",
-                    "value": "\n".join(lines)}],
-        "footer": {"text": "Data from 30s ago · page 1/1 · longest-running first"}}
+        "title": "Queue — 3 running, 2 stuck",
+        "type": "rich",
+        "flags": 0,
+        "description": "**PixVerse** — 3 running · ⚠ 2 stuck",
+        "color": WARN.value,
+        "fields": [
+            {"inline": False, "name": "PixVerse · a@x.io (3 jobs)", "value": "\n".join(lines)}
+        ],
+        "footer": {"text": "Data from 30s ago · page 1/1 · longest-running first"},
+    }
 
 
 def test_capacity_shows_bounded_counts():
-    accounts = (Account("a@x.io", MAX_COUNT, MAX_COUNT, 0), Account("b@x.io", MAX_COUNT, 0,
-                                                                    MAX_COUNT))
-    [page] = capacity_pages([Snapshot("pixverse", NOW, (), accounts)], now=NOW, redact=False,
-                            titles=TITLES)
+    accounts = (
+        Account("a@x.io", MAX_COUNT, MAX_COUNT, 0),
+        Account("b@x.io", MAX_COUNT, 0, MAX_COUNT),
+    )
+    [page] = capacity_pages(
+        [Snapshot("pixverse", NOW, (), accounts)], now=NOW, redact=False, titles=TITLES
+    )
     check_pages([page])
     assert page.to_dict() == {
-        "title": "Capacity — 100000/200000 in use", "type": "rich", "flags": 0,
+        "title": "Capacity — 100000/200000 in use",
+        "type": "rich",
+        "flags": 0,
         "description": "**PixVerse** ▰▰▰▰▰▱▱▱▱▱ 100000/200000 · 50% · 2 accounts\n"
-                       "Exhausted: a@x.io",
+        "Exhausted: a@x.io",
         "color": OK.value,
-        "fields": [{"inline": False, "name": "PixVerse accounts",
-                    "value": "▰▰▰▰▰▰▰▰▰▰ 100000/100000 a@x.io · **exhausted**\n"
-                             "▱▱▱▱▱▱▱▱▱▱ 0/100000 b@x.io"}],
-        "footer": {"text": "Data from 0s ago · page 1/1 · fullest first"}}
+        "fields": [
+            {
+                "inline": False,
+                "name": "PixVerse accounts",
+                "value": "▰▰▰▰▰▰▰▰▰▰ 100000/100000 a@x.io · **exhausted**\n"
+                "▱▱▱▱▱▱▱▱▱▱ 0/100000 b@x.io",
+            }
+        ],
+        "footer": {"text": "Data from 0s ago · page 1/1 · fullest first"},
+    }
 
 
 RLO, PDI = "\u202e", "\u2069"
@@ -727,8 +923,14 @@ BIDI_ANY = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def test_job_embed_shows_bidi_controls_as_markers():
-    r = make_result(id=f"{RLO}user:1-pixverse:a@x.io-video:7", error=f"bad file {RLO}gnp.exe",
-                    prompt=f"a cat{PDI}", model=f"{RLO}", account="a@x.io", urls=())
+    r = make_result(
+        id=f"{RLO}user:1-pixverse:a@x.io-video:7",
+        error=f"bad file {RLO}gnp.exe",
+        prompt=f"a cat{PDI}",
+        model=f"{RLO}",
+        account="a@x.io",
+        urls=(),
+    )
     e = job_embed(r, titles=TITLES, redact=False)
     check_limits(e)
     assert not BIDI_ANY.search(dump(e))
@@ -740,18 +942,28 @@ def test_job_embed_shows_bidi_controls_as_markers():
 
 
 def test_error_and_alert_embeds_show_bidi_controls_as_markers():
-    exc = errors.ServerError(f"bad {RLO}gnp.exe", provider="pixverse", status=502,
-                             path=f"/v2/pixverse/videos/x{RLO}")
+    exc = errors.ServerError(
+        f"bad {RLO}gnp.exe", provider="pixverse", status=502, path=f"/v2/pixverse/videos/x{RLO}"
+    )
     e = error_embed(exc, titles=TITLES)
-    assert desc(e) == ("Usually temporary; opsbot keeps trying.\n"
-                       "**Upstream said:** bad <U+202E>gnp.exe\n"
-                       "**Request:** /v2/pixverse/videos/x<U+202E>")
-    a = alert_embed(ev(EventKind.JOB, "failed", job_id=f"j{RLO}1", account=f"{PDI}acct",
-                       detail=f"{RLO}"), titles=TITLES, redact=False)
-    assert desc(a).splitlines()[:3] == ["**Job** j<U+202E>1", "**Account** <U+2069>acct",
-                                        "<U+202E>"]
-    s = status_embed([ProviderStatus("pixverse", 1, 1, 2, NOW, f"{RLO}oops", True)], now=NOW,
-                     titles=TITLES)
+    assert desc(e) == (
+        "Usually temporary; opsbot keeps trying.\n"
+        "**Upstream said:** bad <U+202E>gnp.exe\n"
+        "**Request:** /v2/pixverse/videos/x<U+202E>"
+    )
+    a = alert_embed(
+        ev(EventKind.JOB, "failed", job_id=f"j{RLO}1", account=f"{PDI}acct", detail=f"{RLO}"),
+        titles=TITLES,
+        redact=False,
+    )
+    assert desc(a).splitlines()[:3] == [
+        "**Job** j<U+202E>1",
+        "**Account** <U+2069>acct",
+        "<U+202E>",
+    ]
+    s = status_embed(
+        [ProviderStatus("pixverse", 1, 1, 2, NOW, f"{RLO}oops", True)], now=NOW, titles=TITLES
+    )
     assert "Last error: <U+202E>oops" in fv(s, 0)
     for embed in (e, a, s):
         check_limits(embed)
@@ -764,8 +976,10 @@ def test_queue_marks_stuck_exactly_where_the_watcher_reports_it():
     from bot.diff import diff
 
     limit = int(STUCK.total_seconds())
-    jobs = (Job("pixverse", "user:1-pixverse:a@x.io-video:1", "video", "a@x.io", None, limit),
-            Job("pixverse", "user:1-pixverse:a@x.io-video:2", "video", "a@x.io", None, limit - 1))
+    jobs = (
+        Job("pixverse", "user:1-pixverse:a@x.io-video:1", "video", "a@x.io", None, limit),
+        Job("pixverse", "user:1-pixverse:a@x.io-video:2", "video", "a@x.io", None, limit - 1),
+    )
     snap = Snapshot("pixverse", NOW, jobs)
     [page] = queue_pages([snap], now=NOW, stuck_after=STUCK, redact=False, titles=TITLES)
     lines = str(page.fields[0].value).splitlines()

@@ -323,9 +323,10 @@ async def test_enforced_nonce_returns_the_first_message(
     fake_discord.nonce_window = 0.0
     assert (await ch.send("later", nonce="abc123")).id != first.id
     # without enforce_nonce Discord does not deduplicate either
-    await bot.http.request(discord.http.Route("POST", "/channels/{channel_id}/messages",
-                                              channel_id=ch.id),
-                           json={"content": "raw", "nonce": "xyz"})
+    await bot.http.request(
+        discord.http.Route("POST", "/channels/{channel_id}/messages", channel_id=ch.id),
+        json={"content": "raw", "nonce": "xyz"},
+    )
     assert len(fake_discord.messages(ch.id)) == 4 and fake_discord.nonce_duplicates == 1
 
 

@@ -35,30 +35,104 @@ NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 JOB_ID = "user:1-pixverse:a@b.c-video:7"
-IDS = [JOB_ID, "user:85242-minimax:781737-image:364982339136302050",
-       "j1128234156410633743v-u85242-US:felix@x.example:dreamina", "user:1-pixverse:a-music:2",
-       "legacy-id", "  ", "", "user:u-x:acct-Video:1"]
+IDS = [
+    JOB_ID,
+    "user:85242-minimax:781737-image:364982339136302050",
+    "j1128234156410633743v-u85242-US:felix@x.example:dreamina",
+    "user:1-pixverse:a-music:2",
+    "legacy-id",
+    "  ",
+    "",
+    "user:u-x:acct-Video:1",
+]
 TEXT = st.sampled_from(IDS) | st.text(max_size=12)
 # Absurd numbers (issue 9): beyond a float, beyond a year of seconds, negative, non-finite.
-HUGE = st.sampled_from([10**400, -(10**400), 1e308, -1e308, float("inf"), float("-inf"),
-                        MAX_ELAPSED_SECONDS, MAX_ELAPSED_SECONDS + 1, 2**63, 0, 946684800])
-ODD = (st.none() | st.booleans() | st.integers(-5, 10**20) | st.floats(allow_nan=True) | HUGE
-       | st.lists(st.integers(), max_size=2) | st.dictionaries(st.text(max_size=3),
-                                                                st.integers(), max_size=2))
-TIMES = st.sampled_from(["2024-09-25T01:55:16.128Z", "2024-09-25T01:55:67.890Z", "1727229316",
-                         "2024-13-01T00:00:00Z", " 2024-09-25 01:55 ", "1727229316128", "x",
-                         # the 2000–2100 window's edges, and far beyond it
-                         "1999-12-31T23:59:59.999Z", "2000-01-01T00:00:00.000Z",
-                         "2099-12-31T23:59:59.999Z", "2100-01-01T00:00:00.000Z",
-                         "0001-01-01T00:00:00.000Z", "9999-12-31T23:59:59.999Z", "0"])
-ELAPSED = st.sampled_from(["03:57", "3:00:54", "1:02:03", "12:5", "1:2:3", "01:02:03.5", "1m 23s",
-                           "٣:٤٥", "99999:00", "1:123", ":12", "1::2", " 0:00 ", "45", "-5",
-                           # a year (the bound) exactly and one second past it, and far past
-                           "525600:00", "525600:01", "8760:00:00", "8760:00:01",
-                           "99999999999:00", "1e308", "99999999 days"])
+HUGE = st.sampled_from(
+    [
+        10**400,
+        -(10**400),
+        1e308,
+        -1e308,
+        float("inf"),
+        float("-inf"),
+        MAX_ELAPSED_SECONDS,
+        MAX_ELAPSED_SECONDS + 1,
+        2**63,
+        0,
+        946684800,
+    ]
+)
+ODD = (
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 10**20)
+    | st.floats(allow_nan=True)
+    | HUGE
+    | st.lists(st.integers(), max_size=2)
+    | st.dictionaries(st.text(max_size=3), st.integers(), max_size=2)
+)
+TIMES = st.sampled_from(
+    [
+        "2024-09-25T01:55:16.128Z",
+        "2024-09-25T01:55:67.890Z",
+        "1727229316",
+        "2024-13-01T00:00:00Z",
+        " 2024-09-25 01:55 ",
+        "1727229316128",
+        "x",
+        # the 2000–2100 window's edges, and far beyond it
+        "1999-12-31T23:59:59.999Z",
+        "2000-01-01T00:00:00.000Z",
+        "2099-12-31T23:59:59.999Z",
+        "2100-01-01T00:00:00.000Z",
+        "0001-01-01T00:00:00.000Z",
+        "9999-12-31T23:59:59.999Z",
+        "0",
+    ]
+)
+ELAPSED = st.sampled_from(
+    [
+        "03:57",
+        "3:00:54",
+        "1:02:03",
+        "12:5",
+        "1:2:3",
+        "01:02:03.5",
+        "1m 23s",
+        "٣:٤٥",
+        "99999:00",
+        "1:123",
+        ":12",
+        "1::2",
+        " 0:00 ",
+        "45",
+        "-5",
+        # a year (the bound) exactly and one second past it, and far past
+        "525600:00",
+        "525600:01",
+        "8760:00:00",
+        "8760:00:01",
+        "99999999999:00",
+        "1e308",
+        "99999999 days",
+    ]
+)
 VALUE = TEXT | TIMES | ELAPSED | ODD
-ITEM_KEYS = ["id", "videoId", "imageId", "type", "email", "account", "model", "started",
-             "elapsed", "jobid", "jobId", "elapsedSeconds", "replyUrl"]
+ITEM_KEYS = [
+    "id",
+    "videoId",
+    "imageId",
+    "type",
+    "email",
+    "account",
+    "model",
+    "started",
+    "elapsed",
+    "jobid",
+    "jobId",
+    "elapsedSeconds",
+    "replyUrl",
+]
 items = st.dictionaries(st.sampled_from(ITEM_KEYS), VALUE, max_size=8)
 
 
@@ -83,9 +157,17 @@ def outcome(call: Callable[[], Any]) -> Any:
 
 # ------------------------------------------------------------------------------------- the job
 
+
 def test_make_job_is_job() -> None:
     fields: tuple[str, str, Kind, str, datetime, int, str] = (
-        "p", "id", "video", "acct", NOW, 12, "m")
+        "p",
+        "id",
+        "video",
+        "acct",
+        NOW,
+        12,
+        "m",
+    )
     made, built = make_job(*fields), Job(*fields)
     assert type(made) is Job and made == built and hash(made) == hash(built)
     assert repr(made) == repr(built)
@@ -96,6 +178,7 @@ def test_make_job_is_job() -> None:
 
 # ------------------------------------------------------------------------------------- parsers
 
+
 @pytest.mark.parametrize("module", [pixverse, minimax], ids=["pixverse", "minimax"])
 @FAST
 @given(st.lists(items, max_size=4))
@@ -103,8 +186,10 @@ def test_flat_queue_fast_path_is_the_checked_path(module: Any, body: list[dict[s
     id_keys = module._ID_KEYS
 
     def checked() -> tuple[Job, ...]:
-        return first_of_each(parse._flat_job(item, i, module.NAME, "scheduler", id_keys, NOW)
-                             for i, item in enumerate(body))
+        return first_of_each(
+            parse._flat_job(item, i, module.NAME, "scheduler", id_keys, NOW)
+            for i, item in enumerate(body)
+        )
 
     expected = outcome(checked)
     for _ in range(2):  # cold and warm memos
@@ -112,12 +197,18 @@ def test_flat_queue_fast_path_is_the_checked_path(module: Any, body: list[dict[s
 
 
 @FAST
-@given(st.dictionaries(st.sampled_from(["US:a@x", "CA:b@y", ""]), st.lists(items, max_size=3),
-                       max_size=2))
+@given(
+    st.dictionaries(
+        st.sampled_from(["US:a@x", "CA:b@y", ""]), st.lists(items, max_size=3), max_size=2
+    )
+)
 def test_dreamina_fast_path_is_the_checked_path(groups: dict[str, list[dict[str, Any]]]) -> None:
     def checked() -> tuple[Job, ...]:
-        return first_of_each(dreamina._job(item, group, i)
-                             for group, rows in groups.items() for i, item in enumerate(rows))
+        return first_of_each(
+            dreamina._job(item, group, i)
+            for group, rows in groups.items()
+            for i, item in enumerate(rows)
+        )
 
     expected = outcome(checked)
     for _ in range(2):
@@ -132,18 +223,25 @@ def test_fast_path_declines_what_it_does_not_check() -> None:
         pixverse.parse_queue([{"id": "x"}, {"id": "y", "email": ["a"]}], NOW)
     assert caught.value.field == "scheduler[1].email"
     with pytest.raises(PayloadError) as caught:
-        dreamina.parse_queue({"executing": {"US:a@x": [{"jobid": "j", "model": 5.5},
-                                                       {"jobid": "k", "model": {}}]}}, NOW)
+        dreamina.parse_queue(
+            {"executing": {"US:a@x": [{"jobid": "j", "model": 5.5}, {"jobid": "k", "model": {}}]}},
+            NOW,
+        )
     assert caught.value.field == "executing.US:a@x[1].model"
 
 
 #: What the fast path takes in a text field: text (a kind word, an account, anything), empty
 #: text, or null.
-TEXT_OR_NULL = (st.none() | st.just("") | TEXT
-                | st.sampled_from(["video", "image", "music", "Video", " image ", "a@x.io"]))
+TEXT_OR_NULL = (
+    st.none()
+    | st.just("")
+    | TEXT
+    | st.sampled_from(["video", "image", "music", "Video", " image ", "a@x.io"])
+)
 #: Ids the fast path takes: non-blank text, with and without an account and kind in them.
 FAST_IDS = st.sampled_from([i for i in IDS if i.strip()]) | st.text(min_size=1).filter(
-    lambda s: not s.isspace())
+    lambda s: not s.isspace()
+)
 
 
 @st.composite
@@ -153,9 +251,9 @@ def fast_items(draw: st.DrawFn, id_keys: dict[str, Kind | None]) -> dict[str, An
     first), and any of the other fields as text or null."""
     keys = list(id_keys)
     first = draw(st.sampled_from(keys))
-    item: dict[str, Any] = {k: None for k in keys[:keys.index(first)] if draw(st.booleans())}
+    item: dict[str, Any] = {k: None for k in keys[: keys.index(first)] if draw(st.booleans())}
     item[first] = draw(FAST_IDS)
-    for later in keys[keys.index(first) + 1:]:
+    for later in keys[keys.index(first) + 1 :]:
         if draw(st.booleans()):
             item[later] = draw(st.none() | FAST_IDS)
     for name in ("type", "email", "account", "model"):
@@ -193,8 +291,9 @@ def job_fields(job: Job) -> dict[str, Any]:
 @pytest.mark.parametrize("module", [pixverse, minimax], ids=["pixverse", "minimax"])
 @FAST
 @given(st.data())
-def test_flat_fast_path_takes_text_items_and_gives_the_checked_job(module: Any,
-                                                                    data: st.DataObject) -> None:
+def test_flat_fast_path_takes_text_items_and_gives_the_checked_job(
+    module: Any, data: st.DataObject
+) -> None:
     """`flat_queue`'s docstring promises the same job from either path: compared field by
     field (id, kind, account, started, elapsed, model), on items the fast path does take."""
     id_keys: dict[str, Kind | None] = module._ID_KEYS
@@ -210,19 +309,41 @@ def test_flat_fast_path_takes_text_items_and_gives_the_checked_job(module: Any,
 
 def test_flat_fast_path_reads_each_text_field() -> None:
     """Each field the fast path reads itself, read as the checked path reads it."""
-    item = {"id": None, "videoId": "legacy-1", "type": "image", "email": "",
-            "account": "b@y.io", "model": "v5", "started": "2026-11-28T11:55:00.000Z"}
+    item = {
+        "id": None,
+        "videoId": "legacy-1",
+        "type": "image",
+        "email": "",
+        "account": "b@y.io",
+        "model": "v5",
+        "started": "2026-11-28T11:55:00.000Z",
+    }
     job = pixverse.parse_queue([item], NOW)[0]
     assert job_fields(job) == {
-        "provider": "pixverse", "id": "legacy-1", "kind": "image", "account": "b@y.io",
-        "started": datetime(2026, 11, 28, 11, 55, tzinfo=UTC), "elapsed_seconds": 300,
-        "model": "v5"}
-    assert pixverse.parse_queue([{"id": "legacy-2", "email": "a@x.io", "account": "b@y.io",
-                                  "model": "", "elapsed": "03:57"}], NOW)[0] == Job(
-        "pixverse", "legacy-2", None, "a@x.io", None, 237, None)
+        "provider": "pixverse",
+        "id": "legacy-1",
+        "kind": "image",
+        "account": "b@y.io",
+        "started": datetime(2026, 11, 28, 11, 55, tzinfo=UTC),
+        "elapsed_seconds": 300,
+        "model": "v5",
+    }
+    assert pixverse.parse_queue(
+        [
+            {
+                "id": "legacy-2",
+                "email": "a@x.io",
+                "account": "b@y.io",
+                "model": "",
+                "elapsed": "03:57",
+            }
+        ],
+        NOW,
+    )[0] == Job("pixverse", "legacy-2", None, "a@x.io", None, 237, None)
     # A kind word in another case: the type alone says it (neither the id nor its key does).
     assert pixverse.parse_queue([{"id": "legacy-3", "type": " Video "}], NOW)[0] == Job(
-        "pixverse", "legacy-3", "video", None, None, None, None)
+        "pixverse", "legacy-3", "video", None, None, None, None
+    )
 
 
 @FAST
@@ -295,7 +416,8 @@ def test_the_memos_are_written_then_read() -> None:
     with empty_memos():
         assert pixverse.parse_queue([item, unreadable], NOW) == (
             Job("pixverse", job_id, "video", "a@b.c", start, 237, None),
-            Job("pixverse", "legacy-9", None, None, None, None, None))
+            Job("pixverse", "legacy-9", None, None, None, None, None),
+        )
         assert memos._ID_INFO == {job_id: ("video", "a@b.c"), "legacy-9": (None, None)}
         assert memos._STARTED == {started: start, "soon": None}
         assert memos._ELAPSED == {elapsed: 237, "later": None}
@@ -304,31 +426,51 @@ def test_the_memos_are_written_then_read() -> None:
         memos._STARTED[started] = planted
         memos._ELAPSED[elapsed] = 1
         assert pixverse.parse_queue([item], NOW) == (
-            Job("pixverse", job_id, "image", "planted@x", planted, 1, None),)
+            Job("pixverse", job_id, "image", "planted@x", planted, 1, None),
+        )
         assert parse.id_info(job_id) == ("image", "planted@x")
         assert (memos._started(started), memos._elapsed(elapsed)) == (planted, 1)
         # No elapsed figure: counted from the (planted) start, 10:55 to NOW (12:00).
         assert pixverse.parse_queue([{"id": job_id, "started": started}], NOW) == (
-            Job("pixverse", job_id, "image", "planted@x", planted, 3900, None),)
+            Job("pixverse", job_id, "image", "planted@x", planted, 3900, None),
+        )
 
 
 # ------------------------------------------------------------------------------ JSON decoding
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.integers(-(2**70), 2**70)
-    | st.floats(allow_nan=True) | st.text(max_size=8)
-    | st.sampled_from(["\ud800", "j1128234156410633743v", "é", "x:12345678901234567890",
-                       "a\udfffb", "\ud83d", "\U0001f600", "\\ud800"]),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=True)
+    | st.text(max_size=8)
+    | st.sampled_from(
+        [
+            "\ud800",
+            "j1128234156410633743v",
+            "é",
+            "x:12345678901234567890",
+            "a\udfffb",
+            "\ud83d",
+            "\U0001f600",
+            "\\ud800",
+        ]
+    ),
     lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=4), c, max_size=3),
-    max_leaves=12)
+    max_leaves=12,
+)
 
 
 def healed(value: Any) -> Any:
     """`value` with each lone surrogate and each NUL in its strings (keys too) as U+FFFD: what
     `loads` promises over `json.loads`."""
     if isinstance(value, str):
-        return value.encode("utf-16-le", "surrogatepass").decode(
-            "utf-16-le", "replace").replace("\x00", "\ufffd")
+        return (
+            value.encode("utf-16-le", "surrogatepass")
+            .decode("utf-16-le", "replace")
+            .replace("\x00", "\ufffd")
+        )
     if isinstance(value, list):
         return [healed(v) for v in value]
     if isinstance(value, dict):
@@ -366,30 +508,51 @@ def test_loads_is_json_loads_healed(value: Any, spaced: bool, ascii_: bool) -> N
         assert same(loads(given_), expected)
 
 
-@pytest.mark.parametrize("data", [
-    b"12345678901234567890123", b"[12345678901234567890123]", b"[1,\n  -99999999999999999999]",
-    b'{"a": 18446744073709551616}', b"9223372036854775808", b"NaN", b"[Infinity]", b"1e400",
-    b'"\\ud800"', b"\xef\xbb\xbf[1]", '{"a": [1]}'.encode("utf-16"),
-    b'{"id":"j1128234156410633743v","n":1}', b'"x:12345678901234567890"',
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"12345678901234567890123",
+        b"[12345678901234567890123]",
+        b"[1,\n  -99999999999999999999]",
+        b'{"a": 18446744073709551616}',
+        b"9223372036854775808",
+        b"NaN",
+        b"[Infinity]",
+        b"1e400",
+        b'"\\ud800"',
+        b"\xef\xbb\xbf[1]",
+        '{"a": [1]}'.encode("utf-16"),
+        b'{"id":"j1128234156410633743v","n":1}',
+        b'"x:12345678901234567890"',
+    ],
+)
 def test_loads_edge_cases(data: bytes) -> None:
     assert same(loads(data), healed(json.loads(data)))
 
 
-@pytest.mark.parametrize(("data", "expected"), [
-    # alone, first, last; high and low; upper and lower case hex
-    (b'"\\ud800"', "\ufffd"), (b'"\\uDFFFab"', "\ufffdab"), (b'"ab\\udc00"', "ab\ufffd"),
-    (b'["\\ud800", 1, 12345678901234567890123]', ["\ufffd", 1, 12345678901234567890123]),
-    (b'{"\\ud800": "x"}', {"\ufffd": "x"}),  # keys too
-    # a high+low pair is one character; two highs then a low: one lone, one pair
-    (b'"\\ud83d\\ude00"', "\U0001f600"), (b'"\\ud800\\ud800\\udc00"', "\ufffd\U00010000"),
-    (b'"\\udc00\\ud800"', "\ufffd\ufffd"),  # a low before a high is no pair
-    # an escaped backslash before "ud800" is text, not an escape
-    (b'"\\\\ud800"', "\\ud800"), (b'"\\\\\\ud800"', "\\\ufffd"),
-    # raw: UTF-8-encoded surrogates (json reads them with surrogatepass), UTF-16 text, a str
-    (b'"\xed\xa0\x80"', "\ufffd"), ('["\ud800"]'.encode("utf-16", "surrogatepass"), ["\ufffd"]),
-    ('"a\ud800"', "a\ufffd"), ('"\ud83d\ude00"', "\U0001f600"),
-])
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        # alone, first, last; high and low; upper and lower case hex
+        (b'"\\ud800"', "\ufffd"),
+        (b'"\\uDFFFab"', "\ufffdab"),
+        (b'"ab\\udc00"', "ab\ufffd"),
+        (b'["\\ud800", 1, 12345678901234567890123]', ["\ufffd", 1, 12345678901234567890123]),
+        (b'{"\\ud800": "x"}', {"\ufffd": "x"}),  # keys too
+        # a high+low pair is one character; two highs then a low: one lone, one pair
+        (b'"\\ud83d\\ude00"', "\U0001f600"),
+        (b'"\\ud800\\ud800\\udc00"', "\ufffd\U00010000"),
+        (b'"\\udc00\\ud800"', "\ufffd\ufffd"),  # a low before a high is no pair
+        # an escaped backslash before "ud800" is text, not an escape
+        (b'"\\\\ud800"', "\\ud800"),
+        (b'"\\\\\\ud800"', "\\\ufffd"),
+        # raw: UTF-8-encoded surrogates (json reads them with surrogatepass), UTF-16 text, a str
+        (b'"\xed\xa0\x80"', "\ufffd"),
+        ('["\ud800"]'.encode("utf-16", "surrogatepass"), ["\ufffd"]),
+        ('"a\ud800"', "a\ufffd"),
+        ('"\ud83d\ude00"', "\U0001f600"),
+    ],
+)
 def test_loads_heals_lone_surrogates(data: bytes | str, expected: Any) -> None:
     assert same(loads(data), expected)
 
@@ -398,8 +561,11 @@ def test_loads_heals_lone_surrogates(data: bytes | str, expected: Any) -> None:
 def test_loads_too_deep_is_a_value_error(depth: int) -> None:
     """Past the recursion limit (orjson stops at 1,024, json at ~1,000) a body cannot be
     decoded: a ValueError, as for any other such body (that says it was too deep)."""
-    for data in (b"[" * depth + b"]" * depth, b'{"a":' * depth + b"1" + b"}" * depth,
-                 b"[" * depth + b"12345678901234567890123" + b"]" * depth):  # json's path
+    for data in (
+        b"[" * depth + b"]" * depth,
+        b'{"a":' * depth + b"1" + b"}" * depth,
+        b"[" * depth + b"12345678901234567890123" + b"]" * depth,
+    ):  # json's path
         with pytest.raises(ValueError) as caught:
             loads(data)
         assert isinstance(caught.value, NestedTooDeep)
@@ -433,16 +599,23 @@ def test_loads_errors_are_value_errors(data: bytes | str) -> None:
 
 # ------------------------------------------------------------------------------ snapshot codec
 
+
 def test_snapshot_codec_falls_back_for_what_orjson_refuses() -> None:
-    odd = Snapshot("p", NOW, (
-        Job("p", "\ud800-lone", "video", "é@x", NOW - timedelta(seconds=5), 2**70, "m"),
-        Job("p", "plain", None, None, datetime(2024, 1, 1), None, None),  # naive = UTC
-    ), (Account("a", 2**65, 0, None),))
+    odd = Snapshot(
+        "p",
+        NOW,
+        (
+            Job("p", "\ud800-lone", "video", "é@x", NOW - timedelta(seconds=5), 2**70, "m"),
+            Job("p", "plain", None, None, datetime(2024, 1, 1), None, None),  # naive = UTC
+        ),
+        (Account("a", 2**65, 0, None),),
+    )
     back = decode_snapshot("p", encode_snapshot(odd))
     # A lone surrogate stored by older code comes back healed (issue 9, defect 1).
     # So does an elapsed figure older code stored unbounded: it comes back as the year.
-    assert back.jobs[0] == dataclasses.replace(odd.jobs[0], id="\ufffd-lone",
-                                               elapsed_seconds=MAX_ELAPSED_SECONDS)
+    assert back.jobs[0] == dataclasses.replace(
+        odd.jobs[0], id="\ufffd-lone", elapsed_seconds=MAX_ELAPSED_SECONDS
+    )
     assert back.accounts == odd.accounts
     assert back.jobs[1].started == datetime(2024, 1, 1, tzinfo=UTC)
     plain = Snapshot("p", NOW, (Job("p", "ü-id", "image", "ß", NOW, 3, None),))
@@ -456,25 +629,28 @@ async def test_load_watch_takes_cached_stuck_only_with_the_cached_snapshot() -> 
     store = await Store.open("sqlite+aiosqlite://")
     try:
         snap = Snapshot("pixverse", NOW, (Job("pixverse", "a"),))
-        await store.commit_tick("pixverse", now=NOW, batch="b", snapshot=snap,
-                                stuck_ids=frozenset({"a"}))
-        w = await store.load_watch("pixverse", now=NOW, cached=snap,
-                                   cached_stuck=frozenset({"a"}))
+        await store.commit_tick(
+            "pixverse", now=NOW, batch="b", snapshot=snap, stuck_ids=frozenset({"a"})
+        )
+        w = await store.load_watch("pixverse", now=NOW, cached=snap, cached_stuck=frozenset({"a"}))
         assert w.snapshot is snap and w.stuck_ids == {"a"}
         w = await store.load_watch("pixverse", now=NOW, cached=snap)  # read from the row
         assert w.snapshot is snap and w.stuck_ids == {"a"}
         # Another writer committed since: neither cache is used.
         later = Snapshot("pixverse", NOW + timedelta(seconds=30), (Job("pixverse", "b"),))
-        await store.commit_tick("pixverse", now=later.taken_at, batch="b2", snapshot=later,
-                                stuck_ids=frozenset({"b"}))
-        w = await store.load_watch("pixverse", now=later.taken_at, cached=snap,
-                                   cached_stuck=frozenset({"a"}))
+        await store.commit_tick(
+            "pixverse", now=later.taken_at, batch="b2", snapshot=later, stuck_ids=frozenset({"b"})
+        )
+        w = await store.load_watch(
+            "pixverse", now=later.taken_at, cached=snap, cached_stuck=frozenset({"a"})
+        )
         assert w.snapshot == later and w.stuck_ids == {"b"}
     finally:
         await store.close()
 
 
 # ------------------------------------------------------------------------------------- runtime
+
 
 def test_tune_gc_runs_once(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[object] = []
@@ -488,14 +664,17 @@ def test_tune_gc_runs_once(monkeypatch: pytest.MonkeyPatch) -> None:
     assert gc.isenabled()
 
 
-@pytest.mark.parametrize(("data", "expected"), [
-    (b'"\\u0000"', "\ufffd"),  # alone
-    (b'["\\u0000ab", "ab\\u0000"]', ["\ufffdab", "ab\ufffd"]),  # first, last
-    (b'{"\\u0000": "\\\\u0000"}', {"\ufffd": "\\u0000"}),  # an escaped backslash is no NUL
-    (b'["\\u00001", 12345678901234567890123]', ["\ufffd1", 12345678901234567890123]),
-    ('["\\u0000", "\\ud800"]', ["\ufffd", "\ufffd"]),  # text, with a lone surrogate too
-    (b'["\\u0001", "\\u00a0"]', ["\x01", "\xa0"]),  # other escapes stay what they are
-])
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b'"\\u0000"', "\ufffd"),  # alone
+        (b'["\\u0000ab", "ab\\u0000"]', ["\ufffdab", "ab\ufffd"]),  # first, last
+        (b'{"\\u0000": "\\\\u0000"}', {"\ufffd": "\\u0000"}),  # an escaped backslash is no NUL
+        (b'["\\u00001", 12345678901234567890123]', ["\ufffd1", 12345678901234567890123]),
+        ('["\\u0000", "\\ud800"]', ["\ufffd", "\ufffd"]),  # text, with a lone surrogate too
+        (b'["\\u0001", "\\u00a0"]', ["\x01", "\xa0"]),  # other escapes stay what they are
+    ],
+)
 def test_loads_heals_nul(data: bytes | str, expected: Any) -> None:
     """PostgreSQL refuses a NUL in any text column, and no id or name means one: like a lone
     surrogate, it becomes U+FFFD wherever JSON is read (the orjson path included)."""

@@ -46,25 +46,40 @@ ROWS = [
     # useapi's own count of free slots (`available`) decides where it is published
     Row(Account("minimax-video-fits", 3, 3, 1), False, f"{FULL_BAR} 3/3", f"{FULL_BAR} 3/3 · 100%"),
     Row(Account("at-limit-none-free", 3, 3, 0), True, f"{FULL_BAR} 3/3", f"{FULL_BAR} 3/3 · 100%"),
-    Row(Account("below-limit-one-free", 3, 2, 1), False, f"{TWO_THIRDS} 2/3",
-        f"{TWO_THIRDS} 2/3 · 67%"),
-    Row(Account("below-limit-none-free", 3, 2, 0), True, f"{TWO_THIRDS} 2/3",
-        f"{TWO_THIRDS} 2/3 · 67%"),
-    Row(Account("above-limit-one-free", 3, 4, 1), False, f"{FULL_BAR} 4/3",
-        f"{FULL_BAR} 4/3 · 133%"),
+    Row(
+        Account("below-limit-one-free", 3, 2, 1),
+        False,
+        f"{TWO_THIRDS} 2/3",
+        f"{TWO_THIRDS} 2/3 · 67%",
+    ),
+    Row(
+        Account("below-limit-none-free", 3, 2, 0),
+        True,
+        f"{TWO_THIRDS} 2/3",
+        f"{TWO_THIRDS} 2/3 · 67%",
+    ),
+    Row(
+        Account("above-limit-one-free", 3, 4, 1), False, f"{FULL_BAR} 4/3", f"{FULL_BAR} 4/3 · 133%"
+    ),
     Row(Account("no-limit-none-free", None, 2, 0), True, f"{EMPTY_BAR} 2/?", f"{EMPTY_BAR} 2/?"),
     Row(Account("no-limit-one-free", None, 2, 1), False, f"{EMPTY_BAR} 2/?", f"{EMPTY_BAR} 2/?"),
     # no free-slot count (Dreamina, Runway): the running jobs against maxJobs
-    Row(Account("counted-below-limit", 3, 2, None), False, f"{TWO_THIRDS} 2/3",
-        f"{TWO_THIRDS} 2/3 · 67%"),
-    Row(Account("counted-at-limit", 3, 3, None), True, f"{FULL_BAR} 3/3",
-        f"{FULL_BAR} 3/3 · 100%"),
-    Row(Account("counted-above-limit", 3, 4, None), True, f"{FULL_BAR} 4/3",
-        f"{FULL_BAR} 4/3 · 133%"),
+    Row(
+        Account("counted-below-limit", 3, 2, None),
+        False,
+        f"{TWO_THIRDS} 2/3",
+        f"{TWO_THIRDS} 2/3 · 67%",
+    ),
+    Row(Account("counted-at-limit", 3, 3, None), True, f"{FULL_BAR} 3/3", f"{FULL_BAR} 3/3 · 100%"),
+    Row(
+        Account("counted-above-limit", 3, 4, None),
+        True,
+        f"{FULL_BAR} 4/3",
+        f"{FULL_BAR} 4/3 · 133%",
+    ),
     Row(Account("counted-no-slots", 0, 0, None), True, f"{FULL_BAR} 0/0", f"{FULL_BAR} 0/0"),
     # neither (Mureka): nobody can tell, so nothing is announced and nothing shown exhausted
-    Row(Account("no-limit-no-count", None, 2, None), False, f"{EMPTY_BAR} 2/?",
-        f"{EMPTY_BAR} 2/?"),
+    Row(Account("no-limit-no-count", None, 2, None), False, f"{EMPTY_BAR} 2/?", f"{EMPTY_BAR} 2/?"),
 ]
 IDS = [r.account.account for r in ROWS]
 
@@ -72,11 +87,13 @@ IDS = [r.account.account for r in ROWS]
 def policy_exhausted(accounts: tuple[Account, ...]) -> tuple[set[str], bool]:
     """What the watcher announces on its first look at `accounts`: the accounts it calls
     exhausted, and whether it calls the whole provider exhausted."""
-    _, events = capacity_events("minimax", capacity_observations(accounts), {}, now=NOW,
-                                flap_ticks=1)
+    _, events = capacity_events(
+        "minimax", capacity_observations(accounts), {}, now=NOW, flap_ticks=1
+    )
     assert {e.word for e in events} <= {EXHAUSTED}
-    return {e.account for e in events if e.account is not None}, \
-        any(e.account is None for e in events)
+    return {e.account for e in events if e.account is not None}, any(
+        e.account is None for e in events
+    )
 
 
 def snapshot(*accounts: Account) -> Snapshot:
@@ -129,18 +146,29 @@ def test_every_view_agrees_with_the_policy_account_by_account() -> None:
     [page] = capacity_pages([snapshot(*accounts)], now=NOW, redact=False, titles=TITLES)
     by_name = {r.account.account: r for r in ROWS}
     # fullest first: the full accounts, then the others, each by the share of slots in use
-    order = ["counted-no-slots", "counted-above-limit", "at-limit-none-free",
-             "counted-at-limit", "below-limit-none-free", "no-limit-none-free",
-             "above-limit-one-free", "minimax-video-fits", "below-limit-one-free",
-             "counted-below-limit", "no-limit-no-count", "no-limit-one-free"]
+    order = [
+        "counted-no-slots",
+        "counted-above-limit",
+        "at-limit-none-free",
+        "counted-at-limit",
+        "below-limit-none-free",
+        "no-limit-none-free",
+        "above-limit-one-free",
+        "minimax-video-fits",
+        "below-limit-one-free",
+        "counted-below-limit",
+        "no-limit-no-count",
+        "no-limit-one-free",
+    ]
     assert page.fields[0].value == "\n".join(capacity_line(by_name[n]) for n in order)
     callout = (page.description or "").split("\nExhausted: ", 1)[1]
     assert callout == ", ".join(r.account.account for r in full[:5]) + f" and {len(full) - 5} more"
 
     board = board_embed([snapshot(*accounts)], now=NOW, titles=TITLES, redact=False)
     names = [r.account.account for r in full]
-    assert f"Exhausted ({len(full)}): {', '.join(names[:3])} and {len(full) - 3} more" \
-        in (board.fields[0].value or "")
+    assert f"Exhausted ({len(full)}): {', '.join(names[:3])} and {len(full) - 3} more" in (
+        board.fields[0].value or ""
+    )
 
 
 def _status_rows(accounts: tuple[Account, ...]) -> list[tuple[list[str], Any]]:
@@ -160,8 +188,12 @@ def test_status_table_agrees_with_the_policy() -> None:
     assert [cells[0] for cells, _ in rows] == IDS
     for (cells, style), r in zip(rows, ROWS, strict=True):
         a = r.account
-        assert cells == [a.account, str(a.executing), str(a.max_jobs) if a.max_jobs is not None
-                         else "?", str(a.available) if a.available is not None else "?"]
+        assert cells == [
+            a.account,
+            str(a.executing),
+            str(a.max_jobs) if a.max_jobs is not None else "?",
+            str(a.available) if a.available is not None else "?",
+        ]
         assert (style == "red") is (a.account in announced), a.account  # red: exhausted
         assert style in ("red", None)
 
@@ -173,10 +205,20 @@ def test_status_json_carries_what_the_policy_decides_from() -> None:
     announced, _ = policy_exhausted(accounts)
     doc = to_json([ProviderReport("minimax", "MiniMax", snapshot(*accounts), None)], NOW)
     rows = doc["providers"][0]["accounts"]
-    assert rows == [{"account": a.account, "max_jobs": a.max_jobs, "executing": a.executing,
-                     "available": a.available} for a in accounts]
-    decided = {r["account"] for r in rows
-               if Account(r["account"], r["max_jobs"], r["executing"], r["available"]).full}
+    assert rows == [
+        {
+            "account": a.account,
+            "max_jobs": a.max_jobs,
+            "executing": a.executing,
+            "available": a.available,
+        }
+        for a in accounts
+    ]
+    decided = {
+        r["account"]
+        for r in rows
+        if Account(r["account"], r["max_jobs"], r["executing"], r["available"]).full
+    }
     assert decided == announced
 
 

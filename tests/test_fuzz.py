@@ -36,11 +36,21 @@ TARGETS: list[tuple[str, Callable[[Any], object]]] = [
     ("pixverse-v1-jobs.json", lambda b: pixverse.parse_legacy_job(b, "j1-pixverse")),
 ]
 
-json_leaf = (st.none() | st.booleans() | st.integers(-2**63, 2**63) | st.floats()
-             | st.text(max_size=20) | st.sampled_from(["", "03:57", "1:02:03", "1m 23s", "NaN",
-                                                       "2024-13-45T99:99:99Z", "-5", "1e400"]))
-json_any = st.recursive(json_leaf, lambda c: st.lists(c, max_size=3)
-                        | st.dictionaries(st.text(max_size=8), c, max_size=3), max_leaves=10)
+json_leaf = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63)
+    | st.floats()
+    | st.text(max_size=20)
+    | st.sampled_from(
+        ["", "03:57", "1:02:03", "1m 23s", "NaN", "2024-13-45T99:99:99Z", "-5", "1e400"]
+    )
+)
+json_any = st.recursive(
+    json_leaf,
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c, max_size=3),
+    max_leaves=10,
+)
 
 
 def paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

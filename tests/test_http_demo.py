@@ -39,7 +39,6 @@ async def test_healthz_and_metrics(start_bot):
         assert "opsbot_watcher_ticks_total" in metrics.text
 
 
-
 async def test_healthz_reads_the_state_the_commands_keep(start_bot):
     """/healthz, /status and the commands read one state per provider: what a command fetched
     itself, and the error it met, show in /healthz at once."""
@@ -61,8 +60,11 @@ async def test_healthz_reads_the_state_the_commands_keep(start_bot):
         body = (await client.get("/healthz")).json()
     assert body["ok"] is True and body["upstream_ok"] is False
     assert body["providers"]["pixverse"] == {
-        "last_ok": fetched.taken_at.isoformat(), "last_error": None,
-        "running": len(fetched.jobs), "watcher_ok": True}
+        "last_ok": fetched.taken_at.isoformat(),
+        "last_error": None,
+        "running": len(fetched.jobs),
+        "watcher_ok": True,
+    }
     minimax = body["providers"]["minimax"]
     assert minimax["last_error"] == h.bot.state("minimax").last_error
     assert "401" in minimax["last_error"] and minimax["watcher_ok"] is True

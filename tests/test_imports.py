@@ -25,16 +25,18 @@ def imported(path: Path) -> set[str]:
 def test_bench_and_rig_import_nothing_from_tests():
     files = sorted([*(ROOT / "bench").rglob("*.py"), *(ROOT / "rig").rglob("*.py")])
     assert len(files) > 20
-    wrong = {f.relative_to(ROOT).as_posix(): sorted(n for n in imported(f)
-                                                     if n.split(".")[0] == "tests")
-             for f in files}
+    wrong = {
+        f.relative_to(ROOT).as_posix(): sorted(n for n in imported(f) if n.split(".")[0] == "tests")
+        for f in files
+    }
     assert {f: names for f, names in wrong.items() if names} == {}
 
 
 def test_no_test_module_imports_another_test_module_or_conftest():
     files = sorted((ROOT / "tests").rglob("*.py"))
     assert len(files) > 30
-    wrong = {f.relative_to(ROOT).as_posix(): sorted(n for n in imported(f)
-                                                     if n.split(".")[0] == "tests")
-             for f in files}
+    wrong = {
+        f.relative_to(ROOT).as_posix(): sorted(n for n in imported(f) if n.split(".")[0] == "tests")
+        for f in files
+    }
     assert {f: names for f, names in wrong.items() if names} == {}

@@ -29,7 +29,10 @@ def test_the_freshest_snapshot_is_kept_whoever_saw_it() -> None:
     # a tick that fetched before the command commits after it: its older answer is not shown
     state.saw(snap("old"), ok_at=T0 + timedelta(seconds=6))
     assert (state.snapshot, state.fetched_at, state.last_ok) == (
-        by_command, by_command.taken_at, T0 + timedelta(seconds=6))
+        by_command,
+        by_command.taken_at,
+        T0 + timedelta(seconds=6),
+    )
     as_new = snap("b", at=by_command.taken_at)
     state.saw(as_new, ok_at=None)  # committed in part: shown, but no good poll
     assert (state.snapshot, state.last_ok) == (as_new, T0 + timedelta(seconds=6))
@@ -49,7 +52,11 @@ def test_a_tick_records_its_error_and_the_next_good_one_clears_it() -> None:
     state = LiveState(poll_interval=30)
     state.ended_tick("pixverse: useapi rejected the token (401)", at=T0)
     assert (state.ticks, state.errors, state.last_error, state.last_error_at) == (
-        1, 1, "pixverse: useapi rejected the token (401)", T0)
+        1,
+        1,
+        "pixverse: useapi rejected the token (401)",
+        T0,
+    )
     state.failed(Unauthorized("Unauthorized", provider=P, status=401), at=T0 + TICK)
     assert (state.last_error, state.last_error_at) == ("pixverse: Unauthorized (401)", T0 + TICK)
     state.ended_tick(None, at=T0 + timedelta(seconds=30))
@@ -96,8 +103,9 @@ class Scripted(Provider):
 
 async def test_a_follower_keeps_its_state_from_the_store(url: str) -> None:
     leader_store, follower_store = await Store.open(url), await Store.open(url)
-    config = WatchConfig(stuck_after=timedelta(minutes=20), poll_interval=30,
-                         lease_ttl=timedelta(seconds=90))
+    config = WatchConfig(
+        stuck_after=timedelta(minutes=20), poll_interval=30, lease_ttl=timedelta(seconds=90)
+    )
     lead = ProviderWatcher(Scripted(snap("a")), leader_store, config, clock=lambda: T0)
     own = Scripted(snap("never"))
     follow = ProviderWatcher(own, follower_store, config, clock=lambda: T0)

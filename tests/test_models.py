@@ -11,24 +11,26 @@ from bot.models import Account, Job, Snapshot
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("account", "full"), [
-    # useapi's own free-slot count decides where it publishes one
-    (Account("a", 3, 3, 1), False),  # MiniMax: 3 running, one an image; a video still fits
-    (Account("a", 3, 2, 0), True),   # no free slot by useapi's count, whatever executing says
-    (Account("a", 3, 3, 0), True),
-    (Account("a", 3, 0, 3), False),
-    (Account("a", None, 4, 0), True),
-    (Account("a", None, 4, 1), False),
-    # without it: maxJobs against the running jobs, at exactly the limit and on either side
-    (Account("a", 3, 2, None), False),
-    (Account("a", 3, 3, None), True),
-    (Account("a", 3, 4, None), True),
-    (Account("a", 0, 0, None), True),
-    # neither: the provider does not say (Mureka)
-    (Account("a", None, 7, None), None),
-])
-def test_account_full_follows_useapis_free_slot_count(account: Account,
-                                                     full: bool | None) -> None:
+@pytest.mark.parametrize(
+    ("account", "full"),
+    [
+        # useapi's own free-slot count decides where it publishes one
+        (Account("a", 3, 3, 1), False),  # MiniMax: 3 running, one an image; a video still fits
+        (Account("a", 3, 2, 0), True),  # no free slot by useapi's count, whatever executing says
+        (Account("a", 3, 3, 0), True),
+        (Account("a", 3, 0, 3), False),
+        (Account("a", None, 4, 0), True),
+        (Account("a", None, 4, 1), False),
+        # without it: maxJobs against the running jobs, at exactly the limit and on either side
+        (Account("a", 3, 2, None), False),
+        (Account("a", 3, 3, None), True),
+        (Account("a", 3, 4, None), True),
+        (Account("a", 0, 0, None), True),
+        # neither: the provider does not say (Mureka)
+        (Account("a", None, 7, None), None),
+    ],
+)
+def test_account_full_follows_useapis_free_slot_count(account: Account, full: bool | None) -> None:
     assert account.full is full
 
 
@@ -62,12 +64,23 @@ def test_askable_only_when_decoding_left_the_id_alone() -> None:
 FULL, ROOM, SILENT = Account("f", 2, 2, 0), Account("r", 2, 1, 1), Account("s", None, 3, None)
 
 
-@pytest.mark.parametrize(("accounts", "whole"), [
-    ((FULL,), True), ((FULL, FULL), True),
-    ((ROOM,), False), ((ROOM, FULL), False), ((FULL, ROOM), False),
-    ((SILENT, ROOM), False), ((ROOM, SILENT), False),  # one with room is enough to say no
-    ((FULL, SILENT), None), ((SILENT, FULL), None), ((SILENT,), None), ((), None),
-])
-def test_a_provider_is_full_when_every_account_is(accounts: tuple[Account, ...],
-                                                  whole: bool | None) -> None:
+@pytest.mark.parametrize(
+    ("accounts", "whole"),
+    [
+        ((FULL,), True),
+        ((FULL, FULL), True),
+        ((ROOM,), False),
+        ((ROOM, FULL), False),
+        ((FULL, ROOM), False),
+        ((SILENT, ROOM), False),
+        ((ROOM, SILENT), False),  # one with room is enough to say no
+        ((FULL, SILENT), None),
+        ((SILENT, FULL), None),
+        ((SILENT,), None),
+        ((), None),
+    ],
+)
+def test_a_provider_is_full_when_every_account_is(
+    accounts: tuple[Account, ...], whole: bool | None
+) -> None:
     assert Snapshot("p", T0, (), accounts).full is whole

@@ -41,6 +41,7 @@ async def reopen(h: Harness) -> Store:
 
 # --------------------------------------------------------------------------- in process
 
+
 async def test_stopped_while_discord_fails_then_delivered_once_after_restart(start_bot):
     """(a) The events are committed to the outbox, but the post never lands (Discord answers
     500 and the bot is stopped while discord.py waits to retry)."""
@@ -91,8 +92,9 @@ async def test_stopped_right_after_the_tick_then_delivered_once_after_restart(st
     assert len(alerts(h.fake)) == 2
 
 
-@pytest.mark.parametrize("death", [RuntimeError("process died"), asyncio.CancelledError()],
-                         ids=["raise", "cancel"])
+@pytest.mark.parametrize(
+    "death", [RuntimeError("process died"), asyncio.CancelledError()], ids=["raise", "cancel"]
+)
 async def test_sent_but_not_marked_sent_is_not_posted_twice(start_bot, monkeypatch, death):
     """(b) Discord accepted the message, but the bot died before recording it: the same
     group goes out again with the same nonce, and Discord returns the first message."""
@@ -152,7 +154,7 @@ async def test_what_happened_while_stopped_is_reported_and_nothing_twice(start_b
     h = await start_bot(sim=sim, providers=["pixverse"], stuck_after_minutes=20)
     await cycle(h, ticks=3)
     await settled(h)
-    after = [(t, d) for t, d, _ in alerts(h.fake)][len(before):]
+    after = [(t, d) for t, d, _ in alerts(h.fake)][len(before) :]
     assert len(after) == 1 and count(h.fake, "failed", later) == 1
     assert count(h.fake, "completed", done) == 1 and count(h.fake, "stuck", stuck) == 1
     assert count(h.fake, "exhausted") == 1 and count(h.fake, "restored") == 0
@@ -163,10 +165,17 @@ async def test_a_slow_send_keeps_its_claim_and_a_dead_one_loses_it(tmp_path):
     that takes long (discord.py waiting out a 429) renews it, and nobody else takes its rows."""
     store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'lease.db'}")
     try:
-        event = Event(key="job:pixverse:j1:completed", kind=EventKind.JOB, provider="pixverse",
-                      word="completed", at=datetime.now(UTC), job_id="j1")
-        await store.enqueue([OutboxItem(event, 100, None, "pending")], batch="b1",
-                            now=datetime.now(UTC))
+        event = Event(
+            key="job:pixverse:j1:completed",
+            kind=EventKind.JOB,
+            provider="pixverse",
+            word="completed",
+            at=datetime.now(UTC),
+            job_id="j1",
+        )
+        await store.enqueue(
+            [OutboxItem(event, 100, None, "pending")], batch="b1", now=datetime.now(UTC)
+        )
         lease = timedelta(seconds=0.2)
         entered, go = asyncio.Event(), asyncio.Event()
         posts: list[str] = []
@@ -191,8 +200,11 @@ async def test_a_slow_send_keeps_its_claim_and_a_dead_one_loses_it(tmp_path):
         assert (await sending).sent == 1 and len(posts) == 1
 
         # a worker that dies mid-send (no release) holds its rows for one lease only
-        await store.enqueue([OutboxItem(replace(event, key="job:pixverse:j2:failed"), 100,
-                                        None, "pending")], batch="b2", now=datetime.now(UTC))
+        await store.enqueue(
+            [OutboxItem(replace(event, key="job:pixverse:j2:failed"), 100, None, "pending")],
+            batch="b2",
+            now=datetime.now(UTC),
+        )
         go.clear()
         entered.clear()
         dying = asyncio.create_task(Deliverer(store, slow, lease=lease).run_once())
@@ -210,30 +222,56 @@ async def test_a_slow_send_keeps_its_claim_and_a_dead_one_loses_it(tmp_path):
 
 # --------------------------------------------------------------------------- kill -9
 
+
 def bot_env(fake: FakeDiscord, sim_url: str, db: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k.upper() not in
-           {name.upper() for name in Settings.model_fields}}
-    env.update({
-        "DISCORD_TOKEN": DISCORD_TOKEN, "USEAPI_TOKEN": TOKEN, "USEAPI_BASE_URL": sim_url,
-        "DISCORD_API_BASE_URL": fake.api_base, "DISCORD_GATEWAY_URL": fake.gateway_url,
-        "GUILD_IDS": str(fake.guild_id), "ALERT_CHANNEL_ID": str(fake.channel_ids[0]),
-        "POLL_INTERVAL_SECONDS": "5", "PROVIDERS": "pixverse",
-        "DATABASE_URL": f"sqlite+aiosqlite:///{db}", "LOG_LEVEL": "INFO",
-    })
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k.upper() not in {name.upper() for name in Settings.model_fields}
+    }
+    env.update(
+        {
+            "DISCORD_TOKEN": DISCORD_TOKEN,
+            "USEAPI_TOKEN": TOKEN,
+            "USEAPI_BASE_URL": sim_url,
+            "DISCORD_API_BASE_URL": fake.api_base,
+            "DISCORD_GATEWAY_URL": fake.gateway_url,
+            "GUILD_IDS": str(fake.guild_id),
+            "ALERT_CHANNEL_ID": str(fake.channel_ids[0]),
+            "POLL_INTERVAL_SECONDS": "5",
+            "PROVIDERS": "pixverse",
+            "DATABASE_URL": f"sqlite+aiosqlite:///{db}",
+            "LOG_LEVEL": "INFO",
+        }
+    )
     return env
 
 
 async def run_bot(env: dict[str, str], cwd: Path, log: Path) -> asyncio.subprocess.Process:
     with log.open("ab") as out:
         return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", env=env, cwd=cwd, stdout=out,
-            stderr=asyncio.subprocess.STDOUT)
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            env=env,
+            cwd=cwd,
+            stdout=out,
+            stderr=asyncio.subprocess.STDOUT,
+        )
 
 
 async def test_kill_9_mid_post_then_restart_posts_every_alert_once(fake_discord, tmp_path):
     fake = fake_discord
-    sim = Simulator(seed=9, accounts=2, jobs=0, token=TOKEN, clock=ManualClock(), churn=False,
-                    providers=["pixverse"])
+    sim = Simulator(
+        seed=9,
+        accounts=2,
+        jobs=0,
+        token=TOKEN,
+        clock=ManualClock(),
+        churn=False,
+        providers=["pixverse"],
+    )
     for a in sim.accounts("pixverse"):
         sim.set_max_jobs("pixverse", a.account, 10)
     jobs = [sim.start_job("pixverse", duration=INF) for _ in range(4)]
@@ -259,8 +297,9 @@ async def test_kill_9_mid_post_then_restart_posts_every_alert_once(fake_discord,
             fake.delay(POSTS, 1.0, count=1)
             sim.finish_job(jobs[0], "completed")
             sim.finish_job(jobs[1], "moderated")
-            post = await fake.wait_for(lambda r: r.key.startswith("POST /channels/"),
-                                       timeout=15, answered=False)
+            post = await fake.wait_for(
+                lambda r: r.key.startswith("POST /channels/"), timeout=15, answered=False
+            )
             procs[0].send_signal(signal.SIGKILL)  # before Discord's answer (and mark_sent)
             assert await asyncio.wait_for(procs[0].wait(), 10) == -signal.SIGKILL
             first = await fake.wait_for_message(fake.channel_ids[0])  # yet Discord posted it

@@ -11,20 +11,33 @@ from rig.fakediscord import ADMIN_PERMISSIONS, FakeDiscord
 from rig.process import base_env
 
 
-async def test_run_simulate_serves_commands_without_a_useapi_token(fake_discord: FakeDiscord,
-                                                                   tmp_path: Path) -> None:
+async def test_run_simulate_serves_commands_without_a_useapi_token(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
     fake = fake_discord
     env = base_env()
-    env.update({
-        "DISCORD_TOKEN": "run-simulate-DISCORD-token", "DISCORD_API_BASE_URL": fake.api_base,
-        "DISCORD_GATEWAY_URL": fake.gateway_url, "GUILD_IDS": str(fake.guild_id),
-        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}",
-    })
+    env.update(
+        {
+            "DISCORD_TOKEN": "run-simulate-DISCORD-token",
+            "DISCORD_API_BASE_URL": fake.api_base,
+            "DISCORD_GATEWAY_URL": fake.gateway_url,
+            "GUILD_IDS": str(fake.guild_id),
+            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}",
+        }
+    )
     log = tmp_path / "bot.log"
     with log.open("wb") as out:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", "--simulate", env=env, cwd=tmp_path,
-            stdout=out, stderr=asyncio.subprocess.STDOUT)
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            "--simulate",
+            env=env,
+            cwd=tmp_path,
+            stdout=out,
+            stderr=asyncio.subprocess.STDOUT,
+        )
     try:
         await fake.wait_for_request("PUT", r"/guilds/\d+/commands$", timeout=30)
         await fake.wait_ready(timeout=10)
@@ -47,8 +60,15 @@ async def test_run_simulate_serves_commands_without_a_useapi_token(fake_discord:
 
 async def test_run_without_discord_token_exits_2_with_one_line(tmp_path: Path) -> None:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", env=base_env(), cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        env=base_env(),
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 2
     assert out == b""
@@ -59,11 +79,23 @@ async def test_run_with_an_unusable_database_exits_2_with_one_line(tmp_path: Pat
     env = base_env()
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    env.update({"DISCORD_TOKEN": "x", "USEAPI_TOKEN": "y",
-                "DATABASE_URL": f"sqlite+aiosqlite:///{blocker}/sub/db.sqlite"})
+    env.update(
+        {
+            "DISCORD_TOKEN": "x",
+            "USEAPI_TOKEN": "y",
+            "DATABASE_URL": f"sqlite+aiosqlite:///{blocker}/sub/db.sqlite",
+        }
+    )
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     _, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 2
     lines = err.decode().strip().splitlines()
@@ -79,15 +111,29 @@ async def test_run_with_discord_unreachable_exits_1_with_one_line(tmp_path: Path
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = base_env()
-    env.update({"DISCORD_TOKEN": "unreachable-DISCORD-token", "USEAPI_TOKEN": "y",
-                "DISCORD_API_BASE_URL": f"http://127.0.0.1:{port}/api/v10",
-                "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}"})
+    env.update(
+        {
+            "DISCORD_TOKEN": "unreachable-DISCORD-token",
+            "USEAPI_TOKEN": "y",
+            "DISCORD_API_BASE_URL": f"http://127.0.0.1:{port}/api/v10",
+            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}",
+        }
+    )
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(proc.communicate(), 30)
     assert (proc.returncode, out) == (1, b"")
     lines = err.decode().strip().splitlines()  # the log lines of the start-up, then this one
-    assert lines[-1] == (f"opsbot: cannot reach Discord at http://127.0.0.1:{port}/api/v10 "
-                         "(ClientConnectorError); check the network, or DISCORD_API_BASE_URL")
+    assert lines[-1] == (
+        f"opsbot: cannot reach Discord at http://127.0.0.1:{port}/api/v10 "
+        "(ClientConnectorError); check the network, or DISCORD_API_BASE_URL"
+    )
     assert "Traceback" not in err.decode() and "unreachable-DISCORD-token" not in err.decode()

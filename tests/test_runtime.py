@@ -16,8 +16,12 @@ def test_watch_holder_names_host_process_and_provider() -> None:
 
 def test_holder_gone_only_for_a_dead_process_of_this_host() -> None:
     host = socket.gethostname()
-    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     dead = int(done.stdout)  # exited and reaped: no such process any more
     assert holder_gone(f"{host}/{dead}/pixverse")
     assert not holder_gone(watch_holder("pixverse"))  # ourselves

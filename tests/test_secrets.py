@@ -61,6 +61,7 @@ def soak() -> SoakResult:
 
 # --------------------------------------------------------------------------- tokens
 
+
 def test_the_soak_fed_the_bot_a_hostile_upstream(soak: SoakResult) -> None:
     """Precondition of the checks below: the token was echoed back at the bot, in both the
     subprocess and the in-process phase, and that produced an `unauthorized` alert."""
@@ -101,12 +102,20 @@ def test_no_token_in_the_settings_text(soak: SoakResult) -> None:
         assert "**********" in text
         assert not _leaks(text, _tokens(soak)), text
     settings = load_settings(discord_token=soak.discord_token, useapi_token=soak.useapi_token)
-    for text in (repr(settings), str(settings), settings.model_dump_json(),
-                 repr(settings.model_dump()), repr(settings.useapi_token)):
+    for text in (
+        repr(settings),
+        str(settings),
+        settings.model_dump_json(),
+        repr(settings.model_dump()),
+        repr(settings.useapi_token),
+    ):
         assert not _leaks(text, _tokens(soak)), text
     with pytest.raises(ConfigError) as bad:
-        load_settings(discord_token=soak.discord_token, useapi_token=soak.useapi_token,
-                      poll_interval_seconds=1)
+        load_settings(
+            discord_token=soak.discord_token,
+            useapi_token=soak.useapi_token,
+            poll_interval_seconds=1,
+        )
     assert "POLL_INTERVAL_SECONDS" in str(bad.value)
     assert not _leaks(str(bad.value), _tokens(soak))
 
@@ -124,11 +133,17 @@ async def test_an_echoed_token_is_not_in_the_client_error() -> None:
     check` output can carry it."""
     token = "sk-useapi-echo-7d1f9c2b44e0"
     sim = Simulator(seed=2, accounts=3, jobs=3, token=token, clock=ManualClock(), churn=False)
-    sim.faults.set("pixverse", "status", status=401,
-                   body={"error": f"Bearer {token} is not a valid token", "code": 401})
+    sim.faults.set(
+        "pixverse",
+        "status",
+        status=401,
+        body={"error": f"Bearer {token} is not a valid token", "code": 401},
+    )
     sim.faults.set("minimax", "garbage", body=f"<html>token={token}</html>")
-    sim.pin("/v1/dreamina/videos/j1", {"jobid": "j1", "status": "failed",
-                                       "error": f"upstream session {token} rejected"})
+    sim.pin(
+        "/v1/dreamina/videos/j1",
+        {"jobid": "j1", "status": "failed", "error": f"upstream session {token} rejected"},
+    )
     async with SimServer(sim) as server, UseapiClient(server.url, SecretStr(token)) as client:
         job = await client.get_json("/v1/dreamina/videos/j1", provider="dreamina")
         assert job["error"] == "upstream session *** rejected"  # data is masked as well
@@ -146,17 +161,23 @@ async def test_an_echoed_token_is_not_in_the_client_error() -> None:
 async def test_opsbot_check_and_status_print_no_echoed_token(tmp_path: Path) -> None:
     token = "sk-useapi-cli-echo-55aa01"
     sim = Simulator(seed=2, accounts=3, jobs=3, token=token, clock=ManualClock(), churn=False)
-    sim.faults.set("dreamina", "status", status=401,
-                   body={"error": f"invalid token {token}"})
+    sim.faults.set("dreamina", "status", status=401, body={"error": f"invalid token {token}"})
     async with SimServer(sim) as server:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("USEAPI_", "DISCORD_"))}
-        env.update(USEAPI_TOKEN=token, USEAPI_BASE_URL=server.url,
-                   PYTHONPATH=str(ROOT), LOG_LEVEL="DEBUG")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("USEAPI_", "DISCORD_"))}
+        env.update(
+            USEAPI_TOKEN=token, USEAPI_BASE_URL=server.url, PYTHONPATH=str(ROOT), LOG_LEVEL="DEBUG"
+        )
         for args in (["check"], ["status", "--json"]):
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", *args, cwd=tmp_path, env=env,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+                sys.executable,
+                "-m",
+                "bot",
+                *args,
+                cwd=tmp_path,
+                env=env,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
             out, err = await asyncio.wait_for(proc.communicate(), 60)
             assert proc.returncode == 1, (args, out, err)  # dreamina failed, others fine
             assert b"invalid token" in out, (args, out)
@@ -164,6 +185,7 @@ async def test_opsbot_check_and_status_print_no_echoed_token(tmp_path: Path) -> 
 
 
 # --------------------------------------------------------------------------- REDACT_ACCOUNTS
+
 
 def _bodies(fake: Any) -> list[str]:
     """Every body the fake Discord received, as text, plus the same with markdown escapes and
@@ -178,8 +200,7 @@ def _bodies(fake: Any) -> list[str]:
 
 
 async def test_redact_accounts_leaves_no_raw_email_in_discord(start_bot: Any) -> None:
-    sim = Simulator(seed=21, accounts=6, jobs=0, token=TOKEN, clock=ManualClock(),
-                    churn=False)
+    sim = Simulator(seed=21, accounts=6, jobs=0, token=TOKEN, clock=ManualClock(), churn=False)
     h = await start_bot(sim=sim, redact_accounts=True, stuck_after_minutes=20)
     emails = sorted({a.email for p in sim.providers for a in sim.accounts(p) if a.email})
     assert len(emails) >= 4
@@ -188,12 +209,17 @@ async def test_redact_accounts_leaves_no_raw_email_in_discord(start_bot: Any) ->
     # jobs whose ids carry the account e-mail, finishing; an account filled up (capacity);
     # a job 25 min in (stuck); a 402 whose text names an account (upstream).
     for account in (pv[0], dr[0]):
-        sim.start_job("dreamina" if account in dr else "pixverse",
-                      account, duration=60, outcome="completed")
+        sim.start_job(
+            "dreamina" if account in dr else "pixverse", account, duration=60, outcome="completed"
+        )
     sim.fill_account("pixverse", pv[-1], duration=math.inf)
     stuck = sim.start_job("dreamina", dr[-1], duration=math.inf, elapsed=25 * 60)
-    sim.faults.set("minimax", "status", status=402,
-                   body={"error": f"subscription of {emails[0]} expired", "code": 402})
+    sim.faults.set(
+        "minimax",
+        "status",
+        status=402,
+        body={"error": f"subscription of {emails[0]} expired", "code": 402},
+    )
     for _ in range(3):
         await h.tick()
         sim.advance(90)
@@ -203,12 +229,20 @@ async def test_redact_accounts_leaves_no_raw_email_in_discord(start_bot: Any) ->
     for word in ("completed", "exhausted", "stuck", "payment required"):
         assert word in titles, f"no {word} alert: {titles[:500]}"
     # the commands that show accounts and ids, public and private
-    for name, options in (("queue", {}), ("capacity", {}), ("status", {}),
-                          ("queue", {"provider": "dreamina", "private": True}),
-                          ("job", {"provider": "dreamina", "id": stuck})):
-        done = asyncio.ensure_future(h.bot.wait_for(
-            "app_command_completion", check=lambda i, c, n=name: c.qualified_name == n,
-            timeout=10))
+    for name, options in (
+        ("queue", {}),
+        ("capacity", {}),
+        ("status", {}),
+        ("queue", {"provider": "dreamina", "private": True}),
+        ("job", {"provider": "dreamina", "id": stuck}),
+    ):
+        done = asyncio.ensure_future(
+            h.bot.wait_for(
+                "app_command_completion",
+                check=lambda i, c, n=name: c.qualified_name == n,
+                timeout=10,
+            )
+        )
         await asyncio.sleep(0)
         await h.fake.invoke(name, options, permissions=ADMIN_PERMISSIONS)
         await done
@@ -241,8 +275,9 @@ ECHOES = [
     pytest.param(f"session {_escaped(T)} rejected", "session *** rejected", id="escaped"),
     pytest.param(f"session \\u0075{T[1:]} rejected", "session *** rejected", id="one-escape"),
     pytest.param(f"session {T[:-1]} rejected", "session *** rejected", id="less-last-char"),
-    pytest.param(f"session {_escaped(T[:-1])} rejected", "session *** rejected",
-                 id="less-last-char-escaped"),
+    pytest.param(
+        f"session {_escaped(T[:-1])} rejected", "session *** rejected", id="less-last-char-escaped"
+    ),
     pytest.param(f"session {T[1:]} rejected", "session *** rejected", id="less-first-char"),
     pytest.param(f"a{T[:10]}\\u005a{T[11:28]}b", "a***b", id="mixed-cut"),
     pytest.param(f"x {T[:26]} y", "x *** y", id="prefix-and-16-secret"),
@@ -252,35 +287,47 @@ ECHOES = [
     pytest.param(f"x {T[-16:]}", "x ***", id="tail-of-16"),
     pytest.param(f"x {T[-15:]}", f"x {T[-15:]}", id="tail-of-15-kept"),
     pytest.param(f"{T}{T}", "***", id="twice-overlapping"),
-    pytest.param("user:4321-dreamina:US:ops@example.com",
-                 "user:4321-dreamina:US:ops@example.com", id="id-sharing-the-prefix"),
+    pytest.param(
+        "user:4321-dreamina:US:ops@example.com",
+        "user:4321-dreamina:US:ops@example.com",
+        id="id-sharing-the-prefix",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("written", "seen"), ECHOES)
-async def test_echoes_in_a_2xx_job_body_are_masked_after_decoding(written: str,
-                                                                  seen: str) -> None:
-    sim = Simulator(seed=2, accounts=3, jobs=0, token=ECHO_TOKEN, clock=ManualClock(),
-                    churn=False)
+async def test_echoes_in_a_2xx_job_body_are_masked_after_decoding(written: str, seen: str) -> None:
+    sim = Simulator(seed=2, accounts=3, jobs=0, token=ECHO_TOKEN, clock=ManualClock(), churn=False)
     # A job body as upstream would write it, the echo inside the `error` text, a key and a
     # nested string; pinned as text so the escapes reach the client as written.
-    sim.pin("/v1/dreamina/videos/j1", '{"jobid":"j1","status":"failed","error":"' + written
-            + '","request":{"prompt":"' + written + '"},"' + written + '":1}')
-    async with SimServer(sim) as server, UseapiClient(server.url,
-                                                      SecretStr(ECHO_TOKEN)) as client:
+    sim.pin(
+        "/v1/dreamina/videos/j1",
+        '{"jobid":"j1","status":"failed","error":"'
+        + written
+        + '","request":{"prompt":"'
+        + written
+        + '"},"'
+        + written
+        + '":1}',
+    )
+    async with SimServer(sim) as server, UseapiClient(server.url, SecretStr(ECHO_TOKEN)) as client:
         body = await client.get_json("/v1/dreamina/videos/j1", provider="dreamina")
-    assert body == {"jobid": "j1", "status": "failed", "error": seen,
-                    "request": {"prompt": seen}, seen: 1}
+    assert body == {
+        "jobid": "j1",
+        "status": "failed",
+        "error": seen,
+        "request": {"prompt": seen},
+        seen: 1,
+    }
 
 
 @pytest.mark.parametrize(("written", "seen"), ECHOES)
-async def test_echoes_in_a_4xx_error_text_are_masked_after_decoding(written: str,
-                                                                    seen: str) -> None:
-    sim = Simulator(seed=2, accounts=3, jobs=0, token=ECHO_TOKEN, clock=ManualClock(),
-                    churn=False)
+async def test_echoes_in_a_4xx_error_text_are_masked_after_decoding(
+    written: str, seen: str
+) -> None:
+    sim = Simulator(seed=2, accounts=3, jobs=0, token=ECHO_TOKEN, clock=ManualClock(), churn=False)
     sim.pin("/v2/pixverse/scheduler/", '{"error":"' + written + '","code":401}', status=401)
-    async with SimServer(sim) as server, UseapiClient(server.url,
-                                                      SecretStr(ECHO_TOKEN)) as client:
+    async with SimServer(sim) as server, UseapiClient(server.url, SecretStr(ECHO_TOKEN)) as client:
         with pytest.raises(errors.Unauthorized) as info:
             await client.get_json("/v2/pixverse/scheduler/", provider="pixverse")
     assert info.value.message == seen
@@ -288,11 +335,9 @@ async def test_echoes_in_a_4xx_error_text_are_masked_after_decoding(written: str
 
 
 async def test_echoes_in_a_body_that_is_not_json_are_masked() -> None:
-    sim = Simulator(seed=2, accounts=3, jobs=0, token=ECHO_TOKEN, clock=ManualClock(),
-                    churn=False)
+    sim = Simulator(seed=2, accounts=3, jobs=0, token=ECHO_TOKEN, clock=ManualClock(), churn=False)
     sim.faults.set("minimax", "garbage", body=f"<p>token={ECHO_TOKEN[:-1]}</p>")
-    async with SimServer(sim) as server, UseapiClient(server.url,
-                                                      SecretStr(ECHO_TOKEN)) as client:
+    async with SimServer(sim) as server, UseapiClient(server.url, SecretStr(ECHO_TOKEN)) as client:
         with pytest.raises(errors.PayloadError) as info:
             await client.get_json("/v1/minimax/scheduler/", provider="minimax", retry=False)
     assert info.value.message == "useapi sent a body that is not JSON: '<p>token=***</p>'"
@@ -304,39 +349,56 @@ def _files_bytes(folder: Path, pattern: str) -> bytes:
 
 def _token_runs(data: bytes, token: str, run: int = 16) -> list[str]:
     """Every run of `run` characters of `token` found in `data`."""
-    return [token[i:i + run] for i in range(len(token) - run + 1)
-            if token[i:i + run].encode() in data]
+    return [
+        token[i : i + run]
+        for i in range(len(token) - run + 1)
+        if token[i : i + run].encode() in data
+    ]
 
 
 async def test_an_escaped_echo_reaches_no_alert_job_reply_or_database(
-        start_bot: Any, tmp_path: Path) -> None:
+    start_bot: Any, tmp_path: Path
+) -> None:
     """End to end: a Dreamina job fails with upstream's error text echoing the token, JSON-
     escaped and cut short; the alert, the `/job` reply and the database show `***`."""
-    sim = Simulator(seed=4, accounts=3, jobs=0, token=ECHO_TOKEN, clock=ManualClock(),
-                    churn=False)
-    h = await start_bot(sim=sim, useapi_token=ECHO_TOKEN, providers=["dreamina"],
-                        db=tmp_path / "echo.db")
+    sim = Simulator(seed=4, accounts=3, jobs=0, token=ECHO_TOKEN, clock=ManualClock(), churn=False)
+    h = await start_bot(
+        sim=sim, useapi_token=ECHO_TOKEN, providers=["dreamina"], db=tmp_path / "echo.db"
+    )
     account = sim.accounts("dreamina")[0].account
     job = sim.start_job("dreamina", account, duration=math.inf)
     await h.tick()
     sim.finish_job(job, "failed")
-    sim.pin(f"/v1/dreamina/videos/{job}",
-            '{"jobid":"' + job + '","type":"video","status":"failed","model":"m1",'
-            '"error":"session ' + _escaped(ECHO_TOKEN[:-1]) + ' rejected",'
-            '"request":{"prompt":"a cat"}}')
+    sim.pin(
+        f"/v1/dreamina/videos/{job}",
+        '{"jobid":"' + job + '","type":"video","status":"failed","model":"m1",'
+        '"error":"session ' + _escaped(ECHO_TOKEN[:-1]) + ' rejected",'
+        '"request":{"prompt":"a cat"}}',
+    )
     await h.tick()
     await h.deliver()
     [alert] = [e for m in h.fake.messages() for e in m["embeds"]]
     assert alert["title"] == "Dreamina job failed"
     when = re.search(r"\*\*When\*\* <t:\d+:f> \(<t:\d+:R>\)$", alert["description"])
     assert when is not None
-    assert alert["description"] == "\n".join([
-        f"**Job** {escape(job)}", f"**Account** {escape(account)}",
-        "session \\*\\*\\* rejected", "**kind** video", "**model** m1",
-        "**prompt** a cat", "**status** failed", when.group(0)])
+    assert alert["description"] == "\n".join(
+        [
+            f"**Job** {escape(job)}",
+            f"**Account** {escape(account)}",
+            "session \\*\\*\\* rejected",
+            "**kind** video",
+            "**model** m1",
+            "**prompt** a cat",
+            "**status** failed",
+            when.group(0),
+        ]
+    )
 
-    done = asyncio.ensure_future(h.bot.wait_for(
-        "app_command_completion", check=lambda i, c: c.qualified_name == "job", timeout=10))
+    done = asyncio.ensure_future(
+        h.bot.wait_for(
+            "app_command_completion", check=lambda i, c: c.qualified_name == "job", timeout=10
+        )
+    )
     await asyncio.sleep(0)
     inter = await h.fake.invoke("job", {"provider": "dreamina", "id": job})
     await done
@@ -355,17 +417,28 @@ async def test_an_escaped_echo_reaches_no_alert_job_reply_or_database(
     assert _token_runs(sent.encode(), ECHO_TOKEN) == []
 
 
-@pytest.mark.parametrize(("token", "prefix", "run"), [
-    ("sim-token", 0, 8), ("0123456789abcdef", 0, 15), ("0123456789abcdefg", 0, 16),
-    (ECHO_TOKEN, 10, 16), ("user:77-ab/cd+ef/gh+ij/kl+mn/op+qr/st", 8, 16), ("x" * 40, 0, 16),
-    ("short", 0, 5),
-    # a long user id: the prefix alone is 18 characters, more than a run
-    ("user:123456789012-Zx8Qp2Lm7Vn4Rt6Yw1Ks9Hd3", 18, 16),
-    # a secret part of 12: from 11 of it; of 8, too short to stand alone: all secret
-    ("user:123456789012-Zx8Qp2Lm7Vn4", 18, 11), ("user:1234-Zx8Qp2Lm", 0, 16),
-    ("user:1-ab/c", 0, 10), ("user:12-" + "é" * 20, 8, 16)])
-def test_the_prefilter_never_misses_a_run_the_mask_would_mask(token: str, prefix: int,
-                                                              run: int) -> None:
+@pytest.mark.parametrize(
+    ("token", "prefix", "run"),
+    [
+        ("sim-token", 0, 8),
+        ("0123456789abcdef", 0, 15),
+        ("0123456789abcdefg", 0, 16),
+        (ECHO_TOKEN, 10, 16),
+        ("user:77-ab/cd+ef/gh+ij/kl+mn/op+qr/st", 8, 16),
+        ("x" * 40, 0, 16),
+        ("short", 0, 5),
+        # a long user id: the prefix alone is 18 characters, more than a run
+        ("user:123456789012-Zx8Qp2Lm7Vn4Rt6Yw1Ks9Hd3", 18, 16),
+        # a secret part of 12: from 11 of it; of 8, too short to stand alone: all secret
+        ("user:123456789012-Zx8Qp2Lm7Vn4", 18, 11),
+        ("user:1234-Zx8Qp2Lm", 0, 16),
+        ("user:1-ab/c", 0, 10),
+        ("user:12-" + "é" * 20, 8, 16),
+    ],
+)
+def test_the_prefilter_never_misses_a_run_the_mask_would_mask(
+    token: str, prefix: int, run: int
+) -> None:
     """Every run of the token's characters that holds `mask.run` or more of its secret part
     (after `prefix` characters of `user:<id>-`), written raw, escaped entirely or in part, in
     a JSON body: `may_hold` says look, and `value` masks it whole. A run holding one secret
@@ -376,8 +449,11 @@ def test_the_prefilter_never_misses_a_run_the_mask_would_mask(token: str, prefix
         for end in range(start + 1, len(token) + 1):
             part = token[start:end]
             secret = end - max(start, prefix)
-            for text in (f"<{part}>", f"<{_escaped(part)}>",
-                         f"<{part[:len(part) // 2]}{_escaped(part[len(part) // 2:])}>"):
+            for text in (
+                f"<{part}>",
+                f"<{_escaped(part)}>",
+                f"<{part[: len(part) // 2]}{_escaped(part[len(part) // 2 :])}>",
+            ):
                 raw = ('{"e":["' + text + '"]}').encode()
                 value = json.loads(raw)
                 if secret >= run:
@@ -394,14 +470,32 @@ def test_the_prefilter_never_misses_what_the_mask_masks() -> None:
     masked = 0
 
     @settings(max_examples=300, derandomize=True, database=None, deadline=None)
-    @given(st.sampled_from([ECHO_TOKEN, "user:123456789012-Zx8Qp2Lm7Vn4Rt6Yw1Ks9Hd3",
-                            "user:123456789012-Zx8Qp2Lm7Vn4", "0123456789abcdefg", "sim-token"]),
-           st.lists(st.tuples(st.integers(0, 45), st.integers(0, 45), st.booleans(),
-                              st.text("user:0123456789-Zx8Qp", max_size=3)), max_size=4))
+    @given(
+        st.sampled_from(
+            [
+                ECHO_TOKEN,
+                "user:123456789012-Zx8Qp2Lm7Vn4Rt6Yw1Ks9Hd3",
+                "user:123456789012-Zx8Qp2Lm7Vn4",
+                "0123456789abcdefg",
+                "sim-token",
+            ]
+        ),
+        st.lists(
+            st.tuples(
+                st.integers(0, 45),
+                st.integers(0, 45),
+                st.booleans(),
+                st.text("user:0123456789-Zx8Qp", max_size=3),
+            ),
+            max_size=4,
+        ),
+    )
     def prop(token: str, pieces: list[tuple[int, int, bool, str]]) -> None:
         nonlocal masked
-        text = "".join(noise + (_escaped(token[a:b]) if escape_ else token[a:b])
-                       for a, b, escape_, noise in pieces)
+        text = "".join(
+            noise + (_escaped(token[a:b]) if escape_ else token[a:b])
+            for a, b, escape_, noise in pieces
+        )
         raw = ('{"e":"' + text + '"}').encode()
         mask = TokenMask(token)
         value = json.loads(raw)
@@ -422,31 +516,53 @@ LONG_TOKEN = LONG_PREFIX + LONG_SECRET
 L = LONG_TOKEN
 #: (what upstream wrote inside a JSON string, what the user must see).
 LONG_ID_ECHOES = [
-    pytest.param(f"{LONG_PREFIX}pixverse:a@b.c-video:7", f"{LONG_PREFIX}pixverse:a@b.c-video:7",
-                 id="pixverse-id"),
-    pytest.param(f"{LONG_PREFIX}minimax:123456-image:12", f"{LONG_PREFIX}minimax:123456-image:12",
-                 id="minimax-id"),
-    pytest.param(f"j1128120000123456789v-u{LONG_ID}-US:a@b.c:dreamina",
-                 f"j1128120000123456789v-u{LONG_ID}-US:a@b.c:dreamina", id="dreamina-id"),
-    pytest.param(f"{LONG_PREFIX}{LONG_PREFIX}pixverse:a@b.c-video:7",
-                 f"{LONG_PREFIX}{LONG_PREFIX}pixverse:a@b.c-video:7", id="prefix-twice"),
+    pytest.param(
+        f"{LONG_PREFIX}pixverse:a@b.c-video:7",
+        f"{LONG_PREFIX}pixverse:a@b.c-video:7",
+        id="pixverse-id",
+    ),
+    pytest.param(
+        f"{LONG_PREFIX}minimax:123456-image:12",
+        f"{LONG_PREFIX}minimax:123456-image:12",
+        id="minimax-id",
+    ),
+    pytest.param(
+        f"j1128120000123456789v-u{LONG_ID}-US:a@b.c:dreamina",
+        f"j1128120000123456789v-u{LONG_ID}-US:a@b.c:dreamina",
+        id="dreamina-id",
+    ),
+    pytest.param(
+        f"{LONG_PREFIX}{LONG_PREFIX}pixverse:a@b.c-video:7",
+        f"{LONG_PREFIX}{LONG_PREFIX}pixverse:a@b.c-video:7",
+        id="prefix-twice",
+    ),
     pytest.param(f"session {L} rejected", "session *** rejected", id="raw"),
     pytest.param(f"session {_escaped(L)} rejected", "session *** rejected", id="escaped"),
     pytest.param(f"session {L[:-1]} rejected", "session *** rejected", id="less-last-char"),
-    pytest.param(f"session {_escaped(L[:-1])} rejected", "session *** rejected",
-                 id="less-last-char-escaped"),
+    pytest.param(
+        f"session {_escaped(L[:-1])} rejected", "session *** rejected", id="less-last-char-escaped"
+    ),
     pytest.param(f"session {LONG_SECRET} rejected", "session *** rejected", id="secret-alone"),
-    pytest.param(f"session {_escaped(LONG_SECRET)} rejected", "session *** rejected",
-                 id="secret-alone-escaped"),
+    pytest.param(
+        f"session {_escaped(LONG_SECRET)} rejected",
+        "session *** rejected",
+        id="secret-alone-escaped",
+    ),
     pytest.param(f"[{LONG_PREFIX}{LONG_SECRET[:16]}]", "[***]", id="prefix-and-16-secret"),
-    pytest.param(f"[{LONG_PREFIX}{LONG_SECRET[:15]}]", f"[{LONG_PREFIX}{LONG_SECRET[:15]}]",
-                 id="prefix-and-15-secret-kept"),
+    pytest.param(
+        f"[{LONG_PREFIX}{LONG_SECRET[:15]}]",
+        f"[{LONG_PREFIX}{LONG_SECRET[:15]}]",
+        id="prefix-and-15-secret-kept",
+    ),
     pytest.param(f"[{LONG_SECRET[:16]}]", "[***]", id="16-secret-alone"),
     pytest.param(f"[{LONG_SECRET[:15]}]", f"[{LONG_SECRET[:15]}]", id="15-secret-kept"),
     pytest.param(f"[{LONG_SECRET[-16:]}]", "[***]", id="last-16-secret"),
     pytest.param(f"[{LONG_SECRET[-15:]}]", f"[{LONG_SECRET[-15:]}]", id="last-15-secret-kept"),
-    pytest.param(f"{LONG_PREFIX}pixverse:a@b.c-video:7 {L}",
-                 f"{LONG_PREFIX}pixverse:a@b.c-video:7 ***", id="an-id-then-the-token"),
+    pytest.param(
+        f"{LONG_PREFIX}pixverse:a@b.c-video:7 {L}",
+        f"{LONG_PREFIX}pixverse:a@b.c-video:7 ***",
+        id="an-id-then-the-token",
+    ),
     pytest.param(f"{LONG_PREFIX}{L}", f"{LONG_PREFIX}***", id="prefix-then-the-token"),
 ]
 
@@ -473,16 +589,20 @@ def test_a_long_user_id_leaves_job_ids_alone_and_masks_echoes(written: str, seen
 async def test_a_long_user_id_passes_its_job_ids_through_the_client() -> None:
     """End to end: the simulator's job ids, of a user with a 12-digit id, come through the
     client as they were, and an echo of the token in a job body does not."""
-    sim = Simulator(seed=8, accounts=3, jobs=0, token=LONG_TOKEN, clock=ManualClock(),
-                    churn=False)
+    sim = Simulator(seed=8, accounts=3, jobs=0, token=LONG_TOKEN, clock=ManualClock(), churn=False)
     sim.uid = int(LONG_ID)
     account = sim.accounts("pixverse")[0].account
     ids = [sim.start_job("pixverse", account, duration=math.inf) for _ in range(3)]
     assert all(i.startswith(LONG_PREFIX) for i in ids)
-    sim.pin("/v1/dreamina/videos/j1", '{"jobid":"j1","status":"failed","error":"token '
-            + _escaped(LONG_TOKEN[:-1]) + ' refused, jobs ' + ids[0] + '"}')
-    async with SimServer(sim) as server, UseapiClient(server.url,
-                                                      SecretStr(LONG_TOKEN)) as client:
+    sim.pin(
+        "/v1/dreamina/videos/j1",
+        '{"jobid":"j1","status":"failed","error":"token '
+        + _escaped(LONG_TOKEN[:-1])
+        + " refused, jobs "
+        + ids[0]
+        + '"}',
+    )
+    async with SimServer(sim) as server, UseapiClient(server.url, SecretStr(LONG_TOKEN)) as client:
         queue = await client.get_json("/v2/pixverse/scheduler/", provider="pixverse")
         job = await client.get_json("/v1/dreamina/videos/j1", provider="dreamina")
     listed = queue["executing"] if isinstance(queue, dict) else queue
@@ -496,8 +616,10 @@ def test_the_prefilter_lets_a_scheduler_list_through_unwalked() -> None:
     sim = Simulator(seed=6, accounts=50, jobs=1000, clock=ManualClock(), churn=False)
     short = json.dumps([{"id": j.id, "started": j.started_iso} for j in sim.running()])
     assert len(short) > 50_000 and f"user:{sim.uid}-".encode() in short.encode()
-    for uid, body in ((str(sim.uid), short),
-                      (LONG_ID, short.replace(f"user:{sim.uid}-", LONG_PREFIX))):
+    for uid, body in (
+        (str(sim.uid), short),
+        (LONG_ID, short.replace(f"user:{sim.uid}-", LONG_PREFIX)),
+    ):
         token = f"user:{uid}-{LONG_SECRET}"
         mask = TokenMask(token)
         assert f"user:{uid}-".encode() in body.encode()

@@ -7,10 +7,22 @@ from bot.settings import ConfigError, load_settings
 def clean_env(monkeypatch, tmp_path):
     """No .env and no OPSBOT-relevant variables from the developer's shell."""
     monkeypatch.chdir(tmp_path)
-    for name in ("DISCORD_TOKEN", "USEAPI_TOKEN", "USEAPI_BASE_URL", "PROVIDERS", "GUILD_IDS",
-                 "ALERT_CHANNEL_ID", "POLL_INTERVAL_SECONDS", "STUCK_AFTER_MINUTES",
-                 "DATABASE_URL", "REDACT_ACCOUNTS", "HTTP_PORT", "LOG_LEVEL",
-                 "DISCORD_API_BASE_URL", "DISCORD_GATEWAY_URL"):
+    for name in (
+        "DISCORD_TOKEN",
+        "USEAPI_TOKEN",
+        "USEAPI_BASE_URL",
+        "PROVIDERS",
+        "GUILD_IDS",
+        "ALERT_CHANNEL_ID",
+        "POLL_INTERVAL_SECONDS",
+        "STUCK_AFTER_MINUTES",
+        "DATABASE_URL",
+        "REDACT_ACCOUNTS",
+        "HTTP_PORT",
+        "LOG_LEVEL",
+        "DISCORD_API_BASE_URL",
+        "DISCORD_GATEWAY_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -46,18 +58,21 @@ def test_secrets_never_in_repr(monkeypatch):
         assert "SECRET" not in text
 
 
-@pytest.mark.parametrize(("name", "value"), [
-    ("POLL_INTERVAL_SECONDS", "4"),
-    ("POLL_INTERVAL_SECONDS", "soon"),
-    ("USEAPI_BASE_URL", "not a url"),
-    ("PROVIDERS", "pixverse,kling9"),
-    ("GUILD_IDS", "12,abc"),
-    ("DATABASE_URL", "mysql://x"),
-    ("HTTP_PORT", "70000"),
-    ("LOG_LEVEL", "LOUD"),
-    ("REDACT_ACCOUNTS", "maybe"),
-    ("DISCORD_GATEWAY_URL", "http://not-a-websocket"),
-])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("POLL_INTERVAL_SECONDS", "4"),
+        ("POLL_INTERVAL_SECONDS", "soon"),
+        ("USEAPI_BASE_URL", "not a url"),
+        ("PROVIDERS", "pixverse,kling9"),
+        ("GUILD_IDS", "12,abc"),
+        ("DATABASE_URL", "mysql://x"),
+        ("HTTP_PORT", "70000"),
+        ("LOG_LEVEL", "LOUD"),
+        ("REDACT_ACCOUNTS", "maybe"),
+        ("DISCORD_GATEWAY_URL", "http://not-a-websocket"),
+    ],
+)
 def test_bad_value_is_one_line_naming_the_variable(monkeypatch, name, value):
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError) as info:

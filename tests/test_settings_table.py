@@ -60,37 +60,69 @@ BAD: list[tuple[str, str, str]] = [
     ("HTTP_PORT", "65536", PORT),
     ("HTTP_PORT", "inf", PORT),
     ("HTTP_PORT", "80.5", PORT),
-    ("DISCORD_TOKEN", f"abc\n{SECRET}", f"DISCORD_TOKEN: contains spaces or line breaks; "
-                                        f"{TOKEN_RULE}"),
-    ("DISCORD_TOKEN", f"abc\r\nX-Evil: {SECRET}", f"DISCORD_TOKEN: contains spaces or line "
-                                                  f"breaks; {TOKEN_RULE}"),
-    ("DISCORD_TOKEN", f"abc\x1b[2J{SECRET}", f"DISCORD_TOKEN: contains control or invisible "
-                                          f"characters; {TOKEN_RULE}"),
-    ("DISCORD_TOKEN", f"abc\u200b{SECRET}", f"DISCORD_TOKEN: contains control or invisible "
-                                            f"characters; {TOKEN_RULE}"),
-    ("USEAPI_TOKEN", f"abc\n{SECRET}", f"USEAPI_TOKEN: contains spaces or line breaks; "
-                                       f"{TOKEN_RULE}"),
-    ("USEAPI_TOKEN", f"abc {SECRET}", f"USEAPI_TOKEN: contains spaces or line breaks; "
-                                      f"{TOKEN_RULE}"),
-    ("USEAPI_TOKEN", f"tök{SECRET}", f"USEAPI_TOKEN: contains characters outside ASCII; "
-                                     f"{TOKEN_RULE}"),
+    (
+        "DISCORD_TOKEN",
+        f"abc\n{SECRET}",
+        f"DISCORD_TOKEN: contains spaces or line breaks; {TOKEN_RULE}",
+    ),
+    (
+        "DISCORD_TOKEN",
+        f"abc\r\nX-Evil: {SECRET}",
+        f"DISCORD_TOKEN: contains spaces or line breaks; {TOKEN_RULE}",
+    ),
+    (
+        "DISCORD_TOKEN",
+        f"abc\x1b[2J{SECRET}",
+        f"DISCORD_TOKEN: contains control or invisible characters; {TOKEN_RULE}",
+    ),
+    (
+        "DISCORD_TOKEN",
+        f"abc\u200b{SECRET}",
+        f"DISCORD_TOKEN: contains control or invisible characters; {TOKEN_RULE}",
+    ),
+    (
+        "USEAPI_TOKEN",
+        f"abc\n{SECRET}",
+        f"USEAPI_TOKEN: contains spaces or line breaks; {TOKEN_RULE}",
+    ),
+    (
+        "USEAPI_TOKEN",
+        f"abc {SECRET}",
+        f"USEAPI_TOKEN: contains spaces or line breaks; {TOKEN_RULE}",
+    ),
+    (
+        "USEAPI_TOKEN",
+        f"tök{SECRET}",
+        f"USEAPI_TOKEN: contains characters outside ASCII; {TOKEN_RULE}",
+    ),
     ("USEAPI_BASE_URL", f"https://user:{SECRET}@api.useapi.net", f"USEAPI_BASE_URL: {USERINFO}"),
     ("USEAPI_BASE_URL", f"https://{SECRET}@api.useapi.net", f"USEAPI_BASE_URL: {USERINFO}"),
     ("USEAPI_BASE_URL", f"https://api.useapi.net/?token={SECRET}", f"USEAPI_BASE_URL: {QUERY}"),
     ("USEAPI_BASE_URL", f"https://api.useapi.net/#{SECRET}", f"USEAPI_BASE_URL: {FRAGMENT}"),
-    ("DISCORD_API_BASE_URL", f"http://bot:{SECRET}@127.0.0.1:8080/api/v10",
-     f"DISCORD_API_BASE_URL: {USERINFO}"),
-    ("DISCORD_API_BASE_URL", "http://127.0.0.1:8080/api/v10?x=1",
-     f"DISCORD_API_BASE_URL: {QUERY}"),
-    ("DISCORD_GATEWAY_URL", f"ws://bot:{SECRET}@127.0.0.1:8080/gateway",
-     f"DISCORD_GATEWAY_URL: {USERINFO}"),
+    (
+        "DISCORD_API_BASE_URL",
+        f"http://bot:{SECRET}@127.0.0.1:8080/api/v10",
+        f"DISCORD_API_BASE_URL: {USERINFO}",
+    ),
+    ("DISCORD_API_BASE_URL", "http://127.0.0.1:8080/api/v10?x=1", f"DISCORD_API_BASE_URL: {QUERY}"),
+    (
+        "DISCORD_GATEWAY_URL",
+        f"ws://bot:{SECRET}@127.0.0.1:8080/gateway",
+        f"DISCORD_GATEWAY_URL: {USERINFO}",
+    ),
     ("DISCORD_GATEWAY_URL", "ws://127.0.0.1:8080/gateway?v=10", f"DISCORD_GATEWAY_URL: {QUERY}"),
     ("DISCORD_GATEWAY_URL", "ws://127.0.0.1:8080/gateway#x", f"DISCORD_GATEWAY_URL: {FRAGMENT}"),
-    ("DATABASE_URL", f"postgresql+asyncpg://u:{SECRET}@db:notaport/opsbot",
-     "DATABASE_URL: is not a database URL that SQLAlchemy can read (check the port and the "
-     "special characters in the password)"),
-    ("DATABASE_URL", f"postgresql+asyncpg://u:{SECRET}@db/opsbot\nx",
-     "DATABASE_URL: contains control characters (a line break?)"),
+    (
+        "DATABASE_URL",
+        f"postgresql+asyncpg://u:{SECRET}@db:notaport/opsbot",
+        "DATABASE_URL: is not a database URL that SQLAlchemy can read (check the port and the "
+        "special characters in the password)",
+    ),
+    (
+        "DATABASE_URL",
+        f"postgresql+asyncpg://u:{SECRET}@db/opsbot\nx",
+        "DATABASE_URL: contains control characters (a line break?)",
+    ),
     ("HTTP_HOST", "bad host", "HTTP_HOST: must be a host name or IP address (ASCII, no spaces)"),
 ]
 #: Every command that reads the settings.
@@ -118,8 +150,13 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyP
 @pytest.mark.parametrize("command", COMMANDS)
 @pytest.mark.parametrize(("name", "value", "line"), BAD, ids=_id)
 def test_bad_value_exits_2_with_one_line_naming_the_variable(
-        clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: str,
-        name: str, value: str, line: str) -> None:
+    clean_env: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+    name: str,
+    value: str,
+    line: str,
+) -> None:
     clean_env.setenv(name, value)
     assert cli.main(command.split()) == 2
     out, err = capsys.readouterr()
@@ -130,15 +167,17 @@ def test_bad_value_exits_2_with_one_line_naming_the_variable(
 
 
 def test_a_bad_value_in_dotenv_is_refused_the_same_way(
-        clean_env: pytest.MonkeyPatch, tmp_path: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    clean_env: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     clean_env.delenv("DISCORD_TOKEN")
     # dotenv turns \n inside double quotes into a line break
     (tmp_path / ".env").write_text(f'DISCORD_TOKEN="abc\\n{SECRET}"\n')
     assert cli.main(["run"]) == 2
     out, err = capsys.readouterr()
-    assert (out, err) == ("", "opsbot: config error: DISCORD_TOKEN: contains spaces or line "
-                              f"breaks; {TOKEN_RULE}\n")
+    assert (out, err) == (
+        "",
+        f"opsbot: config error: DISCORD_TOKEN: contains spaces or line breaks; {TOKEN_RULE}\n",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -165,8 +204,13 @@ ACCEPTED: list[tuple[str, str, Any]] = [
 
 @pytest.mark.parametrize(("name", "value", "held"), ACCEPTED, ids=_id)
 def test_each_bound_is_accepted_at_exactly_its_value(
-        clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], sim_url: str,
-        name: str, value: str, held: Any) -> None:
+    clean_env: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    sim_url: str,
+    name: str,
+    value: str,
+    held: Any,
+) -> None:
     clean_env.setenv("USEAPI_BASE_URL", sim_url)
     clean_env.setenv(name, value)
     assert cli.main(["check"]) == 0
@@ -174,8 +218,10 @@ def test_each_bound_is_accepted_at_exactly_its_value(
     assert err == ""
     poll = value if name == "POLL_INTERVAL_SECONDS" else "30"
     words = " ".join(out.split())  # rich wraps at the console's width
-    assert words.startswith("✓ settings: providers pixverse, minimax, dreamina, poll every "
-                            f"{poll}s, database sqlite+aiosqlite:///")
+    assert words.startswith(
+        "✓ settings: providers pixverse, minimax, dreamina, poll every "
+        f"{poll}s, database sqlite+aiosqlite:///"
+    )
     assert "✓ pixverse: reached" in words and "✓ dreamina: reached" in words
     got = getattr(load_settings(), name.lower())
     if name == "DISCORD_TOKEN":
@@ -187,20 +233,36 @@ def test_each_bound_is_accepted_at_exactly_its_value(
 PROCESS_CASES = [
     ("ALERT_CHANNEL_ID", str(MAX_ID + 1), f"ALERT_CHANNEL_ID: {ID_RANGE}"),
     ("POLL_INTERVAL_SECONDS", "1e12", POLL),
-    ("DISCORD_TOKEN", f"abc\n{SECRET}", f"DISCORD_TOKEN: contains spaces or line breaks; "
-                                        f"{TOKEN_RULE}"),
+    (
+        "DISCORD_TOKEN",
+        f"abc\n{SECRET}",
+        f"DISCORD_TOKEN: contains spaces or line breaks; {TOKEN_RULE}",
+    ),
     ("USEAPI_BASE_URL", f"https://user:{SECRET}@api.useapi.net", f"USEAPI_BASE_URL: {USERINFO}"),
 ]
 
 
 @pytest.mark.parametrize(("name", "value", "line"), PROCESS_CASES, ids=_id)
-def test_python_m_bot_run_exits_2_with_one_line(tmp_path: Path, name: str, value: str,
-                                                 line: str) -> None:
+def test_python_m_bot_run_exits_2_with_one_line(
+    tmp_path: Path, name: str, value: str, line: str
+) -> None:
     env = {k: v for k, v in os.environ.items() if k.upper() not in NAMES}
-    env.update({"DISCORD_TOKEN": "valid-discord-token.abc", "USEAPI_TOKEN": TOKEN,
-                "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'opsbot.db'}", name: value})
-    proc = subprocess.run([sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path,
-                          capture_output=True, timeout=60, check=False)
+    env.update(
+        {
+            "DISCORD_TOKEN": "valid-discord-token.abc",
+            "USEAPI_TOKEN": TOKEN,
+            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'opsbot.db'}",
+            name: value,
+        }
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 2
     assert proc.stdout == b""
     assert proc.stderr.decode() == f"opsbot: config error: {line}\n"
@@ -212,32 +274,56 @@ def test_python_m_bot_run_exits_2_with_one_line(tmp_path: Path, name: str, value
 MISSING_GUILD = 1300000000000000999
 
 
-@pytest.mark.parametrize(("status", "answer"), [
-    (404, "404 Unknown Guild"),       # the fake's answer for an id that is no guild
-    (403, "403 Missing Access"),      # Discord's answer for a guild the bot is not in
-])
+@pytest.mark.parametrize(
+    ("status", "answer"),
+    [
+        (404, "404 Unknown Guild"),  # the fake's answer for an id that is no guild
+        (403, "403 Missing Access"),  # Discord's answer for a guild the bot is not in
+    ],
+)
 async def test_a_guild_the_bot_is_not_in_is_skipped_with_a_warning(
-        start_bot: StartBot, fake_discord: FakeDiscord, caplog: pytest.LogCaptureFixture,
-        status: int, answer: str) -> None:
+    start_bot: StartBot,
+    fake_discord: FakeDiscord,
+    caplog: pytest.LogCaptureFixture,
+    status: int,
+    answer: str,
+) -> None:
     fake = fake_discord
     if status == 403:
         fake.add_guild(MISSING_GUILD, [1300000000000000201], name="Not ours")
-        fake.fail(rf"PUT /applications/\d+/guilds/{MISSING_GUILD}/commands$", 403, count=None,
-                  body={"message": "Missing Access", "code": 50001})
+        fake.fail(
+            rf"PUT /applications/\d+/guilds/{MISSING_GUILD}/commands$",
+            403,
+            count=None,
+            body={"message": "Missing Access", "code": 50001},
+        )
     with caplog.at_level(logging.INFO, logger="bot.app"):
         # the missing guild first: the one after it must still get its commands
         h = await start_bot(guild_ids=[MISSING_GUILD, fake.guild_id], providers=["pixverse"])
-    records = [(r.levelname, r.getMessage()) for r in caplog.records
-               if r.name == "bot.app" and "guild" in r.getMessage()]
+    records = [
+        (r.levelname, r.getMessage())
+        for r in caplog.records
+        if r.name == "bot.app" and "guild" in r.getMessage()
+    ]
     assert records == [
-        ("WARNING", f"GUILD_IDS: cannot sync commands to guild {MISSING_GUILD} ({answer}): the "
-                    "bot is not in it, or was invited without the applications.commands "
-                    "scope; carrying on without it"),
-        ("INFO", f"synced 6 commands to guild {fake.guild_id}")]
+        (
+            "WARNING",
+            f"GUILD_IDS: cannot sync commands to guild {MISSING_GUILD} ({answer}): the "
+            "bot is not in it, or was invited without the applications.commands "
+            "scope; carrying on without it",
+        ),
+        ("INFO", f"synced 6 commands to guild {fake.guild_id}"),
+    ]
     synced = fake.synced_commands(fake.guild_id)
     assert synced is not None
-    assert sorted(c["name"] for c in synced) == ["alerts", "board", "capacity", "job", "queue",
-                                                 "status"]
+    assert sorted(c["name"] for c in synced) == [
+        "alerts",
+        "board",
+        "capacity",
+        "job",
+        "queue",
+        "status",
+    ]
     assert fake.synced_commands(MISSING_GUILD) is None
     # and the bot runs: a command in the guild that has them is answered
     inter = await fake.invoke("status", permissions=ADMIN_PERMISSIONS)
@@ -250,20 +336,25 @@ async def test_a_guild_the_bot_is_not_in_is_skipped_with_a_warning(
 async def test_an_http_host_that_does_not_resolve_is_named_as_such(start_bot: StartBot) -> None:
     """It used to be reported as a problem with HTTP_PORT."""
     with pytest.raises(ConfigError) as refused:
-        await start_bot(providers=["pixverse"], http_host="no-such-host.invalid",
-                        http_port=65535)
+        await start_bot(providers=["pixverse"], http_host="no-such-host.invalid", http_port=65535)
     assert str(refused.value).startswith("HTTP_HOST: cannot resolve no-such-host.invalid (")
     assert "\n" not in str(refused.value)
 
 
 # --------------------------------------------------------------------------- the maximums run
 
+
 async def test_a_bot_at_the_maximum_interval_and_stuck_time_keeps_its_poll_loop(
-        start_bot: StartBot) -> None:
+    start_bot: StartBot,
+) -> None:
     """POLL_INTERVAL_SECONDS=1e12 started a bot whose poll loop died at its first tick (the
     loop's next time overflowed a datetime); at the accepted maximum the loop lives on."""
-    h = await start_bot(manual_ticks=False, providers=["pixverse"],
-                        poll_interval_seconds=3600, stuck_after_minutes=10080)
+    h = await start_bot(
+        manual_ticks=False,
+        providers=["pixverse"],
+        poll_interval_seconds=3600,
+        stuck_after_minutes=10080,
+    )
     cog = h.cog("pixverse")
     if h.bot.state("pixverse").ticks == 0:  # no await in between: no tick can slip past
         await h.bot.wait_for("opsbot_tick", timeout=15)
@@ -284,28 +375,52 @@ async def test_a_bot_at_the_maximum_interval_and_stuck_time_keeps_its_poll_loop(
 
 # --------------------------------------------------------------------------- numeric options
 
-@pytest.mark.parametrize(("argv", "line"), [
-    ("demo --seconds nan", "opsbot demo: error: argument --seconds: must be a number from 1 to "
-                           "86400"),
-    ("demo --seconds inf", "opsbot demo: error: argument --seconds: must be a number from 1 to "
-                           "86400"),
-    ("demo --seconds 0.99", "opsbot demo: error: argument --seconds: must be a number from 1 "
-                            "to 86400"),
-    ("demo --seconds 86400.01", "opsbot demo: error: argument --seconds: must be a number from "
-                                "1 to 86400"),
-    ("simulate --port 65536", "opsbot simulate: error: argument --port: must be a whole number "
-                              "from 0 to 65535"),
-    ("simulate --port -1", "opsbot simulate: error: argument --port: must be a whole number "
-                           "from 0 to 65535"),
-    ("simulate --jobs -1", "opsbot simulate: error: argument --jobs: must be a whole number "
-                           "from 0 to 1000000"),
-    ("simulate --accounts 100001", "opsbot simulate: error: argument --accounts: must be a "
-                                   "whole number from 0 to 100000"),
-    ("simulate --accounts 1e3", "opsbot simulate: error: argument --accounts: must be a whole "
-                                "number from 0 to 100000"),
-], ids=_id)
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (
+            "demo --seconds nan",
+            "opsbot demo: error: argument --seconds: must be a number from 1 to 86400",
+        ),
+        (
+            "demo --seconds inf",
+            "opsbot demo: error: argument --seconds: must be a number from 1 to 86400",
+        ),
+        (
+            "demo --seconds 0.99",
+            "opsbot demo: error: argument --seconds: must be a number from 1 to 86400",
+        ),
+        (
+            "demo --seconds 86400.01",
+            "opsbot demo: error: argument --seconds: must be a number from 1 to 86400",
+        ),
+        (
+            "simulate --port 65536",
+            "opsbot simulate: error: argument --port: must be a whole number from 0 to 65535",
+        ),
+        (
+            "simulate --port -1",
+            "opsbot simulate: error: argument --port: must be a whole number from 0 to 65535",
+        ),
+        (
+            "simulate --jobs -1",
+            "opsbot simulate: error: argument --jobs: must be a whole number from 0 to 1000000",
+        ),
+        (
+            "simulate --accounts 100001",
+            "opsbot simulate: error: argument --accounts: must be a whole number from 0 to 100000",
+        ),
+        (
+            "simulate --accounts 1e3",
+            "opsbot simulate: error: argument --accounts: must be a whole number from 0 to 100000",
+        ),
+    ],
+    ids=_id,
+)
 def test_a_numeric_option_out_of_range_is_a_usage_error(
-        capsys: pytest.CaptureFixture[str], argv: str, line: str) -> None:
+    capsys: pytest.CaptureFixture[str], argv: str, line: str
+) -> None:
     """(`demo --seconds nan` ran for ever; `simulate --port 70000` was a traceback.)"""
     with pytest.raises(SystemExit) as exited:
         cli.main(argv.split())
@@ -316,12 +431,21 @@ def test_a_numeric_option_out_of_range_is_a_usage_error(
     assert err.splitlines()[-1] == line
 
 
-@pytest.mark.parametrize(("argv", "name", "value"), [
-    ("demo --seconds 1", "seconds", 1.0), ("demo --seconds 86400", "seconds", 86400.0),
-    ("simulate --port 0", "port", 0), ("simulate --port 65535", "port", 65535),
-    ("simulate --jobs 0", "jobs", 0), ("simulate --jobs 1000000", "jobs", 1_000_000),
-    ("simulate --accounts 0", "accounts", 0), ("simulate --accounts 100000", "accounts", 100_000),
-], ids=_id)
-def test_each_option_bound_is_accepted_at_exactly_its_value(argv: str, name: str,
-                                                             value: float) -> None:
+@pytest.mark.parametrize(
+    ("argv", "name", "value"),
+    [
+        ("demo --seconds 1", "seconds", 1.0),
+        ("demo --seconds 86400", "seconds", 86400.0),
+        ("simulate --port 0", "port", 0),
+        ("simulate --port 65535", "port", 65535),
+        ("simulate --jobs 0", "jobs", 0),
+        ("simulate --jobs 1000000", "jobs", 1_000_000),
+        ("simulate --accounts 0", "accounts", 0),
+        ("simulate --accounts 100000", "accounts", 100_000),
+    ],
+    ids=_id,
+)
+def test_each_option_bound_is_accepted_at_exactly_its_value(
+    argv: str, name: str, value: float
+) -> None:
     assert getattr(cli._parser().parse_args(argv.split()), name) == value

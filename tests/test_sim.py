@@ -35,8 +35,11 @@ def status_path(sim: Simulator, job_id: str) -> str:
     assert job is not None
     if job.legacy:
         return f"/v1/pixverse/jobs/?jobid={enc(job_id)}"
-    return {"pixverse": "/v2/pixverse/videos/", "minimax": "/v1/minimax/videos/",
-            "dreamina": "/v1/dreamina/videos/"}[job.provider] + enc(job_id)
+    return {
+        "pixverse": "/v2/pixverse/videos/",
+        "minimax": "/v1/minimax/videos/",
+        "dreamina": "/v1/dreamina/videos/",
+    }[job.provider] + enc(job_id)
 
 
 def outcome_of(provider: str, response: httpx.Response) -> str:
@@ -45,16 +48,23 @@ def outcome_of(provider: str, response: httpx.Response) -> str:
         if response.status_code == 404:
             return "running"
         body = response.json()
-        return {"COMPLETED": "completed", "MODERATED": "moderated", "FAILED": "failed",
-                "CANCELLED": "cancelled"}[body["video_status_name"]]
+        return {
+            "COMPLETED": "completed",
+            "MODERATED": "moderated",
+            "FAILED": "failed",
+            "CANCELLED": "cancelled",
+        }[body["video_status_name"]]
     if provider == "minimax":
         if response.status_code == 404:
             return "moderated"
         body = response.json()
         if not body["statusFinal"]:
             return "running"
-        return str({2: "completed", 5: "moderated", 7: "moderated", 14: "moderated"}.get(
-            body["status"], body["statusLabel"]))
+        return str(
+            {2: "completed", 5: "moderated", 7: "moderated", 14: "moderated"}.get(
+                body["status"], body["statusLabel"]
+            )
+        )
     body = response.json()
     if body["status"] == "created":
         return "running"
@@ -75,14 +85,18 @@ async def running_count(client: httpx.AsyncClient, provider: str) -> int:
 # ------------------------------------------------------------------------------ auth, routing
 
 
-@pytest.mark.parametrize(("path", "body"), [
-    ("/v2/pixverse/scheduler/", {"error": "Unauthorized", "code": 401}),
-    ("/v1/minimax/scheduler/available", {"error": "Unauthorized", "code": 401}),
-    ("/v1/dreamina/scheduler", {"error": "Unauthorized"}),
-    ("/v1/dreamina/videos/whatever", {"error": "Unauthorized"}),
-])
-async def test_auth_required_with_provider_error_body(sim_server: SimServer, path: str,
-                                                      body: dict[str, object]) -> None:
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v2/pixverse/scheduler/", {"error": "Unauthorized", "code": 401}),
+        ("/v1/minimax/scheduler/available", {"error": "Unauthorized", "code": 401}),
+        ("/v1/dreamina/scheduler", {"error": "Unauthorized"}),
+        ("/v1/dreamina/videos/whatever", {"error": "Unauthorized"}),
+    ],
+)
+async def test_auth_required_with_provider_error_body(
+    sim_server: SimServer, path: str, body: dict[str, object]
+) -> None:
     async with sim_http(sim_server.url, token=None) as client:
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": SIM_TOKEN}):
             response = await client.get(path, headers=headers)
@@ -111,10 +125,12 @@ async def test_pixverse_shapes(sim: Simulator, sim_client: httpx.AsyncClient) ->
     items = (await sim_client.get("/v2/pixverse/scheduler/")).json()
     assert [i["id"] for i in items] == [j.id for j in sim.running("pixverse")]
     for item in items:
-        assert re.fullmatch(rf"user:{sim.uid}-pixverse:[^:@]+@[\w.-]+\.example-(video|image):\d+",
-                            item["id"])
+        assert re.fullmatch(
+            rf"user:{sim.uid}-pixverse:[^:@]+@[\w.-]+\.example-(video|image):\d+", item["id"]
+        )
         assert item["type"] in ("video", "image") and item["id"].endswith(
-            f"-{item['type']}:{item['id'].rsplit(':', 1)[1]}")
+            f"-{item['type']}:{item['id'].rsplit(':', 1)[1]}"
+        )
         assert ISO_MS.match(item["started"]) and ELAPSED.match(item["elapsed"])
         assert set(item) <= {"id", "type", "started", "elapsed", "replyUrl", "replyRef"}
     assert {"replyUrl": "https://hook.example/x", "replyRef": "r1"}.items() <= items[-1].items()
@@ -137,8 +153,9 @@ async def test_pixverse_shapes(sim: Simulator, sim_client: httpx.AsyncClient) ->
     assert (await sim_client.get("/v2/pixverse/accounts/nobody@x.example")).status_code == 404
 
 
-async def test_minimax_shapes_and_video_only_capacity(sim: Simulator,
-                                                      sim_client: httpx.AsyncClient) -> None:
+async def test_minimax_shapes_and_video_only_capacity(
+    sim: Simulator, sim_client: httpx.AsyncClient
+) -> None:
     acct = sim.accounts("minimax")[0]
     sim.free_account("minimax", acct.account)
     image_id = sim.start_job("minimax", acct.account, kind="image")
@@ -157,8 +174,12 @@ async def test_minimax_shapes_and_video_only_capacity(sim: Simulator,
     body = (await sim_client.get("/v1/minimax/scheduler/available")).json()
     row = next(r for r in body["available"] if r["account"] == acct.account)
     # documented quirk: only video jobs count
-    assert row == {"account": acct.account, "maxJobs": acct.max_jobs, "executing": 1,
-                   "available": acct.max_jobs - 1}
+    assert row == {
+        "account": acct.account,
+        "maxJobs": acct.max_jobs,
+        "executing": 1,
+        "available": acct.max_jobs - 1,
+    }
     assert acct.executing == 2 and image_id in acct.running
 
     config = (await sim_client.get("/v1/minimax/accounts")).json()
@@ -171,14 +192,17 @@ async def test_minimax_shapes_and_video_only_capacity(sim: Simulator,
 
 
 async def test_minimax_image_ids_sometimes_listed_under_video_id(
-        make_sim_server: MakeSimServer) -> None:
+    make_sim_server: MakeSimServer,
+) -> None:
     server = await make_sim_server(providers=("minimax",), accounts=3, jobs=0)
     sim = server.sim
     ids = [sim.start_job("minimax", kind="image", duration=600) for _ in range(4)]
     async with sim_http(server.url) as client:
         items = (await client.get("/v1/minimax/scheduler/")).json()
-    keys = {i.get("imageId") or i["videoId"]: ("imageId" if "imageId" in i else "videoId")
-            for i in items}
+    keys = {
+        i.get("imageId") or i["videoId"]: ("imageId" if "imageId" in i else "videoId")
+        for i in items
+    }
     assert set(keys) == set(ids)
     assert set(keys.values()) == {"imageId", "videoId"}  # as in the documented examples
 
@@ -191,8 +215,9 @@ async def test_dreamina_shapes(sim: Simulator, sim_client: httpx.AsyncClient) ->
     for account, jobs in body["executing"].items():
         assert re.fullmatch(r"(US|CA):[^:]+@[\w.-]+", account) and jobs
         for item in jobs:
-            assert re.fullmatch(rf"j\d{{19}}v-u{sim.uid}-{re.escape(account)}:dreamina",
-                                item["jobid"])
+            assert re.fullmatch(
+                rf"j\d{{19}}v-u{sim.uid}-{re.escape(account)}:dreamina", item["jobid"]
+            )
             assert isinstance(item["elapsedSeconds"], int)
             assert re.fullmatch(r"[0-9a-f-]{36}", item["submitId"])
             assert "started" not in item and "replyRef" not in item
@@ -204,7 +229,8 @@ async def test_dreamina_shapes(sim: Simulator, sim_client: httpx.AsyncClient) ->
     missing = await sim_client.get("/v1/dreamina/accounts/US:nobody@x.example")
     assert missing.status_code == 404
     assert missing.json() == {
-        "error": "Unable to find configuration for account US:nobody@x.example"}
+        "error": "Unable to find configuration for account US:nobody@x.example"
+    }
     sim.free_account("dreamina", key)
     assert key not in (await sim_client.get("/v1/dreamina/scheduler")).json()["executing"]
 
@@ -229,10 +255,13 @@ def make_room(sim: Simulator, provider: str) -> None:
 
 
 async def test_pixverse_video_404_while_running_then_final(
-        sim: Simulator, sim_client: httpx.AsyncClient) -> None:
+    sim: Simulator, sim_client: httpx.AsyncClient
+) -> None:
     make_room(sim, "pixverse")
-    ids = {outcome: sim.start_job("pixverse", duration=30, outcome=outcome)
-           for outcome in ("completed", "failed", "moderated", "cancelled")}
+    ids = {
+        outcome: sim.start_job("pixverse", duration=30, outcome=outcome)
+        for outcome in ("completed", "failed", "moderated", "cancelled")
+    }
     for job_id in ids.values():
         response = await sim_client.get(f"/v2/pixverse/videos/{enc(job_id)}")
         assert response.status_code == 404
@@ -242,12 +271,18 @@ async def test_pixverse_video_404_while_running_then_final(
     for outcome, job_id in ids.items():
         body = (await sim_client.get(f"/v2/pixverse/videos/{enc(job_id)}")).json()
         assert body["video_id"] == job_id and body["video_status_final"] is True
-        seen[outcome] = (body["video_status"], body["video_status_name"], "url" in body,
-                         "errCode" in body)
-    assert seen == {"completed": (1, "COMPLETED", True, False),
-                    "failed": (8, "FAILED", False, True),
-                    "moderated": (7, "MODERATED", False, False),
-                    "cancelled": (8, "CANCELLED", False, False)}
+        seen[outcome] = (
+            body["video_status"],
+            body["video_status_name"],
+            "url" in body,
+            "errCode" in body,
+        )
+    assert seen == {
+        "completed": (1, "COMPLETED", True, False),
+        "failed": (8, "FAILED", False, True),
+        "moderated": (7, "MODERATED", False, False),
+        "cancelled": (8, "CANCELLED", False, False),
+    }
     unknown = await sim_client.get("/v2/pixverse/videos/user:1-pixverse:a@b-video:1")
     assert unknown.status_code == 404
 
@@ -255,8 +290,10 @@ async def test_pixverse_video_404_while_running_then_final(
 async def test_delete_scheduler_cancels(sim: Simulator, sim_client: httpx.AsyncClient) -> None:
     make_room(sim, "pixverse")
     make_room(sim, "minimax")
-    for provider, prefix, err in (("pixverse", "/v2/pixverse", {"code": 404}),
-                                  ("minimax", "/v1/minimax", {})):
+    for provider, prefix, err in (
+        ("pixverse", "/v2/pixverse", {"code": 404}),
+        ("minimax", "/v1/minimax", {}),
+    ):
         job_id = sim.start_job(provider, duration=600)
         response = await sim_client.delete(f"{prefix}/scheduler/{enc(job_id)}")
         assert response.status_code == 204
@@ -279,8 +316,10 @@ async def test_minimax_video_status(sim: Simulator, sim_client: httpx.AsyncClien
     assert body["videoId"] == running and body["canRetry"] is False
 
     moderated = [sim.start_job("minimax", duration=1, outcome="moderated") for _ in range(4)]
-    done = {o: sim.start_job("minimax", duration=1, outcome=o)
-            for o in ("completed", "failed", "cancelled")}
+    done = {
+        o: sim.start_job("minimax", duration=1, outcome=o)
+        for o in ("completed", "failed", "cancelled")
+    }
     sim.advance(2)
     removed = 0
     for job_id in moderated:
@@ -295,13 +334,13 @@ async def test_minimax_video_status(sim: Simulator, sim_client: httpx.AsyncClien
             body = response.json()
             assert body["status"] in (5, 7, 14) and body["statusLabel"] == "moderated"
     assert removed == 3  # three in four moderated jobs are "moderated and removed"
-    results = {o: (await sim_client.get(f"/v1/minimax/videos/{enc(i)}")).json()
-               for o, i in done.items()}
+    results = {
+        o: (await sim_client.get(f"/v1/minimax/videos/{enc(i)}")).json() for o, i in done.items()
+    }
     assert (results["completed"]["status"], results["completed"]["percent"]) == (2, 100)
     assert results["completed"]["videoURL"].endswith(".mp4")
     assert (results["failed"]["status"], results["failed"]["statusLabel"]) == (3, "failed")
-    assert (results["cancelled"]["status"], results["cancelled"]["statusLabel"]) == (
-        3, "cancelled")
+    assert (results["cancelled"]["status"], results["cancelled"]["statusLabel"]) == (3, "cancelled")
     assert all(r["statusFinal"] for r in results.values())
     unknown = await sim_client.get("/v1/minimax/videos/user:1-minimax:1-video:1")
     assert unknown.status_code == 404
@@ -309,15 +348,18 @@ async def test_minimax_video_status(sim: Simulator, sim_client: httpx.AsyncClien
 
 async def test_dreamina_video_status(sim: Simulator, sim_client: httpx.AsyncClient) -> None:
     make_room(sim, "dreamina")
-    ids = {o: sim.start_job("dreamina", duration=60, outcome=o)
-           for o in ("completed", "failed", "moderated", "cancelled")}
+    ids = {
+        o: sim.start_job("dreamina", duration=60, outcome=o)
+        for o in ("completed", "failed", "moderated", "cancelled")
+    }
     for job_id in ids.values():
         body = (await sim_client.get(f"/v1/dreamina/videos/{enc(job_id)}")).json()
         assert body["status"] == "created" and body["code"] == 200
         assert body["response"] == {"forecastCost": 125} and body["jobid"] == job_id
     sim.advance(61)
-    got = {o: (await sim_client.get(f"/v1/dreamina/videos/{enc(i)}")).json()
-           for o, i in ids.items()}
+    got = {
+        o: (await sim_client.get(f"/v1/dreamina/videos/{enc(i)}")).json() for o, i in ids.items()
+    }
     assert got["completed"]["status"] == "completed"
     assert got["completed"]["response"]["videoUrl"].endswith(".mp4")
     assert got["failed"]["status"] == "failed" and got["failed"]["error"] == "fail_code: 2043"
@@ -388,7 +430,8 @@ async def test_pixverse_legacy_jobs_expire(make_sim_server: MakeSimServer) -> No
 
 
 async def test_churn_ground_truth_agrees_with_status_endpoints(
-        make_sim_server: MakeSimServer) -> None:
+    make_sim_server: MakeSimServer,
+) -> None:
     server = await make_sim_server(seed=7, accounts=15, jobs=30, legacy_jobs=0)
     sim = server.sim
     async with sim_http(server.url) as client:
@@ -405,8 +448,9 @@ async def test_churn_ground_truth_agrees_with_status_endpoints(
         # population stays near the target (30)
         assert all(15 <= n <= 40 for n in sizes), sizes
 
-        answers = await asyncio.gather(*[client.get(status_path(sim, str(e.job_id)))
-                                         for e in finished])
+        answers = await asyncio.gather(
+            *[client.get(status_path(sim, str(e.job_id))) for e in finished]
+        )
         for event, response in zip(finished, answers, strict=True):
             assert outcome_of(event.provider, response) == event.outcome, event
         running = sim.running()
@@ -424,9 +468,11 @@ def test_same_seed_same_population_and_sampling_independent() -> None:
 
     a, b, c = build(3), build(3), build(4)
     assert [(x.account, x.max_jobs) for x in a.accounts("dreamina")] == [
-        (x.account, x.max_jobs) for x in b.accounts("dreamina")]
+        (x.account, x.max_jobs) for x in b.accounts("dreamina")
+    ]
     assert [(j.id, j.started_iso, j.outcome) for j in a.running()] == [
-        (j.id, j.started_iso, j.outcome) for j in b.running()]
+        (j.id, j.started_iso, j.outcome) for j in b.running()
+    ]
     assert [j.id for j in a.running()] != [j.id for j in c.running()]
     a.advance(1_800)
     for _ in range(30):
@@ -498,7 +544,8 @@ def test_direct_control_validation(sim: Simulator) -> None:
 
 
 async def test_fault_status_with_count_and_provider_bodies(
-        sim: Simulator, sim_client: httpx.AsyncClient) -> None:
+    sim: Simulator, sim_client: httpx.AsyncClient
+) -> None:
     sim.faults.set("scheduler", "status", status=429, count=2)
     sim.faults.set("dreamina", "status", status=596, count=1)
     first = await sim_client.get("/v2/pixverse/scheduler/")
@@ -506,7 +553,8 @@ async def test_fault_status_with_count_and_provider_bodies(
     assert first.json() == {"error": "Too many requests / all accounts busy", "code": 429}
     second = await sim_client.get("/v1/dreamina/scheduler")  # both match: first set wins
     assert second.status_code == 429 and second.json() == {
-        "error": "Too many requests / all accounts busy"}
+        "error": "Too many requests / all accounts busy"
+    }
     assert [f.kind for f in sim.faults.active()] == ["status"]
     third = await sim_client.get("/v1/dreamina/accounts")
     assert third.status_code == 596 and "code" not in third.json()
@@ -515,8 +563,9 @@ async def test_fault_status_with_count_and_provider_bodies(
     assert [r.fault for r in list(sim.requests)[-4:]] == ["status", "status", "status", None]
 
 
-async def test_fault_provider_pattern_and_clear(sim: Simulator,
-                                                sim_client: httpx.AsyncClient) -> None:
+async def test_fault_provider_pattern_and_clear(
+    sim: Simulator, sim_client: httpx.AsyncClient
+) -> None:
     sim.faults.set("minimax", "status", status=503)
     sim.faults.set(r"/videos/", "status", status=500)
     assert (await sim_client.get("/v1/minimax/accounts")).status_code == 503
@@ -554,8 +603,9 @@ async def test_fault_garbage_and_html(sim: Simulator, sim_client: httpx.AsyncCli
     assert "<html>" in page.text and "502 Bad Gateway" in page.text
 
 
-async def test_fault_timeout_hangs_and_is_cancellable(sim: Simulator,
-                                                      sim_server: SimServer) -> None:
+async def test_fault_timeout_hangs_and_is_cancellable(
+    sim: Simulator, sim_server: SimServer
+) -> None:
     sim.faults.set("scheduler", "timeout")  # 30 s by default
     async with sim_http(sim_server.url) as client:
         started = time.perf_counter()
@@ -596,8 +646,9 @@ async def test_fault_probability_is_seeded(make_sim_server: MakeSimServer) -> No
         server = await make_sim_server(seed=11, accounts=3, jobs=3)
         server.sim.faults.set("accounts", "status", status=502, probability=0.5)
         async with sim_http(server.url) as client:
-            results.append([(await client.get("/v2/pixverse/accounts")).status_code
-                            for _ in range(30)])
+            results.append(
+                [(await client.get("/v2/pixverse/accounts")).status_code for _ in range(30)]
+            )
     assert results[0] == results[1]
     assert set(results[0]) == {200, 502}
 
@@ -605,8 +656,11 @@ async def test_fault_probability_is_seeded(make_sim_server: MakeSimServer) -> No
 # ------------------------------------------------------------------------------ hostile bodies
 
 #: Where each provider's scheduler items stand, and their id and elapsed keys.
-CAPACITY_PATHS = {"pixverse": "/v2/pixverse/scheduler/available",
-                  "minimax": "/v1/minimax/scheduler/available", "dreamina": "/v1/dreamina/accounts"}
+CAPACITY_PATHS = {
+    "pixverse": "/v2/pixverse/scheduler/available",
+    "minimax": "/v1/minimax/scheduler/available",
+    "dreamina": "/v1/dreamina/accounts",
+}
 ID_KEY = {"pixverse": "id", "minimax": "videoId", "dreamina": "jobid"}
 ELAPSED_KEY = {"pixverse": "elapsed", "minimax": "elapsed", "dreamina": "elapsedSeconds"}
 
@@ -619,7 +673,8 @@ def first_list(provider: str, body: Any) -> list[Any]:
 
 
 async def test_fault_dribble_sends_the_usual_answer_a_byte_at_a_time(
-        sim: Simulator, sim_client: httpx.AsyncClient) -> None:
+    sim: Simulator, sim_client: httpx.AsyncClient
+) -> None:
     sim.pin("/v1/dreamina/scheduler", {"executing": {}, "total": 0})
     fault = sim.faults.set("dreamina", "dribble", seconds=0.02)
     assert fault.to_dict()["seconds"] == 0.02 and "size" not in fault.to_dict()
@@ -636,14 +691,14 @@ async def test_fault_dribble_sends_the_usual_answer_a_byte_at_a_time(
     assert (await sim_client.get("/v2/pixverse/scheduler/")).status_code == 200
     assert sim.requests[-1].fault is None
     assert sim.faults.clear("dreamina") == 1
-    assert (await sim_client.get("/v1/dreamina/scheduler")).json() == {"executing": {},
-                                                                        "total": 0}
+    assert (await sim_client.get("/v1/dreamina/scheduler")).json() == {"executing": {}, "total": 0}
     assert sim.requests[-1].fault is None
     assert DEFAULT_SECONDS["dribble"] == 2.0
 
 
-async def test_fault_dribble_is_cut_off_when_the_client_goes(sim: Simulator,
-                                                            sim_server: SimServer) -> None:
+async def test_fault_dribble_is_cut_off_when_the_client_goes(
+    sim: Simulator, sim_server: SimServer
+) -> None:
     sim.faults.set("minimax", "dribble", seconds=30)
     async with sim_http(sim_server.url) as client:
         with pytest.raises(httpx.ReadTimeout):
@@ -655,12 +710,14 @@ async def test_fault_dribble_is_cut_off_when_the_client_goes(sim: Simulator,
         assert sim.requests[-1].seconds is not None and sim.requests[-1].fault == "dribble"
 
 
-async def test_fault_oversized_streams_exactly_its_size(sim: Simulator,
-                                                       sim_server: SimServer) -> None:
+async def test_fault_oversized_streams_exactly_its_size(
+    sim: Simulator, sim_server: SimServer
+) -> None:
     size = 3 * 1024 * 1024 + 1
     async with sim_http(sim_server.url, token=None) as ctl, sim_http(sim_server.url) as api:
-        made = await ctl.post("/_sim/faults", json={"pattern": "scheduler/$", "kind": "oversized",
-                                                    "size": size})
+        made = await ctl.post(
+            "/_sim/faults", json={"pattern": "scheduler/$", "kind": "oversized", "size": size}
+        )
         assert made.status_code == 201 and made.json()["size"] == size
         response = await api.get("/v2/pixverse/scheduler/")
         assert response.status_code == 200
@@ -679,7 +736,8 @@ async def test_fault_oversized_streams_exactly_its_size(sim: Simulator,
 
 
 async def test_fault_oversized_survives_a_client_that_stops_reading(
-        sim: Simulator, sim_client: httpx.AsyncClient) -> None:
+    sim: Simulator, sim_client: httpx.AsyncClient
+) -> None:
     sim.faults.set("pixverse", "oversized", count=1)  # 50 MiB
     async with sim_client.stream("GET", "/v2/pixverse/scheduler/") as response:
         first = await response.aiter_raw().__anext__()
@@ -703,7 +761,8 @@ async def test_fault_deep_nests_arrays(sim: Simulator, sim_client: httpx.AsyncCl
 
 @pytest.mark.parametrize("provider", ["pixverse", "minimax", "dreamina"])
 async def test_fault_surrogate_adds_an_item_with_a_lone_surrogate_id(
-        sim: Simulator, sim_client: httpx.AsyncClient, provider: str) -> None:
+    sim: Simulator, sim_client: httpx.AsyncClient, provider: str
+) -> None:
     path = SCHEDULER_PATHS[provider]
     clean = (await sim_client.get(path)).json()
     sim.faults.set(provider, "surrogate")
@@ -726,8 +785,9 @@ async def test_fault_surrogate_adds_an_item_with_a_lone_surrogate_id(
 
 
 @pytest.mark.parametrize("provider", ["pixverse", "minimax", "dreamina"])
-async def test_fault_huge_numbers(sim: Simulator, sim_client: httpx.AsyncClient,
-                                  provider: str) -> None:
+async def test_fault_huge_numbers(
+    sim: Simulator, sim_client: httpx.AsyncClient, provider: str
+) -> None:
     path = SCHEDULER_PATHS[provider]
     clean = (await sim_client.get(path)).json()
     clean_capacity = (await sim_client.get(CAPACITY_PATHS[provider])).json()
@@ -738,7 +798,7 @@ async def test_fault_huge_numbers(sim: Simulator, sim_client: httpx.AsyncClient,
     body = response.json()
     second, first = first_list(provider, body).pop(), first_list(provider, body).pop()
     key = ELAPSED_KEY[provider]
-    assert (first[key], second[key]) == (10 ** 400, 1e308)
+    assert (first[key], second[key]) == (10**400, 1e308)
     assert first[ID_KEY[provider]] == hostile.fault_job_id(provider, "9000000000001")
     assert second[ID_KEY[provider]] == hostile.fault_job_id(provider, "9000000000002")
     if provider == "dreamina":
@@ -747,9 +807,10 @@ async def test_fault_huge_numbers(sim: Simulator, sim_client: httpx.AsyncClient,
     assert body == clean
     capacity = (await sim_client.get(CAPACITY_PATHS[provider])).json()
     entries = capacity["available"] if provider != "dreamina" else list(capacity.values())
-    clean_entries = (clean_capacity["available"] if provider != "dreamina"
-                     else list(clean_capacity.values()))
-    assert entries[0]["maxJobs"] == 10 ** 400
+    clean_entries = (
+        clean_capacity["available"] if provider != "dreamina" else list(clean_capacity.values())
+    )
+    assert entries[0]["maxJobs"] == 10**400
     assert entries[1:] == clean_entries[1:]
     sim.faults.clear()
     assert (await sim_client.get(path)).json() == clean
@@ -757,7 +818,8 @@ async def test_fault_huge_numbers(sim: Simulator, sim_client: httpx.AsyncClient,
 
 @pytest.mark.parametrize("provider", ["pixverse", "minimax", "dreamina"])
 async def test_fault_duplicates_lists_the_first_job_three_times(
-        sim: Simulator, sim_client: httpx.AsyncClient, provider: str) -> None:
+    sim: Simulator, sim_client: httpx.AsyncClient, provider: str
+) -> None:
     path = SCHEDULER_PATHS[provider]
     clean = (await sim_client.get(path)).json()
     sim.faults.set(provider, "duplicates")
@@ -773,7 +835,8 @@ async def test_fault_duplicates_lists_the_first_job_three_times(
 
 
 async def test_shaping_faults_leave_other_bodies_alone(
-        sim: Simulator, sim_client: httpx.AsyncClient) -> None:
+    sim: Simulator, sim_client: httpx.AsyncClient
+) -> None:
     job = sim.running("minimax")[0]
     clean = (await sim_client.get(f"/v1/minimax/videos/{enc(job.id)}")).json()
     for kind in ("surrogate", "huge_numbers", "duplicates"):
@@ -781,8 +844,10 @@ async def test_shaping_faults_leave_other_bodies_alone(
         assert (await sim_client.get(f"/v1/minimax/videos/{enc(job.id)}")).json() == clean
     sim.faults.set("minimax", "surrogate", count=1)
     error_reply = await sim_client.get("/v1/minimax/nothing/here")
-    assert error_reply.status_code == 404 and error_reply.json() == {"error": "Not found",
-                                                                      "code": 404}
+    assert error_reply.status_code == 404 and error_reply.json() == {
+        "error": "Not found",
+        "code": 404,
+    }
 
 
 # ------------------------------------------------------------------------------ pins, log
@@ -790,15 +855,20 @@ async def test_shaping_faults_leave_other_bodies_alone(
 
 async def test_pin_documented_example(sim: Simulator, sim_client: httpx.AsyncClient) -> None:
     example = {
-        "executing": [{"id": "user:user_id-pixverse:email-video:id1", "type": "video",
-                       "started": "2024-09-25T01:55:16.128Z", "elapsed": "03:57",
-                       "replyUrl": "<optional callback URL>",
-                       "replyRef": "<optional reference>"}],
+        "executing": [
+            {
+                "id": "user:user_id-pixverse:email-video:id1",
+                "type": "video",
+                "started": "2024-09-25T01:55:16.128Z",
+                "elapsed": "03:57",
+                "replyUrl": "<optional callback URL>",
+                "replyRef": "<optional reference>",
+            }
+        ],
         "available": [{"email": "<email_1>", "maxJobs": 5, "executing": 0, "available": 5}],
     }
     sim.pin("/v2/pixverse/scheduler/available", example)
-    sim.pin("/v1/minimax/scheduler/", "not json at all", status=200,
-            content_type="text/plain")
+    sim.pin("/v1/minimax/scheduler/", "not json at all", status=200, content_type="text/plain")
     assert (await sim_client.get("/v2/pixverse/scheduler/available")).json() == example
     assert (await sim_client.get("/v1/minimax/scheduler/")).text == "not json at all"
     assert isinstance((await sim_client.get("/v2/pixverse/scheduler/")).json(), list)
@@ -809,8 +879,7 @@ async def test_pin_documented_example(sim: Simulator, sim_client: httpx.AsyncCli
     assert sim.unpin() == 1 and sim.pins == {}
 
 
-async def test_request_log_keeps_raw_paths(sim: Simulator,
-                                           sim_client: httpx.AsyncClient) -> None:
+async def test_request_log_keeps_raw_paths(sim: Simulator, sim_client: httpx.AsyncClient) -> None:
     job_id = sim.running("pixverse")[0].id
     await sim_client.get(f"/v2/pixverse/videos/{enc(job_id)}")
     await sim_client.get("/v1/pixverse/jobs/", params={"jobid": "j1-pixverse"})
@@ -829,30 +898,38 @@ async def test_request_log_keeps_raw_paths(sim: Simulator,
 async def test_http_control_api(sim: Simulator, sim_server: SimServer) -> None:
     async with sim_http(sim_server.url, token=None) as ctl, sim_http(sim_server.url) as api:
         state = (await ctl.get("/_sim/state")).json()
-        assert state["providers"]["pixverse"]["running"][0]["id"] == sim.running("pixverse")[
-            0].id
+        assert state["providers"]["pixverse"]["running"][0]["id"] == sim.running("pixverse")[0].id
         assert {"accounts", "running", "target"} <= set(state["providers"]["minimax"])
 
-        fault = await ctl.post("/_sim/faults", json={"pattern": "pixverse", "kind": "status",
-                                                     "status": 402, "count": 1})
+        fault = await ctl.post(
+            "/_sim/faults",
+            json={"pattern": "pixverse", "kind": "status", "status": 402, "count": 1},
+        )
         assert fault.status_code == 201 and fault.json()["kind"] == "status"
         assert (await api.get("/v2/pixverse/accounts")).json() == {
-            "error": "Account has no subscription or subscription expired", "code": 402}
-        await ctl.post("/_sim/faults", json={"pattern": "x", "kind": "latency",
-                                             "seconds": 0.01})
+            "error": "Account has no subscription or subscription expired",
+            "code": 402,
+        }
+        await ctl.post("/_sim/faults", json={"pattern": "x", "kind": "latency", "seconds": 0.01})
         assert len((await ctl.get("/_sim/faults")).json()) == 1
         assert (await ctl.delete("/_sim/faults")).json() == {"cleared": 1}
         bad = await ctl.post("/_sim/faults", json={"pattern": "x", "kind": "nope"})
         assert bad.status_code == 400 and "unknown fault kind" in bad.json()["error"]
 
-        await ctl.post("/_sim/pin", json={"path": "/v1/dreamina/scheduler",
-                                          "body": {"executing": {}, "total": 0}})
+        await ctl.post(
+            "/_sim/pin",
+            json={"path": "/v1/dreamina/scheduler", "body": {"executing": {}, "total": 0}},
+        )
         assert (await api.get("/v1/dreamina/scheduler")).json() == {"executing": {}, "total": 0}
-        assert (await ctl.delete("/_sim/pin", params={"path": "/v1/dreamina/scheduler"})
-                ).json() == {"removed": 1}
+        assert (
+            await ctl.delete("/_sim/pin", params={"path": "/v1/dreamina/scheduler"})
+        ).json() == {"removed": 1}
 
-        job = (await ctl.post("/_sim/jobs", json={"provider": "minimax", "duration": 30,
-                                                  "outcome": "failed"})).json()
+        job = (
+            await ctl.post(
+                "/_sim/jobs", json={"provider": "minimax", "duration": 30, "outcome": "failed"}
+            )
+        ).json()
         assert job["running"] and job["outcome"] == "failed"
         advanced = (await ctl.post("/_sim/advance", json={"seconds": 31})).json()
         assert advanced["events"] >= 1 and advanced["now"].startswith("2026-03-09T12:00:31")
@@ -860,22 +937,25 @@ async def test_http_control_api(sim: Simulator, sim_server: SimServer) -> None:
         assert truth["running"] is False and truth["outcome"] == "failed"
         history = (await ctl.get("/_sim/history")).json()
         assert history["total"] == len(sim.history)
-        assert any(e["job_id"] == job["id"] and e["kind"] == "job_finished"
-                   for e in history["events"])
+        assert any(
+            e["job_id"] == job["id"] and e["kind"] == "job_finished" for e in history["events"]
+        )
         tail = (await ctl.get("/_sim/history", params={"since": history["total"] - 1})).json()
         assert len(tail["events"]) == 1
 
         other = sim.start_job("dreamina", duration=1_000)
-        finished = (await ctl.post("/_sim/finish", json={"job_id": other,
-                                                         "outcome": "cancelled"})).json()
+        finished = (
+            await ctl.post("/_sim/finish", json={"job_id": other, "outcome": "cancelled"})
+        ).json()
         assert finished["outcome"] == "cancelled"
         requests = (await ctl.get("/_sim/requests")).json()
         assert requests["total"] == 2 and requests["requests"][0]["status"] == 402
         assert (await ctl.get("/_sim/jobs/nope")).status_code == 404
         assert (await ctl.post("/_sim/advance", content=b"{")).status_code == 400
         acct = sim.accounts("pixverse")[0].account
-        filled = (await ctl.post("/_sim/fill", json={"provider": "pixverse",
-                                                     "account": acct})).json()
+        filled = (
+            await ctl.post("/_sim/fill", json={"provider": "pixverse", "account": acct})
+        ).json()
         assert sim.account("pixverse", acct).available == 0 and len(filled["ids"]) >= 0
         full = await ctl.post("/_sim/jobs", json={"provider": "pixverse", "account": acct})
         assert full.status_code == 409
@@ -884,8 +964,9 @@ async def test_http_control_api(sim: Simulator, sim_server: SimServer) -> None:
 
 async def test_serve_runs_until_cancelled() -> None:
     lines: list[str] = []
-    task = asyncio.create_task(serve("127.0.0.1", 0, seed=5, accounts=3, jobs=6,
-                                     token="t0k", announce=lines.append))
+    task = asyncio.create_task(
+        serve("127.0.0.1", 0, seed=5, accounts=3, jobs=6, token="t0k", announce=lines.append)
+    )
     try:
         for _ in range(200):
             if lines:

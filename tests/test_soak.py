@@ -29,7 +29,8 @@ def soak() -> SoakResult:
 
 
 def test_every_alert_reaches_discord_exactly_once(
-        soak: SoakResult, soak_summary: Callable[[str], None]) -> None:
+    soak: SoakResult, soak_summary: Callable[[str], None]
+) -> None:
     r = soak.report
     # Printed at the end of the run by conftest.py (from an xdist worker too).
     soak_summary(str(r))
@@ -48,11 +49,23 @@ def test_the_soak_was_a_real_one(soak: SoakResult) -> None:
     assert r.jobs_seen >= 0.8 * r.jobs_finished
     assert r.expected_stuck >= 5
     assert r.kills >= 2 and r.hard_stops >= 6 and r.restarts >= r.kills + r.hard_stops
-    for kind in ("upstream 401 (echoing the token)", "upstream 429", "upstream timeout",
-                 "upstream garbage body", "upstream html page", "upstream 402",
-                 "upstream capacity 500", "upstream queue 503", "upstream job 500",
-                 "upstream job garbage", "discord 429", "discord 500", "discord slow answer",
-                 "discord 429 outage", "discord gateway dropped"):
+    for kind in (
+        "upstream 401 (echoing the token)",
+        "upstream 429",
+        "upstream timeout",
+        "upstream garbage body",
+        "upstream html page",
+        "upstream 402",
+        "upstream capacity 500",
+        "upstream queue 503",
+        "upstream job 500",
+        "upstream job garbage",
+        "discord 429",
+        "discord 500",
+        "discord slow answer",
+        "discord 429 outage",
+        "discord gateway dropped",
+    ):
         assert r.faults[kind] >= 1, f"no {kind!r} fault: {dict(r.faults)}"
     assert any(r.faults[f"upstream {s}"] for s in (500, 502, 503))
     assert r.fault_hits >= r.faults_injected
@@ -62,8 +75,9 @@ def test_the_soak_was_a_real_one(soak: SoakResult) -> None:
     assert r.messages >= 200 and r.summarised >= 1
 
 
-def _rerun(soak: SoakResult, monkeypatch: pytest.MonkeyPatch,
-           messages: list[dict[str, Any]]) -> Report:
+def _rerun(
+    soak: SoakResult, monkeypatch: pytest.MonkeyPatch, messages: list[dict[str, Any]]
+) -> Report:
     """Run the analysis again over `messages` in place of what Discord holds."""
     engine = soak.engine
     monkeypatch.setattr(engine.fake, "messages", lambda channel_id=None: messages)
@@ -73,25 +87,29 @@ def _rerun(soak: SoakResult, monkeypatch: pytest.MonkeyPatch,
 
 
 def test_the_check_catches_a_duplicate_a_loss_and_an_invention(
-        soak: SoakResult, monkeypatch: pytest.MonkeyPatch) -> None:
+    soak: SoakResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The comparison is not vacuous: posting one alert message twice, dropping one, or
     changing the outcome word in one is each reported."""
     messages = list(soak.engine.fake.messages())
-    singles = [i for i, m in enumerate(messages)
-               if len(m["embeds"]) == 1 and m["embeds"][0]["title"].endswith(" job completed")]
+    singles = [
+        i
+        for i, m in enumerate(messages)
+        if len(m["embeds"]) == 1 and m["embeds"][0]["title"].endswith(" job completed")
+    ]
     assert singles
     i = singles[len(singles) // 2]
 
     twice = _rerun(soak, monkeypatch, [*messages, messages[i]])
     assert twice.duplicated == 1 and twice.lost == 0 and twice.invented == 0
 
-    gone = _rerun(soak, monkeypatch, messages[:i] + messages[i + 1:])
+    gone = _rerun(soak, monkeypatch, messages[:i] + messages[i + 1 :])
     lost_or_optional = soak.report.unexpected_ok - gone.unexpected_ok + gone.lost
     assert lost_or_optional == 1 and gone.duplicated == 0 and gone.invented == 0
 
     forged = json.loads(json.dumps(messages[i]))
     forged["embeds"][0]["title"] = forged["embeds"][0]["title"].replace("completed", "failed")
-    wrong = _rerun(soak, monkeypatch, [*messages[:i], forged, *messages[i + 1:]])
+    wrong = _rerun(soak, monkeypatch, [*messages[:i], forged, *messages[i + 1 :]])
     assert wrong.invented == 1
 
     stranger = dict(messages[i], id="1", nonce="not-a-nonce-of-ours")
@@ -103,8 +121,16 @@ def test_damped_capacity_truth() -> None:
     """The lower bound on capacity alerts: a value is announced once two known-committed
     reads in a row show it; runs with fewer settle nothing."""
     F, N = True, False
-    reads = [(N, True), (F, True), (F, False), (F, True), (N, True), (F, True), (N, True),
-             (N, True)]
+    reads = [
+        (N, True),
+        (F, True),
+        (F, False),
+        (F, True),
+        (N, True),
+        (F, True),
+        (N, True),
+        (N, True),
+    ]
     assert runs(reads) == [(N, 1, 1), (F, 3, 2), (N, 1, 1), (F, 1, 1), (N, 2, 2)]
     assert required_transitions(runs(reads)) == (1, 1, False)
     assert required_transitions(runs([(F, True), (F, True)])) == (1, 0, True)
@@ -113,7 +139,14 @@ def test_damped_capacity_truth() -> None:
 
 def test_report_lists_every_figure(soak: SoakResult) -> None:
     text = str(soak.report)
-    for figure in ("expected", "delivered", "duplicated", "lost", "restarts",
-                   "faults injected", f"seed {CI_SEED}"):
+    for figure in (
+        "expected",
+        "delivered",
+        "duplicated",
+        "lost",
+        "restarts",
+        "faults injected",
+        f"seed {CI_SEED}",
+    ):
         assert figure in text
     assert dataclasses.asdict(soak.report)["seed"] == CI_SEED

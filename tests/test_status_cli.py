@@ -17,8 +17,17 @@ from bot import cli
 from rig.threadsim import TOKEN, threaded_sim
 
 SEEDS = Path(__file__).parent / "data" / "seeds"
-ENV_NAMES = ("DISCORD_TOKEN", "USEAPI_TOKEN", "USEAPI_BASE_URL", "PROVIDERS", "GUILD_IDS",
-             "ALERT_CHANNEL_ID", "POLL_INTERVAL_SECONDS", "DATABASE_URL", "LOG_LEVEL")
+ENV_NAMES = (
+    "DISCORD_TOKEN",
+    "USEAPI_TOKEN",
+    "USEAPI_BASE_URL",
+    "PROVIDERS",
+    "GUILD_IDS",
+    "ALERT_CHANNEL_ID",
+    "POLL_INTERVAL_SECONDS",
+    "DATABASE_URL",
+    "LOG_LEVEL",
+)
 
 
 def seed(name: str) -> Any:
@@ -75,10 +84,22 @@ def test_seed_examples_come_out_of_status_json(sim_env, capsys):
     assert all(e["ok"] and e["error"] is None for e in doc["providers"])
 
     assert p["pixverse"]["jobs"] == [
-        {"id": "user:user_id-pixverse:email-video:id1", "kind": "video", "account": "email",
-         "started": "2024-09-25T01:55:16.128Z", "elapsed_seconds": 237, "model": None},
-        {"id": "user:user_id-pixverse:email-video:inN", "kind": "video", "account": "email",
-         "started": "2024-09-25T01:58:18.555Z", "elapsed_seconds": 35, "model": None},
+        {
+            "id": "user:user_id-pixverse:email-video:id1",
+            "kind": "video",
+            "account": "email",
+            "started": "2024-09-25T01:55:16.128Z",
+            "elapsed_seconds": 237,
+            "model": None,
+        },
+        {
+            "id": "user:user_id-pixverse:email-video:inN",
+            "kind": "video",
+            "account": "email",
+            "started": "2024-09-25T01:58:18.555Z",
+            "elapsed_seconds": 35,
+            "model": None,
+        },
     ]
     assert p["pixverse"]["accounts"] == [
         {"account": "<email_1>", "max_jobs": 5, "executing": 0, "available": 5},
@@ -86,15 +107,32 @@ def test_seed_examples_come_out_of_status_json(sim_env, capsys):
         {"account": "<email_N>", "max_jobs": 3, "executing": 2, "available": 1},
     ]
     assert p["minimax"]["jobs"] == [
-        {"id": "user:user_id-minimax:account-video:id1", "kind": "video", "account": "account",
-         "started": "2024-09-25T01:55:16.128Z", "elapsed_seconds": 237, "model": None},
-        {"id": "user:user_id-minimax:account-image:inN", "kind": "image", "account": "account",
-         "started": "2024-09-25T01:58:18.555Z", "elapsed_seconds": 35, "model": None},
+        {
+            "id": "user:user_id-minimax:account-video:id1",
+            "kind": "video",
+            "account": "account",
+            "started": "2024-09-25T01:55:16.128Z",
+            "elapsed_seconds": 237,
+            "model": None,
+        },
+        {
+            "id": "user:user_id-minimax:account-image:inN",
+            "kind": "image",
+            "account": "account",
+            "started": "2024-09-25T01:58:18.555Z",
+            "elapsed_seconds": 35,
+            "model": None,
+        },
     ]
     [dj] = p["dreamina"]["jobs"]
-    assert dj == {"id": "j0223140530123456789v-u12345-US:user@example.com:dreamina",
-                  "kind": "video", "account": "US:user@example.com", "started": None,
-                  "elapsed_seconds": 45, "model": "seedance-2.0"}
+    assert dj == {
+        "id": "j0223140530123456789v-u12345-US:user@example.com:dreamina",
+        "kind": "video",
+        "account": "US:user@example.com",
+        "started": None,
+        "elapsed_seconds": 45,
+        "model": "seedance-2.0",
+    }
 
     # The newer PixVerse scheduler shape (id + type) and Dreamina's empty answer.
     sim.pin("/v2/pixverse/scheduler/", seed("pixverse-v2-scheduler-available.json")["executing"])
@@ -116,9 +154,9 @@ def test_live_simulator_population_matches_its_ground_truth(sim_env, capsys):
     p = by_provider(doc)
     for name in ("pixverse", "minimax", "dreamina"):
         assert {j["id"] for j in p[name]["jobs"]} == {j.id for j in sim.running(name)}
-        assert {a["account"] for a in p[name]["accounts"]} == {a.account if hasattr(a, "account")
-                                                               else a.id
-                                                               for a in sim.accounts(name)}
+        assert {a["account"] for a in p[name]["accounts"]} == {
+            a.account if hasattr(a, "account") else a.id for a in sim.accounts(name)
+        }
         for acc in p[name]["accounts"]:
             assert acc["max_jobs"] is not None
             assert acc["available"] == acc["max_jobs"] - acc["executing"]
@@ -143,10 +181,12 @@ FAULTS = [
 ]
 
 
-@pytest.mark.parametrize(("kind", "kwargs", "status", "text"), FAULTS,
-                         ids=[f"{f[0]}-{f[2]}" for f in FAULTS])
-def test_fault_is_reported_in_its_provider_entry(sim_env, capsys, fast_retries, kind, kwargs,
-                                                 status, text):
+@pytest.mark.parametrize(
+    ("kind", "kwargs", "status", "text"), FAULTS, ids=[f"{f[0]}-{f[2]}" for f in FAULTS]
+)
+def test_fault_is_reported_in_its_provider_entry(
+    sim_env, capsys, fast_retries, kind, kwargs, status, text
+):
     sim_env.faults.set("/v1/minimax/", kind, **kwargs)
     code, doc = status_json(capsys)
     assert code == 1
@@ -196,7 +236,10 @@ def test_wrong_token_is_401_for_every_provider(sim_env, env, capsys):
     code, doc = status_json(capsys)
     assert code == 1
     assert {p["provider"]: p["error"]["status"] for p in doc["providers"]} == {
-        "pixverse": 401, "minimax": 401, "dreamina": 401}
+        "pixverse": 401,
+        "minimax": 401,
+        "dreamina": 401,
+    }
 
 
 def test_token_never_appears_in_logs_or_output(sim_env, env, capsys, caplog, fast_retries):
@@ -209,16 +252,22 @@ def test_token_never_appears_in_logs_or_output(sim_env, env, capsys, caplog, fas
     assert cli.main(["status"]) == 1
     assert cli.main(["check"]) == 1
     captured = capsys.readouterr()
-    everything = captured.out + captured.err + caplog.text + "".join(
-        str(r.__dict__) for r in caplog.records)
+    everything = (
+        captured.out + captured.err + caplog.text + "".join(str(r.__dict__) for r in caplog.records)
+    )
     assert "GET /v2/pixverse" in everything or "pixverse" in everything  # we did log something
     assert TOKEN not in everything
     assert TOKEN[-12:] not in everything
 
 
-@pytest.mark.parametrize(("name", "value"), [("POLL_INTERVAL_SECONDS", "1"),
-                                            ("USEAPI_BASE_URL", "::nope::"),
-                                            ("PROVIDERS", "pixverse,nosuch")])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("POLL_INTERVAL_SECONDS", "1"),
+        ("USEAPI_BASE_URL", "::nope::"),
+        ("PROVIDERS", "pixverse,nosuch"),
+    ],
+)
 def test_bad_setting_exits_2_with_one_line(env, capsys, name, value):
     env.setenv(name, value)
     assert cli.main(["status", "--json"]) == 2
@@ -253,17 +302,40 @@ def test_check_reports_one_line_per_provider(sim_env, capsys):
 def test_console_script_end_to_end(tmp_path):
     """`opsbot simulate` and `python -m bot status --json` as real processes."""
     env = {k: v for k, v in os.environ.items() if k not in ENV_NAMES}
-    sim = subprocess.Popen([sys.executable, "-m", "bot", "simulate", "--port", "0",
-                            "--token", "proc-token", "--accounts", "6", "--jobs", "12"],
-                           stdout=subprocess.PIPE, text=True, cwd=tmp_path, env=env)
+    sim = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "simulate",
+            "--port",
+            "0",
+            "--token",
+            "proc-token",
+            "--accounts",
+            "6",
+            "--jobs",
+            "12",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+    )
     try:
         assert sim.stdout is not None
         line = sim.stdout.readline()
         assert "listening on http://127.0.0.1:" in line
         url = line.split("listening on ")[1].split()[0]
         env.update(USEAPI_BASE_URL=url, USEAPI_TOKEN="proc-token")
-        done = subprocess.run([sys.executable, "-m", "bot", "status", "--json"],
-                              capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", "status", "--json"],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=env,
+            timeout=60,
+        )
         assert done.returncode == 0, done.stderr
         doc = json.loads(done.stdout)
         assert sum(len(p["jobs"]) for p in doc["providers"]) > 0
@@ -329,5 +401,8 @@ async def test_an_adapter_bug_is_that_providers_error_in_status_not_a_traceback(
     assert reports[1] == ProviderReport("fine", "Fine", Snapshot("fine", taken), None)
     broken = reports[0]
     assert (broken.provider, broken.snapshot, type(broken.error)) == (
-        "broken", None, errors.PayloadError)
+        "broken",
+        None,
+        errors.PayloadError,
+    )
     assert str(broken.error) == "broken: could not read useapi's answer (KeyError: 'executing')"

@@ -51,8 +51,7 @@ async def test_a_cancelled_caller_does_not_cut_a_transaction(store):
     half-closed connection's lock."""
     for step in range(1, 7):
         keys = [f"s{step}-{i}" for i in range(200)]
-        task = asyncio.create_task(store.enqueue([item(k) for k in keys], batch=f"b{step}",
-                                                 now=T0))
+        task = asyncio.create_task(store.enqueue([item(k) for k in keys], batch=f"b{step}", now=T0))
         for _ in range(step):  # cancel at a different point once the operation has begun
             await asyncio.sleep(0)
         task.cancel()
@@ -60,6 +59,7 @@ async def test_a_cancelled_caller_does_not_cut_a_transaction(store):
             await task
         await asyncio.wait_for(store.settle(), 5)
         await asyncio.wait_for(
-            store.acquire_lease("after", "me", now=T0, ttl=timedelta(seconds=5)), 5)
+            store.acquire_lease("after", "me", now=T0, ttl=timedelta(seconds=5)), 5
+        )
         assert await store.outbox_row(keys[-1]) is not None
     assert (await store.outbox_counts())["pending"] == 6 * 200

@@ -15,7 +15,9 @@ async def test_routes(store):
     await store.set_route(EventKind.JOB, "minimax", 2)
     await store.set_route(EventKind.JOB, "minimax", 3)
     assert sorted((r.provider or "", r.channel_id) for r in await store.routes()) == [
-        ("", 1), ("minimax", 3)]
+        ("", 1),
+        ("minimax", 3),
+    ]
     assert await store.remove_route(EventKind.JOB, None)
     assert not await store.remove_route(EventKind.JOB, None)
 
@@ -26,8 +28,10 @@ async def test_mutes(store):
     await store.mute("minimax", EventKind.JOB, None)
     assert len(await store.mutes()) == 3
     active = await store.mutes(T0)
-    assert {(m.provider, m.kind) for m in active} == {("pixverse", None),
-                                                      ("minimax", EventKind.JOB)}
+    assert {(m.provider, m.kind) for m in active} == {
+        ("pixverse", None),
+        ("minimax", EventKind.JOB),
+    }
     assert len((await store.alert_config(T0)).mutes) == 2
     assert await store.prune_mutes(T0) == 1
     assert await store.unmute("pixverse") == 1
@@ -43,7 +47,9 @@ async def test_mutes(store):
 async def test_mentions(store):
     await store.set_mention(EventKind.UPSTREAM, 77)
     await store.set_mention(EventKind.UPSTREAM, 78, provider="dreamina")
-    assert {(m.provider, m.role_id) for m in await store.mentions()} == {(None, 77),
-                                                                         ("dreamina", 78)}
+    assert {(m.provider, m.role_id) for m in await store.mentions()} == {
+        (None, 77),
+        ("dreamina", 78),
+    }
     await store.set_mention(EventKind.UPSTREAM, None)
     assert [m.role_id for m in await store.mentions()] == [78]

@@ -8,6 +8,8 @@ async def test_boards(store):
     assert await store.set_board(10, None, 1001) == 1000
     assert await store.set_board(10, "pixverse", 1002) is None
     assert [(b.message_id, b.provider) for b in await store.boards()] == [
-        (1001, None), (1002, "pixverse")]
+        (1001, None),
+        (1002, "pixverse"),
+    ]
     assert await store.remove_board(1001)
     assert [b.message_id for b in await store.boards()] == [1002]

@@ -58,8 +58,9 @@ async def test_while_a_flood_is_out_its_channel_waits_and_the_others_go(store: S
     await store.enqueue([item(f"f{i}") for i in range(2000)], batch="flood", now=T0)
     out = await store.claim_outbox(limit=200, now=T0, worker_id="w1")
     assert len(out) == 2000
-    await store.enqueue([item("same-channel"), item("elsewhere", channel=200)],
-                        batch="later", now=T0)
+    await store.enqueue(
+        [item("same-channel"), item("elsewhere", channel=200)], batch="later", now=T0
+    )
     rows = await store.claim_outbox(limit=200, now=T0, worker_id="w2")
     assert [r.key for r in rows] == ["elsewhere"]
     await store.mark_sent([r.key for r in out], 1, now=T0)
@@ -84,8 +85,7 @@ async def test_held_flood_moves_in_a_statement_per_channel_not_per_row(store: St
 async def test_prune_deletes_in_bounded_chunks(store: Store) -> None:
     old = [f"old{i}" for i in range(7)]
     await store.enqueue([item(k) for k in old], batch="b", now=T0)
-    await store.enqueue([item("old-pending"), item("old-muted", state="muted")],
-                        batch="c", now=T0)
+    await store.enqueue([item("old-pending"), item("old-muted", state="muted")], batch="c", now=T0)
     await store.enqueue([item("new")], batch="d", now=T0 + timedelta(days=10))
     await store.mark_sent([*old, "new"], 1, now=T0)
     with statements(store) as sql:
@@ -178,8 +178,9 @@ async def claim_cost(tmp_path: Path, rows: int, claim: Claim) -> tuple[int, list
         plans: list[str] = []
         async with store.engine.connect() as conn:
             for statement, parameters in sql:
-                result = await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement,
-                                                    tuple(parameters))
+                result = await conn.exec_driver_sql(
+                    "EXPLAIN QUERY PLAN " + statement, tuple(parameters)
+                )
                 plans += [str(row[-1]) for row in result]
     finally:
         await store.close()

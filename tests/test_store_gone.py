@@ -21,8 +21,10 @@ from rig.botharness import StartBot
 from rig.process import base_env, free_port, wait_until
 from rig.store import BACKENDS, T0, fresh_url, item
 
-NEWER = (f"database schema version {SCHEMA_VERSION + 1} is newer than this opsbot "
-         f"({SCHEMA_VERSION}): upgrade opsbot or point DATABASE_URL at another database")
+NEWER = (
+    f"database schema version {SCHEMA_VERSION + 1} is newer than this opsbot "
+    f"({SCHEMA_VERSION}): upgrade opsbot or point DATABASE_URL at another database"
+)
 
 
 def remove_database(path: Path) -> None:
@@ -33,6 +35,7 @@ def remove_database(path: Path) -> None:
 
 # --------------------------------------------------------------------------- a deleted file
 
+
 async def test_a_deleted_file_is_noticed_and_nothing_is_written(tmp_path: Path) -> None:
     path = tmp_path / "opsbot.db"
     store = await Store.open(f"sqlite+aiosqlite:///{path}")
@@ -41,11 +44,16 @@ async def test_a_deleted_file_is_noticed_and_nothing_is_written(tmp_path: Path) 
         assert store.problem() is None
         remove_database(path)
         assert store.problem() is not None and "was deleted" in (store.problem() or "")
-        for op in (store.outbox_counts(), store.enqueue([item("k2")], batch="b", now=T0),
-                   store.claim_outbox(limit=5, now=T0, worker_id="w"),
-                   store.commit_tick("p", now=T0, batch="c"), store.load_watch("p", now=T0)):
-            with pytest.raises(DatabaseGone, match=f"the database file {path} was deleted "
-                                                   "while opsbot was running"):
+        for op in (
+            store.outbox_counts(),
+            store.enqueue([item("k2")], batch="b", now=T0),
+            store.claim_outbox(limit=5, now=T0, worker_id="w"),
+            store.commit_tick("p", now=T0, batch="c"),
+            store.load_watch("p", now=T0),
+        ):
+            with pytest.raises(
+                DatabaseGone, match=f"the database file {path} was deleted while opsbot was running"
+            ):
                 await op
         # nothing at the path: not even an empty file that the next start would take for a
         # new database
@@ -76,9 +84,9 @@ async def test_the_same_file_moved_back_is_used_again(tmp_path: Path) -> None:
         await store.close()
 
 
-async def test_the_running_bot_says_the_database_is_gone(start_bot: StartBot, tmp_path: Path,
-                                                         caplog: pytest.LogCaptureFixture
-                                                         ) -> None:
+async def test_the_running_bot_says_the_database_is_gone(
+    start_bot: StartBot, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """The tick's error (/status), the log at ERROR, /healthz 503; nothing is written."""
     port = free_port()
     db = tmp_path / "bot.db"
@@ -90,15 +98,17 @@ async def test_the_running_bot_says_the_database_is_gone(start_bot: StartBot, tm
         h.delivery.deliverer.wake()
 
         async def delivery_said_so() -> bool:
-            return any(r.name == "bot.delivery" and "was deleted" in r.getMessage()
-                       for r in caplog.records)
+            return any(
+                r.name == "bot.delivery" and "was deleted" in r.getMessage() for r in caplog.records
+            )
 
         await wait_until("the delivery loop's error", delivery_said_so, 10)
     for name in ("pixverse", "minimax", "dreamina"):
         error = h.bot.state(name).last_error or ""
         assert error.startswith(f"DatabaseGone: the database file {db} was deleted"), error
-    watch_errors = [r for r in caplog.records
-                    if r.levelno == logging.ERROR and r.name == "bot.watch"]
+    watch_errors = [
+        r for r in caplog.records if r.levelno == logging.ERROR and r.name == "bot.watch"
+    ]
     assert len(watch_errors) == 3 and all(r.exc_info for r in watch_errors)
 
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
@@ -116,6 +126,7 @@ async def test_the_running_bot_says_the_database_is_gone(start_bot: StartBot, tm
 
 
 # --------------------------------------------------------------------------- a newer schema
+
 
 @pytest.mark.parametrize("backend", BACKENDS)
 async def test_a_newer_schema_is_a_typed_error(backend: str, tmp_path: Path) -> None:
@@ -147,18 +158,25 @@ def newer_database(tmp_path: Path) -> str:
 
 def test_opsbot_run_says_the_schema_is_newer_and_exits_2(tmp_path: Path) -> None:
     env = base_env()
-    env.update({"DISCORD_TOKEN": "x", "USEAPI_TOKEN": "y",
-                "DATABASE_URL": newer_database(tmp_path)})
-    done = subprocess.run([sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60)
+    env.update(
+        {"DISCORD_TOKEN": "x", "USEAPI_TOKEN": "y", "DATABASE_URL": newer_database(tmp_path)}
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.splitlines() == [f"opsbot: config error: {NEWER}"]
 
 
 def test_opsbot_check_says_the_schema_is_newer_and_exits_2(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
     for name in Settings.model_fields:
         monkeypatch.delenv(name.upper(), raising=False)
@@ -171,8 +189,8 @@ def test_opsbot_check_says_the_schema_is_newer_and_exits_2(
 
 
 def test_opsbot_check_reads_the_database_without_creating_it(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
     for name in Settings.model_fields:
         monkeypatch.delenv(name.upper(), raising=False)

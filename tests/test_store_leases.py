@@ -13,8 +13,7 @@ async def test_lease(store):
     assert await store.acquire_lease("watch:p", "a", now=T0, ttl=ttl)
     assert not await store.acquire_lease("watch:p", "b", now=T0, ttl=ttl)
     assert await store.acquire_lease("watch:p", "a", now=T0 + timedelta(seconds=50), ttl=ttl)
-    assert not await store.acquire_lease("watch:p", "b", now=T0 + timedelta(seconds=100),
-                                         ttl=ttl)
+    assert not await store.acquire_lease("watch:p", "b", now=T0 + timedelta(seconds=100), ttl=ttl)
     assert await store.acquire_lease("watch:p", "b", now=T0 + timedelta(seconds=111), ttl=ttl)
     await store.release_lease("watch:p", "b")
     assert await store.acquire_lease("watch:p", "c", now=T0, ttl=ttl)

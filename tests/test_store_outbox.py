@@ -12,8 +12,7 @@ from rig.store import T0, item
 
 async def test_duplicate_keys_ignored(store):
     assert await store.enqueue([item("k1"), item("k2"), item("k1")], batch="b", now=T0) == 2
-    assert await store.commit_tick("p", now=T0, batch="b2",
-                                   outbox=[item("k2"), item("k3")]) == 1
+    assert await store.commit_tick("p", now=T0, batch="b2", outbox=[item("k2"), item("k3")]) == 1
     rows = await store.claim_outbox(limit=10, now=T0, worker_id="w")
     assert [r.key for r in rows] == ["k1", "k2", "k3"]
     await store.mark_sent(["k1", "k2", "k3"], 555)
@@ -35,7 +34,8 @@ async def test_failed_hold_release(store):
     assert await store.outbox_counts() == {"failed": 1, "held": 1}
     held = await store.held()
     assert [(h.key, h.channel_id, h.last_error) for h in held] == [
-        ("k2", 200, "403 Missing Access")]
+        ("k2", 200, "403 Missing Access")
+    ]
     assert await store.release_held(200, moves={"k2": 300}) == 1
     rows = await store.claim_outbox(limit=5, now=datetime.now(UTC), worker_id="w")
     assert [(r.key, r.channel_id) for r in rows] == [("k2", 300)]
@@ -54,8 +54,18 @@ async def test_pending_without_channel_is_recorded_unrouted(store):
 
 async def test_a_row_is_only_ever_in_an_outbox_state(store):
     """The policy's three starting states and delivery's three: each reached, nothing else."""
-    await store.enqueue([item("sent"), item("failed"), item("held"), item("muted", state="muted"),
-                         item("unrouted", channel=None), item("pending")], batch="b", now=T0)
+    await store.enqueue(
+        [
+            item("sent"),
+            item("failed"),
+            item("held"),
+            item("muted", state="muted"),
+            item("unrouted", channel=None),
+            item("pending"),
+        ],
+        batch="b",
+        now=T0,
+    )
     await store.mark_sent(["sent"], 1, now=T0)
     await store.mark_failed(["failed"], "400 bad embed", None)
     await store.hold(["held"], "403 Missing Access")

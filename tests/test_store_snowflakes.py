@@ -42,22 +42,26 @@ async def test_every_stored_id_reads_back_as_written(store: Store, sf: int) -> N
     await store.set_route(EventKind.CAPACITY, None, other)
     await store.set_mention(EventKind.JOB, sf)
     config = await store.alert_config(T0)
-    assert {(r.kind, r.channel_id) for r in config.routes} == {(EventKind.JOB, sf),
-                                                               (EventKind.CAPACITY, other)}
+    assert {(r.kind, r.channel_id) for r in config.routes} == {
+        (EventKind.JOB, sf),
+        (EventKind.CAPACITY, other),
+    }
     assert [m.role_id for m in config.mentions] == [sf]
 
     assert await store.set_board(sf, None, sf, guild_id=sf) is None
-    assert await store.boards() == [Board(message_id=sf, channel_id=sf, guild_id=sf,
-                                          provider=None)]
+    assert await store.boards() == [Board(message_id=sf, channel_id=sf, guild_id=sf, provider=None)]
     assert await store.set_board(sf, None, other) == sf  # the message it replaces
     assert await store.remove_board(other)
 
     # The outbox: claimed by channel, sent with a message id, held and moved by channel.
-    await store.commit_tick("p", now=T0, batch="b1",
-                            outbox=[pending("k1", sf, sf), pending("k2", other)])
+    await store.commit_tick(
+        "p", now=T0, batch="b1", outbox=[pending("k1", sf, sf), pending("k2", other)]
+    )
     rows = await store.claim_outbox(limit=10, now=T0, worker_id="w")
     assert [(r.key, r.channel_id, r.mention_role_id) for r in rows] == [
-        ("k1", sf, sf), ("k2", other, None)]
+        ("k1", sf, sf),
+        ("k2", other, None),
+    ]
     await store.mark_sent(["k2"], sf)
     assert (await store.outbox_row("k2") or {})["sent_message_id"] == sf
     await store.hold(["k1"], "403")
@@ -86,8 +90,7 @@ async def test_ids_either_side_of_the_sign_are_different_channels(store: Store) 
 
 
 @pytest.mark.parametrize("bad", REFUSED)
-async def test_what_is_no_discord_id_is_refused_with_a_value_error(store: Store,
-                                                                   bad: int) -> None:
+async def test_what_is_no_discord_id_is_refused_with_a_value_error(store: Store, bad: int) -> None:
     calls: list[tuple[str, Any]] = [
         ("channel_id", store.set_route(EventKind.JOB, None, bad)),
         ("role_id", store.set_mention(EventKind.JOB, bad)),
@@ -97,8 +100,10 @@ async def test_what_is_no_discord_id_is_refused_with_a_value_error(store: Store,
         ("message_id", store.remove_board(bad)),
         ("channel_id of 'k'", store.enqueue([pending("k", bad)], batch="b", now=T0)),
         ("mention_role_id of 'k'", store.enqueue([pending("k", 5, bad)], batch="b", now=T0)),
-        ("channel_id of 'k'", store.commit_tick("p", now=T0, batch="b",
-                                                outbox=[pending("k", bad)])),
+        (
+            "channel_id of 'k'",
+            store.commit_tick("p", now=T0, batch="b", outbox=[pending("k", bad)]),
+        ),
         ("message_id", store.mark_sent(["k"], bad)),
         ("channel_id", store.held(bad)),
         ("channel_id", store.release_held(bad)),
@@ -115,27 +120,33 @@ async def test_what_is_no_discord_id_is_refused_with_a_value_error(store: Store,
 
 async def _raw(store: Store, table: Any, **values: Any) -> None:
     """Insert around the Snowflake type, as another program (or a hand edit) could."""
-    raw = {k: type_coerce(v, BigInteger) if isinstance(v, int) and not isinstance(v, bool)
-           else v for k, v in values.items()}
+    raw = {
+        k: type_coerce(v, BigInteger) if isinstance(v, int) and not isinstance(v, bool) else v
+        for k, v in values.items()
+    }
     async with store.engine.begin() as conn:
         await conn.execute(insert(table).values(**raw))
 
 
 async def test_a_stored_row_holding_no_discord_id_is_skipped_and_logged(
-        store: Store, caplog: pytest.LogCaptureFixture) -> None:
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
     now = datetime.now(UTC).replace(tzinfo=None)
-    await _raw(store, routes_table, kind="job", provider="pixverse", channel_id=0,
-               updated_at=now)
+    await _raw(store, routes_table, kind="job", provider="pixverse", channel_id=0, updated_at=now)
     await store.set_route(EventKind.JOB, None, 7)
     await _raw(store, mentions_table, kind="job", provider="", role_id=0)
-    await _raw(store, boards_table, message_id=0, channel_id=5, guild_id=None,
-               provider="", created_at=now)
+    await _raw(
+        store, boards_table, message_id=0, channel_id=5, guild_id=None, provider="", created_at=now
+    )
     await store.set_board(5, "pixverse", 9)
     # a pending alert whose channel is 0, then a good one in the same batch
     await store.enqueue([pending("bad", 5), pending("good", 6)], batch="b", now=T0)
     async with store.engine.begin() as conn:
-        await conn.execute(update(outbox_table).where(outbox_table.c.key == "bad")
-                           .values(channel_id=type_coerce(0, BigInteger)))
+        await conn.execute(
+            update(outbox_table)
+            .where(outbox_table.c.key == "bad")
+            .values(channel_id=type_coerce(0, BigInteger))
+        )
 
     with caplog.at_level(logging.ERROR, logger="bot.store"):
         config = await store.alert_config(T0)
@@ -169,9 +180,10 @@ async def test_sqlite_values_of_another_type_are_skipped(tmp_path: Any) -> None:
             await conn.exec_driver_sql(
                 "INSERT INTO alert_routes (kind, provider, channel_id, updated_at) "
                 "VALUES ('job', 'a', 1.8446744073709552e19, ?), ('job', 'b', 'abc', ?), "
-                "('job', 'c', 42, ?)", (now, now, now))
+                "('job', 'c', 42, ?)",
+                (now, now, now),
+            )
         config = await store.alert_config(T0)
         assert [(r.provider, r.channel_id) for r in config.routes] == [("c", 42)]
     finally:
         await store.close()
-

@@ -69,8 +69,12 @@ async def cycle(h: Harness, ticks: int = 1) -> None:
 
 def posted(fake: FakeDiscord) -> list[tuple[str, str]]:
     """(title, description) of every alert embed posted, in order."""
-    return [(e.get("title", ""), e.get("description", "")) for m in fake.messages()
-            for e in m["embeds"] if e.get("title") != "opsbot board"]
+    return [
+        (e.get("title", ""), e.get("description", ""))
+        for m in fake.messages()
+        for e in m["embeds"]
+        if e.get("title") != "opsbot board"
+    ]
 
 
 def job_alerts(fake: FakeDiscord) -> list[tuple[str, str]]:
@@ -96,18 +100,30 @@ def upstream_alerts(fake: FakeDiscord) -> list[tuple[str, str]]:
 # --------------------------------------------------------------------------- outage faults
 
 OUTAGES = [
-    pytest.param("pixverse", "dribble", {"seconds": 0.05},
-                 "pixverse: no complete answer within 1 s", id="dribble"),
-    pytest.param("minimax", "oversized", {"size": 1024 * 1024},
-                 "minimax: body larger than 256 KiB (stopped reading)", id="oversized"),
-    pytest.param("dreamina", "deep", {},
-                 "dreamina: useapi sent JSON nested too deep to read", id="deep"),
+    pytest.param(
+        "pixverse",
+        "dribble",
+        {"seconds": 0.05},
+        "pixverse: no complete answer within 1 s",
+        id="dribble",
+    ),
+    pytest.param(
+        "minimax",
+        "oversized",
+        {"size": 1024 * 1024},
+        "minimax: body larger than 256 KiB (stopped reading)",
+        id="oversized",
+    ),
+    pytest.param(
+        "dreamina", "deep", {}, "dreamina: useapi sent JSON nested too deep to read", id="deep"
+    ),
 ]
 
 
 @pytest.mark.parametrize(("provider", "kind", "options", "detail"), OUTAGES)
 async def test_an_unreadable_upstream_is_an_outage_and_the_watcher_recovers(
-        start_bot: StartBot, provider: str, kind: str, options: JSON, detail: str) -> None:
+    start_bot: StartBot, provider: str, kind: str, options: JSON, detail: str
+) -> None:
     sim = make_sim()
     other = "minimax" if provider != "minimax" else "pixverse"
     h = await start(start_bot, sim)
@@ -139,11 +155,15 @@ async def test_an_unreadable_upstream_is_an_outage_and_the_watcher_recovers(
     sim.finish_job(after, "cancelled")
     await cycle(h)
     assert [t for t, _ in upstream_alerts(h.fake)] == [
-        f"{TITLES[provider]} upstream unreachable", f"{TITLES[provider]} upstream recovered"]
+        f"{TITLES[provider]} upstream unreachable",
+        f"{TITLES[provider]} upstream recovered",
+    ]
     assert re.fullmatch(WHEN, upstream_alerts(h.fake)[1][1])
-    assert job_alerts(h.fake) == [(f"{TITLES[other]} job failed", elsewhere),
-                                  (f"{TITLES[provider]} job completed", during),
-                                  (f"{TITLES[provider]} job cancelled", after)]
+    assert job_alerts(h.fake) == [
+        (f"{TITLES[other]} job failed", elsewhere),
+        (f"{TITLES[provider]} job completed", during),
+        (f"{TITLES[provider]} job cancelled", after),
+    ]
     assert len(posted(h.fake)) == 5  # and nothing else
     assert watcher.last_error is None
     counts = await h.bot.store.outbox_counts()
@@ -151,6 +171,7 @@ async def test_an_unreadable_upstream_is_an_outage_and_the_watcher_recovers(
 
 
 # --------------------------------------------------------------------------- accepted faults
+
 
 @pytest.mark.parametrize("kind", ["surrogate", "huge_numbers", "duplicates"])
 async def test_an_odd_but_readable_body_is_no_outage(start_bot: StartBot, kind: str) -> None:
@@ -179,8 +200,10 @@ async def test_an_odd_but_readable_body_is_no_outage(start_bot: StartBot, kind: 
     sim.finish_job(elsewhere, "failed")
     await cycle(h, ticks=2)
     assert watcher.last_error is None
-    assert real_job_alerts(h.fake) == [("PixVerse job completed", during),
-                                       ("Dreamina job failed", elsewhere)]
+    assert real_job_alerts(h.fake) == [
+        ("PixVerse job completed", during),
+        ("Dreamina job failed", elsewhere),
+    ]
 
     assert sim.faults.clear("pixverse") == 1
     await cycle(h)
@@ -188,24 +211,30 @@ async def test_an_odd_but_readable_body_is_no_outage(start_bot: StartBot, kind: 
     await cycle(h, ticks=2)
     assert watcher.last_error is None
     real = real_job_alerts(h.fake)
-    assert real == [("PixVerse job completed", during), ("Dreamina job failed", elsewhere),
-                    ("PixVerse job failed", after)]
+    assert real == [
+        ("PixVerse job completed", during),
+        ("Dreamina job failed", elsewhere),
+        ("PixVerse job failed", after),
+    ]
     # The only other things a user may see: the jobs the fault made up reported stuck (their
     # elapsed figures are absurd), the unaskable one unknown; never an outage.
     assert upstream_alerts(h.fake) == []
     extra = [a for a in job_alerts(h.fake) if a not in real]
     unaskable = [a for a in extra if a[1] == REPLACEMENT]
     assert unaskable == ([("PixVerse job unknown", REPLACEMENT)] if kind == "surrogate" else [])
-    assert all(title == "PixVerse job stuck" and FAULT_ACCOUNT in job_id
-               for title, job_id in extra if (title, job_id) not in unaskable), extra
+    assert all(
+        title == "PixVerse job stuck" and FAULT_ACCOUNT in job_id
+        for title, job_id in extra
+        if (title, job_id) not in unaskable
+    ), extra
     assert len(posted(h.fake)) == len(real) + len(extra)
 
 
 # --------------------------------------------------------------------------- opsbot status
 
+
 @pytest.mark.timeout(120)
-async def test_status_against_a_dribbling_upstream_ends_within_the_deadline(
-        tmp_path: Path) -> None:
+async def test_status_against_a_dribbling_upstream_ends_within_the_deadline(tmp_path: Path) -> None:
     """One byte every 2 s, as in the issue: `opsbot status` used to wait for all of it (hours
     for a few KB). Now the dribbling provider fails after the client's deadline (20 s) and the
     others are reported as usual. The wait below is a bound, not a measurement."""
@@ -215,8 +244,16 @@ async def test_status_against_a_dribbling_upstream_ends_within_the_deadline(
         env = {k: v for k, v in os.environ.items() if not k.startswith(("USEAPI_", "DISCORD_"))}
         env.update(USEAPI_TOKEN=TOKEN, USEAPI_BASE_URL=server.url, PYTHONPATH=str(ROOT))
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "status", "--json", cwd=tmp_path, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            sys.executable,
+            "-m",
+            "bot",
+            "status",
+            "--json",
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         try:
             out, err = await asyncio.wait_for(proc.communicate(), 20 + 40)
         finally:
@@ -227,8 +264,12 @@ async def test_status_against_a_dribbling_upstream_ends_within_the_deadline(
     doc = json.loads(out)
     by_provider = {p["provider"]: p for p in doc["providers"]}
     assert by_provider["dreamina"] == {
-        "provider": "dreamina", "ok": False, "jobs": [], "accounts": [],
-        "error": {"status": None, "message": "no complete answer within 20 s"}}
+        "provider": "dreamina",
+        "ok": False,
+        "jobs": [],
+        "accounts": [],
+        "error": {"status": None, "message": "no complete answer within 20 s"},
+    }
     for name in ("pixverse", "minimax"):
         assert by_provider[name]["ok"] and by_provider[name]["error"] is None
         assert len(by_provider[name]["jobs"]) == len(sim.running(name))
@@ -236,8 +277,8 @@ async def test_status_against_a_dribbling_upstream_ends_within_the_deadline(
 
 
 def test_status_reports_an_oversized_and_a_deep_body_beside_a_good_provider(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The default cap (32 MiB) against the default oversized body (50 MiB, streamed): that
     provider's error, the deep body's beside it, the third provider intact, exit 1."""
     monkeypatch.chdir(tmp_path)
@@ -254,9 +295,17 @@ def test_status_reports_an_oversized_and_a_deep_body_beside_a_good_provider(
     assert code == 1
     by_provider = {p["provider"]: p for p in doc["providers"]}
     assert by_provider["minimax"] == {
-        "provider": "minimax", "ok": False, "jobs": [], "accounts": [],
-        "error": {"status": 200, "message": "body larger than 32 MiB (stopped reading)"}}
+        "provider": "minimax",
+        "ok": False,
+        "jobs": [],
+        "accounts": [],
+        "error": {"status": 200, "message": "body larger than 32 MiB (stopped reading)"},
+    }
     assert by_provider["dreamina"] == {
-        "provider": "dreamina", "ok": False, "jobs": [], "accounts": [],
-        "error": {"status": 200, "message": "useapi sent JSON nested too deep to read"}}
+        "provider": "dreamina",
+        "ok": False,
+        "jobs": [],
+        "accounts": [],
+        "error": {"status": 200, "message": "useapi sent JSON nested too deep to read"},
+    }
     assert by_provider["pixverse"]["ok"] and len(by_provider["pixverse"]["jobs"]) == running

@@ -43,31 +43,50 @@ def shown(s: str) -> str:
     return re.sub(r"\\([^0-9A-Za-z\s])", r"\1", s)
 
 
-@pytest.mark.parametrize("raw", [
-    "@everyone", "@here", "<@123456789012345678>", "<@!123>", "<@&123>", "<#1>",
-    "<:pog:1>", "<a:pog:1>", "<t:0:R>", "</cmd:1>", "<https://x.io>",
-    "**bold** __u__ _i_ ~~s~~ ||spoiler||", "`code` ```block```", "a\\b",
-    "[click](https://evil.example)", "# heading\n- item\n> quote\n1. one", "@EVERYONE",
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "@everyone",
+        "@here",
+        "<@123456789012345678>",
+        "<@!123>",
+        "<@&123>",
+        "<#1>",
+        "<:pog:1>",
+        "<a:pog:1>",
+        "<t:0:R>",
+        "</cmd:1>",
+        "<https://x.io>",
+        "**bold** __u__ _i_ ~~s~~ ||spoiler||",
+        "`code` ```block```",
+        "a\\b",
+        "[click](https://evil.example)",
+        "# heading\n- item\n> quote\n1. one",
+        "@EVERYONE",
+    ],
+)
 def test_escape_shows_markdown_and_mentions_verbatim(raw):
     out = escape(raw)
     assert unescaped_specials(out) == []  # nothing formats, links or renders as a mention
     assert shown(out) == raw  # nothing lost, only made literal
 
 
-@pytest.mark.parametrize(("raw", "escaped"), [
-    # no character inserted into an @everyone/@here: an embed cannot ping (issue 10)
-    ("@everyone@x.io", "@everyone@x.io"),
-    ("render@herewego.io", "render@herewego.io"),
-    ("user:1-pixverse:@here.now@x.io-video:7", "user:1-pixverse:@here.now@x.io-video:7"),
-    ("alice@example.com", "alice@example.com"),
-    # a mention's "<" is escaped, so the mention shows as typed instead of as a pill
-    ("<@&1>", "\\<@&1>"),
-    ("user:1-pixverse:<@&1>**b**-video:7", "user:1-pixverse:\\<@&1>\\*\\*b\\*\\*-video:7"),
-    ("\\<@1>", "\\\\\\<@1>"),
-    # a "<" that starts no token, and the bidi markers, stay as they are
-    ("a < b <3 <U+202E>", "a < b <3 <U+202E>"),
-])
+@pytest.mark.parametrize(
+    ("raw", "escaped"),
+    [
+        # no character inserted into an @everyone/@here: an embed cannot ping (issue 10)
+        ("@everyone@x.io", "@everyone@x.io"),
+        ("render@herewego.io", "render@herewego.io"),
+        ("user:1-pixverse:@here.now@x.io-video:7", "user:1-pixverse:@here.now@x.io-video:7"),
+        ("alice@example.com", "alice@example.com"),
+        # a mention's "<" is escaped, so the mention shows as typed instead of as a pill
+        ("<@&1>", "\\<@&1>"),
+        ("user:1-pixverse:<@&1>**b**-video:7", "user:1-pixverse:\\<@&1>\\*\\*b\\*\\*-video:7"),
+        ("\\<@1>", "\\\\\\<@1>"),
+        # a "<" that starts no token, and the bidi markers, stay as they are
+        ("a < b <3 <U+202E>", "a < b <3 <U+202E>"),
+    ],
+)
 def test_escape_changes_nothing_but_markdown(raw: str, escaped: str) -> None:
     assert escape(raw) == escaped
     assert shown(escaped) == raw
@@ -78,8 +97,12 @@ def test_escape_line_start_marks():
     assert out == "\\# h\n  \\- item\n\\>q\n12\\. x"
 
 
-@given(st.text(alphabet=st.sampled_from("@everyone<&#:/t1>*_`|~[]\\\n-.é\u200b\u202e")
-               | st.characters(exclude_categories=["Cs"])))
+@given(
+    st.text(
+        alphabet=st.sampled_from("@everyone<&#:/t1>*_`|~[]\\\n-.é\u200b\u202e")
+        | st.characters(exclude_categories=["Cs"])
+    )
+)
 def test_escape_property(raw: str) -> None:
     out = escape(raw)
     assert unescaped_specials(out) == []
@@ -88,8 +111,20 @@ def test_escape_property(raw: str) -> None:
 
 
 # Every bidirectional control the issue names (embedding, override, isolate, mark).
-BIDI_CONTROLS = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067",
-                 "\u2068", "\u2069", "\u200e", "\u200f", "\u061c"]
+BIDI_CONTROLS = [
+    "\u202a",
+    "\u202b",
+    "\u202c",
+    "\u202d",
+    "\u202e",
+    "\u2066",
+    "\u2067",
+    "\u2068",
+    "\u2069",
+    "\u200e",
+    "\u200f",
+    "\u061c",
+]
 BIDI = re.compile("[" + "".join(BIDI_CONTROLS) + "]")
 
 
@@ -104,14 +139,24 @@ def test_escape_shows_bidi_controls_as_markers(control: str) -> None:
 
 def test_escape_bidi_with_markdown_ids_and_mentions() -> None:
     # The "Trojan Source" id: shown in logical order, the override visible, nothing reversed.
-    assert escape("user:1-pixverse:a@b.c-video:\u202e7:oediv") == \
-        "user:1-pixverse:a@b.c-video:<U+202E>7:oediv"
-    assert escape("\u202e**x**\u2066@everyone\u2069") == \
-        "<U+202E>\\*\\*x\\*\\*<U+2066>@everyone<U+2069>"
+    assert (
+        escape("user:1-pixverse:a@b.c-video:\u202e7:oediv")
+        == "user:1-pixverse:a@b.c-video:<U+202E>7:oediv"
+    )
+    assert (
+        escape("\u202e**x**\u2066@everyone\u2069")
+        == "<U+202E>\\*\\*x\\*\\*<U+2066>@everyone<U+2069>"
+    )
     assert escape("# \u200fh") == "\\# <U+200F>h"
     # Ordinary ids, e-mails and non-Latin text are left exactly as they are.
-    for plain in ("user:1-pixverse:alice@example.com-video:7", "US:a@x.io", "مرحبا", "é-ß-😀",
-                  "j0223140530123456789v-u12345-US:a@x.com:dreamina", "\u200b"):
+    for plain in (
+        "user:1-pixverse:alice@example.com-video:7",
+        "US:a@x.io",
+        "مرحبا",
+        "é-ß-😀",
+        "j0223140530123456789v-u12345-US:a@x.com:dreamina",
+        "\u200b",
+    ):
         assert neutralise_bidi(plain) == plain
 
 
@@ -125,8 +170,14 @@ def test_printable_shows_terminal_controls_as_markers(control: str) -> None:
 
 
 def test_printable_keeps_ordinary_text_and_layout() -> None:
-    for plain in ("user:1-pixverse:alice@example.com-video:7", "a\tb\nc", "[bold]x[/]",
-                  "مرحبا", "é-ß-😀", ""):
+    for plain in (
+        "user:1-pixverse:alice@example.com-video:7",
+        "a\tb\nc",
+        "[bold]x[/]",
+        "مرحبا",
+        "é-ß-😀",
+        "",
+    ):
         assert printable(plain) == plain
 
 
@@ -143,26 +194,37 @@ def test_status_tables_show_hostile_upstream_text_inertly() -> None:
 
     taken = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
     hostile = "user:1-pixverse:a@b.c-video:\x1b]0;pwned\x07\u202e7[bold red]x"
-    snap = Snapshot("pixverse", taken, (Job("pixverse", hostile, "video", "[link=x]a@b.c"),),
-                    (Account("[link=x]a@b.c", 2, 1, 1),))
+    snap = Snapshot(
+        "pixverse",
+        taken,
+        (Job("pixverse", hostile, "video", "[link=x]a@b.c"),),
+        (Account("[link=x]a@b.c", 2, 1, 1),),
+    )
     out = StringIO()
     Console(file=out, width=400, color_system=None).print(
-        tables([ProviderReport("pixverse", "PixVerse", snap, None)]))
+        tables([ProviderReport("pixverse", "PixVerse", snap, None)])
+    )
     text = out.getvalue()
     assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
     assert "user:1-pixverse:a@b.c-video:<U+001B>]0;pwned<U+0007><U+202E>7[bold red]x" in text
     assert text.count("[link=x]a@b.c") == 2
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    ("alice@example.com", "a***@example.com"),
-    ("user:1-pixverse:alice@example.com-video:7", "user:1-pixverse:a***@example.com-video:7"),
-    ("US:alice@example.com", "US:a***@example.com"),
-    ("j0223-u12345-US:bob.smith+x@mail.co.uk:dreamina", "j0223-u12345-US:b***@mail.co.uk:dreamina"),
-    ("a@b.c and c@d.e", "a***@b.c and c***@d.e"),
-    ("no email here", "no email here"),
-    ("user:1-minimax:412345-video:9", "user:1-minimax:412345-video:9"),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("alice@example.com", "a***@example.com"),
+        ("user:1-pixverse:alice@example.com-video:7", "user:1-pixverse:a***@example.com-video:7"),
+        ("US:alice@example.com", "US:a***@example.com"),
+        (
+            "j0223-u12345-US:bob.smith+x@mail.co.uk:dreamina",
+            "j0223-u12345-US:b***@mail.co.uk:dreamina",
+        ),
+        ("a@b.c and c@d.e", "a***@b.c and c***@d.e"),
+        ("no email here", "no email here"),
+        ("user:1-minimax:412345-video:9", "user:1-minimax:412345-video:9"),
+    ],
+)
 def test_redact_email(raw, expected):
     assert redact_email(raw) == expected
     assert redact_email(expected) == expected  # idempotent
@@ -195,16 +257,30 @@ def test_truncate():
     assert truncate("abc", 0) == ""
 
 
-@pytest.mark.parametrize(("seconds", "text"), [
-    (0, "0s"), (45, "45s"), (237, "3m 57s"), (3723, "1h 02m"), (90000, "1d 01h"),
-    (-5, "0s"), (None, "—"), (float("nan"), "—"),
-    # a year (bot.models.MAX_ELAPSED_SECONDS, the bound of an elapsed figure) and past it
-    # (the adapters clamp to exactly the year, so the year itself reads as "over")
-    (MAX_ELAPSED_SECONDS, "over 365d"), (MAX_ELAPSED_SECONDS - 1, "364d 23h"),
-    (MAX_ELAPSED_SECONDS + 1, "over 365d"), (MAX_ELAPSED_SECONDS + 0.5, "over 365d"),
-    (1e308, "over 365d"), (10**400, "over 365d"), (float("inf"), "over 365d"),
-    (float("-inf"), "0s"), (-1e308, "0s"),
-])
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0, "0s"),
+        (45, "45s"),
+        (237, "3m 57s"),
+        (3723, "1h 02m"),
+        (90000, "1d 01h"),
+        (-5, "0s"),
+        (None, "—"),
+        (float("nan"), "—"),
+        # a year (bot.models.MAX_ELAPSED_SECONDS, the bound of an elapsed figure) and past it
+        # (the adapters clamp to exactly the year, so the year itself reads as "over")
+        (MAX_ELAPSED_SECONDS, "over 365d"),
+        (MAX_ELAPSED_SECONDS - 1, "364d 23h"),
+        (MAX_ELAPSED_SECONDS + 1, "over 365d"),
+        (MAX_ELAPSED_SECONDS + 0.5, "over 365d"),
+        (1e308, "over 365d"),
+        (10**400, "over 365d"),
+        (float("inf"), "over 365d"),
+        (float("-inf"), "0s"),
+        (-1e308, "0s"),
+    ],
+)
 def test_fmt_duration(seconds, text):
     assert fmt_duration(seconds) == text
 

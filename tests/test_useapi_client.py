@@ -52,19 +52,30 @@ async def test_latency_below_the_timeout_is_fine(sim_server):
 
 async def test_total_retry_time_is_bounded(sim_server):
     sim_server.sim.faults.set("/v2/pixverse/scheduler/", "status", status=503)
-    async with client(sim_server.url, attempts=50, retry_timeout=0.3, wait_initial=0.05,
-                      wait_max=0.1) as c:
+    async with client(
+        sim_server.url, attempts=50, retry_timeout=0.3, wait_initial=0.05, wait_max=0.1
+    ) as c:
         with pytest.raises(errors.ServerError):
             await c.get_json("/v2/pixverse/scheduler/", provider="pixverse")
     assert 1 < sim_server.sim.request_count("/v2/pixverse/scheduler/") < 50
 
 
-@pytest.mark.parametrize(("status", "cls"), [
-    (400, errors.BadRequest), (401, errors.Unauthorized), (402, errors.PaymentRequired),
-    (404, errors.NotFound), (410, errors.Gone), (412, errors.InsufficientCredits),
-    (422, errors.ModeratedPrompt), (429, errors.RateLimited), (596, errors.SessionExpired),
-    (500, errors.ServerError), (502, errors.ServerError),
-])
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [
+        (400, errors.BadRequest),
+        (401, errors.Unauthorized),
+        (402, errors.PaymentRequired),
+        (404, errors.NotFound),
+        (410, errors.Gone),
+        (412, errors.InsufficientCredits),
+        (422, errors.ModeratedPrompt),
+        (429, errors.RateLimited),
+        (596, errors.SessionExpired),
+        (500, errors.ServerError),
+        (502, errors.ServerError),
+    ],
+)
 async def test_status_codes_map_to_typed_errors(sim_server, status, cls):
     sim_server.sim.faults.set("/v1/minimax/scheduler/", "status", status=status)
     async with client(sim_server.url, attempts=2) as c:
@@ -111,13 +122,18 @@ async def test_undecodable_body_is_a_payload_error():
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, headers={"Content-Encoding": "gzip"}, content=b"not gzip")
 
-    async with UseapiClient("http://useapi.test", SecretStr(SIM_TOKEN), attempts=1,
-                            transport=httpx.MockTransport(handler)) as c:
+    async with UseapiClient(
+        "http://useapi.test",
+        SecretStr(SIM_TOKEN),
+        attempts=1,
+        transport=httpx.MockTransport(handler),
+    ) as c:
         with pytest.raises(errors.PayloadError, match="cannot be decoded"):
             await c.get_json("/v1/minimax/scheduler/", provider="minimax")
 
 
 # --------------------------------------------------------------------------- bounds
+
 
 def test_default_bounds() -> None:
     c = UseapiClient("http://useapi.test", SecretStr(SIM_TOKEN))
@@ -137,8 +153,11 @@ async def test_a_dribbled_body_is_cut_off_at_the_deadline(sim_server):
                 await c.get_json("/v1/dreamina/scheduler", provider="dreamina")
     exc = info.value
     assert str(exc) == "dreamina: no complete answer within 0.5 s"
-    assert (exc.message, exc.status, exc.path) == ("no complete answer within 0.5 s", None,
-                                                   "/v1/dreamina/scheduler")
+    assert (exc.message, exc.status, exc.path) == (
+        "no complete answer within 0.5 s",
+        None,
+        "/v1/dreamina/scheduler",
+    )
     assert isinstance(exc, errors.UpstreamTimeout) and not exc.retryable
     assert classify_error(exc) == "unreachable"
     assert sim.request_count("/v1/dreamina/scheduler") == 1  # cut off, not retried
@@ -204,8 +223,7 @@ async def test_the_body_cap_in_mib_and_the_default(sim_server):
             await c.get_json("/v2/pixverse/scheduler/", provider="pixverse")
         assert info.value.message == "body larger than 32 MiB (stopped reading)"
         # the connection pool is fine afterwards
-        assert isinstance(await c.get_json("/v2/pixverse/scheduler/", provider="pixverse"),
-                          list)
+        assert isinstance(await c.get_json("/v2/pixverse/scheduler/", provider="pixverse"), list)
 
 
 async def test_a_compressed_body_is_capped_by_what_it_inflates_to():
@@ -218,16 +236,21 @@ async def test_a_compressed_body_is_capped_by_what_it_inflates_to():
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, headers={"Content-Encoding": "gzip"}, content=bomb)
 
-    async with UseapiClient("http://useapi.test", SecretStr(SIM_TOKEN), max_body=50_000,
-                            transport=httpx.MockTransport(handler)) as c:
+    async with UseapiClient(
+        "http://useapi.test",
+        SecretStr(SIM_TOKEN),
+        max_body=50_000,
+        transport=httpx.MockTransport(handler),
+    ) as c:
         assert len(bomb) < 50_000
         with pytest.raises(errors.BodyTooLarge, match=r"50000 bytes \(stopped reading\)"):
             await c.get_json("/v1/minimax/scheduler/", provider="minimax")
 
 
 async def test_a_large_error_body_is_not_read_past_its_cap(sim_server):
-    sim_server.sim.faults.set("/v1/dreamina/scheduler", "status", status=503,
-                              body={"error": "x" * (ERROR_BODY_CAP + 1)})
+    sim_server.sim.faults.set(
+        "/v1/dreamina/scheduler", "status", status=503, body={"error": "x" * (ERROR_BODY_CAP + 1)}
+    )
     async with client(sim_server.url, attempts=1) as c:
         with pytest.raises(errors.ServerError) as info:
             await c.get_json("/v1/dreamina/scheduler", provider="dreamina")
@@ -246,6 +269,7 @@ async def test_json_nested_too_deep_is_a_payload_error(sim_server):
 
 # --------------------------------------------------------------------------- redirects
 
+
 @pytest.fixture
 async def redirector() -> AsyncIterator[tuple[str, list[str]]]:
     """A server on loopback that redirects as `?to=` says (`/none`: without a Location);
@@ -256,8 +280,10 @@ async def redirector() -> AsyncIterator[tuple[str, list[str]]]:
         seen.append(request.path_qs)
         if request.path == "/none":
             return web.Response(status=302)
-        return web.Response(status=int(request.query.get("status", "302")),
-                            headers={"Location": request.query["to"]})
+        return web.Response(
+            status=int(request.query.get("status", "302")),
+            headers={"Location": request.query["to"]},
+        )
 
     runner = web.AppRunner(web.Application())
     runner.app.router.add_get("/{tail:.*}", handle)
@@ -269,22 +295,40 @@ async def redirector() -> AsyncIterator[tuple[str, list[str]]]:
     await runner.cleanup()
 
 
-@pytest.mark.parametrize(("status", "to", "message"), [
-    (302, "https://evil.example:8443/steal/it?token=abc&x=1#frag",
-     "redirected to another host (not followed): https://evil.example:8443/steal/it"),
-    (301, "http://user:pw@other.example/v2/x?q=1",
-     "redirected to another host (not followed): http://other.example/v2/x"),
-    (307, "/v2/pixverse/scheduler/?page=2", "redirected to /v2/pixverse/scheduler/ "
-                                            "(not followed)"),
-    (308, "https://127.0.0.1/x", "redirected to another host (not followed): "
-                                 "https://127.0.0.1/x"),
-])
+@pytest.mark.parametrize(
+    ("status", "to", "message"),
+    [
+        (
+            302,
+            "https://evil.example:8443/steal/it?token=abc&x=1#frag",
+            "redirected to another host (not followed): https://evil.example:8443/steal/it",
+        ),
+        (
+            301,
+            "http://user:pw@other.example/v2/x?q=1",
+            "redirected to another host (not followed): http://other.example/v2/x",
+        ),
+        (
+            307,
+            "/v2/pixverse/scheduler/?page=2",
+            "redirected to /v2/pixverse/scheduler/ (not followed)",
+        ),
+        (
+            308,
+            "https://127.0.0.1/x",
+            "redirected to another host (not followed): https://127.0.0.1/x",
+        ),
+    ],
+)
 async def test_a_redirect_is_a_typed_error_and_not_followed(redirector, status, to, message):
     url, seen = redirector
     async with client(url, attempts=3) as c:
         with pytest.raises(errors.Redirected) as info:
-            await c.get_json("/v1/minimax/scheduler/", provider="minimax",
-                             params={"status": str(status), "to": to})
+            await c.get_json(
+                "/v1/minimax/scheduler/",
+                provider="minimax",
+                params={"status": str(status), "to": to},
+            )
     exc = info.value
     assert exc.message == message and exc.status == status
     assert str(exc) == f"minimax: {message} ({status})"

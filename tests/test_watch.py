@@ -15,8 +15,9 @@ from bot.watch import ProviderWatcher, WatchConfig
 from rig.watch import T0, Clock, FakeProvider, P, Step, snap, watcher
 
 
-def job(jid: str, *, account: str = "a@x", elapsed: int | None = 60,
-        started: datetime | None = None) -> Job:
+def job(
+    jid: str, *, account: str = "a@x", elapsed: int | None = 60, started: datetime | None = None
+) -> Job:
     return Job(P, jid, kind="video", account=account, elapsed_seconds=elapsed, started=started)
 
 
@@ -27,9 +28,11 @@ def acct(name: str, available: int | None, max_jobs: int | None = 3) -> Account:
 
 # --------------------------------------------------------------------------- the tick
 
+
 async def queued(store: Store) -> list[str]:
-    rows = await store.claim_outbox(limit=1000, now=datetime.now(UTC) + timedelta(days=1),
-                                    worker_id="t")
+    rows = await store.claim_outbox(
+        limit=1000, now=datetime.now(UTC) + timedelta(days=1), worker_id="t"
+    )
     await store.release([r.key for r in rows])
     return [r.key for r in rows]
 
@@ -129,14 +132,28 @@ async def test_capacity_exhausted_restored_and_provider_wide(store):
         r = await w.tick()
         words.append(sorted(k.split(":", 2)[2] for k in r.event_keys))
         clock.advance()
-    assert words == [[], ["a:1:exhausted"], [], ["*:1:exhausted", "b:1:exhausted"], [],
-                     ["*:1:restored", "a:1:restored", "b:1:restored"], []]
+    assert words == [
+        [],
+        ["a:1:exhausted"],
+        [],
+        ["*:1:exhausted", "b:1:exhausted"],
+        [],
+        ["*:1:restored", "a:1:restored", "b:1:restored"],
+        [],
+    ]
 
 
 async def test_unauthorized_then_recovered_and_jobs_untouched(store):
     clock = Clock()
-    fake = FakeProvider([snap(job("a")), errors.Unauthorized("bad token", status=401),
-                         errors.Unauthorized("bad token", status=401), snap(), snap()])
+    fake = FakeProvider(
+        [
+            snap(job("a")),
+            errors.Unauthorized("bad token", status=401),
+            errors.Unauthorized("bad token", status=401),
+            snap(),
+            snap(),
+        ]
+    )
     w = watcher(fake, store, clock)
     await w.tick()
     clock.advance()
@@ -237,7 +254,10 @@ async def test_tick_never_raises_on_adapter_bug(store):
     # of that provider like any other (before, it failed every tick without a word).
     why = f"{P}: could not read useapi's answer (KeyError: 'jobs')"
     assert [(r.ok, r.error, r.event_keys) for r in reports] == [
-        (False, why, ()), (False, why, ()), (False, why, (f"upstream:{P}:1:unreachable",))]
+        (False, why, ()),
+        (False, why, ()),
+        (False, why, (f"upstream:{P}:1:unreachable",)),
+    ]
     assert w.errors == 3
 
 
@@ -254,14 +274,17 @@ async def test_an_adapter_bug_in_a_job_lookup_keeps_the_job_pending(store):
     assert (r.ok, r.error, r.resolved, r.pending, r.event_keys) == (True, None, 0, 1, ())
     [kept] = await store.pending_jobs(P)
     assert (kept.job.id, kept.attempts, kept.last_error) == (
-        "a", 1, f"{P}: could not read useapi's answer (TypeError: 'NoneType' object is not "
-                "subscriptable)")
+        "a",
+        1,
+        f"{P}: could not read useapi's answer (TypeError: 'NoneType' object is not subscriptable)",
+    )
 
 
 async def queued_events(store: Store) -> list[tuple[str, str | None]]:
     """(key, detail) of every queued alert, in order."""
-    rows = await store.claim_outbox(limit=1000, now=datetime.now(UTC) + timedelta(days=1),
-                                    worker_id="t")
+    rows = await store.claim_outbox(
+        limit=1000, now=datetime.now(UTC) + timedelta(days=1), worker_id="t"
+    )
     await store.release([r.key for r in rows])
     return [(r.event.key, r.event.detail) for r in rows]
 
@@ -280,18 +303,25 @@ async def test_an_answer_the_diff_cannot_take_is_an_outage_not_a_dead_provider(s
         last_ok.append(w.last_ok)
         clock.advance()
     assert [r.event_keys for r in reports] == [
-        (), (), (), (f"upstream:{P}:1:unreachable",),
-        (f"job:{P}:a:completed",), (f"upstream:{P}:1:recovered",)]
+        (),
+        (),
+        (),
+        (f"upstream:{P}:1:unreachable",),
+        (f"job:{P}:a:completed",),
+        (f"upstream:{P}:1:recovered",),
+    ]
     assert [r.ok for r in reports] == [True, False, False, False, True, True]
-    why = (f"{P}: could not process useapi's answer "
-           "(OverflowError: int too large to convert to float)")
+    why = (
+        f"{P}: could not process useapi's answer (OverflowError: int too large to convert to float)"
+    )
     assert [r.error for r in reports] == [None, why, why, why, None, None]
     assert await queued_events(store) == [
-        (f"upstream:{P}:1:unreachable", why), (f"job:{P}:a:completed", None),
-        (f"upstream:{P}:1:recovered", None)]
+        (f"upstream:{P}:1:unreachable", why),
+        (f"job:{P}:a:completed", None),
+        (f"upstream:{P}:1:recovered", None),
+    ]
     # While it failed, /status saw the last good poll, not a fresh one.
-    assert last_ok == [T0, T0, T0, T0, T0 + timedelta(seconds=120),
-                       T0 + timedelta(seconds=150)]
+    assert last_ok == [T0, T0, T0, T0, T0 + timedelta(seconds=120), T0 + timedelta(seconds=150)]
 
 
 async def test_an_answer_the_store_cannot_take_is_announced_at_once_then_recovers(store):
@@ -309,18 +339,30 @@ async def test_an_answer_the_store_cannot_take_is_announced_at_once_then_recover
         reports.append(await w.tick())
         last_ok.append(w.last_ok)
         clock.advance()
-    why = (f"{P}: could not store useapi's answer (UnicodeEncodeError: 'utf-8' codec can't "
-           "encode character '\\ud800' in position 39: surrogates not allowed); "
-           "1 alert of this tick dropped")
+    why = (
+        f"{P}: could not store useapi's answer (UnicodeEncodeError: 'utf-8' codec can't "
+        "encode character '\\ud800' in position 39: surrogates not allowed); "
+        "1 alert of this tick dropped"
+    )
     assert [r.event_keys for r in reports] == [
-        (), (f"job:{P}:b:completed", f"upstream:{P}:1:unreachable"),
-        (f"job:{P}:a:completed",), (f"upstream:{P}:1:recovered",)]
-    assert [(r.ok, r.error) for r in reports] == [(True, None), (False, why), (True, None),
-                                                  (True, None)]
+        (),
+        (f"job:{P}:b:completed", f"upstream:{P}:1:unreachable"),
+        (f"job:{P}:a:completed",),
+        (f"upstream:{P}:1:recovered",),
+    ]
+    assert [(r.ok, r.error) for r in reports] == [
+        (True, None),
+        (False, why),
+        (True, None),
+        (True, None),
+    ]
     assert last_ok == [T0, T0, T0 + timedelta(seconds=60), T0 + timedelta(seconds=90)]
     assert await queued_events(store) == [
-        (f"job:{P}:b:completed", None), (f"upstream:{P}:1:unreachable", why),
-        (f"job:{P}:a:completed", None), (f"upstream:{P}:1:recovered", None)]
+        (f"job:{P}:b:completed", None),
+        (f"upstream:{P}:1:unreachable", why),
+        (f"job:{P}:a:completed", None),
+        (f"upstream:{P}:1:recovered", None),
+    ]
     assert await store.pending_jobs(P) == []
 
 
@@ -349,8 +391,10 @@ async def test_when_not_even_the_snapshot_can_be_stored_only_the_outage_is(store
         clock.advance()
         reports.append(await w.tick())
     # Nothing was lost: job a left while the snapshot could not be stored, and is reported.
-    assert [r.event_keys for r in reports] == [(f"job:{P}:a:completed",),
-                                               (f"upstream:{P}:1:recovered",)]
+    assert [r.event_keys for r in reports] == [
+        (f"job:{P}:a:completed",),
+        (f"upstream:{P}:1:recovered",),
+    ]
 
 
 async def test_a_failing_database_is_not_taken_for_a_bad_answer(store):
@@ -395,10 +439,18 @@ async def test_a_job_endpoint_that_never_answers_does_not_hold_the_tick(store):
     clock.advance()
     r = await w.tick()
     assert (r.ok, r.left, r.resolved, r.pending, r.event_keys) == (
-        True, 2, 1, 1, (f"job:{P}:quick:completed",))
+        True,
+        2,
+        1,
+        1,
+        (f"job:{P}:quick:completed",),
+    )
     [kept] = await store.pending_jobs(P)
     assert (kept.job.id, kept.attempts, kept.last_error) == (
-        "slow", 1, "no answer within 0.2 s (asked again next tick)")
+        "slow",
+        1,
+        "no answer within 0.2 s (asked again next tick)",
+    )
     hang.set()
     clock.advance()
     r = await w.tick()
@@ -420,13 +472,26 @@ async def test_a_job_whose_id_decoding_changed_is_unknown_at_once_and_never_aske
     r = await w.tick()
     assert fake.job_calls == ["b"]
     assert (r.left, r.resolved, r.pending, r.upstream_calls) == (2, 2, 0, 2)
-    [row] = [row for row in await store.claim_outbox(
-        limit=10, now=T0 + timedelta(days=1), worker_id="t") if row.event.job_id == odd]
-    assert row.event == Event(key=f"job:{P}:{odd}:unknown", kind=EventKind.JOB, provider=P,
-                              word="unknown", at=clock.now, job_id=odd, account="a@x",
-                              detail=UNASKABLE, extra={"kind": "video"})
-    assert UNASKABLE == ("its id held a character that useapi's JSON could not carry (shown "
-                         "as \ufffd), so useapi cannot be asked what became of it")
+    [row] = [
+        row
+        for row in await store.claim_outbox(limit=10, now=T0 + timedelta(days=1), worker_id="t")
+        if row.event.job_id == odd
+    ]
+    assert row.event == Event(
+        key=f"job:{P}:{odd}:unknown",
+        kind=EventKind.JOB,
+        provider=P,
+        word="unknown",
+        at=clock.now,
+        job_id=odd,
+        account="a@x",
+        detail=UNASKABLE,
+        extra={"kind": "video"},
+    )
+    assert UNASKABLE == (
+        "its id held a character that useapi's JSON could not carry (shown "
+        "as \ufffd), so useapi cannot be asked what became of it"
+    )
 
 
 async def test_a_stopped_tick_leaves_no_job_look_up_running(store):
@@ -511,10 +576,22 @@ async def test_a_restarted_bot_takes_over_from_its_dead_predecessor_at_once(url)
     s1, s2 = await Store.open(url), await Store.open(url)
     clock = Clock()
     gone: set[str] = set()
-    lead = watcher(FakeProvider([snap(job("a"))]), s1, clock, holder="host/1/p",
-                   lease_ttl=timedelta(seconds=90), holder_gone=gone.__contains__)
-    other = watcher(FakeProvider([snap(job("a"))]), s2, clock, holder="host/2/p",
-                    lease_ttl=timedelta(seconds=90), holder_gone=gone.__contains__)
+    lead = watcher(
+        FakeProvider([snap(job("a"))]),
+        s1,
+        clock,
+        holder="host/1/p",
+        lease_ttl=timedelta(seconds=90),
+        holder_gone=gone.__contains__,
+    )
+    other = watcher(
+        FakeProvider([snap(job("a"))]),
+        s2,
+        clock,
+        holder="host/2/p",
+        lease_ttl=timedelta(seconds=90),
+        holder_gone=gone.__contains__,
+    )
     assert (await lead.tick()).leader
     assert not (await other.tick()).leader  # alive: it keeps the lead
     gone.add("host/1/p")
@@ -528,8 +605,9 @@ async def test_a_restarted_bot_takes_over_from_its_dead_predecessor_at_once(url)
 
 async def test_run_loop_survives_errors(store):
     fake = FakeProvider([errors.ConnectionFailed("nope"), snap()])
-    w = ProviderWatcher(fake, store,
-                        WatchConfig(stuck_after=timedelta(minutes=20), poll_interval=0.01))
+    w = ProviderWatcher(
+        fake, store, WatchConfig(stuck_after=timedelta(minutes=20), poll_interval=0.01)
+    )
     stop = asyncio.Event()
     seen = []
 
@@ -545,6 +623,7 @@ async def test_run_loop_survives_errors(store):
 
 # --------------------------------------------------------------------------- through the simulator
 
+
 @pytest.mark.parametrize("name", ["pixverse", "minimax", "dreamina"])
 async def test_watch_real_adapter_against_simulator(name, make_sim_server, tmp_path):
     """Real adapter, real HTTP, real store: every job the watcher saw running and that then
@@ -556,14 +635,17 @@ async def test_watch_real_adapter_against_simulator(name, make_sim_server, tmp_p
     from bot.useapi import UseapiClient
 
     clock = ManualClock()
-    sim = Simulator(seed=3, accounts=6, jobs=40, token="sim-token", clock=clock,
-                    providers=[name])
+    sim = Simulator(seed=3, accounts=6, jobs=40, token="sim-token", clock=clock, providers=[name])
     server = await make_sim_server(sim=sim)
     store = await Store.open(f"sqlite+aiosqlite:///{tmp_path}/o.db")
     async with UseapiClient(server.url, SecretStr("sim-token"), attempts=1) as client:
         provider = load(name)(client)
-        w = ProviderWatcher(provider, store, WatchConfig(
-            stuck_after=timedelta(hours=2), poll_interval=30, default_channel=1), clock=sim.now)
+        w = ProviderWatcher(
+            provider,
+            store,
+            WatchConfig(stuck_after=timedelta(hours=2), poll_interval=30, default_channel=1),
+            clock=sim.now,
+        )
         seen: set[str] = set()
         pending_before = 0
         for _ in range(40):
@@ -576,12 +658,17 @@ async def test_watch_real_adapter_against_simulator(name, make_sim_server, tmp_p
             assert w.latest is not None
             seen |= {j.id for j in w.latest.jobs}
             sim.advance(30)
-    truth = {e.job_id: e.outcome for e in sim.events("job_finished", name)
-             if e.job_id in seen and e.t <= last_tick}
-    rows = await store.claim_outbox(limit=10_000, now=sim.now() + timedelta(days=1),
-                                    worker_id="t")
-    reported = {r.event.job_id: r.event.word for r in rows if r.event.kind == EventKind.JOB
-                and r.event.word != "stuck"}
+    truth = {
+        e.job_id: e.outcome
+        for e in sim.events("job_finished", name)
+        if e.job_id in seen and e.t <= last_tick
+    }
+    rows = await store.claim_outbox(limit=10_000, now=sim.now() + timedelta(days=1), worker_id="t")
+    reported = {
+        r.event.job_id: r.event.word
+        for r in rows
+        if r.event.kind == EventKind.JOB and r.event.word != "stuck"
+    }
     pending = {p.job.id for p in await store.pending_jobs(name)}
     assert truth, "the simulator finished no job the watcher saw"
     # Known at the time of writing: the PixVerse and MiniMax adapters read the simulator's
@@ -621,6 +708,7 @@ async def test_unstorable_tells_a_bad_value_from_a_failing_database(store, bad_i
     async with store.engine.begin() as conn:
         await conn.execute(text("DROP TABLE watch_pending"))
     with pytest.raises(Exception) as failed:
-        await store.commit_tick(P, now=T0, batch="b",
-                                pending_add=[PendingJob(job=job("fine"), left_at=T0)])
+        await store.commit_tick(
+            P, now=T0, batch="b", pending_add=[PendingJob(job=job("fine"), left_at=T0)]
+        )
     assert unstorable(failed.value) is None

@@ -61,14 +61,18 @@ def alert_embed(event: Event, *, titles: Mapping[str, str], redact: bool) -> dis
         lines.append(shown(event.detail, redact, DETAIL_CHARS))
     for k, v in list(event.extra.items())[:EXTRA_SHOWN]:
         if k and v:
-            lines.append(f"**{shown(k, redact, EXTRA_NAME_CHARS)}** "
-                         f"{shown(v, redact, EXTRA_VALUE_CHARS)}")
+            lines.append(
+                f"**{shown(k, redact, EXTRA_NAME_CHARS)}** {shown(v, redact, EXTRA_VALUE_CHARS)}"
+            )
     result_links = links(event.urls, redact, limit=LINKS_CHARS)
     if result_links:
         lines.append(result_links)
     lines.append(f"**When** {when(event.at)}")
-    e = discord.Embed(title=alert_title(event, titles=titles, redact=redact),
-                      description=cut("\n".join(lines), DESCRIPTION_MAX),
-                      colour=word_colour(event.word), timestamp=event.at)
+    e = discord.Embed(
+        title=alert_title(event, titles=titles, redact=redact),
+        description=cut("\n".join(lines), DESCRIPTION_MAX),
+        colour=word_colour(event.word),
+        timestamp=event.at,
+    )
     e.set_footer(text=f"{event.kind.value} alert")
     return e

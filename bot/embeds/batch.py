@@ -121,8 +121,13 @@ def _section_lines(sec: _Section, redact: bool, budget: int) -> str:
     return "\n".join(_word_line(sec, w, counts[w], redact, per_word) for w in words)
 
 
-def alert_batch(events: Sequence[Event], *, titles: Mapping[str, str], redact: bool,
-                max_embeds: int = MESSAGE_EMBEDS_MAX) -> list[discord.Embed]:
+def alert_batch(
+    events: Sequence[Event],
+    *,
+    titles: Mapping[str, str],
+    redact: bool,
+    max_embeds: int = MESSAGE_EMBEDS_MAX,
+) -> list[discord.Embed]:
     """Embeds for ONE message. One embed per event when they fit (≤ `max_embeds`, ≤ 6000
     characters together); otherwise a summary per provider and kind that still counts every
     event by its word, listing a bounded number of ids."""
@@ -141,17 +146,21 @@ def alert_batch(events: Sequence[Event], *, titles: Mapping[str, str], redact: b
     return _summary_fields(sections, titles, redact, footer, max_embeds)
 
 
-def _summary_embeds(sections: Sequence[_Section], titles: Mapping[str, str], redact: bool,
-                    footer: str) -> list[discord.Embed]:
+def _summary_embeds(
+    sections: Sequence[_Section], titles: Mapping[str, str], redact: bool, footer: str
+) -> list[discord.Embed]:
     """An embed per provider and kind: the headline as title, a line per word."""
     heads = [cut(_section_headline(s, titles), TITLE_MAX) for s in sections]
     fixed = sum(text_len(h) for h in heads) + len(sections) * text_len(footer)
     budget = min(DESCRIPTION_MAX, max((MESSAGE_BUDGET - fixed) // len(sections), 0))
     out = []
     for sec, head in zip(sections, heads, strict=True):
-        e = discord.Embed(title=head,
-                          description=cut(_section_lines(sec, redact, budget), DESCRIPTION_MAX),
-                          colour=sec.colour(), timestamp=max(ev.at for ev in sec.events))
+        e = discord.Embed(
+            title=head,
+            description=cut(_section_lines(sec, redact, budget), DESCRIPTION_MAX),
+            colour=sec.colour(),
+            timestamp=max(ev.at for ev in sec.events),
+        )
         e.set_footer(text=footer)
         out.append(e)
     return out
@@ -164,12 +173,19 @@ def _folded(rest: Sequence[_Section]) -> Block:
         counts.update(sec.counts())
     providers = len({s.provider for s in rest})
     value = ", ".join(f"{counts[w]} {escape(w)}" for w in _ordered_words(counts))
-    return Block(f"… and {plural(len(rest), 'more group')} on {plural(providers, 'provider')}",
-                 cut(value, REST_CHARS))
+    return Block(
+        f"… and {plural(len(rest), 'more group')} on {plural(providers, 'provider')}",
+        cut(value, REST_CHARS),
+    )
 
 
-def _summary_fields(sections: Sequence[_Section], titles: Mapping[str, str], redact: bool,
-                    footer: str, max_embeds: int) -> list[discord.Embed]:
+def _summary_fields(
+    sections: Sequence[_Section],
+    titles: Mapping[str, str],
+    redact: bool,
+    footer: str,
+    max_embeds: int,
+) -> list[discord.Embed]:
     """Many provider/kind groups: one field each, packed into at most `max_embeds` embeds;
     groups beyond what fits are folded into one last field of counts by word."""
     title = "Alert summary"
@@ -192,7 +208,7 @@ def _summary_fields(sections: Sequence[_Section], titles: Mapping[str, str], red
     out = []
     for i in range(0, len(blocks), per_embed):
         e = discord.Embed(title=title, colour=colour, timestamp=last)
-        for b in blocks[i: i + per_embed]:
+        for b in blocks[i : i + per_embed]:
             e.add_field(name=b.name, value=b.value, inline=False)
         e.set_footer(text=footer)
         out.append(e)

@@ -42,8 +42,14 @@ def _queue_lines(snap: Snapshot, now: datetime, redact: bool) -> tuple[list[str]
     return lines, t
 
 
-def board_embed(snapshots: Sequence[Snapshot], *, now: datetime, titles: Mapping[str, str],
-                redact: bool, statuses: Sequence[ProviderStatus] = ()) -> discord.Embed:
+def board_embed(
+    snapshots: Sequence[Snapshot],
+    *,
+    now: datetime,
+    titles: Mapping[str, str],
+    redact: bool,
+    statuses: Sequence[ProviderStatus] = (),
+) -> discord.Embed:
     """The live board: per provider queue counts, capacity and health; edited at most once a
     minute, and only when something changed."""
     by_provider = {s.provider: s for s in snapshots}
@@ -68,10 +74,17 @@ def board_embed(snapshots: Sequence[Snapshot], *, now: datetime, titles: Mapping
     description = f"Updated {format_dt(now, 'T')} ({format_dt(now, 'R')})"
     if not providers:
         description += "\nNo provider data yet."
-    e = discord.Embed(title="opsbot board", description=description, timestamp=now,
-                      colour=worst(colours))
+    e = discord.Embed(
+        title="opsbot board", description=description, timestamp=now, colour=worst(colours)
+    )
     running = sum(len(s.jobs) for s in by_provider.values())
     e.set_footer(text=f"{running} running · updated when it changes, at most once a minute")
-    add_fields_bounded(e, fields, lambda n: (f"… and {plural(n, 'more provider')}",
-                                             "Use `/queue` and `/capacity` for the rest."))
+    add_fields_bounded(
+        e,
+        fields,
+        lambda n: (
+            f"… and {plural(n, 'more provider')}",
+            "Use `/queue` and `/capacity` for the rest.",
+        ),
+    )
     return e

@@ -51,9 +51,13 @@ class Totals:
     @classmethod
     def of(cls, snap: Snapshot) -> Totals:
         full = snap.full_accounts
-        return cls(used=snap.used, capacity=snap.capacity,
-                   unknown=sum(1 for a in snap.accounts if a.max_jobs is None), full=full,
-                   all_full=snap.full is True)
+        return cls(
+            used=snap.used,
+            capacity=snap.capacity,
+            unknown=sum(1 for a in snap.accounts if a.max_jobs is None),
+            full=full,
+            all_full=snap.full is True,
+        )
 
     @property
     def ratio(self) -> float | None:
@@ -86,8 +90,10 @@ def fullness_colour(totals: Iterable[Totals]) -> discord.Colour:
 
 def full_list(accounts: Sequence[Account], redact: bool, shown_max: int = CALLOUT_SHOWN) -> str:
     """``a@x.io, b@x.io and 3 more``."""
-    names = [shown(display_account(a.account, redact), False, CALLOUT_ACCOUNT_CHARS)
-             for a in accounts[:shown_max]]
+    names = [
+        shown(display_account(a.account, redact), False, CALLOUT_ACCOUNT_CHARS)
+        for a in accounts[:shown_max]
+    ]
     more = f" and {len(accounts) - shown_max} more" if len(accounts) > shown_max else ""
     return ", ".join(names) + more
 
@@ -111,8 +117,9 @@ def _account_line(a: Account, redact: bool) -> str:
     return f"{bar(a.executing, a.max_jobs)} {a.executing}/{cap} {name}{full}"
 
 
-def capacity_pages(snapshots: Sequence[Snapshot], *, now: datetime, redact: bool,
-                   titles: Mapping[str, str]) -> list[discord.Embed]:
+def capacity_pages(
+    snapshots: Sequence[Snapshot], *, now: datetime, redact: bool, titles: Mapping[str, str]
+) -> list[discord.Embed]:
     """Per account `executing/maxJobs` with a bar (fullest first), totals per provider and the
     full (`Account.full`) accounts called out; colour by how full the fullest provider is."""
     age = data_age(snapshots, now, None)
@@ -137,7 +144,10 @@ def capacity_pages(snapshots: Sequence[Snapshot], *, now: datetime, redact: bool
     used = sum(t.used for t in all_totals)
     caps = [t.capacity for t in all_totals if t.capacity is not None]
     cap_txt = str(sum(caps)) if caps else "?"
-    return pages(blocks, title=f"Capacity — {used}/{cap_txt} in use",
-                 description=description or "No provider data.",
-                 colour=fullness_colour(all_totals),
-                 footer=lambda i, n: f"Data from {age} ago · page {i}/{n} · fullest first")
+    return pages(
+        blocks,
+        title=f"Capacity — {used}/{cap_txt} in use",
+        description=description or "No provider data.",
+        colour=fullness_colour(all_totals),
+        footer=lambda i, n: f"Data from {age} ago · page {i}/{n} · fullest first",
+    )

@@ -42,36 +42,53 @@ def job_embed(result: JobResult, *, titles: Mapping[str, str], redact: bool) -> 
     result links and the upstream error text."""
     ptitle = provider_title(result.provider, titles)
     word = result.outcome.value
-    e = discord.Embed(title=f"{ptitle} job {word}",
-                      description=f"**Id** {shown(display_id(result.id, redact), False, ID_CHARS)}",
-                      colour=_OUTCOME_COLOUR.get(result.outcome, NEUTRAL),
-                      timestamp=result.updated or result.created)
+    e = discord.Embed(
+        title=f"{ptitle} job {word}",
+        description=f"**Id** {shown(display_id(result.id, redact), False, ID_CHARS)}",
+        colour=_OUTCOME_COLOUR.get(result.outcome, NEUTRAL),
+        timestamp=result.updated or result.created,
+    )
     outcome = word
     if result.raw_status:
         outcome += f" (upstream: {shown(result.raw_status, redact, RAW_STATUS_CHARS)})"
     e.add_field(name="Outcome", value=outcome, inline=True)
     e.add_field(name="Provider", value=ptitle, inline=True)
-    e.add_field(name="Account", inline=True,
-                value=shown(display_account(result.account, redact), False, SHORT_FIELD_CHARS))
+    e.add_field(
+        name="Account",
+        inline=True,
+        value=shown(display_account(result.account, redact), False, SHORT_FIELD_CHARS),
+    )
     e.add_field(name="Kind", value=result.kind or "—", inline=True)
-    e.add_field(name="Model", inline=True,
-                value=shown(result.model, redact, SHORT_FIELD_CHARS) if result.model else "—")
+    e.add_field(
+        name="Model",
+        inline=True,
+        value=shown(result.model, redact, SHORT_FIELD_CHARS) if result.model else "—",
+    )
     if result.created:
         e.add_field(name="Created", value=when(result.created), inline=True)
     if result.updated:
         e.add_field(name="Updated", value=when(result.updated), inline=True)
     if result.prompt:
-        e.add_field(name="Prompt", inline=False,
-                    value=cut(shown(result.prompt, redact, LONG_TEXT_CHARS), FIELD_VALUE_MAX))
+        e.add_field(
+            name="Prompt",
+            inline=False,
+            value=cut(shown(result.prompt, redact, LONG_TEXT_CHARS), FIELD_VALUE_MAX),
+        )
     result_links = links(result.urls, redact)
     if result_links:
         e.add_field(name=f"Results ({len(result.urls)})", value=result_links, inline=False)
     if result.error:
-        e.add_field(name="Upstream error", inline=False,
-                    value=cut(shown(result.error, redact, LONG_TEXT_CHARS), FIELD_VALUE_MAX))
+        e.add_field(
+            name="Upstream error",
+            inline=False,
+            value=cut(shown(result.error, redact, LONG_TEXT_CHARS), FIELD_VALUE_MAX),
+        )
     for k, v in list(result.extra.items())[:EXTRA_SHOWN]:
         if k and v:
-            e.add_field(name=shown(k, redact, EXTRA_NAME_CHARS),
-                        value=shown(v, redact, EXTRA_VALUE_CHARS), inline=True)
+            e.add_field(
+                name=shown(k, redact, EXTRA_NAME_CHARS),
+                value=shown(v, redact, EXTRA_VALUE_CHARS),
+                inline=True,
+            )
     e.set_footer(text="opsbot · /job")
     return e

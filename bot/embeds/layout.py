@@ -113,9 +113,12 @@ def join_bounded(lines: Sequence[str], limit: int, more: Callable[[int], str]) -
     return cut("\n".join(out), limit)
 
 
-def add_fields_bounded(embed: discord.Embed, fields: Sequence[tuple[str, str]],
-                       more: Callable[[int], tuple[str, str]],
-                       budget: int = MESSAGE_BUDGET) -> None:
+def add_fields_bounded(
+    embed: discord.Embed,
+    fields: Sequence[tuple[str, str]],
+    more: Callable[[int], tuple[str, str]],
+    budget: int = MESSAGE_BUDGET,
+) -> None:
     """Add inline=False fields while the embed stays within `budget` characters and 25
     fields; what does not fit is announced by one `more(n)` field."""
     size = embed_size(embed)
@@ -141,8 +144,9 @@ class Block:
     value: str
 
 
-def chunk_lines(lines: Sequence[str], name: Callable[[int, int, bool], str],
-                max_lines: int = FIELD_LINES) -> list[Block]:
+def chunk_lines(
+    lines: Sequence[str], name: Callable[[int, int, bool], str], max_lines: int = FIELD_LINES
+) -> list[Block]:
     """Split lines into field-sized blocks; `name(first, end, continued)` names each block."""
     spans: list[tuple[int, int, list[str]]] = []
     cur: list[str] = []
@@ -159,8 +163,10 @@ def chunk_lines(lines: Sequence[str], name: Callable[[int, int, bool], str],
         size += add
     if cur:
         spans.append((start, len(lines), cur))
-    return [Block(cut(name(s, e, k > 0), FIELD_NAME_MAX), "\n".join(c))
-            for k, (s, e, c) in enumerate(spans)]
+    return [
+        Block(cut(name(s, e, k > 0), FIELD_NAME_MAX), "\n".join(c))
+        for k, (s, e, c) in enumerate(spans)
+    ]
 
 
 def span_name(head: str, count: int) -> Callable[[int, int, bool], str]:
@@ -174,9 +180,16 @@ def span_name(head: str, count: int) -> Callable[[int, int, bool], str]:
     return name
 
 
-def pages(blocks: Sequence[Block], *, title: str, description: str, colour: discord.Colour,
-          footer: Callable[[int, int], str], timestamp: datetime | None = None,
-          budget: int = PAGE_BUDGET) -> list[discord.Embed]:
+def pages(
+    blocks: Sequence[Block],
+    *,
+    title: str,
+    description: str,
+    colour: discord.Colour,
+    footer: Callable[[int, int], str],
+    timestamp: datetime | None = None,
+    budget: int = PAGE_BUDGET,
+) -> list[discord.Embed]:
     """Pack blocks into pages of at most `budget` characters and 25 fields each."""
     title = cut(title, TITLE_MAX)
     description = cut(description, DESCRIPTION_MAX)
@@ -192,8 +205,9 @@ def pages(blocks: Sequence[Block], *, title: str, description: str, colour: disc
         size += bs
     out: list[discord.Embed] = []
     for i, group in enumerate(groups, 1):
-        e = discord.Embed(title=title, description=description or None, colour=colour,
-                          timestamp=timestamp)
+        e = discord.Embed(
+            title=title, description=description or None, colour=colour, timestamp=timestamp
+        )
         for b in group:
             e.add_field(name=b.name, value=b.value, inline=False)
         e.set_footer(text=cut(footer(i, len(groups)), FOOTER_RESERVE))

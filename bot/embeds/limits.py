@@ -60,8 +60,12 @@ class EmbedLimitError(ValueError):
 def _embed_problems(i: int, e: discord.Embed) -> list[str]:
     """The limits one embed (the `i`th of its message) breaks on its own."""
     problems: list[str] = []
-    checks = [("title", e.title, TITLE_MAX), ("description", e.description, DESCRIPTION_MAX),
-              ("footer", e.footer.text, FOOTER_MAX), ("author", e.author.name, AUTHOR_MAX)]
+    checks = [
+        ("title", e.title, TITLE_MAX),
+        ("description", e.description, DESCRIPTION_MAX),
+        ("footer", e.footer.text, FOOTER_MAX),
+        ("author", e.author.name, AUTHOR_MAX),
+    ]
     for what, text, limit in checks:
         if text_len(text) > limit:
             problems.append(f"embed {i}: {what} has {text_len(text)} chars (max {limit})")

@@ -51,8 +51,9 @@ def _started(job: Job, taken_at: datetime) -> datetime | None:
     return None
 
 
-def _job_line(elapsed: float | None, job: Job, taken_at: datetime, stuck_s: float,
-              redact: bool) -> str:
+def _job_line(
+    elapsed: float | None, job: Job, taken_at: datetime, stuck_s: float, redact: bool
+) -> str:
     """``🎬 …video:7 · started <t:…:R> · 3m 57s · ⚠ stuck``."""
     started = _started(job, taken_at)
     start = f"started {format_dt(started, 'R')}" if started else "start unknown"
@@ -65,28 +66,38 @@ def _longest(items: Sequence[Timed]) -> float:
     return max((e for e, _ in items if e is not None), default=-1.0)
 
 
-def _account_blocks(snap: Snapshot, timed: Sequence[Timed], ptitle: str, stuck_s: float,
-                    redact: bool) -> list[Block]:
+def _account_blocks(
+    snap: Snapshot, timed: Sequence[Timed], ptitle: str, stuck_s: float, redact: bool
+) -> list[Block]:
     """One provider's jobs as fields: an account a block, the longest-running account and
     job first."""
     by_account: dict[str | None, list[Timed]] = {}
     for e, j in timed:
         by_account.setdefault(j.account, []).append((e, j))
     blocks: list[Block] = []
-    for acct, items in sorted(by_account.items(), key=lambda kv: _longest(kv[1]),
-                              reverse=True):
+    for acct, items in sorted(by_account.items(), key=lambda kv: _longest(kv[1]), reverse=True):
         items.sort(key=lambda t: (t[0] is None, -(t[0] or 0.0), t[1].id))
         lines = [_job_line(e, j, snap.taken_at, stuck_s, redact) for e, j in items]
-        label = (shown(display_account(acct, redact), False, ACCOUNT_CHARS) if acct
-                 else "account unknown")
+        label = (
+            shown(display_account(acct, redact), False, ACCOUNT_CHARS)
+            if acct
+            else "account unknown"
+        )
         head = f"{ptitle} · {label} ({plural(len(items), 'job')})"
         blocks.extend(chunk_lines(lines, span_name(head, len(items))))
     return blocks
 
 
-def queue_pages(snapshots: Sequence[Snapshot], *, now: datetime, stuck_after: timedelta,
-                redact: bool, titles: Mapping[str, str], account: str | None = None,
-                fetched_at: datetime | None = None) -> list[discord.Embed]:
+def queue_pages(
+    snapshots: Sequence[Snapshot],
+    *,
+    now: datetime,
+    stuck_after: timedelta,
+    redact: bool,
+    titles: Mapping[str, str],
+    account: str | None = None,
+    fetched_at: datetime | None = None,
+) -> list[discord.Embed]:
     """What is running, grouped by provider and account, longest-running first, paginated.
 
     Each line: kind, short id, start (relative timestamp), elapsed (`Job.elapsed`), ⚠ when
@@ -99,23 +110,36 @@ def queue_pages(snapshots: Sequence[Snapshot], *, now: datetime, stuck_after: ti
     total = stuck_total = 0
     for snap in snapshots:
         ptitle = provider_title(snap.provider, titles)
-        timed = [(j.elapsed(now, snap.taken_at), j) for j in snap.jobs
-                 if account is None or _matches_account(j, account)]
+        timed = [
+            (j.elapsed(now, snap.taken_at), j)
+            for j in snap.jobs
+            if account is None or _matches_account(j, account)
+        ]
         stuck = sum(1 for e, _ in timed if is_stuck(e, stuck_s))
         total += len(timed)
         stuck_total += stuck
         if not timed:
             summary.append(f"**{ptitle}** — nothing running")
             continue
-        summary.append(f"**{ptitle}** — {len(timed)} running"
-                       + (f" · ⚠ {stuck} stuck" if stuck else ""))
+        summary.append(
+            f"**{ptitle}** — {len(timed)} running" + (f" · ⚠ {stuck} stuck" if stuck else "")
+        )
         blocks += _account_blocks(snap, timed, ptitle, stuck_s, redact)
 
     description = join_bounded(summary, SUMMARY_CHARS, lambda n: f"… and {n} more providers")
     if not total:
-        return pages([], title=f"Nothing running{who}", description=description, colour=OK,
-                     footer=lambda i, n: f"Data from {age} ago")
+        return pages(
+            [],
+            title=f"Nothing running{who}",
+            description=description,
+            colour=OK,
+            footer=lambda i, n: f"Data from {age} ago",
+        )
     title = f"Queue{who} — {total} running" + (f", {stuck_total} stuck" if stuck_total else "")
-    return pages(blocks, title=title, description=description,
-                 colour=WARN if stuck_total else NEUTRAL,
-                 footer=lambda i, n: f"Data from {age} ago · page {i}/{n} · longest-running first")
+    return pages(
+        blocks,
+        title=title,
+        description=description,
+        colour=WARN if stuck_total else NEUTRAL,
+        footer=lambda i, n: f"Data from {age} ago · page {i}/{n} · longest-running first",
+    )

@@ -44,8 +44,11 @@ def _capacity(s: ProviderStatus) -> str:
 
 def _status_lines(s: ProviderStatus, err_len: int, redact: bool) -> list[str]:
     running = "?" if s.running is None else str(s.running)
-    lines = [f"Running: {running}", f"Capacity: {_capacity(s)}",
-             "Last good poll: " + (format_dt(s.last_ok, "R") if s.last_ok else "never")]
+    lines = [
+        f"Running: {running}",
+        f"Capacity: {_capacity(s)}",
+        "Last good poll: " + (format_dt(s.last_ok, "R") if s.last_ok else "never"),
+    ]
     if s.watcher_ok is not None:
         lines.append("Watcher: " + ("running" if s.watcher_ok else "**stopped**"))
     if s.last_error:
@@ -53,8 +56,13 @@ def _status_lines(s: ProviderStatus, err_len: int, redact: bool) -> list[str]:
     return lines
 
 
-def status_embed(entries: Sequence[ProviderStatus], *, now: datetime,
-                 titles: Mapping[str, str], redact: bool = False) -> discord.Embed:
+def status_embed(
+    entries: Sequence[ProviderStatus],
+    *,
+    now: datetime,
+    titles: Mapping[str, str],
+    redact: bool = False,
+) -> discord.Embed:
     """One embed, every provider: running, capacity used, last good poll, last error
     (e-mails in the error text masked when `redact`)."""
     healthy = sum(1 for s in entries if s.healthy)
@@ -66,17 +74,27 @@ def status_embed(entries: Sequence[ProviderStatus], *, now: datetime,
         headline = f"{healthy} of {plural(len(entries), 'provider')} healthy."
     share = ERROR_BUDGET // max(len(entries), 1) - FIELD_OVERHEAD
     err_len = max(ERROR_CHARS_MIN, min(ERROR_CHARS_MAX, share))
-    e = discord.Embed(title="opsbot status", description=headline,
-                      colour=worst(status_colour(s) for s in entries),
-                      timestamp=now)
+    e = discord.Embed(
+        title="opsbot status",
+        description=headline,
+        colour=worst(status_colour(s) for s in entries),
+        timestamp=now,
+    )
     e.set_footer(text=f"Checked {now:%H:%M:%S} UTC")
-    fields = [(f"{_ICON[status_colour(s).value]} {provider_title(s.provider, titles)}",
-               "\n".join(_status_lines(s, err_len, redact))) for s in entries]
+    fields = [
+        (
+            f"{_ICON[status_colour(s).value]} {provider_title(s.provider, titles)}",
+            "\n".join(_status_lines(s, err_len, redact)),
+        )
+        for s in entries
+    ]
 
     def more(n: int) -> tuple[str, str]:
-        rest = entries[len(entries) - n:]
-        return (f"… and {plural(n, 'more provider')}",
-                f"{sum(1 for s in rest if s.healthy)} of {n} healthy")
+        rest = entries[len(entries) - n :]
+        return (
+            f"… and {plural(n, 'more provider')}",
+            f"{sum(1 for s in rest if s.healthy)} of {n} healthy",
+        )
 
     add_fields_bounded(e, fields, more)
     return e

@@ -14,8 +14,11 @@ _NOT_PROVIDERS = {"base", "parse"}
 
 def known() -> list[str]:
     """Names of the provider modules shipped in this package."""
-    return sorted(m.name for m in pkgutil.iter_modules(__path__)
-                  if m.name not in _NOT_PROVIDERS and not m.name.startswith("_"))
+    return sorted(
+        m.name
+        for m in pkgutil.iter_modules(__path__)
+        if m.name not in _NOT_PROVIDERS and not m.name.startswith("_")
+    )
 
 
 def load(name: str) -> type[Provider]:

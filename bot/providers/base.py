@@ -65,5 +65,6 @@ async def _guard(call: Coroutine[Any, Any, _T], provider: str) -> _T:
         log.error("%s: the adapter failed on useapi's answer", provider, exc_info=exc)
         text = str(exc)
         text = text if len(text) <= 200 else text[:199] + "…"
-        raise PayloadError(f"could not read useapi's answer ({type(exc).__name__}: {text})",
-                           provider=provider) from None
+        raise PayloadError(
+            f"could not read useapi's answer ({type(exc).__name__}: {text})", provider=provider
+        ) from None

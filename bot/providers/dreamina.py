@@ -82,8 +82,15 @@ def _fast_job(item: dict[str, Any], group: str) -> Job | None:
         model = model or None
     kind, account = id_info(job_id)
     elapsed = get("elapsedSeconds")
-    return make_job(NAME, job_id, kind or "video", account or group, None,
-                    parse_elapsed(elapsed if elapsed is not None else get("elapsed")), model)
+    return make_job(
+        NAME,
+        job_id,
+        kind or "video",
+        account or group,
+        None,
+        parse_elapsed(elapsed if elapsed is not None else get("elapsed")),
+        model,
+    )
 
 
 def _job(raw: object, group: str, i: int) -> Job:
@@ -94,8 +101,11 @@ def _job(raw: object, group: str, i: int) -> Job:
     job_id = require_id(item.get(key), NAME, f"{where}.{key}")
     elapsed = item.get("elapsedSeconds")
     return Job(
-        provider=NAME, id=job_id, kind=kind_from_id(job_id) or "video",
-        account=account_from_id(job_id) or group, started=None,
+        provider=NAME,
+        id=job_id,
+        kind=kind_from_id(job_id) or "video",
+        account=account_from_id(job_id) or group,
+        started=None,
         elapsed_seconds=parse_elapsed(elapsed if elapsed is not None else item.get("elapsed")),
         model=opt_str(item.get("model"), NAME, f"{where}.model"),
     )
@@ -128,13 +138,18 @@ def parse_video(body: Any, job_id: str) -> JobResult:
     response = opt_dict(job.get("response"), NAME, "response")
     url = opt_str(response.get("videoUrl"), NAME, "response.videoUrl")
     return JobResult(
-        provider=NAME, id=job_id, outcome=_outcome(status, error),
+        provider=NAME,
+        id=job_id,
+        outcome=_outcome(status, error),
         account=account_from_id(job_id),
         kind=as_kind(opt_str(job.get("type"), NAME, "type")) or kind_from_id(job_id) or "video",
-        created=parse_time(job.get("created")), updated=parse_time(job.get("updated")),
+        created=parse_time(job.get("created")),
+        updated=parse_time(job.get("updated")),
         prompt=opt_str(request.get("prompt"), NAME, "request.prompt"),
         model=opt_str(job.get("model"), NAME, "model"),
-        urls=(url,) if url else (), error=error, raw_status=status,
+        urls=(url,) if url else (),
+        error=error,
+        raw_status=status,
     )
 
 
@@ -151,12 +166,14 @@ class Dreamina(Provider):
         )
         now = datetime.now(UTC)
         jobs = parse_queue(queue, now)
-        return Snapshot(provider=self.name, taken_at=now, jobs=jobs,
-                        accounts=parse_accounts(config, jobs))
+        return Snapshot(
+            provider=self.name, taken_at=now, jobs=jobs, accounts=parse_accounts(config, jobs)
+        )
 
     async def job(self, job_id: str) -> JobResult:
-        body = await self.client.get_json(VIDEO_PATH.format(id=quote(job_id, safe="")),
-                                          provider=self.name)
+        body = await self.client.get_json(
+            VIDEO_PATH.format(id=quote(job_id, safe="")), provider=self.name
+        )
         return parse_video(body, job_id)
 
 

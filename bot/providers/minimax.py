@@ -54,8 +54,10 @@ _BY_STATUS: Final[dict[int, Outcome]] = {
     14: Outcome.MODERATED,
 }
 _RUNNING_STATUS: Final = frozenset({0, 1, 11, 12})
-REMOVED_MESSAGE: Final = ("not found: MiniMax says such a video was most often moderated and "
-                          "removed after it was generated")
+REMOVED_MESSAGE: Final = (
+    "not found: MiniMax says such a video was most often moderated and "
+    "removed after it was generated"
+)
 
 
 def parse_queue(body: Any, now: datetime) -> tuple[Job, ...]:
@@ -114,18 +116,29 @@ def parse_video(body: Any, job_id: str) -> JobResult:
     if percent is not None:
         percent = min(max(percent, 0), 100)
     return JobResult(
-        provider=NAME, id=job_id, outcome=outcome, account=account_from_id(job_id),
-        kind=kind_from_id(job_id) or "video", urls=tuple(urls),
+        provider=NAME,
+        id=job_id,
+        outcome=outcome,
+        account=account_from_id(job_id),
+        kind=kind_from_id(job_id) or "video",
+        urls=tuple(urls),
         error=message if outcome in (Outcome.FAILED, Outcome.MODERATED) else None,
-        raw_status=raw, extra={"percent": str(percent)} if percent is not None else {},
+        raw_status=raw,
+        extra={"percent": str(percent)} if percent is not None else {},
     )
 
 
 def removed(job_id: str) -> JobResult:
     """What a 404 from `GET /v1/minimax/videos/{id}` means: moderated and removed."""
-    return JobResult(provider=NAME, id=job_id, outcome=Outcome.MODERATED,
-                     account=account_from_id(job_id), kind=kind_from_id(job_id) or "video",
-                     error=REMOVED_MESSAGE, raw_status="404")
+    return JobResult(
+        provider=NAME,
+        id=job_id,
+        outcome=Outcome.MODERATED,
+        account=account_from_id(job_id),
+        kind=kind_from_id(job_id) or "video",
+        error=REMOVED_MESSAGE,
+        raw_status="404",
+    )
 
 
 class MiniMax(Provider):
@@ -143,17 +156,20 @@ class MiniMax(Provider):
 
     async def snapshot(self) -> Snapshot:
         queue, (has_available, capacity) = await both(
-            self.client.get_json(QUEUE_PATH, provider=self.name), self._capacity())
+            self.client.get_json(QUEUE_PATH, provider=self.name), self._capacity()
+        )
         now = datetime.now(UTC)
         jobs = parse_queue(queue, now)
-        accounts = (parse_capacity(capacity, jobs) if has_available
-                    else parse_accounts(capacity, jobs))
+        accounts = (
+            parse_capacity(capacity, jobs) if has_available else parse_accounts(capacity, jobs)
+        )
         return Snapshot(provider=self.name, taken_at=now, jobs=jobs, accounts=accounts)
 
     async def job(self, job_id: str) -> JobResult:
         try:
-            body = await self.client.get_json(VIDEO_PATH.format(id=quote(job_id, safe="")),
-                                              provider=self.name)
+            body = await self.client.get_json(
+                VIDEO_PATH.format(id=quote(job_id, safe="")), provider=self.name
+            )
         except errors.NotFound:
             return removed(job_id)
         return parse_video(body, job_id)

@@ -97,20 +97,30 @@ def parse_video(body: Any, job_id: str) -> JobResult:
     url = opt_str(video.get("url"), NAME, "url")
     raw = " ".join(str(part) for part in (status, name) if part is not None) or None
     return JobResult(
-        provider=NAME, id=job_id, outcome=outcome,
-        account=account_from_id(job_id), kind=kind_from_id(job_id) or "video",
+        provider=NAME,
+        id=job_id,
+        outcome=outcome,
+        account=account_from_id(job_id),
+        kind=kind_from_id(job_id) or "video",
         created=parse_time(video.get("created_at")),
         prompt=opt_str(video.get("prompt"), NAME, "prompt"),
         model=opt_str(video.get("model"), NAME, "model"),
-        urls=(url,) if url else (), error=err, raw_status=raw,
+        urls=(url,) if url else (),
+        error=err,
+        raw_status=raw,
     )
 
 
 def still_processing(job_id: str) -> JobResult:
     """What a 404 from `GET /v2/pixverse/videos/{id}` means: the video is not done yet."""
-    return JobResult(provider=NAME, id=job_id, outcome=Outcome.RUNNING,
-                     account=account_from_id(job_id), kind=kind_from_id(job_id) or "video",
-                     raw_status="404 (still processing)")
+    return JobResult(
+        provider=NAME,
+        id=job_id,
+        outcome=Outcome.RUNNING,
+        account=account_from_id(job_id),
+        kind=kind_from_id(job_id) or "video",
+        raw_status="404 (still processing)",
+    )
 
 
 def parse_legacy_job(body: Any, job_id: str) -> JobResult:
@@ -123,26 +133,38 @@ def parse_legacy_job(body: Any, job_id: str) -> JobResult:
     status = opt_str(job.get("status"), NAME, "status")
     urls: list[str] = []
     for i, raw in enumerate(opt_list(job.get("attachments"), NAME, "attachments")):
-        url = opt_str(expect_dict(raw, NAME, f"attachments[{i}]").get("url"),
-                      NAME, f"attachments[{i}].url")
+        url = opt_str(
+            expect_dict(raw, NAME, f"attachments[{i}]").get("url"), NAME, f"attachments[{i}].url"
+        )
         if url:
             urls.append(url)
     details = [opt_str(job.get(key), NAME, key) for key in ("error", "errorDetails")]
     verb = opt_str(job.get("verb"), NAME, "verb")
     return JobResult(
-        provider=NAME, id=job_id, outcome=outcome_from_word(status) or Outcome.UNKNOWN,
-        kind="video", created=parse_time(job.get("created")),
+        provider=NAME,
+        id=job_id,
+        outcome=outcome_from_word(status) or Outcome.UNKNOWN,
+        kind="video",
+        created=parse_time(job.get("created")),
         updated=parse_time(job.get("updated")),
-        prompt=opt_str(job.get("prompt"), NAME, "prompt"), urls=tuple(urls),
-        error=": ".join(d for d in details if d) or None, raw_status=status,
+        prompt=opt_str(job.get("prompt"), NAME, "prompt"),
+        urls=tuple(urls),
+        error=": ".join(d for d in details if d) or None,
+        raw_status=status,
         extra={"verb": verb} if verb else {},
     )
 
 
 def legacy_expired(job_id: str) -> JobResult:
     """What 410 Gone from the v1 job endpoint means: the job outlived its 31+ days."""
-    return JobResult(provider=NAME, id=job_id, outcome=Outcome.UNKNOWN, kind="video",
-                     error="expired", raw_status="410")
+    return JobResult(
+        provider=NAME,
+        id=job_id,
+        outcome=Outcome.UNKNOWN,
+        kind="video",
+        error="expired",
+        raw_status="410",
+    )
 
 
 class PixVerse(Provider):
@@ -158,20 +180,23 @@ class PixVerse(Provider):
         )
         now = datetime.now(UTC)
         jobs = parse_queue(queue, now)
-        return Snapshot(provider=self.name, taken_at=now, jobs=jobs,
-                        accounts=parse_capacity(capacity, jobs))
+        return Snapshot(
+            provider=self.name, taken_at=now, jobs=jobs, accounts=parse_capacity(capacity, jobs)
+        )
 
     async def job(self, job_id: str) -> JobResult:
         if not job_id.startswith("user:"):
             try:
-                body = await self.client.get_json(LEGACY_JOB_PATH, provider=self.name,
-                                                  params={"jobid": job_id})
+                body = await self.client.get_json(
+                    LEGACY_JOB_PATH, provider=self.name, params={"jobid": job_id}
+                )
             except errors.Gone:
                 return legacy_expired(job_id)
             return parse_legacy_job(body, job_id)
         try:
-            body = await self.client.get_json(VIDEO_PATH.format(id=quote(job_id, safe="")),
-                                              provider=self.name)
+            body = await self.client.get_json(
+                VIDEO_PATH.format(id=quote(job_id, safe="")), provider=self.name
+            )
         except errors.NotFound:
             return still_processing(job_id)
         return parse_video(body, job_id)

@@ -50,8 +50,7 @@ async def answer(sim: Simulator, request: web.Request, sub: str) -> Reply:
     except CapacityError as exc:
         return Reply(409, {"error": str(exc), "code": 409})
     except KeyError as exc:
-        return Reply(404, {"error": str(exc.args[0]) if exc.args else "Not found",
-                           "code": 404})
+        return Reply(404, {"error": str(exc.args[0]) if exc.args else "Not found", "code": 404})
     except (ValueError, TypeError) as exc:
         return Reply(400, {"error": str(exc), "code": 400})
 
@@ -59,7 +58,7 @@ async def answer(sim: Simulator, request: web.Request, sub: str) -> Reply:
 async def _dispatch(sim: Simulator, request: web.Request, sub: str) -> Reply:
     method = request.method
     if method == "GET" and sub.startswith("jobs/"):
-        return Reply(200, _job_dict(sim, unquote(sub[len("jobs/"):])))
+        return Reply(200, _job_dict(sim, unquote(sub[len("jobs/") :])))
     handler = _ROUTES.get((method, sub))
     if handler is None:
         return Reply(404, {"error": f"no control endpoint {method} /_sim/{sub}", "code": 404})
@@ -68,9 +67,16 @@ async def _dispatch(sim: Simulator, request: web.Request, sub: str) -> Reply:
 
 # ------------------------------------------------------------------ reading
 
+
 async def _index(sim: Simulator, request: web.Request) -> Reply:
-    return Reply(200, {"endpoints": [line.strip() for line in (__doc__ or "").splitlines()
-                                     if f"{PREFIX}/" in line]})
+    return Reply(
+        200,
+        {
+            "endpoints": [
+                line.strip() for line in (__doc__ or "").splitlines() if f"{PREFIX}/" in line
+            ]
+        },
+    )
 
 
 async def _state(sim: Simulator, request: web.Request) -> Reply:
@@ -89,11 +95,13 @@ async def _requests(sim: Simulator, request: web.Request) -> Reply:
 
 def _since(request: web.Request, key: str, items: list[Any]) -> Reply:
     since = int(request.query.get("since", "0"))
-    return Reply(200, {"total": len(items), "since": since,
-                       key: [item.to_dict() for item in items[since:]]})
+    return Reply(
+        200, {"total": len(items), "since": since, key: [item.to_dict() for item in items[since:]]}
+    )
 
 
 # ------------------------------------------------------------------ faults and pins
+
 
 async def _faults(sim: Simulator, request: web.Request) -> Reply:
     return Reply(200, [f.to_dict() for f in sim.faults.active()])
@@ -102,12 +110,15 @@ async def _faults(sim: Simulator, request: web.Request) -> Reply:
 async def _set_fault(sim: Simulator, request: web.Request) -> Reply:
     data = await _json(request)
     fault = sim.faults.set(
-        str(_need(data, "pattern")), str(_need(data, "kind")),
+        str(_need(data, "pattern")),
+        str(_need(data, "kind")),
         count=_opt_int(data.get("count")),
         probability=float(data.get("probability", 1.0)),
         seconds=None if data.get("seconds") is None else float(data["seconds"]),
-        status=_opt_int(data.get("status")), body=data.get("body"),
-        size=_opt_int(data.get("size")))
+        status=_opt_int(data.get("status")),
+        body=data.get("body"),
+        size=_opt_int(data.get("size")),
+    )
     return Reply(201, fault.to_dict())
 
 
@@ -118,16 +129,25 @@ async def _clear_faults(sim: Simulator, request: web.Request) -> Reply:
 
 
 async def _pins(sim: Simulator, request: web.Request) -> Reply:
-    return Reply(200, {path: {"status": pin.status, "contentType": pin.content_type}
-                       for path, pin in sim.pins.items()})
+    return Reply(
+        200,
+        {
+            path: {"status": pin.status, "contentType": pin.content_type}
+            for path, pin in sim.pins.items()
+        },
+    )
 
 
 async def _pin(sim: Simulator, request: web.Request) -> Reply:
     data = await _json(request)
     if "body" not in data:
         raise ValueError("missing 'body'")
-    sim.pin(str(_need(data, "path")), data["body"], int(data.get("status", 200)),
-            content_type=str(data.get("contentType", "application/json")))
+    sim.pin(
+        str(_need(data, "path")),
+        data["body"],
+        int(data.get("status", 200)),
+        content_type=str(data.get("contentType", "application/json")),
+    )
     return Reply(201, {"pinned": data["path"]})
 
 
@@ -139,12 +159,14 @@ async def _unpin(sim: Simulator, request: web.Request) -> Reply:
 
 # ------------------------------------------------------------------ time and jobs
 
+
 async def _advance(sim: Simulator, request: web.Request) -> Reply:
     data = await _json(request)
     before = len(sim.history)
     now = sim.advance(float(_need(data, "seconds")))
-    return Reply(200, {"now": now.isoformat().replace("+00:00", "Z"),
-                       "events": len(sim.history) - before})
+    return Reply(
+        200, {"now": now.isoformat().replace("+00:00", "Z"), "events": len(sim.history) - before}
+    )
 
 
 async def _step(sim: Simulator, request: web.Request) -> Reply:
@@ -155,9 +177,14 @@ async def _start_job(sim: Simulator, request: web.Request) -> Reply:
     data = await _json(request)
     duration = data.get("duration")
     job_id = sim.start_job(
-        str(_need(data, "provider")), data.get("account"), str(data.get("kind", "video")),
-        None if duration is None else float(duration), data.get("outcome", "completed"),
-        bool(data.get("legacy", False)), elapsed=float(data.get("elapsed", 0.0)))
+        str(_need(data, "provider")),
+        data.get("account"),
+        str(data.get("kind", "video")),
+        None if duration is None else float(duration),
+        data.get("outcome", "completed"),
+        bool(data.get("legacy", False)),
+        elapsed=float(data.get("elapsed", 0.0)),
+    )
     return Reply(201, _job_dict(sim, job_id))
 
 
@@ -201,6 +228,7 @@ _ROUTES: dict[tuple[str, str], Handler] = {
 
 
 # ------------------------------------------------------------------ request bodies
+
 
 def _job_dict(sim: Simulator, job_id: str) -> dict[str, Any]:
     job = sim.job(job_id)

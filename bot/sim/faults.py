@@ -21,8 +21,19 @@ from typing import Any, Literal, get_args
 
 from bot.sim.providers import SPECS
 
-FaultKind = Literal["latency", "status", "timeout", "garbage", "html", "dribble", "oversized",
-                    "deep", "surrogate", "huge_numbers", "duplicates"]
+FaultKind = Literal[
+    "latency",
+    "status",
+    "timeout",
+    "garbage",
+    "html",
+    "dribble",
+    "oversized",
+    "deep",
+    "surrogate",
+    "huge_numbers",
+    "duplicates",
+]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 
 #: Default `seconds` per kind (latency to add, how long a timeout hangs, or the pause before
@@ -30,9 +41,19 @@ FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 DEFAULT_SECONDS: dict[str, float] = {"latency": 1.0, "timeout": 30.0, "dribble": 2.0}
 #: Default HTTP status per kind (a `dribble` keeps the endpoint's own, and so do the kinds
 #: that work an item into its answer).
-DEFAULT_STATUS: dict[str, int] = {"status": 500, "html": 502, "garbage": 200, "latency": 200,
-                                  "timeout": 504, "dribble": 200, "oversized": 200, "deep": 200,
-                                  "surrogate": 200, "huge_numbers": 200, "duplicates": 200}
+DEFAULT_STATUS: dict[str, int] = {
+    "status": 500,
+    "html": 502,
+    "garbage": 200,
+    "latency": 200,
+    "timeout": 504,
+    "dribble": 200,
+    "oversized": 200,
+    "deep": 200,
+    "surrogate": 200,
+    "huge_numbers": 200,
+    "duplicates": 200,
+}
 #: Default `size` of the kinds that have one: bytes of an `oversized` body (50 MiB), arrays
 #: nested in a `deep` one.
 DEFAULT_SIZE: dict[str, int] = {"oversized": 50 * 1024 * 1024, "deep": 1500}
@@ -67,9 +88,16 @@ class Fault:
         return bool(self._regex.search(raw_path) or self._regex.search(path))
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"id": self.id, "pattern": self.pattern, "kind": self.kind,
-                               "count": self.count, "probability": self.probability,
-                               "seconds": self.seconds, "status": self.status, "hits": self.hits}
+        out: dict[str, Any] = {
+            "id": self.id,
+            "pattern": self.pattern,
+            "kind": self.kind,
+            "count": self.count,
+            "probability": self.probability,
+            "seconds": self.seconds,
+            "status": self.status,
+            "hits": self.hits,
+        }
         if self.body is not None:
             out["body"] = self.body
         if self.kind in DEFAULT_SIZE:
@@ -85,9 +113,18 @@ class Faults:
         self._faults: list[Fault] = []
         self._next_id = 1
 
-    def set(self, pattern: str, kind: str, *, count: int | None = None,
-            probability: float = 1.0, seconds: float | None = None, status: int | None = None,
-            body: Any = None, size: int | None = None) -> Fault:
+    def set(
+        self,
+        pattern: str,
+        kind: str,
+        *,
+        count: int | None = None,
+        probability: float = 1.0,
+        seconds: float | None = None,
+        status: int | None = None,
+        body: Any = None,
+        size: int | None = None,
+    ) -> Fault:
         """Switch a fault on; returns it. Raises ValueError on a bad kind, regex or number.
 
         `seconds`: latency added (`latency`, default 1), hang time (`timeout`, default 30;
@@ -116,11 +153,16 @@ class Faults:
         except re.error as exc:
             raise ValueError(f"bad pattern {pattern!r}: {exc}") from None
         fault = Fault(
-            id=self._next_id, pattern=pattern, kind=kind,  # type: ignore[arg-type]
-            count=count, probability=float(probability),
+            id=self._next_id,
+            pattern=pattern,
+            kind=kind,  # type: ignore[arg-type]
+            count=count,
+            probability=float(probability),
             seconds=float(seconds if seconds is not None else DEFAULT_SECONDS.get(kind, 0.0)),
-            status=int(status if status is not None else DEFAULT_STATUS[kind]), body=body,
-            size=int(size if size is not None else DEFAULT_SIZE.get(kind, 0)))
+            status=int(status if status is not None else DEFAULT_STATUS[kind]),
+            body=body,
+            size=int(size if size is not None else DEFAULT_SIZE.get(kind, 0)),
+        )
         self._next_id += 1
         self._faults.append(fault)
         return fault

@@ -24,7 +24,7 @@ from typing import Any, Final
 
 from bot.sim.providers import SPECS
 
-HUGE_INT: Final = 10 ** 400
+HUGE_INT: Final = 10**400
 HUGE_FLOAT: Final = 1e308
 SURROGATE_ID: Final = "\ud800"
 #: The account in the ids of the items these faults add.

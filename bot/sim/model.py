@@ -35,9 +35,15 @@ class SimEvent:
     legacy: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"t": iso_ms(self.t), "kind": self.kind, "provider": self.provider,
-                "job_id": self.job_id, "account": self.account, "outcome": self.outcome,
-                "legacy": self.legacy}
+        return {
+            "t": iso_ms(self.t),
+            "kind": self.kind,
+            "provider": self.provider,
+            "job_id": self.job_id,
+            "account": self.account,
+            "outcome": self.outcome,
+            "legacy": self.legacy,
+        }
 
 
 @dataclass(slots=True, eq=False)
@@ -53,9 +59,15 @@ class SimRequest:
     seconds: float | None = None  #: time to answer
 
     def to_dict(self) -> dict[str, Any]:
-        return {"t": iso_ms(self.t), "method": self.method, "path": self.path,
-                "query": self.query, "status": self.status, "fault": self.fault,
-                "seconds": self.seconds}
+        return {
+            "t": iso_ms(self.t),
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "status": self.status,
+            "fault": self.fault,
+            "seconds": self.seconds,
+        }
 
 
 @dataclass(slots=True)
@@ -109,8 +121,12 @@ class SimJob:
     @property
     def removed(self) -> bool:
         """MiniMax: a finished moderated job that answers 404 (three in four of them)."""
-        return (self.provider == "minimax" and not self.running
-                and self.outcome == "moderated" and self.n % 4 != 0)
+        return (
+            self.provider == "minimax"
+            and not self.running
+            and self.outcome == "moderated"
+            and self.n % 4 != 0
+        )
 
     def elapsed(self, now_ts: float) -> float:
         end = now_ts if self.finished_ts is None else self.finished_ts
@@ -118,9 +134,15 @@ class SimJob:
 
     def to_dict(self, now_ts: float | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "id": self.id, "provider": self.provider, "account": self.account,
-            "kind": self.kind, "started": self.started_iso, "running": self.running,
-            "outcome": self.outcome, "legacy": self.legacy, "model": self.model,
+            "id": self.id,
+            "provider": self.provider,
+            "account": self.account,
+            "kind": self.kind,
+            "started": self.started_iso,
+            "running": self.running,
+            "outcome": self.outcome,
+            "legacy": self.legacy,
+            "model": self.model,
             "plannedEnd": None if math.isinf(self.end_ts) else iso_ms(self.end_ts),
             "finished": None if self.finished_ts is None else iso_ms(self.finished_ts),
         }
@@ -153,6 +175,11 @@ class SimAccount:
         return max(0, self.max_jobs - len(self.running))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"provider": self.provider, "account": self.account, "maxJobs": self.max_jobs,
-                "executing": self.executing, "available": self.available,
-                "videos": self.videos}
+        return {
+            "provider": self.provider,
+            "account": self.account,
+            "maxJobs": self.max_jobs,
+            "executing": self.executing,
+            "available": self.available,
+            "videos": self.videos,
+        }

@@ -42,12 +42,19 @@ LEGACY_PROVIDER = "pixverse"
 _LEGACY_FIRST_NUMBER = (100_000_000, 800_000_000)
 
 _OUTCOME_WEIGHTS: tuple[tuple[str, float], ...] = (
-    ("completed", 0.82), ("failed", 0.08), ("moderated", 0.07), ("cancelled", 0.03))
+    ("completed", 0.82),
+    ("failed", 0.08),
+    ("moderated", 0.07),
+    ("cancelled", 0.03),
+)
 #: Jobs that run past an hour (shown as `h:mm:ss`) and then mostly fail.
 _STUCK_SHARE = 0.015
 _STUCK_DURATION = (3_700.0, 4 * 3_600.0, 5_400.0)
 _STUCK_OUTCOMES: tuple[tuple[str, float], ...] = (
-    ("failed", 0.6), ("cancelled", 0.25), ("completed", 0.15))
+    ("failed", 0.6),
+    ("cancelled", 0.25),
+    ("completed", 0.15),
+)
 #: The share of jobs started with a `replyUrl`.
 _REPLY_SHARE = 0.3
 #: With churn, `maxJobs` covers this many times the target population …
@@ -120,8 +127,17 @@ class Population:
     change only through the methods here.
     """
 
-    def __init__(self, providers: tuple[str, ...], seed: int, t0: float, *, accounts: int,
-                 jobs: int, churn: bool, legacy_jobs: int | None) -> None:
+    def __init__(
+        self,
+        providers: tuple[str, ...],
+        seed: int,
+        t0: float,
+        *,
+        accounts: int,
+        jobs: int,
+        churn: bool,
+        legacy_jobs: int | None,
+    ) -> None:
         self.providers = providers
         self.churn = churn
         self._rng = random.Random(f"{seed}:population")
@@ -141,8 +157,9 @@ class Population:
         self._seq = 0
         # Every known provider draws its first number, enabled or not, in `SPECS` order: the
         # draws that follow, and so a seed's whole population, depend on it.
-        self._counters = {name: self._rng.randint(*spec.first_number)
-                          for name, spec in SPECS.items()}
+        self._counters = {
+            name: self._rng.randint(*spec.first_number) for name, spec in SPECS.items()
+        }
         self._counters["legacy"] = self._rng.randint(*_LEGACY_FIRST_NUMBER)
         self._last = t0
         acct_split = _split(accounts, len(providers))
@@ -192,8 +209,11 @@ class Population:
 
     def _schedule_arrival(self, p: str, t: float) -> None:
         rate = self._rates.get(p, 0.0)
-        self._next_arrival[p] = (max(t, ms(t + self._churn_rng.expovariate(rate)))
-                                 if self.churn and rate > 0 else math.inf)
+        self._next_arrival[p] = (
+            max(t, ms(t + self._churn_rng.expovariate(rate)))
+            if self.churn and rate > 0
+            else math.inf
+        )
 
     def _arrive(self, p: str, t: float) -> None:
         rng = self._churn_rng
@@ -222,8 +242,7 @@ class Population:
         self.targets[p] = n_jobs
         self._rates[p] = n_jobs / _mean_duration(SPECS[p])
 
-    def _open_accounts(self, p: str, n_acc: int, n_jobs: int, t0: float,
-                       taken: set[str]) -> None:
+    def _open_accounts(self, p: str, n_acc: int, n_jobs: int, t0: float, taken: set[str]) -> None:
         """`n_acc` new accounts of `p`, with room for `n_jobs` (and headroom, with churn)."""
         spec, rng = SPECS[p], self._rng
         seeds = spec.new_accounts(rng, n_acc, taken)
@@ -234,10 +253,15 @@ class Population:
             max_jobs = [m + d for m, d in zip(max_jobs, _split(deficit, n_acc), strict=True)]
         for (key, email, region), mj in zip(seeds, max_jobs, strict=True):
             acct = SimAccount(
-                provider=p, account=key, max_jobs=mj, email=email, region=region,
+                provider=p,
+                account=key,
+                max_jobs=mj,
+                email=email,
+                region=region,
                 ext_id=rng.randint(100_000, 9_999_999),
                 created_ts=t0 - rng.uniform(1, 200) * 86_400,
-                expires_ts=t0 + rng.uniform(*spec.session_days) * 86_400)
+                expires_ts=t0 + rng.uniform(*spec.session_days) * 86_400,
+            )
             self.accounts[p][key] = acct
             if acct.available:
                 self.free[p].add(key)
@@ -280,9 +304,20 @@ class Population:
         self._counters[key] += 1
         return self._counters[key]
 
-    def start(self, p: str, acct: SimAccount, started: float, kind: str, end: float,
-              outcome: str, rng: random.Random, *, record: bool = True,
-              reply_url: str | None = None, reply_ref: str | None = None) -> SimJob:
+    def start(
+        self,
+        p: str,
+        acct: SimAccount,
+        started: float,
+        kind: str,
+        end: float,
+        outcome: str,
+        rng: random.Random,
+        *,
+        record: bool = True,
+        reply_url: str | None = None,
+        reply_ref: str | None = None,
+    ) -> SimJob:
         """Start a job on `acct` (which must have a free slot)."""
         spec = SPECS[p]
         n = self._next_n(p)
@@ -290,11 +325,21 @@ class Population:
             reply_url = f"https://hooks.opsbot.example/useapi/{p}"
             reply_ref = f"ref-{n % 100_000:05d}"
         job = SimJob(
-            id=spec.job_id(self.uid, acct.account, kind, n, started), provider=p,
-            account=acct.account, kind=kind, n=n, started_ts=started, end_ts=end,
-            outcome=outcome, prompt=names.prompt(rng), model=rng.choice(spec.models),
-            started_iso=iso_ms(started), reply_url=reply_url, reply_ref=reply_ref,
-            submit_id=spec.submit_id(rng))
+            id=spec.job_id(self.uid, acct.account, kind, n, started),
+            provider=p,
+            account=acct.account,
+            kind=kind,
+            n=n,
+            started_ts=started,
+            end_ts=end,
+            outcome=outcome,
+            prompt=names.prompt(rng),
+            model=rng.choice(spec.models),
+            started_iso=iso_ms(started),
+            reply_url=reply_url,
+            reply_ref=reply_ref,
+            submit_id=spec.submit_id(rng),
+        )
         acct.running[job.id] = job
         if kind == "video":
             acct.videos += 1
@@ -310,21 +355,33 @@ class Population:
                 self.record(started, "account_exhausted", p, None, acct.account)
         return job
 
-    def _new_legacy(self, created: float, duration: float, outcome: str,
-                   rng: random.Random) -> SimJob:
+    def _new_legacy(
+        self, created: float, duration: float, outcome: str, rng: random.Random
+    ) -> SimJob:
         """A legacy (v1) PixVerse job, not yet scheduled to end."""
         n = self._next_n("legacy")
         job_id = f"j{from_ts(created):%m%d%H%M%S}{n % 1_000_000_000:09d}-pixverse"
         job = SimJob(
-            id=job_id, provider=LEGACY_PROVIDER, account=None, kind="video", n=n,
-            started_ts=created, end_ts=created + duration, outcome=outcome,
-            prompt=names.prompt(rng), model="v1", started_iso=iso_ms(created), legacy=True,
-            verb=rng.choice(("pixverse-create", "pixverse-create_single", "pixverse-animate")))
+            id=job_id,
+            provider=LEGACY_PROVIDER,
+            account=None,
+            kind="video",
+            n=n,
+            started_ts=created,
+            end_ts=created + duration,
+            outcome=outcome,
+            prompt=names.prompt(rng),
+            model="v1",
+            started_iso=iso_ms(created),
+            legacy=True,
+            verb=rng.choice(("pixverse-create", "pixverse-create_single", "pixverse-animate")),
+        )
         self.legacy[job_id] = job
         return job
 
-    def start_legacy(self, started: float, duration: float, outcome: str,
-                     rng: random.Random) -> SimJob:
+    def start_legacy(
+        self, started: float, duration: float, outcome: str, rng: random.Random
+    ) -> SimJob:
         """Start a legacy (v1) PixVerse job at `started`, ending after `duration`."""
         job = self._new_legacy(started, duration, outcome, rng)
         if not math.isinf(job.end_ts):
@@ -376,11 +433,18 @@ class Population:
             if was_free:
                 self.record(now, "account_exhausted", p, None, acct.account)
 
-    def record(self, t: float, kind: EventKind, provider: str, job_id: str | None,
-               account: str | None, outcome: str | None = None, *,
-               legacy: bool = False) -> None:
+    def record(
+        self,
+        t: float,
+        kind: EventKind,
+        provider: str,
+        job_id: str | None,
+        account: str | None,
+        outcome: str | None = None,
+        *,
+        legacy: bool = False,
+    ) -> None:
         """Add a happening to `history` (kept in time order, e.g. after a backdated start)."""
         t = max(t, self._last_event)
         self._last_event = t
-        self.history.append(SimEvent(from_ts(t), kind, provider, job_id, account, outcome,
-                                     legacy))
+        self.history.append(SimEvent(from_ts(t), kind, provider, job_id, account, outcome, legacy))

@@ -36,8 +36,10 @@ def reason_for(status: int) -> str:
 def html_page(status: int) -> bytes:
     """The kind of HTML error page a proxy in front of an API sends."""
     title = f"{status} {_phrase(status)}"
-    return (f"<html><head><title>{title}</title></head><body><center><h1>{title}</h1></center>"
-            "<hr><center>cloudflare</center></body></html>").encode()
+    return (
+        f"<html><head><title>{title}</title></head><body><center><h1>{title}</h1></center>"
+        "<hr><center>cloudflare</center></body></html>"
+    ).encode()
 
 
 def _phrase(status: int) -> str:

@@ -64,8 +64,13 @@ def _response(reply: Reply) -> web.Response:
     if _bodiless(reply):
         return web.Response(status=reply.status, reason=reason)
     charset = "utf-8" if reply.content_type.startswith("text/") else None
-    return web.Response(status=reply.status, reason=reason, body=_body_bytes(reply),
-                        content_type=reply.content_type, charset=charset)
+    return web.Response(
+        status=reply.status,
+        reason=reason,
+        body=_body_bytes(reply),
+        content_type=reply.content_type,
+        charset=charset,
+    )
 
 
 @dataclass(slots=True)
@@ -87,8 +92,14 @@ class SimServer:
     handler at once.
     """
 
-    def __init__(self, sim: Simulator, host: str = "127.0.0.1", port: int = 0, *,
-                 shutdown_timeout: float = 1.0) -> None:
+    def __init__(
+        self,
+        sim: Simulator,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        shutdown_timeout: float = 1.0,
+    ) -> None:
         self.sim = sim
         self.host = host
         self.port = port
@@ -114,8 +125,12 @@ class SimServer:
         if self._runner is not None:
             raise RuntimeError("SimServer already started")
         self._stopping = asyncio.Event()
-        runner = web.AppRunner(self.make_app(), handler_cancellation=True, access_log=None,
-                               shutdown_timeout=self.shutdown_timeout)
+        runner = web.AppRunner(
+            self.make_app(),
+            handler_cancellation=True,
+            access_log=None,
+            shutdown_timeout=self.shutdown_timeout,
+        )
         await runner.setup()
         try:
             site = web.TCPSite(runner, self.host, self.port)
@@ -140,8 +155,12 @@ class SimServer:
     async def __aenter__(self) -> SimServer:
         return await self.start()
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         await self.stop()
 
     def __repr__(self) -> str:
@@ -180,25 +199,28 @@ class SimServer:
             pass
         return response
 
-    async def _dribble(self, request: web.Request, body: bytes,
-                       seconds: float) -> AsyncIterator[bytes]:
+    async def _dribble(
+        self, request: web.Request, body: bytes, seconds: float
+    ) -> AsyncIterator[bytes]:
         """`body` one byte at a time, each after `seconds`; cut off when the server stops."""
         for i in range(len(body)):
             if await self._wait_stop(seconds):
                 if request.transport is not None:
                     request.transport.close()
                 raise asyncio.CancelledError
-            yield body[i:i + 1]
+            yield body[i : i + 1]
 
-    async def _answer(self, request: web.Request, raw_path: str, raw_query: str,
-                      entry: SimRequest) -> Reply | _Streamed:
+    async def _answer(
+        self, request: web.Request, raw_path: str, raw_query: str, entry: SimRequest
+    ) -> Reply | _Streamed:
         sim = self.sim
         segs = [unquote(s) for s in raw_path.split("/")[1:]]
         if segs and segs[-1] == "":
             segs.pop()
         path = unquote(raw_path)
-        provider = (segs[1] if len(segs) > 1 and segs[0] in ("v1", "v2") and segs[1] in SPECS
-                    else None)
+        provider = (
+            segs[1] if len(segs) > 1 and segs[0] in ("v1", "v2") and segs[1] in SPECS else None
+        )
         if not self._authorized(request):
             return error(provider, 401, "Unauthorized")
         delay, fault = sim.faults.pick(raw_path, path, provider)
@@ -226,8 +248,12 @@ class SimServer:
             return reply
         if fault.kind == "dribble":
             body = _body_bytes(reply)
-            return _Streamed(reply.status, self._dribble(request, body, fault.seconds),
-                             len(body), reply.content_type)
+            return _Streamed(
+                reply.status,
+                self._dribble(request, body, fault.seconds),
+                len(body),
+                reply.content_type,
+            )
         if reply.status < 300 and not isinstance(reply.body, bytes | str):
             started = iso_ms(sim.now_ts() - 5)
             reply.body = hostile.distort(fault.kind, provider, reply.body, started=started)
@@ -236,7 +262,8 @@ class SimServer:
     def _authorized(self, request: web.Request) -> bool:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         return scheme.lower() == "bearer" and hmac.compare_digest(
-            token.strip().encode(), self.sim.token.encode())
+            token.strip().encode(), self.sim.token.encode()
+        )
 
     async def _wait_stop(self, seconds: float) -> bool:
         """Sleep `seconds`; True if the server started stopping meanwhile."""
@@ -247,8 +274,7 @@ class SimServer:
             return False
         return True
 
-    async def _fault_reply(self, fault: Fault, provider: str | None,
-                           request: web.Request) -> Reply:
+    async def _fault_reply(self, fault: Fault, provider: str | None, request: web.Request) -> Reply:
         if fault.kind == "status":
             if fault.body is not None:
                 return Reply(fault.status, fault.body)
@@ -268,7 +294,7 @@ class SimServer:
     # ------------------------------------------------------------------ control API
 
     async def _control(self, request: web.Request, raw_path: str) -> web.Response:
-        sub = raw_path[len(control.PREFIX):].strip("/")
+        sub = raw_path[len(control.PREFIX) :].strip("/")
         return _response(await control.answer(self.sim, request, sub))
 
 
@@ -281,21 +307,32 @@ async def _aiter(chunks: Iterable[bytes]) -> AsyncIterator[bytes]:
         yield chunk
 
 
-async def serve(host: str = "127.0.0.1", port: int = 8765, *, seed: int = 1,
-                accounts: int = 30, jobs: int = 60, token: str = "sim-token",
-                churn: bool = True, providers: Iterable[str] = PROVIDERS,
-                announce: Callable[[str], None] | None = None) -> None:
+async def serve(
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    *,
+    seed: int = 1,
+    accounts: int = 30,
+    jobs: int = 60,
+    token: str = "sim-token",
+    churn: bool = True,
+    providers: Iterable[str] = PROVIDERS,
+    announce: Callable[[str], None] | None = None,
+) -> None:
     """Run a simulator on real time until cancelled (what `opsbot simulate` runs).
 
     Announces `useapi simulator listening on <url> …` through `announce` (default: print to
     stdout, flushed) once the port is bound, so a parent process can read the URL.
     """
-    sim = Simulator(seed=seed, accounts=accounts, jobs=jobs, token=token,
-                    providers=providers, churn=churn)
+    sim = Simulator(
+        seed=seed, accounts=accounts, jobs=jobs, token=token, providers=providers, churn=churn
+    )
     async with SimServer(sim, host, port) as server:
-        line = (f"useapi simulator listening on {server.url} (seed {seed}, "
-                f"{accounts} accounts, {jobs} jobs, churn {'on' if churn else 'off'}, "
-                f"providers {','.join(sim.providers)})")
+        line = (
+            f"useapi simulator listening on {server.url} (seed {seed}, "
+            f"{accounts} accounts, {jobs} jobs, churn {'on' if churn else 'off'}, "
+            f"providers {','.join(sim.providers)})"
+        )
         if announce is None:
             print(line, flush=True)
         else:

@@ -70,15 +70,25 @@ class Simulator:
     simulator (`sim.uid`).
     """
 
-    def __init__(self, seed: int = 1, accounts: int = 30, jobs: int = 60,
-                 token: str = "sim-token", clock: Clock | None = None,
-                 providers: Iterable[str] = PROVIDERS, churn: bool = True, *,
-                 legacy_jobs: int | None = None, quirks: bool = True) -> None:
+    def __init__(
+        self,
+        seed: int = 1,
+        accounts: int = 30,
+        jobs: int = 60,
+        token: str = "sim-token",
+        clock: Clock | None = None,
+        providers: Iterable[str] = PROVIDERS,
+        churn: bool = True,
+        *,
+        legacy_jobs: int | None = None,
+        quirks: bool = True,
+    ) -> None:
         self.providers: tuple[str, ...] = tuple(providers)
         unknown = [p for p in self.providers if p not in SPECS]
         if unknown or not self.providers or len(set(self.providers)) != len(self.providers):
-            raise ValueError(f"providers must be distinct names from {PROVIDERS}, "
-                             f"got {self.providers!r}")
+            raise ValueError(
+                f"providers must be distinct names from {PROVIDERS}, got {self.providers!r}"
+            )
         if accounts < 0 or jobs < 0:
             raise ValueError("accounts and jobs must not be negative")
         self.seed = seed
@@ -92,8 +102,15 @@ class Simulator:
         self.requests: deque[SimRequest] = deque(maxlen=REQUEST_LOG_MAX)
         self.pins: dict[str, Pin] = {}
         self.t0 = self.now()
-        self._world = Population(self.providers, seed, self.t0.timestamp(), accounts=accounts,
-                                 jobs=jobs, churn=churn, legacy_jobs=legacy_jobs)
+        self._world = Population(
+            self.providers,
+            seed,
+            self.t0.timestamp(),
+            accounts=accounts,
+            jobs=jobs,
+            churn=churn,
+            legacy_jobs=legacy_jobs,
+        )
         #: Ground truth: what happened, in time order (see `bot.sim.population`).
         self.history: list[SimEvent] = self._world.history
 
@@ -140,14 +157,24 @@ class Simulator:
 
     def _provider(self, provider: str) -> str:
         if provider not in self._world.accounts:
-            raise ValueError(f"provider {provider!r} is not simulated "
-                             f"(enabled: {', '.join(self.providers)})")
+            raise ValueError(
+                f"provider {provider!r} is not simulated (enabled: {', '.join(self.providers)})"
+            )
         return provider
 
-    def start_job(self, provider: str, account: str | None = None, kind: str = "video",
-                  duration: float | None = None, outcome: str | None = "completed",
-                  legacy: bool = False, *, reply_url: str | None = None,
-                  reply_ref: str | None = None, elapsed: float = 0.0) -> str:
+    def start_job(
+        self,
+        provider: str,
+        account: str | None = None,
+        kind: str = "video",
+        duration: float | None = None,
+        outcome: str | None = "completed",
+        legacy: bool = False,
+        *,
+        reply_url: str | None = None,
+        reply_ref: str | None = None,
+        elapsed: float = 0.0,
+    ) -> str:
         """Start a job now (or `elapsed` seconds ago); returns its id.
 
         `account=None` picks a random account with a free slot. `duration=None` draws one;
@@ -175,9 +202,17 @@ class Simulator:
                 raise ValueError("only PixVerse has legacy (v1) jobs")
             job = self._world.start_legacy(started, duration, outcome, rng)
         else:
-            job = self._world.start(p, self._slot(p, account, rng), started, kind,
-                                    started + duration, outcome, rng,
-                                    reply_url=reply_url, reply_ref=reply_ref)
+            job = self._world.start(
+                p,
+                self._slot(p, account, rng),
+                started,
+                kind,
+                started + duration,
+                outcome,
+                rng,
+                reply_url=reply_url,
+                reply_ref=reply_ref,
+            )
         self.step()
         return job.id
 
@@ -190,8 +225,9 @@ class Simulator:
             return acct
         acct = self.account(p, account)
         if acct.available == 0:
-            raise CapacityError(f"{p} account {account} has no free slot "
-                                f"({acct.executing}/{acct.max_jobs})")
+            raise CapacityError(
+                f"{p} account {account} has no free slot ({acct.executing}/{acct.max_jobs})"
+            )
         return acct
 
     def finish_job(self, job_id: str, outcome: str = "completed") -> SimJob:
@@ -207,16 +243,28 @@ class Simulator:
         self._world.finish(job, max(self.now_ts(), job.started_ts), outcome)
         return job
 
-    def fill_account(self, provider: str, account: str, *, kind: str = "video",
-                     duration: float | None = None, outcome: str | None = "completed",
-                     ) -> list[str]:
+    def fill_account(
+        self,
+        provider: str,
+        account: str,
+        *,
+        kind: str = "video",
+        duration: float | None = None,
+        outcome: str | None = "completed",
+    ) -> list[str]:
         """Start jobs on `account` until it has no free slot; returns their ids."""
         acct = self.account(self._provider(provider), account)
-        return [self.start_job(provider, account, kind, duration, outcome)
-                for _ in range(acct.available)]
+        return [
+            self.start_job(provider, account, kind, duration, outcome)
+            for _ in range(acct.available)
+        ]
 
-    def free_account(self, provider: str, account: str, outcome: str = "completed",
-                     ) -> list[str]:
+    def free_account(
+        self,
+        provider: str,
+        account: str,
+        outcome: str = "completed",
+    ) -> list[str]:
         """End every job running on `account` with `outcome`; returns their ids."""
         acct = self.account(self._provider(provider), account)
         ids = list(acct.running)
@@ -269,8 +317,11 @@ class Simulator:
 
     def events(self, kind: str | None = None, provider: str | None = None) -> list[SimEvent]:
         """`history` filtered by event kind and/or provider."""
-        return [e for e in self.history if (kind is None or e.kind == kind)
-                and (provider is None or e.provider == provider)]
+        return [
+            e
+            for e in self.history
+            if (kind is None or e.kind == kind) and (provider is None or e.provider == provider)
+        ]
 
     # Internal-but-stable accessors for the renderers (no copies, no step()).
     def iter_running(self, provider: str) -> Iterable[SimJob]:
@@ -284,8 +335,9 @@ class Simulator:
 
     # ------------------------------------------------------------------ pins, requests
 
-    def pin(self, path: str, body: Any, status: int = 200, *,
-            content_type: str = "application/json") -> None:
+    def pin(
+        self, path: str, body: Any, status: int = 200, *, content_type: str = "application/json"
+    ) -> None:
         """Answer requests for exactly `path` with `body` (JSON value; bytes/str sent as-is).
 
         `path` is compared with the raw and the percent-decoded request path; a `path` with a
@@ -318,9 +370,11 @@ class Simulator:
     def request_count(self, pattern: str | None = None, *, method: str | None = None) -> int:
         """Logged requests whose raw path matches `pattern` (regex search), all if None."""
         regex = re.compile(pattern) if pattern is not None else None
-        return sum(1 for r in self.requests
-                   if (regex is None or regex.search(r.path))
-                   and (method is None or r.method == method))
+        return sum(
+            1
+            for r in self.requests
+            if (regex is None or regex.search(r.path)) and (method is None or r.method == method)
+        )
 
     # ------------------------------------------------------------------ state dump
 
@@ -338,10 +392,13 @@ class Simulator:
                     "target": self._world.targets[p],
                     "accounts": [a.to_dict() for a in self._world.accounts[p].values()],
                     "running": [j.to_dict(now) for j in self._world.running[p].values()],
-                } for p in self.providers
+                }
+                for p in self.providers
             },
-            "legacy": [dict(j.to_dict(now), expired=self.legacy_expired(j, now))
-                       for j in self._world.legacy.values()],
+            "legacy": [
+                dict(j.to_dict(now), expired=self.legacy_expired(j, now))
+                for j in self._world.legacy.values()
+            ],
             "history": len(self.history),
             "requests": len(self.requests),
             "faults": [f.to_dict() for f in self.faults.active()],

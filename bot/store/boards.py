@@ -29,14 +29,25 @@ async def set_board(conn: AsyncConnection, board: Board, now: datetime) -> int |
     p = board.provider or ANY
     b = boards_table.c
     # (None as well when the stored id is no Discord id: the row goes all the same.)
-    old = (await conn.execute(select(b.message_id).where(
-        b.channel_id == board.channel_id, b.provider == p))).scalar()
-    await conn.execute(delete(boards_table).where(b.channel_id == board.channel_id,
-                                                  b.provider == p))
-    await conn.execute(insert(conn, boards_table).values(
-        message_id=board.message_id, channel_id=board.channel_id, guild_id=board.guild_id,
-        provider=p, created_at=to_db(now)).on_conflict_do_nothing(
-            index_elements=["message_id"]))
+    old = (
+        await conn.execute(
+            select(b.message_id).where(b.channel_id == board.channel_id, b.provider == p)
+        )
+    ).scalar()
+    await conn.execute(
+        delete(boards_table).where(b.channel_id == board.channel_id, b.provider == p)
+    )
+    await conn.execute(
+        insert(conn, boards_table)
+        .values(
+            message_id=board.message_id,
+            channel_id=board.channel_id,
+            guild_id=board.guild_id,
+            provider=p,
+            created_at=to_db(now),
+        )
+        .on_conflict_do_nothing(index_elements=["message_id"])
+    )
     return None if old == board.message_id else old
 
 
@@ -46,11 +57,20 @@ async def read_boards(conn: AsyncConnection) -> list[Board]:
     boards = []
     for r in rows:
         if r.message_id is None or r.channel_id is None:
-            log.error("a stored /board row holds no Discord id (channel %s, message %s); "
-                      "ignored", r.channel_id, r.message_id)
+            log.error(
+                "a stored /board row holds no Discord id (channel %s, message %s); ignored",
+                r.channel_id,
+                r.message_id,
+            )
             continue
-        boards.append(Board(message_id=r.message_id, channel_id=r.channel_id,
-                            guild_id=r.guild_id, provider=opt(r.provider)))
+        boards.append(
+            Board(
+                message_id=r.message_id,
+                channel_id=r.channel_id,
+                guild_id=r.guild_id,
+                provider=opt(r.provider),
+            )
+        )
     return boards
 
 

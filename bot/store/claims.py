@@ -57,25 +57,37 @@ def _claimable(t: datetime | None, token: str, batches: Sequence[str] | None = N
     e = outbox_table.alias("blocking").c
     blocking = (
         select(e.channel_id, func.min(e.id).label("first_id"))
-        .where(e.state == "pending", e.channel_id.is_not(None),
-               or_(e.next_attempt_at > t,
-                   and_(e.claimed_until >= t,
-                        or_(e.claimed_by.is_(None), e.claimed_by != token))))
+        .where(
+            e.state == "pending",
+            e.channel_id.is_not(None),
+            or_(
+                e.next_attempt_at > t,
+                and_(e.claimed_until >= t, or_(e.claimed_by.is_(None), e.claimed_by != token)),
+            ),
+        )
         .group_by(e.channel_id)
-        .subquery("first_blocking"))
+        .subquery("first_blocking")
+    )
     candidate = outbox_table.alias("candidate")
     c = candidate.c
-    q = (select(c.id, c.batch, c.channel_id)
-         .select_from(candidate.outerjoin(blocking, blocking.c.channel_id == c.channel_id))
-         .where(c.state == "pending", c.next_attempt_at <= t, _free(t, c),
-                or_(blocking.c.first_id.is_(None), c.id < blocking.c.first_id)))
+    q = (
+        select(c.id, c.batch, c.channel_id)
+        .select_from(candidate.outerjoin(blocking, blocking.c.channel_id == c.channel_id))
+        .where(
+            c.state == "pending",
+            c.next_attempt_at <= t,
+            _free(t, c),
+            or_(blocking.c.first_id.is_(None), c.id < blocking.c.first_id),
+        )
+    )
     if batches is not None:
         q = q.where(c.batch.in_(batches))
     return q.subquery("claimable")
 
 
-async def claim(conn: AsyncConnection, *, limit: int, now: datetime, until: datetime,
-                worker_id: str) -> list[OutboxRow]:
+async def claim(
+    conn: AsyncConnection, *, limit: int, now: datetime, until: datetime, worker_id: str
+) -> list[OutboxRow]:
     """Claim due pending rows for `worker_id` until `until`: every claimable row of each
     batch among the first `limit` claimable rows, ordered by id. A row that cannot be sent
     is retired (`failed`) in the same claim."""
@@ -85,24 +97,39 @@ async def claim(conn: AsyncConnection, *, limit: int, now: datetime, until: date
     if conn.dialect.name == "postgresql":
         await conn.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK)))
     first = _claimable(t, token)
-    batches = sorted({b for (b,) in await conn.execute(
-        select(first.c.batch).order_by(first.c.id).limit(limit))})
+    batches = sorted(
+        {b for (b,) in await conn.execute(select(first.c.batch).order_by(first.c.id).limit(limit))}
+    )
     if not batches:
         return []
     chosen = _claimable(t, token, batches)
-    await conn.execute(update(outbox_table).where(
-        o.id.in_(select(chosen.c.id)),
-        # Checked again on the row itself: on PostgreSQL a row another claim just
-        # took is re-read here after that claim commits.
-        o.state == "pending", _free(t)).values(claimed_by=token, claimed_until=to_db(until)))
-    rows = (await conn.execute(select(outbox_table).where(o.claimed_by == token)
-                               .order_by(o.id))).all()
+    await conn.execute(
+        update(outbox_table)
+        .where(
+            o.id.in_(select(chosen.c.id)),
+            # Checked again on the row itself: on PostgreSQL a row another claim just
+            # took is re-read here after that claim commits.
+            o.state == "pending",
+            _free(t),
+        )
+        .values(claimed_by=token, claimed_until=to_db(until))
+    )
+    rows = (
+        await conn.execute(select(outbox_table).where(o.claimed_by == token).order_by(o.id))
+    ).all()
     claimed, unusable = _outbox_rows(rows, token)
     if unusable:
         # Retired in the same claim: kept pending, they would come back every pass.
-        await conn.execute(update(outbox_table).where(o.id.in_(unusable)).values(
-            state="failed", claimed_by=None, claimed_until=None,
-            last_error="the stored row cannot be sent (see the log)"))
+        await conn.execute(
+            update(outbox_table)
+            .where(o.id.in_(unusable))
+            .values(
+                state="failed",
+                claimed_by=None,
+                claimed_until=None,
+                last_error="the stored row cannot be sent (see the log)",
+            )
+        )
     return claimed
 
 
@@ -117,10 +144,19 @@ def _outbox_rows(rows: Sequence[Any], claim: str) -> tuple[list[OutboxRow], list
         try:
             if r.channel_id is None:
                 raise ValueError("its channel_id is not a Discord id")
-            out.append(OutboxRow(id=r.id, key=r.key, batch=r.batch, channel_id=r.channel_id,
-                                 mention_role_id=r.mention_role_id,
-                                 event=decode_event(r.event), attempts=r.attempts,
-                                 created_at=req(r.created_at), claim=claim))
+            out.append(
+                OutboxRow(
+                    id=r.id,
+                    key=r.key,
+                    batch=r.batch,
+                    channel_id=r.channel_id,
+                    mention_role_id=r.mention_role_id,
+                    event=decode_event(r.event),
+                    attempts=r.attempts,
+                    created_at=req(r.created_at),
+                    claim=claim,
+                )
+            )
         except (ValueError, TypeError, KeyError, AssertionError) as exc:
             log.error("outbox row %r cannot be sent and is given up: %s", r.key, exc)
             unusable.append(r.id)
@@ -129,17 +165,20 @@ def _outbox_rows(rows: Sequence[Any], claim: str) -> tuple[list[OutboxRow], list
 
 async def renew(conn: AsyncConnection, claim: str, until: datetime) -> int:
     """Extend a live claim so nobody else takes its rows. Returns the rows still held."""
-    res = await conn.execute(update(outbox_table).where(
-        outbox_table.c.claimed_by == claim, outbox_table.c.state == "pending")
-        .values(claimed_until=to_db(until)))
+    res = await conn.execute(
+        update(outbox_table)
+        .where(outbox_table.c.claimed_by == claim, outbox_table.c.state == "pending")
+        .values(claimed_until=to_db(until))
+    )
     return int(res.rowcount or 0)
 
 
 async def release_claims(conn: AsyncConnection, worker_id: str) -> int:
     """Give back every row `worker_id` still holds. Returns how many."""
     prefix = f"{worker_id[:_WORKER_CHARS]}#"
-    res = await conn.execute(update(outbox_table).where(
-        func.substr(outbox_table.c.claimed_by, 1, len(prefix)) == prefix)
-        .values(claimed_by=None, claimed_until=None))
+    res = await conn.execute(
+        update(outbox_table)
+        .where(func.substr(outbox_table.c.claimed_by, 1, len(prefix)) == prefix)
+        .values(claimed_by=None, claimed_until=None)
+    )
     return int(res.rowcount or 0)
-

@@ -76,6 +76,7 @@ def refused_text(dialect: str, text: str | None) -> bool:
 
 # --------------------------------------------------------------------------- times
 
+
 def to_db(dt: datetime | None) -> datetime | None:
     if dt is None:
         return None
@@ -107,10 +108,17 @@ def _dt(ts: float | None) -> datetime | None:
 
 # --------------------------------------------------------------------------- jobs, snapshots
 
+
 def _job_row(j: Job) -> list[Any]:
     started = j.started
-    return [j.id, j.kind, j.account, None if started is None else _ts(started),
-            j.elapsed_seconds, j.model]
+    return [
+        j.id,
+        j.kind,
+        j.account,
+        None if started is None else _ts(started),
+        j.elapsed_seconds,
+        j.model,
+    ]
 
 
 def encode_job(j: Job) -> str:
@@ -126,15 +134,25 @@ def row_job(provider: str, r: Sequence[Any]) -> Job:
 
 def encode_snapshot(s: Snapshot) -> str:
     """Compact JSON: jobs and accounts as arrays, times as epoch seconds."""
-    return dumps({
-        "v": 1,
-        "t": _ts(s.taken_at),
-        # `_job_row` inlined: every job of every provider, every tick
-        "j": [[j.id, j.kind, j.account,
-               None if (t := j.started) is None else t.timestamp() if t.tzinfo else _ts(t),
-               j.elapsed_seconds, j.model] for j in s.jobs],
-        "a": [[a.account, a.max_jobs, a.executing, a.available] for a in s.accounts],
-    })
+    return dumps(
+        {
+            "v": 1,
+            "t": _ts(s.taken_at),
+            # `_job_row` inlined: every job of every provider, every tick
+            "j": [
+                [
+                    j.id,
+                    j.kind,
+                    j.account,
+                    None if (t := j.started) is None else t.timestamp() if t.tzinfo else _ts(t),
+                    j.elapsed_seconds,
+                    j.model,
+                ]
+                for j in s.jobs
+            ],
+            "a": [[a.account, a.max_jobs, a.executing, a.available] for a in s.accounts],
+        }
+    )
 
 
 def decode_snapshot(provider: str, text: str) -> Snapshot:
@@ -143,8 +161,9 @@ def decode_snapshot(provider: str, text: str) -> Snapshot:
         provider=provider,
         taken_at=datetime.fromtimestamp(d["t"], UTC),
         jobs=tuple(row_job(provider, r) for r in d["j"]),
-        accounts=tuple(Account(account=a[0], max_jobs=a[1], executing=a[2], available=a[3])
-                       for a in d["a"]),
+        accounts=tuple(
+            Account(account=a[0], max_jobs=a[1], executing=a[2], available=a[3]) for a in d["a"]
+        ),
     )
 
 
@@ -155,18 +174,37 @@ def stuck_ids(text: str) -> frozenset[str]:
 
 # --------------------------------------------------------------------------- events
 
+
 def encode_event(e: Event) -> str:
-    return json.dumps({
-        "key": e.key, "kind": e.kind.value, "provider": e.provider, "word": e.word,
-        "at": e.at.isoformat(), "job_id": e.job_id, "account": e.account, "detail": e.detail,
-        "urls": list(e.urls), "extra": e.extra,
-    }, separators=(",", ":"))
+    return json.dumps(
+        {
+            "key": e.key,
+            "kind": e.kind.value,
+            "provider": e.provider,
+            "word": e.word,
+            "at": e.at.isoformat(),
+            "job_id": e.job_id,
+            "account": e.account,
+            "detail": e.detail,
+            "urls": list(e.urls),
+            "extra": e.extra,
+        },
+        separators=(",", ":"),
+    )
 
 
 def decode_event(text: str) -> Event:
     d = loads(text)
     at = datetime.fromisoformat(d["at"])
-    return Event(key=d["key"], kind=EventKind(d["kind"]), provider=d["provider"], word=d["word"],
-                 at=at if at.tzinfo else at.replace(tzinfo=UTC), job_id=d.get("job_id"),
-                 account=d.get("account"), detail=d.get("detail"),
-                 urls=tuple(d.get("urls") or ()), extra=dict(d.get("extra") or {}))
+    return Event(
+        key=d["key"],
+        kind=EventKind(d["kind"]),
+        provider=d["provider"],
+        word=d["word"],
+        at=at if at.tzinfo else at.replace(tzinfo=UTC),
+        job_id=d.get("job_id"),
+        account=d.get("account"),
+        detail=d.get("detail"),
+        urls=tuple(d.get("urls") or ()),
+        extra=dict(d.get("extra") or {}),
+    )

@@ -57,18 +57,23 @@ async def migrate(engine: AsyncEngine) -> None:
             if attempt == 2:
                 raise
     async with engine.begin() as conn:
-        await conn.execute(insert(conn, schema_table).values(id=1, version=SCHEMA_VERSION)
-                           .on_conflict_do_nothing(index_elements=["id"]))
-        version = (await conn.execute(
-            select(schema_table.c.version).where(schema_table.c.id == 1))).scalar_one()
+        await conn.execute(
+            insert(conn, schema_table)
+            .values(id=1, version=SCHEMA_VERSION)
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+        version = (
+            await conn.execute(select(schema_table.c.version).where(schema_table.c.id == 1))
+        ).scalar_one()
         if version > SCHEMA_VERSION:
             raise SchemaTooNew(version)
         while version < SCHEMA_VERSION:
             version += 1
             log.info("migrating database schema to version %d", version)
             await conn.run_sync(MIGRATIONS[version])
-            await conn.execute(update(schema_table).where(schema_table.c.id == 1)
-                               .values(version=version))
+            await conn.execute(
+                update(schema_table).where(schema_table.c.id == 1).values(version=version)
+            )
 
 
 async def schema_version(conn: AsyncConnection) -> int:
@@ -84,15 +89,18 @@ async def stored_schema(database_url: str) -> int | None:
         file = sqlite_file(database_url)
         if file is None or not _exists(file):
             return None
-        url = url.set(database=f"file:{urllib.parse.quote(file)}",
-                      query={**url.query, "mode": "ro", "uri": "true"})
+        url = url.set(
+            database=f"file:{urllib.parse.quote(file)}",
+            query={**url.query, "mode": "ro", "uri": "true"},
+        )
     engine = create_async_engine(url)
     try:
         async with engine.connect() as conn:
             if not await conn.run_sync(lambda c: inspect(c).has_table(schema_table.name)):
                 return None
-            version = (await conn.execute(select(schema_table.c.version)
-                                          .where(schema_table.c.id == 1))).scalar()
+            version = (
+                await conn.execute(select(schema_table.c.version).where(schema_table.c.id == 1))
+            ).scalar()
     finally:
         await engine.dispose()
     if version is not None and version > SCHEMA_VERSION:
@@ -104,8 +112,7 @@ def sqlite_file(database_url: str) -> str | None:
     """The absolute path of a SQLite database file (None: another backend, or in memory)."""
     url = make_url(database_url)
     db = url.database
-    if url.get_backend_name() != "sqlite" or not db or db == ":memory:" \
-            or db.startswith("file:"):
+    if url.get_backend_name() != "sqlite" or not db or db == ":memory:" or db.startswith("file:"):
         return None
     return os.path.abspath(os.path.expanduser(db))
 
@@ -127,9 +134,11 @@ def file_problem(file: str, identity: tuple[int, int]) -> str | None:
         what = f"cannot be looked at ({exc.strerror})"
     if what is None:
         return None
-    return (f"the database file {file} {what} while opsbot was running: nothing more is "
-            f"written (a new empty database would forget which alerts were sent); put the "
-            f"file back, or restart opsbot to start a new database")
+    return (
+        f"the database file {file} {what} while opsbot was running: nothing more is "
+        f"written (a new empty database would forget which alerts were sent); put the "
+        f"file back, or restart opsbot to start a new database"
+    )
 
 
 def _exists(file: str) -> bool:

@@ -15,9 +15,11 @@ class SchemaTooNew(StoreError):
     """The database was written by a newer opsbot (its schema version is higher than ours)."""
 
     def __init__(self, found: int, supported: int = SCHEMA_VERSION) -> None:
-        super().__init__(f"database schema version {found} is newer than this opsbot "
-                         f"({supported}): upgrade opsbot or point DATABASE_URL at another "
-                         f"database")
+        super().__init__(
+            f"database schema version {found} is newer than this opsbot "
+            f"({supported}): upgrade opsbot or point DATABASE_URL at another "
+            f"database"
+        )
         self.found = found
         self.supported = supported
 

@@ -157,15 +157,21 @@ class Store:
             return await watchstate.snapshot_taken_at(conn, provider)
 
     @_uncancelled
-    async def load_watch(self, provider: str, *, now: datetime,
-                         cached: Snapshot | None = None,
-                         cached_stuck: frozenset[str] | None = None) -> WatchState:
+    async def load_watch(
+        self,
+        provider: str,
+        *,
+        now: datetime,
+        cached: Snapshot | None = None,
+        cached_stuck: frozenset[str] | None = None,
+    ) -> WatchState:
         """Everything a tick starts from. `cached` is reused instead of decoding the stored
         snapshot when it was taken at the same instant (the watcher's own last commit), and
         with it `cached_stuck`, the stuck ids committed with it, when given."""
         async with self.engine.connect() as conn:
-            return await watchstate.read_watch(conn, provider, now=now, cached=cached,
-                                               cached_stuck=cached_stuck)
+            return await watchstate.read_watch(
+                conn, provider, now=now, cached=cached, cached_stuck=cached_stuck
+            )
 
     @_uncancelled
     async def pending_jobs(self, provider: str) -> list[PendingJob]:
@@ -174,10 +180,17 @@ class Store:
 
     @_uncancelled
     async def commit_tick(
-        self, provider: str, *, now: datetime, batch: str,
-        snapshot: Snapshot | None = None, stuck_ids: Iterable[str] | None = None,
-        pending_add: Sequence[PendingJob] = (), pending_update: Sequence[PendingJob] = (),
-        pending_remove: Iterable[str] = (), states: Sequence[AlertState] = (),
+        self,
+        provider: str,
+        *,
+        now: datetime,
+        batch: str,
+        snapshot: Snapshot | None = None,
+        stuck_ids: Iterable[str] | None = None,
+        pending_add: Sequence[PendingJob] = (),
+        pending_update: Sequence[PendingJob] = (),
+        pending_remove: Iterable[str] = (),
+        states: Sequence[AlertState] = (),
         outbox: Sequence[OutboxItem] = (),
     ) -> int:
         """Write one tick in ONE transaction: the new snapshot (None: keep the stored one),
@@ -187,8 +200,9 @@ class Store:
         async with self.engine.begin() as conn:
             if snapshot is not None:
                 await watchstate.write_snapshot(conn, provider, snapshot, stuck_ids, now)
-            await watchstate.write_pending(conn, provider, add=pending_add,
-                                           change=pending_update, remove=pending_remove)
+            await watchstate.write_pending(
+                conn, provider, add=pending_add, change=pending_update, remove=pending_remove
+            )
             if states:
                 await watchstate.write_states(conn, provider, states, now)
             return await queue(conn, outbox, batch=batch, now=now) if outbox else 0
@@ -196,13 +210,15 @@ class Store:
     # ------------------------------------------------------------------ leases
 
     @_uncancelled
-    async def acquire_lease(self, name: str, holder: str, *, now: datetime,
-                            ttl: timedelta, replacing: str | None = None) -> bool:
+    async def acquire_lease(
+        self, name: str, holder: str, *, now: datetime, ttl: timedelta, replacing: str | None = None
+    ) -> bool:
         """Take or renew lease `name` for `holder` until now+ttl. False: someone else holds it.
         `replacing`: take it from that holder even before it expires (it is known gone)."""
         async with self.engine.begin() as conn:
-            return await leases.acquire(conn, name, holder, now=now, until=now + ttl,
-                                        replacing=replacing)
+            return await leases.acquire(
+                conn, name, holder, now=now, until=now + ttl, replacing=replacing
+            )
 
     @_uncancelled
     async def lease_holder(self, name: str) -> str | None:
@@ -224,13 +240,15 @@ class Store:
             return await queue(conn, items, batch=batch, now=now)
 
     @_uncancelled
-    async def claim_outbox(self, *, limit: int, now: datetime, worker_id: str,
-                           lease: timedelta = timedelta(seconds=90)) -> list[OutboxRow]:
+    async def claim_outbox(
+        self, *, limit: int, now: datetime, worker_id: str, lease: timedelta = timedelta(seconds=90)
+    ) -> list[OutboxRow]:
         """Claim due pending rows for `worker_id` until now+lease, whole batches at a time,
         a channel's rows in the order they were decided (see `bot.store.claims`)."""
         async with self.engine.begin() as conn:
-            return await claims.claim(conn, limit=limit, now=now, until=now + lease,
-                                     worker_id=worker_id)
+            return await claims.claim(
+                conn, limit=limit, now=now, until=now + lease, worker_id=worker_id
+            )
 
     @_uncancelled
     async def renew_claim(self, claim: str, until: datetime) -> int:
@@ -246,24 +264,25 @@ class Store:
             return await claims.release_claims(conn, worker_id)
 
     @_uncancelled
-    async def mark_sent(self, keys: Sequence[str], message_id: int | None, *,
-                        now: datetime | None = None) -> None:
+    async def mark_sent(
+        self, keys: Sequence[str], message_id: int | None, *, now: datetime | None = None
+    ) -> None:
         """Discord accepted the message holding these rows."""
         check_id("message_id", message_id, optional=True)
         async with self.engine.begin() as conn:
             await outbox.mark_sent(conn, keys, message_id, now or datetime.now(UTC))
 
     @_uncancelled
-    async def mark_failed(self, keys: Sequence[str], error: str,
-                          retry_at: datetime | None) -> None:
+    async def mark_failed(self, keys: Sequence[str], error: str, retry_at: datetime | None) -> None:
         """Sending failed: count the attempt and retry at `retry_at`, or give up for good
         (state `failed`) when it is None."""
         async with self.engine.begin() as conn:
             await outbox.mark_failed(conn, keys, error, retry_at)
 
     @_uncancelled
-    async def release(self, keys: Sequence[str], *,
-                      next_attempt_at: datetime | None = None) -> None:
+    async def release(
+        self, keys: Sequence[str], *, next_attempt_at: datetime | None = None
+    ) -> None:
         """Give back claimed rows untried (optionally not before `next_attempt_at`)."""
         async with self.engine.begin() as conn:
             await outbox.release(conn, keys, next_attempt_at)
@@ -281,17 +300,22 @@ class Store:
             return await outbox.read_held(conn, channel_id)
 
     @_uncancelled
-    async def release_held(self, channel_id: int | None = None, *,
-                           moves: Mapping[str, int] | None = None,
-                           now: datetime | None = None) -> int:
+    async def release_held(
+        self,
+        channel_id: int | None = None,
+        *,
+        moves: Mapping[str, int] | None = None,
+        now: datetime | None = None,
+    ) -> int:
         """Put held rows (of `channel_id`, or all) back in the queue, due now. `moves` maps
         keys to a new channel (the route was changed). Returns how many rows were released."""
         check_id("channel_id", channel_id, optional=True)
         for key, channel in (moves or {}).items():
             check_id(f"channel_id for {key}", channel)
         async with self.engine.begin() as conn:
-            return await outbox.release_held(conn, channel_id, moves=moves or {},
-                                             now=now or datetime.now(UTC))
+            return await outbox.release_held(
+                conn, channel_id, moves=moves or {}, now=now or datetime.now(UTC)
+            )
 
     @_uncancelled
     async def outbox_counts(self) -> dict[str, int]:
@@ -344,8 +368,13 @@ class Store:
         return list((await self.alert_config()).routes)
 
     @_uncancelled
-    async def mute(self, provider: str | None, kind: EventKind | None, until: datetime | None,
-                   reason: str | None = None) -> None:
+    async def mute(
+        self,
+        provider: str | None,
+        kind: EventKind | None,
+        until: datetime | None,
+        reason: str | None = None,
+    ) -> None:
         """Mute alerts of `provider` and/or `kind` (None: any) until `until` (None: until
         unmuted). Replaces an existing mute of the same provider and kind."""
         if provider is None and kind is None and until is None:
@@ -378,8 +407,9 @@ class Store:
             return await alertconfig.prune_mutes(conn, now)
 
     @_uncancelled
-    async def set_mention(self, kind: EventKind, role_id: int | None,
-                          provider: str | None = None) -> None:
+    async def set_mention(
+        self, kind: EventKind, role_id: int | None, provider: str | None = None
+    ) -> None:
         """Mention `role_id` in alerts of `kind` (None: stop mentioning)."""
         check_id("role_id", role_id, optional=True)
         async with self.engine.begin() as conn:
@@ -391,15 +421,17 @@ class Store:
     # ------------------------------------------------------------------ /board messages
 
     @_uncancelled
-    async def set_board(self, channel_id: int, provider: str | None, message_id: int, *,
-                        guild_id: int | None = None) -> int | None:
+    async def set_board(
+        self, channel_id: int, provider: str | None, message_id: int, *, guild_id: int | None = None
+    ) -> int | None:
         """Remember the board message of `channel_id`/`provider` (None: all providers).
         Returns the id of the message it replaces, if any, so the caller can delete it."""
         check_id("channel_id", channel_id)
         check_id("message_id", message_id)
         check_id("guild_id", guild_id, optional=True)
-        board = Board(message_id=message_id, channel_id=channel_id, guild_id=guild_id,
-                      provider=provider)
+        board = Board(
+            message_id=message_id, channel_id=channel_id, guild_id=guild_id, provider=provider
+        )
         async with self.engine.begin() as conn:
             return await boards.set_board(conn, board, datetime.now(UTC))
 

@@ -58,67 +58,101 @@ def check_items(items: Sequence[OutboxItem]) -> None:
         check_id(f"mention_role_id of {it.event.key!r}", it.mention_role_id, optional=True)
 
 
-async def queue(conn: AsyncConnection, items: Sequence[OutboxItem], *, batch: str,
-                now: datetime) -> int:
+async def queue(
+    conn: AsyncConnection, items: Sequence[OutboxItem], *, batch: str, now: datetime
+) -> int:
     """Insert the items whose key is new (a key already there, or twice in `items`, is
     ignored), due at `now`. Returns how many rows were new."""
     t = to_db(now)
     keys = [it.event.key for it in items]
     seen: set[str] = set()
     for i in range(0, len(keys), IN_CHUNK):
-        seen.update(k for (k,) in await conn.execute(
-            select(outbox_table.c.key).where(outbox_table.c.key.in_(keys[i:i + IN_CHUNK]))))
+        seen.update(
+            k
+            for (k,) in await conn.execute(
+                select(outbox_table.c.key).where(outbox_table.c.key.in_(keys[i : i + IN_CHUNK]))
+            )
+        )
     rows = []
     for it in items:
         if it.event.key in seen:
             continue
         seen.add(it.event.key)
-        state: OutboxState = ("unrouted" if it.state == "pending" and it.channel_id is None
-                              else it.state)
-        rows.append({
-            "key": it.event.key, "provider": it.event.provider,
-            "kind": it.event.kind.value, "batch": batch, "channel_id": it.channel_id,
-            "mention_role_id": it.mention_role_id, "event": encode_event(it.event),
-            "state": state, "attempts": 0, "created_at": t, "next_attempt_at": t})
+        state: OutboxState = (
+            "unrouted" if it.state == "pending" and it.channel_id is None else it.state
+        )
+        rows.append(
+            {
+                "key": it.event.key,
+                "provider": it.event.provider,
+                "kind": it.event.kind.value,
+                "batch": batch,
+                "channel_id": it.channel_id,
+                "mention_role_id": it.mention_role_id,
+                "event": encode_event(it.event),
+                "state": state,
+                "attempts": 0,
+                "created_at": t,
+                "next_attempt_at": t,
+            }
+        )
     if rows:
         # A concurrent writer (another replica) may have inserted a key since: ignore it.
-        await conn.execute(insert(conn, outbox_table).on_conflict_do_nothing(
-            index_elements=["key"]), rows)
+        await conn.execute(
+            insert(conn, outbox_table).on_conflict_do_nothing(index_elements=["key"]), rows
+        )
     return len(rows)
 
 
-async def _update_keys(conn: AsyncConnection, keys: Sequence[str], *,
-                      state: OutboxState | None = None, **values: Any) -> None:
+async def _update_keys(
+    conn: AsyncConnection, keys: Sequence[str], *, state: OutboxState | None = None, **values: Any
+) -> None:
     """Set `state` (when given) and `values` on the rows of these keys."""
     if state is not None:
         values["state"] = state
     keys = list(keys)
     for i in range(0, len(keys), IN_CHUNK):
-        await conn.execute(update(outbox_table)
-                           .where(outbox_table.c.key.in_(keys[i:i + IN_CHUNK]))
-                           .values(**values))
+        await conn.execute(
+            update(outbox_table)
+            .where(outbox_table.c.key.in_(keys[i : i + IN_CHUNK]))
+            .values(**values)
+        )
 
 
-async def mark_sent(conn: AsyncConnection, keys: Sequence[str], message_id: int | None,
-                    now: datetime) -> None:
-    await _update_keys(conn, keys, state="sent", sent_message_id=message_id, sent_at=to_db(now),
-                      claimed_by=None, claimed_until=None, last_error=None)
+async def mark_sent(
+    conn: AsyncConnection, keys: Sequence[str], message_id: int | None, now: datetime
+) -> None:
+    await _update_keys(
+        conn,
+        keys,
+        state="sent",
+        sent_message_id=message_id,
+        sent_at=to_db(now),
+        claimed_by=None,
+        claimed_until=None,
+        last_error=None,
+    )
 
 
-async def mark_failed(conn: AsyncConnection, keys: Sequence[str], error: str,
-                      retry_at: datetime | None) -> None:
+async def mark_failed(
+    conn: AsyncConnection, keys: Sequence[str], error: str, retry_at: datetime | None
+) -> None:
     """Count the attempt; retry at `retry_at`, or give up for good when it is None."""
-    values: dict[str, Any] = {"attempts": outbox_table.c.attempts + 1,
-                              "last_error": error[:ERROR_CHARS],
-                              "claimed_by": None, "claimed_until": None}
+    values: dict[str, Any] = {
+        "attempts": outbox_table.c.attempts + 1,
+        "last_error": error[:ERROR_CHARS],
+        "claimed_by": None,
+        "claimed_until": None,
+    }
     if retry_at is None:
         await _update_keys(conn, keys, state="failed", **values)
     else:
         await _update_keys(conn, keys, next_attempt_at=to_db(retry_at), **values)
 
 
-async def release(conn: AsyncConnection, keys: Sequence[str],
-                  next_attempt_at: datetime | None) -> None:
+async def release(
+    conn: AsyncConnection, keys: Sequence[str], next_attempt_at: datetime | None
+) -> None:
     """Give back claimed rows untried (optionally not before `next_attempt_at`)."""
     values: dict[str, Any] = {"claimed_by": None, "claimed_until": None}
     if next_attempt_at is not None:
@@ -127,8 +161,14 @@ async def release(conn: AsyncConnection, keys: Sequence[str],
 
 
 async def hold(conn: AsyncConnection, keys: Sequence[str], reason: str) -> None:
-    await _update_keys(conn, keys, state="held", last_error=reason[:ERROR_CHARS],
-                      claimed_by=None, claimed_until=None)
+    await _update_keys(
+        conn,
+        keys,
+        state="held",
+        last_error=reason[:ERROR_CHARS],
+        claimed_by=None,
+        claimed_until=None,
+    )
 
 
 async def read_held(conn: AsyncConnection, channel_id: int | None) -> list[HeldRow]:
@@ -136,12 +176,17 @@ async def read_held(conn: AsyncConnection, channel_id: int | None) -> list[HeldR
     if channel_id is not None:
         q = q.where(outbox_table.c.channel_id == channel_id)
     rows = (await conn.execute(q.order_by(outbox_table.c.id))).all()
-    return [HeldRow(key=r.key, channel_id=r.channel_id, event=decode_event(r.event),
-                    last_error=r.last_error) for r in rows]
+    return [
+        HeldRow(
+            key=r.key, channel_id=r.channel_id, event=decode_event(r.event), last_error=r.last_error
+        )
+        for r in rows
+    ]
 
 
-async def release_held(conn: AsyncConnection, channel_id: int | None, *,
-                       moves: Mapping[str, int], now: datetime) -> int:
+async def release_held(
+    conn: AsyncConnection, channel_id: int | None, *, moves: Mapping[str, int], now: datetime
+) -> int:
     """Put held rows (of `channel_id`, or all) back in the queue, due at `now`, moving the
     keys of `moves` to their new channel. Returns how many rows were released."""
     q = select(outbox_table.c.key).where(outbox_table.c.state == "held")
@@ -157,16 +202,20 @@ async def release_held(conn: AsyncConnection, channel_id: int | None, *,
     for channel, moved in by_channel.items():
         await _update_keys(conn, moved, channel_id=channel)
     for i in range(0, len(keys), IN_CHUNK):
-        await conn.execute(update(outbox_table).where(
-            outbox_table.c.key.in_(keys[i:i + IN_CHUNK]), outbox_table.c.state == "held")
-            .values(state="pending", next_attempt_at=to_db(now), claimed_by=None,
-                    claimed_until=None))
+        await conn.execute(
+            update(outbox_table)
+            .where(outbox_table.c.key.in_(keys[i : i + IN_CHUNK]), outbox_table.c.state == "held")
+            .values(
+                state="pending", next_attempt_at=to_db(now), claimed_by=None, claimed_until=None
+            )
+        )
     return len(keys)
 
 
 async def counts(conn: AsyncConnection) -> dict[str, int]:
-    rows = await conn.execute(select(outbox_table.c.state, func.count())
-                              .group_by(outbox_table.c.state))
+    rows = await conn.execute(
+        select(outbox_table.c.state, func.count()).group_by(outbox_table.c.state)
+    )
     return {state: int(n) for state, n in rows}
 
 
@@ -183,7 +232,8 @@ async def read_row(conn: AsyncConnection, key: str) -> dict[str, Any] | None:
 async def prune_chunk(conn: AsyncConnection, before: datetime, chunk: int) -> int:
     """Delete up to `chunk` finished rows created before `before`. Returns how many."""
     old = outbox_table.alias("old").c
-    oldest = (select(old.id).where(old.state.in_(FINISHED), old.created_at < to_db(before))
-              .limit(chunk))
+    oldest = (
+        select(old.id).where(old.state.in_(FINISHED), old.created_at < to_db(before)).limit(chunk)
+    )
     res = await conn.execute(delete(outbox_table).where(outbox_table.c.id.in_(oldest)))
     return int(res.rowcount or 0)

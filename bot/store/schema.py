@@ -43,13 +43,15 @@ IN_CHUNK = 500
 metadata = MetaData()
 
 schema_table = Table(
-    "opsbot_schema", metadata,
+    "opsbot_schema",
+    metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("version", Integer, nullable=False),
 )
 
 snapshots_table = Table(
-    "watch_snapshots", metadata,
+    "watch_snapshots",
+    metadata,
     Column("provider", String(64), primary_key=True),
     Column("taken_at", DateTime, nullable=False),
     Column("data", Text, nullable=False),
@@ -58,7 +60,8 @@ snapshots_table = Table(
 )
 
 pending_table = Table(
-    "watch_pending", metadata,
+    "watch_pending",
+    metadata,
     Column("provider", String(64), nullable=False),
     Column("job_id", Text, nullable=False),
     Column("job", Text, nullable=False),
@@ -69,7 +72,8 @@ pending_table = Table(
 )
 
 states_table = Table(
-    "alert_states", metadata,
+    "alert_states",
+    metadata,
     Column("provider", String(64), nullable=False),
     Column("scope", Text, nullable=False),
     Column("raw", String(64), nullable=False),
@@ -82,7 +86,8 @@ states_table = Table(
 )
 
 outbox_table = Table(
-    "alert_outbox", metadata,
+    "alert_outbox",
+    metadata,
     Column("id", _ID, primary_key=True, autoincrement=True),
     Column("key", Text, nullable=False),
     Column("provider", String(64), nullable=False),
@@ -107,7 +112,8 @@ outbox_table = Table(
 )
 
 routes_table = Table(
-    "alert_routes", metadata,
+    "alert_routes",
+    metadata,
     Column("kind", String(16), nullable=False),
     Column("provider", String(64), nullable=False),
     Column("channel_id", Snowflake, nullable=False),
@@ -116,7 +122,8 @@ routes_table = Table(
 )
 
 mutes_table = Table(
-    "alert_mutes", metadata,
+    "alert_mutes",
+    metadata,
     Column("provider", String(64), nullable=False),
     Column("kind", String(16), nullable=False),
     Column("until", DateTime),
@@ -126,7 +133,8 @@ mutes_table = Table(
 )
 
 mentions_table = Table(
-    "alert_mentions", metadata,
+    "alert_mentions",
+    metadata,
     Column("kind", String(16), nullable=False),
     Column("provider", String(64), nullable=False),
     Column("role_id", Snowflake, nullable=False),
@@ -134,7 +142,8 @@ mentions_table = Table(
 )
 
 boards_table = Table(
-    "board_messages", metadata,
+    "board_messages",
+    metadata,
     Column("message_id", Snowflake, primary_key=True, autoincrement=False),
     Column("channel_id", Snowflake, nullable=False),
     Column("guild_id", Snowflake),
@@ -144,7 +153,8 @@ boards_table = Table(
 )
 
 leases_table = Table(
-    "leases", metadata,
+    "leases",
+    metadata,
     Column("name", String(128), primary_key=True),
     Column("holder", String(128), nullable=False),
     Column("until", DateTime, nullable=False),

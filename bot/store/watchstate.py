@@ -51,45 +51,63 @@ class WatchState:
 
 # --------------------------------------------------------------------------- reading
 
+
 async def read_snapshot(conn: AsyncConnection, provider: str) -> Snapshot | None:
-    row = (await conn.execute(select(snapshots_table.c.data)
-                              .where(snapshots_table.c.provider == provider))).first()
+    row = (
+        await conn.execute(
+            select(snapshots_table.c.data).where(snapshots_table.c.provider == provider)
+        )
+    ).first()
     return None if row is None else decode_snapshot(provider, row.data)
 
 
 async def snapshot_taken_at(conn: AsyncConnection, provider: str) -> datetime | None:
-    v = (await conn.execute(select(snapshots_table.c.taken_at)
-                            .where(snapshots_table.c.provider == provider))).scalar()
+    v = (
+        await conn.execute(
+            select(snapshots_table.c.taken_at).where(snapshots_table.c.provider == provider)
+        )
+    ).scalar()
     return from_db(v)
 
 
-async def read_watch(conn: AsyncConnection, provider: str, *, now: datetime,
-                     cached: Snapshot | None,
-                     cached_stuck: frozenset[str] | None) -> WatchState:
+async def read_watch(
+    conn: AsyncConnection,
+    provider: str,
+    *,
+    now: datetime,
+    cached: Snapshot | None,
+    cached_stuck: frozenset[str] | None,
+) -> WatchState:
     """Everything a tick starts from (see `Store.load_watch`)."""
     c = snapshots_table.c
     taken_at = (await conn.execute(select(c.taken_at).where(c.provider == provider))).scalar()
     snapshot: Snapshot | None = None
     stuck: frozenset[str] = frozenset()
     if taken_at is not None:
-        if cached is not None and cached.provider == provider \
-                and to_db(cached.taken_at) == taken_at:
+        if (
+            cached is not None
+            and cached.provider == provider
+            and to_db(cached.taken_at) == taken_at
+        ):
             # The watcher's own last commit: not decoded again.
             snapshot = cached
             if cached_stuck is not None:
                 stuck = cached_stuck
             else:
-                stuck = stuck_ids((await conn.execute(
-                    select(c.stuck).where(c.provider == provider))).scalar_one())
+                stuck = stuck_ids(
+                    (await conn.execute(select(c.stuck).where(c.provider == provider))).scalar_one()
+                )
         else:
-            row = (await conn.execute(
-                select(c.data, c.stuck).where(c.provider == provider))).one()
+            row = (await conn.execute(select(c.data, c.stuck).where(c.provider == provider))).one()
             snapshot = decode_snapshot(provider, row.data)
             stuck = stuck_ids(row.stuck)
-    return WatchState(snapshot=snapshot, stuck_ids=stuck,
-                      pending=await read_pending(conn, provider),
-                      states=await _read_states(conn, provider),
-                      config=await read_config(conn, now))
+    return WatchState(
+        snapshot=snapshot,
+        stuck_ids=stuck,
+        pending=await read_pending(conn, provider),
+        states=await _read_states(conn, provider),
+        config=await read_config(conn, now),
+    )
 
 
 async def _read_states(conn: AsyncConnection, provider: str) -> dict[str, AlertState]:
@@ -98,67 +116,138 @@ async def _read_states(conn: AsyncConnection, provider: str) -> dict[str, AlertS
     return {
         scope: AlertState(scope, raw, streak, from_db(since), announced, episode)
         for scope, raw, streak, since, announced, episode in await conn.execute(
-            select(c.scope, c.raw, c.streak, c.since, c.announced, c.episode)
-            .where(c.provider == provider))}
+            select(c.scope, c.raw, c.streak, c.since, c.announced, c.episode).where(
+                c.provider == provider
+            )
+        )
+    }
 
 
 async def read_pending(conn: AsyncConnection, provider: str) -> tuple[PendingJob, ...]:
     return tuple(
-        PendingJob(job=row_job(provider, loads(r.job)), left_at=req(r.left_at),
-                   attempts=r.attempts, last_error=r.last_error)
+        PendingJob(
+            job=row_job(provider, loads(r.job)),
+            left_at=req(r.left_at),
+            attempts=r.attempts,
+            last_error=r.last_error,
+        )
         for r in await conn.execute(
-            select(pending_table).where(pending_table.c.provider == provider)
-            .order_by(pending_table.c.left_at, pending_table.c.job_id)))
+            select(pending_table)
+            .where(pending_table.c.provider == provider)
+            .order_by(pending_table.c.left_at, pending_table.c.job_id)
+        )
+    )
 
 
 # --------------------------------------------------------------------------- writing
 
-async def write_snapshot(conn: AsyncConnection, provider: str, snapshot: Snapshot,
-                         stuck: Iterable[str] | None, now: datetime) -> None:
+
+async def write_snapshot(
+    conn: AsyncConnection,
+    provider: str,
+    snapshot: Snapshot,
+    stuck: Iterable[str] | None,
+    now: datetime,
+) -> None:
     ins = insert(conn, snapshots_table).values(
-        provider=provider, taken_at=to_db(snapshot.taken_at), data=encode_snapshot(snapshot),
-        stuck=dumps(sorted(stuck or ())), updated_at=to_db(now))
-    await conn.execute(ins.on_conflict_do_update(
-        index_elements=["provider"],
-        set_={"taken_at": ins.excluded.taken_at, "data": ins.excluded.data,
-              "stuck": ins.excluded.stuck, "updated_at": ins.excluded.updated_at}))
+        provider=provider,
+        taken_at=to_db(snapshot.taken_at),
+        data=encode_snapshot(snapshot),
+        stuck=dumps(sorted(stuck or ())),
+        updated_at=to_db(now),
+    )
+    await conn.execute(
+        ins.on_conflict_do_update(
+            index_elements=["provider"],
+            set_={
+                "taken_at": ins.excluded.taken_at,
+                "data": ins.excluded.data,
+                "stuck": ins.excluded.stuck,
+                "updated_at": ins.excluded.updated_at,
+            },
+        )
+    )
 
 
-async def write_pending(conn: AsyncConnection, provider: str, *, add: Sequence[PendingJob],
-                        change: Sequence[PendingJob], remove: Iterable[str]) -> None:
+async def write_pending(
+    conn: AsyncConnection,
+    provider: str,
+    *,
+    add: Sequence[PendingJob],
+    change: Sequence[PendingJob],
+    remove: Iterable[str],
+) -> None:
     """Pending jobs: `remove` these ids, `add` new ones (an id already there is kept), and
     `change` the attempts and last error of others."""
     gone = list(remove)
     for i in range(0, len(gone), IN_CHUNK):
-        await conn.execute(delete(pending_table).where(
-            pending_table.c.provider == provider,
-            pending_table.c.job_id.in_(gone[i:i + IN_CHUNK])))
+        await conn.execute(
+            delete(pending_table).where(
+                pending_table.c.provider == provider,
+                pending_table.c.job_id.in_(gone[i : i + IN_CHUNK]),
+            )
+        )
     if add:
         await conn.execute(
             insert(conn, pending_table).on_conflict_do_nothing(
-                index_elements=["provider", "job_id"]),
-            [{"provider": provider, "job_id": p.job.id, "job": encode_job(p.job),
-              "left_at": to_db(p.left_at), "attempts": p.attempts,
-              "last_error": p.last_error} for p in add])
+                index_elements=["provider", "job_id"]
+            ),
+            [
+                {
+                    "provider": provider,
+                    "job_id": p.job.id,
+                    "job": encode_job(p.job),
+                    "left_at": to_db(p.left_at),
+                    "attempts": p.attempts,
+                    "last_error": p.last_error,
+                }
+                for p in add
+            ],
+        )
     if change:
         await conn.execute(
-            update(pending_table).where(
+            update(pending_table)
+            .where(
                 pending_table.c.provider == bindparam("b_provider"),
-                pending_table.c.job_id == bindparam("b_job_id"))
+                pending_table.c.job_id == bindparam("b_job_id"),
+            )
             .values(attempts=bindparam("b_attempts"), last_error=bindparam("b_last_error")),
-            [{"b_provider": provider, "b_job_id": p.job.id, "b_attempts": p.attempts,
-              "b_last_error": p.last_error} for p in change])
+            [
+                {
+                    "b_provider": provider,
+                    "b_job_id": p.job.id,
+                    "b_attempts": p.attempts,
+                    "b_last_error": p.last_error,
+                }
+                for p in change
+            ],
+        )
 
 
-async def write_states(conn: AsyncConnection, provider: str, states: Sequence[AlertState],
-                       now: datetime) -> None:
+async def write_states(
+    conn: AsyncConnection, provider: str, states: Sequence[AlertState], now: datetime
+) -> None:
     t = to_db(now)
     ins = insert(conn, states_table)
     await conn.execute(
         ins.on_conflict_do_update(
             index_elements=["provider", "scope"],
-            set_={c: ins.excluded[c] for c in ("raw", "streak", "since", "announced",
-                                               "episode", "updated_at")}),
-        [{"provider": provider, "scope": s.scope, "raw": s.raw, "streak": s.streak,
-          "since": to_db(s.since), "announced": s.announced, "episode": s.episode,
-          "updated_at": t} for s in states])
+            set_={
+                c: ins.excluded[c]
+                for c in ("raw", "streak", "since", "announced", "episode", "updated_at")
+            },
+        ),
+        [
+            {
+                "provider": provider,
+                "scope": s.scope,
+                "raw": s.raw,
+                "streak": s.streak,
+                "since": to_db(s.since),
+                "announced": s.announced,
+                "episode": s.episode,
+                "updated_at": t,
+            }
+            for s in states
+        ],
+    )

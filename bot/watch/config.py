@@ -43,6 +43,9 @@ class WatchConfig:
         """The bot's: its settings, and a lease that outlives three missed ticks and a stall
         (with several replicas on one database only the lease holder polls)."""
         interval = settings.poll_interval_seconds
-        return cls(stuck_after=timedelta(minutes=settings.stuck_after_minutes),
-                   poll_interval=interval, default_channel=settings.alert_channel_id,
-                   lease_ttl=timedelta(seconds=3 * interval + 30))
+        return cls(
+            stuck_after=timedelta(minutes=settings.stuck_after_minutes),
+            poll_interval=interval,
+            default_channel=settings.alert_channel_id,
+            lease_ttl=timedelta(seconds=3 * interval + 30),
+        )

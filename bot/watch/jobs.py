@@ -15,14 +15,17 @@ from bot.store import PendingJob
 from bot.watch.plan import TickPlan
 
 #: Why a job whose id decoding had to change is reported `unknown` as soon as it leaves.
-UNASKABLE = ("its id held a character that useapi's JSON could not carry (shown as \ufffd), "
-             "so useapi cannot be asked what became of it")
+UNASKABLE = (
+    "its id held a character that useapi's JSON could not carry (shown as \ufffd), "
+    "so useapi cannot be asked what became of it"
+)
 #: A departed job, what its endpoint answered (None: no answer), and the error if any.
 Resolved = tuple[PendingJob, JobResult | None, str | None]
 
 
-async def resolve_all(provider: Provider, todo: list[PendingJob], *,
-                      gate: asyncio.Semaphore, budget: float) -> list[Resolved]:
+async def resolve_all(
+    provider: Provider, todo: list[PendingJob], *, gate: asyncio.Semaphore, budget: float
+) -> list[Resolved]:
     """Each job's answer, within `budget` seconds in all. One call may take up to the
     client's deadline, as many at a time as `gate` lets through, so a slow job endpoint
     could otherwise hold the tick, and every alert of this provider with it, for minutes. A
@@ -38,8 +41,10 @@ async def resolve_all(provider: Provider, todo: list[PendingJob], *,
                 task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     why = f"no answer within {budget:g} s (asked again next tick)"
-    return [task.result() if task in done else (p, None, why)
-            for p, task in zip(todo, tasks, strict=True)]
+    return [
+        task.result() if task in done else (p, None, why)
+        for p, task in zip(todo, tasks, strict=True)
+    ]
 
 
 async def _resolve(provider: Provider, p: PendingJob, gate: asyncio.Semaphore) -> Resolved:
@@ -50,19 +55,31 @@ async def _resolve(provider: Provider, p: PendingJob, gate: asyncio.Semaphore) -
             return p, None, str(exc)
 
 
-def unaskable(plan: TickPlan, provider: str, todo: Iterable[PendingJob],
-              stored: Mapping[str, PendingJob], now: datetime) -> None:
+def unaskable(
+    plan: TickPlan,
+    provider: str,
+    todo: Iterable[PendingJob],
+    stored: Mapping[str, PendingJob],
+    now: datetime,
+) -> None:
     """Jobs whose id decoding had to change are `unknown` at once: asking about another id
     would give another job's answer."""
     for p in todo:
         if not p.job.askable:
-            plan.events.append(alerts.job_event(provider, p.job, None, Outcome.UNKNOWN,
-                                                now=now, detail=UNASKABLE))
+            plan.events.append(
+                alerts.job_event(provider, p.job, None, Outcome.UNKNOWN, now=now, detail=UNASKABLE)
+            )
             _resolved(plan, p, stored)
 
 
-def decide(plan: TickPlan, provider: str, results: Iterable[Resolved],
-           stored: Mapping[str, PendingJob], now: datetime, give_up: timedelta) -> None:
+def decide(
+    plan: TickPlan,
+    provider: str,
+    results: Iterable[Resolved],
+    stored: Mapping[str, PendingJob],
+    now: datetime,
+    give_up: timedelta,
+) -> None:
     """Each answer's event, or the job kept pending (asked again next tick) until `give_up`
     after it left, when it is reported `unknown` with the last error."""
     for p, result, error in results:
@@ -75,11 +92,13 @@ def decide(plan: TickPlan, provider: str, results: Iterable[Resolved],
             why = f"no outcome {_minutes(now - p.left_at)} after it left the queue"
             if error:
                 why += f" (last error: {error})"
-            plan.events.append(alerts.job_event(provider, p.job, result, Outcome.UNKNOWN,
-                                                now=now, detail=why))
+            plan.events.append(
+                alerts.job_event(provider, p.job, result, Outcome.UNKNOWN, now=now, detail=why)
+            )
         else:
-            kept = PendingJob(job=p.job, left_at=p.left_at, attempts=p.attempts + 1,
-                              last_error=error)
+            kept = PendingJob(
+                job=p.job, left_at=p.left_at, attempts=p.attempts + 1, last_error=error
+            )
             (plan.pending_update if p.job.id in stored else plan.pending_add).append(kept)
             continue
         _resolved(plan, p, stored)

@@ -97,8 +97,12 @@ class ProviderWatcher:
         spread = self.config.poll_interval * self.config.jitter
         return max(0.0, self.config.poll_interval + self._rng.uniform(-spread, spread))
 
-    async def run(self, *, stop: asyncio.Event | None = None,
-                  on_tick: Callable[[TickReport], Awaitable[None] | None] | None = None) -> None:
+    async def run(
+        self,
+        *,
+        stop: asyncio.Event | None = None,
+        on_tick: Callable[[TickReport], Awaitable[None] | None] | None = None,
+    ) -> None:
         """Tick forever (until `stop` is set). Errors are recorded; the loop never dies."""
         stop = stop or asyncio.Event()
         while not stop.is_set():
@@ -135,8 +139,9 @@ class ProviderWatcher:
         if self.config.lease_ttl is not None and not await self._lead(now, self.config.lease_ttl):
             return await self._follow(now)
         cur, failure = await self._fetch()
-        state = await self.store.load_watch(self.name, now=now, cached=self._committed,
-                                            cached_stuck=self._committed_stuck)
+        state = await self.store.load_watch(
+            self.name, now=now, cached=self._committed, cached_stuck=self._committed_stuck
+        )
         if cur is not None:
             try:
                 plan = await self._observe(cur, state, now)
@@ -155,8 +160,9 @@ class ProviderWatcher:
             plan, queued = await self._store_what_can_be(plan, cause, state, now)
         return self._done(plan, now, queued)
 
-    async def _store_what_can_be(self, plan: TickPlan, exc: BaseException,
-                                 state: WatchState, now: datetime) -> tuple[TickPlan, int]:
+    async def _store_what_can_be(
+        self, plan: TickPlan, exc: BaseException, state: WatchState, now: datetime
+    ) -> tuple[TickPlan, int]:
         """This answer holds a value the store cannot take (decoding and the adapters should
         have made that impossible). Failing every tick would silence the provider for good,
         so: commit the tick without exactly the items whose text the store refuses, and
@@ -168,8 +174,9 @@ class ProviderWatcher:
         for key in dropped:
             log.error("%s: alert %r dropped: the store cannot hold its text", self.name, key)
         note = f"; {plural(len(dropped), 'alert')} of this tick dropped" if dropped else ""
-        outage = self._outage(self._unusable(exc, what, note), state, now, calls=plan.calls,
-                              at_once=True)
+        outage = self._outage(
+            self._unusable(exc, what, note), state, now, calls=plan.calls, at_once=True
+        )
         trimmed = without_refused(plan, self.store.refuses, outage)
         try:
             return trimmed, await self._commit(trimmed, state, now)
@@ -177,8 +184,9 @@ class ProviderWatcher:
             cause = unstorable(again)
             if cause is None:
                 raise
-            bare = self._outage(self._unusable(cause, what), state, now, calls=plan.calls,
-                                at_once=True)
+            bare = self._outage(
+                self._unusable(cause, what), state, now, calls=plan.calls, at_once=True
+            )
         return bare, await self._commit(bare, state, now)
 
     async def _fetch(self) -> tuple[Snapshot | None, UpstreamError | None]:
@@ -192,14 +200,20 @@ class ProviderWatcher:
         """A fetched answer that broke the tick: an adapter let a value through that the diff,
         the policy or the store cannot take. The provider's fault, reported as one."""
         log.error("%s: %s", self.name, what, exc_info=exc)
-        return PayloadError(f"{what} ({type(exc).__name__}: {short(str(exc))}){note}",
-                            provider=self.name)
+        return PayloadError(
+            f"{what} ({type(exc).__name__}: {short(str(exc))}){note}", provider=self.name
+        )
 
     async def _observe(self, cur: Snapshot, state: WatchState, now: datetime) -> TickPlan:
         """Diff `cur` against the stored snapshot, resolve the jobs that left, decide."""
         plan = TickPlan(snapshot=cur)
-        d = diff(state.snapshot, cur, now=now, stuck_after=self.config.stuck_after,
-                 stuck_ids=state.stuck_ids)
+        d = diff(
+            state.snapshot,
+            cur,
+            now=now,
+            stuck_after=self.config.stuck_after,
+            stuck_ids=state.stuck_ids,
+        )
         plan.stuck_ids, plan.left = d.stuck_ids, len(d.left)
         stored = {p.job.id: p for p in state.pending}
         running = {j.id for j in cur.jobs} if stored else frozenset()  # (10,000s of ids)
@@ -208,54 +222,86 @@ class ProviderWatcher:
         todo = [p for jid, p in stored.items() if jid not in running]
         todo += [PendingJob(job=j, left_at=now) for j in d.left if j.id not in stored]
         ask = [p for p in todo if p.job.askable]
-        results = await resolve_all(self.provider, ask, gate=self._gate,
-                                    budget=self.config.budget)
+        results = await resolve_all(self.provider, ask, gate=self._gate, budget=self.config.budget)
         plan.calls += len(ask)
         unaskable(plan, self.name, todo, stored, now)
         decide(plan, self.name, results, stored, now, self.config.resolve_give_up)
         self._decide_states(plan, d, state, now)
         return plan
 
-    def _decide_states(self, plan: TickPlan, d: Diff, state: WatchState,
-                       now: datetime) -> None:
+    def _decide_states(self, plan: TickPlan, d: Diff, state: WatchState, now: datetime) -> None:
         """Stuck jobs, capacity and the provider's own health (answering: OK)."""
         for job in d.new_stuck:
-            plan.events.append(alerts.stuck_event(self.name, job, job.elapsed(now) or 0.0,
-                                                  now=now))
-        changed, evs = alerts.capacity_events(self.name, d.capacity, state.states, now=now,
-                                              flap_ticks=self.config.flap_ticks)
+            plan.events.append(alerts.stuck_event(self.name, job, job.elapsed(now) or 0.0, now=now))
+        changed, evs = alerts.capacity_events(
+            self.name, d.capacity, state.states, now=now, flap_ticks=self.config.flap_ticks
+        )
         plan.states += changed
         plan.events += evs
         changed, evs = alerts.upstream_events(
-            self.name, alerts.OK, state.states, now=now, flap_ticks=self.config.flap_ticks,
-            unreachable_after=self.config.unreachable_after)
+            self.name,
+            alerts.OK,
+            state.states,
+            now=now,
+            flap_ticks=self.config.flap_ticks,
+            unreachable_after=self.config.unreachable_after,
+        )
         plan.states += changed
         plan.events += evs
 
-    def _outage(self, failure: UpstreamError, state: WatchState, now: datetime, *,
-                calls: int = 1, at_once: bool = False, snapshot: Snapshot | None = None,
-                stuck_ids: frozenset[str] = frozenset()) -> TickPlan:
+    def _outage(
+        self,
+        failure: UpstreamError,
+        state: WatchState,
+        now: datetime,
+        *,
+        calls: int = 1,
+        at_once: bool = False,
+        snapshot: Snapshot | None = None,
+        stuck_ids: frozenset[str] = frozenset(),
+    ) -> TickPlan:
         """No usable answer this tick: advance the upstream state only; the jobs awaiting an
         outcome stay as they are for the next good tick, and so does the stored snapshot
         unless `snapshot` replaces it. `at_once`: announce without waiting for a streak."""
         word = alerts.classify_error(failure)
         changed, events = alerts.upstream_events(
-            self.name, word, state.states, now=now, flap_ticks=self.config.flap_ticks,
-            unreachable_after=1 if at_once else self.config.unreachable_after, detail=str(failure))
+            self.name,
+            word,
+            state.states,
+            now=now,
+            flap_ticks=self.config.flap_ticks,
+            unreachable_after=1 if at_once else self.config.unreachable_after,
+            detail=str(failure),
+        )
         log.warning("%s: snapshot failed (%s): %s", self.name, word, failure)
-        return TickPlan(snapshot=snapshot, stuck_ids=stuck_ids, failure=failure, calls=calls,
-                     states=changed, events=events, pending_after=len(state.pending))
+        return TickPlan(
+            snapshot=snapshot,
+            stuck_ids=stuck_ids,
+            failure=failure,
+            calls=calls,
+            states=changed,
+            events=events,
+            pending_after=len(state.pending),
+        )
 
     async def _commit(self, plan: TickPlan, state: WatchState, now: datetime) -> int:
         """Write the tick in one transaction; remember what was committed."""
-        items = alerts.plan(plan.events, state.config, default_channel=self.config.default_channel,
-                            now=now)
+        items = alerts.plan(
+            plan.events, state.config, default_channel=self.config.default_channel, now=now
+        )
         plan.muted = sum(1 for i in items if i.state == "muted")
         queued = await self.store.commit_tick(
-            self.name, now=now, batch=f"{self.name}:{now.isoformat()}", snapshot=plan.snapshot,
-            stuck_ids=plan.stuck_ids, pending_add=plan.pending_add,
-            pending_update=plan.pending_update, pending_remove=plan.pending_remove,
-            states=plan.states, outbox=items)
+            self.name,
+            now=now,
+            batch=f"{self.name}:{now.isoformat()}",
+            snapshot=plan.snapshot,
+            stuck_ids=plan.stuck_ids,
+            pending_add=plan.pending_add,
+            pending_update=plan.pending_update,
+            pending_remove=plan.pending_remove,
+            states=plan.states,
+            outbox=items,
+        )
         if plan.snapshot is not None:
             self._committed, self._committed_stuck = plan.snapshot, plan.stuck_ids
             # Only a tick committed whole is a good poll: one that could not be stored
@@ -265,8 +311,13 @@ class ProviderWatcher:
 
     def _done(self, plan: TickPlan, now: datetime, queued: int) -> TickReport:
         for e in plan.events:
-            log.info("%s: %s %s %s", self.name, e.kind.value, e.word,
-                     e.job_id or e.account or e.detail or "")
+            log.info(
+                "%s: %s %s %s",
+                self.name,
+                e.kind.value,
+                e.word,
+                e.job_id or e.account or e.detail or "",
+            )
         return plan.report(self.name, now, queued)
 
     async def _lead(self, now: datetime, ttl: timedelta) -> bool:
@@ -280,8 +331,9 @@ class ProviderWatcher:
         if current is None or not self.holder_gone(current):
             return False
         log.info("%s: taking over the poll from %s, which is gone", self.name, current)
-        return await self.store.acquire_lease(name, self.holder, now=now, ttl=ttl,
-                                              replacing=current)
+        return await self.store.acquire_lease(
+            name, self.holder, now=now, ttl=ttl, replacing=current
+        )
 
     async def _follow(self, now: datetime) -> TickReport:
         """Another replica leads: keep `state` as fresh as the store."""
@@ -292,5 +344,10 @@ class ProviderWatcher:
             if stored is not None:
                 self.state.saw(stored, ok_at=taken)
         latest = self.state.snapshot
-        return TickReport(provider=self.name, at=now, ok=True, leader=False,
-                          jobs=len(latest.jobs) if latest else 0)
+        return TickReport(
+            provider=self.name,
+            at=now,
+            ok=True,
+            leader=False,
+            jobs=len(latest.jobs) if latest else 0,
+        )

@@ -37,9 +37,7 @@ class Callbacks(Rest):
         return [
             r.json
             for r in self.requests
-            if r.route == CALLBACK_ROUTE
-            and r.status is not None
-            and 200 <= r.status < 300
+            if r.route == CALLBACK_ROUTE and r.status is not None and 200 <= r.status < 300
         ]
 
     async def _post_callback(
@@ -114,8 +112,9 @@ class Callbacks(Rest):
             return inter, None
         return inter, msg
 
-    def _webhook_message(self, app_id: str, token: str, message_id: str | None
-                         ) -> JSON | web.Response:
+    def _webhook_message(
+        self, app_id: str, token: str, message_id: str | None
+    ) -> JSON | web.Response:
         """The message a webhook route names, or the 404 Discord gives."""
         inter, msg = self._webhook_target(app_id, token, message_id)
         if inter is None:

@@ -108,9 +108,14 @@ class Gateway(World):
         self._active = session
         self.identify_count += 1
         ready = payloads.ready(
-            user=self.bot_user(), guild_ids=self._guilds, session_id=session.session_id,
-            gateway_url=self.gateway_url, shard=shard, app_id=self.app_id,
-            app_flags=self.app_flags)
+            user=self.bot_user(),
+            guild_ids=self._guilds,
+            session_id=session.session_id,
+            gateway_url=self.gateway_url,
+            shard=shard,
+            app_id=self.app_id,
+            app_flags=self.app_flags,
+        )
         await self._dispatch("READY", ready, session)
         for guild in self._guilds.values():
             await self._dispatch("GUILD_CREATE", self._guild_create(guild), session)

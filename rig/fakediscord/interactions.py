@@ -211,10 +211,17 @@ class Interactions(Gateway):
         iid = self.snowflake()
         token = "aW50ZXJhY3Rpb24" + secrets.token_urlsafe(48).replace("-", "x").replace("_", "y")
         payload = payloads.interaction_create(
-            interaction_id=iid, app_id=self.app_id, itype=itype, token=token, guild_id=gid,
+            interaction_id=iid,
+            app_id=self.app_id,
+            itype=itype,
+            token=token,
+            guild_id=gid,
             channel=self._channel_permissions(cid, perms),
-            member=self.member(uid, roles=roles, permissions=perms), locale=locale, data=data,
-            message=message)
+            member=self.member(uid, roles=roles, permissions=perms),
+            locale=locale,
+            data=data,
+            message=message,
+        )
         inter = FakeInteraction(
             id=iid,
             token=token,

@@ -111,8 +111,9 @@ def role(guild: Guild, role_id: int, *, bot_name: str, bot_user_id: int) -> JSON
     return data
 
 
-def guild_create(guild: Guild, *, channels: list[JSON], roles: list[JSON], bot_member: JSON,
-                 owner_id: int) -> JSON:
+def guild_create(
+    guild: Guild, *, channels: list[JSON], roles: list[JSON], bot_member: JSON, owner_id: int
+) -> JSON:
     """The GUILD_CREATE payload: the guild with its channels, roles and the bot as member."""
     return {
         "id": str(guild.id),
@@ -163,8 +164,9 @@ def guild_create(guild: Guild, *, channels: list[JSON], roles: list[JSON], bot_m
     }
 
 
-def application(*, app_id: int, name: str, flags: int, owner: JSON, guild_count: int,
-                bot: JSON) -> JSON:
+def application(
+    *, app_id: int, name: str, flags: int, owner: JSON, guild_count: int, bot: JSON
+) -> JSON:
     return {
         "id": str(app_id),
         "name": name,
@@ -190,8 +192,16 @@ def application(*, app_id: int, name: str, flags: int, owner: JSON, guild_count:
     }
 
 
-def ready(*, user: JSON, guild_ids: Iterable[int], session_id: str, gateway_url: str,
-          shard: list[int], app_id: int, app_flags: int) -> JSON:
+def ready(
+    *,
+    user: JSON,
+    guild_ids: Iterable[int],
+    session_id: str,
+    gateway_url: str,
+    shard: list[int],
+    app_id: int,
+    app_flags: int,
+) -> JSON:
     """READY: the guilds arrive as unavailable, then one GUILD_CREATE each."""
     return {
         "v": 10,
@@ -212,9 +222,19 @@ def ready(*, user: JSON, guild_ids: Iterable[int], session_id: str, gateway_url:
     }
 
 
-def interaction_create(*, interaction_id: int, app_id: int, itype: int, token: str,
-                       guild_id: int, channel: JSON, member: JSON, locale: str, data: JSON,
-                       message: JSON | None) -> JSON:
+def interaction_create(
+    *,
+    interaction_id: int,
+    app_id: int,
+    itype: int,
+    token: str,
+    guild_id: int,
+    channel: JSON,
+    member: JSON,
+    locale: str,
+    data: JSON,
+    message: JSON | None,
+) -> JSON:
     """INTERACTION_CREATE in a guild channel; `message` is the one a component sits on."""
     payload: JSON = {
         "id": str(interaction_id),

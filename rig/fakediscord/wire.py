@@ -23,8 +23,9 @@ _STATUS_ERRORS: dict[int, tuple[str, int]] = {
 }
 
 
-def json_response(data: Any, status: int = 200,
-                  headers: Mapping[str, str] | None = None) -> web.Response:
+def json_response(
+    data: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> web.Response:
     hdrs = {"Content-Type": "application/json"}
     if headers:
         hdrs.update(headers)

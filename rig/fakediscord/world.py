@@ -195,12 +195,12 @@ class World:
         permissions: int | str | None = None,
         with_user: bool = True,
     ) -> JSON:
-        return payloads.member(roles=roles, permissions=permissions,
-                               user=self.user(user_id) if with_user else None)
+        return payloads.member(
+            roles=roles, permissions=permissions, user=self.user(user_id) if with_user else None
+        )
 
     def _role(self, guild: Guild, role_id: int) -> JSON:
-        return payloads.role(guild, role_id, bot_name=self.bot_name,
-                             bot_user_id=self.bot_user_id)
+        return payloads.role(guild, role_id, bot_name=self.bot_name, bot_user_id=self.bot_user_id)
 
     def _guild_create(self, guild: Guild) -> JSON:
         channels = []
@@ -210,14 +210,19 @@ class World:
             channels.append(ch)
         roles = [self._role(guild, r) for r in (guild.id, guild.bot_role_id, *guild.roles)]
         bot_member = self.member(self.bot_user_id, roles=[guild.bot_role_id])
-        return payloads.guild_create(guild, channels=channels, roles=roles,
-                                     bot_member=bot_member, owner_id=self.owner_id)
+        return payloads.guild_create(
+            guild, channels=channels, roles=roles, bot_member=bot_member, owner_id=self.owner_id
+        )
 
     def _application(self) -> JSON:
         return payloads.application(
-            app_id=self.app_id, name=self.bot_name, flags=self.app_flags,
-            owner=self.user(self.owner_id, name="owner"), guild_count=len(self._guilds),
-            bot=self.bot_user())
+            app_id=self.app_id,
+            name=self.bot_name,
+            flags=self.app_flags,
+            owner=self.user(self.owner_id, name="owner"),
+            guild_count=len(self._guilds),
+            bot=self.bot_user(),
+        )
 
     def _channel_permissions(self, channel_id: int, permissions: int) -> JSON:
         ch = dict(self._channels[channel_id])
@@ -388,4 +393,3 @@ class World:
     def commands(self, guild_id: int | None = None) -> list[JSON]:
         """Stored commands (with generated ids) for global (None) or a guild."""
         return list(self._commands.get(guild_id, []))
-

@@ -36,8 +36,10 @@ def _db_rows(db_path: Path) -> list[dict[str, Any]]:
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
         conn.row_factory = sqlite3.Row
-        rows = conn.execute("SELECT id, key, batch, channel_id, mention_role_id, state, event, "
-                            "sent_message_id FROM alert_outbox ORDER BY id").fetchall()
+        rows = conn.execute(
+            "SELECT id, key, batch, channel_id, mention_role_id, state, event, "
+            "sent_message_id FROM alert_outbox ORDER BY id"
+        ).fetchall()
         return [dict(r) for r in rows]
     finally:
         conn.close()
@@ -52,8 +54,11 @@ def _db_count(db_path: Path, table: str) -> int:
 
 
 def _embed_text(e: Mapping[str, Any]) -> tuple[str, str, str]:
-    return (e.get("title") or "", e.get("description") or "",
-            (e.get("footer") or {}).get("text") or "")
+    return (
+        e.get("title") or "",
+        e.get("description") or "",
+        (e.get("footer") or {}).get("text") or "",
+    )
 
 
 def analyse(soak: Observed, report: Report) -> None:
@@ -86,8 +91,9 @@ def analyse(soak: Observed, report: Report) -> None:
     jobs = _finished_jobs(soak.sim)
     running = {j.id: j for j in soak.sim.running()}
     report.jobs_finished = len(jobs)
-    must, allowed = _expected_job_alerts(soak, read_groups, [*jobs.values(), *running.values()],
-                                         report)
+    must, allowed = _expected_job_alerts(
+        soak, read_groups, [*jobs.values(), *running.values()], report
+    )
     rows = _db_rows(soak.db_path)
     delivered = _delivered(soak, rows, report)
     counts = Counter(delivered)
@@ -113,15 +119,19 @@ def _finished_jobs(sim: Simulator) -> dict[str, Any]:
     return jobs
 
 
-def _expected_job_alerts(soak: Observed, groups: Groups, jobs: list[Any], report: Report
-                         ) -> tuple[set[str], set[str]]:
+def _expected_job_alerts(
+    soak: Observed, groups: Groups, jobs: list[Any], report: Report
+) -> tuple[set[str], set[str]]:
     """The job alerts that must have been delivered, and those that may have been (a read
     that may not have been committed showed them)."""
     stuck_s = soak.cfg.stuck_after_minutes * 60
 
     def reads(p: str, *, committed_only: bool) -> list[datetime]:
-        return sorted(g.t for g, safe in groups[p]
-                      if (g.ok if committed_only else g.q_ok) and (safe or not committed_only))
+        return sorted(
+            g.t
+            for g, safe in groups[p]
+            if (g.ok if committed_only else g.q_ok) and (safe or not committed_only)
+        )
 
     must: set[str] = set()
     allowed: set[str] = set()
@@ -139,8 +149,11 @@ def _expected_job_alerts(soak: Observed, groups: Groups, jobs: list[Any], report
             key_stuck = f"job:{p}:{job.id}:stuck"
             if shown(c_ts, s, f):
                 seen.add(job.id)
-                if (job.finished_ts is not None and last_committed is not None
-                        and last_committed.timestamp() >= job.finished_ts):
+                if (
+                    job.finished_ts is not None
+                    and last_committed is not None
+                    and last_committed.timestamp() >= job.finished_ts
+                ):
                     must.add(key_final)
             if job.finished_ts is not None and shown(a_ts, s, f):
                 allowed.add(key_final)
@@ -180,13 +193,13 @@ def _delivered(soak: Observed, rows: list[dict[str, Any]], report: Report) -> li
         # mark them) the outbox group with this nonce.
         group = by_message.get(str(msg["id"])) or by_nonce.get(nonce)
         if group is None or nonce_for([r["key"] for r in group]) != nonce:
-            problems.append(f"message {msg['id']} matches no outbox group (nonce "
-                            f"{nonce!r}): invented")
+            problems.append(
+                f"message {msg['id']} matches no outbox group (nonce {nonce!r}): invented"
+            )
             report.invented += 1
             continue
         events = [decode_event(r["event"]) for r in group]
-        want = [_embed_text(e.to_dict()) for e in alert_batch(events, titles=titles,
-                                                               redact=False)]
+        want = [_embed_text(e.to_dict()) for e in alert_batch(events, titles=titles, redact=False)]
         got = [_embed_text(e) for e in msg.get("embeds") or []]
         if want != got:
             problems.append(f"message {msg['id']} does not show its alerts: got {got[:2]!r}")
@@ -205,8 +218,9 @@ def _delivered(soak: Observed, rows: list[dict[str, Any]], report: Report) -> li
     return delivered
 
 
-def _check_job_alerts(counts: Counter[str], must: set[str], allowed: set[str],
-                      report: Report) -> None:
+def _check_job_alerts(
+    counts: Counter[str], must: set[str], allowed: set[str], report: Report
+) -> None:
     job_keys = {k for k in counts if k.startswith("job:")}
     report.delivered = len(job_keys)
     report.delivered_total = len(counts)
@@ -222,8 +236,14 @@ def _check_job_alerts(counts: Counter[str], must: set[str], allowed: set[str],
             report.problems.append(f"invented: {k}")
 
 
-def _check_capacity(soak: Observed, groups: Groups, jobs: list[Any], counts: Counter[str],
-                    order: dict[str, int], report: Report) -> None:
+def _check_capacity(
+    soak: Observed,
+    groups: Groups,
+    jobs: list[Any],
+    counts: Counter[str],
+    order: dict[str, int],
+    report: Report,
+) -> None:
     """Per account (and `*`, every account of the provider): exhausted and restored in
     episode order, no more exhausted than full periods read, no fewer than the damped truth
     requires, and ending as the account is."""
@@ -234,52 +254,69 @@ def _check_capacity(soak: Observed, groups: Groups, jobs: list[Any], counts: Cou
         ok_groups = [(g, safe) for g, safe in groups[p] if g.ok]
         if p != "minimax":
             for a in accounts:
-                differ = [g.t for g, _ in ok_groups if full_at(timeline[(p, a)], g.t)
-                          != full_at(history[(p, a)], g.t)]
+                differ = [
+                    g.t
+                    for g, _ in ok_groups
+                    if full_at(timeline[(p, a)], g.t) != full_at(history[(p, a)], g.t)
+                ]
                 if differ:
-                    report.problems.append(f"{p} {a}: the simulator's history and its jobs "
-                                           f"disagree on fullness at {differ[:3]}")
+                    report.problems.append(
+                        f"{p} {a}: the simulator's history and its jobs "
+                        f"disagree on fullness at {differ[:3]}"
+                    )
         per_acct: dict[str, list[tuple[bool, bool]]] = {
-            a: [(full_at(timeline[(p, a)], g.t), safe) for g, safe in ok_groups]
-            for a in accounts}
-        per_acct["*"] = [(all(per_acct[a][i][0] for a in accounts), ok_groups[i][1])
-                         for i in range(len(ok_groups))]
+            a: [(full_at(timeline[(p, a)], g.t), safe) for g, safe in ok_groups] for a in accounts
+        }
+        per_acct["*"] = [
+            (all(per_acct[a][i][0] for a in accounts), ok_groups[i][1])
+            for i in range(len(ok_groups))
+        ]
         for acct, values in per_acct.items():
             _check_episodes(f"capacity:{p}:{acct}:", values, counts, order, report)
 
 
-def _check_episodes(prefix: str, values: list[tuple[bool, bool]], counts: Counter[str],
-                    order: dict[str, int], report: Report) -> None:
+def _check_episodes(
+    prefix: str,
+    values: list[tuple[bool, bool]],
+    counts: Counter[str],
+    order: dict[str, int],
+    report: Report,
+) -> None:
     problems = report.problems
     keys = sorted((k for k in counts if k.startswith(prefix)), key=order.__getitem__)
-    words = [(int(k[len(prefix):].split(":")[0]), k.rsplit(":", 1)[1]) for k in keys]
+    words = [(int(k[len(prefix) :].split(":")[0]), k.rsplit(":", 1)[1]) for k in keys]
     ex = [n for n, w in words if w == "exhausted"]
     re_ = [n for n, w in words if w == "restored"]
     report.capacity_exhausted += len(ex)
     report.capacity_restored += len(re_)
-    expect = [(i // 2 + 1, "exhausted" if i % 2 == 0 else "restored")
-              for i in range(len(words))]
+    expect = [(i // 2 + 1, "exhausted" if i % 2 == 0 else "restored") for i in range(len(words))]
     if words != expect:
         problems.append(f"{prefix} episodes out of order: {words}")
         report.invented += 1
     full_runs = sum(1 for v, _, _ in runs(values) if v)
     if len(ex) > full_runs:
-        problems.append(f"{prefix} {len(ex)} exhausted alerts but only {full_runs} "
-                        f"full periods were ever read")
+        problems.append(
+            f"{prefix} {len(ex)} exhausted alerts but only {full_runs} full periods were ever read"
+        )
         report.invented += len(ex) - full_runs
     need_ex, need_re, final = required_transitions(runs(values))
     report.capacity_required += need_ex + need_re
     if len(ex) < need_ex or len(re_) < need_re:
-        problems.append(f"{prefix} lost capacity alerts: {len(ex)}/{need_ex} exhausted, "
-                        f"{len(re_)}/{need_re} restored")
+        problems.append(
+            f"{prefix} lost capacity alerts: {len(ex)}/{need_ex} exhausted, "
+            f"{len(re_)}/{need_re} restored"
+        )
         report.capacity_lost += max(0, need_ex - len(ex)) + max(0, need_re - len(re_))
     if final is not None and words and (words[-1][1] == "exhausted") != final:
-        problems.append(f"{prefix} ends announced {words[-1][1]} but the account is "
-                        f"{'full' if final else 'free'}")
+        problems.append(
+            f"{prefix} ends announced {words[-1][1]} but the account is "
+            f"{'full' if final else 'free'}"
+        )
 
 
-def _check_upstream(soak: Observed, counts: Counter[str], order: dict[str, int],
-                    report: Report) -> None:
+def _check_upstream(
+    soak: Observed, counts: Counter[str], order: dict[str, int], report: Report
+) -> None:
     """Upstream episodes in order, each announced word backed by such a failure upstream."""
     problems = report.problems
     failures: dict[str, set[str]] = {p: set() for p in PROVIDERS}
@@ -296,7 +333,7 @@ def _check_upstream(soak: Observed, counts: Counter[str], order: dict[str, int],
         prefix = f"upstream:{p}:"
         keys = sorted((k for k in counts if k.startswith(prefix)), key=order.__getitem__)
         report.upstream_alerts += len(keys)
-        words = [(int(k[len(prefix):].split(":")[0]), k.split(":", 3)[3]) for k in keys]
+        words = [(int(k[len(prefix) :].split(":")[0]), k.split(":", 3)[3]) for k in keys]
         # Episodes are announced in order (one bad condition may replace another without a
         # recovery in between); `recovered` closes the episode announced just before it.
         last_episode, last_word = 0, "recovered"

@@ -24,10 +24,21 @@ from rig.soak.config import (
 #: Faults every run has at least once, whatever the seed: round -> (where, what). The long
 #: mode plays it again every `SCHEDULE_EVERY` rounds.
 SCHEDULE: dict[int, tuple[str, str]] = {
-    2: ("up", "401 echo"), 6: ("up", "429"), 10: ("up", "timeout"), 14: ("up", "garbage"),
-    18: ("up", "5xx"), 22: ("up", "html"), 26: ("job", "500"), 30: ("discord", "429"),
-    34: ("discord", "500"), 38: ("discord", "gateway"), 42: ("discord", "outage"),
-    46: ("discord", "slow"), 50: ("up", "402"), 54: ("up", "capacity"), 58: ("up", "queue"),
+    2: ("up", "401 echo"),
+    6: ("up", "429"),
+    10: ("up", "timeout"),
+    14: ("up", "garbage"),
+    18: ("up", "5xx"),
+    22: ("up", "html"),
+    26: ("job", "500"),
+    30: ("discord", "429"),
+    34: ("discord", "500"),
+    38: ("discord", "gateway"),
+    42: ("discord", "outage"),
+    46: ("discord", "slow"),
+    50: ("up", "402"),
+    54: ("up", "capacity"),
+    58: ("up", "queue"),
     62: ("job", "garbage"),
 }
 SCHEDULE_EVERY = 120
@@ -37,8 +48,15 @@ class Chaos:
     """Faults on and off, round by round (`before_round`); `rng` is the soak's own, so a seed
     gives the same faults at the same moments."""
 
-    def __init__(self, cfg: SoakConfig, sim: Simulator, fake: FakeDiscord, rng: random.Random,
-                 report: Report, useapi_token: str) -> None:
+    def __init__(
+        self,
+        cfg: SoakConfig,
+        sim: Simulator,
+        fake: FakeDiscord,
+        rng: random.Random,
+        report: Report,
+        useapi_token: str,
+    ) -> None:
         self.cfg = cfg
         self.sim = sim
         self.fake = fake
@@ -68,8 +86,11 @@ class Chaos:
 
     def hits(self) -> int:
         """How many requests the faults answered (or held)."""
-        return (sum(f.hits for f in self.sim_faults) + sum(f.hits for f in self.fake_faults)
-                + sum(d.hits for d in self.fake_delays))
+        return (
+            sum(f.hits for f in self.sim_faults)
+            + sum(f.hits for f in self.fake_faults)
+            + sum(d.hits for d in self.fake_delays)
+        )
 
     # ------------------------------------------------------------------ windows
     def _window(self, name: str, rounds: int, undo: list[Any]) -> None:
@@ -101,8 +122,7 @@ class Chaos:
             else:
                 self._windows[name] = (left - 1, undo)
         rng = self.rng
-        cycle, at = ((0, round_no) if self.cfg.minutes is None
-                     else divmod(round_no, SCHEDULE_EVERY))
+        cycle, at = (0, round_no) if self.cfg.minutes is None else divmod(round_no, SCHEDULE_EVERY)
         # every planned fault whose round has come (a mid-delivery stop runs rounds itself)
         due = [k for k in sorted(SCHEDULE) if k <= at and (cycle, k) not in self._scheduled]
         for k in due:
@@ -120,13 +140,29 @@ class Chaos:
                 await self._discord(what)
         for p in PROVIDERS:
             if f"up:{p}" not in self._windows and rng.random() < self.cfg.upstream_rate:
-                self._upstream(p, rng.choice(("5xx", "429", "401", "402", "garbage", "html",
-                                              "timeout", "queue", "capacity", "5xx")))
+                self._upstream(
+                    p,
+                    rng.choice(
+                        (
+                            "5xx",
+                            "429",
+                            "401",
+                            "402",
+                            "garbage",
+                            "html",
+                            "timeout",
+                            "queue",
+                            "capacity",
+                            "5xx",
+                        )
+                    ),
+                )
             if f"job:{p}" not in self._windows and rng.random() < self.cfg.upstream_rate:
                 self._job_fault(p, rng.choice(("500", "429", "401", "garbage", "html")))
         if "discord" not in self._windows and rng.random() < self.cfg.discord_rate:
-            await self._discord(rng.choice(("429", "429", "500", "slow", "slow", "outage",
-                                            "gateway")))
+            await self._discord(
+                rng.choice(("429", "429", "500", "slow", "slow", "outage", "gateway"))
+            )
 
     # ------------------------------------------------------------------ the kinds
     def _upstream(self, p: str, choice: str) -> None:
@@ -141,8 +177,11 @@ class Chaos:
             f = self.upstream(p, "status", "upstream 429", status=429)
         elif choice in ("401", "402", "401 echo"):
             status = int(choice[:3])
-            body = ({"error": f"token {self.useapi_token} is not valid", "code": 401}
-                    if choice == "401 echo" else None)
+            body = (
+                {"error": f"token {self.useapi_token} is not valid", "code": 401}
+                if choice == "401 echo"
+                else None
+            )
             label = "upstream 401 (echoing the token)" if body else f"upstream {status}"
             f = self.upstream(p, "status", label, status=status, body=body)
             rounds = rng.randint(3, 5)
@@ -152,15 +191,26 @@ class Chaos:
             f = self.upstream(p, "html", "upstream html page", status=502)
         elif choice == "timeout":
             # heavy: longer than the client's 10 s timeout, so the client gives up itself
-            f = self.upstream(p, "timeout", "upstream timeout", seconds=11.0 if heavy else 0.05,
-                              probability=0.3 if heavy else 0.5)
+            f = self.upstream(
+                p,
+                "timeout",
+                "upstream timeout",
+                seconds=11.0 if heavy else 0.05,
+                probability=0.3 if heavy else 0.5,
+            )
             rounds = 1 if heavy else rng.randint(1, 2)
         elif choice == "queue":
-            f = self.upstream(QUEUE_RE[p].pattern, "status", "upstream queue 503", status=503,
-                              probability=0.5)
+            f = self.upstream(
+                QUEUE_RE[p].pattern, "status", "upstream queue 503", status=503, probability=0.5
+            )
         else:
-            f = self.upstream(CAPACITY_RE[p].pattern, "status", "upstream capacity 500",
-                              status=500, probability=0.5)
+            f = self.upstream(
+                CAPACITY_RE[p].pattern,
+                "status",
+                "upstream capacity 500",
+                status=500,
+                probability=0.5,
+            )
         self._window(f"up:{p}", rounds, [f])
 
     def _job_fault(self, p: str, kind: str) -> None:
@@ -170,8 +220,9 @@ class Chaos:
         if kind in ("garbage", "html"):
             f = self.upstream(JOB_PATTERN[p], kind, f"upstream job {kind}", probability=prob)
         else:
-            f = self.upstream(JOB_PATTERN[p], "status", f"upstream job {kind}",
-                              status=int(kind), probability=prob)
+            f = self.upstream(
+                JOB_PATTERN[p], "status", f"upstream job {kind}", status=int(kind), probability=prob
+            )
         self._window(f"job:{p}", rng.randint(1, 5), [f])
 
     async def _discord(self, choice: str) -> None:
@@ -179,8 +230,9 @@ class Chaos:
         undo: list[Any] = []
         rounds = rng.randint(1, 3)
         if choice == "429":
-            f = self.fake.fail(POST_MESSAGE, 429, count=rng.randint(1, 3),
-                               retry_after=rng.uniform(0.05, 0.3))
+            f = self.fake.fail(
+                POST_MESSAGE, 429, count=rng.randint(1, 3), retry_after=rng.uniform(0.05, 0.3)
+            )
             self.report.faults["discord 429"] += 1
             undo.append(f)
         elif choice == "500":

@@ -75,40 +75,40 @@ class SoakConfig:
 @dataclass
 class Incarnation:
     index: int
-    kind: str               # "subprocess" | "inprocess"
-    first_request: int      # index into Soak.log
+    kind: str  # "subprocess" | "inprocess"
+    first_request: int  # index into Soak.log
     clean_end: bool = False  # stopped with no tick in flight
-    how: str = ""           # how it ended
+    how: str = ""  # how it ended
 
 
 @dataclass
 class Report:
     seed: int
-    jobs_finished: int = 0          # simulator jobs that finished (non-legacy)
-    jobs_seen: int = 0              # ... of which a committed scheduler read showed running
-    expected: int = 0               # job alerts the bot must have posted (outcomes + stuck)
+    jobs_finished: int = 0  # simulator jobs that finished (non-legacy)
+    jobs_seen: int = 0  # ... of which a committed scheduler read showed running
+    expected: int = 0  # job alerts the bot must have posted (outcomes + stuck)
     expected_outcomes: int = 0
     expected_stuck: int = 0
-    delivered: int = 0              # distinct job alerts Discord received
-    delivered_total: int = 0        # distinct alerts of any kind
-    duplicated: int = 0             # extra copies of any alert
-    lost: int = 0                   # expected job alerts never delivered
-    invented: int = 0               # delivered alerts without a matching truth
-    unexpected_ok: int = 0          # delivered, true, but not required (seen only by a read
+    delivered: int = 0  # distinct job alerts Discord received
+    delivered_total: int = 0  # distinct alerts of any kind
+    duplicated: int = 0  # extra copies of any alert
+    lost: int = 0  # expected job alerts never delivered
+    invented: int = 0  # delivered alerts without a matching truth
+    unexpected_ok: int = 0  # delivered, true, but not required (seen only by a read
     #                                 that may not have been committed)
     capacity_exhausted: int = 0
     capacity_restored: int = 0
-    capacity_required: int = 0      # lower bound from the damped truth
+    capacity_required: int = 0  # lower bound from the damped truth
     capacity_lost: int = 0
     upstream_alerts: int = 0
-    messages: int = 0               # alert messages Discord holds
-    summarised: int = 0             # ... of which summaries (ids matched through the nonce)
-    nonce_repeats: int = 0          # POSTs Discord answered with an earlier message
+    messages: int = 0  # alert messages Discord holds
+    summarised: int = 0  # ... of which summaries (ids matched through the nonce)
+    nonce_repeats: int = 0  # POSTs Discord answered with an earlier message
     restarts: int = 0
-    kills: int = 0                  # SIGKILLs of the subprocess
-    hard_stops: int = 0             # in-process stops at a random moment
+    kills: int = 0  # SIGKILLs of the subprocess
+    hard_stops: int = 0  # in-process stops at a random moment
     rounds: int = 0
-    ticks_ok: int = 0               # committed snapshots (all providers)
+    ticks_ok: int = 0  # committed snapshots (all providers)
     faults: Counter[str] = field(default_factory=Counter)
     fault_hits: int = 0
     seconds: float = 0.0
@@ -146,8 +146,7 @@ class Report:
             f"{self.fault_hits}",
             *(f"  NOTE: {n}" for n in self.notes[:10]),
             *(f"  PROBLEM: {p}" for p in self.problems[:40]),
-            *([f"  … {len(self.problems) - 40} more problems"] if len(self.problems) > 40
-              else []),
+            *([f"  … {len(self.problems) - 40} more problems"] if len(self.problems) > 40 else []),
         ]
 
     def __str__(self) -> str:
@@ -162,9 +161,9 @@ class SoakResult:
     db_path: Path
     workdir: Path
     subprocess_output: list[Path]
-    log_text: str                       # in-process logging, every record rendered
-    errors: list[str]                   # exception texts the bot recorded (health, watcher)
-    request_bodies: list[str]           # every body the fake Discord received, as text
-    settings_text: list[str]            # repr/str of the settings used
-    emails: list[str]                   # every simulator account e-mail
-    engine: Soak                        # for re-running `analyse` (tests of the checker)
+    log_text: str  # in-process logging, every record rendered
+    errors: list[str]  # exception texts the bot recorded (health, watcher)
+    request_bodies: list[str]  # every body the fake Discord received, as text
+    settings_text: list[str]  # repr/str of the settings used
+    emails: list[str]  # every simulator account e-mail
+    engine: Soak  # for re-running `analyse` (tests of the checker)

@@ -27,7 +27,7 @@ class LogCapture(logging.Handler):
         except Exception:  # pragma: no cover - a broken record must not stop the soak
             self.lines.append(f"<unformattable record from {record.name}>")
         if self.keep is not None and len(self.lines) > 2 * self.keep:
-            del self.lines[:-self.keep]
+            del self.lines[: -self.keep]
 
 
 def pool_dump(bot: OpsBot) -> str:
@@ -42,9 +42,11 @@ def pool_dump(bot: OpsBot) -> str:
             aio = getattr(adapted, "_connection", None)
             raw = getattr(aio, "_connection", None)
             thread = getattr(aio, "_thread", None)
-            out.append(f"rec(in_txn={getattr(raw, 'in_transaction', '?')}, running="
-                       f"{getattr(aio, '_running', '?')}, thread_alive="
-                       f"{thread.is_alive() if thread else '?'})")
+            out.append(
+                f"rec(in_txn={getattr(raw, 'in_transaction', '?')}, running="
+                f"{getattr(aio, '_running', '?')}, thread_alive="
+                f"{thread.is_alive() if thread else '?'})"
+            )
     except Exception as exc:  # pragma: no cover - diagnostics only
         out.append(repr(exc))
     return ", ".join(out)
@@ -59,8 +61,9 @@ def task_dump() -> str:
         while coro is not None and len(chain) < 30:
             frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
             if frame is not None:
-                chain.append(f"{frame.f_code.co_name}@{Path(frame.f_code.co_filename).name}"
-                             f":{frame.f_lineno}")
+                chain.append(
+                    f"{frame.f_code.co_name}@{Path(frame.f_code.co_filename).name}:{frame.f_lineno}"
+                )
             coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
         out.append(f"  {task.get_name()}: {' -> '.join(chain)}")
     return "\n".join(out)

@@ -70,10 +70,16 @@ class Soak:
         self.useapi_token = f"SOAKuseapiTOKEN-{tag}-yy"
         start = datetime.now(UTC).replace(microsecond=0)
         self.clock = ManualClock(start)
-        self.sim = Simulator(seed=config.seed, accounts=config.accounts, jobs=config.jobs,
-                             token=self.useapi_token, clock=self.clock)
+        self.sim = Simulator(
+            seed=config.seed,
+            accounts=config.accounts,
+            jobs=config.jobs,
+            token=self.useapi_token,
+            clock=self.clock,
+        )
         self.initial_full: dict[tuple[str, str], bool] = {
-            (p, a.account): a.available == 0 for p in PROVIDERS for a in self.sim.accounts(p)}
+            (p, a.account): a.available == 0 for p in PROVIDERS for a in self.sim.accounts(p)
+        }
         self.server = SimServer(self.sim)
         self.fake = FakeDiscord(token=self.discord_token)
         self.log: list[tuple[int, SimRequest]] = []
@@ -81,8 +87,7 @@ class Soak:
         self.inc: Incarnation | None = None
         self.last_request = time.monotonic()
         self.report = Report(seed=config.seed)
-        self.chaos = Chaos(config, self.sim, self.fake, self.rng, self.report,
-                           self.useapi_token)
+        self.chaos = Chaos(config, self.sim, self.fake, self.rng, self.report, self.useapi_token)
         self.errors: list[str] = []
         self._error_set: set[str] = set()
         self.outputs: list[Path] = []
@@ -119,12 +124,17 @@ class Soak:
 
     def settings_values(self, **overrides: Any) -> dict[str, Any]:
         values: dict[str, Any] = dict(
-            discord_token=self.discord_token, useapi_token=self.useapi_token,
-            useapi_base_url=self.server.url, discord_api_base_url=self.fake.api_base,
-            discord_gateway_url=self.fake.gateway_url, guild_ids=[self.fake.guild_id],
-            alert_channel_id=self.alert_channel, poll_interval_seconds=5,
+            discord_token=self.discord_token,
+            useapi_token=self.useapi_token,
+            useapi_base_url=self.server.url,
+            discord_api_base_url=self.fake.api_base,
+            discord_gateway_url=self.fake.gateway_url,
+            guild_ids=[self.fake.guild_id],
+            alert_channel_id=self.alert_channel,
+            poll_interval_seconds=5,
             stuck_after_minutes=self.cfg.stuck_after_minutes,
-            database_url=f"sqlite+aiosqlite:///{self.db_path}")
+            database_url=f"sqlite+aiosqlite:///{self.db_path}",
+        )
         values.update(overrides)
         return values
 
@@ -134,20 +144,25 @@ class Soak:
 
     # ------------------------------------------------------------------ top level
     async def run(self) -> SoakResult:
-        capture = self._capture = LogCapture(
-            None if self.cfg.minutes is None else 20_000)
-        loggers = {name: logging.getLogger(name) for name in
-                   ("bot", "cogs", "discord", "httpx", "httpcore", "aiohttp")}
+        capture = self._capture = LogCapture(None if self.cfg.minutes is None else 20_000)
+        loggers = {
+            name: logging.getLogger(name)
+            for name in ("bot", "cogs", "discord", "httpx", "httpcore", "aiohttp")
+        }
         old_levels = {name: lg.level for name, lg in loggers.items()}
         for name, lg in loggers.items():
-            lg.setLevel(logging.DEBUG if name in ("bot", "cogs", "discord", "httpx")
-                        else logging.INFO)
+            lg.setLevel(
+                logging.DEBUG if name in ("bot", "cogs", "discord", "httpx") else logging.INFO
+            )
         root = logging.getLogger()
         root.addHandler(capture)
         route_base = discord.http.Route.BASE
         gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-        testing = (stamina.set_testing(True, attempts=4, cap=True) if self.cfg.fast_retries
-                   else contextlib.nullcontext())
+        testing = (
+            stamina.set_testing(True, attempts=4, cap=True)
+            if self.cfg.fast_retries
+            else contextlib.nullcontext()
+        )
         try:
             await self.server.start()
             await self.fake.start()
@@ -174,15 +189,24 @@ class Soak:
         bodies = []
         for r in self.fake.requests:
             if r.json is not None:
-                bodies.append(r.json if isinstance(r.json, str)
-                              else json.dumps(r.json, ensure_ascii=False))
+                bodies.append(
+                    r.json if isinstance(r.json, str) else json.dumps(r.json, ensure_ascii=False)
+                )
         emails = sorted({a.email for p in PROVIDERS for a in self.sim.accounts(p) if a.email})
         return SoakResult(
-            report=self.report, discord_token=self.discord_token,
-            useapi_token=self.useapi_token, db_path=self.db_path, workdir=self.workdir,
-            subprocess_output=self.outputs, log_text="\n".join(capture.lines),
-            errors=self.errors, request_bodies=bodies, settings_text=self.settings_text,
-            emails=emails, engine=self)
+            report=self.report,
+            discord_token=self.discord_token,
+            useapi_token=self.useapi_token,
+            db_path=self.db_path,
+            workdir=self.workdir,
+            subprocess_output=self.outputs,
+            log_text="\n".join(capture.lines),
+            errors=self.errors,
+            request_bodies=bodies,
+            settings_text=self.settings_text,
+            emails=emails,
+            engine=self,
+        )
 
     # ------------------------------------------------------------------ in-process phase
     def _bot_clock(self) -> datetime:
@@ -205,6 +229,7 @@ class Soak:
         # Let the loop's own first tick finish, then drive ticks from here (no 5 s waits).
         # No await between the check and the cancel: the loop is asleep, not mid-tick.
         for c in provider_cogs(bot):
+
             def ticked(c: ProviderCog = c) -> bool:
                 return c.watcher.last_report is not None and not c.watcher._lock.locked()
 
@@ -214,8 +239,7 @@ class Soak:
             c.poll.cancel()
         return _Live(bot, task, inc)
 
-    async def _stop(self, live: _Live, how: str, *, clean: bool, graceful: bool = False
-                    ) -> None:
+    async def _stop(self, live: _Live, how: str, *, clean: bool, graceful: bool = False) -> None:
         """Stop an in-process bot: `graceful` closes it, otherwise its task is cancelled at
         whatever it is doing. `clean`: no watcher tick was in flight."""
         self._record_errors(live.bot)
@@ -230,13 +254,18 @@ class Soak:
         done, _ = await asyncio.wait({live.task}, timeout=10)
         if not done:
             import threading
-            recent = [line[:3000] for line in self._capture.lines[-20000:]
-                      if line.startswith("ERROR") or "sqlalchemy" in line][-12:]
+
+            recent = [
+                line[:3000]
+                for line in self._capture.lines[-20000:]
+                if line.startswith("ERROR") or "sqlalchemy" in line
+            ][-12:]
             raise SoakError(
                 f"the bot did not stop ({how}) in round {self.round}; pool "
                 f"{live.bot.store.engine.pool.status()} {pool_dump(live.bot)}; threads "
                 f"{[t.name for t in threading.enumerate()]}; tasks:\n{task_dump()}\n"
-                + "\n".join(recent))
+                + "\n".join(recent)
+            )
         if not live.task.cancelled() and live.task.exception() is not None:
             raise SoakError(f"the bot failed ({how}): {live.task.exception()!r}")
 
@@ -275,8 +304,7 @@ class Soak:
         if self.cfg.minutes is not None:
             if time.monotonic() < self._next_stop:
                 return False
-            self._next_stop = time.monotonic() + self.cfg.restart_every * self.rng.uniform(
-                0.5, 1.5)
+            self._next_stop = time.monotonic() + self.cfg.restart_every * self.rng.uniform(0.5, 1.5)
             return True
         if restarts_done >= self.cfg.restarts:
             return False
@@ -291,11 +319,11 @@ class Soak:
         live = await self._start()
         self._next_stop = time.monotonic() + self.cfg.restart_every
         stops = 0
-        deadline = (time.monotonic() + self.cfg.minutes * 60 if self.cfg.minutes is not None
-                    else None)
+        deadline = (
+            time.monotonic() + self.cfg.minutes * 60 if self.cfg.minutes is not None else None
+        )
         last_say = time.monotonic()
-        while (self.round < self.cfg.rounds if deadline is None
-               else time.monotonic() < deadline):
+        while self.round < self.cfg.rounds if deadline is None else time.monotonic() < deadline:
             await self.chaos.before_round(self.round)
             if self._hard_stop_due(stops):
                 stops += 1
@@ -304,9 +332,11 @@ class Soak:
             await self._round(live)
             if time.monotonic() - last_say > 15:
                 last_say = time.monotonic()
-                self.say(f"round {self.round}: {len(self.sim.events('job_finished'))} jobs "
-                          f"finished, {len(self.fake.messages(self.alert_channel))} messages, "
-                          f"{len(self.incs) - 1} restarts")
+                self.say(
+                    f"round {self.round}: {len(self.sim.events('job_finished'))} jobs "
+                    f"finished, {len(self.fake.messages(self.alert_channel))} messages, "
+                    f"{len(self.incs) - 1} restarts"
+                )
         await self._drain(live)
 
     async def _hard_stop(self, live: _Live, n: int) -> _Live:
@@ -339,8 +369,11 @@ class Soak:
             await self._round(live)
             with contextlib.suppress(WaitTimeout):
                 await self.fake.wait_for(
-                    lambda r: r.method == "POST" and re.match(POST_MESSAGE, r.key)
-                    is not None, timeout=1.5, start=mark, answered=False)
+                    lambda r: r.method == "POST" and re.match(POST_MESSAGE, r.key) is not None,
+                    timeout=1.5,
+                    start=mark,
+                    answered=False,
+                )
                 break
         await self._stop(live, "hard stop mid-delivery", clean=True)
         if delay in self.fake.delays:
@@ -354,9 +387,12 @@ class Soak:
         try:
             due = conn.execute(
                 "SELECT count(*) FROM alert_outbox WHERE state = 'pending' AND "
-                "(next_attempt_at <= ? OR claimed_until IS NOT NULL)", (t,)).fetchone()[0]
+                "(next_attempt_at <= ? OR claimed_until IS NOT NULL)",
+                (t,),
+            ).fetchone()[0]
             total = conn.execute(
-                "SELECT count(*) FROM alert_outbox WHERE state = 'pending'").fetchone()[0]
+                "SELECT count(*) FROM alert_outbox WHERE state = 'pending'"
+            ).fetchone()[0]
         finally:
             conn.close()
         return int(due), int(total)
@@ -372,6 +408,7 @@ class Soak:
             pending_jobs = 0
             for p in PROVIDERS:
                 pending_jobs += len((await store.load_watch(p, now=now)).pending)
+
             # Wait until the deliverer has posted everything that is due (rows in back-off
             # become due as the simulated clock moves on with the next rounds).
             def due_sent(now: datetime = now) -> bool:
@@ -384,7 +421,8 @@ class Soak:
                 break
         else:
             self.report.problems.append(
-                f"drain did not settle: outbox {await store.outbox_counts()}")
+                f"drain did not settle: outbox {await store.outbox_counts()}"
+            )
         await self._stop(live, "clean stop after the drain", clean=True, graceful=True)
 
 

@@ -87,8 +87,7 @@ def groups(soak: Observed) -> Groups:
         if g["pos"] is None:
             continue
         group = Group(inc, p, t, g["q"], g["c"], g["pos"])
-        later = any(pos > g["pos"] and soak.log[pos][1].t > t
-                    for pos in q_positions[(inc, p)])
+        later = any(pos > g["pos"] and soak.log[pos][1].t > t for pos in q_positions[(inc, p)])
         out[p].append((group, later or clean.get(inc, False)))
     for p in PROVIDERS:
         out[p].sort(key=lambda item: item[0].first_pos)
@@ -132,7 +131,8 @@ def history_timeline(soak: Observed) -> dict[tuple[str, str], Timeline]:
     """The same from the simulator's account_exhausted / account_restored events."""
     t0 = soak.sim.t0
     lines: dict[tuple[str, str], Timeline] = {
-        key: ([t0], [full]) for key, full in soak.initial_full.items()}
+        key: ([t0], [full]) for key, full in soak.initial_full.items()
+    }
     for ev in soak.sim.history:
         if ev.kind not in ("account_exhausted", "account_restored") or ev.account is None:
             continue
@@ -160,8 +160,7 @@ def runs(values: list[tuple[bool, bool]]) -> list[tuple[bool, int, int]]:
     return out
 
 
-def required_transitions(periods: list[tuple[bool, int, int]]
-                         ) -> tuple[int, int, bool | None]:
+def required_transitions(periods: list[tuple[bool, int, int]]) -> tuple[int, int, bool | None]:
     """From the damped truth (a value is announced once two committed reads in a row show
     it), over the `runs` of the values read: the fewest exhausted and restored
     announcements, and the final announced state (None when the last settled run does not

@@ -9,11 +9,13 @@ from bot.models import Account, Job, Kind, bound_count
 from bot.providers.parse.getters import expect_dict, expect_list, opt_int, require_id
 
 
-def running_per_account(jobs: Iterable[Job],
-                        kinds: frozenset[Kind | None] | None = None) -> Counter[str]:
+def running_per_account(
+    jobs: Iterable[Job], kinds: frozenset[Kind | None] | None = None
+) -> Counter[str]:
     """How many of `jobs` each account runs (only those of `kinds`, when given)."""
-    return Counter(j.account for j in jobs
-                   if j.account is not None and (kinds is None or j.kind in kinds))
+    return Counter(
+        j.account for j in jobs if j.account is not None and (kinds is None or j.kind in kinds)
+    )
 
 
 def _free(max_jobs: int | None, executing: int) -> int | None:
@@ -26,8 +28,9 @@ def _opt_count(value: object, provider: str, field: str) -> int | None:
     return None if n is None else bound_count(n)
 
 
-def available_accounts(body: object, provider: str,
-                       jobs: Iterable[Job] = ()) -> tuple[Account, ...]:
+def available_accounts(
+    body: object, provider: str, jobs: Iterable[Job] = ()
+) -> tuple[Account, ...]:
     """Capacity rows from a `…/scheduler/available` body: `{available: [{email|account,
     maxJobs, executing, available}], executing: […]}`. A row that leaves out `executing` gets
     the count of `jobs` it runs; one that leaves out `available` gets `maxJobs - executing`.
@@ -40,8 +43,9 @@ def available_accounts(body: object, provider: str,
         where = f"{field}[{i}]"
         row = expect_dict(raw, provider, where)
         name_key = "email" if row.get("email") is not None else "account"
-        name = require_id(row.get(name_key), provider, f"{where}.{name_key}",
-                          what="an account name")
+        name = require_id(
+            row.get(name_key), provider, f"{where}.{name_key}", what="an account name"
+        )
         max_jobs = _opt_count(row.get("maxJobs"), provider, f"{where}.maxJobs")
         executing = _opt_count(row.get("executing"), provider, f"{where}.executing")
         if executing is None:
@@ -51,13 +55,19 @@ def available_accounts(body: object, provider: str,
         available = _opt_count(row.get("available"), provider, f"{where}.available")
         if available is None:
             available = _free(max_jobs, executing)
-        accounts.setdefault(name, Account(account=name, max_jobs=max_jobs, executing=executing,
-                                          available=available))
+        accounts.setdefault(
+            name, Account(account=name, max_jobs=max_jobs, executing=executing, available=available)
+        )
     return tuple(accounts.values())
 
 
-def accounts_from_config(body: object, provider: str, field: str, jobs: Iterable[Job],
-                         kinds: frozenset[Kind | None] | None = None) -> tuple[Account, ...]:
+def accounts_from_config(
+    body: object,
+    provider: str,
+    field: str,
+    jobs: Iterable[Job],
+    kinds: frozenset[Kind | None] | None = None,
+) -> tuple[Account, ...]:
     """Capacity from an accounts map (`{account: {maxJobs, …}}`) and the running `jobs`.
 
     For providers without a capacity endpoint: `executing` counts the queue's jobs of that
@@ -73,9 +83,16 @@ def accounts_from_config(body: object, provider: str, field: str, jobs: Iterable
         entry = expect_dict(raw, provider, where)
         max_jobs = _opt_count(entry.get("maxJobs"), provider, f"{where}.maxJobs")
         executing = bound_count(running.pop(name, 0))
-        accounts.append(Account(account=name, max_jobs=max_jobs, executing=executing,
-                                available=_free(max_jobs, executing)))
-    accounts.extend(Account(account=name, max_jobs=None, executing=bound_count(n),
-                            available=None)
-                    for name, n in sorted(running.items()))
+        accounts.append(
+            Account(
+                account=name,
+                max_jobs=max_jobs,
+                executing=executing,
+                available=_free(max_jobs, executing),
+            )
+        )
+    accounts.extend(
+        Account(account=name, max_jobs=None, executing=bound_count(n), available=None)
+        for name, n in sorted(running.items())
+    )
     return tuple(accounts)

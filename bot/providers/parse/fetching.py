@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 _A = TypeVar("_A")
 _B = TypeVar("_B")
 
+
 async def both(first: Coroutine[Any, Any, _A], second: Coroutine[Any, Any, _B]) -> tuple[_A, _B]:
     """Await two calls concurrently; if one fails, cancel the other and raise its error as is.
 

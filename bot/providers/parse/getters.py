@@ -13,23 +13,31 @@ from bot.providers.parse.numeric import _MAX_TEXT, _number_from_text
 def _type_name(value: object) -> str:
     if value is None:
         return "null"
-    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
-            list: "an array", dict: "an object"}.get(type(value), type(value).__name__)
+    return {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        list: "an array",
+        dict: "an object",
+    }.get(type(value), type(value).__name__)
 
 
 def expect_dict(value: object, provider: str, field: str) -> dict[str, Any]:
     """`value` if it is a JSON object, else PayloadError."""
     if not isinstance(value, dict):
-        raise PayloadError(f"expected an object, got {_type_name(value)}",
-                           provider=provider, field=field)
+        raise PayloadError(
+            f"expected an object, got {_type_name(value)}", provider=provider, field=field
+        )
     return value
 
 
 def expect_list(value: object, provider: str, field: str) -> list[Any]:
     """`value` if it is a JSON array, else PayloadError."""
     if not isinstance(value, list):
-        raise PayloadError(f"expected an array, got {_type_name(value)}",
-                           provider=provider, field=field)
+        raise PayloadError(
+            f"expected an array, got {_type_name(value)}", provider=provider, field=field
+        )
     return value
 
 
@@ -61,8 +69,9 @@ def opt_str(value: object, provider: str, field: str) -> str | None:
         return value or None
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
-    raise PayloadError(f"expected a string, got {_type_name(value)}",
-                       provider=provider, field=field)
+    raise PayloadError(
+        f"expected a string, got {_type_name(value)}", provider=provider, field=field
+    )
 
 
 def opt_int(value: object, provider: str, field: str) -> int | None:
@@ -78,5 +87,6 @@ def opt_int(value: object, provider: str, field: str) -> int | None:
         number = _number_from_text(value.strip())
     if number is not None and math.isfinite(number):
         return math.floor(number)
-    raise PayloadError(f"expected a number, got {_type_name(value)}",
-                       provider=provider, field=field)
+    raise PayloadError(
+        f"expected a number, got {_type_name(value)}", provider=provider, field=field
+    )

@@ -24,8 +24,9 @@ _STARTED = memos._STARTED
 _ELAPSED = memos._ELAPSED
 
 
-def flat_queue(body: object, provider: str, field: str, id_keys: Mapping[str, Kind | None],
-               now: datetime) -> tuple[Job, ...]:
+def flat_queue(
+    body: object, provider: str, field: str, id_keys: Mapping[str, Kind | None], now: datetime
+) -> tuple[Job, ...]:
     """Jobs from a flat scheduler array: `[{<id key>, type?, started?, elapsed?, …}]`.
 
     `id_keys` maps each accepted id key to the kind it implies (`imageId` → image); the first
@@ -57,8 +58,13 @@ def unique_jobs(jobs: list[Job]) -> tuple[Job, ...]:
     return tuple(first.values())
 
 
-def _flat_fast(item: dict[str, Any], provider: str, keys: tuple[str, ...],
-               id_keys: Mapping[str, Kind | None], now: datetime) -> Job | None:
+def _flat_fast(
+    item: dict[str, Any],
+    provider: str,
+    keys: tuple[str, ...],
+    id_keys: Mapping[str, Kind | None],
+    now: datetime,
+) -> Job | None:
     """`_flat_job` for an item whose id, type, email, account and model are text or null;
     None (never an error) for anything else. (The memos are read inline: 10,000s of items.)"""
     get = item.get
@@ -103,29 +109,46 @@ def _flat_fast(item: dict[str, Any], provider: str, keys: tuple[str, ...],
         elapsed = parse_elapsed(elapsed)
     if elapsed is None:
         elapsed = elapsed_since(started, now)
-    return make_job(provider, job_id, kind or id_kind or id_keys[key], account, started,
-                    elapsed, model)
+    return make_job(
+        provider, job_id, kind or id_kind or id_keys[key], account, started, elapsed, model
+    )
 
 
-def _flat_job(raw: object, i: int, provider: str, field: str,
-              id_keys: Mapping[str, Kind | None], now: datetime) -> Job:
+def _flat_job(
+    raw: object,
+    i: int,
+    provider: str,
+    field: str,
+    id_keys: Mapping[str, Kind | None],
+    now: datetime,
+) -> Job:
     """One item of a flat scheduler array, every field checked (see `flat_queue`)."""
     where = f"{field}[{i}]"
     item = expect_dict(raw, provider, where)
     key = next((k for k in id_keys if item.get(k) is not None), None)
     if key is None:
-        raise PayloadError(f"job has no id (none of {', '.join(id_keys)})",
-                           provider=provider, field=where)
+        raise PayloadError(
+            f"job has no id (none of {', '.join(id_keys)})", provider=provider, field=where
+        )
     job_id = require_id(item[key], provider, f"{where}.{key}")
-    kind = (as_kind(opt_str(item.get("type"), provider, f"{where}.type"))
-            or kind_from_id(job_id) or id_keys[key])
-    account = (account_from_id(job_id)
-               or opt_str(item.get("email"), provider, f"{where}.email")
-               or opt_str(item.get("account"), provider, f"{where}.account"))
+    kind = (
+        as_kind(opt_str(item.get("type"), provider, f"{where}.type"))
+        or kind_from_id(job_id)
+        or id_keys[key]
+    )
+    account = (
+        account_from_id(job_id)
+        or opt_str(item.get("email"), provider, f"{where}.email")
+        or opt_str(item.get("account"), provider, f"{where}.account")
+    )
     started = parse_time(item.get("started"))
     elapsed = parse_elapsed(item.get("elapsed"))
     return Job(
-        provider=provider, id=job_id, kind=kind, account=account, started=started,
+        provider=provider,
+        id=job_id,
+        kind=kind,
+        account=account,
+        started=started,
         elapsed_seconds=elapsed if elapsed is not None else elapsed_since(started, now),
         model=opt_str(item.get("model"), provider, f"{where}.model"),
     )

@@ -8,10 +8,26 @@ from typing import Final
 from bot.models import Outcome
 
 _WORDS: Final[dict[str, Outcome]] = {
-    **dict.fromkeys(("created", "started", "progress", "in_progress", "processing", "pending",
-                     "queued", "generating", "running", "waiting", "submitted"), Outcome.RUNNING),
-    **dict.fromkeys(("completed", "complete", "succeeded", "succeed", "success", "done",
-                     "finished"), Outcome.COMPLETED),
+    **dict.fromkeys(
+        (
+            "created",
+            "started",
+            "progress",
+            "in_progress",
+            "processing",
+            "pending",
+            "queued",
+            "generating",
+            "running",
+            "waiting",
+            "submitted",
+        ),
+        Outcome.RUNNING,
+    ),
+    **dict.fromkeys(
+        ("completed", "complete", "succeeded", "succeed", "success", "done", "finished"),
+        Outcome.COMPLETED,
+    ),
     **dict.fromkeys(("failed", "failure", "fail", "error", "errored"), Outcome.FAILED),
     **dict.fromkeys(("moderated", "moderation", "blocked", "rejected"), Outcome.MODERATED),
     **dict.fromkeys(("cancelled", "canceled", "cancel", "aborted"), Outcome.CANCELLED),

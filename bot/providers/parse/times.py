@@ -48,8 +48,13 @@ def _from_iso(text: str) -> datetime | None:
         return None
     fraction = (m["f"] or "")[:6].ljust(6, "0")
     # Out-of-range clock fields roll over (12:45:67 → 12:46:07, Feb 30 → Mar 1), as a JS Date does.
-    shift = timedelta(days=day - 1, hours=int(m["h"] or 0), minutes=int(m["mi"] or 0),
-                      seconds=int(m["s"] or 0), microseconds=int(fraction))
+    shift = timedelta(
+        days=day - 1,
+        hours=int(m["h"] or 0),
+        minutes=int(m["mi"] or 0),
+        seconds=int(m["s"] or 0),
+        microseconds=int(fraction),
+    )
     if m["sign"]:
         offset = timedelta(hours=int(m["oh"]), minutes=int(m["om"] or 0))
         shift -= offset if m["sign"] == "+" else -offset

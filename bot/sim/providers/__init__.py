@@ -10,8 +10,9 @@ from bot.sim.providers.base import ProviderSpec
 #: Every provider the simulator knows, by name. Each draws its first job number from the seed
 #: in this order, before anything else is drawn: a provider added here changes what every
 #: seed's population looks like (though not how it behaves).
-SPECS: dict[str, ProviderSpec] = {spec.name: spec for spec in
-                                  (pixverse.SPEC, minimax.SPEC, dreamina.SPEC)}
+SPECS: dict[str, ProviderSpec] = {
+    spec.name: spec for spec in (pixverse.SPEC, minimax.SPEC, dreamina.SPEC)
+}
 #: The providers a `Simulator` enables unless told otherwise.
 PROVIDERS: tuple[str, ...] = tuple(SPECS)
 

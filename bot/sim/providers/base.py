@@ -71,8 +71,7 @@ class ProviderSpec:
     #: Whether its error bodies carry `code` besides `error`.
     error_code: bool = True
 
-    def new_accounts(self, rng: random.Random, count: int,
-                     taken: set[str]) -> list[AccountSeed]:
+    def new_accounts(self, rng: random.Random, count: int, taken: set[str]) -> list[AccountSeed]:
         """`count` new accounts, none of whose keys is in `taken`: e-mails by default."""
         return [(email, email, None) for email in names.unique_emails(rng, count, taken)]
 
@@ -94,5 +93,4 @@ class ProviderSpec:
 
     def fault_item(self, job_id: str, elapsed: Any, started: str) -> dict[str, Any]:
         """A scheduler item a fault adds."""
-        return {self.id_key: job_id, "type": "video", "started": started,
-                self.elapsed_key: elapsed}
+        return {self.id_key: job_id, "type": "video", "started": started, self.elapsed_key: elapsed}

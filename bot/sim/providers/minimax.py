@@ -37,19 +37,32 @@ def _key(sim: Simulator, job: SimJob) -> str:
 
 
 def _item(sim: Simulator, job: SimJob, now: float) -> dict[str, Any]:
-    return with_reply({_key(sim, job): job.id, "started": job.started_iso,
-                       "elapsed": format_elapsed(now - job.started_ts)}, job)
+    return with_reply(
+        {
+            _key(sim, job): job.id,
+            "started": job.started_iso,
+            "elapsed": format_elapsed(now - job.started_ts),
+        },
+        job,
+    )
 
 
 def _account(acct: SimAccount) -> dict[str, Any]:
     return {
-        "account": acct.account, "maxJobs": acct.max_jobs, "supportVideo": True,
-        "supportChat": True, "supportAudio": True,
-        "jwt": {"token": "eyJ…secured…",
-                "user": {"id": str(acct.ext_id), "name": f"user{acct.account}"},
-                "exp": round(acct.expires_ts, 3),
-                "iat": round(acct.created_ts, 3), "host": "hailuoai.video",
-                "iat_Issued": iso_ms(acct.created_ts), "exp_Expire": iso_ms(acct.expires_ts)},
+        "account": acct.account,
+        "maxJobs": acct.max_jobs,
+        "supportVideo": True,
+        "supportChat": True,
+        "supportAudio": True,
+        "jwt": {
+            "token": "eyJ…secured…",
+            "user": {"id": str(acct.ext_id), "name": f"user{acct.account}"},
+            "exp": round(acct.expires_ts, 3),
+            "iat": round(acct.created_ts, 3),
+            "host": "hailuoai.video",
+            "iat_Issued": iso_ms(acct.created_ts),
+            "exp_Expire": iso_ms(acct.expires_ts),
+        },
     }
 
 
@@ -68,15 +81,22 @@ def _video(job: SimJob, now: float) -> Reply:
         duration = job.end_ts - job.started_ts
         elapsed = now - job.started_ts
         queued = elapsed < min(10.0, 0.1 * duration)
-        percent = 0 if queued or math.isinf(duration) or duration <= 0 else min(
-            99, int(100 * elapsed / duration))
-        status, label, final, message = (11, "queued", False, "Queued") if queued else (
-            1, "processing", False, "Generating")
+        percent = (
+            0
+            if queued or math.isinf(duration) or duration <= 0
+            else min(99, int(100 * elapsed / duration))
+        )
+        status, label, final, message = (
+            (11, "queued", False, "Queued") if queued else (1, "processing", False, "Generating")
+        )
     elif job.outcome == "completed":
         status, label, final, message, percent = 2, "completed", True, "Success", 100
         ext = "mp4" if job.kind == "video" else "jpeg"
-        urls = {"videoURL": f"{media}.{ext}", "downloadURL": f"{media}-download.{ext}",
-                "coverURL": f"{media}-cover.jpeg"}
+        urls = {
+            "videoURL": f"{media}.{ext}",
+            "downloadURL": f"{media}-download.{ext}",
+            "coverURL": f"{media}-cover.jpeg",
+        }
     elif job.outcome == "moderated":
         status = _MODERATED[(job.n // 4) % len(_MODERATED)]
         label, final, message, percent = "moderated", True, "Content moderated", 0
@@ -84,9 +104,20 @@ def _video(job: SimJob, now: float) -> Reply:
         status, label, final, message, percent = 3, "cancelled", True, "Cancelled", 0
     else:
         status, label, final, message, percent = 3, "failed", True, "Generation failed", 0
-    body.update({"status": status, "statusLabel": label, "statusFinal": final,
-                 "percent": percent, "message": message, **urls, "width": width,
-                 "height": height, "canRetry": False, "canAppeal": False})
+    body.update(
+        {
+            "status": status,
+            "statusLabel": label,
+            "statusFinal": final,
+            "percent": percent,
+            "message": message,
+            **urls,
+            "width": width,
+            "height": height,
+            "canRetry": False,
+            "canAppeal": False,
+        }
+    )
     return Reply(200, body)
 
 
@@ -96,13 +127,22 @@ def _v1(sim: Simulator, method: str, rest: list[str], query: dict[str, str]) -> 
     if rest == ["scheduler"] and method_ok(method, "GET"):
         return Reply(200, [_item(sim, j, now) for j in sim.iter_running(p)])
     if rest == ["scheduler", "available"] and method_ok(method, "GET"):
-        return Reply(200, {
-            "executing": [_item(sim, j, now) for j in sim.iter_running(p)],
-            # documented quirk: these counts cover video jobs only
-            "available": [{"account": a.account, "maxJobs": a.max_jobs, "executing": a.videos,
-                           "available": max(0, a.max_jobs - a.videos)}
-                          for a in sim.iter_accounts(p)],
-        })
+        return Reply(
+            200,
+            {
+                "executing": [_item(sim, j, now) for j in sim.iter_running(p)],
+                # documented quirk: these counts cover video jobs only
+                "available": [
+                    {
+                        "account": a.account,
+                        "maxJobs": a.max_jobs,
+                        "executing": a.videos,
+                        "available": max(0, a.max_jobs - a.videos),
+                    }
+                    for a in sim.iter_accounts(p)
+                ],
+            },
+        )
     if len(rest) == 2 and rest[0] == "scheduler" and method_ok(method, "DELETE"):
         return delete_job(sim, p, rest[1], code=False)
     if rest == ["accounts"] and method_ok(method, "GET"):
@@ -125,15 +165,19 @@ def _v1(sim: Simulator, method: str, rest: list[str], query: dict[str, str]) -> 
 class _MiniMax(ProviderSpec):
     """Accounts are six-digit ids, with no e-mail or region."""
 
-    def new_accounts(self, rng: random.Random, count: int,
-                     taken: set[str]) -> list[AccountSeed]:
+    def new_accounts(self, rng: random.Random, count: int, taken: set[str]) -> list[AccountSeed]:
         return [(key, None, None) for key in names.unique_numeric_ids(rng, count, taken)]
 
 
 SPEC = _MiniMax(
-    name=NAME, max_jobs_range=(1, 10), max_jobs_choices=(1, 2, 2, 3, 3, 3, 4, 4, 5, 6, 8, 10),
-    kinds=(("video", 0.75), ("image", 0.25)), allowed_kinds=("video", "image"),
+    name=NAME,
+    max_jobs_range=(1, 10),
+    max_jobs_choices=(1, 2, 2, 3, 3, 3, 4, 4, 5, 6, 8, 10),
+    kinds=(("video", 0.75), ("image", 0.25)),
+    allowed_kinds=("video", "image"),
     durations={"video": (90, 600, 200), "image": (15, 90, 30)},
     models=("MiniMax-Hailuo-02", "T2V-01-Director", "I2V-01-live"),
     first_number=(360_000_000_000_000_000, 369_000_000_000_000_000),
-    routes={"v1": _v1}, id_key="videoId")
+    routes={"v1": _v1},
+    id_key="videoId",
+)

@@ -33,22 +33,38 @@ NAME = "pixverse"
 
 
 def _item(job: SimJob, now: float) -> dict[str, Any]:
-    return with_reply({"id": job.id, "type": job.kind, "started": job.started_iso,
-                       "elapsed": format_elapsed(now - job.started_ts)}, job)
+    return with_reply(
+        {
+            "id": job.id,
+            "type": job.kind,
+            "started": job.started_iso,
+            "elapsed": format_elapsed(now - job.started_ts),
+        },
+        job,
+    )
 
 
 def _account(acct: SimAccount) -> dict[str, Any]:
     return {
-        "email": acct.email, "maxJobs": acct.max_jobs, "password": "…secured…",
-        "jwt": {"AccountId": acct.ext_id, "ExpireTime": int(acct.expires_ts),
-                "ExpireTimeUTC": iso_ms(acct.expires_ts),
-                "Username": (acct.email or "").split("@", 1)[0],
-                "token": "eyJ…secured…"},
+        "email": acct.email,
+        "maxJobs": acct.max_jobs,
+        "password": "…secured…",
+        "jwt": {
+            "AccountId": acct.ext_id,
+            "ExpireTime": int(acct.expires_ts),
+            "ExpireTimeUTC": iso_ms(acct.expires_ts),
+            "Username": (acct.email or "").split("@", 1)[0],
+            "token": "eyJ…secured…",
+        },
     }
 
 
-_STATUS = {"completed": (1, "COMPLETED"), "moderated": (7, "MODERATED"),
-           "failed": (8, "FAILED"), "cancelled": (8, "CANCELLED")}
+_STATUS = {
+    "completed": (1, "COMPLETED"),
+    "moderated": (7, "MODERATED"),
+    "failed": (8, "FAILED"),
+    "cancelled": (8, "CANCELLED"),
+}
 _ERRCODES = (500054, 500060, 500063, 500069)
 
 
@@ -56,9 +72,13 @@ def _video(job: SimJob) -> dict[str, Any]:
     code, name = _STATUS[job.outcome]
     ext = {"video": "mp4", "image": "png", "music": "mp3"}[job.kind]
     body: dict[str, Any] = {
-        "video_id": job.id, "video_status": code, "video_status_name": name,
-        "video_status_final": True, "created_at": iso_s(job.started_ts),
-        "model": job.model, "prompt": job.prompt,
+        "video_id": job.id,
+        "video_status": code,
+        "video_status_name": name,
+        "video_status_final": True,
+        "created_at": iso_s(job.started_ts),
+        "model": job.model,
+        "prompt": job.prompt,
         "queue_data": {"queue_time": 0, "queue_count": 0},
     }
     if job.kind == "video":
@@ -79,11 +99,21 @@ def _v2(sim: Simulator, method: str, rest: list[str], query: dict[str, str]) -> 
     if rest == ["scheduler"] and method_ok(method, "GET"):
         return Reply(200, [_item(j, now) for j in sim.iter_running(NAME)])
     if rest == ["scheduler", "available"] and method_ok(method, "GET"):
-        return Reply(200, {
-            "executing": [_item(j, now) for j in sim.iter_running(NAME)],
-            "available": [{"email": a.account, "maxJobs": a.max_jobs, "executing": a.executing,
-                           "available": a.available} for a in sim.iter_accounts(NAME)],
-        })
+        return Reply(
+            200,
+            {
+                "executing": [_item(j, now) for j in sim.iter_running(NAME)],
+                "available": [
+                    {
+                        "email": a.account,
+                        "maxJobs": a.max_jobs,
+                        "executing": a.executing,
+                        "available": a.available,
+                    }
+                    for a in sim.iter_accounts(NAME)
+                ],
+            },
+        )
     if len(rest) == 2 and rest[0] == "scheduler" and method_ok(method, "DELETE"):
         return delete_job(sim, NAME, rest[1])
     if rest == ["accounts"] and method_ok(method, "GET"):
@@ -125,8 +155,7 @@ def _legacy_status(job: SimJob, now: float) -> tuple[str, float]:
     if not job.running:
         return job.outcome, job.finished_ts or now
     duration = job.end_ts - job.started_ts
-    done = (now - job.started_ts) / duration if duration > 0 and not math.isinf(
-        duration) else 0.5
+    done = (now - job.started_ts) / duration if duration > 0 and not math.isinf(duration) else 0.5
     return "created" if done < 0.1 else "started" if done < 0.25 else "progress", now
 
 
@@ -134,23 +163,35 @@ def _legacy_job(job: SimJob, now: float) -> dict[str, Any]:
     status, updated = _legacy_status(job, now)
     snowflake = 1_150_000_000_000_000_000 + job.n
     body: dict[str, Any] = {
-        "jobid": job.id, "verb": job.verb, "status": status,
-        "created": iso_ms(job.started_ts), "updated": iso_ms(updated),
+        "jobid": job.id,
+        "verb": job.verb,
+        "status": status,
+        "created": iso_ms(job.started_ts),
+        "updated": iso_ms(updated),
         "prompt": job.prompt,
-        "discord": "<ABC…secured…xyz>", "server": "1100000000000000001",
-        "channel": "1100000000000000002", "maxJobs": 10, "messageId": str(snowflake),
+        "discord": "<ABC…secured…xyz>",
+        "server": "1100000000000000001",
+        "channel": "1100000000000000002",
+        "maxJobs": 10,
+        "messageId": str(snowflake),
         "content": f"<@1100000000000000003> (prompt: {job.prompt} style: Realistic "
-                   "aspect-ratio: 16:9) Author: <@1100000000000000003>)",
+        "aspect-ratio: 16:9) Author: <@1100000000000000003>)",
         "timestamp": f"{from_ts(job.started_ts + 35):%Y-%m-%dT%H:%M:%S.%f}+00:00",
     }
     if status == "completed":
         body["buttons"] = list(_V1_BUTTONS)
-        body["attachments"] = [{
-            "url": f"https://cdn.discordapp.example/attachments/{snowflake}/pixverse.mp4",
-            "proxy_url": f"https://media.discordapp.example/attachments/{snowflake}/pixverse.mp4",
-            "width": 768, "height": 768, "content_type": "video/mp4", "id": str(snowflake + 1),
-            "filename": "pixverse.mp4", "size": 7_204_115,
-        }]
+        body["attachments"] = [
+            {
+                "url": f"https://cdn.discordapp.example/attachments/{snowflake}/pixverse.mp4",
+                "proxy_url": f"https://media.discordapp.example/attachments/{snowflake}/pixverse.mp4",
+                "width": 768,
+                "height": 768,
+                "content_type": "video/mp4",
+                "id": str(snowflake + 1),
+                "filename": "pixverse.mp4",
+                "size": 7_204_115,
+            }
+        ]
     elif status == "failed":
         body["error"] = "PixVerse failed to generate the video"
         body["errorDetails"] = "Generation error, please try again"
@@ -161,8 +202,14 @@ def _legacy_job(job: SimJob, now: float) -> dict[str, Any]:
 
 
 SPEC = ProviderSpec(
-    name=NAME, max_jobs_range=(1, 8), max_jobs_choices=(1, 2, 3, 4, 5, 6, 7, 8),
-    kinds=(("video", 0.8), ("image", 0.2)), allowed_kinds=("video", "image", "music"),
+    name=NAME,
+    max_jobs_range=(1, 8),
+    max_jobs_choices=(1, 2, 3, 4, 5, 6, 7, 8),
+    kinds=(("video", 0.8), ("image", 0.2)),
+    allowed_kinds=("video", "image", "music"),
     durations={"video": (30, 240, 70), "image": (8, 60, 15), "music": (20, 120, 40)},
-    models=("v4.5", "v4.5", "v5"), first_number=(300_000_000, 350_000_000),
-    routes={"v2": _v2, "v1": _v1}, id_key="id")
+    models=("v4.5", "v4.5", "v5"),
+    first_number=(300_000_000, 350_000_000),
+    routes={"v2": _v2, "v1": _v1},
+    id_key="id",
+)
