@@ -270,6 +270,9 @@ class Deliverer:
         )
 
     async def _channel(self, groups: list[Group], now: datetime) -> DeliveryReport:
+        """Post one channel's groups in order: a group Discord accepts is marked sent; on a
+        refusal the channel stops (held or retried, the rest with it) unless its group is
+        dropped."""
         messages = sent = retried = held = failed = 0
         errors: list[str] = []
         for i, g in enumerate(groups):
@@ -278,71 +281,22 @@ class Deliverer:
             except asyncio.CancelledError:
                 raise  # rows stay claimed; they come back when the lease expires
             except Exception as exc:
-                if isinstance(exc, DeliveryFailed):
-                    fail = exc
-                else:
-                    log.exception("sending alerts to channel %s failed", g.channel_id)
-                    fail = DeliveryFailed(
-                        f"{type(exc).__name__}: {exc}",
-                        retryable=g.attempts + 1 < MAX_UNEXPECTED_ATTEMPTS,
-                    )
+                fail = self._failure(g, exc)
                 errors.append(f"channel {g.channel_id}: {fail}")
-                rest = groups[i + 1 :]
-                rest_keys = [k for r in rest for k in r.keys]
+                rest_keys = [k for r in groups[i + 1 :] for k in r.keys]
                 if fail.status in HOLD_STATUSES:
-                    reason = (
-                        f"cannot post to channel {g.channel_id}: {fail}; alerts are held "
-                        f"until the route is fixed (/alerts route)"
-                    )
-                    log.error("%s", reason)
-                    await self.store.hold(g.keys + rest_keys, reason)
-                    held += len(g.rows) + len(rest_keys)
+                    held += await self._hold(g, fail, rest_keys)
                     break
                 if fail.retryable:
-                    delay = backoff_delay(
-                        g.attempts + 1,
-                        initial=self.backoff_initial,
-                        maximum=self.backoff_max,
-                        rng=self._rng,
-                    )
-                    if fail.retry_after is not None:
-                        delay = max(delay, fail.retry_after)
-                    retry_at = now + timedelta(seconds=delay)
-                    log.warning(
-                        "posting %d alert(s) to channel %s failed (%s); retry in %.0f s",
-                        len(g.rows),
-                        g.channel_id,
-                        fail,
-                        delay,
-                    )
-                    await self.store.mark_failed(g.keys, str(fail), retry_at)
-                    if rest_keys:  # keep the channel's order: the rest waits as well, untried
-                        await self.store.release(rest_keys, next_attempt_at=retry_at)
-                    retried += len(g.rows) + len(rest_keys)
+                    retried += await self._retry(g, fail, rest_keys, now)
                     break
-                log.error(
-                    "Discord refused %d alert(s) for channel %s (%s); dropping them",
-                    len(g.rows),
-                    g.channel_id,
-                    fail,
-                )
-                await self.store.mark_failed(g.keys, str(fail), None)
-                failed += len(g.rows)
+                failed += await self._drop(g, fail)
                 continue
             await self.store.mark_sent(g.keys, message_id, now=self._clock())
             messages += 1
             sent += len(g.rows)
             if i == 0:
-                # The channel takes posts again (e.g. a permission was fixed): what was held
-                # for it goes out on the next pass.
-                released = await self.store.release_held(g.channel_id, now=now)
-                if released:
-                    log.info(
-                        "channel %s accepts posts again; %d held alert(s) released",
-                        g.channel_id,
-                        released,
-                    )
-                    self.wake()
+                await self._release_held(g.channel_id, now)
         return DeliveryReport(
             messages=messages,
             sent=sent,
@@ -351,6 +305,78 @@ class Deliverer:
             failed=failed,
             errors=tuple(errors),
         )
+
+    def _failure(self, g: Group, exc: Exception) -> DeliveryFailed:
+        """What `send` raised as a DeliveryFailed; anything else is logged (with its
+        traceback) and retried until the group has failed `MAX_UNEXPECTED_ATTEMPTS` times."""
+        if isinstance(exc, DeliveryFailed):
+            return exc
+        log.exception("sending alerts to channel %s failed", g.channel_id)
+        return DeliveryFailed(
+            f"{type(exc).__name__}: {exc}",
+            retryable=g.attempts + 1 < MAX_UNEXPECTED_ATTEMPTS,
+        )
+
+    async def _hold(self, g: Group, fail: DeliveryFailed, rest_keys: list[str]) -> int:
+        """The channel is wrong or closed to us: hold the group and the rest of the channel
+        until the route is fixed. Returns how many rows."""
+        reason = (
+            f"cannot post to channel {g.channel_id}: {fail}; alerts are held "
+            f"until the route is fixed (/alerts route)"
+        )
+        log.error("%s", reason)
+        await self.store.hold(g.keys + rest_keys, reason)
+        return len(g.rows) + len(rest_keys)
+
+    async def _retry(
+        self, g: Group, fail: DeliveryFailed, rest_keys: list[str], now: datetime
+    ) -> int:
+        """Retry the group after a backoff (at least Discord's `retry_after`). Returns how many
+        rows wait, the rest of the channel included."""
+        delay = backoff_delay(
+            g.attempts + 1,
+            initial=self.backoff_initial,
+            maximum=self.backoff_max,
+            rng=self._rng,
+        )
+        if fail.retry_after is not None:
+            delay = max(delay, fail.retry_after)
+        retry_at = now + timedelta(seconds=delay)
+        log.warning(
+            "posting %d alert(s) to channel %s failed (%s); retry in %.0f s",
+            len(g.rows),
+            g.channel_id,
+            fail,
+            delay,
+        )
+        await self.store.mark_failed(g.keys, str(fail), retry_at)
+        if rest_keys:  # keep the channel's order: the rest waits as well, untried
+            await self.store.release(rest_keys, next_attempt_at=retry_at)
+        return len(g.rows) + len(rest_keys)
+
+    async def _drop(self, g: Group, fail: DeliveryFailed) -> int:
+        """Discord refused the group for good: give it up (the channel goes on). Returns how
+        many rows."""
+        log.error(
+            "Discord refused %d alert(s) for channel %s (%s); dropping them",
+            len(g.rows),
+            g.channel_id,
+            fail,
+        )
+        await self.store.mark_failed(g.keys, str(fail), None)
+        return len(g.rows)
+
+    async def _release_held(self, channel_id: int, now: datetime) -> None:
+        """The channel takes posts again (e.g. a permission was fixed): what was held for it
+        goes out on the next pass."""
+        released = await self.store.release_held(channel_id, now=now)
+        if released:
+            log.info(
+                "channel %s accepts posts again; %d held alert(s) released",
+                channel_id,
+                released,
+            )
+            self.wake()
 
 
 async def reroute_held(
