@@ -204,10 +204,37 @@ class UseapiClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _get_once(self, path: str, provider: str, params: Mapping[str, str] | None) -> Any:
+        """One attempt: send, read within the caps, raise what the status or body says is wrong,
+        decode."""
         self.calls[provider] += 1
         metrics.UPSTREAM_CALLS.labels(provider).inc()
         started = time.perf_counter()
         request = self._http.build_request("GET", path, params=dict(params) if params else None)
+        response, body, declared_over = await self._receive(request, path, provider)
+        status = response.status_code
+        log.debug("GET %s -> %s in %.0f ms", path, status, (time.perf_counter() - started) * 1000)
+        if status >= 400:
+            cls = errors.error_for_status(status)
+            raise cls(
+                self._error_message(response, body), provider=provider, status=status, path=path
+            )
+        if body is None:
+            how = "not read" if declared_over else "stopped reading"
+            raise errors.BodyTooLarge(
+                f"body larger than {_size(self.max_body)} ({how})",
+                provider=provider,
+                status=status,
+                path=path,
+            )
+        return self._decode(body, response, path, provider)
+
+    async def _receive(
+        self, request: httpx.Request, path: str, provider: str
+    ) -> tuple[httpx.Response, bytes | None, bool]:
+        """Send `request` and read its body within the cap (a 2xx's `max_body`, an error's
+        `ERROR_BODY_CAP`): the response (closed), the body (None past the cap) and whether
+        Content-Length already said so. A 3xx raises `Redirected`; whatever httpx raises
+        becomes one of our errors."""
         try:
             response = await self._http.send(request, stream=True)
             try:
@@ -242,20 +269,10 @@ class UseapiClient:
             raise errors.ConnectionFailed(
                 f"request to useapi failed ({type(exc).__name__})", provider=provider, path=path
             ) from None
-        log.debug("GET %s -> %s in %.0f ms", path, status, (time.perf_counter() - started) * 1000)
-        if status >= 400:
-            cls = errors.error_for_status(status)
-            raise cls(
-                self._error_message(response, body), provider=provider, status=status, path=path
-            )
-        if body is None:
-            how = "not read" if declared_over else "stopped reading"
-            raise errors.BodyTooLarge(
-                f"body larger than {_size(self.max_body)} ({how})",
-                provider=provider,
-                status=status,
-                path=path,
-            )
+        return response, body, declared_over
+
+    def _decode(self, body: bytes, response: httpx.Response, path: str, provider: str) -> Any:
+        """The JSON value of a 2xx body, with any token it echoes masked."""
         try:
             value = loads(body)
         except (ValueError, RecursionError) as exc:
@@ -265,7 +282,7 @@ class UseapiClient:
                 else f"a body that is not JSON: {_snippet(self.mask(_text(body, response)))!r}"
             )
             raise errors.PayloadError(
-                f"useapi sent {what}", provider=provider, status=status, path=path
+                f"useapi sent {what}", provider=provider, status=response.status_code, path=path
             ) from None
         if self._mask is not None and self._mask.may_hold(body):
             value = self._mask.value(value)  # an echoed token, maybe escaped or cut short
