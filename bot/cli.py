@@ -47,17 +47,37 @@ def _bounded(kind: type[int] | type[float], low: int, high: int) -> Callable[[st
 
 
 def _parser() -> argparse.ArgumentParser:
+    """The commands, each with its options (`_<command>_options`)."""
     parser = argparse.ArgumentParser(prog="opsbot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _run_options(
+        sub.add_parser("run", help="connect to Discord, load the provider cogs, start watching")
+    )
+    _demo_options(
+        sub.add_parser("demo", help="no tokens: simulator + watcher, shown in the terminal")
+    )
+    _status_options(
+        sub.add_parser("status", help="fetch every enabled provider once: queue and capacity")
+    )
+    sub.add_parser("check", help="validate the settings and reach each enabled provider")
+    _simulate_options(sub.add_parser("simulate", help="run the useapi simulator as an HTTP server"))
+    _bench_options(
+        sub.add_parser(
+            "bench", help="run the benchmarks (bench/run.py): one table, bench/results.json"
+        )
+    )
+    return parser
 
-    run = sub.add_parser("run", help="connect to Discord, load the provider cogs, start watching")
+
+def _run_options(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--simulate",
         action="store_true",
         help="use the built-in useapi simulator upstream (no useapi token needed)",
     )
 
-    demo = sub.add_parser("demo", help="no tokens: simulator + watcher, shown in the terminal")
+
+def _demo_options(demo: argparse.ArgumentParser) -> None:
     demo.add_argument(
         "--seconds",
         type=_bounded(float, 1, 86400),
@@ -66,13 +86,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--seed", type=int, default=7, help="simulator seed (default 7)")
 
-    status = sub.add_parser("status", help="fetch every enabled provider once: queue and capacity")
+
+def _status_options(status: argparse.ArgumentParser) -> None:
     status.add_argument("--provider", help="only this provider")
     status.add_argument("--json", action="store_true", help="print the JSON document instead")
 
-    sub.add_parser("check", help="validate the settings and reach each enabled provider")
 
-    sim = sub.add_parser("simulate", help="run the useapi simulator as an HTTP server")
+def _simulate_options(sim: argparse.ArgumentParser) -> None:
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument(
         "--port",
@@ -95,9 +115,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     sim.add_argument("--token", default="sim-token", help="bearer token it accepts")
 
-    bench = sub.add_parser(
-        "bench", help="run the benchmarks (bench/run.py): one table, bench/results.json"
-    )
+
+def _bench_options(bench: argparse.ArgumentParser) -> None:
     bench.add_argument(
         "--quick", action="store_true", help="fewer samples and sizes (well under a minute)"
     )
@@ -106,7 +125,6 @@ def _parser() -> argparse.ArgumentParser:
         help="comma-separated parts: commands,alerts,economy,tick,"
         "startup,flood (results.json is then left alone)",
     )
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
