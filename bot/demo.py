@@ -24,6 +24,7 @@ from bot import embeds
 from bot.delivery import Deliverer
 from bot.events import Event
 from bot.models import Snapshot
+from bot.providers.base import Provider
 from bot.runtime import make_providers
 from bot.settings import Settings
 from bot.sim import SimServer, Simulator
@@ -36,6 +37,8 @@ from bot.watch import ProviderWatcher, WatchConfig
 DEMO_CHANNEL = 1
 #: The /queue and /capacity views are printed every this many ticks.
 _VIEWS_EVERY = 4
+#: What the demo's watchers call stuck; one job is started long past it.
+_STUCK_AFTER = timedelta(minutes=5)
 
 
 class _Script:
@@ -86,22 +89,9 @@ async def run_demo(
     """Run the demo for `seconds`; prints everything to `console` (stdout by default)."""
     console = console or Console()
     token = "demo-" + secrets.token_hex(8)
-    sim = Simulator(seed=seed, accounts=12, jobs=24, token=token)
-    names = [n for n in settings.providers if n in sim.providers] or list(sim.providers)
-    stuck_after = timedelta(minutes=5)
-    # One job that has been running far too long, to show a `stuck` alert.
-    sim.start_job(names[-1], duration=float("inf"), elapsed=stuck_after.total_seconds() + 60)
-    posted: list[Event] = []
+    sim, names = _simulator(settings, seed, token)
     titles: dict[str, str] = {}
-
-    async def send(channel_id: int, events: Sequence[Event], role_id: int | None) -> int:
-        console.print(Rule(f"#alerts · {len(events)} alert(s) posted", style="yellow"))
-        print_embeds(
-            console, embeds.alert_batch(events, titles=titles, redact=settings.redact_accounts)
-        )
-        posted.extend(events)
-        return len(posted)
-
+    channel = _AlertsChannel(console, titles, redact=settings.redact_accounts)
     with tempfile.TemporaryDirectory(prefix="opsbot-demo-") as tmp:
         db = f"sqlite+aiosqlite:///{Path(tmp) / 'demo.db'}"
         async with (
@@ -112,14 +102,7 @@ async def run_demo(
             try:
                 providers = make_providers(names, client)
                 titles.update({p.name: p.title for p in providers})
-                config = WatchConfig(
-                    stuck_after=stuck_after,
-                    poll_interval=poll,
-                    default_channel=DEMO_CHANNEL,
-                    flap_ticks=1,
-                    unreachable_after=2,
-                )
-                watchers = [ProviderWatcher(p, store, config) for p in providers]
+                watchers = _watchers(providers, store, poll)
                 console.print(
                     Rule(
                         f"opsbot demo · simulator at {server.url} · seed {seed} · "
@@ -128,7 +111,7 @@ async def run_demo(
                 )
                 await _run_ticks(
                     watchers,
-                    Deliverer(store, send),
+                    Deliverer(store, channel.send),
                     _Script(sim, names),
                     titles,
                     console,
@@ -139,13 +122,55 @@ async def run_demo(
                         [w.latest for w in watchers if w.latest],
                         titles,
                         settings,
-                        stuck_after,
+                        _STUCK_AFTER,
                     ),
                 )
             finally:
                 await store.close()
-    _print_summary(console, posted)
+    _print_summary(console, channel.posted)
     return 0
+
+
+def _simulator(settings: Settings, seed: int, token: str) -> tuple[Simulator, list[str]]:
+    """The demo's simulator, and the providers shown: those enabled that it simulates (all
+    of them when none is)."""
+    sim = Simulator(seed=seed, accounts=12, jobs=24, token=token)
+    names = [n for n in settings.providers if n in sim.providers] or list(sim.providers)
+    # One job that has been running far too long, to show a `stuck` alert.
+    sim.start_job(names[-1], duration=float("inf"), elapsed=_STUCK_AFTER.total_seconds() + 60)
+    return sim, names
+
+
+class _AlertsChannel:
+    """The pretend #alerts channel: `send` (the deliverer's) prints each message's embeds and
+    keeps its events in `posted`."""
+
+    def __init__(self, console: Console, titles: dict[str, str], *, redact: bool) -> None:
+        self.console = console
+        self.titles = titles
+        self.redact = redact
+        self.posted: list[Event] = []
+
+    async def send(self, channel_id: int, events: Sequence[Event], role_id: int | None) -> int:
+        self.console.print(Rule(f"#alerts · {len(events)} alert(s) posted", style="yellow"))
+        print_embeds(
+            self.console, embeds.alert_batch(events, titles=self.titles, redact=self.redact)
+        )
+        self.posted.extend(events)
+        return len(self.posted)
+
+
+def _watchers(providers: Sequence[Provider], store: Store, poll: float) -> list[ProviderWatcher]:
+    """One watcher per provider, quick to alert (a state announced on its first tick, an
+    unreachable provider after two), to the demo's channel."""
+    config = WatchConfig(
+        stuck_after=_STUCK_AFTER,
+        poll_interval=poll,
+        default_channel=DEMO_CHANNEL,
+        flap_ticks=1,
+        unreachable_after=2,
+    )
+    return [ProviderWatcher(p, store, config) for p in providers]
 
 
 async def _run_ticks(
