@@ -6,18 +6,15 @@ Delivery is cogs/delivery.py; `/board` is cogs/board.py.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Literal
 
 import discord
 from discord import app_commands
 
 from bot import embeds
-from bot.alerts import AlertConfig
 from bot.delivery import reroute_held
 from bot.events import EventKind
-from bot.text import escape
 from bot.validate import InputError
 from cogs.manage import MANAGE_GUILD, ManageCog
 
@@ -49,73 +46,6 @@ def parse_duration(text: str) -> timedelta:
     return delta
 
 
-def _field_lines(lines: Sequence[str]) -> str:
-    return "\n".join(lines)[: embeds.FIELD_VALUE_MAX] or "none"
-
-
-def _config_embed(
-    config: AlertConfig,
-    counts: Mapping[str, int],
-    *,
-    held: int,
-    held_reason: str | None,
-    default: int | None,
-    now: datetime,
-) -> discord.Embed:
-    """What /alerts show answers: routes, mentions, active mutes, the outbox (with the
-    number of held alerts and why the first is held)."""
-    embed = discord.Embed(title="Alert configuration", colour=embeds.NEUTRAL)
-    embed.add_field(
-        name="Default channel",
-        value=f"<#{default}>" if default else "none (set ALERT_CHANNEL_ID)",
-        inline=False,
-    )
-    embed.add_field(
-        name="Routes",
-        inline=False,
-        value=_field_lines(
-            [
-                f"{r.kind.value}{' · ' + r.provider if r.provider else ''} → <#{r.channel_id}>"
-                for r in config.routes
-            ]
-        ),
-    )
-    embed.add_field(
-        name="Mentions",
-        inline=False,
-        value=_field_lines(
-            [
-                f"{m.kind.value}{' · ' + m.provider if m.provider else ''} → <@&{m.role_id}>"
-                for m in config.mentions
-            ]
-        ),
-    )
-    embed.add_field(
-        name="Mutes",
-        inline=False,
-        value=_field_lines(
-            [
-                f"{m.provider or 'every provider'} · {m.kind.value if m.kind else 'every kind'}"
-                f" until {discord.utils.format_dt(m.until, 'f') if m.until else 'unmuted'}"
-                for m in config.mutes
-                if m.active(now)
-            ]
-        ),
-    )
-    embed.add_field(
-        name="Outbox",
-        inline=False,
-        value=", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "empty",
-    )
-    if held:
-        embed.add_field(
-            name=f"Held ({held})",
-            inline=False,
-            value=escape(held_reason or "held")[: embeds.FIELD_VALUE_MAX],
-        )
-    return embed
-
-
 class AlertsCog(ManageCog, name="Alerts"):
     """Lets moderators decide where alerts go, who they ping and what is muted."""
 
@@ -133,7 +63,7 @@ class AlertsCog(ManageCog, name="Alerts"):
         config = await self.bot.store.alert_config(now)
         counts = await self.bot.store.outbox_counts()
         held = await self.bot.store.held()
-        embed = _config_embed(
+        embed = embeds.config_embed(
             config,
             counts,
             held=len(held),

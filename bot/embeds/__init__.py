@@ -10,7 +10,8 @@ its content.
 
 The rooms: `limits` (Discord's limits and the check), `style` (colours, marks), `layout` (safe
 text, bounded fields and pages), `links`; a module per view — `queue`, `capacity`, `job`,
-`status`, `board`, `errors` — and for alerts `alert` (one event) and `batch` (one message).
+`status`, `board`, `config` (/alerts show), `errors` — and for alerts `alert` (one event) and
+`batch` (one message).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from bot.embeds.alert import alert_embed, alert_title
 from bot.embeds.batch import alert_batch
 from bot.embeds.board import board_embed
 from bot.embeds.capacity import capacity_pages
+from bot.embeds.config import config_embed
 from bot.embeds.errors import error_embed, input_error_embed
 from bot.embeds.job import job_embed
 from bot.embeds.layout import FIELD_LINES, PAGE_BUDGET
@@ -42,8 +44,6 @@ from bot.embeds.limits import (
 from bot.embeds.queue import queue_pages
 from bot.embeds.status import status_embed
 from bot.embeds.style import BAD, NEUTRAL, OK, WARN
-
-# Re-exported while bot/app.py still imports it from here; its home is bot.health.
 
 __all__ = [
     "AUTHOR_MAX",
@@ -69,6 +69,7 @@ __all__ = [
     "board_embed",
     "capacity_pages",
     "check_limits",
+    "config_embed",
     "embed_size",
     "error_embed",
     "input_error_embed",
