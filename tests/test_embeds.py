@@ -13,8 +13,10 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from bot import errors
+from bot.alerts import AlertConfig, Mention, Mute, Route
 from bot.embeds import (
     BAD,
+    FIELD_VALUE_MAX,
     NEUTRAL,
     OK,
     WARN,
@@ -24,6 +26,7 @@ from bot.embeds import (
     board_embed,
     capacity_pages,
     check_limits,
+    config_embed,
     embed_size,
     error_embed,
     input_error_embed,
@@ -985,3 +988,52 @@ def test_queue_marks_stuck_exactly_where_the_watcher_reports_it():
     lines = str(page.fields[0].value).splitlines()
     assert ["⚠ stuck" in line for line in lines] == [True, False]
     assert [j.id for j in diff(None, snap, now=NOW, stuck_after=STUCK).new_stuck] == [jobs[0].id]
+
+
+# --------------------------------------------------------------------------- /alerts show
+
+
+def test_config_embed_shows_routes_mentions_active_mutes_the_outbox_and_why_alerts_are_held():
+    config = AlertConfig(
+        routes=(Route(EventKind.JOB, None, 11), Route(EventKind.CAPACITY, "minimax", 12)),
+        mentions=(Mention(EventKind.UPSTREAM, "pixverse", 13),),
+        mutes=(
+            Mute("dreamina", None, NOW + timedelta(hours=1)),
+            Mute(None, EventKind.JOB, NOW),  # expired at exactly now: not shown
+            Mute(None, None, None),
+        ),
+    )
+    e = config_embed(config, {"sent": 3, "held": 2}, held=2, held_reason=NASTY, default=10, now=NOW)
+    check_limits(e)
+    assert (e.title, e.colour) == ("Alert configuration", NEUTRAL)
+    assert [(f.name, f.value, f.inline) for f in e.fields] == [
+        ("Default channel", "<#10>", False),
+        ("Routes", "job → <#11>\ncapacity · minimax → <#12>", False),
+        ("Mentions", "upstream · pixverse → <@&13>", False),
+        (
+            "Mutes",
+            "dreamina · every kind until <t:1795870800:f>\n"
+            "every provider · every kind until unmuted",
+            False,
+        ),
+        ("Outbox", "held: 2, sent: 3", False),
+        ("Held (2)", NASTY_SHOWN, False),  # upstream's words verbatim, escaped for markdown
+    ]
+
+
+def test_config_embed_of_nothing_configured_says_so():
+    e = config_embed(AlertConfig(), {}, held=0, held_reason=None, default=None, now=NOW)
+    assert [(f.name, f.value) for f in e.fields] == [
+        ("Default channel", "none (set ALERT_CHANNEL_ID)"),
+        ("Routes", "none"),
+        ("Mentions", "none"),
+        ("Mutes", "none"),
+        ("Outbox", "empty"),
+    ]
+
+
+def test_config_embed_stays_within_the_field_limit_however_many_routes():
+    routes = tuple(Route(EventKind.JOB, f"provider-{i}", 10**18 + i) for i in range(200))
+    e = config_embed(AlertConfig(routes=routes), {}, held=0, held_reason=None, default=1, now=NOW)
+    check_limits(e)
+    assert len(str(e.fields[1].value)) == FIELD_VALUE_MAX
