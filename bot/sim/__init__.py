@@ -12,7 +12,8 @@ Where things are:
 
 =====================  ======================================================================
 `state`                `Simulator`: time, direct control, views, pins, the request log
-`population`           the accounts and jobs, their churn, and the ground truth (`history`)
+`population`           the accounts and jobs, their churn and capacity
+`draws`, `history`     what a new job is drawn to be; the ground truth (`sim.history`)
 `model`                `SimJob`, `SimAccount`, `SimEvent`, `SimRequest`, `Pin`
 `providers/<name>`     one provider's part: its accounts and ids, its API and bodies
 `render`, `reply`      a request to its provider's handler; the answer and shared helpers

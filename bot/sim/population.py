@@ -1,4 +1,4 @@
-"""The simulated population: accounts and their jobs, the churn, and the ground truth.
+"""The simulated population: accounts and their jobs, the churn, the capacity.
 
 Time and churn
     Churn is lazy and event-driven: each job gets a planned duration and outcome when it
@@ -17,11 +17,9 @@ Capacity
     from the provider's documented range and raised evenly across accounts when the jobs would
     not fit (with churn, 30 % headroom is kept so new jobs find free slots).
 
-Ground truth
-    `history` lists `SimEvent`s in time order: job_started, job_finished (with the outcome),
-    account_exhausted (its last free slot taken) and account_restored (a slot freed again). The
-    seeded population's starts are not in it (they happened before the simulator existed); their
-    ends are.
+Jobs and ground truth
+    What a new job is drawn to be (kind, duration, outcome) is `bot.sim.draws`; every start,
+    end, exhausted and restored account is recorded in `history` (`bot.sim.history`).
 """
 
 from __future__ import annotations
@@ -29,32 +27,18 @@ from __future__ import annotations
 import heapq
 import math
 import random
-from collections.abc import Sequence
 
-from bot.sim import names
+from bot.sim import draws, names
 from bot.sim.clock import from_ts, iso_ms
-from bot.sim.model import EventKind, SimAccount, SimEvent, SimJob
-from bot.sim.providers import SPECS, ProviderSpec
+from bot.sim.history import History
+from bot.sim.model import SimAccount, SimEvent, SimJob
+from bot.sim.providers import SPECS
 
 #: The provider that also has legacy (v1) jobs, reachable only by id and taking no slot.
 LEGACY_PROVIDER = "pixverse"
 #: The range the first legacy job number is drawn from.
 _LEGACY_FIRST_NUMBER = (100_000_000, 800_000_000)
 
-_OUTCOME_WEIGHTS: tuple[tuple[str, float], ...] = (
-    ("completed", 0.82),
-    ("failed", 0.08),
-    ("moderated", 0.07),
-    ("cancelled", 0.03),
-)
-#: Jobs that run past an hour (shown as `h:mm:ss`) and then mostly fail.
-_STUCK_SHARE = 0.015
-_STUCK_DURATION = (3_700.0, 4 * 3_600.0, 5_400.0)
-_STUCK_OUTCOMES: tuple[tuple[str, float], ...] = (
-    ("failed", 0.6),
-    ("cancelled", 0.25),
-    ("completed", 0.15),
-)
 #: The share of jobs started with a `replyUrl`.
 _REPLY_SHARE = 0.3
 #: With churn, `maxJobs` covers this many times the target population …
@@ -101,23 +85,9 @@ def _split(total: int, parts: int) -> list[int]:
     return [base + (1 if i < extra else 0) for i in range(parts)]
 
 
-def _weighted(rng: random.Random, choices: Sequence[tuple[str, float]]) -> str:
-    roll = rng.random() * sum(w for _, w in choices)
-    for value, weight in choices:
-        roll -= weight
-        if roll < 0:
-            return value
-    return choices[-1][0]
-
-
 def ms(ts: float) -> float:
     """`ts` cut to whole milliseconds (what an ISO time with three decimals can say)."""
     return math.floor(ts * 1000) / 1000
-
-
-def _mean_duration(spec: ProviderSpec) -> float:
-    normal = sum(w * sum(spec.durations[k]) / 3 for k, w in spec.kinds)
-    return (1 - _STUCK_SHARE) * normal + _STUCK_SHARE * sum(_STUCK_DURATION) / 3
 
 
 class Population:
@@ -142,7 +112,9 @@ class Population:
         self.churn = churn
         self._rng = random.Random(f"{seed}:population")
         self._churn_rng = random.Random(f"{seed}:churn")
-        self.history: list[SimEvent] = []
+        self.truth = History()
+        #: Ground truth: what happened, in time order (`bot.sim.history`).
+        self.history: list[SimEvent] = self.truth.events
         self.uid = self._rng.randint(10_000, 99_999)
         self.jobs: dict[str, SimJob] = {}
         self.legacy: dict[str, SimJob] = {}
@@ -153,7 +125,6 @@ class Population:
         self._rates: dict[str, float] = {}
         self._next_arrival: dict[str, float] = {}
         self._ends: list[tuple[float, int, str]] = []
-        self._last_event = -math.inf
         self._seq = 0
         # Every known provider draws its first number, enabled or not, in `SPECS` order: the
         # draws that follow, and so a seed's whole population, depend on it.
@@ -220,7 +191,7 @@ class Population:
         cap = math.ceil(self.targets[p] * _CAP)
         if self.free[p] and len(self.running[p]) < cap:
             acct = self.accounts[p][self.free[p].choice(rng)]
-            kind, duration, outcome = self.draw(p, rng)
+            kind, duration, outcome = draws.draw(p, rng)
             self.start(p, acct, t, kind, t + duration, outcome, rng)
         self._schedule_arrival(p, t)
 
@@ -231,7 +202,7 @@ class Population:
         rng = self._rng
         planned = []
         for _ in range(n_jobs):
-            kind, duration, outcome = self.draw(p, rng)
+            kind, duration, outcome = draws.draw(p, rng)
             elapsed = rng.uniform(0, duration)
             planned.append((ms(t0 - elapsed), kind, duration, outcome))
         planned.sort(key=lambda item: item[0])
@@ -240,7 +211,7 @@ class Population:
             end = started + duration if self.churn else math.inf
             self.start(p, acct, started, kind, end, outcome, rng, record=False)
         self.targets[p] = n_jobs
-        self._rates[p] = n_jobs / _mean_duration(SPECS[p])
+        self._rates[p] = n_jobs / draws.mean_duration(SPECS[p])
 
     def _open_accounts(self, p: str, n_acc: int, n_jobs: int, t0: float, taken: set[str]) -> None:
         """`n_acc` new accounts of `p`, with room for `n_jobs` (and headroom, with churn)."""
@@ -274,10 +245,10 @@ class Population:
             state = states[i] if i < len(states) else rng.choice(states)
             if state == "expired":
                 created = t0 - rng.uniform(32, 60) * 86_400
-                outcome = _weighted(rng, _OUTCOME_WEIGHTS)
+                outcome = draws.outcome(rng)
             elif state == "progress":
                 created = t0 - rng.uniform(30, 200)
-                outcome = _weighted(rng, _OUTCOME_WEIGHTS)
+                outcome = draws.outcome(rng)
             else:
                 created = t0 - rng.uniform(600, 30 * 86_400)
                 outcome = state
@@ -291,14 +262,6 @@ class Population:
                 job.finished_ts = job.started_ts + duration
 
     # ------------------------------------------------------------------ jobs
-
-    def draw(self, p: str, rng: random.Random, kind: str | None = None) -> tuple[str, float, str]:
-        """A new job's kind (unless given), duration and planned outcome."""
-        spec = SPECS[p]
-        kind = kind or _weighted(rng, spec.kinds)
-        if rng.random() < _STUCK_SHARE:
-            return kind, rng.triangular(*_STUCK_DURATION), _weighted(rng, _STUCK_OUTCOMES)
-        return kind, rng.triangular(*spec.durations[kind]), _weighted(rng, _OUTCOME_WEIGHTS)
 
     def _next_n(self, key: str) -> int:
         self._counters[key] += 1
@@ -348,11 +311,11 @@ class Population:
         if not math.isinf(end):
             self._push_end(job)
         if record:
-            self.record(started, "job_started", p, job.id, acct.account)
+            self.truth.record(started, "job_started", p, job.id, acct.account)
         if acct.available == 0:
             self.free[p].discard(acct.account)
             if record:
-                self.record(started, "account_exhausted", p, None, acct.account)
+                self.truth.record(started, "account_exhausted", p, None, acct.account)
         return job
 
     def _new_legacy(
@@ -386,7 +349,7 @@ class Population:
         job = self._new_legacy(started, duration, outcome, rng)
         if not math.isinf(job.end_ts):
             self._push_end(job)
-        self.record(started, "job_started", LEGACY_PROVIDER, job.id, None, legacy=True)
+        self.truth.record(started, "job_started", LEGACY_PROVIDER, job.id, None, legacy=True)
         return job
 
     def pick_free(self, p: str, rng: random.Random) -> SimAccount | None:
@@ -405,7 +368,7 @@ class Population:
         job.outcome = outcome
         p = job.provider
         if job.legacy:
-            self.record(t, "job_finished", p, job.id, None, outcome, legacy=True)
+            self.truth.record(t, "job_finished", p, job.id, None, outcome, legacy=True)
             return
         assert job.account is not None
         acct = self.accounts[p][job.account]
@@ -414,10 +377,10 @@ class Population:
         if job.kind == "video":
             acct.videos -= 1
         del self.running[p][job.id]
-        self.record(t, "job_finished", p, job.id, acct.account, outcome)
+        self.truth.record(t, "job_finished", p, job.id, acct.account, outcome)
         if was_full and acct.available > 0:
             self.free[p].add(acct.account)
-            self.record(t, "account_restored", p, None, acct.account)
+            self.truth.record(t, "account_restored", p, None, acct.account)
 
     def set_max_jobs(self, acct: SimAccount, max_jobs: int, now: float) -> None:
         """Change an account's maxJobs at `now`; running jobs go on."""
@@ -427,24 +390,8 @@ class Population:
         if acct.available > 0:
             self.free[p].add(acct.account)
             if not was_free:
-                self.record(now, "account_restored", p, None, acct.account)
+                self.truth.record(now, "account_restored", p, None, acct.account)
         else:
             self.free[p].discard(acct.account)
             if was_free:
-                self.record(now, "account_exhausted", p, None, acct.account)
-
-    def record(
-        self,
-        t: float,
-        kind: EventKind,
-        provider: str,
-        job_id: str | None,
-        account: str | None,
-        outcome: str | None = None,
-        *,
-        legacy: bool = False,
-    ) -> None:
-        """Add a happening to `history` (kept in time order, e.g. after a backdated start)."""
-        t = max(t, self._last_event)
-        self._last_event = t
-        self.history.append(SimEvent(from_ts(t), kind, provider, job_id, account, outcome, legacy))
+                self.truth.record(now, "account_exhausted", p, None, acct.account)

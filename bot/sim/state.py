@@ -5,8 +5,8 @@ Nothing here does I/O; `bot.sim.server` puts it behind HTTP, and each provider's
 
 `sim.now()` is the clock (`clock=None` means real time) plus an offset that
 `sim.advance(seconds)` moves forward; `sim.step()` (called on every HTTP request) plays the
-churn up to now (`bot.sim.population`: churn, capacity and the ground truth in
-`sim.history`). Direct control (`start_job`, `finish_job`, `fill_account`, `free_account`,
+churn up to now (`bot.sim.population`: churn and capacity; the ground truth in `sim.history`,
+`bot.sim.history`). Direct control (`start_job`, `finish_job`, `fill_account`, `free_account`,
 `set_max_jobs`), read-only views, canned answers (`pin`) and the request log are here too.
 """
 
@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.sim import draws
 from bot.sim.clock import Clock, iso_ms, utc_now
 from bot.sim.faults import Faults
 from bot.sim.model import (
@@ -191,7 +192,7 @@ class Simulator:
             raise ValueError(f"{p} jobs are {', '.join(spec.allowed_kinds)}, not {kind!r}")
         if outcome is not None and outcome not in OUTCOMES:
             raise ValueError(f"outcome must be one of {OUTCOMES}, got {outcome!r}")
-        _, drawn_duration, drawn_outcome = self._world.draw(p, rng, kind)
+        _, drawn_duration, drawn_outcome = draws.draw(p, rng, kind)
         duration = drawn_duration if duration is None else float(duration)
         outcome = outcome or drawn_outcome
         if duration < 0 or elapsed < 0:
