@@ -11,7 +11,8 @@ Powers `opsbot simulate`, `opsbot demo`, the tests and the benchmarks::
 Where things are:
 
 =====================  ======================================================================
-`state`                `Simulator`: time, direct control, views, pins, the request log
+`state`                `Simulator`: time, views, pins, the request log
+`direct`               its direct control: start and finish jobs, fill and free accounts
 `population`           the accounts and jobs, their churn and capacity
 `draws`, `history`     what a new job is drawn to be; the ground truth (`sim.history`)
 `model`                `SimJob`, `SimAccount`, `SimEvent`, `SimRequest`, `Pin`
