@@ -1037,3 +1037,13 @@ def test_config_embed_stays_within_the_field_limit_however_many_routes():
     e = config_embed(AlertConfig(routes=routes), {}, held=0, held_reason=None, default=1, now=NOW)
     check_limits(e)
     assert len(str(e.fields[1].value)) == FIELD_VALUE_MAX
+
+
+def test_config_embed_cuts_a_long_held_reason_without_a_dangling_escape():
+    from bot.embeds.limits import FIELD_VALUE_MAX
+
+    reason = "a" * (FIELD_VALUE_MAX - 1) + "*"  # escaped: one past the limit, inside "\*"
+    e = config_embed(AlertConfig(), {"held": 1}, held=1, held_reason=reason, default=1, now=NOW)
+    check_limits(e)
+    value = str(e.fields[-1].value)
+    assert value == "a" * (FIELD_VALUE_MAX - 1) + "…"  # (a plain slice ended in "\\")

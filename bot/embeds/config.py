@@ -9,6 +9,7 @@ import discord
 from discord.utils import format_dt
 
 from bot.alerts import AlertConfig
+from bot.embeds.layout import cut
 from bot.embeds.limits import FIELD_VALUE_MAX
 from bot.embeds.style import NEUTRAL
 from bot.text import escape
@@ -73,6 +74,6 @@ def config_embed(
         embed.add_field(
             name=f"Held ({held})",
             inline=False,
-            value=escape(held_reason or "held")[:FIELD_VALUE_MAX],
+            value=cut(escape(held_reason or "held"), FIELD_VALUE_MAX),
         )
     return embed
