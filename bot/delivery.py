@@ -114,10 +114,6 @@ class Group:
     def attempts(self) -> int:
         return max(r.attempts for r in self.rows)
 
-    @property
-    def nonce(self) -> str:
-        return nonce_for(self.keys)
-
 
 def group_rows(rows: Iterable[OutboxRow]) -> list[Group]:
     """One group per (channel, tick batch, mention), in order of their first row."""

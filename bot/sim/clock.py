@@ -40,11 +40,6 @@ class ManualClock:
         self._now += timedelta(seconds=seconds)
         return self._now
 
-    def set(self, when: datetime) -> None:
-        if when.tzinfo is None:
-            raise ValueError("ManualClock needs an aware datetime")
-        self._now = when.astimezone(UTC)
-
     def __repr__(self) -> str:
         return f"ManualClock({iso_ms(self._now)})"
 

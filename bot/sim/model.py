@@ -11,7 +11,6 @@ from bot.sim.clock import from_ts, iso_ms
 
 Outcome = Literal["completed", "failed", "moderated", "cancelled"]
 OUTCOMES: tuple[str, ...] = get_args(Outcome)
-JobKind = Literal["video", "image", "music"]
 EventKind = Literal["job_started", "job_finished", "account_exhausted", "account_restored"]
 
 #: Legacy (v1) PixVerse jobs older than this answer 410 Gone.
@@ -109,14 +108,6 @@ class SimJob:
     @property
     def started(self) -> datetime:
         return from_ts(self.started_ts)
-
-    @property
-    def finished(self) -> datetime | None:
-        return None if self.finished_ts is None else from_ts(self.finished_ts)
-
-    @property
-    def planned_end(self) -> datetime | None:
-        return None if math.isinf(self.end_ts) else from_ts(self.end_ts)
 
     @property
     def removed(self) -> bool:

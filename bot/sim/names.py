@@ -181,10 +181,3 @@ def prompt(rng: random.Random) -> str:
         f"{rng.choice(_SUBJECTS)} {rng.choice(_ACTIONS)} {rng.choice(_PLACES)}, "
         f"{rng.choice(_STYLES)}"
     )
-
-
-def display_name(email: str) -> str:
-    """`ava.smith@…` → `Ava Smith`."""
-    local = email.split("@", 1)[0]
-    parts = [p for p in local.replace("_", ".").split(".") if p]
-    return " ".join(p.rstrip("0123456789").capitalize() for p in parts) or local
