@@ -233,6 +233,20 @@ class Snapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountHealth:
+    """One provider account as useapi's accounts endpoint describes it.
+
+    `error` is useapi's own message when the account is in error ("re-add the account"), None
+    when it is fine; `expires` is when its session or token ends (aware UTC, within
+    [`EARLIEST`, `LATEST`)), None where the provider does not publish it."""
+
+    provider: str
+    account: str
+    error: str | None = None
+    expires: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class JobResult:
     """What became of one job, read from the provider's job endpoint."""
 

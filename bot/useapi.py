@@ -184,7 +184,7 @@ class UseapiClient:
         try:
             async with bound:
                 if not retry:
-                    return await self._get_once(path, provider, params)
+                    return await self._once("GET", path, provider, params)
                 async for attempt in stamina.retry_context(
                     on=_is_retryable,
                     attempts=self.attempts,
@@ -194,7 +194,7 @@ class UseapiClient:
                     wait_jitter=self.wait_initial,
                 ):
                     with attempt:
-                        return await self._get_once(path, provider, params)
+                        return await self._once("GET", path, provider, params)
         except TimeoutError:
             if not bound.expired():
                 raise
@@ -203,16 +203,35 @@ class UseapiClient:
             ) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _get_once(self, path: str, provider: str, params: Mapping[str, str] | None) -> Any:
+    async def delete(self, path: str, *, provider: str) -> Any:
+        """DELETE `path` once (no retry: a retried DELETE whose first attempt landed would
+        read 404 and report a success as a failure) within `deadline`; the decoded body, None
+        when there is none (204)."""
+        bound = asyncio.timeout(self.deadline)
+        try:
+            async with bound:
+                return await self._once("DELETE", path, provider, None)
+        except TimeoutError:
+            if not bound.expired():
+                raise
+            raise errors.DeadlineExceeded(
+                f"no complete answer within {self.deadline:g} s", provider=provider, path=path
+            ) from None
+
+    async def _once(
+        self, method: str, path: str, provider: str, params: Mapping[str, str] | None
+    ) -> Any:
         """One attempt: send, read within the caps, raise what the status or body says is wrong,
-        decode."""
+        decode (an empty 2xx body is None)."""
         self.calls[provider] += 1
         metrics.UPSTREAM_CALLS.labels(provider).inc()
         started = time.perf_counter()
-        request = self._http.build_request("GET", path, params=dict(params) if params else None)
+        request = self._http.build_request(method, path, params=dict(params) if params else None)
         response, body, declared_over = await self._receive(request, path, provider)
         status = response.status_code
-        log.debug("GET %s -> %s in %.0f ms", path, status, (time.perf_counter() - started) * 1000)
+        log.debug(
+            "%s %s -> %s in %.0f ms", method, path, status, (time.perf_counter() - started) * 1000
+        )
         if status >= 400:
             cls = errors.error_for_status(status)
             raise cls(
@@ -226,6 +245,8 @@ class UseapiClient:
                 status=status,
                 path=path,
             )
+        if not body and method != "GET":
+            return None
         return self._decode(body, response, path, provider)
 
     async def _receive(

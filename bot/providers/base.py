@@ -8,7 +8,7 @@ from collections.abc import Coroutine
 from typing import Any, ClassVar, TypeVar
 
 from bot.errors import PayloadError, UpstreamError
-from bot.models import JobResult, Snapshot
+from bot.models import AccountHealth, JobResult, Snapshot
 from bot.useapi import UseapiClient
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,10 @@ class Provider(abc.ABC):
     #: Human name for embeds and tables.
     title: ClassVar[str]
 
+    #: Whether useapi can stop tracking one of its running jobs (`untrack`,
+    #: `DELETE …/scheduler/{id}`). Where it cannot, `/cancel` refuses in words.
+    can_untrack: ClassVar[bool] = False
+
     def __init__(self, client: UseapiClient) -> None:
         self.client = client
 
@@ -40,6 +44,17 @@ class Provider(abc.ABC):
     async def job(self, job_id: str) -> JobResult:
         """Fetch one job's outcome (`Outcome.RUNNING` when it is not finished yet)."""
 
+    async def accounts(self) -> tuple[AccountHealth, ...]:
+        """Each configured account's health from the provider's accounts endpoint (its `error`,
+        when its session or token ends), for the account checks. None configured: ()."""
+        return ()
+
+    async def untrack(self, job_id: str) -> None:
+        """Ask useapi to stop tracking running job `job_id` (only where `can_untrack`): useapi
+        stops its callbacks, the generation may still run upstream. `NotFound` when useapi
+        runs no such job."""
+        raise NotImplementedError(f"{self.title} has no way to untrack a job")
+
     async def fetch(self) -> Snapshot:
         """`snapshot()` for callers: it raises `UpstreamError` subclasses only (see `_guard`)."""
         return await _guard(self.snapshot(), self.name)
@@ -47,6 +62,14 @@ class Provider(abc.ABC):
     async def fetch_job(self, job_id: str) -> JobResult:
         """`job(job_id)` for callers: it raises `UpstreamError` subclasses only."""
         return await _guard(self.job(job_id), self.name)
+
+    async def fetch_accounts(self) -> tuple[AccountHealth, ...]:
+        """`accounts()` for callers: it raises `UpstreamError` subclasses only."""
+        return await _guard(self.accounts(), self.name)
+
+    async def fetch_untrack(self, job_id: str) -> None:
+        """`untrack(job_id)` for callers: it raises `UpstreamError` subclasses only."""
+        await _guard(self.untrack(job_id), self.name)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
