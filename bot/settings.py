@@ -108,6 +108,7 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 0
     log_level: str = "INFO"
+    cancel_role_id: int | None = None
 
     @field_validator("providers", mode="before")
     @classmethod
@@ -133,7 +134,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"item {position} {exc}") from None
         return list(dict.fromkeys(ids))  # a guild listed twice is synced once
 
-    @field_validator("alert_channel_id", mode="before")
+    @field_validator("alert_channel_id", "cancel_role_id", mode="before")
     @classmethod
     def _alert_channel_id(cls, value: Any) -> Any:
         if value is None or (isinstance(value, str) and not value.strip()):

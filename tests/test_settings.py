@@ -22,6 +22,7 @@ def clean_env(monkeypatch, tmp_path):
         "LOG_LEVEL",
         "DISCORD_API_BASE_URL",
         "DISCORD_GATEWAY_URL",
+        "CANCEL_ROLE_ID",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -32,6 +33,7 @@ def test_defaults_match_the_contract():
     assert s.providers == ["pixverse", "minimax", "dreamina"]
     assert s.guild_ids == []
     assert s.alert_channel_id is None
+    assert s.cancel_role_id is None
     assert s.poll_interval_seconds == 30
     assert s.stuck_after_minutes == 20
     assert s.database_url == "sqlite+aiosqlite:///data/opsbot.db"

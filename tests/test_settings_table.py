@@ -44,6 +44,9 @@ BAD: list[tuple[str, str, str]] = [
     ("ALERT_CHANNEL_ID", "-1", f"ALERT_CHANNEL_ID: {ID_RANGE}"),
     ("ALERT_CHANNEL_ID", "1e3", f"ALERT_CHANNEL_ID: {ID_RANGE}"),
     ("GUILD_IDS", f"1200000000000000100,{MAX_ID + 1}", f"GUILD_IDS: item 2 {ID_RANGE}"),
+    ("CANCEL_ROLE_ID", str(MAX_ID + 1), f"CANCEL_ROLE_ID: {ID_RANGE}"),
+    ("CANCEL_ROLE_ID", "0", f"CANCEL_ROLE_ID: {ID_RANGE}"),
+    ("CANCEL_ROLE_ID", "role", f"CANCEL_ROLE_ID: {ID_RANGE}"),
     ("GUILD_IDS", "0", f"GUILD_IDS: item 1 {ID_RANGE}"),
     ("POLL_INTERVAL_SECONDS", "inf", POLL),
     ("POLL_INTERVAL_SECONDS", "-inf", POLL),
@@ -197,6 +200,9 @@ ACCEPTED: list[tuple[str, str, Any]] = [
     ("ALERT_CHANNEL_ID", "1", 1),
     ("ALERT_CHANNEL_ID", str(MAX_ID), MAX_ID),
     ("GUILD_IDS", f"1, {MAX_ID}, 1", [1, MAX_ID]),
+    ("CANCEL_ROLE_ID", "1", 1),
+    ("CANCEL_ROLE_ID", str(MAX_ID), MAX_ID),
+    ("CANCEL_ROLE_ID", " ", None),
     ("DISCORD_TOKEN", "  padded-token.abc\n", "padded-token.abc"),  # a paste's outer spaces
     ("HTTP_HOST", "", "127.0.0.1"),  # `HTTP_HOST=` left empty: the default
 ]

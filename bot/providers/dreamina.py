@@ -154,7 +154,10 @@ def parse_video(body: Any, job_id: str) -> JobResult:
 
 
 class Dreamina(Provider):
-    """Dreamina v1: queue from `/scheduler`, capacity from `/accounts` minus running jobs."""
+    """Dreamina v1: queue from `/scheduler`, capacity from `/accounts` minus running jobs.
+
+    No `untrack`: useapi documents no `DELETE …/scheduler/{id}` for Dreamina (only deleting a
+    whole account, which also drops its executing jobs), so `/cancel` refuses in words."""
 
     name: ClassVar[str] = NAME
     title: ClassVar[str] = "Dreamina"

@@ -42,6 +42,7 @@ QUEUE_PATH: Final = "/v1/minimax/scheduler/"
 CAPACITY_PATH: Final = "/v1/minimax/scheduler/available"
 ACCOUNTS_PATH: Final = "/v1/minimax/accounts"
 VIDEO_PATH: Final = "/v1/minimax/videos/{id}"
+UNTRACK_PATH: Final = "/v1/minimax/scheduler/{id}"
 
 _ID_KEYS: Final[dict[str, Kind | None]] = {"videoId": "video", "imageId": "image", "id": None}
 #: What counts against an account's maxJobs (as /scheduler/available counts): videos.
@@ -146,6 +147,7 @@ class MiniMax(Provider):
 
     name: ClassVar[str] = NAME
     title: ClassVar[str] = "MiniMax"
+    can_untrack: ClassVar[bool] = True
 
     async def _capacity(self) -> tuple[bool, Any]:
         """(True, available body), or (False, accounts map) where /available is a 404."""
@@ -173,6 +175,13 @@ class MiniMax(Provider):
         except errors.NotFound:
             return removed(job_id)
         return parse_video(body, job_id)
+
+    async def untrack(self, job_id: str) -> None:
+        """`DELETE /v1/minimax/scheduler/{id}` (a videoId or imageId); `NotFound` ("Unable to
+        locate running <id>") when useapi runs no such job."""
+        await self.client.delete(
+            UNTRACK_PATH.format(id=quote(job_id, safe="")), provider=self.name
+        )
 
 
 PROVIDER = MiniMax

@@ -42,6 +42,7 @@ QUEUE_PATH: Final = "/v2/pixverse/scheduler/"
 CAPACITY_PATH: Final = "/v2/pixverse/scheduler/available"
 VIDEO_PATH: Final = "/v2/pixverse/videos/{id}"
 LEGACY_JOB_PATH: Final = "/v1/pixverse/jobs/"
+UNTRACK_PATH: Final = "/v2/pixverse/scheduler/{id}"
 
 _ID_KEYS: Final[dict[str, Kind | None]] = {"id": None, "videoId": "video", "imageId": "image"}
 _BY_STATUS: Final[dict[int, Outcome]] = {
@@ -172,6 +173,7 @@ class PixVerse(Provider):
 
     name: ClassVar[str] = NAME
     title: ClassVar[str] = "PixVerse"
+    can_untrack: ClassVar[bool] = True
 
     async def snapshot(self) -> Snapshot:
         queue, capacity = await both(
@@ -200,6 +202,13 @@ class PixVerse(Provider):
         except errors.NotFound:
             return still_processing(job_id)
         return parse_video(body, job_id)
+
+    async def untrack(self, job_id: str) -> None:
+        """`DELETE /v2/pixverse/scheduler/{id}` (a video or image id); `NotFound` when useapi
+        runs no such job. Whatever a 2xx carries is not needed."""
+        await self.client.delete(
+            UNTRACK_PATH.format(id=quote(job_id, safe="")), provider=self.name
+        )
 
 
 PROVIDER = PixVerse

@@ -20,7 +20,7 @@ __all__ = ["DirectControl"]
 
 
 class DirectControl:
-    """`start_job`, `finish_job`, `fill_account`, `free_account`, `set_max_jobs`."""
+    """`start_job`, `finish_job`, `untrack`, `fill_account`, `free_account`, `set_max_jobs`."""
 
     if TYPE_CHECKING:  # what `Simulator` provides
         _world: Population
@@ -112,6 +112,18 @@ class DirectControl:
             raise ValueError(f"job {job_id} already ended ({job.outcome})")
         self._world.finish(job, max(self.now_ts(), job.started_ts), outcome)
         return job
+
+    def untrack(self, provider: str, job_id: str) -> SimJob | None:
+        """What `DELETE …/scheduler/{id}` does: stop tracking a running job of `provider` now.
+        It leaves the scheduler and frees its slot (the `/scheduler/available` counts), and
+        ends `cancelled`, which its job endpoint answers from then on (useapi stops tracking;
+        the simulated generation stops with it). None, and nothing changes, when `provider`
+        runs no such job (an unknown id, another provider's, a legacy one, one that ended)."""
+        self.step()  # a job the churn ends by now is not running any more
+        job = self.job(job_id)
+        if job is None or job.provider != provider or job.legacy or not job.running:
+            return None
+        return self.finish_job(job_id, "cancelled")
 
     def fill_account(
         self,

@@ -45,9 +45,9 @@ def job_for(sim: Simulator, provider: str, job_id: str) -> SimJob | None:
 
 
 def delete_job(sim: Simulator, provider: str, job_id: str, *, code: bool = True) -> Reply:
-    """`DELETE …/scheduler/{id}`: stop tracking a running job (it ends `cancelled`)."""
-    job = job_for(sim, provider, job_id)
-    if job is None or not job.running:
+    """`DELETE …/scheduler/{id}`: stop tracking a running job (`Simulator.untrack`: it ends
+    `cancelled`); 204, or 404 "Unable to locate running <id>" when none runs (`code=False`
+    where the provider's error body has no `code`, as MiniMax's)."""
+    if sim.untrack(provider, job_id) is None:
         return error_reply(404, f"Unable to locate running {job_id}", code=code)
-    sim.finish_job(job_id, "cancelled")
     return Reply(204)

@@ -14,6 +14,7 @@ one module per concern, each a set of functions over an open connection:
 * `outbox`      – every decided event and its delivery state; `claims`: taking rows to deliver
 * `alertconfig` – routes, mutes, mentions
 * `boards`      – the `/board` messages
+* `untracks`    – jobs untracked from Discord, for their `cancelled` alert
 
 Times are stored as naive UTC and handed out as aware UTC.
 """
@@ -48,6 +49,7 @@ from bot.store.schema import (
     snapshots_table,
     states_table,
 )
+from bot.store.untracks import Untrack
 from bot.store.watchstate import PendingJob, WatchState
 
 __all__ = [
@@ -64,6 +66,7 @@ __all__ = [
     "Snowflake",
     "Store",
     "StoreError",
+    "Untrack",
     "WatchState",
     "_req",
     "_stuck_ids",

@@ -27,11 +27,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.alerts import AlertConfig, AlertState, Mention, Mute, OutboxItem, Route
 from bot.events import EventKind
 from bot.models import Snapshot
-from bot.store import alertconfig, boards, claims, database, leases, outbox, watchstate
+from bot.store import alertconfig, boards, claims, database, leases, outbox, untracks, watchstate
 from bot.store.boards import Board
 from bot.store.codecs import check_id, refused_text
 from bot.store.errors import DatabaseGone
 from bot.store.outbox import PRUNE_CHUNK, HeldRow, OutboxRow, check_items, queue
+from bot.store.untracks import Untrack
 from bot.store.watchstate import PendingJob, WatchState
 
 log = logging.getLogger(__name__)
@@ -449,3 +450,22 @@ class Store:
         check_id("message_id", message_id)
         async with self.engine.begin() as conn:
             return await boards.remove_board(conn, message_id)
+
+    # ------------------------------------------------------------------ untracked jobs
+
+    @_uncancelled
+    async def record_untrack(self, provider: str, job_id: str, by: int, at: datetime) -> None:
+        """Remember that Discord user `by` untracked `job_id` at `at` (the first record of a
+        job stands), for the watcher to report it `cancelled` when it leaves the queue."""
+        check_id("by", by)
+        async with self.engine.begin() as conn:
+            await untracks.record(conn, Untrack(provider, job_id, by, at))
+
+    @_uncancelled
+    async def untracked(self, provider: str, job_ids: Iterable[str]) -> dict[str, Untrack]:
+        """The untrack records of those of `job_ids` (of `provider`) that have one."""
+        ids = list(job_ids)
+        if not ids:
+            return {}
+        async with self.engine.connect() as conn:
+            return await untracks.read(conn, provider, ids)

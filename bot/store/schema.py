@@ -8,6 +8,7 @@
 * `alert_routes`, `alert_mentions`, `alert_mutes` – the `/alerts` configuration
 * `board_messages`  – the `/board` messages the bot edits every tick
 * `leases`          – who leads a named job (one watcher per provider across replicas)
+* `job_untracks`    – jobs untracked from Discord (`/cancel`): who and when (schema 2)
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from sqlalchemy.sql.dml import Insert
 
 from bot.store.codecs import Snowflake
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _ID = BigInteger().with_variant(Integer(), "sqlite")  # autoincrement on both
 
@@ -158,6 +159,17 @@ leases_table = Table(
     Column("name", String(128), primary_key=True),
     Column("holder", String(128), nullable=False),
     Column("until", DateTime, nullable=False),
+)
+
+untracks_table = Table(
+    "job_untracks",
+    metadata,
+    Column("provider", String(64), nullable=False),
+    Column("job_id", Text, nullable=False),
+    Column("by_user", Snowflake, nullable=False),
+    Column("at", DateTime, nullable=False),
+    PrimaryKeyConstraint("provider", "job_id"),
+    Index("ix_job_untracks_at", "at"),
 )
 
 

@@ -11,13 +11,18 @@ from bot import alerts
 from bot.errors import UpstreamError
 from bot.models import JobResult, Outcome
 from bot.providers.base import Provider
-from bot.store import PendingJob
+from bot.store import PendingJob, Untrack
 from bot.watch.plan import TickPlan
 
 #: Why a job whose id decoding had to change is reported `unknown` as soon as it leaves.
 UNASKABLE = (
     "its id held a character that useapi's JSON could not carry (shown as \ufffd), "
     "so useapi cannot be asked what became of it"
+)
+#: What a job untracked from Discord (`/cancel`) is reported with as it leaves the queue.
+UNTRACKED = (
+    "untracked from Discord: useapi stopped tracking it and its callbacks "
+    "(the generation may still have run upstream)"
 )
 #: A departed job, what its endpoint answered (None: no answer), and the error if any.
 Resolved = tuple[PendingJob, JobResult | None, str | None]
@@ -53,6 +58,30 @@ async def _resolve(provider: Provider, p: PendingJob, gate: asyncio.Semaphore) -
             return p, await provider.fetch_job(p.job.id), None
         except UpstreamError as exc:
             return p, None, str(exc)
+
+
+def untracked(
+    plan: TickPlan,
+    provider: str,
+    todo: Iterable[PendingJob],
+    marks: Mapping[str, Untrack],
+    stored: Mapping[str, PendingJob],
+    now: datetime,
+) -> list[PendingJob]:
+    """Jobs untracked from Discord are `cancelled` as they leave, without asking useapi: its
+    job endpoint may still say running or completed, the generation going on upstream. The
+    rest is returned, to be asked as usual."""
+    rest: list[PendingJob] = []
+    for p in todo:
+        mark = marks.get(p.job.id)
+        if mark is None:
+            rest.append(p)
+            continue
+        plan.events.append(
+            alerts.job_event(provider, p.job, None, Outcome.CANCELLED, now=now, detail=UNTRACKED)
+        )
+        _resolved(plan, p, stored)
+    return rest
 
 
 def unaskable(

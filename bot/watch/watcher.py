@@ -22,7 +22,7 @@ from bot.models import Snapshot
 from bot.providers.base import Provider
 from bot.store import PendingJob, Store, WatchState, unstorable
 from bot.watch.config import WatchConfig, utcnow
-from bot.watch.jobs import decide, resolve_all, unaskable
+from bot.watch.jobs import decide, resolve_all, unaskable, untracked
 from bot.watch.plan import (
     TickPlan,
     TickReport,
@@ -221,6 +221,9 @@ class ProviderWatcher:
         plan.pending_remove += [jid for jid in stored if jid in running]
         todo = [p for jid, p in stored.items() if jid not in running]
         todo += [PendingJob(job=j, left_at=now) for j in d.left if j.id not in stored]
+        if todo:
+            marks = await self.store.untracked(self.name, (p.job.id for p in todo))
+            todo = untracked(plan, self.name, todo, marks, stored, now)
         ask = [p for p in todo if p.job.askable]
         results = await resolve_all(self.provider, ask, gate=self._gate, budget=self.config.budget)
         plan.calls += len(ask)
