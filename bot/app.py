@@ -34,7 +34,7 @@ from bot.watch import ProviderWatcher
 log = logging.getLogger(__name__)
 
 #: Cogs every bot loads besides the provider cogs.
-SHARED_COGS = ("cogs.status", "cogs.alerts", "cogs.board", "cogs.delivery")
+SHARED_COGS = ("cogs.status", "cogs.alerts", "cogs.board", "cogs.delivery", "cogs.cancel")
 
 
 class OpsBot(commands.Bot):

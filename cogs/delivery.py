@@ -20,6 +20,7 @@ from discord.ext import commands, tasks
 from bot import embeds, metrics
 from bot.delivery import Deliverer, DeliveryFailed, nonce_for
 from bot.events import Event
+from bot.untrack import alert_view
 from bot.watch import TickReport
 
 if TYPE_CHECKING:
@@ -157,10 +158,16 @@ class DeliveryCog(commands.Cog, name="Delivery"):
             )
         else:
             content, allowed = None, discord.AllowedMentions.none()
+        untrackable = {n for n, p in self.bot.providers.items() if p.can_untrack}
+        view = alert_view(events, untrackable, redact=self.bot.settings.redact_accounts)
         try:
             # discord.py sends enforce_nonce with every nonce.
             message = await channel.send(
-                content=content, embeds=batch, allowed_mentions=allowed, nonce=nonce_for(events)
+                content=content,
+                embeds=batch,
+                allowed_mentions=allowed,
+                nonce=nonce_for(events),
+                view=view or discord.utils.MISSING,
             )
         except _SEND_ERRORS as exc:
             failure = _failure(exc)

@@ -202,7 +202,7 @@ def requests_for(fake: FakeDiscord, inter: FakeInteraction) -> list[Any]:
 async def test_startup_syncs_commands_to_the_guild(start_bot):
     h = await start_bot()
     synced = {c["name"]: c for c in h.fake.synced_commands(h.fake.guild_id)}
-    assert set(synced) == {"queue", "capacity", "job", "status", "alerts", "board"}
+    assert set(synced) == {"queue", "capacity", "job", "status", "alerts", "board", "cancel"}
     opts = {
         name: {o["name"]: o for o in cmd.get("options", [])}
         for name, cmd in synced.items()
@@ -229,6 +229,13 @@ async def test_startup_syncs_commands_to_the_guild(start_bot):
     assert opts["queue"]["account"].get("autocomplete") is True
     assert not opts["queue"]["account"].get("choices")
     assert opts["job"]["id"]["type"] == 3 and opts["job"]["id"]["required"] is True
+    # /cancel: everyone sees it (CANCEL_ROLE_ID members too); the cog checks who may use it
+    cancel = {o["name"]: o for o in synced["cancel"]["options"]}
+    assert list(cancel) == ["provider", "id"]
+    assert [c["value"] for c in cancel["provider"]["choices"]] == list(PROVIDERS)
+    assert cancel["provider"]["required"] is True and cancel["id"]["required"] is True
+    assert cancel["id"]["type"] == 3
+    assert synced["cancel"].get("default_member_permissions") in (None, "")
     assert int(synced["alerts"]["default_member_permissions"]) == 1 << 5
     assert int(synced["board"]["default_member_permissions"]) == 1 << 5
     assert {o["name"] for o in synced["alerts"]["options"]} == {
@@ -241,7 +248,8 @@ async def test_startup_syncs_commands_to_the_guild(start_bot):
 
 
 #: The command payloads the bot synced before issue 10 reorganised its cogs (recorded from
-#: that code): every command, option and choice must reach Discord exactly as it did.
+#: that code): every command, option and choice must reach Discord exactly as it did. Issue 11
+#: added /cancel (recorded from the code that added it; the other commands are unchanged).
 SYNCED_BEFORE = Path(__file__).parent / "data" / "synced_commands.json"
 
 

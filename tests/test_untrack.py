@@ -40,7 +40,7 @@ def room(sim: Simulator, provider: str) -> str:
         if acct.available:
             return acct.account
     acct = sim.accounts(provider)[0]
-    sim.finish_job(acct.running[0])
+    sim.finish_job(next(iter(acct.running)))
     return acct.account
 
 

@@ -179,9 +179,7 @@ class MiniMax(Provider):
     async def untrack(self, job_id: str) -> None:
         """`DELETE /v1/minimax/scheduler/{id}` (a videoId or imageId); `NotFound` ("Unable to
         locate running <id>") when useapi runs no such job."""
-        await self.client.delete(
-            UNTRACK_PATH.format(id=quote(job_id, safe="")), provider=self.name
-        )
+        await self.client.delete(UNTRACK_PATH.format(id=quote(job_id, safe="")), provider=self.name)
 
 
 PROVIDER = MiniMax

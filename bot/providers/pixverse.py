@@ -206,9 +206,7 @@ class PixVerse(Provider):
     async def untrack(self, job_id: str) -> None:
         """`DELETE /v2/pixverse/scheduler/{id}` (a video or image id); `NotFound` when useapi
         runs no such job. Whatever a 2xx carries is not needed."""
-        await self.client.delete(
-            UNTRACK_PATH.format(id=quote(job_id, safe="")), provider=self.name
-        )
+        await self.client.delete(UNTRACK_PATH.format(id=quote(job_id, safe="")), provider=self.name)
 
 
 PROVIDER = PixVerse
