@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -22,7 +23,7 @@ from discord.ext import commands
 from bot import errors, validate
 from bot.embeds.layout import cut
 from bot.models import Snapshot
-from bot.text import escape, truncate
+from bot.text import display_id, escape, redact_email, truncate
 from bot.untrack import JobRef, UntrackButton, rebuilt_view
 
 if TYPE_CHECKING:
@@ -54,9 +55,27 @@ Say = Callable[[discord.Interaction, str], Awaitable[None]]
 class ConfirmView(discord.ui.View):
     """Untrack / Keep it, for the member who asked (the message is ephemeral: only they see it)."""
 
-    def __init__(self, on_confirm: Callable[[discord.Interaction], Awaitable[None]]) -> None:
-        super().__init__(timeout=CONFIRM_TIMEOUT)
+    def __init__(
+        self,
+        on_confirm: Callable[[discord.Interaction], Awaitable[None]],
+        *,
+        timeout: float = CONFIRM_TIMEOUT,
+    ) -> None:
+        super().__init__(timeout=timeout)
         self._on_confirm = on_confirm
+        #: The interaction whose answer holds these buttons (to take them away on timeout).
+        self.asked: discord.Interaction | None = None
+
+    async def on_timeout(self) -> None:
+        if self.asked is None:
+            return
+        try:
+            await self.asked.edit_original_response(
+                content="Not untracked: the question went unanswered. Nothing was changed.",
+                view=None,
+            )
+        except discord.HTTPException:
+            log.debug("could not take the confirm buttons away", exc_info=True)
 
     @discord.ui.button(label="Untrack", style=discord.ButtonStyle.danger)
     async def confirm(self, interaction: discord.Interaction, _: discord.ui.Button[Any]) -> None:
@@ -74,8 +93,10 @@ class ConfirmView(discord.ui.View):
 class CancelCog(commands.Cog, name="Cancel"):
     """Untrack a running job, from /cancel or from a stuck alert's button."""
 
-    def __init__(self, bot: OpsBot) -> None:
+    def __init__(self, bot: OpsBot, *, confirm_timeout: float = CONFIRM_TIMEOUT) -> None:
         self.bot = bot
+        #: How long the confirm buttons stay live; tests shorten it.
+        self.confirm_timeout = confirm_timeout
 
     async def cog_load(self) -> None:
         # Registered at start-up, so the buttons of alerts posted before a restart still work.
@@ -83,6 +104,10 @@ class CancelCog(commands.Cog, name="Cancel"):
 
     async def cog_unload(self) -> None:
         self.bot.remove_dynamic_items(UntrackButton)
+
+    @property
+    def _redact(self) -> bool:
+        return self.bot.settings.redact_accounts
 
     # -- who, what ---------------------------------------------------------------------------
     def refusal(self, interaction: discord.Interaction) -> str | None:
@@ -128,7 +153,7 @@ class CancelCog(commands.Cog, name="Cancel"):
         for job in snap.jobs:
             if ref.matches(job.id):
                 return job.id, None
-        what = f"`{_shown(ref.job_id)}`" if ref.job_id else "that job"
+        what = f"`{_shown(ref.job_id, self._redact)}`" if ref.job_id else "that job"
         return None, (
             f"{title} is not running {what} (as of the last poll): there is nothing to untrack."
         )
@@ -190,11 +215,15 @@ class CancelCog(commands.Cog, name="Cancel"):
         cid = interaction.data.get("custom_id") if alert is not None and interaction.data else None
 
         async def confirmed(click: discord.Interaction) -> None:
-            await self._untrack(click, provider, job_id, alert=alert, button=cid)
+            await self._untrack(
+                click, provider, job_id, alert=alert, button=cid if isinstance(cid, str) else None
+            )
 
+        view = ConfirmView(confirmed, timeout=self.confirm_timeout)
+        view.asked = interaction
         await interaction.response.send_message(
-            f"Untrack {title} job `{_shown(job_id)}`?\n{MEANING}",
-            view=ConfirmView(confirmed),
+            f"Untrack {title} job `{_shown(job_id, self._redact)}`?\n{MEANING}",
+            view=view,
             ephemeral=True,
             allowed_mentions=discord.AllowedMentions.none(),
         )
@@ -206,11 +235,11 @@ class CancelCog(commands.Cog, name="Cancel"):
         job_id: str,
         *,
         alert: discord.Message | None,
-        button: Any,
+        button: str | None,
     ) -> None:
         adapter = self.bot.providers.get(provider)
         title = adapter.title if adapter is not None else provider
-        what = f"{title} job `{_shown(job_id)}`"
+        what = f"{title} job `{_shown(job_id, self._redact)}`"
         if adapter is None:
             await _edit(
                 click, f'Provider "{provider}" is not enabled any more. Nothing was changed.'
@@ -226,7 +255,8 @@ class CancelCog(commands.Cog, name="Cancel"):
             )
             return
         except errors.UpstreamError as exc:
-            await _edit(click, f"Could not untrack {what}: {escape(truncate(str(exc), 300))}")
+            text = redact_email(str(exc)) if self._redact else str(exc)
+            await _edit(click, f"Could not untrack {what}: {escape(truncate(text, 300))}")
             return
         now = self.bot.clock()
         note = ""
@@ -238,14 +268,19 @@ class CancelCog(commands.Cog, name="Cancel"):
                 "\nopsbot could not record it, so its alert will say what useapi reports "
                 "when it leaves the queue."
             )
-        if alert is not None and isinstance(button, str):
+        if alert is not None and button is not None:
             await self._mark_alert(alert, button, click.user.id, now, what)
         await _edit(click, DONE.format(what=what) + note)
 
     async def _mark_alert(
-        self, alert: discord.Message, button: str, user_id: int, now: Any, what: str
+        self, alert: discord.Message, button: str, user_id: int, now: datetime, what: str
     ) -> None:
-        """Say on the alert who untracked which job and when; that button is disabled."""
+        """Say on the alert who untracked which job and when; that button is disabled. The
+        message is read again first: another job's line may have been added meanwhile."""
+        try:
+            alert = await alert.channel.fetch_message(alert.id)
+        except discord.HTTPException:
+            log.debug("could not read alert message %s again", alert.id, exc_info=True)
         view = rebuilt_view(alert, disable=button)
         several = view is not None and len(view.children) > 1
         line = f"Untracked by <@{user_id}> at {discord.utils.format_dt(now, 'f')}"
@@ -260,9 +295,10 @@ class CancelCog(commands.Cog, name="Cancel"):
             log.warning("could not mark alert message %s as untracked", alert.id, exc_info=True)
 
 
-def _shown(job_id: str | None) -> str:
-    """A job id inside backticks: cut, and no backtick to break out of them."""
-    return truncate(job_id or "", SHOWN_ID_CHARS).replace("`", "ˋ")
+def _shown(job_id: str | None, redact: bool) -> str:
+    """A job id inside backticks: e-mails masked when `redact`, cut, and no backtick to
+    break out of them."""
+    return truncate(display_id(job_id or "", redact), SHOWN_ID_CHARS).replace("`", "ˋ")
 
 
 async def _tell(interaction: discord.Interaction, text: str) -> None:

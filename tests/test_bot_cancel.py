@@ -15,7 +15,7 @@ from typing import Any
 from bot.alerts import job_event, stuck_event
 from bot.models import Job, Outcome
 from bot.sim import Simulator
-from bot.text import short_id
+from bot.text import redact_email, short_id
 from bot.untrack import (
     CUSTOM_ID_MAX,
     JobRef,
@@ -134,6 +134,8 @@ async def test_cancel_asks_untracks_and_the_job_is_reported_cancelled_once(start
     [mark] = (await h.bot.store.untracked("pixverse", [job, other])).values()
     assert (mark.job_id, mark.by) == (job, ADMIN)
 
+    await h.stop()  # the record outlives a restart before the next tick
+    h = await start_bot(sim=sim, db=db, providers=["pixverse", "minimax"])
     await cycle(h)  # the next tick: gone from the queue, reported cancelled, useapi not asked
     snapshot = h.bot.state("pixverse").snapshot
     assert snapshot is not None and {j.id for j in snapshot.jobs} == {other}
@@ -243,6 +245,24 @@ async def test_dreamina_is_refused_in_words_and_keep_it_changes_nothing(start_bo
     assert sim.job(pix).running and sim.job(dream).running  # type: ignore[union-attr]
 
 
+async def test_an_unanswered_question_changes_nothing(start_bot):
+    sim = make_sim()
+    h = await start_bot(sim=sim, providers=["pixverse"])
+    cog: Any = h.bot.get_cog("Cancel")
+    cog.confirm_timeout = 0.2
+    job = sim.start_job("pixverse", duration=INF)
+    await cycle(h)
+    inter = await h.fake.invoke(
+        "cancel", {"provider": "pixverse", "id": job}, permissions=ADMIN_PERMISSIONS
+    )
+    asked = await answered(h, inter)
+    assert asked["content"].startswith("Untrack PixVerse job")
+    edit = await h.fake.wait_for_original_edit(inter, timeout=10)
+    assert edit["content"] == "Not untracked: the question went unanswered. Nothing was changed."
+    assert edit["components"] == []
+    assert delete_count(sim) == 0
+
+
 async def test_upstream_failure_is_one_line(start_bot):
     sim = make_sim()
     h = await start_bot(sim=sim, providers=["pixverse"])
@@ -324,8 +344,10 @@ async def test_redacted_accounts_and_long_ids_use_a_hash_in_the_button(start_bot
     asked = await answered(
         h, await h.fake.click(alert, b["custom_id"], permissions=ADMIN_PERMISSIONS)
     )
-    assert asked["content"].startswith("Untrack PixVerse job `")
-    assert (await confirm(h, asked)).startswith("Untracked PixVerse job")
+    shown_id = redact_email(job)
+    assert shown_id != job
+    assert asked["content"] == f"Untrack PixVerse job `{shown_id}`?\n{MEANING}"
+    assert (await confirm(h, asked)).startswith(f"Untracked PixVerse job `{shown_id}`")
     assert not sim.job(job).running  # type: ignore[union-attr]
 
 
