@@ -46,6 +46,13 @@ async def test_rows_older_than_the_keep_are_forgotten_at_the_next_record(store):
     assert sorted(await store.untracked("pixverse", ["old", "edge", "new"])) == ["edge", "new"]
 
 
+async def test_an_id_the_database_cannot_hold_is_simply_not_untracked(store):
+    """A lone surrogate (an adapter could build one): asking must not fail the tick."""
+    await store.record_untrack("pixverse", "a", USER, T0)
+    got = await store.untracked("pixverse", ["user:1-pixverse:a@x-video:\ud800", "a"])
+    assert list(got) == ["a"]
+
+
 async def test_a_bad_user_id_is_refused_before_sql(store):
     with pytest.raises(ValueError, match="not a Discord id"):
         await store.record_untrack("pixverse", "a", 0, T0)

@@ -463,8 +463,9 @@ class Store:
 
     @_uncancelled
     async def untracked(self, provider: str, job_ids: Iterable[str]) -> dict[str, Untrack]:
-        """The untrack records of those of `job_ids` (of `provider`) that have one."""
-        ids = list(job_ids)
+        """The untrack records of those of `job_ids` (of `provider`) that have one. An id the
+        database cannot hold was never recorded, and is not sent to it either."""
+        ids = [i for i in job_ids if not self.refuses(i)]
         if not ids:
             return {}
         async with self.engine.connect() as conn:
