@@ -48,9 +48,6 @@ DONE = (
     "still run upstream). It leaves /queue at the next poll and is reported once as cancelled."
 )
 
-#: `(interaction, text)`: how an answer reaches the member.
-Say = Callable[[discord.Interaction, str], Awaitable[None]]
-
 
 class ConfirmView(discord.ui.View):
     """Untrack / Keep it, for the member who asked (the message is ephemeral: only they see it)."""
