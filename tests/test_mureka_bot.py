@@ -8,6 +8,8 @@ import asyncio
 import math
 from typing import Any
 
+import pytest
+
 from bot.providers.mureka import EXPIRED
 from bot.sim import ManualClock, Simulator
 from rig.botharness import TOKEN, Harness, cycle, settled
@@ -60,7 +62,7 @@ async def test_every_view_of_mureka(start_bot):
     sim = two_provider_sim()
     h = await start_bot(sim=sim, providers=["pixverse", "mureka"])
     synced = {c["name"]: c for c in h.fake.synced_commands(h.fake.guild_id)}
-    choices = [o for o in synced["queue"]["options"] if o["name"] == "provider"][0]["choices"]
+    choices = next(o for o in synced["queue"]["options"] if o["name"] == "provider")["choices"]
     assert {c["value"] for c in choices} == {"pixverse", "mureka"}
 
     first, last = (a.account for a in sim.accounts("mureka"))
@@ -140,3 +142,43 @@ async def test_mureka_job_alerts_route_and_mute_and_no_capacity_alert(start_bot)
     await cycle(h, ticks=2)
     await settled(h)
     assert count(h.fake, "completed", muted) == 0
+
+
+@pytest.mark.parametrize(
+    ("kind", "added"), [("surrogate", 1), ("huge_numbers", 2), ("duplicates", 0)]
+)
+async def test_odd_but_readable_mureka_bodies_are_no_outage(start_bot, kind: str, added: int):
+    """The simulator's hostile-item faults work on Mureka's grouped body too: the watcher
+    reads it (each id once, no lone surrogate) and reports the real job's outcome."""
+    sim = two_provider_sim()
+    h = await start_bot(sim=sim, providers=["pixverse", "mureka"])
+    during = sim.start_job("mureka", sim.accounts("mureka")[0].account, duration=INF)
+    await cycle(h)
+    sim.faults.set("mureka", kind)
+    await cycle(h)
+    watcher = h.cog("mureka").watcher
+    assert watcher.last_error is None and watcher.latest is not None
+    ids = [j.id for j in watcher.latest.jobs]
+    assert during in ids and len(ids) == len(set(ids)) == 1 + added
+    for job_id in ids:
+        job_id.encode()  # no lone surrogate got through
+    sim.finish_job(during, "completed")
+    await cycle(h, ticks=2)
+    await settled(h)
+    assert count(h.fake, "completed", during) == 1
+    assert count(h.fake, "unreachable") == 0
+
+
+async def test_an_unreadable_mureka_body_is_an_outage_and_recovers(start_bot):
+    sim = two_provider_sim()
+    h = await start_bot(sim=sim, providers=["pixverse", "mureka"])
+    await cycle(h)
+    sim.faults.set("mureka", "deep")
+    await cycle(h, ticks=3)
+    assert h.cog("mureka").watcher.last_error == "mureka: useapi sent JSON nested too deep to read"
+    assert count(h.fake, "unreachable", "Mureka") == 1
+    assert sim.faults.clear("mureka") == 1
+    await cycle(h, ticks=3)
+    await settled(h)
+    assert count(h.fake, "recovered", "Mureka") == 1
+    assert count(h.fake, "unreachable") == 1  # PixVerse never was
