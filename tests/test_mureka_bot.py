@@ -12,7 +12,7 @@ import pytest
 
 from bot.providers.mureka import EXPIRED
 from bot.sim import ManualClock, Simulator
-from rig.botharness import TOKEN, Harness, cycle, settled
+from rig.botharness import TOKEN, Harness, StartBot, cycle, settled
 from rig.fakediscord import ADMIN_PERMISSIONS
 from rig.received import alerts, count
 
@@ -147,7 +147,9 @@ async def test_mureka_job_alerts_route_and_mute_and_no_capacity_alert(start_bot)
 @pytest.mark.parametrize(
     ("kind", "added"), [("surrogate", 1), ("huge_numbers", 2), ("duplicates", 0)]
 )
-async def test_odd_but_readable_mureka_bodies_are_no_outage(start_bot, kind: str, added: int):
+async def test_odd_but_readable_mureka_bodies_are_no_outage(
+    start_bot: StartBot, kind: str, added: int
+) -> None:
     """The simulator's hostile-item faults work on Mureka's grouped body too: the watcher
     reads it (each id once, no lone surrogate) and reports the real job's outcome."""
     sim = two_provider_sim()
