@@ -5,8 +5,10 @@ endpoint's 7-day 404, and the adapter over real HTTP against the simulator."""
 from __future__ import annotations
 
 import copy
+import json
 import math
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -115,6 +117,30 @@ def test_documented_queue_body() -> None:
     )
     assert mureka.parse_queue(DOC_QUEUE, NOW) == jobs
     assert mureka.parse_capacity(DOC_QUEUE) == accounts
+
+
+def test_the_seed_bodies() -> None:
+    seeds = Path(__file__).parent / "data" / "seeds"
+    queue = json.loads((seeds / "mureka-v1-jobs.json").read_text())
+    jobs, accounts = mureka.parse_jobs(queue)
+    assert [(j.account, j.kind, j.elapsed_seconds) for j in jobs] == [
+        ("1234567890", "music", 24),
+        ("1234567890", "music", 45),
+        ("1234567890", "music", 83),
+    ]
+    assert accounts == (no_limit("1234567890", 3),)  # the list and `total` agree here
+    one = json.loads((seeds / "mureka-v1-job.json").read_text())
+    assert mureka.parse_job(one, ID1) == mureka.parse_job(
+        {
+            **DOC_JOB,
+            "request": {
+                "prompt": "a calm piano piece",
+                "replyUrl": "https://hooks.example/x",
+                "replyRef": "r-1",
+            },
+        },
+        ID1,
+    )
 
 
 @pytest.mark.parametrize(
