@@ -80,7 +80,7 @@ async def test_each_outcome_is_alerted_once_per_job(start_bot):
     assert len(alerts(h.fake)) == len(jobs)
     # one message per provider and tick, each alert its own embed with the provider's name
     messages = h.fake.messages(h.alert_channel)
-    assert len(messages) == len(sim.providers) == 4
+    assert len(messages) == len(sim.providers)  # every simulated provider, Mureka too
     for m in messages:
         assert len(m["embeds"]) == 4 and m["content"] == ""
     titles = {t for t, _, _ in alerts(h.fake)}
@@ -183,12 +183,12 @@ async def test_a_job_past_the_threshold_is_stuck_once(start_bot):
     await cycle(h, ticks=3)
     await settled(h)
     assert count(h.fake, "stuck", young) == 1
-    assert count(h.fake, "stuck") == len(sim.providers) + 1 == 5  # and nobody again
+    assert count(h.fake, "stuck") == len(sim.providers) + 1  # and nobody again
     # when a stuck job finally ends, that is news of its own
     sim.finish_job(late["pixverse"], "failed")
     await cycle(h)
     assert count(h.fake, "failed", late["pixverse"]) == 1
-    assert count(h.fake, "stuck") == 5
+    assert count(h.fake, "stuck") == len(sim.providers) + 1
 
 
 async def test_unauthorized_then_recovered(start_bot):
