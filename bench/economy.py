@@ -1,4 +1,4 @@
-"""Upstream economy: useapi requests per tick (all three providers) with 500 running jobs
+"""Upstream economy: useapi requests per tick (every simulated provider) with 500 running jobs
 across 50 accounts in steady state, opsbot's watcher against a naive poller, side by side.
 
 Each round first changes the world the same way for both – a few jobs end (`FINISH_PER_TICK`,
@@ -39,6 +39,7 @@ NAIVE_PATHS: dict[str, tuple[str, str]] = {
     "pixverse": ("/v2/pixverse/scheduler/", "/v2/pixverse/videos/{id}"),
     "minimax": ("/v1/minimax/scheduler/", "/v1/minimax/videos/{id}"),
     "dreamina": ("/v1/dreamina/scheduler", "/v1/dreamina/videos/{id}"),
+    "mureka": ("/v1/mureka/jobs", "/v1/mureka/jobs/{id}"),
 }
 
 
@@ -73,7 +74,7 @@ def _churn(sim: Simulator, rng: random.Random, n: int) -> None:
     """`n` jobs end and as many start in their place (new ones never end by themselves)."""
     for job in rng.sample(sim.running(), n):
         sim.finish_job(job.id, rng.choice(OUTCOMES))
-        sim.start_job(job.provider, job.account, "video", float("inf"))
+        sim.start_job(job.provider, job.account, job.kind, float("inf"))
 
 
 async def measure(

@@ -1,11 +1,11 @@
-"""Scale: CPU time and peak RSS of one watcher tick (fetch → parse → diff → persist) for all
-three providers, at several population sizes.
+"""Scale: CPU time and peak RSS of one watcher tick (fetch → parse → diff → persist) for
+every simulated provider, at several population sizes.
 
 Each size runs in a fresh process (so its peak RSS is that size's own) against a static
 simulator served from yet another process (`bench.simproc`), so the figures count only the
 bot's side: `time.process_time()` of the measuring process (user + system CPU of all its
 threads – the event loop and aiosqlite's worker thread – including the kernel work of receiving
-the HTTP bodies), around `ProviderWatcher.tick()` of the three providers one after the other.
+the HTTP bodies), around `ProviderWatcher.tick()` of each simulated provider, one after the other.
 The first tick (nothing stored yet: every job is new, stuck jobs are reported) is reported
 apart from the steady state (median of ticks 2+).
 
@@ -39,7 +39,7 @@ from bot.store import Store
 from bot.useapi import UseapiClient
 from bot.watch import ProviderWatcher, WatchConfig
 
-#: (running jobs, accounts) – totals across the three providers.
+#: (running jobs, accounts) – totals across the simulated providers.
 SIZES: tuple[tuple[int, int], ...] = ((1_000, 10), (10_000, 500), (50_000, 2_000))
 QUICK_SIZES: tuple[tuple[int, int], ...] = ((1_000, 10), (10_000, 500))
 
@@ -64,7 +64,7 @@ def _rss_mb() -> float:
 async def measure(
     url: str, token: str, *, ticks: int = 5, db_dir: Path, profile: bool = False
 ) -> dict[str, Any]:
-    """Tick the three providers `ticks` times against the simulator at `url`. With `profile`,
+    """Tick every simulated provider `ticks` times against the simulator at `url`. With `profile`,
     the last tick runs under pyinstrument and the text report is under the key `profile`."""
     tune_gc()  # as `opsbot run` does, before its client and store exist
     client = UseapiClient(url, SecretStr(token), timeout=120, attempts=1)

@@ -19,7 +19,8 @@ class ProviderStatus:
     """How one provider looks to the watcher (what `/status` and the board show).
 
     `running`, `used` and `capacity` are None when there is no snapshot yet (`capacity` also
-    when no account says its limit); `watcher_ok` is None before the first tick."""
+    when no account says its limit); `watcher_ok` is None before the first tick; `no_limit`
+    is `Snapshot.no_limit` (accounts, none publishing a limit: Mureka)."""
 
     provider: str
     running: int | None
@@ -28,6 +29,7 @@ class ProviderStatus:
     last_ok: datetime | None
     last_error: str | None
     watcher_ok: bool | None = None
+    no_limit: bool = False
 
     @classmethod
     def of(
@@ -51,6 +53,7 @@ class ProviderStatus:
             last_ok,
             last_error,
             watcher_ok,
+            snapshot.no_limit,
         )
 
     @property

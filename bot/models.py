@@ -222,6 +222,13 @@ class Snapshot:
         return sum(known) if known else None
 
     @property
+    def no_limit(self) -> bool:
+        """Whether it reports accounts but publishes no limit for any of them (Mureka): no
+        `maxJobs`, no `available`, so no account's fullness is known (`Account.full` None) and
+        its views say "N running · no limit published" (`bot.text.no_limit`)."""
+        return bool(self.accounts) and all(a.full is None for a in self.accounts)
+
+    @property
     def full(self) -> bool | None:
         """Whether this provider can take no new job at all (`all_full`)."""
         return all_full(self.accounts)

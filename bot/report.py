@@ -16,7 +16,7 @@ from rich.text import Text
 from bot import errors
 from bot.models import Account, Job, Snapshot
 from bot.providers import Provider
-from bot.text import printable, redact_email
+from bot.text import no_limit, printable, redact_email
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +152,8 @@ def tables(
             )
         if len(ordered) > max_jobs_shown:
             queue.caption = f"… and {len(ordered) - max_jobs_shown} more (longest-running first)"
-        cap = Table(title=f"{r.title} capacity", title_justify="left")
+        limit = f" — {no_limit(snap.used)}" if snap.no_limit else ""
+        cap = Table(title=f"{r.title} capacity{limit}", title_justify="left")
         for col in ("account", "executing", "max jobs", "available"):
             cap.add_column(col)
         for acc in snap.accounts:

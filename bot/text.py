@@ -19,6 +19,7 @@ __all__ = [
     "escape",
     "fmt_duration",
     "neutralise_bidi",
+    "no_limit",
     "printable",
     "redact_email",
     "short_id",
@@ -153,6 +154,17 @@ def fmt_duration(seconds: float | None) -> str:
     if s < 86400:
         return f"{s // 3600}h {s % 3600 // 60:02d}m"
     return f"{s // 86400}d {s % 86400 // 3600:02d}h"
+
+
+#: What every view says where a provider publishes no job limit (Mureka): see `no_limit`.
+NO_LIMIT = "no limit published"
+
+
+def no_limit(running: int) -> str:
+    """``3 running · no limit published``: capacity where no limit is published (Mureka), the
+    one wording of /capacity, /status, /board and `opsbot status`; no share, no bar, nothing
+    divided by an unknown limit."""
+    return f"{running} running · {NO_LIMIT}"
 
 
 def bar(used: int, total: int | None, width: int = 10) -> str:

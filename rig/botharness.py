@@ -152,7 +152,7 @@ def quiet_sim(accounts: int = 6, jobs: int = 9, *, seed: int = 3) -> Simulator:
 
 def make_sim(accounts: int = 6, max_jobs: int = 10) -> Simulator:
     """No running jobs (and no churn): only what a test starts happens. `accounts` are split
-    over the three providers, each with `max_jobs` slots."""
+    over the simulated providers, each with `max_jobs` slots."""
     sim = Simulator(
         seed=5, accounts=accounts, jobs=0, token=TOKEN, clock=ManualClock(), churn=False
     )

@@ -65,7 +65,7 @@ async def command(
 
 async def test_each_outcome_is_alerted_once_per_job(start_bot):
     sim = make_sim()
-    h = await start_bot(sim=sim)
+    h = await start_bot(sim=sim, providers=list(sim.providers))  # Mureka's too
     words = ("completed", "failed", "moderated", "cancelled")
     jobs = {sim.start_job(p, duration=INF): (p, w) for p in sim.providers for w in words}
     await cycle(h)
@@ -80,11 +80,16 @@ async def test_each_outcome_is_alerted_once_per_job(start_bot):
     assert len(alerts(h.fake)) == len(jobs)
     # one message per provider and tick, each alert its own embed with the provider's name
     messages = h.fake.messages(h.alert_channel)
-    assert len(messages) == 3
+    assert len(messages) == len(sim.providers)  # every simulated provider, Mureka too
     for m in messages:
         assert len(m["embeds"]) == 4 and m["content"] == ""
     titles = {t for t, _, _ in alerts(h.fake)}
-    assert {"PixVerse job completed", "MiniMax job moderated", "Dreamina job cancelled"} <= titles
+    assert {
+        "PixVerse job completed",
+        "MiniMax job moderated",
+        "Dreamina job cancelled",
+        "Mureka job failed",
+    } <= titles
 
 
 async def test_alert_posts_carry_a_nonce_and_no_mentions(start_bot):
@@ -167,7 +172,7 @@ async def test_every_account_full_is_one_provider_wide_alert(start_bot):
 
 async def test_a_job_past_the_threshold_is_stuck_once(start_bot):
     sim = make_sim()
-    h = await start_bot(sim=sim, stuck_after_minutes=20)
+    h = await start_bot(sim=sim, stuck_after_minutes=20, providers=list(sim.providers))
     late = {p: sim.start_job(p, duration=INF, elapsed=21 * 60) for p in sim.providers}
     young = sim.start_job("pixverse", duration=INF, elapsed=19 * 60)
     await cycle(h)
@@ -178,12 +183,12 @@ async def test_a_job_past_the_threshold_is_stuck_once(start_bot):
     await cycle(h, ticks=3)
     await settled(h)
     assert count(h.fake, "stuck", young) == 1
-    assert count(h.fake, "stuck") == 4  # and nobody again
+    assert count(h.fake, "stuck") == len(sim.providers) + 1  # and nobody again
     # when a stuck job finally ends, that is news of its own
     sim.finish_job(late["pixverse"], "failed")
     await cycle(h)
     assert count(h.fake, "failed", late["pixverse"]) == 1
-    assert count(h.fake, "stuck") == 4
+    assert count(h.fake, "stuck") == len(sim.providers) + 1
 
 
 async def test_unauthorized_then_recovered(start_bot):

@@ -23,6 +23,7 @@ import discord
 import pytest
 
 from bot.embeds import BAD, OK, WARN, limit_problems
+from bot.embeds.style import kind_mark
 from bot.paginator import NOT_OWNER_MESSAGE
 from bot.sim import ManualClock, Simulator
 from bot.text import escape, redact_email, short_id
@@ -268,7 +269,7 @@ async def test_synced_command_payloads_are_the_recorded_ones(start_bot):
 
 
 async def test_queue_from_cache_lists_every_providers_jobs(start_bot):
-    h = await start_bot()
+    h = await start_bot(stuck_after_minutes=600)  # no seeded job is stuck: that is the next test
     await h.tick()
     for provider in PROVIDERS:
         before = h.sim.request_count()
@@ -297,8 +298,8 @@ async def test_queue_from_cache_lists_every_providers_jobs(start_bot):
         assert len(lines) == len(running)
         for job in running:
             [line] = [ln for ln in lines if short_id(job.id) in ln]
-            assert line.startswith("🎬 ")  # the kind
-            assert re.search(r"started <t:\d+:R> · \d+(m \d\ds|s)$", line), line
+            assert line.startswith(f"{kind_mark(job.kind)} ")  # the kind
+            assert re.search(r"started <t:\d+:R> · \d+(h \d\dm|m \d\ds|s)$", line), line
             assert "stuck" not in line
     assert_no_pings(h.fake)
     assert_all_within_limits(h.fake)

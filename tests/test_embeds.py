@@ -282,7 +282,7 @@ def test_capacity_basics_and_colour():
     text = text_of(page)
     assert "Exhausted: alice@example.com" in text
     assert "5/5 alice@example.com" in text
-    assert "2/? carol@example.com" in text
+    assert "2 running · no limit published · carol@example.com" in text
     assert "8/10+?" in text
     assert page.colour == WARN  # colour follows the fullness of the known capacity: 80%
     half = (Account("a@b.io", 10, 3, 7),)

@@ -79,7 +79,12 @@ ROWS = [
     ),
     Row(Account("counted-no-slots", 0, 0, None), True, f"{FULL_BAR} 0/0", f"{FULL_BAR} 0/0"),
     # neither (Mureka): nobody can tell, so nothing is announced and nothing shown exhausted
-    Row(Account("no-limit-no-count", None, 2, None), False, f"{EMPTY_BAR} 2/?", f"{EMPTY_BAR} 2/?"),
+    Row(
+        Account("no-limit-no-count", None, 2, None),
+        False,
+        "2 running · no limit published ·",
+        "2 running · no limit published",
+    ),
 ]
 IDS = [r.account.account for r in ROWS]
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from bot.errors import PayloadError
 from bot.models import Account, Job, JobResult
-from bot.providers import dreamina, minimax, pixverse
+from bot.providers import dreamina, minimax, mureka, pixverse
 
 SEEDS = Path(__file__).parent / "data" / "seeds"
 NOW = datetime(2024, 9, 25, 2, 0, tzinfo=UTC)
@@ -34,6 +34,9 @@ TARGETS: list[tuple[str, Callable[[Any], object]]] = [
     ("dreamina-v1-scheduler.json", lambda b: dreamina.parse_queue(b, NOW)),
     ("dreamina-v1-scheduler-empty.json", lambda b: dreamina.parse_queue(b, NOW)),
     ("pixverse-v1-jobs.json", lambda b: pixverse.parse_legacy_job(b, "j1-pixverse")),
+    ("mureka-v1-jobs.json", lambda b: mureka.parse_queue(b, NOW)),
+    ("mureka-v1-jobs.json", lambda b: mureka.parse_capacity(b)),
+    ("mureka-v1-job.json", lambda b: mureka.parse_job(b, "j1m-u1-a1-bot:mureka")),
 ]
 
 json_leaf = (
@@ -103,7 +106,7 @@ def test_mutated_seed_payloads_parse_or_raise_payload_error(case: tuple[int, Any
     try:
         result = parse(body)
     except PayloadError as exc:
-        assert exc.provider in {"pixverse", "minimax", "dreamina"}
+        assert exc.provider in {"pixverse", "minimax", "dreamina", "mureka"}
         assert exc.field
         return
     if isinstance(result, tuple):

@@ -61,7 +61,7 @@ from bot.models import (
     Outcome,
     Snapshot,
 )
-from bot.providers import dreamina, minimax, pixverse
+from bot.providers import dreamina, minimax, mureka, pixverse
 from bot.providers.base import Provider
 from bot.store import Store, metadata, schema_table
 from bot.useapi import UseapiClient
@@ -69,8 +69,8 @@ from bot.watch import ProviderWatcher, TickReport, WatchConfig
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 STUCK = timedelta(minutes=20)
-TITLES = {"pixverse": "PixVerse", "minimax": "MiniMax", "dreamina": "Dreamina"}
-NAMES = ("pixverse", "minimax", "dreamina")
+TITLES = {"pixverse": "PixVerse", "minimax": "MiniMax", "dreamina": "Dreamina", "mureka": "Mureka"}
+NAMES = ("pixverse", "minimax", "dreamina", "mureka")
 #: Examples per provider: modest (each is three watcher ticks), so the module runs in a few
 #: seconds on CI's 2 cores, and derandomized, so CI sees the same bodies each run.
 #: OPSBOT_HOSTILE_EXAMPLES=N hunts longer, with random bodies (hypothesis prints the seed of a
@@ -280,6 +280,15 @@ IDS: dict[str, list[Any]] = {
         "plain",
         "\u202ej3",
         "j4\x00",
+    ],
+    "mureka": [
+        "j1128115936123456789m-u777-a1234567890-bot:mureka",
+        "j1m-u1-a42-bot:mureka",
+        "j2\ud800",
+        "plain",
+        "\u202ej3",
+        "j4\x00",
+        7,
     ],
 }
 ACCOUNTS = [
@@ -571,10 +580,79 @@ def dreamina_bodies() -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
+def mureka_bodies() -> st.SearchStrategy[dict[str, Any]]:
+    item = shaped(
+        st.fixed_dictionaries(
+            {"jobid": job_id("mureka")},
+            optional={
+                "verb": mostly(st.sampled_from(["music/create", "tts/create"]), 8),
+                "elapsed": mostly(ELAPSED | st.sampled_from(["45s", "x", ""]), 2),
+                # text or null, else a PayloadError: hostile less often, so items get through
+                "model": mostly(st.sampled_from(["auto", ""]), 8),
+                "replyUrl": hostile,
+            },
+        )
+    )
+    group = shaped(
+        st.fixed_dictionaries(
+            {"jobs": mostly(st.lists(item, min_size=1, max_size=4), 5)},
+            optional={"total": hostile, "music": hostile, "tts": hostile},
+        )
+    )
+    groups = shaped(
+        weighted(
+            st.dictionaries(st.sampled_from(ACCOUNTS), mostly(group, 5), min_size=1, max_size=3),
+            st.just({}),
+            6,
+        )
+    )
+    songs = st.lists(shaped(st.fixed_dictionaries({}, optional={"mp3_url": mostly(URL)})))
+    return st.fixed_dictionaries(
+        {
+            mureka.QUEUE_PATH: top(
+                shaped(
+                    st.fixed_dictionaries(
+                        {"accounts": mostly(groups, 5)},
+                        optional={
+                            "total": hostile,
+                            "music": hostile,
+                            "availableAccounts": mostly(
+                                st.lists(mostly(st.sampled_from(ACCOUNTS), 6), max_size=3), 5
+                            ),
+                        },
+                    )
+                )
+            ),
+            "video": job_body(
+                {"status": mostly(WORD)},
+                {
+                    "error": mostly(st.sampled_from(TEXTS)),
+                    "errorDetails": mostly(st.sampled_from(TEXTS)),
+                    "jobType": mostly(st.sampled_from(["music", "tts"])),
+                    "verb": mostly(st.sampled_from(["music/create", "tts/create"])),
+                    "request": mostly(
+                        shaped(
+                            st.fixed_dictionaries(
+                                {}, optional={"prompt": mostly(st.sampled_from(TEXTS))}
+                            )
+                        )
+                    ),
+                    "response": mostly(
+                        shaped(st.fixed_dictionaries({}, optional={"songs": mostly(songs)}))
+                    ),
+                    "created": mostly(TIMES, 2),
+                    "updated": mostly(TIMES, 2),
+                },
+            ),
+        }
+    )
+
+
 BODIES: dict[str, Callable[[], st.SearchStrategy[dict[str, Any]]]] = {
     "pixverse": pixverse_bodies,
     "minimax": minimax_bodies,
     "dreamina": dreamina_bodies,
+    "mureka": mureka_bodies,
 }
 #: How a job endpoint may answer besides 200 (each adapter reads some of these as outcomes).
 STATUSES = st.sampled_from([200] * 6 + [404, 410, 401, 429, 500])
@@ -636,6 +714,7 @@ def serve(name: str, case: Case) -> Callable[[httpx.Request], httpx.Response]:
         "pixverse": {"/v2/pixverse/videos/": "video", "/v1/pixverse/jobs/": "legacy"},
         "minimax": {"/v1/minimax/videos/": "video"},
         "dreamina": {"/v1/dreamina/videos/": "video"},
+        "mureka": {"/v1/mureka/jobs/": "video"},  # (the job body's key, whatever the kind)
     }[name]
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -1000,13 +1079,20 @@ JOB_A = {
     "pixverse": "user:1-pixverse:a@x.io-video:1",
     "minimax": "user:1-minimax:123456-video:1",
     "dreamina": "j0223140530123456789v-u12345-US:a@x.io:dreamina",
+    "mureka": "j1128115936123456789m-u777-a1234567890-bot:mureka",
 }
 JOB_B = {
     "pixverse": "user:1-pixverse:a@x.io-video:2",
     "minimax": "user:1-minimax:123456-video:2",
     "dreamina": "j0223140530123456789v-u12345-US:a@x.io:dreamina2",
+    "mureka": "j1128115936123456790m-u777-a1234567890-bot:mureka",
 }
-ACCOUNT = {"pixverse": "a@x.io", "minimax": "123456", "dreamina": "US:a@x.io"}
+ACCOUNT = {
+    "pixverse": "a@x.io",
+    "minimax": "123456",
+    "dreamina": "US:a@x.io",
+    "mureka": "1234567890",
+}
 
 
 def item_text(name: str, id_json: str, elapsed: str = '"01:00"') -> str:
@@ -1018,16 +1104,26 @@ def item_text(name: str, id_json: str, elapsed: str = '"01:00"') -> str:
         )
     if name == "minimax":
         return f'{{"videoId":{id_json},"started":"2026-11-28T11:59:00.000Z","elapsed":{elapsed}}}'
+    if name == "mureka":
+        return f'{{"jobid":{id_json},"verb":"music/create","elapsed":{elapsed}}}'
     return f'{{"jobid":{id_json},"model":"seedance-2.0","elapsedSeconds":{elapsed}}}'
 
 
-def queue_text(name: str, items: list[str]) -> str:
+def queue_text(name: str, items: list[str], total: str | None = None) -> str:
+    if name == "mureka":  # the queue is Mureka's capacity body too: its counts in `total`
+        n = total or str(len(items))
+        return (
+            f'{{"total":{n},"accounts":{{"{ACCOUNT[name]}":{{"total":{n},'
+            f'"jobs":[{",".join(items)}]}}}},"availableAccounts":["{ACCOUNT[name]}"]}}'
+        )
     if name == "dreamina":
         return f'{{"executing":{{"US:a@x.io":[{",".join(items)}]}},"total":{len(items)}}}'
     return "[" + ",".join(items) + "]"
 
 
 def capacity_text(name: str, max_jobs: str = "5", items: list[str] | None = None) -> str:
+    if name == "mureka":
+        return queue_text(name, items or [], max_jobs)
     if name == "dreamina":
         return f'{{"US:a@x.io":{{"maxJobs":{max_jobs}}}}}'
     key = "email" if name == "pixverse" else "account"
@@ -1038,6 +1134,8 @@ def capacity_text(name: str, max_jobs: str = "5", items: list[str] | None = None
 
 
 def capacity_path(name: str) -> str:
+    if name == "mureka":
+        return mureka.QUEUE_PATH
     return (
         dreamina.ACCOUNTS_PATH
         if name == "dreamina"
@@ -1050,6 +1148,7 @@ def queue_path(name: str) -> str:
         "pixverse": pixverse.QUEUE_PATH,
         "minimax": minimax.QUEUE_PATH,
         "dreamina": dreamina.QUEUE_PATH,
+        "mureka": mureka.QUEUE_PATH,
     }[name]
 
 
@@ -1158,6 +1257,7 @@ def explicit_cases(name: str) -> list[Case]:
                     "pixverse": "/v2/pixverse/videos/",
                     "minimax": "/v1/minimax/videos/",
                     "dreamina": "/v1/dreamina/videos/",
+                    "mureka": "/v1/mureka/jobs/",
                 }[name],
             ),
             ("legacy", "/v1/pixverse/jobs/"),
@@ -1186,6 +1286,7 @@ def job_ok(path: str) -> bytes | None:
         ("/v1/pixverse/jobs/", {"status": "completed"}),  # legacy (non-`user:`) ids
         ("/v1/minimax/videos/", {"status": 2, "statusLabel": "completed", "statusFinal": True}),
         ("/v1/dreamina/videos/", {"status": "completed"}),
+        ("/v1/mureka/jobs/", {"status": "completed"}),
     ):
         if path.startswith(prefix):
             return json.dumps(body).encode()
@@ -1237,6 +1338,8 @@ async def test_a_watcher_ticks_on_after_a_hostile_body(store: Store, name: str, 
         now[0] += timedelta(seconds=30)
         report = await w.tick()
         states = (await store.load_watch(name, now=now[0])).states
+        if what == "counts NaN" and name == "mureka":  # its counts are sums it never reads
+            hostile_ = Hostile(hostile_.bodies, lambda n: [JOB_A[n]])
         if hostile_.jobs is None:  # a typed upstream fault, counted towards the outage alert
             assert not report.ok and report.error is not None
             assert report.error.startswith(f"{name}: ")

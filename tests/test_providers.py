@@ -35,7 +35,7 @@ from bot.models import (
     Outcome,
     Snapshot,
 )
-from bot.providers import dreamina, load, minimax, pixverse
+from bot.providers import dreamina, load, minimax, mureka, pixverse
 from bot.useapi import UseapiClient
 
 SEEDS = Path(__file__).parent / "data" / "seeds"
@@ -667,6 +667,7 @@ QUEUE_PARSERS = {
     "pixverse": pixverse.parse_queue,
     "minimax": minimax.parse_queue,
     "dreamina": dreamina.parse_queue,
+    "mureka": mureka.parse_queue,
 }
 
 
@@ -803,6 +804,11 @@ json_values = st.recursive(
     max_leaves=16,
 )
 KEYS = [
+    "accounts",
+    "jobs",
+    "availableAccounts",
+    "songs",
+    "mp3_url",
     "id",
     "type",
     "videoId",
@@ -879,7 +885,7 @@ def _only_models_or_payload_errors(call: Callable[[], Any]) -> None:
     try:
         call()
     except PayloadError as exc:
-        assert exc.provider in {"pixverse", "minimax", "dreamina"}
+        assert exc.provider in {"pixverse", "minimax", "dreamina", "mureka"}
         assert exc.field
 
 
@@ -899,8 +905,10 @@ def test_capacity_parsers_take_any_json(body: Any, owners: list[str | None]) -> 
         minimax.parse_capacity,
         minimax.parse_accounts,
         dreamina.parse_accounts,
+        mureka.parse_capacity,
     ):
         _only_models_or_payload_errors(partial(parse, body, jobs))
+    _only_models_or_payload_errors(partial(mureka.parse_accounts, body))
 
 
 @FAST
@@ -911,6 +919,7 @@ def test_job_parsers_take_any_json(body: Any, job_id: str) -> None:
         pixverse.parse_legacy_job,
         minimax.parse_video,
         dreamina.parse_video,
+        mureka.parse_job,
     ):
         _only_models_or_payload_errors(partial(parse, body, job_id))
 
@@ -1177,7 +1186,12 @@ class Upstream:
 
 
 def test_providers_are_discoverable() -> None:
-    for module, title in ((pixverse, "PixVerse"), (minimax, "MiniMax"), (dreamina, "Dreamina")):
+    for module, title in (
+        (pixverse, "PixVerse"),
+        (minimax, "MiniMax"),
+        (dreamina, "Dreamina"),
+        (mureka, "Mureka"),
+    ):
         cls = load(module.NAME)
         assert cls is module.PROVIDER
         assert (cls.name, cls.title) == (module.NAME, title)

@@ -23,6 +23,7 @@ SCHEDULER_PATHS = {
     "pixverse": "/v2/pixverse/scheduler/",
     "minimax": "/v1/minimax/scheduler/",
     "dreamina": "/v1/dreamina/scheduler",
+    "mureka": "/v1/mureka/jobs",
 }
 
 
@@ -39,6 +40,7 @@ def status_path(sim: Simulator, job_id: str) -> str:
         "pixverse": "/v2/pixverse/videos/",
         "minimax": "/v1/minimax/videos/",
         "dreamina": "/v1/dreamina/videos/",
+        "mureka": "/v1/mureka/jobs/",
     }[job.provider] + enc(job_id)
 
 
@@ -79,7 +81,7 @@ def last_kind(sim: Simulator) -> str:
 
 async def running_count(client: httpx.AsyncClient, provider: str) -> int:
     body = (await client.get(SCHEDULER_PATHS[provider])).json()
-    return int(body["total"]) if provider == "dreamina" else len(body)
+    return int(body["total"]) if provider in ("dreamina", "mureka") else len(body)
 
 
 # ------------------------------------------------------------------------------ auth, routing
@@ -445,8 +447,9 @@ async def test_churn_ground_truth_agrees_with_status_endpoints(
         outcomes = {e.outcome for e in finished}
         assert {"completed", "failed", "moderated"} <= outcomes
         assert [e.t for e in sim.history] == sorted(e.t for e in sim.history)
-        # population stays near the target (30)
-        assert all(15 <= n <= 40 for n in sizes), sizes
+        # population stays near the target (30; four providers of about 8 each wander more
+        # than three of 10 did: seed 7 dips to 11 for a minute)
+        assert all(10 <= n <= 40 for n in sizes), sizes
 
         answers = await asyncio.gather(
             *[client.get(status_path(sim, str(e.job_id))) for e in finished]
@@ -486,7 +489,7 @@ def test_capacity_max_jobs_ranges_and_raise() -> None:
     for provider in small.providers:
         low, high = SPECS[provider].max_jobs_range
         assert all(low <= a.max_jobs <= high for a in small.accounts(provider))
-    crowded = Simulator(seed=2, accounts=3, jobs=300, clock=ManualClock(), churn=False)
+    crowded = Simulator(seed=2, accounts=4, jobs=400, clock=ManualClock(), churn=False)
     for provider in crowded.providers:
         (acct,) = crowded.accounts(provider)
         assert acct.max_jobs >= 100 and acct.executing == 100 == len(crowded.running(provider))
@@ -997,7 +1000,7 @@ async def test_ten_thousand_jobs_payloads(make_sim_server: MakeSimServer) -> Non
             response = await client.get(path)
             timings[path] = time.perf_counter() - started
             body = response.json()
-            count = body["total"] if provider == "dreamina" else len(body)
+            count = body["total"] if provider in ("dreamina", "mureka") else len(body)
             assert count == len(sim.running(provider))
             assert len(response.content) > count * 100
             total += count
@@ -1006,7 +1009,7 @@ async def test_ten_thousand_jobs_payloads(make_sim_server: MakeSimServer) -> Non
             started = time.perf_counter()
             body = (await client.get(path)).json()
             timings[path] = time.perf_counter() - started
-            assert len(body["available"]) in (166, 167)
+            assert len(body["available"]) == 125  # 500 accounts over four providers
             assert sum(r["executing"] for r in body["available"]) <= len(body["executing"])
         sim.advance(3_600)  # churn off: nothing moves
         assert len(sim.running()) == 10_000 and sim.history == []

@@ -406,3 +406,51 @@ async def test_an_adapter_bug_is_that_providers_error_in_status_not_a_traceback(
         errors.PayloadError,
     )
     assert str(broken.error) == "broken: could not read useapi's answer (KeyError: 'executing')"
+
+
+def test_mureka_publishes_no_limit_in_json_and_tables(sim_env, env, capsys):
+    """Mureka's accounts come out with `max_jobs`/`available` null (the contract), and the
+    table says so in words; the only Mureka account, after the other provider's."""
+    env.setenv("PROVIDERS", "pixverse,mureka")
+    job_id = "j1128115936123456789m-u777-a1234567890-bot:mureka"
+    sim_env.pin(
+        "/v1/mureka/jobs",
+        {
+            "total": 1,
+            "music": 1,
+            "tts": 0,
+            "accounts": {
+                "1234567890": {
+                    "total": 1,
+                    "music": 1,
+                    "tts": 0,
+                    "jobs": [{"jobid": job_id, "verb": "music/create", "elapsed": "1m 23s"}],
+                }
+            },
+            "availableAccounts": [],
+        },
+    )
+    code, doc = status_json(capsys)
+    assert code == 0
+    assert [e["provider"] for e in doc["providers"]] == ["pixverse", "mureka"]
+    assert by_provider(doc)["mureka"] == {
+        "provider": "mureka",
+        "ok": True,
+        "error": None,
+        "jobs": [
+            {
+                "id": job_id,
+                "kind": "music",
+                "account": "1234567890",
+                "started": None,
+                "elapsed_seconds": 83,
+                "model": None,
+            }
+        ],
+        "accounts": [
+            {"account": "1234567890", "max_jobs": None, "executing": 1, "available": None}
+        ],
+    }
+    assert cli.main(["status", "--provider", "mureka"]) == 0
+    out = capsys.readouterr().out
+    assert "Mureka capacity — 1 running · no limit published" in out

@@ -23,7 +23,7 @@ from bot.embeds.layout import (
 )
 from bot.embeds.style import BAD, NEUTRAL, OK, WARN, worst
 from bot.models import Account, Snapshot
-from bot.text import bar, display_account
+from bot.text import bar, display_account, no_limit
 
 __all__ = ["Totals", "capacity_pages", "full_list"]
 
@@ -47,6 +47,7 @@ class Totals:
     unknown: int  # accounts whose max_jobs is unknown
     full: tuple[Account, ...]  # `Snapshot.full_accounts`
     all_full: bool  # every account is full: the provider can take no job at all
+    no_limit: bool = False  # `Snapshot.no_limit`: accounts, none publishing a limit (Mureka)
 
     @classmethod
     def of(cls, snap: Snapshot) -> Totals:
@@ -57,6 +58,7 @@ class Totals:
             unknown=sum(1 for a in snap.accounts if a.max_jobs is None),
             full=full,
             all_full=snap.full is True,
+            no_limit=snap.no_limit,
         )
 
     @property
@@ -66,7 +68,9 @@ class Totals:
         return self.used / self.capacity
 
     def text(self) -> str:
-        """``▰▰▰▰▱▱▱▱▱▱ 8/10+? · 80%``."""
+        """``▰▰▰▰▱▱▱▱▱▱ 8/10+? · 80%``, or ``3 running · no limit published``."""
+        if self.no_limit:
+            return no_limit(self.used)
         cap = "?" if self.capacity is None else str(self.capacity)
         more = "+?" if self.unknown and self.capacity is not None else ""
         pct = f" · {round(self.ratio * 100)}%" if self.ratio is not None else ""
@@ -110,11 +114,29 @@ def _fullest_first(a: Account) -> tuple[bool, float, int, str]:
 
 
 def _account_line(a: Account, redact: bool) -> str:
-    """``▰▰▰▰▰▰▰▰▰▰ 5/5 a@x.io · **exhausted**``."""
+    """``▰▰▰▰▰▰▰▰▰▰ 5/5 a@x.io · **exhausted**``; ``3 running · no limit published · 123``
+    for an account whose fullness nobody publishes (`Account.full` None)."""
+    name = shown(display_account(a.account, redact), False, ACCOUNT_CHARS)
+    if a.full is None:
+        return f"{no_limit(a.executing)} · {name}"
     cap = "?" if a.max_jobs is None else str(a.max_jobs)
     full = " · **exhausted**" if a.full else ""
-    name = shown(display_account(a.account, redact), False, ACCOUNT_CHARS)
     return f"{bar(a.executing, a.max_jobs)} {a.executing}/{cap} {name}{full}"
+
+
+def _in_use(totals: Sequence[Totals]) -> str:
+    """``12/40 in use``; the providers that publish no limit apart (``… · 3 running · no
+    limit published``), so their jobs count against no one's slots."""
+    limited = [t for t in totals if not t.no_limit]
+    unlimited = [t for t in totals if t.no_limit]
+    parts = []
+    if limited or not unlimited:
+        caps = [t.capacity for t in limited if t.capacity is not None]
+        cap_txt = str(sum(caps)) if caps else "?"
+        parts.append(f"{sum(t.used for t in limited)}/{cap_txt} in use")
+    if unlimited:
+        parts.append(no_limit(sum(t.used for t in unlimited)))
+    return " · ".join(parts)
 
 
 def capacity_pages(
@@ -141,12 +163,9 @@ def capacity_pages(
         blocks.extend(chunk_lines(lines, span_name(f"{ptitle} accounts", len(lines))))
 
     description = join_bounded(summary, SUMMARY_CHARS, lambda n: f"… and {n} more providers")
-    used = sum(t.used for t in all_totals)
-    caps = [t.capacity for t in all_totals if t.capacity is not None]
-    cap_txt = str(sum(caps)) if caps else "?"
     return pages(
         blocks,
-        title=f"Capacity — {used}/{cap_txt} in use",
+        title=f"Capacity — {_in_use(all_totals)}",
         description=description or "No provider data.",
         colour=fullness_colour(all_totals),
         footer=lambda i, n: f"Data from {age} ago · page {i}/{n} · fullest first",

@@ -12,7 +12,7 @@ from discord.utils import format_dt
 from bot.embeds.layout import add_fields_bounded, plural, provider_title, shown
 from bot.embeds.style import BAD, OK, WARN, worst
 from bot.health import ProviderStatus
-from bot.text import bar
+from bot.text import bar, no_limit
 
 __all__ = ["status_colour", "status_embed"]
 
@@ -34,6 +34,8 @@ def status_colour(s: ProviderStatus) -> discord.Colour:
 
 
 def _capacity(s: ProviderStatus) -> str:
+    if s.no_limit and s.used is not None:
+        return no_limit(s.used)
     if s.capacity is not None and s.used is not None:
         pct = f" · {round(s.used / s.capacity * 100)}%" if s.capacity else ""
         return f"{bar(s.used, s.capacity)} {s.used}/{s.capacity}{pct}"

@@ -1,4 +1,4 @@
-"""A useapi.net simulator: PixVerse, MiniMax and Dreamina with a churning seeded population.
+"""A useapi.net simulator: PixVerse, MiniMax, Dreamina and Mureka, a churning seeded population.
 
 Powers `opsbot simulate`, `opsbot demo`, the tests and the benchmarks::
 

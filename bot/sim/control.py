@@ -179,7 +179,7 @@ async def _start_job(sim: Simulator, request: web.Request) -> Reply:
     job_id = sim.start_job(
         str(_need(data, "provider")),
         data.get("account"),
-        str(data.get("kind", "video")),
+        None if data.get("kind") is None else str(data["kind"]),
         None if duration is None else float(duration),
         data.get("outcome", "completed"),
         bool(data.get("legacy", False)),

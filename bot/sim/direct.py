@@ -36,7 +36,7 @@ class DirectControl:
         self,
         provider: str,
         account: str | None = None,
-        kind: str = "video",
+        kind: str | None = None,
         duration: float | None = None,
         outcome: str | None = "completed",
         legacy: bool = False,
@@ -47,7 +47,8 @@ class DirectControl:
     ) -> str:
         """Start a job now (or `elapsed` seconds ago); returns its id.
 
-        `account=None` picks a random account with a free slot. `duration=None` draws one;
+        `account=None` picks a random account with a free slot; `kind=None` is the
+        provider's first kind (`video`; Mureka's `music`). `duration=None` draws one;
         `float("inf")` never ends by itself. `outcome=None` draws one. `legacy=True` (PixVerse
         only) makes a v1 job, reachable only through `/v1/pixverse/jobs/?jobid=`, that takes
         no account slot. Raises `CapacityError` when there is no free slot, KeyError for an
@@ -57,6 +58,7 @@ class DirectControl:
         self.step()
         rng = self._ctl_rng
         spec = SPECS[p]
+        kind = spec.allowed_kinds[0] if kind is None else kind
         if kind not in spec.allowed_kinds:
             raise ValueError(f"{p} jobs are {', '.join(spec.allowed_kinds)}, not {kind!r}")
         if outcome is not None and outcome not in OUTCOMES:
@@ -130,7 +132,7 @@ class DirectControl:
         provider: str,
         account: str,
         *,
-        kind: str = "video",
+        kind: str | None = None,
         duration: float | None = None,
         outcome: str | None = "completed",
     ) -> list[str]:

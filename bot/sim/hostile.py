@@ -90,7 +90,10 @@ def distort(kind: str, provider: str | None, body: Any, *, started: str) -> Any:
     if spec is None:
         return body
     body = copy.deepcopy(body)  # a pin's body is kept and served again
-    lists = _item_lists(body, adding=kind in ("surrogate", "huge_numbers"))
+    adding = kind in ("surrogate", "huge_numbers")
+    lists = spec.item_lists(body, adding=adding)
+    if lists is None:
+        lists = _item_lists(body, adding=adding)
     added = 0
     if kind == "surrogate" and lists is not None:
         lists[0].append(spec.fault_item(SURROGATE_ID, spec.short_elapsed, started))

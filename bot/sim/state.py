@@ -56,7 +56,7 @@ REQUEST_LOG_MAX = 100_000
 
 
 class Simulator(DirectControl):
-    """A seeded, churning imitation of useapi.net's PixVerse, MiniMax and Dreamina APIs.
+    """A seeded, churning imitation of useapi.net's PixVerse, MiniMax, Dreamina and Mureka APIs.
 
     `accounts` and `jobs` are totals across the enabled providers, split evenly (every enabled
     provider gets at least one account). `jobs` is the running population: the seeded start

@@ -94,3 +94,8 @@ class ProviderSpec:
     def fault_item(self, job_id: str, elapsed: Any, started: str) -> dict[str, Any]:
         """A scheduler item a fault adds."""
         return {self.id_key: job_id, "type": "video", "started": started, self.elapsed_key: elapsed}
+
+    def item_lists(self, body: Any, *, adding: bool) -> list[list[Any]] | None:
+        """The scheduler item lists of one of its bodies, where they are not where most
+        providers keep them (`bot.sim.hostile`: a flat list, `executing`); None: look there."""
+        return None
