@@ -1,0 +1,94 @@
+"""The useapi subscription (`GET /v2/account`): whether it is active, and per provider how
+many accounts are configured, active and in error. useapi-wide, not a provider's."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Final
+
+from bot.errors import PayloadError, UpstreamError
+from bot.models import bound_count
+from bot.providers.parse import expect_dict, opt_dict, opt_int
+from bot.useapi import UseapiClient
+
+log = logging.getLogger(__name__)
+
+ACCOUNT_PATH: Final = "/v2/account"
+#: The name its requests, errors and events go by (it is no provider).
+USEAPI: Final = "useapi"
+#: A body naming more providers than this is read up to here (views list them all).
+MAX_PROVIDERS: Final = 100
+#: useapi's display names ("MiniMax API") are cut to this length.
+MAX_NAME: Final = 80
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderAccounts:
+    """One provider's accounts as `/v2/account` counts them, under useapi's display name."""
+
+    name: str
+    total: int = 0
+    active: int = 0
+    error: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """`subscriptionIsActive` and the per-provider account counts."""
+
+    active: bool
+    providers: tuple[ProviderAccounts, ...] = ()
+
+    @property
+    def errors(self) -> int:
+        """Accounts in error, all providers together."""
+        return sum(p.error for p in self.providers)
+
+
+def _active(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise PayloadError("expected true or false", provider=USEAPI, field="subscriptionIsActive")
+
+
+def _count(row: dict[str, Any], key: str, where: str) -> int:
+    n = opt_int(row.get(key), USEAPI, f"{where}.{key}")
+    return 0 if n is None else bound_count(n)
+
+
+def parse_subscription(body: Any) -> Subscription:
+    """A `Subscription` from `GET /v2/account` (`{subscriptionIsActive, accounts: {"MiniMax
+    API": {total, active, error}}, …}`). A missing or non-boolean `subscriptionIsActive`, or a
+    count that is no number, is a PayloadError; counts are clamped to 0 … `MAX_COUNT`."""
+    data = expect_dict(body, USEAPI, "(body)")
+    active = _active(data.get("subscriptionIsActive"))
+    providers: list[ProviderAccounts] = []
+    for name, raw in opt_dict(data.get("accounts"), USEAPI, "accounts").items():
+        if len(providers) >= MAX_PROVIDERS:
+            break
+        where = f"accounts.{name[:MAX_NAME]}"
+        row = expect_dict(raw, USEAPI, where)
+        providers.append(
+            ProviderAccounts(
+                name=name[:MAX_NAME],
+                total=_count(row, "total", where),
+                active=_count(row, "active", where),
+                error=_count(row, "error", where),
+            )
+        )
+    return Subscription(active=active, providers=tuple(providers))
+
+
+async def fetch_subscription(client: UseapiClient) -> Subscription:
+    """`GET /v2/account`, read. Raises `UpstreamError` subclasses only."""
+    body = await client.get_json(ACCOUNT_PATH, provider=USEAPI)
+    try:
+        return parse_subscription(body)
+    except UpstreamError:
+        raise
+    except Exception as exc:  # a bug here reads as what it is to users: an unreadable answer
+        log.error("could not read useapi's /v2/account", exc_info=exc)
+        raise PayloadError(
+            f"could not read useapi's answer ({type(exc).__name__})", provider=USEAPI
+        ) from None
