@@ -3,16 +3,12 @@ many accounts are configured, active and in error. useapi-wide, not a provider's
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any, Final
 
-from bot.errors import PayloadError, UpstreamError
+from bot.errors import PayloadError
 from bot.models import bound_count
 from bot.providers.parse import expect_dict, opt_dict, opt_int
-from bot.useapi import UseapiClient
-
-log = logging.getLogger(__name__)
 
 ACCOUNT_PATH: Final = "/v2/account"
 #: The name its requests, errors and events go by (it is no provider).
@@ -78,17 +74,3 @@ def parse_subscription(body: Any) -> Subscription:
             )
         )
     return Subscription(active=active, providers=tuple(providers))
-
-
-async def fetch_subscription(client: UseapiClient) -> Subscription:
-    """`GET /v2/account`, read. Raises `UpstreamError` subclasses only."""
-    body = await client.get_json(ACCOUNT_PATH, provider=USEAPI)
-    try:
-        return parse_subscription(body)
-    except UpstreamError:
-        raise
-    except Exception as exc:  # a bug here reads as what it is to users: an unreadable answer
-        log.error("could not read useapi's /v2/account", exc_info=exc)
-        raise PayloadError(
-            f"could not read useapi's answer ({type(exc).__name__})", provider=USEAPI
-        ) from None

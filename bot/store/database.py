@@ -20,12 +20,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import StaticPool
 
 from bot.store.errors import SchemaTooNew
-from bot.store.schema import SCHEMA_VERSION, insert, metadata, schema_table
+from bot.store.schema import (
+    SCHEMA_VERSION,
+    account_health_table,
+    insert,
+    metadata,
+    schema_table,
+)
 
 log = logging.getLogger(__name__)
 
 #: version → step that brings a schema at `version - 1` to `version` (run inside one transaction).
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {
+    # 2: the account checks' table (create_all has made it already; this says so).
+    2: lambda conn: account_health_table.create(conn, checkfirst=True),
+}
 
 
 def create_engine(database_url: str, *, echo: bool = False) -> tuple[AsyncEngine, str | None]:

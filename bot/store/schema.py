@@ -8,6 +8,8 @@
 * `alert_routes`, `alert_mentions`, `alert_mutes` – the `/alerts` configuration
 * `board_messages`  – the `/board` messages the bot edits every tick
 * `leases`          – who leads a named job (one watcher per provider across replicas)
+* `account_health`  – the account checks: per account its error state, expiry and the expiry
+                      warned about; the subscription under provider `useapi` (account "")
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from sqlalchemy.sql.dml import Insert
 
 from bot.store.codecs import Snowflake
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _ID = BigInteger().with_variant(Integer(), "sqlite")  # autoincrement on both
 
@@ -158,6 +160,24 @@ leases_table = Table(
     Column("name", String(128), primary_key=True),
     Column("holder", String(128), nullable=False),
     Column("until", DateTime, nullable=False),
+)
+
+account_health_table = Table(
+    "account_health",
+    metadata,
+    Column("provider", String(64), nullable=False),
+    Column("account", Text, nullable=False),
+    Column("raw", String(64), nullable=False),
+    Column("streak", Integer, nullable=False),
+    Column("since", DateTime),
+    Column("announced", String(64)),
+    Column("episode", Integer, nullable=False),
+    Column("error", Text),
+    Column("expires", DateTime),
+    Column("warned", DateTime),
+    Column("data", Text),  # the subscription's reading, JSON
+    Column("checked_at", DateTime),
+    PrimaryKeyConstraint("provider", "account"),
 )
 
 
