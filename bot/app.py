@@ -21,6 +21,7 @@ from discord.ext import commands
 from pydantic import SecretStr
 
 from bot import http
+from bot.accounts.check import AccountChecker
 from bot.health import ProviderStatus
 from bot.live import LiveState
 from bot.providers import Provider
@@ -34,7 +35,7 @@ from bot.watch import ProviderWatcher
 log = logging.getLogger(__name__)
 
 #: Cogs every bot loads besides the provider cogs.
-SHARED_COGS = ("cogs.status", "cogs.alerts", "cogs.board", "cogs.delivery")
+SHARED_COGS = ("cogs.status", "cogs.alerts", "cogs.board", "cogs.delivery", "cogs.health")
 
 
 class OpsBot(commands.Bot):
@@ -67,6 +68,8 @@ class OpsBot(commands.Bot):
         self.store = store
         self.clock = clock
         self.watchers: dict[str, ProviderWatcher] = {}
+        #: The account checks (set by cogs.health while it is loaded).
+        self.account_checker: AccountChecker | None = None
         self.synced = asyncio.Event()
         self._http: web.AppRunner | None = None
 
