@@ -68,6 +68,8 @@ class OpsBot(commands.Bot):
         self.store = store
         self.clock = clock
         self.watchers: dict[str, ProviderWatcher] = {}
+        #: The shared cogs it loads (a test rig may leave one out).
+        self.shared_cogs: tuple[str, ...] = SHARED_COGS
         #: The account checks (set by cogs.health while it is loaded).
         self.account_checker: AccountChecker | None = None
         self.synced = asyncio.Event()
@@ -146,7 +148,7 @@ class OpsBot(commands.Bot):
         # Shared cogs first: `close` unloads extensions in load order, so delivery and the
         # board stop while every provider is still registered (a pass run after would post
         # alerts without their provider's name).
-        for ext in SHARED_COGS:
+        for ext in self.shared_cogs:
             await self.load_extension(ext)
         for name in self.settings.providers:
             await self.load_extension(f"cogs.{name}")
