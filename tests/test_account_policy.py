@@ -198,7 +198,7 @@ def test_the_odd_account_first_last_and_alone() -> None:
 
 
 def test_an_account_listed_twice_is_its_first_entry() -> None:
-    twice = {
+    twice: dict[str, tuple[AccountHealth, ...]] = {
         "pixverse": (AccountHealth("pixverse", "a@x", "first"), AccountHealth("pixverse", "a@x"))
     }
     health, events = run([(None, twice)] * 2)
