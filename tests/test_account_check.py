@@ -6,18 +6,22 @@ through the outbox, one checker per lease, what a check costs upstream."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
+from bot import cli
 from bot.accounts.check import AccountChecker, CheckConfig, CheckReport
 from bot.providers import Provider, load
 from bot.sim import SimServer, Simulator
 from bot.store import Store, decode_event, outbox_table
 from bot.useapi import UseapiClient
 from rig.simhttp import SIM_TOKEN, small_sim
+from rig.threadsim import TOKEN as THREAD_TOKEN
+from rig.threadsim import threaded_sim
 
 CONFIG = CheckConfig(interval=timedelta(minutes=15), warn=timedelta(days=3), default_channel=1)
 ERROR = "pending error, re-add the account"
@@ -186,3 +190,33 @@ async def test_a_hostile_subscription_is_a_failure_not_a_crash(
     assert report.failures == (
         ("useapi", "useapi: expected true or false at 'subscriptionIsActive'"),
     )
+
+
+def test_opsbot_check_prints_one_line_per_account_problem(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("DISCORD_TOKEN", "PROVIDERS", "REDACT_ACCOUNTS", "EXPIRY_WARN_DAYS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'opsbot.db'}")
+    with threaded_sim(accounts=6, jobs=6, clock=None) as (url, sim):  # real time, as the CLI
+        monkeypatch.setenv("USEAPI_BASE_URL", url)
+        monkeypatch.setenv("USEAPI_TOKEN", THREAD_TOKEN)
+        assert cli.main(["check"]) == 0
+        out = capsys.readouterr().out
+        assert out.endswith("\n✓ accounts: subscription active, 6 accounts, no problem\n")
+        broken = sim.accounts("pixverse")[0].account
+        ending = sim.accounts("dreamina")[0]
+        sim.set_account_error("pixverse", broken, "pending error\x1b[2J, re-add the account")
+        end = datetime.now(UTC) + timedelta(days=2)  # within the default 3 days
+        sim.set_account_expiry("dreamina", ending.account, end.timestamp())
+        assert cli.main(["check"]) == 0  # warnings: the token works
+        out = capsys.readouterr().out
+        assert out.splitlines()[-2:] == [
+            f"⚠ pixverse account {broken}: account error: pending error<U+001B>[2J, re-add the "
+            "account",
+            f"⚠ dreamina account {ending.account}: expires {end:%Y-%m-%d %H:%M} UTC",
+        ]
+        sim.set_subscription(False)
+        assert cli.main(["check"]) == 1
+        assert "✗ useapi: subscription inactive\n" in capsys.readouterr().out

@@ -3,5 +3,6 @@ their session or token ends), read every ACCOUNT_CHECK_MINUTES and told as `acco
 
 * `subscription` – `GET /v2/account` → `Subscription`
 * `policy`       – stored `Health` + one check's readings → states and events   [pure]
+* `read`         – one reading: the subscription and every provider's accounts side by side
 * `check`        – `AccountChecker`: lead, read, decide, commit in one transaction
 """

@@ -13,9 +13,7 @@ from datetime import datetime, timedelta
 
 from bot import alerts
 from bot.accounts.policy import Health, applied, plan_check
-from bot.accounts.subscription import ACCOUNT_PATH, USEAPI, Subscription, parse_subscription
-from bot.errors import PayloadError, UpstreamError
-from bot.models import AccountHealth
+from bot.accounts.read import read_accounts
 from bot.providers.base import Provider
 from bot.settings import Settings
 from bot.store import Store
@@ -63,20 +61,6 @@ class CheckReport:
     error: str | None = None
 
 
-async def fetch_subscription(client: UseapiClient) -> Subscription:
-    """`GET /v2/account`, read. Raises `UpstreamError` subclasses only."""
-    body = await client.get_json(ACCOUNT_PATH, provider=USEAPI)
-    try:
-        return parse_subscription(body)
-    except UpstreamError:
-        raise
-    except Exception as exc:  # a bug here reads as what it is to users: an unreadable answer
-        log.error("could not read useapi's %s", ACCOUNT_PATH, exc_info=exc)
-        raise PayloadError(
-            f"could not read useapi's answer ({type(exc).__name__})", provider=USEAPI
-        ) from None
-
-
 class AccountChecker:
     """Checks every enabled provider's accounts and the subscription; `health` is what the
     store holds after the last check (or the last look at it), for the views."""
@@ -121,7 +105,7 @@ class AccountChecker:
             self.health = await self.store.load_health()
             return CheckReport(at=now, leader=False)
         providers = dict(self.providers())
-        subscription, accounts, failures = await self._read(providers)
+        subscription, accounts, failures = await read_accounts(self.client, providers)
         before = await self.store.load_health()
         plan = plan_check(
             before,
@@ -147,46 +131,6 @@ class AccountChecker:
         for e in plan.events:
             log.info("account: %s %s %s", e.provider, e.word, e.account or "")
         return CheckReport(at=now, events=len(plan.events), queued=queued, failures=failures)
-
-    async def _read(
-        self, providers: Mapping[str, Provider]
-    ) -> tuple[
-        Subscription | None, dict[str, tuple[AccountHealth, ...]], tuple[tuple[str, str], ...]
-    ]:
-        """The subscription and each provider's accounts, side by side; what failed is left
-        out (its stored state stays) and named in the failures."""
-        names = list(providers)
-        subscription = asyncio.ensure_future(fetch_subscription(self.client))
-        try:
-            results = await asyncio.gather(
-                *(providers[n].fetch_accounts() for n in names), return_exceptions=True
-            )
-        except BaseException:
-            subscription.cancel()
-            raise
-        failures: list[tuple[str, str]] = []
-        sub: Subscription | None = None
-        try:
-            sub = await subscription
-        except UpstreamError as exc:
-            failures.append((USEAPI, self._failed(USEAPI, exc)))
-        accounts: dict[str, tuple[AccountHealth, ...]] = {}
-        for name, got in zip(names, results, strict=True):
-            if isinstance(got, BaseException):
-                failures.append((name, self._failed(name, got)))
-            else:
-                accounts[name] = got
-        return sub, accounts, tuple(failures)
-
-    @staticmethod
-    def _failed(name: str, exc: BaseException) -> str:
-        if not isinstance(exc, Exception):
-            raise exc  # cancellation and friends go on up
-        if not isinstance(exc, UpstreamError):
-            log.error("%s: account check failed", name, exc_info=exc)
-        else:
-            log.warning("%s: account check failed: %s", name, exc)
-        return str(exc)
 
     async def _lead(self, now: datetime, ttl: timedelta) -> bool:
         """Take or renew the `accounts` lease; False when another live replica holds it."""
