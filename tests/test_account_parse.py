@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.accounts.subscription import ProviderAccounts, Subscription, parse_subscription
 from bot.errors import PayloadError
@@ -236,3 +238,61 @@ def test_subscription_counts_are_bounded_and_missing_ones_zero() -> None:
         providers=(ProviderAccounts("A API", 100_000, 0, 2), ProviderAccounts("B API", 0, 0, 0)),
     )
     assert parse_subscription(body).errors == 2
+
+
+_LEAF = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats()
+    | st.text(max_size=20)
+    | st.sampled_from(["", "2024-13-45T99:99:99Z", "1e400", "2026-02-01T00:00:00Z", "\ud800"])
+)
+_ANY = st.recursive(
+    _LEAF,
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c, max_size=3),
+    max_leaves=12,
+)
+_SHAPED = st.dictionaries(
+    st.text(max_size=8),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "error": _ANY,
+            "jwt": _ANY
+            | st.fixed_dictionaries(
+                {},
+                optional=dict.fromkeys(("ExpireTime", "ExpireTimeUTC", "exp", "exp_Expire"), _ANY),
+            ),
+            "sessionExpires": _ANY,
+            "session": _ANY,
+        },
+    ),
+    max_size=4,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=_ANY | _SHAPED)
+def test_any_json_is_health_or_a_payload_error(body: object) -> None:
+    for module in (pixverse, minimax, dreamina):
+        try:
+            got = module.parse_account_health(body)
+        except PayloadError as exc:
+            assert exc.provider == module.NAME
+            continue
+        for h in got:
+            assert h.provider == module.NAME and h.account.strip()
+            assert h.error is None or (h.error and len(h.error) <= MAX_ERROR_TEXT)
+            assert h.expires is None or h.expires.tzinfo is not None
+
+
+@settings(max_examples=200, deadline=None)
+@given(body=_ANY | st.fixed_dictionaries({"subscriptionIsActive": _ANY, "accounts": _ANY}))
+def test_any_json_is_a_subscription_or_a_payload_error(body: object) -> None:
+    try:
+        sub = parse_subscription(body)
+    except PayloadError as exc:
+        assert exc.provider == "useapi"
+        return
+    assert all(0 <= n <= 100_000 for p in sub.providers for n in (p.total, p.active, p.error))
