@@ -93,8 +93,6 @@ async def measure(
         seed=seed, accounts=accounts, jobs=jobs, token=SIM_TOKEN, clock=clock, churn=False
     )
     rng = random.Random(seed)
-    ours: list[int] = []
-    naive: list[int] = []
     with tempfile.TemporaryDirectory(prefix="opsbot-bench-") as tmp:
         async with (
             SimServer(sim) as server,
@@ -110,22 +108,7 @@ async def measure(
                     ProviderWatcher(providers.load(name)(client), store, config, clock=clock)
                     for name in sim.providers
                 ]
-                for _ in range(2):  # warm-up: the first tick has nothing to diff against
-                    for w in watchers:
-                        await w.tick()
-                    clock.advance(30)
-                for _ in range(rounds):
-                    _churn(sim, rng, FINISH_PER_TICK)
-                    before = len(sim.requests)
-                    for w in watchers:
-                        report = await w.tick()
-                        if report.error:
-                            raise RuntimeError(f"tick failed: {report.error}")
-                    ours.append(len(sim.requests) - before)
-                    before = len(sim.requests)
-                    await naive_poll(http, sim.providers)
-                    naive.append(len(sim.requests) - before)
-                    clock.advance(POLL_SECONDS)
+                ours, naive = await _rounds(sim, rng, watchers, http, clock, rounds)
                 checks = await _account_checks_hour(sim, client, watchers, store, clock)
             finally:
                 await store.close()
@@ -151,6 +134,36 @@ async def measure(
             "opsbot_per_round": ours,
         },
     }
+
+
+async def _rounds(
+    sim: Simulator,
+    rng: random.Random,
+    watchers: list[ProviderWatcher],
+    http: httpx.AsyncClient,
+    clock: ManualClock,
+    rounds: int,
+) -> tuple[list[int], list[int]]:
+    """Requests per round: opsbot's ticks, and the naive poll, after the same churn."""
+    ours: list[int] = []
+    naive: list[int] = []
+    for _ in range(2):  # warm-up: the first tick has nothing to diff against
+        for w in watchers:
+            await w.tick()
+        clock.advance(POLL_SECONDS)
+    for _ in range(rounds):
+        _churn(sim, rng, FINISH_PER_TICK)
+        before = len(sim.requests)
+        for w in watchers:
+            report = await w.tick()
+            if report.error:
+                raise RuntimeError(f"tick failed: {report.error}")
+        ours.append(len(sim.requests) - before)
+        before = len(sim.requests)
+        await naive_poll(http, sim.providers)
+        naive.append(len(sim.requests) - before)
+        clock.advance(POLL_SECONDS)
+    return ours, naive
 
 
 async def _account_checks_hour(
