@@ -94,7 +94,7 @@ def problem_lines(readings: Readings, *, now: datetime, warn: timedelta, redact:
                 verb = "expires" if h.expires > now else "expired"
                 lines.append(f"⚠ {who}: {verb} {h.expires:%Y-%m-%d %H:%M} UTC")
     for name, error in failures:
-        lines.append(f"✗ {name}: accounts not checked: {redact_email(error) if redact else error}")
+        lines.append(f"⚠ {name}: accounts not checked: {redact_email(error) if redact else error}")
     if not lines:
         total = sum(len(seen) for seen in accounts.values())
         lines.append(f"✓ accounts: subscription active, {total} accounts, no problem")
