@@ -7,6 +7,11 @@ provider, then one naive poll. Requests are counted at the simulator (its reques
 retries and capacity calls count too. The naive poller is what a bot without a queue diff
 does: per provider, fetch the scheduler list, then ask each listed job's endpoint for its
 status (`naive_poll` below).
+
+The account checks are on, as in the bot: an `AccountChecker` checks once per
+ACCOUNT_CHECK_MINUTES (15) of the simulator's clock through one simulated hour, and the
+requests that hour costs are read from the same request log (`account_checks_per_hour`);
+spread over the hour's ticks they are part of opsbot's figure the goal is judged on.
 """
 
 from __future__ import annotations
@@ -26,12 +31,16 @@ from pydantic import SecretStr
 
 from bench.common import SIM_TOKEN
 from bot import providers
+from bot.accounts.check import AccountChecker, CheckConfig
 from bot.sim import ManualClock, SimServer, Simulator
 from bot.store import Store
 from bot.useapi import UseapiClient
 from bot.watch import ProviderWatcher, WatchConfig
 
 FINISH_PER_TICK = 3
+#: The bot's defaults: ACCOUNT_CHECK_MINUTES, POLL_INTERVAL_SECONDS.
+CHECK_MINUTES = 15
+POLL_SECONDS = 30
 OUTCOMES = ("completed", "failed", "cancelled")
 
 #: The naive poller's endpoints: (scheduler list, one job's status).
@@ -85,8 +94,6 @@ async def measure(
         seed=seed, accounts=accounts, jobs=jobs, token=SIM_TOKEN, clock=clock, churn=False
     )
     rng = random.Random(seed)
-    ours: list[int] = []
-    naive: list[int] = []
     with tempfile.TemporaryDirectory(prefix="opsbot-bench-") as tmp:
         async with (
             SimServer(sim) as server,
@@ -97,35 +104,28 @@ async def measure(
         ):
             store = await Store.open(f"sqlite+aiosqlite:///{Path(tmp) / 'economy.db'}")
             try:
-                config = WatchConfig(stuck_after=timedelta(hours=6), poll_interval=30)
+                config = WatchConfig(stuck_after=timedelta(hours=6), poll_interval=POLL_SECONDS)
                 watchers = [
                     ProviderWatcher(providers.load(name)(client), store, config, clock=clock)
                     for name in sim.providers
                 ]
-                for _ in range(2):  # warm-up: the first tick has nothing to diff against
-                    for w in watchers:
-                        await w.tick()
-                    clock.advance(30)
-                for _ in range(rounds):
-                    _churn(sim, rng, FINISH_PER_TICK)
-                    before = len(sim.requests)
-                    for w in watchers:
-                        report = await w.tick()
-                        if report.error:
-                            raise RuntimeError(f"tick failed: {report.error}")
-                    ours.append(len(sim.requests) - before)
-                    before = len(sim.requests)
-                    await naive_poll(http, sim.providers)
-                    naive.append(len(sim.requests) - before)
-                    clock.advance(30)
+                ours, naive = await _rounds(sim, rng, watchers, http, clock, rounds)
+                checks = await _account_checks_hour(sim, client, watchers, store, clock)
             finally:
                 await store.close()
     mean_ours, mean_naive = statistics.mean(ours), statistics.mean(naive)
+    per_tick = checks / (3600 / POLL_SECONDS)
     return {
         "upstream_calls_per_tick": {
             "opsbot": round(mean_ours, 1),
             "naive": round(mean_naive, 1),
-            "ratio": round(mean_naive / mean_ours, 1),
+            "ratio": round(mean_naive / (mean_ours + per_tick), 1),
+            "account_checks": round(per_tick, 2),
+        },
+        "account_checks_per_hour": {
+            "requests": checks,
+            "providers": len(sim.providers),
+            "minutes": CHECK_MINUTES,
         },
         "_economy": {
             "rounds": rounds,
@@ -135,6 +135,56 @@ async def measure(
             "opsbot_per_round": ours,
         },
     }
+
+
+async def _rounds(
+    sim: Simulator,
+    rng: random.Random,
+    watchers: list[ProviderWatcher],
+    http: httpx.AsyncClient,
+    clock: ManualClock,
+    rounds: int,
+) -> tuple[list[int], list[int]]:
+    """Requests per round: opsbot's ticks, and the naive poll, after the same churn."""
+    ours: list[int] = []
+    naive: list[int] = []
+    for _ in range(2):  # warm-up: the first tick has nothing to diff against
+        for w in watchers:
+            await w.tick()
+        clock.advance(POLL_SECONDS)
+    for _ in range(rounds):
+        _churn(sim, rng, FINISH_PER_TICK)
+        before = len(sim.requests)
+        for w in watchers:
+            report = await w.tick()
+            if report.error:
+                raise RuntimeError(f"tick failed: {report.error}")
+        ours.append(len(sim.requests) - before)
+        before = len(sim.requests)
+        await naive_poll(http, sim.providers)
+        naive.append(len(sim.requests) - before)
+        clock.advance(POLL_SECONDS)
+    return ours, naive
+
+
+async def _account_checks_hour(
+    sim: Simulator,
+    client: UseapiClient,
+    watchers: list[ProviderWatcher],
+    store: Store,
+    clock: ManualClock,
+) -> int:
+    """Requests the account checks make in one simulated hour, from the request log."""
+    enabled = {w.name: w.provider for w in watchers}
+    config = CheckConfig(interval=timedelta(minutes=CHECK_MINUTES), warn=timedelta(days=3))
+    checker = AccountChecker(client, lambda: enabled, store, config, clock=clock)
+    before = len(sim.requests)
+    for _ in range(60 // CHECK_MINUTES):
+        report = await checker.check()
+        if report.error or report.failures:
+            raise RuntimeError(f"account check failed: {report.error or report.failures}")
+        clock.advance(CHECK_MINUTES * 60)
+    return len(sim.requests) - before
 
 
 def run(*, quick: bool = False) -> dict[str, Any]:

@@ -196,9 +196,20 @@ def rows(doc: Mapping[str, Any]) -> list[tuple[str, str, str, bool | None]]:
                 f"upstream calls per tick ({ec.get('jobs', 500)} jobs, "
                 f"{ec.get('accounts', 50)} accounts, {ec.get('finishing_per_tick', 3)} "
                 f"ending per tick)",
-                f"opsbot {v['opsbot']:g} · naive {v['naive']:g} · {v['ratio']:g}× fewer",
+                f"opsbot {v['opsbot']:g} (+{v.get('account_checks', 0):g} account checks) · "
+                f"naive {v['naive']:g} · {v['ratio']:g}× fewer",
                 f"≥ {ECONOMY_RATIO:.0f}× fewer",
                 v["ratio"] >= ECONOMY_RATIO,
+            )
+        )
+    if "account_checks_per_hour" in doc:
+        v = doc["account_checks_per_hour"]
+        out.append(
+            (
+                f"account checks per hour ({v['providers']} providers, every {v['minutes']:g} min)",
+                f"{v['requests']} requests (simulator's request log)",
+                "(1 + providers) × 60 / ACCOUNT_CHECK_MINUTES",
+                v["requests"] == (1 + v["providers"]) * 60 / v["minutes"],
             )
         )
     for t in doc.get("tick", []):

@@ -21,6 +21,7 @@ from discord.ext import commands
 from pydantic import SecretStr
 
 from bot import http
+from bot.accounts.check import AccountChecker
 from bot.health import ProviderStatus
 from bot.live import LiveState
 from bot.providers import Provider
@@ -34,7 +35,14 @@ from bot.watch import ProviderWatcher
 log = logging.getLogger(__name__)
 
 #: Cogs every bot loads besides the provider cogs.
-SHARED_COGS = ("cogs.status", "cogs.alerts", "cogs.board", "cogs.delivery", "cogs.cancel")
+SHARED_COGS = (
+    "cogs.status",
+    "cogs.alerts",
+    "cogs.board",
+    "cogs.delivery",
+    "cogs.cancel",
+    "cogs.health",
+)
 
 
 class OpsBot(commands.Bot):
@@ -67,6 +75,10 @@ class OpsBot(commands.Bot):
         self.store = store
         self.clock = clock
         self.watchers: dict[str, ProviderWatcher] = {}
+        #: The shared cogs it loads (a test rig may leave one out).
+        self.shared_cogs: tuple[str, ...] = SHARED_COGS
+        #: The account checks (set by cogs.health while it is loaded).
+        self.account_checker: AccountChecker | None = None
         self.synced = asyncio.Event()
         self._http: web.AppRunner | None = None
 
@@ -143,7 +155,7 @@ class OpsBot(commands.Bot):
         # Shared cogs first: `close` unloads extensions in load order, so delivery and the
         # board stop while every provider is still registered (a pass run after would post
         # alerts without their provider's name).
-        for ext in SHARED_COGS:
+        for ext in self.shared_cogs:
             await self.load_extension(ext)
         for name in self.settings.providers:
             await self.load_extension(f"cogs.{name}")

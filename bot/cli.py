@@ -10,7 +10,7 @@ import math
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -200,6 +200,8 @@ async def _status(settings: Settings, *, as_json: bool) -> int:
 
 
 async def _check(settings: Settings) -> int:
+    from bot.accounts.read import problem_lines, read_accounts
+
     out = Console(highlight=False)
     out.print(
         f"✓ settings: providers {', '.join(settings.providers)}, "
@@ -217,7 +219,9 @@ async def _check(settings: Settings) -> int:
         out.print("✗ USEAPI_TOKEN is not set")
         return EXIT_CONFIG
     async with make_client(settings, attempts=1) as client:
-        reports = await report.collect(make_providers(settings.providers, client))
+        providers = make_providers(settings.providers, client)
+        reports = await report.collect(providers)
+        readings = await read_accounts(client, {p.name: p for p in providers})
     for r in reports:
         if r.snapshot is not None:
             out.print(
@@ -226,7 +230,18 @@ async def _check(settings: Settings) -> int:
             )
         else:
             out.print(f"✗ {r.provider}: {r.error}")
-    return EXIT_OK if database_ok and all(r.ok for r in reports) else EXIT_FAILED
+    for line in problem_lines(
+        readings,
+        now=datetime.now(UTC),
+        warn=timedelta(days=settings.expiry_warn_days),
+        redact=settings.redact_accounts,
+    ):
+        out.print(line, markup=False, soft_wrap=True)  # one line each, however long
+    # An account in error or about to expire is a warning; a lapsed subscription stops
+    # every job, like a provider that cannot be reached.
+    subscription_ok = readings[0] is None or readings[0].active
+    ok = database_ok and subscription_ok and all(r.ok for r in reports)
+    return EXIT_OK if ok else EXIT_FAILED
 
 
 #: What the `bench` extra of pyproject.toml installs, by import name.

@@ -11,6 +11,7 @@ class EventKind(enum.StrEnum):
     JOB = "job"  # words: completed, failed, moderated, cancelled, stuck, unknown
     CAPACITY = "capacity"  # words: exhausted, restored
     UPSTREAM = "upstream"  # words: unreachable, unauthorized, payment required, recovered
+    ACCOUNT = "account"  # words: subscription inactive/active, account error/ok, expires soon
 
 
 class AlertWord(enum.StrEnum):
@@ -30,6 +31,11 @@ class AlertWord(enum.StrEnum):
     UNAUTHORIZED = "unauthorized"
     PAYMENT_REQUIRED = "payment required"
     RECOVERED = "recovered"
+    SUBSCRIPTION_INACTIVE = "subscription inactive"
+    SUBSCRIPTION_ACTIVE = "subscription active"
+    ACCOUNT_ERROR = "account error"
+    ACCOUNT_OK = "account ok"
+    EXPIRES_SOON = "expires soon"
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,6 +54,8 @@ BOUNDS: Final = {
     "poll_interval_seconds": Bounds(5, 3600, "must be a number of seconds from 5 to 3600"),
     "stuck_after_minutes": Bounds(1, 10080, "must be a number of minutes from 1 to 10080 (7 days)"),
     "http_port": Bounds(0, 65535, "must be a whole number from 0 (off) to 65535"),
+    "account_check_minutes": Bounds(1, 1440, "must be a number of minutes from 1 to 1440 (a day)"),
+    "expiry_warn_days": Bounds(1, 365, "must be a number of days from 1 to 365"),
 }
 URL_SETTINGS: Final = ("useapi_base_url", "discord_api_base_url", "discord_gateway_url")
 TOKEN_SETTINGS: Final = ("discord_token", "useapi_token")
@@ -109,6 +111,8 @@ class Settings(BaseSettings):
     http_port: int = 0
     log_level: str = "INFO"
     cancel_role_id: int | None = None
+    account_check_minutes: float = 15
+    expiry_warn_days: float = 3
 
     @field_validator("providers", mode="before")
     @classmethod

@@ -21,7 +21,7 @@ from cogs.manage import MANAGE_GUILD, ManageCog
 if TYPE_CHECKING:
     from bot.app import OpsBot
 
-KindName = Literal["job", "capacity", "upstream"]
+KindName = Literal["job", "capacity", "upstream", "account"]
 _DURATION = re.compile(r"^\s*(\d{1,5})\s*([mhd]?)\s*$", re.IGNORECASE)
 #: Seconds per unit of a duration; no unit means minutes.
 _UNIT = {"": 60, "m": 60, "h": 3600, "d": 86400}

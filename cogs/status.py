@@ -13,6 +13,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import embeds, errors, validate
+from bot.embeds.accounts import account_marks
 from bot.models import Snapshot
 from bot.paginator import Paginator
 from bot.text import display_account, neutralise_bidi
@@ -243,8 +244,13 @@ class StatusCog(commands.Cog, name="Status"):
         if got is None:
             return
         snaps, _ = got
+        checker = self.bot.account_checker
+        now = self.bot.clock()
+        marks = (
+            account_marks(checker.health, now, checker.config.warn) if checker is not None else {}
+        )
         pages = embeds.capacity_pages(
-            snaps, now=self.bot.clock(), titles=self.bot.titles(), redact=self._redact
+            snaps, now=now, titles=self.bot.titles(), redact=self._redact, marks=marks
         )
         await self._reply(interaction, pages, private=private)
 
@@ -286,11 +292,15 @@ class StatusCog(commands.Cog, name="Status"):
     @app_commands.describe(private="Answer only to you")
     async def status(self, interaction: discord.Interaction, private: bool = False) -> None:
         """One view of every provider: running jobs, capacity used, watcher health."""
+        checker = self.bot.account_checker
+        health = checker.health if checker is not None else None
         embed = embeds.status_embed(
             self.bot.provider_statuses(),
             now=self.bot.clock(),
             titles=self.bot.titles(),
             redact=self._redact,
+            account_checks=checker is not None,
+            subscription=health.subscription.subscription if health is not None else None,
         )
         await interaction.response.send_message(embed=embed, ephemeral=private)
 

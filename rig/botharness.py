@@ -162,6 +162,10 @@ def make_sim(accounts: int = 6, max_jobs: int = 10) -> Simulator:
     return sim
 
 
+def _without_account_checks(bot: OpsBot) -> None:
+    bot.shared_cogs = tuple(c for c in bot.shared_cogs if c != "cogs.health")
+
+
 async def start_bot(
     fake: FakeDiscord,
     sim: Simulator,
@@ -170,11 +174,16 @@ async def start_bot(
     manual_ticks: bool = True,
     make_settings: MakeSettings = load_settings,
     wait_seconds: float = 15.0,
+    account_checks: bool = False,
     **overrides: Any,
 ) -> Harness:
     """Serve `sim`, start the bot against it and `fake` (already started and patched into
     discord.py) on the SQLite database `db`; `overrides` are settings. The caller stops the
-    harness (`Harness.stop`) and its server (`Harness.server.stop`)."""
+    harness (`Harness.stop`) and its server (`Harness.server.stop`).
+
+    The account checks (`cogs.health`) are left out unless `account_checks`: they check at
+    start, and the simulator's ManualClock is not the bot's clock (its sessions would all
+    read as ended), nor are their requests what the other tests count."""
     server = SimServer(sim)
     await server.start()
     try:
@@ -191,7 +200,11 @@ async def start_bot(
         )
         values.update(overrides)
         settings = make_settings(**values)
-        bot, task = await launch(settings, wait_seconds=wait_seconds)
+        bot, task = await launch(
+            settings,
+            wait_seconds=wait_seconds,
+            on_ready=None if account_checks else _without_account_checks,
+        )
     except BaseException:
         await server.stop()
         raise

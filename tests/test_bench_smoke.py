@@ -105,7 +105,14 @@ async def test_bench_parts_on_tiny_sizes(tmp_path):
     assert isinstance(figures["stale_slow_upstream_answered_in_time"], bool)
 
     figures.update(await economy.measure(rounds=1, jobs=30, accounts=6))
-    assert set(figures["upstream_calls_per_tick"]) == {"opsbot", "naive", "ratio"}
+    assert set(figures["upstream_calls_per_tick"]) == {
+        "opsbot",
+        "naive",
+        "ratio",
+        "account_checks",
+    }
+    # measured at the simulator: 4 checks in the hour, each /v2/account + 3 accounts endpoints
+    assert figures["account_checks_per_hour"] == {"requests": 16, "providers": 3, "minutes": 15}
     assert (
         figures["upstream_calls_per_tick"]["naive"]
         > figures["upstream_calls_per_tick"]["opsbot"]
@@ -131,6 +138,7 @@ async def test_bench_parts_on_tiny_sizes(tmp_path):
         "stale_slow_upstream_answered_in_time",
         "alert_latency_over_interval",
         "upstream_calls_per_tick",
+        "account_checks_per_hour",
         "tick",
         "startup_s",
     ):
@@ -147,6 +155,7 @@ async def test_bench_parts_on_tiny_sizes(tmp_path):
     console.print(bench_run.table(doc))
     console.print(bench_run.delta_table(doc, prev))
     assert "/queue from cache" in out.getvalue() and "tick.30.cpu_ms" in out.getvalue()
+    assert "account checks per hour (3 providers, every 15 min)" in out.getvalue()
 
 
 async def test_flood_part_on_tiny_sizes():

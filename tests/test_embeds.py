@@ -59,6 +59,13 @@ NASTY_SHOWN = (
 JOB_WORDS = ["completed", "failed", "moderated", "cancelled", "stuck", "unknown"]
 CAP_WORDS = ["exhausted", "restored"]
 UP_WORDS = ["unreachable", "unauthorized", "payment required", "recovered"]
+ACCOUNT_WORDS = [
+    "subscription inactive",
+    "subscription active",
+    "account error",
+    "account ok",
+    "expires soon",
+]
 
 
 def dump(embeds: discord.Embed | Sequence[discord.Embed]) -> str:
@@ -516,7 +523,7 @@ def ev(kind: EventKind, word: str, i: int = 0, provider: str = "pixverse", **kw:
 
 def test_alert_words_are_the_contracts_in_summary_order():
     # the values stand in event keys and stored rows: they never change
-    assert [w.value for w in AlertWord] == JOB_WORDS + CAP_WORDS + UP_WORDS
+    assert [w.value for w in AlertWord] == JOB_WORDS + CAP_WORDS + UP_WORDS + ACCOUNT_WORDS
 
 
 @pytest.mark.parametrize(
@@ -534,6 +541,11 @@ def test_alert_words_are_the_contracts_in_summary_order():
         (AlertWord.UNAUTHORIZED, BAD),
         (AlertWord.PAYMENT_REQUIRED, BAD),
         (AlertWord.RECOVERED, OK),
+        (AlertWord.SUBSCRIPTION_INACTIVE, BAD),
+        (AlertWord.SUBSCRIPTION_ACTIVE, OK),
+        (AlertWord.ACCOUNT_ERROR, BAD),
+        (AlertWord.ACCOUNT_OK, OK),
+        (AlertWord.EXPIRES_SOON, WARN),
         ("a word from a newer opsbot", NEUTRAL),
     ],
 )
@@ -790,7 +802,12 @@ def test_render_timestamp_styles():
 
 # --- random stress: whatever comes in, the limits and the counts hold ----------------------
 
-_WORDS = {EventKind.JOB: JOB_WORDS, EventKind.CAPACITY: CAP_WORDS, EventKind.UPSTREAM: UP_WORDS}
+_WORDS = {
+    EventKind.JOB: JOB_WORDS,
+    EventKind.CAPACITY: CAP_WORDS,
+    EventKind.UPSTREAM: UP_WORDS,
+    EventKind.ACCOUNT: ACCOUNT_WORDS,
+}
 _TEXT = st.text(alphabet=st.sampled_from("ab@_*`<>#&!:-\\ 1\n.") | st.characters(), max_size=400)
 
 

@@ -13,6 +13,7 @@ import math
 import os
 import signal
 import sys
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -274,6 +275,9 @@ async def test_kill_9_mid_post_then_restart_posts_every_alert_once(fake_discord,
     )
     for a in sim.accounts("pixverse"):
         sim.set_max_jobs("pixverse", a.account, 10)
+        # The bot's account checks run on the real clock, not this ManualClock: sessions a
+        # month from now, so that the only alerts are the jobs'.
+        sim.set_account_expiry("pixverse", a.account, time.time() + 30 * 86_400)
     jobs = [sim.start_job("pixverse", duration=INF) for _ in range(4)]
     db, log = tmp_path / "opsbot.db", tmp_path / "bot.log"
     procs: list[asyncio.subprocess.Process] = []

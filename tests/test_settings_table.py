@@ -32,6 +32,8 @@ ID_RANGE = "must be a Discord id: a whole number from 1 to 18446744073709551615"
 POLL = "POLL_INTERVAL_SECONDS: must be a number of seconds from 5 to 3600"
 STUCK = "STUCK_AFTER_MINUTES: must be a number of minutes from 1 to 10080 (7 days)"
 PORT = "HTTP_PORT: must be a whole number from 0 (off) to 65535"
+CHECK = "ACCOUNT_CHECK_MINUTES: must be a number of minutes from 1 to 1440 (a day)"
+WARN = "EXPIRY_WARN_DAYS: must be a number of days from 1 to 365"
 TOKEN_RULE = "a token is one run of visible ASCII characters"
 USERINFO = "must not contain a user name or password (user:pass@); the token is sent on its own"
 QUERY = "must not contain a query (?…): paths and parameters are added to it"
@@ -127,6 +129,13 @@ BAD: list[tuple[str, str, str]] = [
         "DATABASE_URL: contains control characters (a line break?)",
     ),
     ("HTTP_HOST", "bad host", "HTTP_HOST: must be a host name or IP address (ASCII, no spaces)"),
+    ("ACCOUNT_CHECK_MINUTES", "0.99", CHECK),
+    ("ACCOUNT_CHECK_MINUTES", "1440.01", CHECK),
+    ("ACCOUNT_CHECK_MINUTES", "nan", CHECK),
+    ("ACCOUNT_CHECK_MINUTES", "often", CHECK),
+    ("EXPIRY_WARN_DAYS", "0.99", WARN),
+    ("EXPIRY_WARN_DAYS", "365.01", WARN),
+    ("EXPIRY_WARN_DAYS", "inf", WARN),
 ]
 #: Every command that reads the settings.
 COMMANDS = ["run", "run --simulate", "status", "check", "demo --seconds 1"]
@@ -197,6 +206,10 @@ ACCEPTED: list[tuple[str, str, Any]] = [
     ("STUCK_AFTER_MINUTES", "10080", 10080.0),
     ("HTTP_PORT", "0", 0),
     ("HTTP_PORT", "65535", 65535),
+    ("ACCOUNT_CHECK_MINUTES", "1", 1.0),
+    ("ACCOUNT_CHECK_MINUTES", "1440", 1440.0),
+    ("EXPIRY_WARN_DAYS", "1", 1.0),
+    ("EXPIRY_WARN_DAYS", "365", 365.0),
     ("ALERT_CHANNEL_ID", "1", 1),
     ("ALERT_CHANNEL_ID", str(MAX_ID), MAX_ID),
     ("GUILD_IDS", f"1, {MAX_ID}, 1", [1, MAX_ID]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Final
 
 import discord
@@ -43,8 +44,25 @@ def alert_title(event: Event, *, titles: Mapping[str, str], redact: bool) -> str
     word = escape(truncate(event.word, WORD_CHARS))
     if event.kind is EventKind.CAPACITY:
         return cut(f"{ptitle} capacity {word} · {alert_target(event, redact)}", TITLE_MAX)
+    if event.kind is EventKind.ACCOUNT:
+        if not event.account:  # the subscription: useapi-wide
+            return cut(f"{ptitle} {word}", TITLE_MAX)
+        noun = "" if word.startswith("account") else "account "
+        return cut(f"{ptitle} {noun}{word} · {alert_target(event, redact)}", TITLE_MAX)
     noun = "job" if event.kind is EventKind.JOB else "upstream"
     return f"{ptitle} {noun} {word}"
+
+
+def _ends(event: Event) -> datetime | None:
+    """When an account's session or token ends (`expires soon`), read from the event."""
+    raw = event.extra.get("expires") if event.kind is EventKind.ACCOUNT else None
+    if not raw:
+        return None
+    try:
+        t = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
 
 def alert_embed(event: Event, *, titles: Mapping[str, str], redact: bool) -> discord.Embed:
@@ -59,8 +77,11 @@ def alert_embed(event: Event, *, titles: Mapping[str, str], redact: bool) -> dis
         lines.append("**Account** all accounts")
     if event.detail:
         lines.append(shown(event.detail, redact, DETAIL_CHARS))
+    ends = _ends(event)
+    if ends is not None:
+        lines.append(f"**Ends** {when(ends)}")
     for k, v in list(event.extra.items())[:EXTRA_SHOWN]:
-        if k and v:
+        if k and v and not (ends is not None and k == "expires"):
             lines.append(
                 f"**{shown(k, redact, EXTRA_NAME_CHARS)}** {shown(v, redact, EXTRA_VALUE_CHARS)}"
             )

@@ -78,6 +78,8 @@ def _section_headline(sec: _Section, titles: Mapping[str, str]) -> str:
     words = _ordered_words(counts)
     if sec.kind is EventKind.UPSTREAM:
         return f"{ptitle} upstream " + ", ".join(f"{escape(w)} ×{counts[w]}" for w in words)
+    if sec.kind is EventKind.ACCOUNT:
+        return f"{ptitle} " + ", ".join(f"{escape(w)} ×{counts[w]}" for w in words)
     noun = "job" if sec.kind is EventKind.JOB else "account"
     first, *rest = words
     parts = [f"{plural(counts[first], noun)} {escape(first)} on {ptitle}"]
@@ -88,7 +90,7 @@ def _section_headline(sec: _Section, titles: Mapping[str, str]) -> str:
 def _event_item(event: Event, redact: bool) -> str:
     if event.kind is EventKind.JOB and event.job_id:
         return shown(display_id(event.job_id, redact), False, ITEM_ID_CHARS)
-    if event.kind is EventKind.CAPACITY:
+    if event.kind is EventKind.CAPACITY or (event.kind is EventKind.ACCOUNT and event.account):
         return alert_target(event, redact)
     return format_dt(event.at, "T")
 

@@ -113,15 +113,17 @@ def _fullest_first(a: Account) -> tuple[bool, float, int, str]:
     return (not a.full, -share, -a.executing, a.account)
 
 
-def _account_line(a: Account, redact: bool) -> str:
+def _account_line(a: Account, redact: bool, mark: str | None = None) -> str:
     """``▰▰▰▰▰▰▰▰▰▰ 5/5 a@x.io · **exhausted**``; ``3 running · no limit published · 123``
-    for an account whose fullness nobody publishes (`Account.full` None)."""
+    for an account whose fullness nobody publishes (`Account.full` None); then what the
+    account checks say of it (`mark`)."""
     name = shown(display_account(a.account, redact), False, ACCOUNT_CHARS)
+    health = f" · {mark}" if mark else ""
     if a.full is None:
-        return f"{no_limit(a.executing)} · {name}"
+        return f"{no_limit(a.executing)} · {name}{health}"
     cap = "?" if a.max_jobs is None else str(a.max_jobs)
     full = " · **exhausted**" if a.full else ""
-    return f"{bar(a.executing, a.max_jobs)} {a.executing}/{cap} {name}{full}"
+    return f"{bar(a.executing, a.max_jobs)} {a.executing}/{cap} {name}{full}{health}"
 
 
 def _in_use(totals: Sequence[Totals]) -> str:
@@ -140,10 +142,17 @@ def _in_use(totals: Sequence[Totals]) -> str:
 
 
 def capacity_pages(
-    snapshots: Sequence[Snapshot], *, now: datetime, redact: bool, titles: Mapping[str, str]
+    snapshots: Sequence[Snapshot],
+    *,
+    now: datetime,
+    redact: bool,
+    titles: Mapping[str, str],
+    marks: Mapping[tuple[str, str], str] | None = None,
 ) -> list[discord.Embed]:
     """Per account `executing/maxJobs` with a bar (fullest first), totals per provider and the
-    full (`Account.full`) accounts called out; colour by how full the fullest provider is."""
+    full (`Account.full`) accounts called out; colour by how full the fullest provider is.
+    `marks`: per (provider, account), what the account checks say of it (`account_marks`)."""
+    marks = marks or {}
     age = data_age(snapshots, now, None)
     summary: list[str] = []
     blocks: list[Block] = []
@@ -159,7 +168,10 @@ def capacity_pages(
         if t.full:
             line += f"\nExhausted: {full_list(t.full, redact)}"
         summary.append(line)
-        lines = [_account_line(a, redact) for a in sorted(snap.accounts, key=_fullest_first)]
+        lines = [
+            _account_line(a, redact, marks.get((snap.provider, a.account)))
+            for a in sorted(snap.accounts, key=_fullest_first)
+        ]
         blocks.extend(chunk_lines(lines, span_name(f"{ptitle} accounts", len(lines))))
 
     description = join_bounded(summary, SUMMARY_CHARS, lambda n: f"… and {n} more providers")

@@ -9,6 +9,8 @@ from typing import Final
 import discord
 from discord.utils import format_dt
 
+from bot.accounts.subscription import Subscription
+from bot.embeds.accounts import subscription_line
 from bot.embeds.layout import add_fields_bounded, plural, provider_title, shown
 from bot.embeds.style import BAD, OK, WARN, worst
 from bot.health import ProviderStatus
@@ -64,9 +66,12 @@ def status_embed(
     now: datetime,
     titles: Mapping[str, str],
     redact: bool = False,
+    account_checks: bool = False,
+    subscription: Subscription | None = None,
 ) -> discord.Embed:
     """One embed, every provider: running, capacity used, last good poll, last error
-    (e-mails in the error text masked when `redact`)."""
+    (e-mails in the error text masked when `redact`). With `account_checks`, the useapi
+    subscription as the last check read it (an inactive one colours the embed BAD)."""
     healthy = sum(1 for s in entries if s.healthy)
     if not entries:
         headline = "No providers enabled."
@@ -76,10 +81,15 @@ def status_embed(
         headline = f"{healthy} of {plural(len(entries), 'provider')} healthy."
     share = ERROR_BUDGET // max(len(entries), 1) - FIELD_OVERHEAD
     err_len = max(ERROR_CHARS_MIN, min(ERROR_CHARS_MAX, share))
+    colours = [status_colour(s) for s in entries]
+    if account_checks:
+        headline += "\n" + subscription_line(subscription)
+        if subscription is not None:
+            colours.append(BAD if not subscription.active else WARN if subscription.errors else OK)
     e = discord.Embed(
         title="opsbot status",
         description=headline,
-        colour=worst(status_colour(s) for s in entries),
+        colour=worst(colours),
         timestamp=now,
     )
     e.set_footer(text=f"Checked {now:%H:%M:%S} UTC")

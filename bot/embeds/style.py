@@ -31,6 +31,11 @@ _WORD_COLOUR: Final[dict[str, discord.Colour]] = {
     AlertWord.UNREACHABLE: BAD,
     AlertWord.UNAUTHORIZED: BAD,
     AlertWord.PAYMENT_REQUIRED: BAD,
+    AlertWord.SUBSCRIPTION_ACTIVE: OK,
+    AlertWord.ACCOUNT_OK: OK,
+    AlertWord.EXPIRES_SOON: WARN,
+    AlertWord.SUBSCRIPTION_INACTIVE: BAD,
+    AlertWord.ACCOUNT_ERROR: BAD,
 }
 
 _KIND_EMOJI: Final = {"video": "🎬", "image": "🖼️", "music": "🎵"}

@@ -11,6 +11,8 @@ Quirks handled here:
   with `max_jobs`/`available` None.
 * Job status is `created` (processing), `completed` or `failed`; a failure whose
   `error`/`errorDetails` talks about moderation, sensitive content or a violation is MODERATED.
+* Account health: the same accounts map; `sessionExpires` (ISO; `session.expires` when that is
+  unreadable) says when the session ends, `error` that the account must be added again.
 """
 
 from __future__ import annotations
@@ -20,17 +22,21 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, Final
 from urllib.parse import quote
 
-from bot.models import Account, Job, JobResult, Outcome, Snapshot, make_job
+from bot import errors
+from bot.models import Account, AccountHealth, Job, JobResult, Outcome, Snapshot, make_job
 from bot.providers.base import Provider
 from bot.providers.parse import (
     account_from_id,
     accounts_from_config,
+    accounts_health,
     as_kind,
     both,
     expect_dict,
     expect_list,
+    first_time,
     id_info,
     kind_from_id,
+    nested,
     opt_dict,
     opt_str,
     outcome_from_word,
@@ -153,6 +159,17 @@ def parse_video(body: Any, job_id: str) -> JobResult:
     )
 
 
+def _session_expiry(entry: dict[str, Any], provider: str, where: str) -> object:
+    return first_time(
+        entry.get("sessionExpires"), nested(entry, provider, where, "session", "expires")
+    )
+
+
+def parse_account_health(body: Any) -> tuple[AccountHealth, ...]:
+    """Health from `GET /v1/dreamina/accounts` (`{"US:a@x": {error?, sessionExpires}}`)."""
+    return accounts_health(body, NAME, _session_expiry)
+
+
 class Dreamina(Provider):
     """Dreamina v1: queue from `/scheduler`, capacity from `/accounts` minus running jobs.
 
@@ -178,6 +195,13 @@ class Dreamina(Provider):
             VIDEO_PATH.format(id=quote(job_id, safe="")), provider=self.name
         )
         return parse_video(body, job_id)
+
+    async def accounts(self) -> tuple[AccountHealth, ...]:
+        try:
+            body = await self.client.get_json(ACCOUNTS_PATH, provider=self.name)
+        except errors.NotFound:  # none configured
+            return ()
+        return parse_account_health(body)
 
 
 PROVIDER = Dreamina

@@ -12,6 +12,8 @@ Quirks handled here:
   removed after it was generated"** (useapi's words), so it is reported as MODERATED.
 * `statusFinal` decides whether a job is done; numeric `status`: 0 pending, 1 processing,
   2 completed, 3 failed, 5/7/14 moderated, 11 queued, 12 processing.
+* Account health: the same accounts map; `jwt.exp` is **float** epoch seconds (`jwt.exp_Expire`,
+  ISO, when that is unreadable); 404 when no account is configured.
 """
 
 from __future__ import annotations
@@ -21,16 +23,19 @@ from typing import Any, ClassVar, Final
 from urllib.parse import quote
 
 from bot import errors
-from bot.models import Account, Job, JobResult, Kind, Outcome, Snapshot
+from bot.models import Account, AccountHealth, Job, JobResult, Kind, Outcome, Snapshot
 from bot.providers.base import Provider
 from bot.providers.parse import (
     account_from_id,
     accounts_from_config,
+    accounts_health,
     available_accounts,
     both,
     expect_dict,
+    first_time,
     flat_queue,
     kind_from_id,
+    nested,
     opt_int,
     opt_str,
     outcome_from_word,
@@ -142,6 +147,18 @@ def removed(job_id: str) -> JobResult:
     )
 
 
+def _token_expiry(entry: dict[str, Any], provider: str, where: str) -> object:
+    return first_time(
+        nested(entry, provider, where, "jwt", "exp"),
+        nested(entry, provider, where, "jwt", "exp_Expire"),
+    )
+
+
+def parse_account_health(body: Any) -> tuple[AccountHealth, ...]:
+    """Health from `GET /v1/minimax/accounts` (`{account: {error?, jwt: {exp, exp_Expire}}}`)."""
+    return accounts_health(body, NAME, _token_expiry)
+
+
 class MiniMax(Provider):
     """MiniMax v1: queue from `/scheduler/`, capacity from `/scheduler/available` (or accounts)."""
 
@@ -180,6 +197,13 @@ class MiniMax(Provider):
         """`DELETE /v1/minimax/scheduler/{id}` (a videoId or imageId); `NotFound` ("Unable to
         locate running <id>") when useapi runs no such job."""
         await self.client.delete(UNTRACK_PATH.format(id=quote(job_id, safe="")), provider=self.name)
+
+    async def accounts(self) -> tuple[AccountHealth, ...]:
+        try:
+            body = await self.client.get_json(ACCOUNTS_PATH, provider=self.name)
+        except errors.NotFound:  # none configured
+            return ()
+        return parse_account_health(body)
 
 
 PROVIDER = MiniMax

@@ -11,6 +11,9 @@ Quirks handled here:
   7 (moderation failed) and 8 (failed) come from PixVerse's own platform docs.
 * Ids that are not `user:…` ones are legacy v1 jobs, read from `GET /v1/pixverse/jobs/?jobid=`;
   those expire after 31+ days and then answer 410 Gone (→ UNKNOWN, error "expired").
+* Account health: `GET /v2/pixverse/accounts`, a map keyed by e-mail whose `jwt.ExpireTime`
+  (epoch seconds; `jwt.ExpireTimeUTC` when that is unreadable) says when the token ends;
+  404 when no account is configured.
 """
 
 from __future__ import annotations
@@ -20,15 +23,18 @@ from typing import Any, ClassVar, Final
 from urllib.parse import quote
 
 from bot import errors
-from bot.models import Account, Job, JobResult, Kind, Outcome, Snapshot
+from bot.models import Account, AccountHealth, Job, JobResult, Kind, Outcome, Snapshot
 from bot.providers.base import Provider
 from bot.providers.parse import (
     account_from_id,
+    accounts_health,
     available_accounts,
     both,
     expect_dict,
+    first_time,
     flat_queue,
     kind_from_id,
+    nested,
     opt_int,
     opt_list,
     opt_str,
@@ -43,6 +49,7 @@ CAPACITY_PATH: Final = "/v2/pixverse/scheduler/available"
 VIDEO_PATH: Final = "/v2/pixverse/videos/{id}"
 LEGACY_JOB_PATH: Final = "/v1/pixverse/jobs/"
 UNTRACK_PATH: Final = "/v2/pixverse/scheduler/{id}"
+ACCOUNTS_PATH: Final = "/v2/pixverse/accounts"
 
 _ID_KEYS: Final[dict[str, Kind | None]] = {"id": None, "videoId": "video", "imageId": "image"}
 _BY_STATUS: Final[dict[int, Outcome]] = {
@@ -168,6 +175,19 @@ def legacy_expired(job_id: str) -> JobResult:
     )
 
 
+def _token_expiry(entry: dict[str, Any], provider: str, where: str) -> object:
+    return first_time(
+        nested(entry, provider, where, "jwt", "ExpireTime"),
+        nested(entry, provider, where, "jwt", "ExpireTimeUTC"),
+    )
+
+
+def parse_account_health(body: Any) -> tuple[AccountHealth, ...]:
+    """Health from `GET /v2/pixverse/accounts` (`{email: {error?, jwt: {ExpireTime,
+    ExpireTimeUTC}}}`)."""
+    return accounts_health(body, NAME, _token_expiry)
+
+
 class PixVerse(Provider):
     """PixVerse v2: queue from `/scheduler/`, capacity from `/scheduler/available`."""
 
@@ -207,6 +227,13 @@ class PixVerse(Provider):
         """`DELETE /v2/pixverse/scheduler/{id}` (a video or image id); `NotFound` when useapi
         runs no such job. Whatever a 2xx carries is not needed."""
         await self.client.delete(UNTRACK_PATH.format(id=quote(job_id, safe="")), provider=self.name)
+
+    async def accounts(self) -> tuple[AccountHealth, ...]:
+        try:
+            body = await self.client.get_json(ACCOUNTS_PATH, provider=self.name)
+        except errors.NotFound:  # none configured
+            return ()
+        return parse_account_health(body)
 
 
 PROVIDER = PixVerse

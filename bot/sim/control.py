@@ -19,6 +19,10 @@ GET      /_sim/jobs/{id}       one job, ground truth (404 if unknown)
 POST     /_sim/finish          `{job_id, outcome?}` → the job
 POST     /_sim/fill            `{provider, account}` → `{"ids":[…]}`
 POST     /_sim/free            `{provider, account, outcome?}` → `{"ids":[…]}`
+POST     /_sim/account_error   `{provider, account, error}` (null `error` clears it)
+POST     /_sim/expiry          `{provider, account, expires}` (ISO-8601 or epoch seconds) or
+                               `{provider, account, inSeconds}` (from the simulator's now)
+POST     /_sim/subscription    `{active}`: `subscriptionIsActive` of `GET /v2/account`
 =======  ====================  ===============================================================
 
 (`pin` and `pins` are the same endpoint.) A bad request answers 400, an unknown job or account
@@ -28,6 +32,7 @@ POST     /_sim/free            `{provider, account, outcome?}` → `{"ids":[…]
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
@@ -207,6 +212,37 @@ async def _free(sim: Simulator, request: web.Request) -> Reply:
     return Reply(200, {"ids": ids})
 
 
+async def _account_error(sim: Simulator, request: web.Request) -> Reply:
+    data = await _json(request)
+    if "error" not in data:
+        raise ValueError("missing 'error' (null clears it)")
+    error = data["error"]
+    provider, account = str(_need(data, "provider")), str(_need(data, "account"))
+    sim.set_account_error(provider, account, None if error is None else str(error))
+    return Reply(200, sim.account(provider, account).to_dict())
+
+
+async def _expiry(sim: Simulator, request: web.Request) -> Reply:
+    data = await _json(request)
+    provider, account = str(_need(data, "provider")), str(_need(data, "account"))
+    if data.get("inSeconds") is not None:
+        expires = sim.now_ts() + float(data["inSeconds"])
+    else:
+        raw = _need(data, "expires")
+        expires = float(raw) if isinstance(raw, int | float) else _iso_ts(str(raw))
+    sim.set_account_expiry(provider, account, expires)
+    return Reply(200, sim.account(provider, account).to_dict())
+
+
+async def _subscription(sim: Simulator, request: web.Request) -> Reply:
+    data = await _json(request)
+    active = _need(data, "active")
+    if not isinstance(active, bool):
+        raise ValueError("'active' must be true or false")
+    sim.set_subscription(active)
+    return Reply(200, {"subscriptionIsActive": active})
+
+
 _ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", ""): _index,
     ("GET", "state"): _state,
@@ -224,6 +260,9 @@ _ROUTES: dict[tuple[str, str], Handler] = {
     ("POST", "finish"): _finish,
     ("POST", "fill"): _fill,
     ("POST", "free"): _free,
+    ("POST", "account_error"): _account_error,
+    ("POST", "expiry"): _expiry,
+    ("POST", "subscription"): _subscription,
 }
 
 
@@ -255,6 +294,11 @@ def _need(data: dict[str, Any], key: str) -> Any:
     if data.get(key) is None:
         raise ValueError(f"missing {key!r}")
     return data[key]
+
+
+def _iso_ts(text: str) -> float:
+    t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return (t if t.tzinfo is not None else t.replace(tzinfo=UTC)).timestamp()
 
 
 def _opt_int(value: Any) -> int | None:

@@ -8,6 +8,7 @@ Tests, the demo and the `/_sim` control API call them on the simulator.
 
 from __future__ import annotations
 
+import math
 import random
 from typing import TYPE_CHECKING
 
@@ -20,10 +21,12 @@ __all__ = ["DirectControl"]
 
 
 class DirectControl:
-    """`start_job`, `finish_job`, `untrack`, `fill_account`, `free_account`, `set_max_jobs`."""
+    """`start_job`, `finish_job`, `untrack`, `fill_account`, `free_account`, `set_max_jobs`, and
+    for the account checks `set_account_error`, `set_account_expiry`, `set_subscription`."""
 
     if TYPE_CHECKING:  # what `Simulator` provides
         _world: Population
+        subscription_active: bool
         _ctl_rng: random.Random
 
         def _provider(self, provider: str) -> str: ...
@@ -163,3 +166,20 @@ class DirectControl:
         acct = self.account(self._provider(provider), account)
         self.step()
         self._world.set_max_jobs(acct, max_jobs, self.now_ts())
+
+    def set_account_error(self, provider: str, account: str, error: str | None) -> None:
+        """Put an account in error with useapi's message `error` (None: clear it): its accounts
+        endpoint shows `error`, `/v2/account` counts it."""
+        if error is not None and not error.strip():
+            raise ValueError("error must be a message, or null to clear it")
+        self.account(self._provider(provider), account).error = error
+
+    def set_account_expiry(self, provider: str, account: str, expires_ts: float) -> None:
+        """Set when an account's session or token ends (epoch seconds)."""
+        if not math.isfinite(expires_ts) or expires_ts < 0:
+            raise ValueError("expires must be a finite, non-negative epoch time")
+        self.account(self._provider(provider), account).expires_ts = expires_ts
+
+    def set_subscription(self, active: bool) -> None:
+        """`subscriptionIsActive` of `GET /v2/account`."""
+        self.subscription_active = active

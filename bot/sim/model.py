@@ -156,6 +156,14 @@ class SimAccount:
     expires_ts: float  #: jwt / session expiry
     running: dict[str, SimJob] = field(default_factory=dict)
     videos: int = 0  #: running video jobs (MiniMax's capacity counts only these)
+    #: useapi's message while the account is in error (its accounts endpoint shows `error`).
+    error: str | None = None
+
+    def with_error(self, body: dict[str, Any]) -> dict[str, Any]:
+        """An accounts-endpoint entry `body` with this account's `error`, when it has one."""
+        if self.error is not None:
+            body["error"] = self.error
+        return body
 
     @property
     def executing(self) -> int:
@@ -173,4 +181,6 @@ class SimAccount:
             "executing": self.executing,
             "available": self.available,
             "videos": self.videos,
+            "error": self.error,
+            "expires": iso_ms(self.expires_ts),
         }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.sim import account
 from bot.sim.providers import SPECS
 from bot.sim.reply import NOT_FOUND, Reply, error_reply
 
@@ -26,6 +27,9 @@ def error(provider: str | None, status: int, message: str | None = None) -> Repl
 
 def route(sim: Simulator, method: str, segs: list[str], query: dict[str, str]) -> Reply:
     """Answer one authorised request. `segs` are the decoded path segments."""
+    answer = account.route(sim, method, segs)
+    if answer is not None:
+        return answer
     if len(segs) < 3 or segs[1] not in sim.providers:
         return error_reply(404, NOT_FOUND)
     version, provider, rest = segs[0], segs[1], segs[2:]

@@ -97,6 +97,8 @@ class Simulator(DirectControl):
         self.token = token
         #: MiniMax lists some image jobs under `videoId`, as its documented examples do.
         self.quirks = quirks
+        #: `subscriptionIsActive` of `GET /v2/account` (`set_subscription`).
+        self.subscription_active = True
         self._clock: Clock = clock or utc_now
         self._offset = 0.0
         self._ctl_rng = random.Random(f"{seed}:control")
@@ -290,6 +292,7 @@ class Simulator(DirectControl):
             "requests": len(self.requests),
             "faults": [f.to_dict() for f in self.faults.active()],
             "pins": sorted(self.pins),
+            "subscriptionIsActive": self.subscription_active,
         }
 
     def __repr__(self) -> str:

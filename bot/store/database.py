@@ -20,7 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import StaticPool
 
 from bot.store.errors import SchemaTooNew
-from bot.store.schema import SCHEMA_VERSION, insert, metadata, schema_table, untracks_table
+from bot.store.schema import (
+    SCHEMA_VERSION,
+    account_health_table,
+    insert,
+    metadata,
+    schema_table,
+    untracks_table,
+)
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +35,8 @@ log = logging.getLogger(__name__)
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     # 2: `job_untracks` (create_all made it already; kept for a schema built by hand)
     2: lambda conn: untracks_table.create(conn, checkfirst=True),
+    # 3: the account checks' table (create_all has made it already; this says so).
+    3: lambda conn: account_health_table.create(conn, checkfirst=True),
 }
 
 

@@ -24,10 +24,21 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.accounts.policy import AccountState, Health, SubscriptionState
 from bot.alerts import AlertConfig, AlertState, Mention, Mute, OutboxItem, Route
 from bot.events import EventKind
 from bot.models import Snapshot
-from bot.store import alertconfig, boards, claims, database, leases, outbox, untracks, watchstate
+from bot.store import (
+    accounthealth,
+    alertconfig,
+    boards,
+    claims,
+    database,
+    leases,
+    outbox,
+    untracks,
+    watchstate,
+)
 from bot.store.boards import Board
 from bot.store.codecs import check_id, refused_text
 from bot.store.errors import DatabaseGone
@@ -210,6 +221,32 @@ class Store:
             )
             if states:
                 await watchstate.write_states(conn, provider, states, now)
+            return await queue(conn, outbox, batch=batch, now=now) if outbox else 0
+
+    # ------------------------------------------------------------------ account checks
+
+    @_uncancelled
+    async def load_health(self) -> Health:
+        """What the account checks stored: the subscription and every account's state."""
+        async with self.engine.connect() as conn:
+            return await accounthealth.read_health(conn)
+
+    @_uncancelled
+    async def commit_health(
+        self,
+        *,
+        now: datetime,
+        batch: str,
+        subscription: SubscriptionState | None = None,
+        write: Sequence[AccountState] = (),
+        remove: Iterable[tuple[str, str]] = (),
+        outbox: Sequence[OutboxItem] = (),
+    ) -> int:
+        """Write one account check in ONE transaction: the states and its outbox rows (rows
+        whose key exists are ignored). Returns how many outbox rows were new."""
+        check_items(outbox)
+        async with self.engine.begin() as conn:
+            await accounthealth.write_health(conn, subscription, write, remove)
             return await queue(conn, outbox, batch=batch, now=now) if outbox else 0
 
     # ------------------------------------------------------------------ leases

@@ -9,6 +9,9 @@
 * `board_messages`  – the `/board` messages the bot edits every tick
 * `leases`          – who leads a named job (one watcher per provider across replicas)
 * `job_untracks`    – jobs untracked from Discord (`/cancel`): who and when (schema 2)
+* `account_health`  – the account checks: per account its error state, expiry and the expiry
+                      warned about; the subscription under provider `useapi` (account "")
+                      (schema 3)
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from sqlalchemy.sql.dml import Insert
 
 from bot.store.codecs import Snowflake
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _ID = BigInteger().with_variant(Integer(), "sqlite")  # autoincrement on both
 
@@ -170,6 +173,24 @@ untracks_table = Table(
     Column("at", DateTime, nullable=False),
     PrimaryKeyConstraint("provider", "job_id"),
     Index("ix_job_untracks_at", "at"),
+)
+
+account_health_table = Table(
+    "account_health",
+    metadata,
+    Column("provider", String(64), nullable=False),
+    Column("account", Text, nullable=False),
+    Column("raw", String(64), nullable=False),
+    Column("streak", Integer, nullable=False),
+    Column("since", DateTime),
+    Column("announced", String(64)),
+    Column("episode", Integer, nullable=False),
+    Column("error", Text),
+    Column("expires", DateTime),
+    Column("warned", DateTime),
+    Column("data", Text),  # the subscription's reading, JSON
+    Column("checked_at", DateTime),
+    PrimaryKeyConstraint("provider", "account"),
 )
 
 

@@ -35,6 +35,7 @@ One module per concern, every name importable from here:
 `capacity`     `available_accounts`, `accounts_from_config`, `running_per_account`
 `fetching`     `both`
 `numeric`      the number-in-text reader the others share
+`health`       `accounts_health` (an accounts map → `AccountHealth`), `nested`, `first_time`
 =============  ==========================================================================
 """
 
@@ -54,6 +55,7 @@ from bot.providers.parse.getters import (
     opt_str,
     require_id,
 )
+from bot.providers.parse.health import accounts_health, first_time, nested
 from bot.providers.parse.ids import account_from_id, as_kind, kind_from_id
 from bot.providers.parse.memos import id_info
 from bot.providers.parse.queue import flat_queue, unique_jobs
@@ -63,15 +65,18 @@ from bot.providers.parse.times import parse_time
 __all__ = [
     "account_from_id",
     "accounts_from_config",
+    "accounts_health",
     "as_kind",
     "available_accounts",
     "both",
     "elapsed_since",
     "expect_dict",
     "expect_list",
+    "first_time",
     "flat_queue",
     "id_info",
     "kind_from_id",
+    "nested",
     "opt_dict",
     "opt_int",
     "opt_list",

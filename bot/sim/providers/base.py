@@ -66,10 +66,19 @@ class ProviderSpec:
     #: items the `surrogate` fault adds).
     elapsed_key: str = "elapsed"
     short_elapsed: Any = "00:05"
-    #: Days until a new account's session ends, drawn uniformly from this range.
-    session_days: tuple[float, float] = (1.0, 60.0)
+    #: Days until a new account's session ends, drawn uniformly from this range: at least a
+    #: week, so the account checks stay quiet unless told otherwise (`set_account_expiry`).
+    session_days: tuple[float, float] = (7.0, 60.0)
     #: Whether its error bodies carry `code` besides `error`.
     error_code: bool = True
+    #: useapi's display name of it in `GET /v2/account` ("MiniMax API"); "" for
+    #: "<Name> API".
+    display_name: str = ""
+
+    @property
+    def account_title(self) -> str:
+        """Its key in `/v2/account`'s `accounts`."""
+        return self.display_name or f"{self.name.title()} API"
 
     def new_accounts(self, rng: random.Random, count: int, taken: set[str]) -> list[AccountSeed]:
         """`count` new accounts, none of whose keys is in `taken`: e-mails by default."""

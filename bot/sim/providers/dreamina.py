@@ -56,7 +56,7 @@ def _account(acct: SimAccount, now: float, *, full: bool) -> dict[str, Any]:
             "purchase": total - total // 2 - 60 if total > 120 else 0,
             "dailyClaimed": True,
         }
-    return body
+    return acct.with_error(body)
 
 
 def _item(job: SimJob, now: float) -> dict[str, Any]:
@@ -195,6 +195,6 @@ SPEC = _Dreamina(
     id_key="jobid",
     elapsed_key="elapsedSeconds",
     short_elapsed=5,
-    session_days=(0.5, 60.0),
     error_code=False,
+    display_name="Dreamina API",
 )

@@ -48,22 +48,24 @@ def _item(sim: Simulator, job: SimJob, now: float) -> dict[str, Any]:
 
 
 def _account(acct: SimAccount) -> dict[str, Any]:
-    return {
-        "account": acct.account,
-        "maxJobs": acct.max_jobs,
-        "supportVideo": True,
-        "supportChat": True,
-        "supportAudio": True,
-        "jwt": {
-            "token": "eyJ…secured…",
-            "user": {"id": str(acct.ext_id), "name": f"user{acct.account}"},
-            "exp": round(acct.expires_ts, 3),
-            "iat": round(acct.created_ts, 3),
-            "host": "hailuoai.video",
-            "iat_Issued": iso_ms(acct.created_ts),
-            "exp_Expire": iso_ms(acct.expires_ts),
-        },
-    }
+    return acct.with_error(
+        {
+            "account": acct.account,
+            "maxJobs": acct.max_jobs,
+            "supportVideo": True,
+            "supportChat": True,
+            "supportAudio": True,
+            "jwt": {
+                "token": "eyJ…secured…",
+                "user": {"id": str(acct.ext_id), "name": f"user{acct.account}"},
+                "exp": round(acct.expires_ts, 3),
+                "iat": round(acct.created_ts, 3),
+                "host": "hailuoai.video",
+                "iat_Issued": iso_ms(acct.created_ts),
+                "exp_Expire": iso_ms(acct.expires_ts),
+            },
+        }
+    )
 
 
 _MODERATED = (5, 7, 14)
@@ -180,4 +182,5 @@ SPEC = _MiniMax(
     first_number=(360_000_000_000_000_000, 369_000_000_000_000_000),
     routes={"v1": _v1},
     id_key="videoId",
+    display_name="MiniMax API",
 )

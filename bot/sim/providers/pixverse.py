@@ -45,18 +45,20 @@ def _item(job: SimJob, now: float) -> dict[str, Any]:
 
 
 def _account(acct: SimAccount) -> dict[str, Any]:
-    return {
-        "email": acct.email,
-        "maxJobs": acct.max_jobs,
-        "password": "…secured…",
-        "jwt": {
-            "AccountId": acct.ext_id,
-            "ExpireTime": int(acct.expires_ts),
-            "ExpireTimeUTC": iso_ms(acct.expires_ts),
-            "Username": (acct.email or "").split("@", 1)[0],
-            "token": "eyJ…secured…",
-        },
-    }
+    return acct.with_error(
+        {
+            "email": acct.email,
+            "maxJobs": acct.max_jobs,
+            "password": "…secured…",
+            "jwt": {
+                "AccountId": acct.ext_id,
+                "ExpireTime": int(acct.expires_ts),
+                "ExpireTimeUTC": iso_ms(acct.expires_ts),
+                "Username": (acct.email or "").split("@", 1)[0],
+                "token": "eyJ…secured…",
+            },
+        }
+    )
 
 
 _STATUS = {
@@ -212,4 +214,5 @@ SPEC = ProviderSpec(
     first_number=(300_000_000, 350_000_000),
     routes={"v2": _v2, "v1": _v1},
     id_key="id",
+    display_name="PixVerse API",
 )
