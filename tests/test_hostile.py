@@ -61,7 +61,7 @@ from bot.models import (
     Outcome,
     Snapshot,
 )
-from bot.providers import dreamina, minimax, pixverse
+from bot.providers import dreamina, kling, minimax, pixverse
 from bot.providers.base import Provider
 from bot.store import Store, metadata, schema_table
 from bot.useapi import UseapiClient
@@ -69,8 +69,8 @@ from bot.watch import ProviderWatcher, TickReport, WatchConfig
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 STUCK = timedelta(minutes=20)
-TITLES = {"pixverse": "PixVerse", "minimax": "MiniMax", "dreamina": "Dreamina"}
-NAMES = ("pixverse", "minimax", "dreamina")
+TITLES = {"pixverse": "PixVerse", "minimax": "MiniMax", "dreamina": "Dreamina", "kling": "Kling"}
+NAMES = ("pixverse", "minimax", "dreamina", "kling")
 #: Examples per provider: modest (each is three watcher ticks), so the module runs in a few
 #: seconds on CI's 2 cores, and derandomized, so CI sees the same bodies each run.
 #: OPSBOT_HOSTILE_EXAMPLES=N hunts longer, with random bodies (hypothesis prints the seed of a
@@ -280,6 +280,20 @@ IDS: dict[str, list[Any]] = {
         "plain",
         "\u202ej3",
         "j4\x00",
+    ],
+    # numbers (exact past 2^53 and 2^64), digits as text, floats (a PayloadError), odd text
+    "kling": [
+        123456789,
+        987654321,
+        2**53 + 1,
+        2**64 + 1,
+        "123456789",
+        "18446744073709551617",
+        1.5e20,
+        12.0,
+        "k\ud800",
+        "\u202e7",
+        "8\x00",
     ],
 }
 ACCOUNTS = [
@@ -571,11 +585,67 @@ def dreamina_bodies() -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
+def kling_bodies() -> st.SearchStrategy[dict[str, Any]]:
+    items = st.lists(flat_item("kling", ("id",)), max_size=5)
+    work = shaped(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "resource": mostly(
+                    shaped(st.fixed_dictionaries({}, optional={"resource": mostly(URL)}))
+                ),
+                "contentType": mostly(st.sampled_from(["video", "image", "audio"])),
+            },
+        )
+    )
+    task = shaped(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "createTime": mostly(TIMES, 2),
+                "updateTime": mostly(TIMES, 2),
+                "status_name": mostly(KLING_WORD),
+                "taskInfo": anything,
+            },
+        )
+    )
+    return st.fixed_dictionaries(
+        {
+            # queue and capacity in one body; the scheduler only when it is missing (404)
+            kling.CAPACITY_PATH: top(
+                shaped(
+                    st.fixed_dictionaries(
+                        {
+                            "executing": mostly(items, 6),
+                            "available": mostly(st.lists(available_row("email"), max_size=4), 6),
+                        }
+                    )
+                )
+            ),
+            kling.QUEUE_PATH: top(items),
+            "video": job_body(
+                {"status_name": mostly(KLING_WORD)},
+                {
+                    "status": mostly(st.sampled_from([99, 5, 10, 50, "99"])),
+                    "status_final": mostly(st.booleans()),
+                    "message": mostly(st.sampled_from(TEXTS)),
+                    "works": mostly(st.lists(work, max_size=3)),
+                    "task": mostly(task),
+                },
+            ),
+        }
+    )
+
+
+KLING_WORD = WORD | st.sampled_from(["succeed", "censor_failed", "processing", "submitted"])
 BODIES: dict[str, Callable[[], st.SearchStrategy[dict[str, Any]]]] = {
     "pixverse": pixverse_bodies,
     "minimax": minimax_bodies,
     "dreamina": dreamina_bodies,
+    "kling": kling_bodies,
 }
+#: The capacity path that may answer 404, so that the adapter falls back (MiniMax, Kling).
+MAY_BE_MISSING = {"minimax": minimax.CAPACITY_PATH, "kling": kling.CAPACITY_PATH}
 #: How a job endpoint may answer besides 200 (each adapter reads some of these as outcomes).
 STATUSES = st.sampled_from([200] * 6 + [404, 410, 401, 429, 500])
 
@@ -612,8 +682,8 @@ def cases(draw: st.DrawFn, name: str) -> Case:
         job_status=status,
         job_error=emit(draw(ERROR_BODY), ascii_).encode("utf-8", "surrogatepass"),
         probe=draw(PROBES[name]),
-        missing=frozenset({minimax.CAPACITY_PATH})
-        if name == "minimax" and draw(st.sampled_from([False, False, True]))
+        missing=frozenset({MAY_BE_MISSING[name]})
+        if name in MAY_BE_MISSING and draw(st.sampled_from([False, False, True]))
         else frozenset(),
     )
 
@@ -636,6 +706,7 @@ def serve(name: str, case: Case) -> Callable[[httpx.Request], httpx.Response]:
         "pixverse": {"/v2/pixverse/videos/": "video", "/v1/pixverse/jobs/": "legacy"},
         "minimax": {"/v1/minimax/videos/": "video"},
         "dreamina": {"/v1/dreamina/videos/": "video"},
+        "kling": {"/v1/kling/tasks/": "video"},
     }[name]
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -1000,13 +1071,15 @@ JOB_A = {
     "pixverse": "user:1-pixverse:a@x.io-video:1",
     "minimax": "user:1-minimax:123456-video:1",
     "dreamina": "j0223140530123456789v-u12345-US:a@x.io:dreamina",
+    "kling": "123456789",
 }
 JOB_B = {
     "pixverse": "user:1-pixverse:a@x.io-video:2",
     "minimax": "user:1-minimax:123456-video:2",
     "dreamina": "j0223140530123456789v-u12345-US:a@x.io:dreamina2",
+    "kling": "18446744073709551617",  # 2^64 + 1: exact, though orjson would make it a float
 }
-ACCOUNT = {"pixverse": "a@x.io", "minimax": "123456", "dreamina": "US:a@x.io"}
+ACCOUNT = {"pixverse": "a@x.io", "minimax": "123456", "dreamina": "US:a@x.io", "kling": "a@x.io"}
 
 
 def item_text(name: str, id_json: str, elapsed: str = '"01:00"') -> str:
@@ -1018,19 +1091,28 @@ def item_text(name: str, id_json: str, elapsed: str = '"01:00"') -> str:
         )
     if name == "minimax":
         return f'{{"videoId":{id_json},"started":"2026-11-28T11:59:00.000Z","elapsed":{elapsed}}}'
+    if name == "kling":  # a task id of digits is a JSON number
+        number = id_json.strip('"')
+        id_json = number if number.isdigit() else id_json
+        return (
+            f'{{"id":{id_json},"email":"a@x.io","started":"2026-11-28T11:58:67.000Z",'
+            f'"elapsed":{elapsed}}}'
+        )
     return f'{{"jobid":{id_json},"model":"seedance-2.0","elapsedSeconds":{elapsed}}}'
 
 
 def queue_text(name: str, items: list[str]) -> str:
     if name == "dreamina":
         return f'{{"executing":{{"US:a@x.io":[{",".join(items)}]}},"total":{len(items)}}}'
+    if name == "kling":  # queue and capacity in one body
+        return capacity_text(name, items=items)
     return "[" + ",".join(items) + "]"
 
 
 def capacity_text(name: str, max_jobs: str = "5", items: list[str] | None = None) -> str:
     if name == "dreamina":
         return f'{{"US:a@x.io":{{"maxJobs":{max_jobs}}}}}'
-    key = "email" if name == "pixverse" else "account"
+    key = "email" if name in ("pixverse", "kling") else "account"
     return (
         f'{{"executing":[{",".join(items or [])}],'
         f'"available":[{{"{key}":"{ACCOUNT[name]}","maxJobs":{max_jobs}}}]}}'
@@ -1038,18 +1120,21 @@ def capacity_text(name: str, max_jobs: str = "5", items: list[str] | None = None
 
 
 def capacity_path(name: str) -> str:
-    return (
-        dreamina.ACCOUNTS_PATH
-        if name == "dreamina"
-        else (pixverse.CAPACITY_PATH if name == "pixverse" else minimax.CAPACITY_PATH)
-    )
+    return {
+        "pixverse": pixverse.CAPACITY_PATH,
+        "minimax": minimax.CAPACITY_PATH,
+        "dreamina": dreamina.ACCOUNTS_PATH,
+        "kling": kling.CAPACITY_PATH,
+    }[name]
 
 
 def queue_path(name: str) -> str:
+    """Where the queue is read (Kling: the same body as its capacity)."""
     return {
         "pixverse": pixverse.QUEUE_PATH,
         "minimax": minimax.QUEUE_PATH,
         "dreamina": dreamina.QUEUE_PATH,
+        "kling": kling.CAPACITY_PATH,
     }[name]
 
 
@@ -1158,6 +1243,7 @@ def explicit_cases(name: str) -> list[Case]:
                     "pixverse": "/v2/pixverse/videos/",
                     "minimax": "/v1/minimax/videos/",
                     "dreamina": "/v1/dreamina/videos/",
+                    "kling": "/v1/kling/tasks/",
                 }[name],
             ),
             ("legacy", "/v1/pixverse/jobs/"),
@@ -1186,6 +1272,7 @@ def job_ok(path: str) -> bytes | None:
         ("/v1/pixverse/jobs/", {"status": "completed"}),  # legacy (non-`user:`) ids
         ("/v1/minimax/videos/", {"status": 2, "statusLabel": "completed", "statusFinal": True}),
         ("/v1/dreamina/videos/", {"status": "completed"}),
+        ("/v1/kling/tasks/", {"status": 99, "status_name": "succeed", "status_final": True}),
     ):
         if path.startswith(prefix):
             return json.dumps(body).encode()
