@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from bot.app import OpsBot, serve
-from bot.settings import Settings, load_settings
+from bot.settings import DEFAULT_PROVIDERS, Settings, load_settings
 from bot.sim import ManualClock, SimServer, Simulator
 from cogs.alerts import AlertsCog
 from cogs.base import ProviderCog
@@ -144,17 +144,30 @@ async def stop_polling(bot: OpsBot) -> None:
 
 
 def quiet_sim(accounts: int = 6, jobs: int = 9, *, seed: int = 3) -> Simulator:
-    """The default simulator of `start_bot`: small, on a ManualClock, no churn."""
+    """The default simulator of `start_bot`: small, on a ManualClock, no churn; the providers
+    the bot loads by default (`PROVIDERS`' default), not every one the simulator knows."""
     return Simulator(
-        seed=seed, accounts=accounts, jobs=jobs, token=TOKEN, clock=ManualClock(), churn=False
+        seed=seed,
+        accounts=accounts,
+        jobs=jobs,
+        token=TOKEN,
+        clock=ManualClock(),
+        churn=False,
+        providers=DEFAULT_PROVIDERS,
     )
 
 
 def make_sim(accounts: int = 6, max_jobs: int = 10) -> Simulator:
     """No running jobs (and no churn): only what a test starts happens. `accounts` are split
-    over the three providers, each with `max_jobs` slots."""
+    over the providers the bot loads by default, each with `max_jobs` slots."""
     sim = Simulator(
-        seed=5, accounts=accounts, jobs=0, token=TOKEN, clock=ManualClock(), churn=False
+        seed=5,
+        accounts=accounts,
+        jobs=0,
+        token=TOKEN,
+        clock=ManualClock(),
+        churn=False,
+        providers=DEFAULT_PROVIDERS,
     )
     for p in sim.providers:
         for a in sim.accounts(p):

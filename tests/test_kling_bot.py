@@ -5,6 +5,7 @@ and `/board`, and its alerts follow routes and mutes like every provider's."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from typing import Any
@@ -15,13 +16,64 @@ from bot import cli
 from bot.events import EventKind
 from bot.sim import ManualClock, Simulator
 from rig.botharness import TOKEN, Harness, cycle, settled
+from rig.fakediscord import ADMIN_PERMISSIONS, FakeInteraction
 from rig.received import alerts, count
 from rig.threadsim import threaded_sim
-from tests.test_bot_alerts import command, post_board
-from tests.test_bot_commands import answer, run, text_of
 
 INF = math.inf
 JSON = dict[str, Any]
+
+
+async def invoke(
+    h: Harness, name: str, options: JSON | None = None, *, subcommand: str | None = None
+) -> tuple[FakeInteraction, JSON]:
+    """Invoke a slash command as a Manage Server member, once it has finished (every request
+    it made answered): the interaction and the bot's first answer to it."""
+    done = asyncio.ensure_future(
+        h.bot.wait_for(
+            "app_command_completion", check=lambda i, c: i.data.get("name") == name, timeout=10
+        )
+    )
+    try:
+        inter = await h.fake.invoke(
+            name, options or {}, subcommand=subcommand, permissions=ADMIN_PERMISSIONS
+        )
+        body: JSON = await h.fake.wait_for_interaction_response(inter)
+        await done
+    finally:
+        done.cancel()
+    return inter, body
+
+
+async def command(
+    h: Harness, name: str, options: JSON | None = None, *, subcommand: str | None = None
+) -> JSON:
+    return (await invoke(h, name, options, subcommand=subcommand))[1]
+
+
+async def answer(h: Harness, name: str, options: JSON | None = None) -> JSON:
+    """The message the invoker of `/name` ends up looking at (after a defer, the edit)."""
+    inter, _ = await invoke(h, name, options)
+    msg = h.fake.message(inter.original_message_id) if inter.original_message_id else None
+    assert msg is not None
+    return dict(msg)
+
+
+def text_of(msg: JSON) -> str:
+    parts = [msg.get("content") or ""]
+    for e in msg.get("embeds") or []:
+        parts += [e.get("title") or "", e.get("description") or ""]
+        parts += [f"{f['name']}\n{f['value']}" for f in e.get("fields") or []]
+    return "\n".join(parts)
+
+
+async def post_board(h: Harness) -> JSON:
+    channel = h.fake.channel_ids[1]
+    await h.fake.invoke("board", {}, permissions=ADMIN_PERMISSIONS, channel_id=channel)
+    board: JSON = await h.fake.wait_for_message(
+        channel, lambda m: m["embeds"][0].get("title") == "opsbot board"
+    )
+    return board
 
 
 def kling_sim(accounts: int = 2, max_jobs: int = 20) -> Simulator:
@@ -62,7 +114,7 @@ async def test_queue_capacity_job_status_and_board_show_kling(start_bot: Any) ->
     h = await started(start_bot, sim)
     await h.tick()
 
-    queue = answer(h.fake, await run(h, "queue", {"provider": "kling"}))
+    queue = await answer(h, "queue", {"provider": "kling"})
     [embed] = queue["embeds"]
     running = sim.running("kling")
     assert embed["description"] == f"**Kling** — {len(running)} running"
@@ -71,19 +123,19 @@ async def test_queue_capacity_job_status_and_board_show_kling(start_bot: Any) ->
     assert sorted(ln.split(" ")[1].strip("`") for ln in lines) == sorted(j.id for j in running)
     assert any(wide in ln for ln in lines)
 
-    capacity = answer(h.fake, await run(h, "capacity", {"provider": "kling"}))
+    capacity = await answer(h, "capacity", {"provider": "kling"})
     text = text_of(capacity)
     assert "Kling" in text
     assert f"{len(running)}/20" in text and "0/20" in text  # the busy and the idle account
     assert second.account in text
 
-    job = answer(h.fake, await run(h, "job", {"provider": "kling", "id": f" {wide} "}))
+    job = await answer(h, "job", {"provider": "kling", "id": f" {wide} "})
     [shown] = job["embeds"]
     assert shown["title"] == "Kling job running"
     assert wide in shown["description"]
     assert f"/v1/kling/tasks/{wide}" in {r.path for r in sim.requests}
 
-    status = answer(h.fake, await run(h, "status"))
+    status = await answer(h, "status")
     assert "Kling" in text_of(status) and "PixVerse" in text_of(status)
 
     board = await post_board(h)

@@ -23,6 +23,7 @@ SCHEDULER_PATHS = {
     "pixverse": "/v2/pixverse/scheduler/",
     "minimax": "/v1/minimax/scheduler/",
     "dreamina": "/v1/dreamina/scheduler",
+    "kling": "/v1/kling/scheduler",
 }
 
 
@@ -35,6 +36,8 @@ def status_path(sim: Simulator, job_id: str) -> str:
     assert job is not None
     if job.legacy:
         return f"/v1/pixverse/jobs/?jobid={enc(job_id)}"
+    if job.provider == "kling":  # the task's account is asked
+        return f"/v1/kling/tasks/{job_id}?email={enc(str(job.account))}"
     return {
         "pixverse": "/v2/pixverse/videos/",
         "minimax": "/v1/minimax/videos/",
@@ -54,6 +57,16 @@ def outcome_of(provider: str, response: httpx.Response) -> str:
             "FAILED": "failed",
             "CANCELLED": "cancelled",
         }[body["video_status_name"]]
+    if provider == "kling":
+        body = response.json()
+        if not body["status_final"]:
+            return "running"
+        return {
+            "succeed": "completed",
+            "failed": "failed",
+            "censor_failed": "moderated",
+            "cancelled": "cancelled",
+        }[body["status_name"]]
     if provider == "minimax":
         if response.status_code == 404:
             return "moderated"
@@ -432,7 +445,8 @@ async def test_pixverse_legacy_jobs_expire(make_sim_server: MakeSimServer) -> No
 async def test_churn_ground_truth_agrees_with_status_endpoints(
     make_sim_server: MakeSimServer,
 ) -> None:
-    server = await make_sim_server(seed=7, accounts=15, jobs=30, legacy_jobs=0)
+    n = len(SPECS)  # ten jobs and five accounts a provider, whatever their number
+    server = await make_sim_server(seed=7, accounts=5 * n, jobs=10 * n, legacy_jobs=0)
     sim = server.sim
     async with sim_http(server.url) as client:
         sizes = []
@@ -445,8 +459,8 @@ async def test_churn_ground_truth_agrees_with_status_endpoints(
         outcomes = {e.outcome for e in finished}
         assert {"completed", "failed", "moderated"} <= outcomes
         assert [e.t for e in sim.history] == sorted(e.t for e in sim.history)
-        # population stays near the target (30)
-        assert all(15 <= n <= 40 for n in sizes), sizes
+        # population stays near the target (ten a provider)
+        assert all(5 * n <= size <= 13 * n for size in sizes), sizes
 
         answers = await asyncio.gather(
             *[client.get(status_path(sim, str(e.job_id))) for e in finished]
@@ -486,7 +500,8 @@ def test_capacity_max_jobs_ranges_and_raise() -> None:
     for provider in small.providers:
         low, high = SPECS[provider].max_jobs_range
         assert all(low <= a.max_jobs <= high for a in small.accounts(provider))
-    crowded = Simulator(seed=2, accounts=3, jobs=300, clock=ManualClock(), churn=False)
+    n = len(SPECS)  # one account and 100 jobs for each provider
+    crowded = Simulator(seed=2, accounts=n, jobs=100 * n, clock=ManualClock(), churn=False)
     for provider in crowded.providers:
         (acct,) = crowded.accounts(provider)
         assert acct.max_jobs >= 100 and acct.executing == 100 == len(crowded.running(provider))
@@ -519,7 +534,7 @@ async def test_fill_and_free_account(sim: Simulator, sim_client: httpx.AsyncClie
 
 def test_direct_control_validation(sim: Simulator) -> None:
     with pytest.raises(ValueError):
-        sim.start_job("kling")
+        sim.start_job("nosuch")
     with pytest.raises(ValueError):
         sim.start_job("dreamina", kind="image")
     with pytest.raises(ValueError):
@@ -1002,11 +1017,16 @@ async def test_ten_thousand_jobs_payloads(make_sim_server: MakeSimServer) -> Non
             assert len(response.content) > count * 100
             total += count
         assert total == 10_000
-        for path in ("/v2/pixverse/scheduler/available", "/v1/minimax/scheduler/available"):
+        n = len(sim.providers)  # 500 accounts split between them
+        for path in (
+            "/v2/pixverse/scheduler/available",
+            "/v1/minimax/scheduler/available",
+            "/v1/kling/scheduler/available",
+        ):
             started = time.perf_counter()
             body = (await client.get(path)).json()
             timings[path] = time.perf_counter() - started
-            assert len(body["available"]) in (166, 167)
+            assert len(body["available"]) in (500 // n, -(-500 // n))
             assert sum(r["executing"] for r in body["available"]) <= len(body["executing"])
         sim.advance(3_600)  # churn off: nothing moves
         assert len(sim.running()) == 10_000 and sim.history == []
