@@ -477,7 +477,8 @@ def kling_sim(**kwargs: Any) -> Simulator:
 
     kwargs.setdefault("accounts", 3)
     kwargs.setdefault("jobs", 9)
-    return Simulator(seed=3, token=SIM_TOKEN, clock=ManualClock(), providers=["kling"], **kwargs)
+    kwargs.setdefault("seed", 3)
+    return Simulator(token=SIM_TOKEN, clock=ManualClock(), providers=["kling"], **kwargs)
 
 
 def expected_jobs(sim: Simulator) -> list[tuple[str, str | None]]:
@@ -747,3 +748,49 @@ async def test_wide_ids_through_the_job_path_and_the_embeds(task_id: str) -> Non
         [snap], now=NOW, stuck_after=timedelta(minutes=20), redact=False, titles=TITLES
     )
     assert task_id in json.dumps(page.to_dict())
+
+
+# ======================================================================= the simulator's shapes
+
+
+async def test_simulator_shapes_and_errors(make_sim_server: MakeSimServer) -> None:
+    sim = kling_sim(accounts=2, jobs=4)
+    server = await make_sim_server(sim=sim)
+    job = sim.running("kling")[0]
+    other = next(a.account for a in sim.accounts("kling") if a.account != job.account)
+    async with httpx.AsyncClient(
+        base_url=server.url, headers={"Authorization": f"Bearer {SIM_TOKEN}"}
+    ) as http:
+        items = (await http.get("/v1/kling/scheduler")).json()
+        assert all(type(i["id"]) is int for i in items)  # JSON numbers
+        assert {str(i["id"]) for i in items} == {j.id for j in sim.running("kling")}
+        answers = {
+            "no email": await http.get(f"/v1/kling/tasks/{job.id}"),
+            "unknown email": await http.get(f"/v1/kling/tasks/{job.id}?email=x@y.z"),
+            "other account": await http.get(f"/v1/kling/tasks/{job.id}?email={other}"),
+            "no number": await http.get(f"/v1/kling/tasks/abc?email={job.account}"),
+            "unknown account": await http.get("/v1/kling/accounts/x@y.z"),
+            "not running": await http.delete("/v1/kling/scheduler/1"),
+        }
+        one = await http.get(f"/v1/kling/accounts/{job.account}")
+    assert {k: (r.status_code, r.json()) for k, r in answers.items()} == {
+        "no email": (
+            400,
+            {"error": "Parameter email is required when more than one account is configured"},
+        ),
+        "unknown email": (404, {"error": "Unable to find configuration for account x@y.z"}),
+        "other account": (404, {"error": f"Task {job.id} not found"}),
+        "no number": (400, {"error": "Invalid task_id parameter"}),
+        "unknown account": (404, {"error": "Account configuration not found"}),
+        "not running": (404, {"error": "Unable to locate running task_id 1"}),
+    }
+    body = one.json()
+    assert body["email"] == job.account and body["password"] == "…secured…"
+    assert body["session"]["ExpireTime"] > 10**12  # ms
+
+
+def test_same_seed_same_kling_ids() -> None:
+    a, b, c = kling_sim(), kling_sim(), kling_sim(seed=4)
+    assert [j.id for j in a.running("kling")] == [j.id for j in b.running("kling")]
+    assert [j.id for j in a.running("kling")] != [j.id for j in c.running("kling")]
+    assert all(10**11 <= int(j.id) < 10**12 or int(j.id) > 2**53 for j in a.running("kling"))

@@ -675,9 +675,15 @@ CAPACITY_PATHS = {
     "pixverse": "/v2/pixverse/scheduler/available",
     "minimax": "/v1/minimax/scheduler/available",
     "dreamina": "/v1/dreamina/accounts",
+    "kling": "/v1/kling/scheduler/available",
 }
-ID_KEY = {"pixverse": "id", "minimax": "videoId", "dreamina": "jobid"}
-ELAPSED_KEY = {"pixverse": "elapsed", "minimax": "elapsed", "dreamina": "elapsedSeconds"}
+ID_KEY = {"pixverse": "id", "minimax": "videoId", "dreamina": "jobid", "kling": "id"}
+ELAPSED_KEY = {
+    "pixverse": "elapsed",
+    "minimax": "elapsed",
+    "dreamina": "elapsedSeconds",
+    "kling": "elapsed",
+}
 
 
 def first_list(provider: str, body: Any) -> list[Any]:
@@ -774,7 +780,7 @@ async def test_fault_deep_nests_arrays(sim: Simulator, sim_client: httpx.AsyncCl
     assert isinstance((await sim_client.get("/v1/dreamina/accounts")).json(), dict)
 
 
-@pytest.mark.parametrize("provider", ["pixverse", "minimax", "dreamina"])
+@pytest.mark.parametrize("provider", ["pixverse", "minimax", "dreamina", "kling"])
 async def test_fault_surrogate_adds_an_item_with_a_lone_surrogate_id(
     sim: Simulator, sim_client: httpx.AsyncClient, provider: str
 ) -> None:
@@ -799,7 +805,7 @@ async def test_fault_surrogate_adds_an_item_with_a_lone_surrogate_id(
     assert (await sim_client.get(path)).json() == clean
 
 
-@pytest.mark.parametrize("provider", ["pixverse", "minimax", "dreamina"])
+@pytest.mark.parametrize("provider", ["pixverse", "minimax", "dreamina", "kling"])
 async def test_fault_huge_numbers(
     sim: Simulator, sim_client: httpx.AsyncClient, provider: str
 ) -> None:
@@ -814,8 +820,9 @@ async def test_fault_huge_numbers(
     second, first = first_list(provider, body).pop(), first_list(provider, body).pop()
     key = ELAPSED_KEY[provider]
     assert (first[key], second[key]) == (10**400, 1e308)
-    assert first[ID_KEY[provider]] == hostile.fault_job_id(provider, "9000000000001")
-    assert second[ID_KEY[provider]] == hostile.fault_job_id(provider, "9000000000002")
+    # (Kling's ids are JSON numbers, past 2^64 here)
+    assert str(first[ID_KEY[provider]]) == hostile.fault_job_id(provider, "9000000000001")
+    assert str(second[ID_KEY[provider]]) == hostile.fault_job_id(provider, "9000000000002")
     if provider == "dreamina":
         assert body["total"] == clean["total"] + 2
         body["total"] -= 2
@@ -831,7 +838,7 @@ async def test_fault_huge_numbers(
     assert (await sim_client.get(path)).json() == clean
 
 
-@pytest.mark.parametrize("provider", ["pixverse", "minimax", "dreamina"])
+@pytest.mark.parametrize("provider", ["pixverse", "minimax", "dreamina", "kling"])
 async def test_fault_duplicates_lists_the_first_job_three_times(
     sim: Simulator, sim_client: httpx.AsyncClient, provider: str
 ) -> None:
