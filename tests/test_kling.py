@@ -794,3 +794,16 @@ def test_same_seed_same_kling_ids() -> None:
     assert [j.id for j in a.running("kling")] == [j.id for j in b.running("kling")]
     assert [j.id for j in a.running("kling")] != [j.id for j in c.running("kling")]
     assert all(10**11 <= int(j.id) < 10**12 or int(j.id) > 2**53 for j in a.running("kling"))
+
+
+def test_numeric_and_text_ids_give_the_same_jobs_and_the_body_is_left_alone() -> None:
+    items = [
+        {"id": 2**64 + 1, "email": "a@x.io", "started": "2025-04-18T12:45:67.890Z", "elapsed": 5},
+        {"id": -3, "account": "b@x.io", "model": ""},
+        {"id": 7, "email": None, "type": "image"},
+    ]
+    kept = copy.deepcopy(items)
+    as_text = [{**i, "id": str(i["id"])} for i in items]
+    assert kling.parse_queue(items, NOW) == kling.parse_queue(as_text, NOW)
+    assert [j.id for j in kling.parse_queue(items, NOW)] == [str(2**64 + 1), "-3", "7"]
+    assert items == kept  # (a pinned or cached body is not changed)
