@@ -797,7 +797,7 @@ def test_same_seed_same_kling_ids() -> None:
 
 
 def test_numeric_and_text_ids_give_the_same_jobs_and_the_body_is_left_alone() -> None:
-    items = [
+    items: list[dict[str, Any]] = [
         {"id": 2**64 + 1, "email": "a@x.io", "started": "2025-04-18T12:45:67.890Z", "elapsed": 5},
         {"id": -3, "account": "b@x.io", "model": ""},
         {"id": 7, "email": None, "type": "image"},
