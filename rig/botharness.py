@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from bot.app import OpsBot, serve
-from bot.settings import Settings, load_settings
+from bot.settings import DEFAULT_PROVIDERS, Settings, load_settings
 from bot.sim import ManualClock, SimServer, Simulator
 from cogs.alerts import AlertsCog
 from cogs.base import ProviderCog
@@ -144,17 +144,32 @@ async def stop_polling(bot: OpsBot) -> None:
 
 
 def quiet_sim(accounts: int = 6, jobs: int = 9, *, seed: int = 3) -> Simulator:
-    """The default simulator of `start_bot`: small, on a ManualClock, no churn."""
+    """The default simulator of `start_bot`: small, on a ManualClock, no churn; the providers
+    the bot loads by default (`PROVIDERS`' default), not every one the simulator knows."""
     return Simulator(
-        seed=seed, accounts=accounts, jobs=jobs, token=TOKEN, clock=ManualClock(), churn=False
+        seed=seed,
+        accounts=accounts,
+        jobs=jobs,
+        token=TOKEN,
+        clock=ManualClock(),
+        churn=False,
+        providers=DEFAULT_PROVIDERS,
     )
 
 
-def make_sim(accounts: int = 6, max_jobs: int = 10) -> Simulator:
+def make_sim(
+    accounts: int = 6, max_jobs: int = 10, providers: Sequence[str] = DEFAULT_PROVIDERS
+) -> Simulator:
     """No running jobs (and no churn): only what a test starts happens. `accounts` are split
-    over the simulated providers, each with `max_jobs` slots."""
+    over `providers` (by default those the bot loads by default), each with `max_jobs` slots."""
     sim = Simulator(
-        seed=5, accounts=accounts, jobs=0, token=TOKEN, clock=ManualClock(), churn=False
+        seed=5,
+        accounts=accounts,
+        jobs=0,
+        token=TOKEN,
+        clock=ManualClock(),
+        churn=False,
+        providers=tuple(providers),
     )
     for p in sim.providers:
         for a in sim.accounts(p):

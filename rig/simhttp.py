@@ -4,13 +4,14 @@ and servers started on demand and stopped together."""
 from __future__ import annotations
 
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from functools import cache
 from typing import Any
 
 import httpx
 
 from bot.sim import ManualClock, SimServer, Simulator
+from bot.sim.providers import SPECS
 
 SIM_TOKEN = "sim-token"
 AUTH = {"Authorization": f"Bearer {SIM_TOKEN}"}
@@ -33,10 +34,17 @@ def sim_http(url: str, *, token: str | None = SIM_TOKEN, **kwargs: Any) -> httpx
     return httpx.AsyncClient(base_url=url, headers=headers, verify=_ssl_context(), **kwargs)
 
 
-def small_sim() -> Simulator:
-    """A small seeded simulator (seed 1, 6 accounts, 12 jobs) on a ManualClock: time moves
-    only with `sim.advance(seconds)`."""
-    return Simulator(seed=1, accounts=6, jobs=12, token=SIM_TOKEN, clock=ManualClock())
+def small_sim(providers: Sequence[str] | None = None) -> Simulator:
+    """A small seeded simulator (seed 1, 6 accounts, 12 jobs; every simulated provider unless
+    told `providers`) on a ManualClock: time moves only with `sim.advance(seconds)`."""
+    return Simulator(
+        seed=1,
+        accounts=6,
+        jobs=12,
+        token=SIM_TOKEN,
+        clock=ManualClock(),
+        providers=tuple(SPECS) if providers is None else tuple(providers),
+    )
 
 
 class SimServers:

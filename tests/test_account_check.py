@@ -16,6 +16,7 @@ from sqlalchemy import select
 from bot import cli
 from bot.accounts.check import AccountChecker, CheckConfig, CheckReport
 from bot.providers import Provider, load
+from bot.settings import DEFAULT_PROVIDERS
 from bot.sim import SimServer, Simulator
 from bot.store import Store, decode_event, outbox_table
 from bot.useapi import UseapiClient
@@ -29,7 +30,7 @@ ERROR = "pending error, re-add the account"
 
 @pytest.fixture
 async def served() -> AsyncIterator[tuple[Simulator, UseapiClient]]:
-    sim = small_sim()
+    sim = small_sim(DEFAULT_PROVIDERS)  # two accounts each
     async with SimServer(sim) as server:
         client = UseapiClient(server.url, SecretStr(SIM_TOKEN))
         yield sim, client
@@ -199,7 +200,8 @@ def test_opsbot_check_prints_one_line_per_account_problem(
     for name in ("DISCORD_TOKEN", "PROVIDERS", "REDACT_ACCOUNTS", "EXPIRY_WARN_DAYS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'opsbot.db'}")
-    with threaded_sim(accounts=6, jobs=6, clock=None) as (url, sim):  # real time, as the CLI
+    # real time, as the CLI; the providers PROVIDERS enables by default, two accounts each
+    with threaded_sim(accounts=6, jobs=6, clock=None, providers=DEFAULT_PROVIDERS) as (url, sim):
         monkeypatch.setenv("USEAPI_BASE_URL", url)
         monkeypatch.setenv("USEAPI_TOKEN", THREAD_TOKEN)
         assert cli.main(["check"]) == 0

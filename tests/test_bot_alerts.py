@@ -18,6 +18,7 @@ import pytest
 
 from bot.delivery import reroute_held
 from bot.events import EventKind
+from bot.sim.providers import SPECS
 from cogs.manage import NOT_ALLOWED
 from rig.botharness import Harness, cycle, make_sim, settled
 from rig.fakediscord import ADMIN_PERMISSIONS, MEMBER_PERMISSIONS, FakeDiscord
@@ -64,8 +65,8 @@ async def command(
 
 
 async def test_each_outcome_is_alerted_once_per_job(start_bot):
-    sim = make_sim()
-    h = await start_bot(sim=sim, providers=list(sim.providers))  # Mureka's too
+    sim = make_sim(accounts=len(SPECS), providers=tuple(SPECS))
+    h = await start_bot(sim=sim, providers=list(sim.providers))  # every simulated provider
     words = ("completed", "failed", "moderated", "cancelled")
     jobs = {sim.start_job(p, duration=INF): (p, w) for p in sim.providers for w in words}
     await cycle(h)
@@ -88,6 +89,7 @@ async def test_each_outcome_is_alerted_once_per_job(start_bot):
         "PixVerse job completed",
         "MiniMax job moderated",
         "Dreamina job cancelled",
+        "Kling job completed",
         "Mureka job failed",
     } <= titles
 

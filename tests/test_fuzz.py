@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.errors import PayloadError
-from bot.models import Account, Job, JobResult
-from bot.providers import dreamina, minimax, mureka, pixverse
+from bot.models import Account, AccountHealth, Job, JobResult
+from bot.providers import dreamina, kling, minimax, mureka, pixverse
 
 SEEDS = Path(__file__).parent / "data" / "seeds"
 NOW = datetime(2024, 9, 25, 2, 0, tzinfo=UTC)
@@ -37,6 +37,11 @@ TARGETS: list[tuple[str, Callable[[Any], object]]] = [
     ("mureka-v1-jobs.json", lambda b: mureka.parse_queue(b, NOW)),
     ("mureka-v1-jobs.json", lambda b: mureka.parse_capacity(b)),
     ("mureka-v1-job.json", lambda b: mureka.parse_job(b, "j1m-u1-a1-bot:mureka")),
+    ("kling-v1-scheduler.json", lambda b: kling.parse_queue(b, NOW)),
+    ("kling-v1-scheduler-available.json", lambda b: kling.parse_queue(b, NOW)),
+    ("kling-v1-scheduler-available.json", lambda b: kling.parse_capacity(b)),
+    ("kling-v1-tasks-task_id.json", lambda b: kling.parse_task(b, "123456789")),
+    ("kling-v1-accounts.json", kling.parse_accounts),
 ]
 
 json_leaf = (
@@ -106,11 +111,11 @@ def test_mutated_seed_payloads_parse_or_raise_payload_error(case: tuple[int, Any
     try:
         result = parse(body)
     except PayloadError as exc:
-        assert exc.provider in {"pixverse", "minimax", "dreamina", "mureka"}
+        assert exc.provider in {"pixverse", "minimax", "dreamina", "kling", "mureka"}
         assert exc.field
         return
     if isinstance(result, tuple):
-        assert all(isinstance(x, Job | Account) for x in result)
+        assert all(isinstance(x, Job | Account | AccountHealth) for x in result)
         for x in result:
             if isinstance(x, Job):
                 assert x.id and isinstance(x.id, str)

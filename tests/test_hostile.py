@@ -61,7 +61,7 @@ from bot.models import (
     Outcome,
     Snapshot,
 )
-from bot.providers import dreamina, minimax, mureka, pixverse
+from bot.providers import dreamina, kling, minimax, mureka, pixverse
 from bot.providers.base import Provider
 from bot.store import Store, metadata, schema_table
 from bot.useapi import UseapiClient
@@ -69,8 +69,14 @@ from bot.watch import ProviderWatcher, TickReport, WatchConfig
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 STUCK = timedelta(minutes=20)
-TITLES = {"pixverse": "PixVerse", "minimax": "MiniMax", "dreamina": "Dreamina", "mureka": "Mureka"}
-NAMES = ("pixverse", "minimax", "dreamina", "mureka")
+TITLES = {
+    "pixverse": "PixVerse",
+    "minimax": "MiniMax",
+    "dreamina": "Dreamina",
+    "kling": "Kling",
+    "mureka": "Mureka",
+}
+NAMES = ("pixverse", "minimax", "dreamina", "kling", "mureka")
 #: Examples per provider: modest (each is three watcher ticks), so the module runs in a few
 #: seconds on CI's 2 cores, and derandomized, so CI sees the same bodies each run.
 #: OPSBOT_HOSTILE_EXAMPLES=N hunts longer, with random bodies (hypothesis prints the seed of a
@@ -289,6 +295,20 @@ IDS: dict[str, list[Any]] = {
         "\u202ej3",
         "j4\x00",
         7,
+    ],
+    # numbers (exact past 2^53 and 2^64), digits as text, floats (a PayloadError), odd text
+    "kling": [
+        123456789,
+        987654321,
+        2**53 + 1,
+        2**64 + 1,
+        "123456789",
+        "18446744073709551617",
+        1.5e20,
+        12.0,
+        "k\ud800",
+        "\u202e7",
+        "8\x00",
     ],
 }
 ACCOUNTS = [
@@ -648,12 +668,68 @@ def mureka_bodies() -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
+def kling_bodies() -> st.SearchStrategy[dict[str, Any]]:
+    items = st.lists(flat_item("kling", ("id",)), max_size=5)
+    work = shaped(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "resource": mostly(
+                    shaped(st.fixed_dictionaries({}, optional={"resource": mostly(URL)}))
+                ),
+                "contentType": mostly(st.sampled_from(["video", "image", "audio"])),
+            },
+        )
+    )
+    task = shaped(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "createTime": mostly(TIMES, 2),
+                "updateTime": mostly(TIMES, 2),
+                "status_name": mostly(KLING_WORD),
+                "taskInfo": anything,
+            },
+        )
+    )
+    return st.fixed_dictionaries(
+        {
+            # queue and capacity in one body; the scheduler only when it is missing (404)
+            kling.CAPACITY_PATH: top(
+                shaped(
+                    st.fixed_dictionaries(
+                        {
+                            "executing": mostly(items, 6),
+                            "available": mostly(st.lists(available_row("email"), max_size=4), 6),
+                        }
+                    )
+                )
+            ),
+            kling.QUEUE_PATH: top(items),
+            "video": job_body(
+                {"status_name": mostly(KLING_WORD)},
+                {
+                    "status": mostly(st.sampled_from([99, 5, 10, 50, "99"])),
+                    "status_final": mostly(st.booleans()),
+                    "message": mostly(st.sampled_from(TEXTS)),
+                    "works": mostly(st.lists(work, max_size=3)),
+                    "task": mostly(task),
+                },
+            ),
+        }
+    )
+
+
+KLING_WORD = WORD | st.sampled_from(["succeed", "censor_failed", "processing", "submitted"])
 BODIES: dict[str, Callable[[], st.SearchStrategy[dict[str, Any]]]] = {
     "pixverse": pixverse_bodies,
     "minimax": minimax_bodies,
     "dreamina": dreamina_bodies,
     "mureka": mureka_bodies,
+    "kling": kling_bodies,
 }
+#: The capacity path that may answer 404, so that the adapter falls back (MiniMax, Kling).
+MAY_BE_MISSING = {"minimax": minimax.CAPACITY_PATH, "kling": kling.CAPACITY_PATH}
 #: How a job endpoint may answer besides 200 (each adapter reads some of these as outcomes).
 STATUSES = st.sampled_from([200] * 6 + [404, 410, 401, 429, 500])
 
@@ -690,8 +766,8 @@ def cases(draw: st.DrawFn, name: str) -> Case:
         job_status=status,
         job_error=emit(draw(ERROR_BODY), ascii_).encode("utf-8", "surrogatepass"),
         probe=draw(PROBES[name]),
-        missing=frozenset({minimax.CAPACITY_PATH})
-        if name == "minimax" and draw(st.sampled_from([False, False, True]))
+        missing=frozenset({MAY_BE_MISSING[name]})
+        if name in MAY_BE_MISSING and draw(st.sampled_from([False, False, True]))
         else frozenset(),
     )
 
@@ -715,6 +791,7 @@ def serve(name: str, case: Case) -> Callable[[httpx.Request], httpx.Response]:
         "minimax": {"/v1/minimax/videos/": "video"},
         "dreamina": {"/v1/dreamina/videos/": "video"},
         "mureka": {"/v1/mureka/jobs/": "video"},  # (the job body's key, whatever the kind)
+        "kling": {"/v1/kling/tasks/": "video"},
     }[name]
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -1080,18 +1157,21 @@ JOB_A = {
     "minimax": "user:1-minimax:123456-video:1",
     "dreamina": "j0223140530123456789v-u12345-US:a@x.io:dreamina",
     "mureka": "j1128115936123456789m-u777-a1234567890-bot:mureka",
+    "kling": "123456789",
 }
 JOB_B = {
     "pixverse": "user:1-pixverse:a@x.io-video:2",
     "minimax": "user:1-minimax:123456-video:2",
     "dreamina": "j0223140530123456789v-u12345-US:a@x.io:dreamina2",
     "mureka": "j1128115936123456790m-u777-a1234567890-bot:mureka",
+    "kling": "18446744073709551617",  # 2^64 + 1: exact, though orjson would make it a float
 }
 ACCOUNT = {
     "pixverse": "a@x.io",
     "minimax": "123456",
     "dreamina": "US:a@x.io",
     "mureka": "1234567890",
+    "kling": "a@x.io",
 }
 
 
@@ -1106,6 +1186,13 @@ def item_text(name: str, id_json: str, elapsed: str = '"01:00"') -> str:
         return f'{{"videoId":{id_json},"started":"2026-11-28T11:59:00.000Z","elapsed":{elapsed}}}'
     if name == "mureka":
         return f'{{"jobid":{id_json},"verb":"music/create","elapsed":{elapsed}}}'
+    if name == "kling":  # a task id of digits is a JSON number
+        number = id_json.strip('"')
+        id_json = number if number.isdigit() else id_json
+        return (
+            f'{{"id":{id_json},"email":"a@x.io","started":"2026-11-28T11:58:67.000Z",'
+            f'"elapsed":{elapsed}}}'
+        )
     return f'{{"jobid":{id_json},"model":"seedance-2.0","elapsedSeconds":{elapsed}}}'
 
 
@@ -1118,6 +1205,8 @@ def queue_text(name: str, items: list[str], total: str | None = None) -> str:
         )
     if name == "dreamina":
         return f'{{"executing":{{"US:a@x.io":[{",".join(items)}]}},"total":{len(items)}}}'
+    if name == "kling":  # queue and capacity in one body
+        return capacity_text(name, items=items)
     return "[" + ",".join(items) + "]"
 
 
@@ -1126,7 +1215,7 @@ def capacity_text(name: str, max_jobs: str = "5", items: list[str] | None = None
         return queue_text(name, items or [], max_jobs)
     if name == "dreamina":
         return f'{{"US:a@x.io":{{"maxJobs":{max_jobs}}}}}'
-    key = "email" if name == "pixverse" else "account"
+    key = "email" if name in ("pixverse", "kling") else "account"
     return (
         f'{{"executing":[{",".join(items or [])}],'
         f'"available":[{{"{key}":"{ACCOUNT[name]}","maxJobs":{max_jobs}}}]}}'
@@ -1134,21 +1223,23 @@ def capacity_text(name: str, max_jobs: str = "5", items: list[str] | None = None
 
 
 def capacity_path(name: str) -> str:
-    if name == "mureka":
-        return mureka.QUEUE_PATH
-    return (
-        dreamina.ACCOUNTS_PATH
-        if name == "dreamina"
-        else (pixverse.CAPACITY_PATH if name == "pixverse" else minimax.CAPACITY_PATH)
-    )
+    return {
+        "mureka": mureka.QUEUE_PATH,
+        "pixverse": pixverse.CAPACITY_PATH,
+        "minimax": minimax.CAPACITY_PATH,
+        "dreamina": dreamina.ACCOUNTS_PATH,
+        "kling": kling.CAPACITY_PATH,
+    }[name]
 
 
 def queue_path(name: str) -> str:
+    """Where the queue is read (Kling: the same body as its capacity)."""
     return {
         "pixverse": pixverse.QUEUE_PATH,
         "minimax": minimax.QUEUE_PATH,
         "dreamina": dreamina.QUEUE_PATH,
         "mureka": mureka.QUEUE_PATH,
+        "kling": kling.CAPACITY_PATH,
     }[name]
 
 
@@ -1258,6 +1349,7 @@ def explicit_cases(name: str) -> list[Case]:
                     "minimax": "/v1/minimax/videos/",
                     "dreamina": "/v1/dreamina/videos/",
                     "mureka": "/v1/mureka/jobs/",
+                    "kling": "/v1/kling/tasks/",
                 }[name],
             ),
             ("legacy", "/v1/pixverse/jobs/"),
@@ -1287,6 +1379,7 @@ def job_ok(path: str) -> bytes | None:
         ("/v1/minimax/videos/", {"status": 2, "statusLabel": "completed", "statusFinal": True}),
         ("/v1/dreamina/videos/", {"status": "completed"}),
         ("/v1/mureka/jobs/", {"status": "completed"}),
+        ("/v1/kling/tasks/", {"status": 99, "status_name": "succeed", "status_final": True}),
     ):
         if path.startswith(prefix):
             return json.dumps(body).encode()

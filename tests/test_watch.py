@@ -624,7 +624,7 @@ async def test_run_loop_survives_errors(store):
 # --------------------------------------------------------------------------- through the simulator
 
 
-@pytest.mark.parametrize("name", ["pixverse", "minimax", "dreamina", "mureka"])
+@pytest.mark.parametrize("name", ["pixverse", "minimax", "dreamina", "kling", "mureka"])
 async def test_watch_real_adapter_against_simulator(name, make_sim_server, tmp_path):
     """Real adapter, real HTTP, real store: every job the watcher saw running and that then
     finished is reported once with the simulator's outcome; calls stay 1 + jobs that left."""
