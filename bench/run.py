@@ -202,6 +202,17 @@ def rows(doc: Mapping[str, Any]) -> list[tuple[str, str, str, bool | None]]:
                 v["ratio"] >= ECONOMY_RATIO,
             )
         )
+    if "upstream_calls_per_tick_all_providers" in doc:
+        v = doc["upstream_calls_per_tick_all_providers"]
+        out.append(
+            (
+                f"the same load over all {v['providers']} providers",
+                f"opsbot {v['opsbot']:g} (+{v.get('account_checks', 0):g} account checks) · "
+                f"naive {v['naive']:g} · {v['ratio']:g}× fewer",
+                "(reported; the goal is for the default PROVIDERS)",
+                True,
+            )
+        )
     if "account_checks_per_hour" in doc:
         v = doc["account_checks_per_hour"]
         out.append(

@@ -132,10 +132,11 @@ async def run_demo(
 
 
 def _simulator(settings: Settings, seed: int, token: str) -> tuple[Simulator, list[str]]:
-    """The demo's simulator, and the providers shown: those enabled that it simulates (all
-    of them when none is)."""
-    sim = Simulator(seed=seed, accounts=12, jobs=24, token=token)
-    names = [n for n in settings.providers if n in sim.providers] or list(sim.providers)
+    """The demo's simulator, and the providers shown: every one it simulates, unless
+    `PROVIDERS` is set (then those of them it simulates; all when none is)."""
+    sim = Simulator(seed=seed, accounts=18, jobs=36, token=token)
+    chosen = settings.providers if "providers" in settings.model_fields_set else sim.providers
+    names = [n for n in chosen if n in sim.providers] or list(sim.providers)
     # One job that has been running far too long, to show a `stuck` alert.
     sim.start_job(names[-1], duration=float("inf"), elapsed=_STUCK_AFTER.total_seconds() + 60)
     return sim, names
