@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.sim.providers import SPECS
+from bot.sim.providers import SPECS, provider_at
 from bot.sim.reply import NOT_FOUND, Reply, error_reply
 
 if TYPE_CHECKING:
@@ -26,9 +26,10 @@ def error(provider: str | None, status: int, message: str | None = None) -> Repl
 
 def route(sim: Simulator, method: str, segs: list[str], query: dict[str, str]) -> Reply:
     """Answer one authorised request. `segs` are the decoded path segments."""
-    if len(segs) < 3 or segs[1] not in sim.providers:
+    provider = provider_at(segs[1]) if len(segs) >= 3 else None
+    if provider is None or provider not in sim.providers:
         return error_reply(404, NOT_FOUND)
-    version, provider, rest = segs[0], segs[1], segs[2:]
+    version, rest = segs[0], segs[2:]
     handler = SPECS[provider].routes.get(version)
     if handler is None:
         return error_reply(404, NOT_FOUND)

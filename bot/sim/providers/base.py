@@ -70,6 +70,8 @@ class ProviderSpec:
     session_days: tuple[float, float] = (1.0, 60.0)
     #: Whether its error bodies carry `code` besides `error`.
     error_code: bool = True
+    #: The path segment of its API where it is not its name (`/v1/runwayml/…`).
+    segment: str | None = None
 
     def new_accounts(self, rng: random.Random, count: int, taken: set[str]) -> list[AccountSeed]:
         """`count` new accounts, none of whose keys is in `taken`: e-mails by default."""
