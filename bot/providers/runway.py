@@ -117,9 +117,9 @@ def parse_progress(value: object) -> int | None:
         number = value
     elif isinstance(value, str) and len(value) <= _MAX_TEXT:
         number = _number_from_text(value.strip())
-    if number is None or not math.isfinite(number):
-        return None
-    return math.floor(min(max(number, 0.0), 1.0) * 100)
+    if number is None or number != number or number in (math.inf, -math.inf):
+        return None  # (no `math.isfinite`: it overflows on a huge integer, 10**400)
+    return math.floor(min(max(number, 0), 1) * 100)
 
 
 def _outcome(status: str | None, error: str | None) -> Outcome:
