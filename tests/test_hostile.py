@@ -61,7 +61,7 @@ from bot.models import (
     Outcome,
     Snapshot,
 )
-from bot.providers import dreamina, minimax, pixverse
+from bot.providers import dreamina, minimax, pixverse, runway
 from bot.providers.base import Provider
 from bot.store import Store, metadata, schema_table
 from bot.useapi import UseapiClient
@@ -69,8 +69,8 @@ from bot.watch import ProviderWatcher, TickReport, WatchConfig
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 STUCK = timedelta(minutes=20)
-TITLES = {"pixverse": "PixVerse", "minimax": "MiniMax", "dreamina": "Dreamina"}
-NAMES = ("pixverse", "minimax", "dreamina")
+TITLES = {"pixverse": "PixVerse", "minimax": "MiniMax", "dreamina": "Dreamina", "runway": "Runway"}
+NAMES = ("pixverse", "minimax", "dreamina", "runway")
 #: Examples per provider: modest (each is three watcher ticks), so the module runs in a few
 #: seconds on CI's 2 cores, and derandomized, so CI sees the same bodies each run.
 #: OPSBOT_HOSTILE_EXAMPLES=N hunts longer, with random bodies (hypothesis prints the seed of a
@@ -280,6 +280,15 @@ IDS: dict[str, list[Any]] = {
         "plain",
         "\u202ej3",
         "j4\x00",
+    ],
+    "runway": [
+        "user:1-runwayml:a@x.io-task:0b5cb6c8-1c4d-4f36-9b6e-3f6a0d9b1e2a",
+        "user:U-runwayml:b@y.io-task:1",
+        "user:1-runwayml:a\ud800@x.io-task:2",
+        "user:1-runwayml:a@x.io-task:\u202e3",
+        "user:1-runwayml:a@x.io-task:\x004",
+        "task_uuid",
+        7,
     ],
 }
 ACCOUNTS = [
@@ -571,10 +580,39 @@ def dreamina_bodies() -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
+def runway_bodies() -> st.SearchStrategy[dict[str, Any]]:
+    ratio = st.sampled_from(["0.42", "1", "0", "garbage", 0.5, 10**400, "1e400", "-1", None])
+    artifact = shaped(st.fixed_dictionaries({}, optional={"url": mostly(URL), "id": hostile}))
+    return st.fixed_dictionaries(
+        {
+            runway.QUEUE_PATH: top(st.lists(flat_item("runway", ("taskId",)), max_size=5)),
+            runway.ACCOUNTS_PATH: top(accounts_map()),
+            "task": job_body(
+                {
+                    "status": mostly(
+                        st.sampled_from(  # mostly final, so that jobs that left resolve
+                            ["SUCCEEDED", "FAILED", "SUCCEEDED", "FAILED", "CANCELLED"]
+                            + ["PENDING", "RUNNING", "THROTTLED", "x"]
+                        )
+                    )
+                },
+                {
+                    "error": mostly(st.sampled_from(TEXTS)),
+                    "progressRatio": mostly(ratio),
+                    "artifacts": mostly(st.lists(artifact, max_size=3)),
+                    "createdAt": mostly(TIMES, 2),
+                    "updatedAt": mostly(TIMES, 2),
+                },
+            ),
+        }
+    )
+
+
 BODIES: dict[str, Callable[[], st.SearchStrategy[dict[str, Any]]]] = {
     "pixverse": pixverse_bodies,
     "minimax": minimax_bodies,
     "dreamina": dreamina_bodies,
+    "runway": runway_bodies,
 }
 #: How a job endpoint may answer besides 200 (each adapter reads some of these as outcomes).
 STATUSES = st.sampled_from([200] * 6 + [404, 410, 401, 429, 500])
@@ -636,6 +674,7 @@ def serve(name: str, case: Case) -> Callable[[httpx.Request], httpx.Response]:
         "pixverse": {"/v2/pixverse/videos/": "video", "/v1/pixverse/jobs/": "legacy"},
         "minimax": {"/v1/minimax/videos/": "video"},
         "dreamina": {"/v1/dreamina/videos/": "video"},
+        "runway": {"/v1/runwayml/tasks/": "task"},
     }[name]
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -1000,13 +1039,15 @@ JOB_A = {
     "pixverse": "user:1-pixverse:a@x.io-video:1",
     "minimax": "user:1-minimax:123456-video:1",
     "dreamina": "j0223140530123456789v-u12345-US:a@x.io:dreamina",
+    "runway": "user:1-runwayml:a@x.io-task:0b5cb6c8-1c4d-4f36-9b6e-3f6a0d9b1e2a",
 }
 JOB_B = {
     "pixverse": "user:1-pixverse:a@x.io-video:2",
     "minimax": "user:1-minimax:123456-video:2",
     "dreamina": "j0223140530123456789v-u12345-US:a@x.io:dreamina2",
+    "runway": "user:1-runwayml:a@x.io-task:9c1e0f52-7d3a-4b8e-a1f4-5e6d7c8b9a0f",
 }
-ACCOUNT = {"pixverse": "a@x.io", "minimax": "123456", "dreamina": "US:a@x.io"}
+ACCOUNT = {"pixverse": "a@x.io", "minimax": "123456", "dreamina": "US:a@x.io", "runway": "a@x.io"}
 
 
 def item_text(name: str, id_json: str, elapsed: str = '"01:00"') -> str:
@@ -1018,6 +1059,9 @@ def item_text(name: str, id_json: str, elapsed: str = '"01:00"') -> str:
         )
     if name == "minimax":
         return f'{{"videoId":{id_json},"started":"2026-11-28T11:59:00.000Z","elapsed":{elapsed}}}'
+    if name == "runway":  # a `taskId` alone, as documented; a hostile figure where one is put
+        figure = "" if elapsed == '"01:00"' else f',"elapsed":{elapsed}'
+        return f'{{"taskId":{id_json}{figure}}}'
     return f'{{"jobid":{id_json},"model":"seedance-2.0","elapsedSeconds":{elapsed}}}'
 
 
@@ -1028,8 +1072,8 @@ def queue_text(name: str, items: list[str]) -> str:
 
 
 def capacity_text(name: str, max_jobs: str = "5", items: list[str] | None = None) -> str:
-    if name == "dreamina":
-        return f'{{"US:a@x.io":{{"maxJobs":{max_jobs}}}}}'
+    if name in ("dreamina", "runway"):  # an accounts map
+        return f'{{"{ACCOUNT[name]}":{{"maxJobs":{max_jobs}}}}}'
     key = "email" if name == "pixverse" else "account"
     return (
         f'{{"executing":[{",".join(items or [])}],'
@@ -1038,11 +1082,12 @@ def capacity_text(name: str, max_jobs: str = "5", items: list[str] | None = None
 
 
 def capacity_path(name: str) -> str:
-    return (
-        dreamina.ACCOUNTS_PATH
-        if name == "dreamina"
-        else (pixverse.CAPACITY_PATH if name == "pixverse" else minimax.CAPACITY_PATH)
-    )
+    return {
+        "pixverse": pixverse.CAPACITY_PATH,
+        "minimax": minimax.CAPACITY_PATH,
+        "dreamina": dreamina.ACCOUNTS_PATH,
+        "runway": runway.ACCOUNTS_PATH,
+    }[name]
 
 
 def queue_path(name: str) -> str:
@@ -1050,6 +1095,7 @@ def queue_path(name: str) -> str:
         "pixverse": pixverse.QUEUE_PATH,
         "minimax": minimax.QUEUE_PATH,
         "dreamina": dreamina.QUEUE_PATH,
+        "runway": runway.QUEUE_PATH,
     }[name]
 
 
@@ -1153,11 +1199,12 @@ def explicit_cases(name: str) -> list[Case]:
         key: job_ok(path) or b""
         for key, path in (
             (
-                "video",
+                "task" if name == "runway" else "video",
                 {
                     "pixverse": "/v2/pixverse/videos/",
                     "minimax": "/v1/minimax/videos/",
                     "dreamina": "/v1/dreamina/videos/",
+                    "runway": "/v1/runwayml/tasks/",
                 }[name],
             ),
             ("legacy", "/v1/pixverse/jobs/"),
@@ -1186,6 +1233,7 @@ def job_ok(path: str) -> bytes | None:
         ("/v1/pixverse/jobs/", {"status": "completed"}),  # legacy (non-`user:`) ids
         ("/v1/minimax/videos/", {"status": 2, "statusLabel": "completed", "statusFinal": True}),
         ("/v1/dreamina/videos/", {"status": "completed"}),
+        ("/v1/runwayml/tasks/", {"status": "SUCCEEDED"}),
     ):
         if path.startswith(prefix):
             return json.dumps(body).encode()
