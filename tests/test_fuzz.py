@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.errors import PayloadError
-from bot.models import Account, Job, JobResult
-from bot.providers import dreamina, minimax, pixverse
+from bot.models import Account, AccountHealth, Job, JobResult
+from bot.providers import dreamina, minimax, pixverse, runway
 
 SEEDS = Path(__file__).parent / "data" / "seeds"
 NOW = datetime(2024, 9, 25, 2, 0, tzinfo=UTC)
@@ -34,6 +34,10 @@ TARGETS: list[tuple[str, Callable[[Any], object]]] = [
     ("dreamina-v1-scheduler.json", lambda b: dreamina.parse_queue(b, NOW)),
     ("dreamina-v1-scheduler-empty.json", lambda b: dreamina.parse_queue(b, NOW)),
     ("pixverse-v1-jobs.json", lambda b: pixverse.parse_legacy_job(b, "j1-pixverse")),
+    ("runway-v1-scheduler.json", lambda b: runway.parse_queue(b, NOW)),
+    ("runway-v1-accounts.json", lambda b: runway.parse_accounts(b, ())),
+    ("runway-v1-accounts.json", lambda b: runway.parse_health(b)),
+    ("runway-v1-task.json", lambda b: runway.parse_task(b, "user:1-runwayml:a@x-task:1")),
 ]
 
 json_leaf = (
@@ -103,11 +107,11 @@ def test_mutated_seed_payloads_parse_or_raise_payload_error(case: tuple[int, Any
     try:
         result = parse(body)
     except PayloadError as exc:
-        assert exc.provider in {"pixverse", "minimax", "dreamina"}
+        assert exc.provider in {"pixverse", "minimax", "dreamina", "runway"}
         assert exc.field
         return
     if isinstance(result, tuple):
-        assert all(isinstance(x, Job | Account) for x in result)
+        assert all(isinstance(x, Job | Account | AccountHealth) for x in result)
         for x in result:
             if isinstance(x, Job):
                 assert x.id and isinstance(x.id, str)

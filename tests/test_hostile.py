@@ -580,6 +580,13 @@ def dreamina_bodies() -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
+#: Mostly final, so that jobs that left while upstream was hostile resolve.
+RUNWAY_STATUSES = (
+    *("SUCCEEDED", "FAILED", "SUCCEEDED", "FAILED", "CANCELLED"),
+    *("PENDING", "RUNNING", "THROTTLED", "x"),
+)
+
+
 def runway_bodies() -> st.SearchStrategy[dict[str, Any]]:
     ratio = st.sampled_from(["0.42", "1", "0", "garbage", 0.5, 10**400, "1e400", "-1", None])
     artifact = shaped(st.fixed_dictionaries({}, optional={"url": mostly(URL), "id": hostile}))
@@ -588,14 +595,7 @@ def runway_bodies() -> st.SearchStrategy[dict[str, Any]]:
             runway.QUEUE_PATH: top(st.lists(flat_item("runway", ("taskId",)), max_size=5)),
             runway.ACCOUNTS_PATH: top(accounts_map()),
             "task": job_body(
-                {
-                    "status": mostly(
-                        st.sampled_from(  # mostly final, so that jobs that left resolve
-                            ["SUCCEEDED", "FAILED", "SUCCEEDED", "FAILED", "CANCELLED"]
-                            + ["PENDING", "RUNNING", "THROTTLED", "x"]
-                        )
-                    )
-                },
+                {"status": mostly(st.sampled_from(RUNWAY_STATUSES))},
                 {
                     "error": mostly(st.sampled_from(TEXTS)),
                     "progressRatio": mostly(ratio),

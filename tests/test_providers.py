@@ -35,7 +35,7 @@ from bot.models import (
     Outcome,
     Snapshot,
 )
-from bot.providers import dreamina, load, minimax, pixverse
+from bot.providers import dreamina, load, minimax, pixverse, runway
 from bot.useapi import UseapiClient
 
 SEEDS = Path(__file__).parent / "data" / "seeds"
@@ -663,10 +663,12 @@ def test_dreamina_image_job_kind() -> None:
 
 # ================================================================================ malformed bodies
 
+RUNWAY_ID = "user:1-runwayml:a@x.com-task:0b5cb6c8-1c4d-4f36-9b6e-3f6a0d9b1e2a"
 QUEUE_PARSERS = {
     "pixverse": pixverse.parse_queue,
     "minimax": minimax.parse_queue,
     "dreamina": dreamina.parse_queue,
+    "runway": runway.parse_queue,
 }
 
 
@@ -688,6 +690,9 @@ QUEUE_PARSERS = {
         ("minimax", [{"videoId": "a"}, 7], "scheduler[1]"),
         ("minimax", [{"replyUrl": "https://x"}], "scheduler[0]"),
         ("minimax", [{"imageId": True}], "scheduler[0].imageId"),
+        ("runway", {"taskId": "t"}, "scheduler"),
+        ("runway", [{"taskId": []}], "scheduler[0].taskId"),
+        ("runway", [{"replyRef": "r"}], "scheduler[0]"),
         ("dreamina", [], "(body)"),
         ("dreamina", {"total": 0}, "executing"),
         ("dreamina", {"executing": []}, "executing"),
@@ -841,6 +846,12 @@ KEYS = [
     "created_at",
     "percent",
     "verb",
+    "taskId",
+    "progressRatio",
+    "artifacts",
+    "createdAt",
+    "jwt",
+    "exp",
 ]
 leaf = (
     st.none()
@@ -853,6 +864,9 @@ leaf = (
             "user:1-pixverse:a@b.c-video:7",
             "user:1-minimax:1-image:2",
             "j1v-u1-US:a@x:dreamina",
+            "user:1-runwayml:a@x-task:0b5cb6c8-1c4d",
+            "SUCCEEDED",
+            "0.42",
             "03:57",
             "2024-09-25T01:55:16.128Z",
             "completed",
@@ -879,7 +893,7 @@ def _only_models_or_payload_errors(call: Callable[[], Any]) -> None:
     try:
         call()
     except PayloadError as exc:
-        assert exc.provider in {"pixverse", "minimax", "dreamina"}
+        assert exc.provider in {"pixverse", "minimax", "dreamina", "runway"}
         assert exc.field
 
 
@@ -899,20 +913,23 @@ def test_capacity_parsers_take_any_json(body: Any, owners: list[str | None]) -> 
         minimax.parse_capacity,
         minimax.parse_accounts,
         dreamina.parse_accounts,
+        runway.parse_accounts,
     ):
         _only_models_or_payload_errors(partial(parse, body, jobs))
 
 
 @FAST
-@given(bodies, st.sampled_from([PIXVERSE_ID, MINIMAX_ID, DREAMINA_ID, "j1", ""]))
+@given(bodies, st.sampled_from([PIXVERSE_ID, MINIMAX_ID, DREAMINA_ID, RUNWAY_ID, "j1", ""]))
 def test_job_parsers_take_any_json(body: Any, job_id: str) -> None:
     for parse in (
         pixverse.parse_video,
         pixverse.parse_legacy_job,
         minimax.parse_video,
         dreamina.parse_video,
+        runway.parse_task,
     ):
         _only_models_or_payload_errors(partial(parse, body, job_id))
+    _only_models_or_payload_errors(partial(runway.parse_health, body))
 
 
 @FAST
