@@ -1,4 +1,4 @@
-"""Upstream economy: useapi requests per tick (all three providers) with 500 running jobs
+"""Upstream economy: useapi requests per tick (every simulated provider) with 500 running jobs
 across 50 accounts in steady state, opsbot's watcher against a naive poller, side by side.
 
 Each round first changes the world the same way for both – a few jobs end (`FINISH_PER_TICK`,
@@ -39,17 +39,18 @@ NAIVE_PATHS: dict[str, tuple[str, str]] = {
     "pixverse": ("/v2/pixverse/scheduler/", "/v2/pixverse/videos/{id}"),
     "minimax": ("/v1/minimax/scheduler/", "/v1/minimax/videos/{id}"),
     "dreamina": ("/v1/dreamina/scheduler", "/v1/dreamina/videos/{id}"),
+    "runway": ("/v1/runwayml/scheduler/", "/v1/runwayml/tasks/{id}"),
 }
 
 
 def _ids(body: Any) -> Iterator[str]:
-    """Job ids anywhere in a scheduler body (`id`, `videoId`, `imageId`, `jobid`)."""
+    """Job ids anywhere in a scheduler body (`id`, `videoId`, `imageId`, `jobid`, `taskId`)."""
     if isinstance(body, list):
         for v in body:
             yield from _ids(v)
     elif isinstance(body, dict):
         for k, v in body.items():
-            if k in ("id", "videoId", "imageId", "jobid") and isinstance(v, str):
+            if k in ("id", "videoId", "imageId", "jobid", "taskId") and isinstance(v, str):
                 yield v
             elif isinstance(v, dict | list):
                 yield from _ids(v)
