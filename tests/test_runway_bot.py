@@ -4,6 +4,7 @@ that a command's own fetch and a restart both keep."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 from datetime import UTC, datetime, timedelta
@@ -13,15 +14,61 @@ from typing import Any
 from bot.models import Job, Snapshot
 from bot.store import Store
 from rig.botharness import Harness, cycle, make_sim, settled
-from rig.fakediscord import ADMIN_PERMISSIONS
+from rig.fakediscord import ADMIN_PERMISSIONS, FakeInteraction
 from rig.received import alerts, count
-from tests.test_bot_alerts import command, post_board
-from tests.test_bot_commands import answer, embed_text, run
 
 INF = math.inf
 R = "runway"
 JSON = dict[str, Any]
 SEEN_LINE = re.compile(r"^• …\S+ · first seen <t:(\d+):R> · seen for \d+s$")
+LOADING = 128  # the "thinking…" flag
+
+
+async def run(h: Harness, name: str, options: JSON | None = None, **kw: Any) -> FakeInteraction:
+    """Invoke `/name` and wait until the bot's handler for it has finished."""
+    done = asyncio.ensure_future(
+        h.bot.wait_for(
+            "app_command_completion",
+            check=lambda i, c: c.qualified_name.split()[0] == name,  # ("alerts route")
+            timeout=10,
+        )
+    )
+    await asyncio.sleep(0)  # let wait_for register its listener
+    inter = await h.fake.invoke(name, options or {}, **kw)
+    await done
+    return inter
+
+
+async def command(
+    h: Harness, name: str, options: JSON, *, subcommand: str | None = None, **kw: Any
+) -> JSON:
+    """An admin's `/name subcommand`: the bot's interaction response."""
+    inter = await run(h, name, options, subcommand=subcommand, permissions=ADMIN_PERMISSIONS, **kw)
+    body: JSON = await h.fake.wait_for_interaction_response(inter)
+    return body
+
+
+def answer(h: Harness, inter: FakeInteraction) -> JSON:
+    """The one message the invoker ends up looking at."""
+    ids = [inter.original_message_id, *inter.followup_message_ids]
+    live = [h.fake.message(i) for i in ids if i is not None and not h.fake.is_deleted(i)]
+    [msg] = live
+    assert msg is not None and not msg["flags"] & LOADING, "still 'thinking…'"
+    return msg
+
+
+def embed_text(e: JSON) -> str:
+    parts = [e.get("title") or "", e.get("description") or ""]
+    parts += [f"{f['name']}\n{f['value']}" for f in e.get("fields") or []]
+    return "\n".join(parts)
+
+
+async def post_board(h: Harness) -> JSON:
+    await command(h, "board", {}, channel_id=h.fake.channel_ids[1])
+    board: JSON = await h.fake.wait_for_message(
+        h.fake.channel_ids[1], lambda m: m["embeds"][0].get("title") == "opsbot board"
+    )
+    return board
 
 
 def queue_lines(embed: JSON) -> list[str]:
@@ -56,20 +103,20 @@ async def test_runway_shows_in_every_view(start_bot: Any) -> None:
             watcher.state.fetched_at -= timedelta(seconds=h.settings.poll_interval_seconds + 1)
     stale = await run(h, "queue", {"provider": R})
     assert stale.callback == {"type": 5}
-    [again] = answer(h.fake, stale)["embeds"]
+    [again] = answer(h, stale)["embeds"]
     assert first_sightings(again) == firsts
 
-    cap = answer(h.fake, await run(h, "capacity", {"provider": R}))
+    cap = answer(h, await run(h, "capacity", {"provider": R}))
     text = embed_text(cap["embeds"][0])
     assert "Runway" in text
     assert all(a.account in text for a in sim.accounts(R) if a.executing)
 
-    job = answer(h.fake, await run(h, "job", {"provider": R, "id": jobs[0]}))
+    job = answer(h, await run(h, "job", {"provider": R, "id": jobs[0]}))
     [jembed] = job["embeds"]
     assert jembed["title"] == "Runway job running"
     assert "progress" in [f["name"] for f in jembed["fields"]]
 
-    status = answer(h.fake, await run(h, "status"))
+    status = answer(h, await run(h, "status"))
     assert [f["name"] for f in status["embeds"][0]["fields"]] == ["✅ PixVerse", "✅ Runway"]
 
     board = await post_board(h)
@@ -100,11 +147,7 @@ async def test_runway_alerts_routes_and_mutes(start_bot: Any) -> None:
     assert title == "Runway job moderated" and "first seen" in desc and "moderation" in desc
 
     body = await command(
-        h,
-        "alerts",
-        {"provider": R, "kind": "job", "duration": "2h"},
-        subcommand="mute",
-        permissions=ADMIN_PERMISSIONS,
+        h, "alerts", {"provider": R, "kind": "job", "duration": "2h"}, subcommand="mute"
     )
     assert "Muted job alerts for runway" in body["data"]["content"]
     muted = sim.start_job(R, duration=INF)
