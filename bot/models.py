@@ -279,8 +279,12 @@ def with_first_sightings(cur: Snapshot, prev: Snapshot | None) -> Snapshot:
     if not any(j.seen and j.started is None for j in cur.jobs):
         return cur
     before = {j.id: j.started for j in prev.jobs if j.seen} if prev is not None else {}
+    now = cur.taken_at
     jobs = tuple(
-        replace(j, started=before.get(j.id) or cur.taken_at) if j.seen and j.started is None else j
+        # `make_job`, not `dataclasses.replace`: 100 times cheaper, for 10,000s of jobs
+        make_job(j.provider, j.id, j.kind, j.account, before.get(j.id) or now, None, j.model, True)
+        if j.seen and j.started is None
+        else j
         for j in cur.jobs
     )
     return replace(cur, jobs=jobs)
