@@ -51,18 +51,19 @@ NAIVE_PATHS: dict[str, tuple[str, str]] = {
     "dreamina": ("/v1/dreamina/scheduler", "/v1/dreamina/videos/{id}"),
     "mureka": ("/v1/mureka/jobs", "/v1/mureka/jobs/{id}"),
     "kling": ("/v1/kling/scheduler", "/v1/kling/tasks/{id}"),
+    "runway": ("/v1/runwayml/scheduler/", "/v1/runwayml/tasks/{id}"),
 }
 
 
 def _ids(body: Any) -> Iterator[str]:
-    """Job ids anywhere in a scheduler body (`id`, `videoId`, `imageId`, `jobid`; Kling's
-    are numbers)."""
+    """Job ids anywhere in a scheduler body (`id`, `videoId`, `imageId`, `jobid`, `taskId`;
+    Kling's are numbers)."""
     if isinstance(body, list):
         for v in body:
             yield from _ids(v)
     elif isinstance(body, dict):
         for k, v in body.items():
-            if k in ("id", "videoId", "imageId", "jobid") and isinstance(v, str | int):
+            if k in ("id", "videoId", "imageId", "jobid", "taskId") and isinstance(v, str | int):
                 yield str(v)
             elif isinstance(v, dict | list):
                 yield from _ids(v)

@@ -237,7 +237,7 @@ def job_event(
             extra["status"] = result.raw_status
         extra.update(result.extra)
     if job is not None and job.started is not None:
-        extra["started"] = job.started.isoformat()
+        extra[job.start_label] = job.started.isoformat()
     account = (result.account if result is not None else None) or (job.account if job else None)
     return Event(
         key=job_key(provider, job_id, outcome.value),
@@ -260,7 +260,7 @@ def stuck_event(provider: str, job: Job, elapsed_seconds: float, *, now: datetim
     if job.model:
         extra["model"] = job.model
     if job.started is not None:
-        extra["started"] = job.started.isoformat()
+        extra[job.start_label] = job.started.isoformat()
     return Event(
         key=job_key(provider, job.id, STUCK),
         kind=EventKind.JOB,
@@ -269,7 +269,7 @@ def stuck_event(provider: str, job: Job, elapsed_seconds: float, *, now: datetim
         at=now,
         job_id=job.id,
         account=job.account,
-        detail=f"running for {fmt_duration(elapsed_seconds)}",
+        detail=f"{job.elapsed_words} {fmt_duration(elapsed_seconds)}",
         extra=extra,
     )
 

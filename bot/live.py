@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.errors import UpstreamError
-from bot.models import Snapshot
+from bot.models import Snapshot, with_first_sightings
 
 #: A loop that has ended no tick for this many poll intervals (plus `STALL_GRACE`) is taken
 #: for hung or dead.
@@ -47,7 +47,9 @@ class LiveState:
     def saw(self, snapshot: Snapshot, *, ok_at: datetime | None) -> None:
         """Keep `snapshot` unless an younger one is held already (a command's fetch may land
         while a tick is under way). `ok_at`: when the poll that gave it went through, None
-        when it did not (a tick committed in part)."""
+        when it did not (a tick committed in part). A job the provider gives no start
+        (`Job.seen`) keeps the first sighting held (a command's fetch, between ticks)."""
+        snapshot = with_first_sightings(snapshot, self.snapshot)
         if self.snapshot is None or snapshot.taken_at >= self.snapshot.taken_at:
             self.snapshot = snapshot
             self.fetched_at = snapshot.taken_at

@@ -91,6 +91,7 @@ async def test_each_outcome_is_alerted_once_per_job(start_bot):
         "Dreamina job cancelled",
         "Kling job completed",
         "Mureka job failed",
+        "Runway job failed",
     } <= titles
 
 

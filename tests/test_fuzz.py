@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from bot.errors import PayloadError
 from bot.models import Account, AccountHealth, Job, JobResult
-from bot.providers import dreamina, kling, minimax, mureka, pixverse
+from bot.providers import dreamina, kling, minimax, mureka, pixverse, runway
 
 SEEDS = Path(__file__).parent / "data" / "seeds"
 NOW = datetime(2024, 9, 25, 2, 0, tzinfo=UTC)
@@ -42,6 +42,10 @@ TARGETS: list[tuple[str, Callable[[Any], object]]] = [
     ("kling-v1-scheduler-available.json", lambda b: kling.parse_capacity(b)),
     ("kling-v1-tasks-task_id.json", lambda b: kling.parse_task(b, "123456789")),
     ("kling-v1-accounts.json", kling.parse_accounts),
+    ("runway-v1-scheduler.json", lambda b: runway.parse_queue(b, NOW)),
+    ("runway-v1-accounts.json", lambda b: runway.parse_accounts(b, ())),
+    ("runway-v1-accounts.json", lambda b: runway.parse_health(b)),
+    ("runway-v1-task.json", lambda b: runway.parse_task(b, "user:1-runwayml:a@x-task:1")),
 ]
 
 json_leaf = (
@@ -111,7 +115,7 @@ def test_mutated_seed_payloads_parse_or_raise_payload_error(case: tuple[int, Any
     try:
         result = parse(body)
     except PayloadError as exc:
-        assert exc.provider in {"pixverse", "minimax", "dreamina", "kling", "mureka"}
+        assert exc.provider in {"pixverse", "minimax", "dreamina", "kling", "runway", "mureka"}
         assert exc.field
         return
     if isinstance(result, tuple):

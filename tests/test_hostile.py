@@ -61,7 +61,7 @@ from bot.models import (
     Outcome,
     Snapshot,
 )
-from bot.providers import dreamina, kling, minimax, mureka, pixverse
+from bot.providers import dreamina, kling, minimax, mureka, pixverse, runway
 from bot.providers.base import Provider
 from bot.store import Store, metadata, schema_table
 from bot.useapi import UseapiClient
@@ -75,8 +75,9 @@ TITLES = {
     "dreamina": "Dreamina",
     "kling": "Kling",
     "mureka": "Mureka",
+    "runway": "Runway",
 }
-NAMES = ("pixverse", "minimax", "dreamina", "kling", "mureka")
+NAMES = ("pixverse", "minimax", "dreamina", "kling", "mureka", "runway")
 #: Examples per provider: modest (each is three watcher ticks), so the module runs in a few
 #: seconds on CI's 2 cores, and derandomized, so CI sees the same bodies each run.
 #: OPSBOT_HOSTILE_EXAMPLES=N hunts longer, with random bodies (hypothesis prints the seed of a
@@ -294,6 +295,15 @@ IDS: dict[str, list[Any]] = {
         "plain",
         "\u202ej3",
         "j4\x00",
+        7,
+    ],
+    "runway": [
+        "user:1-runwayml:a@x.io-task:0b5cb6c8-1c4d-4f36-9b6e-3f6a0d9b1e2a",
+        "user:U-runwayml:b@y.io-task:1",
+        "user:1-runwayml:a\ud800@x.io-task:2",
+        "user:1-runwayml:a@x.io-task:\u202e3",
+        "user:1-runwayml:a@x.io-task:\x004",
+        "task_uuid",
         7,
     ],
     # numbers (exact past 2^53 and 2^64), digits as text, floats (a PayloadError), odd text
@@ -668,6 +678,34 @@ def mureka_bodies() -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
+#: Mostly final, so that jobs that left while upstream was hostile resolve.
+RUNWAY_STATUSES = (
+    *("SUCCEEDED", "FAILED", "SUCCEEDED", "FAILED", "CANCELLED"),
+    *("PENDING", "RUNNING", "THROTTLED", "x"),
+)
+
+
+def runway_bodies() -> st.SearchStrategy[dict[str, Any]]:
+    ratio = st.sampled_from(["0.42", "1", "0", "garbage", 0.5, 10**400, "1e400", "-1", None])
+    artifact = shaped(st.fixed_dictionaries({}, optional={"url": mostly(URL), "id": hostile}))
+    return st.fixed_dictionaries(
+        {
+            runway.QUEUE_PATH: top(st.lists(flat_item("runway", ("taskId",)), max_size=5)),
+            runway.ACCOUNTS_PATH: top(accounts_map()),
+            "task": job_body(
+                {"status": mostly(st.sampled_from(RUNWAY_STATUSES))},
+                {
+                    "error": mostly(st.sampled_from(TEXTS)),
+                    "progressRatio": mostly(ratio),
+                    "artifacts": mostly(st.lists(artifact, max_size=3)),
+                    "createdAt": mostly(TIMES, 2),
+                    "updatedAt": mostly(TIMES, 2),
+                },
+            ),
+        }
+    )
+
+
 def kling_bodies() -> st.SearchStrategy[dict[str, Any]]:
     items = st.lists(flat_item("kling", ("id",)), max_size=5)
     work = shaped(
@@ -726,6 +764,7 @@ BODIES: dict[str, Callable[[], st.SearchStrategy[dict[str, Any]]]] = {
     "minimax": minimax_bodies,
     "dreamina": dreamina_bodies,
     "mureka": mureka_bodies,
+    "runway": runway_bodies,
     "kling": kling_bodies,
 }
 #: The capacity path that may answer 404, so that the adapter falls back (MiniMax, Kling).
@@ -792,6 +831,7 @@ def serve(name: str, case: Case) -> Callable[[httpx.Request], httpx.Response]:
         "dreamina": {"/v1/dreamina/videos/": "video"},
         "mureka": {"/v1/mureka/jobs/": "video"},  # (the job body's key, whatever the kind)
         "kling": {"/v1/kling/tasks/": "video"},
+        "runway": {"/v1/runwayml/tasks/": "task"},
     }[name]
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -1158,6 +1198,7 @@ JOB_A = {
     "dreamina": "j0223140530123456789v-u12345-US:a@x.io:dreamina",
     "mureka": "j1128115936123456789m-u777-a1234567890-bot:mureka",
     "kling": "123456789",
+    "runway": "user:1-runwayml:a@x.io-task:0b5cb6c8-1c4d-4f36-9b6e-3f6a0d9b1e2a",
 }
 JOB_B = {
     "pixverse": "user:1-pixverse:a@x.io-video:2",
@@ -1165,6 +1206,7 @@ JOB_B = {
     "dreamina": "j0223140530123456789v-u12345-US:a@x.io:dreamina2",
     "mureka": "j1128115936123456790m-u777-a1234567890-bot:mureka",
     "kling": "18446744073709551617",  # 2^64 + 1: exact, though orjson would make it a float
+    "runway": "user:1-runwayml:a@x.io-task:9c1e0f52-7d3a-4b8e-a1f4-5e6d7c8b9a0f",
 }
 ACCOUNT = {
     "pixverse": "a@x.io",
@@ -1172,6 +1214,7 @@ ACCOUNT = {
     "dreamina": "US:a@x.io",
     "mureka": "1234567890",
     "kling": "a@x.io",
+    "runway": "a@x.io",
 }
 
 
@@ -1184,6 +1227,9 @@ def item_text(name: str, id_json: str, elapsed: str = '"01:00"') -> str:
         )
     if name == "minimax":
         return f'{{"videoId":{id_json},"started":"2026-11-28T11:59:00.000Z","elapsed":{elapsed}}}'
+    if name == "runway":  # a `taskId` alone, as documented; a hostile figure where one is put
+        figure = "" if elapsed == '"01:00"' else f',"elapsed":{elapsed}'
+        return f'{{"taskId":{id_json}{figure}}}'
     if name == "mureka":
         return f'{{"jobid":{id_json},"verb":"music/create","elapsed":{elapsed}}}'
     if name == "kling":  # a task id of digits is a JSON number
@@ -1213,8 +1259,8 @@ def queue_text(name: str, items: list[str], total: str | None = None) -> str:
 def capacity_text(name: str, max_jobs: str = "5", items: list[str] | None = None) -> str:
     if name == "mureka":
         return queue_text(name, items or [], max_jobs)
-    if name == "dreamina":
-        return f'{{"US:a@x.io":{{"maxJobs":{max_jobs}}}}}'
+    if name in ("dreamina", "runway"):  # an accounts map
+        return f'{{"{ACCOUNT[name]}":{{"maxJobs":{max_jobs}}}}}'
     key = "email" if name in ("pixverse", "kling") else "account"
     return (
         f'{{"executing":[{",".join(items or [])}],'
@@ -1229,6 +1275,7 @@ def capacity_path(name: str) -> str:
         "minimax": minimax.CAPACITY_PATH,
         "dreamina": dreamina.ACCOUNTS_PATH,
         "kling": kling.CAPACITY_PATH,
+        "runway": runway.ACCOUNTS_PATH,
     }[name]
 
 
@@ -1240,6 +1287,7 @@ def queue_path(name: str) -> str:
         "dreamina": dreamina.QUEUE_PATH,
         "mureka": mureka.QUEUE_PATH,
         "kling": kling.CAPACITY_PATH,
+        "runway": runway.QUEUE_PATH,
     }[name]
 
 
@@ -1343,13 +1391,14 @@ def explicit_cases(name: str) -> list[Case]:
         key: job_ok(path) or b""
         for key, path in (
             (
-                "video",
+                "task" if name == "runway" else "video",
                 {
                     "pixverse": "/v2/pixverse/videos/",
                     "minimax": "/v1/minimax/videos/",
                     "dreamina": "/v1/dreamina/videos/",
                     "mureka": "/v1/mureka/jobs/",
                     "kling": "/v1/kling/tasks/",
+                    "runway": "/v1/runwayml/tasks/",
                 }[name],
             ),
             ("legacy", "/v1/pixverse/jobs/"),
@@ -1379,6 +1428,7 @@ def job_ok(path: str) -> bytes | None:
         ("/v1/minimax/videos/", {"status": 2, "statusLabel": "completed", "statusFinal": True}),
         ("/v1/dreamina/videos/", {"status": "completed"}),
         ("/v1/mureka/jobs/", {"status": "completed"}),
+        ("/v1/runwayml/tasks/", {"status": "SUCCEEDED"}),
         ("/v1/kling/tasks/", {"status": 99, "status_name": "succeed", "status_final": True}),
     ):
         if path.startswith(prefix):

@@ -35,7 +35,7 @@ from bot.models import (
     Outcome,
     Snapshot,
 )
-from bot.providers import dreamina, load, minimax, mureka, pixverse
+from bot.providers import dreamina, load, minimax, mureka, pixverse, runway
 from bot.useapi import UseapiClient
 
 SEEDS = Path(__file__).parent / "data" / "seeds"
@@ -663,11 +663,13 @@ def test_dreamina_image_job_kind() -> None:
 
 # ================================================================================ malformed bodies
 
+RUNWAY_ID = "user:1-runwayml:a@x.com-task:0b5cb6c8-1c4d-4f36-9b6e-3f6a0d9b1e2a"
 QUEUE_PARSERS = {
     "pixverse": pixverse.parse_queue,
     "minimax": minimax.parse_queue,
     "dreamina": dreamina.parse_queue,
     "mureka": mureka.parse_queue,
+    "runway": runway.parse_queue,
 }
 
 
@@ -689,6 +691,9 @@ QUEUE_PARSERS = {
         ("minimax", [{"videoId": "a"}, 7], "scheduler[1]"),
         ("minimax", [{"replyUrl": "https://x"}], "scheduler[0]"),
         ("minimax", [{"imageId": True}], "scheduler[0].imageId"),
+        ("runway", {"taskId": "t"}, "scheduler"),
+        ("runway", [{"taskId": []}], "scheduler[0].taskId"),
+        ("runway", [{"replyRef": "r"}], "scheduler[0]"),
         ("dreamina", [], "(body)"),
         ("dreamina", {"total": 0}, "executing"),
         ("dreamina", {"executing": []}, "executing"),
@@ -847,6 +852,12 @@ KEYS = [
     "created_at",
     "percent",
     "verb",
+    "taskId",
+    "progressRatio",
+    "artifacts",
+    "createdAt",
+    "jwt",
+    "exp",
 ]
 leaf = (
     st.none()
@@ -859,6 +870,9 @@ leaf = (
             "user:1-pixverse:a@b.c-video:7",
             "user:1-minimax:1-image:2",
             "j1v-u1-US:a@x:dreamina",
+            "user:1-runwayml:a@x-task:0b5cb6c8-1c4d",
+            "SUCCEEDED",
+            "0.42",
             "03:57",
             "2024-09-25T01:55:16.128Z",
             "completed",
@@ -885,7 +899,7 @@ def _only_models_or_payload_errors(call: Callable[[], Any]) -> None:
     try:
         call()
     except PayloadError as exc:
-        assert exc.provider in {"pixverse", "minimax", "dreamina", "mureka"}
+        assert exc.provider in {"pixverse", "minimax", "dreamina", "mureka", "runway"}
         assert exc.field
 
 
@@ -906,13 +920,14 @@ def test_capacity_parsers_take_any_json(body: Any, owners: list[str | None]) -> 
         minimax.parse_accounts,
         dreamina.parse_accounts,
         mureka.parse_capacity,
+        runway.parse_accounts,
     ):
         _only_models_or_payload_errors(partial(parse, body, jobs))
     _only_models_or_payload_errors(partial(mureka.parse_accounts, body))
 
 
 @FAST
-@given(bodies, st.sampled_from([PIXVERSE_ID, MINIMAX_ID, DREAMINA_ID, "j1", ""]))
+@given(bodies, st.sampled_from([PIXVERSE_ID, MINIMAX_ID, DREAMINA_ID, RUNWAY_ID, "j1", ""]))
 def test_job_parsers_take_any_json(body: Any, job_id: str) -> None:
     for parse in (
         pixverse.parse_video,
@@ -920,8 +935,10 @@ def test_job_parsers_take_any_json(body: Any, job_id: str) -> None:
         minimax.parse_video,
         dreamina.parse_video,
         mureka.parse_job,
+        runway.parse_task,
     ):
         _only_models_or_payload_errors(partial(parse, body, job_id))
+    _only_models_or_payload_errors(partial(runway.parse_health, body))
 
 
 @FAST

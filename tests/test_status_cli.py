@@ -162,6 +162,59 @@ def test_live_simulator_population_matches_its_ground_truth(sim_env, capsys):
             assert acc["available"] == acc["max_jobs"] - acc["executing"]
 
 
+def test_runway_in_status_json(sim_env, env, capsys):
+    """Runway's queue gives no start: a one-shot status has no first sighting either, so
+    `started` and `elapsed_seconds` are null (the watcher's views count from the first tick
+    that saw a job; `opsbot status` is one fetch). Capacity: maxJobs minus the running jobs."""
+    sim = sim_env
+    env.setenv("PROVIDERS", "pixverse,runway")
+    code, doc = status_json(capsys)
+    assert code == 0
+    p = by_provider(doc)
+    assert list(p) == ["pixverse", "runway"] and p["runway"]["ok"]
+    assert sorted(p["runway"]["jobs"], key=lambda j: j["id"]) == sorted(
+        (
+            {
+                "id": j.id,
+                "kind": None,
+                "account": j.account,
+                "started": None,
+                "elapsed_seconds": None,
+                "model": None,
+            }
+            for j in sim.running("runway")
+        ),
+        key=lambda j: str(j["id"]),
+    )
+    assert p["runway"]["accounts"] == [
+        {
+            "account": a.account,
+            "max_jobs": a.max_jobs,
+            "executing": a.executing,
+            "available": a.available,
+        }
+        for a in sim.accounts("runway")
+    ]
+    sim.pin("/v1/runwayml/scheduler/", seed("runway-v1-scheduler.json"))
+    sim.pin("/v1/runwayml/accounts", seed("runway-v1-accounts.json"))
+    code, doc = status_json(capsys, "--provider", "runway")
+    assert code == 0
+    [entry] = doc["providers"]
+    assert [(j["id"], j["account"], j["started"]) for j in entry["jobs"]] == [
+        ("user:user_id-runwayml:account_email-task:task_uuid", "account_email", None),
+        (
+            "user:U-runwayml:ann-lee@studio-4.example-task:0b5cb6c8-1c4d-4f36-9b6e-3f6a0d9b1e2a",
+            "ann-lee@studio-4.example",
+            None,
+        ),
+    ]
+    assert entry["accounts"] == [
+        {"account": "ann-lee@studio-4.example", "max_jobs": 5, "executing": 1, "available": 4},
+        {"account": "bo@x.example", "max_jobs": 1, "executing": 0, "available": 1},
+        {"account": "account_email", "max_jobs": None, "executing": 1, "available": None},
+    ]
+
+
 def test_provider_option_limits_the_fetch(sim_env, capsys):
     code, doc = status_json(capsys, "--provider", "minimax")
     assert code == 0

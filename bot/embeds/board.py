@@ -30,9 +30,10 @@ def _queue_lines(snap: Snapshot, now: datetime, redact: bool) -> tuple[list[str]
     kinds = Counter(j.kind for j in snap.jobs)
     mix = " · ".join(f"{kind_mark(k)} {n}" for k, n in kinds.most_common())
     lines = [f"Queue: {len(snap.jobs)} running" + (f" ({mix})" if snap.jobs else "")]
-    elapsed = [x for j in snap.jobs if (x := j.elapsed(now, snap.taken_at)) is not None]
-    if elapsed:
-        lines.append(f"Longest: {fmt_duration(max(elapsed))}")
+    timed = [(x, j.seen) for j in snap.jobs if (x := j.elapsed(now, snap.taken_at)) is not None]
+    if timed:
+        longest, seen = max(timed)
+        lines.append(f"Longest: {'seen for ' if seen else ''}{fmt_duration(longest)}")
     t = Totals.of(snap)
     if snap.accounts:
         lines.append(f"Capacity: {t.text()}")

@@ -54,12 +54,14 @@ def _started(job: Job, taken_at: datetime) -> datetime | None:
 def _job_line(
     elapsed: float | None, job: Job, taken_at: datetime, stuck_s: float, redact: bool
 ) -> str:
-    """``🎬 …video:7 · started <t:…:R> · 3m 57s · ⚠ stuck``."""
+    """``🎬 …video:7 · started <t:…:R> · 3m 57s · ⚠ stuck``; for a job counted from its
+    first sighting (`Job.seen`) ``🎬 …task:… · first seen <t:…:R> · seen for 3m 57s``."""
     started = _started(job, taken_at)
-    start = f"started {format_dt(started, 'R')}" if started else "start unknown"
+    start = f"{job.start_label} {format_dt(started, 'R')}" if started else "start unknown"
     mark = " · ⚠ stuck" if is_stuck(elapsed, stuck_s) else ""
     ident = escape(short_id(display_id(job.id, redact)))
-    return f"{kind_mark(job.kind)} {ident} · {start} · {fmt_duration(elapsed)}{mark}"
+    took = f"seen for {fmt_duration(elapsed)}" if job.seen else fmt_duration(elapsed)
+    return f"{kind_mark(job.kind)} {ident} · {start} · {took}{mark}"
 
 
 def _longest(items: Sequence[Timed]) -> float:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.sim import account
-from bot.sim.providers import SPECS
+from bot.sim.providers import SPECS, provider_at
 from bot.sim.reply import NOT_FOUND, Reply, error_reply
 
 if TYPE_CHECKING:
@@ -30,9 +30,10 @@ def route(sim: Simulator, method: str, segs: list[str], query: dict[str, str]) -
     answer = account.route(sim, method, segs)
     if answer is not None:
         return answer
-    if len(segs) < 3 or segs[1] not in sim.providers:
+    provider = provider_at(segs[1]) if len(segs) >= 3 else None
+    if provider is None or provider not in sim.providers:
         return error_reply(404, NOT_FOUND)
-    version, provider, rest = segs[0], segs[1], segs[2:]
+    version, rest = segs[0], segs[2:]
     handler = SPECS[provider].routes.get(version)
     if handler is None:
         return error_reply(404, NOT_FOUND)

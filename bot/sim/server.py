@@ -25,7 +25,7 @@ from bot.sim import control, hostile
 from bot.sim.clock import iso_ms
 from bot.sim.faults import GARBAGE_BODY, Fault
 from bot.sim.model import SimRequest
-from bot.sim.providers import PROVIDERS, SPECS
+from bot.sim.providers import PROVIDERS, provider_at
 from bot.sim.reasons import html_page, reason_for
 from bot.sim.render import Reply, error, route
 from bot.sim.state import Simulator
@@ -218,9 +218,7 @@ class SimServer:
         if segs and segs[-1] == "":
             segs.pop()
         path = unquote(raw_path)
-        provider = (
-            segs[1] if len(segs) > 1 and segs[0] in ("v1", "v2") and segs[1] in SPECS else None
-        )
+        provider = provider_at(segs[1]) if len(segs) > 1 and segs[0] in ("v1", "v2") else None
         if not self._authorized(request):
             return error(provider, 401, "Unauthorized")
         delay, fault = sim.faults.pick(raw_path, path, provider)

@@ -109,6 +109,11 @@ def _dt(ts: float | None) -> datetime | None:
 # --------------------------------------------------------------------------- jobs, snapshots
 
 
+#: A job's row ends in a 1 when its `started` is opsbot's first sighting (`Job.seen`), and has
+#: no seventh element otherwise: rows stored before there were such jobs read as they were.
+_SEEN: dict[bool, tuple[int, ...]] = {False: (), True: (1,)}
+
+
 def _job_row(j: Job) -> list[Any]:
     started = j.started
     return [
@@ -118,6 +123,7 @@ def _job_row(j: Job) -> list[Any]:
         None if started is None else _ts(started),
         j.elapsed_seconds,
         j.model,
+        *_SEEN[j.seen],
     ]
 
 
@@ -129,7 +135,7 @@ def encode_job(j: Job) -> str:
 def row_job(provider: str, r: Sequence[Any]) -> Job:
     # Elapsed bounded again on the way back: a snapshot stored by older code may not be.
     elapsed = r[4] if r[4] is None or r[4] <= MAX_ELAPSED_SECONDS else MAX_ELAPSED_SECONDS
-    return make_job(provider, r[0], r[1], r[2], _dt(r[3]), elapsed, r[5])
+    return make_job(provider, r[0], r[1], r[2], _dt(r[3]), elapsed, r[5], len(r) > 6 and r[6] == 1)
 
 
 def encode_snapshot(s: Snapshot) -> str:
@@ -147,6 +153,7 @@ def encode_snapshot(s: Snapshot) -> str:
                     None if (t := j.started) is None else t.timestamp() if t.tzinfo else _ts(t),
                     j.elapsed_seconds,
                     j.model,
+                    *_SEEN[j.seen],
                 ]
                 for j in s.jobs
             ],

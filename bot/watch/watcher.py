@@ -18,7 +18,7 @@ from bot import alerts
 from bot.diff import Diff, diff
 from bot.errors import PayloadError, UpstreamError
 from bot.live import LiveState, describe
-from bot.models import Snapshot
+from bot.models import Snapshot, with_first_sightings
 from bot.providers.base import Provider
 from bot.store import PendingJob, Store, WatchState, unstorable
 from bot.watch.config import WatchConfig, utcnow
@@ -206,6 +206,7 @@ class ProviderWatcher:
 
     async def _observe(self, cur: Snapshot, state: WatchState, now: datetime) -> TickPlan:
         """Diff `cur` against the stored snapshot, resolve the jobs that left, decide."""
+        cur = with_first_sightings(cur, state.snapshot)
         plan = TickPlan(snapshot=cur)
         d = diff(
             state.snapshot,

@@ -76,7 +76,7 @@ class Soak:
             jobs=config.jobs,
             token=self.useapi_token,
             clock=self.clock,
-            providers=PROVIDERS,  # the ones whose truth the soak checks
+            providers=PROVIDERS,  # the ones its bot watches: no churn that nobody sees
         )
         self.initial_full: dict[tuple[str, str], bool] = {
             (p, a.account): a.available == 0 for p in PROVIDERS for a in self.sim.accounts(p)

@@ -74,6 +74,8 @@ class ProviderSpec:
     #: useapi's display name of it in `GET /v2/account` ("MiniMax API"); "" for
     #: "<Name> API".
     display_name: str = ""
+    #: The path segment of its API where it is not its name (`/v1/runwayml/…`).
+    segment: str | None = None
 
     @property
     def account_title(self) -> str:
