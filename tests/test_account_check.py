@@ -17,7 +17,7 @@ from bot import cli
 from bot.accounts.check import AccountChecker, CheckConfig, CheckReport
 from bot.providers import Provider, load
 from bot.settings import DEFAULT_PROVIDERS
-from bot.sim import SimServer, Simulator
+from bot.sim import ManualClock, SimServer, Simulator
 from bot.store import Store, decode_event, outbox_table
 from bot.useapi import UseapiClient
 from rig.simhttp import SIM_TOKEN, small_sim
@@ -222,3 +222,50 @@ def test_opsbot_check_prints_one_line_per_account_problem(
         sim.set_subscription(False)
         assert cli.main(["check"]) == 1
         assert "✗ useapi: subscription inactive\n" in capsys.readouterr().out
+
+
+async def test_kling_runway_and_mureka_accounts_go_through_the_same_checks(store: Store) -> None:
+    """The providers added after the checks plug in by their `accounts()` alone: one request
+    each, `account error` naming useapi's message, `expires soon` from Kling's
+    `session.ExpireTime` and Runway's `jwt.exp` (Mureka publishes no expiry), `account ok`."""
+    names = ("kling", "runway", "mureka")
+    sim = Simulator(
+        seed=1, accounts=6, jobs=0, token=SIM_TOKEN, clock=ManualClock(), providers=names
+    )
+    broken = {p: sim.accounts(p)[0].account for p in names}
+    ending = {p: sim.accounts(p)[1].account for p in ("kling", "runway")}
+    for p in names:
+        sim.set_account_error(p, broken[p], f"{p}: {ERROR}")
+    for p, account in ending.items():
+        sim.set_account_expiry(p, account, sim.now_ts() + 2 * 86_400)
+    async with SimServer(sim) as server:
+        client = UseapiClient(server.url, SecretStr(SIM_TOKEN))
+        try:
+            c = checker(sim, client, store)
+            before = len(sim.requests)
+            first = await checked(c, sim)
+            paths = sorted(r.path for r in list(sim.requests)[before:])
+            assert paths == [
+                "/v1/kling/accounts",
+                "/v1/mureka/accounts",
+                "/v1/runwayml/accounts",
+                "/v2/account",
+            ]
+            assert first.failures == ()
+            assert await posted(store) == [
+                ("kling", "expires soon", ending["kling"], "its session or token ends in 2d 00h"),
+                ("runway", "expires soon", ending["runway"], "its session or token ends in 2d 00h"),
+            ]
+            await checked(c, sim)  # the second error reading: now it is news
+            assert (await posted(store))[2:] == [
+                (p, "account error", broken[p], f"{p}: {ERROR}") for p in names
+            ]
+            for p in names:
+                sim.set_account_error(p, broken[p], None)
+            for _ in range(3):
+                await checked(c, sim)
+            assert (await posted(store))[5:] == [
+                (p, "account ok", broken[p], "the account works again") for p in names
+            ]
+        finally:
+            await client.aclose()

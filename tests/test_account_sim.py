@@ -4,8 +4,16 @@ population, `error` on the accounts endpoints, and the control switches."""
 from __future__ import annotations
 
 import httpx
+import pytest
 
-from bot.sim import SimServer, Simulator
+from bot.sim import ManualClock, SimServer, Simulator
+from rig.simhttp import SIM_TOKEN
+
+
+@pytest.fixture
+def sim() -> Simulator:
+    """Every simulated provider, two accounts each."""
+    return Simulator(seed=1, accounts=12, jobs=12, token=SIM_TOKEN, clock=ManualClock())
 
 
 async def test_account_body_and_switches(
@@ -17,6 +25,9 @@ async def test_account_body_and_switches(
         "PixVerse API": {"total": 2, "active": 2, "error": 0},
         "MiniMax API": {"total": 2, "active": 2, "error": 0},
         "Dreamina API": {"total": 2, "active": 2, "error": 0},
+        "Kling API": {"total": 2, "active": 2, "error": 0},
+        "Runway API": {"total": 2, "active": 2, "error": 0},
+        "Mureka API": {"total": 2, "active": 2, "error": 0},
     }
     control = httpx.AsyncClient(base_url=sim_server.url)
     try:

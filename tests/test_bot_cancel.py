@@ -387,3 +387,45 @@ def test_an_alert_view_has_one_button_per_untrackable_stuck_job() -> None:
     assert many is not None and len(many.children) == 25  # what one message can carry
     assert labels(many) == [f"Untrack {short_id(j.id)}" for j in jobs[:25]]
     assert many.timeout is None
+
+
+# ------------------------------------------------------------------- the providers of issue 11
+
+
+async def test_kling_is_untracked_by_its_numeric_task_id_and_reported_cancelled_once(start_bot):
+    """Kling's task ids are JSON numbers: the one past 2^53 goes to the DELETE and into the
+    `cancelled` alert digit for digit."""
+    sim = make_sim(providers=("kling",))
+    h = await start_bot(sim=sim, providers=["kling"])
+    started = [sim.start_job("kling", duration=INF) for _ in range(16)]  # one in 16 is wide
+    [task] = [j for j in started if int(j) > 2**53]  # a float would round it
+    await cycle(h)
+    asked = await cancel(h, "kling", task)
+    assert asked["content"] == f"Untrack Kling job `{task}`?\n{MEANING}"
+    said = await confirm(h, asked)
+    assert said.startswith(f"Untracked Kling job `{task}`: useapi no longer tracks it")
+    assert sim.request_count(f"/v1/kling/scheduler/{task}$", method="DELETE") == 1
+    await cycle(h)
+    snapshot = h.bot.state("kling").snapshot
+    assert snapshot is not None and task not in {j.id for j in snapshot.jobs}
+    await cycle(h, ticks=2)
+    await settled(h)
+    assert count(h.fake, "cancelled", task) == 1
+    assert count(h.fake, "cancelled") == 1
+    assert all(sim.job(j).running for j in started if j != task)  # type: ignore[union-attr]
+
+
+async def test_runway_and_mureka_are_refused_in_words(start_bot):
+    sim = make_sim(providers=("runway", "mureka"))
+    h = await start_bot(sim=sim, providers=["runway", "mureka"])
+    jobs = {p: sim.start_job(p, duration=INF) for p in ("runway", "mureka")}
+    await cycle(h)
+    for provider, title in (("runway", "Runway"), ("mureka", "Mureka")):
+        said = await cancel(h, provider, jobs[provider])
+        assert said["content"] == (
+            f"{title} jobs cannot be untracked: useapi offers no way to stop tracking a "
+            f"{title} job. Nothing was changed."
+        )
+        assert not said.get("components")
+    assert delete_count(sim) == 0
+    assert all(sim.job(j).running for j in jobs.values())  # type: ignore[union-attr]

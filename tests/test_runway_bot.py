@@ -81,7 +81,7 @@ def first_sightings(embed: JSON) -> set[str]:
 
 
 async def test_runway_shows_in_every_view(start_bot: Any) -> None:
-    sim = make_sim()
+    sim = make_sim(providers=("pixverse", R))
     h: Harness = await start_bot(sim=sim, providers=["pixverse", R])
     jobs = [sim.start_job(R, duration=INF, elapsed=25 * 60) for _ in range(3)]
     await cycle(h)
@@ -126,7 +126,7 @@ async def test_runway_shows_in_every_view(start_bot: Any) -> None:
 
 
 async def test_runway_alerts_routes_and_mutes(start_bot: Any) -> None:
-    sim = make_sim()
+    sim = make_sim(providers=("pixverse", R))
     h: Harness = await start_bot(sim=sim, providers=["pixverse", R])
     default, other = h.fake.channel_ids
     body = await command(
@@ -163,7 +163,7 @@ async def test_a_restart_keeps_the_first_sighting_and_the_job_turns_stuck(
 ) -> None:
     """The previous run saw the job 21 minutes ago (its snapshot in the store): the restarted
     bot counts from then, and reports it stuck at once, worded as a sighting."""
-    sim = make_sim()
+    sim = make_sim(providers=("pixverse", R))
     job_id = sim.start_job(R, duration=INF)
     running = sim.job(job_id)
     assert running is not None

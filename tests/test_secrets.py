@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from bot import errors
-from bot.settings import ConfigError, load_settings
+from bot.settings import DEFAULT_PROVIDERS, ConfigError, load_settings
 from bot.sim import ManualClock, SimServer, Simulator
 from bot.text import escape
 from bot.tokenmask import TokenMask
@@ -200,7 +200,15 @@ def _bodies(fake: Any) -> list[str]:
 
 
 async def test_redact_accounts_leaves_no_raw_email_in_discord(start_bot: Any) -> None:
-    sim = Simulator(seed=21, accounts=6, jobs=0, token=TOKEN, clock=ManualClock(), churn=False)
+    sim = Simulator(
+        seed=21,
+        accounts=6,
+        jobs=0,
+        token=TOKEN,
+        clock=ManualClock(),
+        churn=False,
+        providers=DEFAULT_PROVIDERS,  # the bot's, two accounts each
+    )
     h = await start_bot(sim=sim, redact_accounts=True, stuck_after_minutes=20)
     emails = sorted({a.email for p in sim.providers for a in sim.accounts(p) if a.email})
     assert len(emails) >= 4

@@ -31,8 +31,9 @@ Ids: job number `n` as decimal text, numbers drawn from 10^11 … 10^12; one job
 divisible by 16) gets an 18-digit id past 2^53 (`_WIDE + n`), as Kling's own API hands out.
 The items the `huge_numbers` fault adds have ids past 2^64.
 
-Simulator state of this provider alone (untracked tasks, accounts in error) lives here, per
-simulator, in weak maps: the core knows nothing of it.
+Simulator state of this provider alone (the untracked tasks Kling still runs) lives here, per
+simulator, in a weak map: the core knows nothing of it. Accounts in error are the core's
+(`Simulator.set_account_error`), so `/v2/account` counts them too.
 """
 
 from __future__ import annotations
@@ -58,7 +59,6 @@ _HUGE: Final = 2**64
 _FAULT_EMAIL: Final = "fault@sim.example"
 
 _UNTRACKED: weakref.WeakKeyDictionary[Simulator, set[str]] = weakref.WeakKeyDictionary()
-_ERRORS: weakref.WeakKeyDictionary[Simulator, dict[str, str]] = weakref.WeakKeyDictionary()
 
 _FINAL: Final[dict[str, tuple[int, str]]] = {
     "completed": (99, "succeed"),
@@ -81,13 +81,9 @@ def untracked(sim: Simulator) -> set[str]:
 
 def set_account_error(sim: Simulator, email: str, message: str | None) -> None:
     """Mark a Kling account in error (its accounts entry then carries `error`), or clear it
-    (`message=None`). KeyError for an account the simulator does not have."""
-    sim.account(NAME, email)
-    errors = _ERRORS.setdefault(sim, {})
-    if message is None:
-        errors.pop(email, None)
-    else:
-        errors[email] = message
+    (`message=None`): `Simulator.set_account_error` for Kling. KeyError for an account the
+    simulator does not have."""
+    sim.set_account_error(NAME, email, message)
 
 
 def _started(sim: Simulator, job: SimJob) -> str:
@@ -127,10 +123,7 @@ def _account(sim: Simulator, acct: SimAccount) -> dict[str, Any]:
         "maxJobs": acct.max_jobs,
         "password": "…secured…",
     }
-    error = _ERRORS.get(sim, {}).get(acct.account)
-    if error is not None:
-        body["error"] = error
-    return body
+    return acct.with_error(body)
 
 
 def _status(job: SimJob, now: float) -> tuple[int, str, bool]:

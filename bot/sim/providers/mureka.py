@@ -80,10 +80,7 @@ def _account(acct: SimAccount) -> dict[str, Any]:
         "email": acct.email,
         "created": iso_ms(acct.created_ts),
     }
-    error = getattr(acct, "error", None)  # the core's account-error notion, once it has one
-    if error:
-        body["error"] = error
-    return body
+    return acct.with_error(body)
 
 
 def _job(job: SimJob, now: float) -> dict[str, Any]:

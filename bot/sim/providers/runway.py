@@ -6,8 +6,8 @@ Bodies:
     `[{"taskId", "replyUrl"?, "replyRef"?}]`: no `started`, no `elapsed` (documented).
 `GET /v1/runwayml/accounts` (and `/accounts/{email}`)
     `{email: {email, password, maxJobs, jwt: {token, exp, iat, id}}}` with `jwt.exp` the
-    account's `expires_ts` as float epoch seconds; `error` where the account has one (a
-    `SimAccount.error`, should the simulator give its accounts that notion; none today).
+    account's `expires_ts` as float epoch seconds; `error` where the account has one
+    (`SimAccount.error`, set by `Simulator.set_account_error`).
     No account at all: `{}`.
 `GET /v1/runwayml/tasks/{taskId}`
     running → `PENDING` (`progressRatio` `"0"`) for the first tenth (at most 10 s), every
@@ -58,10 +58,7 @@ def _account(acct: SimAccount) -> dict[str, Any]:
             "id": acct.ext_id,
         },
     }
-    error = getattr(acct, "error", None)
-    if error:
-        body["error"] = error
-    return body
+    return acct.with_error(body)
 
 
 def _running(job: SimJob, now: float) -> tuple[str, str]:
