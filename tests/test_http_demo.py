@@ -72,6 +72,7 @@ async def test_healthz_reads_the_state_the_commands_keep(start_bot):
 
 async def test_demo_shows_views_and_every_kind_of_alert(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PROVIDERS", raising=False)
     console = Console(record=True, width=110, force_terminal=False)
     code = await run_demo(load_settings(), seconds=5, seed=7, poll=0.4, console=console)
     out = console.export_text()
@@ -81,3 +82,7 @@ async def test_demo_shows_views_and_every_kind_of_alert(tmp_path, monkeypatch):
     for word in ("stuck", "exhausted", "restored", "unauthorized", "recovered"):
         assert f" {word}" in out, word
     assert "alert(s) posted:" in out
+    # every provider opsbot knows, PROVIDERS being unset: its capacity line and its accounts
+    for title in ("PixVerse", "MiniMax", "Dreamina", "Kling", "Runway", "Mureka"):
+        assert f"\n│ {title} " in out and f"│ {title} accounts" in out, title
+    assert "no limit published" in out  # Mureka's capacity
