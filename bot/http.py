@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.aiohttp import make_aiohttp_handler
 
 
 def make_app(health: Callable[[], tuple[bool, dict[str, Any]]]) -> web.Application:
@@ -16,12 +16,11 @@ def make_app(health: Callable[[], tuple[bool, dict[str, Any]]]) -> web.Applicati
         ok, details = health()
         return web.json_response({"ok": ok, **details}, status=200 if ok else 503)
 
-    async def metrics(_: web.Request) -> web.Response:
-        return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
-
     app = web.Application()
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics)
+    # prometheus-client's own handler: content negotiation (OpenMetrics when asked), `name[]`
+    # filtering and gzip, none of it ours to maintain.
+    app.router.add_get("/metrics", make_aiohttp_handler())
     return app
 
 

@@ -37,6 +37,19 @@ async def test_healthz_and_metrics(start_bot):
         assert metrics.status_code == 200
         assert 'opsbot_upstream_requests_total{provider="minimax"}' in metrics.text
         assert "opsbot_watcher_ticks_total" in metrics.text
+        assert metrics.headers["content-type"].startswith("text/plain; version=0.0.4")
+        # prometheus-client's handler: OpenMetrics when asked for, and one family by name
+        open_metrics = await client.get(
+            "/metrics",
+            params={"name[]": "opsbot_upstream_requests_total"},
+            headers={"Accept": "application/openmetrics-text; version=1.0.0"},
+        )
+        assert open_metrics.headers["content-type"].startswith("application/openmetrics-text")
+        assert open_metrics.text.endswith("# EOF\n")
+        families = {
+            line.split()[2] for line in open_metrics.text.splitlines() if line.startswith("# TYPE")
+        }
+        assert families == {"opsbot_upstream_requests"}
 
 
 async def test_healthz_reads_the_state_the_commands_keep(start_bot):
