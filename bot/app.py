@@ -29,6 +29,7 @@ from bot.runtime import display_database_url, tune_gc
 from bot.settings import ConfigError, Settings
 from bot.store import Store, StoreError
 from bot.text import redact_email
+from bot.tree import TimedTree, observe
 from bot.useapi import UseapiClient
 from bot.watch import ProviderWatcher
 
@@ -69,6 +70,7 @@ class OpsBot(commands.Bot):
             guild_ready_timeout=guild_ready_timeout,
             max_messages=None,
             chunk_guilds_at_startup=False,
+            tree_cls=TimedTree,
         )
         self.settings = settings
         self.useapi = useapi
@@ -93,6 +95,13 @@ class OpsBot(commands.Bot):
     def providers(self) -> dict[str, Provider]:
         """The loaded providers' adapters, by name."""
         return {name: w.provider for name, w in self.watchers.items()}
+
+    async def on_app_command_completion(
+        self,
+        interaction: discord.Interaction[Any],
+        command: app_commands.Command[Any, ..., Any] | app_commands.ContextMenu,
+    ) -> None:
+        observe(interaction)  # how long the command took (bot.tree.TimedTree)
 
     def state(self, provider: str) -> LiveState:
         """What the bot knows of a loaded provider now (its watcher's, the one owner)."""

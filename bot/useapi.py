@@ -227,8 +227,13 @@ class UseapiClient:
         metrics.UPSTREAM_CALLS.labels(provider).inc()
         started = time.perf_counter()
         request = self._http.build_request(method, path, params=dict(params) if params else None)
-        response, body, declared_over = await self._receive(request, path, provider)
+        try:
+            response, body, declared_over = await self._receive(request, path, provider)
+        except errors.UpstreamError as exc:  # no answer (or a redirect: its status)
+            metrics.UPSTREAM_RESPONSES.labels(provider, str(exc.status or "none")).inc()
+            raise
         status = response.status_code
+        metrics.UPSTREAM_RESPONSES.labels(provider, str(status)).inc()
         log.debug(
             "%s %s -> %s in %.0f ms", method, path, status, (time.perf_counter() - started) * 1000
         )

@@ -65,6 +65,10 @@ def _failure(exc: Exception) -> DeliveryFailed:
     return DeliveryFailed(f"{type(exc).__name__}: {exc}", retryable=True)
 
 
+#: Seconds between two readings of the outbox depth (one indexed count).
+DEPTH_INTERVAL = 15.0
+
+
 class DeliveryCog(commands.Cog, name="Delivery"):
     """Posts the outbox: each group of alerts as one message, each exactly once."""
 
@@ -75,9 +79,10 @@ class DeliveryCog(commands.Cog, name="Delivery"):
     async def cog_load(self) -> None:
         self.deliver.start()
         self.prune_loop.start()
+        self.depth_loop.start()
 
     async def cog_unload(self) -> None:
-        for loop in (self.deliver, self.prune_loop):
+        for loop in (self.deliver, self.prune_loop, self.depth_loop):
             task = loop.get_task()
             loop.cancel()
             if task is not None:
@@ -109,6 +114,20 @@ class DeliveryCog(commands.Cog, name="Delivery"):
     @prune_loop.before_loop
     async def _prune_when_ready(self) -> None:
         await self.bot.wait_until_ready()
+
+    @tasks.loop(seconds=DEPTH_INTERVAL)
+    async def depth_loop(self) -> None:
+        try:  # tasks.loop would end on an exception it was not told about
+            await self.measure_depth()
+        except Exception:
+            log.debug("could not read the outbox depth", exc_info=True)
+
+    async def measure_depth(self) -> dict[str, int]:
+        """Set `opsbot_outbox_depth` from the store: the alerts still waiting for Discord."""
+        depth = await self.bot.store.outbox_depth()
+        for state in ("pending", "held"):
+            metrics.OUTBOX_DEPTH.labels(state).set(depth.get(state, 0))
+        return depth
 
     async def prune(self) -> tuple[int, int]:
         """Forget delivered (or dropped) alerts older than KEEP_ALERTS and expired mutes."""
@@ -174,6 +193,10 @@ class DeliveryCog(commands.Cog, name="Delivery"):
             metrics.ALERT_FAILURES.labels(str(failure.retryable).lower()).inc()
             raise failure from None
         metrics.ALERTS_SENT.inc(len(events))
+        now = self.bot.clock()
+        for e in events:
+            metrics.ALERTS_POSTED.labels(e.kind.value, e.word).inc()
+            metrics.DELIVERY_SECONDS.observe(max((now - e.at).total_seconds(), 0.0))
         return int(message.id)
 
 

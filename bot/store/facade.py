@@ -368,6 +368,12 @@ class Store:
             return await outbox.counts(conn)
 
     @_uncancelled
+    async def outbox_depth(self) -> dict[str, int]:
+        """Rows still waiting for Discord, per state (`pending`, `held`)."""
+        async with self.engine.connect() as conn:
+            return await outbox.counts(conn, states=("pending", "held"))
+
+    @_uncancelled
     async def outbox_row(self, key: str) -> dict[str, Any] | None:
         """One row by key, as a dict (for tests and debugging)."""
         async with self.engine.connect() as conn:

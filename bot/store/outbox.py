@@ -212,11 +212,13 @@ async def release_held(
     return len(keys)
 
 
-async def counts(conn: AsyncConnection) -> dict[str, int]:
-    rows = await conn.execute(
-        select(outbox_table.c.state, func.count()).group_by(outbox_table.c.state)
-    )
-    return {state: int(n) for state, n in rows}
+async def counts(conn: AsyncConnection, states: Sequence[str] | None = None) -> dict[str, int]:
+    """Rows per state; only `states` when given (then the state index answers, whatever the
+    number of delivered rows kept)."""
+    query = select(outbox_table.c.state, func.count()).group_by(outbox_table.c.state)
+    if states is not None:
+        query = query.where(outbox_table.c.state.in_(states))
+    return {state: int(n) for state, n in await conn.execute(query)}
 
 
 async def read_row(conn: AsyncConnection, key: str) -> dict[str, Any] | None:
