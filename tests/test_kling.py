@@ -665,7 +665,7 @@ async def test_accounts_health(make_sim_server: MakeSimServer) -> None:
     assert none == ()
 
 
-async def test_untrack_leaves_the_queue_and_reads_cancelled_while_kling_runs_it(
+async def test_untrack_leaves_the_queue_while_kling_still_runs_it(
     make_sim_server: MakeSimServer,
 ) -> None:
     sim = kling_sim()
@@ -684,7 +684,9 @@ async def test_untrack_leaves_the_queue_and_reads_cancelled_while_kling_runs_it(
             await adapter.fetch_untrack(job_id)
         sim.advance(601)
         done = await adapter.fetch_job(job_id)
-    assert (untracked.outcome, untracked.error) == (Outcome.CANCELLED, kling.UNTRACKED)
+    # useapi stopped tracking it, Kling did not: its own endpoint tells so (the `cancelled`
+    # alert comes from the store's record of the untrack: tests/test_bot_cancel.py)
+    assert untracked.outcome is Outcome.RUNNING
     assert untracked.raw_status in ("5 submitted", "10 processing")
     assert again.value.message == f"Unable to locate running task_id {job_id}"
     assert done.outcome is Outcome.COMPLETED  # Kling finished it: the real outcome

@@ -34,16 +34,15 @@ Quirks handled here:
   milliseconds from 10^11 on, seconds below (`parse_time`); one outside 2000–2100 (the
   example's) gives way to `session.ExpireTimeUTC`. 404 = no account configured.
 * `DELETE /v1/kling/scheduler/{task_id}` stops useapi tracking the task (Kling keeps
-  generating); 404 `{"error":"Unable to locate running task_id …"}` → `errors.NotFound`. A
-  task untracked through this adapter that Kling still runs reads `cancelled` (`UNTRACKED`),
-  so the job that left the queue is reported so once; a later look-up after Kling finished it
-  tells its real outcome. (Remembered per process, like the e-mails.)
+  generating); 404 `{"error":"Unable to locate running task_id …"}` → `errors.NotFound`. The
+  task's own endpoint then still tells Kling's status (running while Kling generates it); the
+  watcher reports the untracked job `cancelled` from the store's record of the untrack
+  (`/cancel`), the one owner of that fact.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Final
 from urllib.parse import quote
@@ -78,8 +77,6 @@ MAX_SEARCH: Final = 20
 #: Ids whose e-mail is remembered; past it the memory restarts from the latest snapshot.
 MAX_REMEMBERED: Final = 50_000
 
-#: The error of a task untracked here that Kling still runs.
-UNTRACKED: Final = "untracked: useapi stopped tracking it; Kling may still be generating it"
 
 _ID_KEYS: Final[dict[str, Kind | None]] = {"id": None}
 _SUCCEED: Final = frozenset({"succeed", "succeeded", "success", "completed"})
@@ -249,8 +246,6 @@ class Kling(Provider):
         self._emails: dict[str, str] = {}
         #: The accounts of the last snapshot, asked in turn about a task of unknown account.
         self._known: tuple[str, ...] = ()
-        #: Tasks this adapter untracked (see `job`).
-        self._untracked: set[str] = set()
 
     async def snapshot(self) -> Snapshot:
         try:
@@ -283,17 +278,11 @@ class Kling(Provider):
         )
 
     async def job(self, job_id: str) -> JobResult:
-        """The task's outcome. One this adapter untracked that Kling still runs is
-        `cancelled`: useapi no longer tracks it, so for the team it ended there (once Kling
-        has finished it, its real outcome is told)."""
+        """The task's outcome, asked with its account's e-mail (see the module doc)."""
         email = self._emails.get(job_id)
         if email is not None:
-            result = parse_task(await self._task(job_id, email), job_id, email)
-        else:
-            result = await self._search(job_id)
-        if result.outcome is Outcome.RUNNING and job_id in self._untracked:
-            return replace(result, outcome=Outcome.CANCELLED, error=UNTRACKED)
-        return result
+            return parse_task(await self._task(job_id, email), job_id, email)
+        return await self._search(job_id)
 
     async def _candidates(self) -> tuple[str, ...]:
         if self._known:
@@ -331,9 +320,6 @@ class Kling(Provider):
 
     async def untrack(self, job_id: str) -> None:
         await self.client.delete(UNTRACK_PATH.format(id=quote(job_id, safe="")), provider=self.name)
-        if len(self._untracked) >= MAX_REMEMBERED:
-            self._untracked.clear()
-        self._untracked.add(job_id)
 
 
 PROVIDER = Kling
