@@ -9,7 +9,7 @@ import secrets
 import signal
 import socket
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -34,6 +34,11 @@ from bot.useapi import UseapiClient
 from bot.watch import ProviderWatcher
 
 log = logging.getLogger(__name__)
+
+#: /healthz: each provider's last tick must be younger than this many poll intervals.
+READY_INTERVALS = 3
+#: /healthz: an alert due this long and not delivered means the outbox is stuck.
+OUTBOX_STUCK = timedelta(minutes=5)
 
 #: Cogs every bot loads besides the provider cogs.
 SHARED_COGS = (
@@ -83,6 +88,8 @@ class OpsBot(commands.Bot):
         self.account_checker: AccountChecker | None = None
         self.synced = asyncio.Event()
         self._http: web.AppRunner | None = None
+        #: When the longest-waiting due alert fell due, as cogs.delivery last read it.
+        self.outbox_due_since: datetime | None = None
 
     # -- providers ---------------------------------------------------------------------------
     def add_watcher(self, watcher: ProviderWatcher) -> None:
@@ -176,9 +183,32 @@ class OpsBot(commands.Bot):
             self._http = None
         await super().close()
 
+    def not_ready(self) -> list[str]:
+        """Why the bot is not ready, one line per part (none: ready): the gateway must be
+        connected, each provider's last tick younger than `READY_INTERVALS` poll intervals,
+        the database there, and no alert due for longer than `OUTBOX_STUCK` (the delivery
+        loop would have taken it). Upstream outages are not here: a restart would not fix them."""
+        now = self.clock()
+        out = [] if self.is_ready() and not self.is_closed() else ["discord: not connected"]
+        limit = READY_INTERVALS * self.settings.poll_interval_seconds
+        for name in sorted(self.watchers):
+            ended = self.state(name).last_tick_at()
+            if ended is None:
+                out.append(f"{name}: no tick yet")
+            elif (age := (now - ended).total_seconds()) > limit:
+                out.append(f"{name}: last tick {age:.0f} s ago (over {limit:g} s)")
+        database = self.store.problem()
+        if database is not None:
+            out.append(f"database: {database}")
+        due = self.outbox_due_since
+        if due is not None and now - due > OUTBOX_STUCK:
+            waited = (now - due).total_seconds()
+            out.append(f"outbox: an alert due {waited:.0f} s ago is not delivered")
+        return out
+
     def healthz(self) -> tuple[bool, dict[str, Any]]:
-        """Healthy when connected to Discord, every watcher is ticking and the database is
-        there. An upstream outage is reported in the details but is not unhealthy: restarting
+        """Ready (200) when `not_ready()` names nothing; else 503, and `not_ready` says which
+        part. An upstream outage is reported in the details but is not unreadiness: restarting
         the bot would not fix it."""
         statuses = self.provider_statuses()
         redact = self.settings.redact_accounts
@@ -194,13 +224,10 @@ class OpsBot(commands.Bot):
             for s in statuses
         }
         database = self.store.problem()
-        ok = (
-            self.is_ready()
-            and all(s.watcher_ok is not False for s in statuses)
-            and database is None
-        )
+        not_ready = self.not_ready()
         upstream_ok = all(s.last_error is None for s in statuses)
-        return ok, {
+        return not not_ready, {
+            "not_ready": not_ready,
             "discord": self.is_ready(),
             "upstream_ok": upstream_ok,
             "database": {"ok": database is None, "error": database},

@@ -77,12 +77,19 @@ class LiveState:
             return self.snapshot
         return None
 
+    def last_tick_at(self) -> datetime | None:
+        """When its last tick ended (went through or failed); None before the first."""
+        if self.ticks == 0:
+            return None
+        seen = [t for t in (self.last_ok, self.last_error_at) if t is not None]
+        return max(seen) if seen else None
+
     def loop_running(self, now: datetime) -> bool | None:
         """Whether the watcher's loop runs: None before its first tick ended; False when no
         tick has ended for `STALL_INTERVALS` intervals (a hung or dead loop). An upstream
         error alone does not mean the loop stopped."""
         if self.ticks == 0:
             return None
-        seen = [t for t in (self.last_ok, self.last_error_at) if t is not None]
+        ended = self.last_tick_at()
         limit = timedelta(seconds=STALL_INTERVALS * self.poll_interval) + STALL_GRACE
-        return bool(seen) and now - max(seen) <= limit
+        return ended is not None and now - ended <= limit

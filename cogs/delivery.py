@@ -123,10 +123,12 @@ class DeliveryCog(commands.Cog, name="Delivery"):
             log.debug("could not read the outbox depth", exc_info=True)
 
     async def measure_depth(self) -> dict[str, int]:
-        """Set `opsbot_outbox_depth` from the store: the alerts still waiting for Discord."""
+        """Set `opsbot_outbox_depth` from the store: the alerts still waiting for Discord; and
+        the bot's `outbox_due_since` (/healthz: an outbox nobody delivers is stuck)."""
         depth = await self.bot.store.outbox_depth()
         for state in ("pending", "held"):
             metrics.OUTBOX_DEPTH.labels(state).set(depth.get(state, 0))
+        self.bot.outbox_due_since = await self.bot.store.outbox_oldest_due(self.bot.clock())
         return depth
 
     async def prune(self) -> tuple[int, int]:

@@ -374,6 +374,12 @@ class Store:
             return await outbox.counts(conn, states=("pending", "held"))
 
     @_uncancelled
+    async def outbox_oldest_due(self, now: datetime) -> datetime | None:
+        """When the longest-waiting pending alert fell due (None: none is due)."""
+        async with self.engine.connect() as conn:
+            return await outbox.oldest_due(conn, now)
+
+    @_uncancelled
     async def outbox_row(self, key: str) -> dict[str, Any] | None:
         """One row by key, as a dict (for tests and debugging)."""
         async with self.engine.connect() as conn:

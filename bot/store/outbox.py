@@ -221,6 +221,18 @@ async def counts(conn: AsyncConnection, states: Sequence[str] | None = None) -> 
     return {state: int(n) for state, n in await conn.execute(query)}
 
 
+async def oldest_due(conn: AsyncConnection, now: datetime) -> datetime | None:
+    """When the longest-waiting pending row fell due (its `next_attempt_at`), among those due
+    at `now`; None when none is (rows backing off after a failure are not due yet)."""
+    t = outbox_table.c
+    found = await conn.scalar(
+        select(func.min(t.next_attempt_at)).where(
+            t.state == "pending", t.next_attempt_at <= to_db(now)
+        )
+    )
+    return from_db(found)
+
+
 async def read_row(conn: AsyncConnection, key: str) -> dict[str, Any] | None:
     r = (await conn.execute(select(outbox_table).where(outbox_table.c.key == key))).first()
     if r is None:
