@@ -503,6 +503,14 @@ async def test_the_adapter_reads_the_simulator(runway_sim: Any) -> None:
     )
 
 
+async def test_no_account_configured_is_no_account_not_a_failure(runway_sim: Any) -> None:
+    """useapi answers 404 when no Runway account is configured: the account checks see none
+    (as for every provider), not a failed read."""
+    sim, adapter = runway_sim
+    sim.pin(runway.ACCOUNTS_PATH, {"error": "No accounts configured", "code": 404}, status=404)
+    assert await adapter.fetch_accounts() == ()
+
+
 async def test_the_adapter_reads_every_task_outcome(runway_sim: Any) -> None:
     sim, adapter = runway_sim
     running = sim.running(R)[0]

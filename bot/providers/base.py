@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import abc
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, ClassVar, TypeVar
 
-from bot.errors import PayloadError, UpstreamError
+from bot.errors import NotFound, PayloadError, UpstreamError
 from bot.models import AccountHealth, JobResult, Snapshot
 from bot.useapi import UseapiClient
 
@@ -48,6 +48,17 @@ class Provider(abc.ABC):
         """Each configured account's health from the provider's accounts endpoint (its `error`,
         when its session or token ends), for the account checks. None configured: ()."""
         return ()
+
+    async def _accounts_at(
+        self, path: str, parse: Callable[[Any], tuple[AccountHealth, ...]]
+    ) -> tuple[AccountHealth, ...]:
+        """`accounts()` of a provider whose accounts endpoint is `path`, its body read by
+        `parse`: a 404 is useapi's "no account configured", so no account: ()."""
+        try:
+            body = await self.client.get_json(path, provider=self.name)
+        except NotFound:
+            return ()
+        return parse(body)
 
     async def untrack(self, job_id: str) -> None:
         """Ask useapi to stop tracking running job `job_id` (only where `can_untrack`): useapi

@@ -22,7 +22,6 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, Final
 from urllib.parse import quote
 
-from bot import errors
 from bot.models import Account, AccountHealth, Job, JobResult, Outcome, Snapshot, make_job
 from bot.providers.base import Provider
 from bot.providers.parse import (
@@ -197,11 +196,7 @@ class Dreamina(Provider):
         return parse_video(body, job_id)
 
     async def accounts(self) -> tuple[AccountHealth, ...]:
-        try:
-            body = await self.client.get_json(ACCOUNTS_PATH, provider=self.name)
-        except errors.NotFound:  # none configured
-            return ()
-        return parse_account_health(body)
+        return await self._accounts_at(ACCOUNTS_PATH, parse_account_health)
 
 
 PROVIDER = Dreamina

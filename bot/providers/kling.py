@@ -312,11 +312,7 @@ class Kling(Provider):
         )
 
     async def accounts(self) -> tuple[AccountHealth, ...]:
-        try:
-            body = await self.client.get_json(ACCOUNTS_PATH, provider=self.name)
-        except errors.NotFound:
-            return ()
-        return parse_accounts(body)
+        return await self._accounts_at(ACCOUNTS_PATH, parse_accounts)
 
     async def untrack(self, job_id: str) -> None:
         await self.client.delete(UNTRACK_PATH.format(id=quote(job_id, safe="")), provider=self.name)

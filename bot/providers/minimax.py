@@ -199,11 +199,7 @@ class MiniMax(Provider):
         await self.client.delete(UNTRACK_PATH.format(id=quote(job_id, safe="")), provider=self.name)
 
     async def accounts(self) -> tuple[AccountHealth, ...]:
-        try:
-            body = await self.client.get_json(ACCOUNTS_PATH, provider=self.name)
-        except errors.NotFound:  # none configured
-            return ()
-        return parse_account_health(body)
+        return await self._accounts_at(ACCOUNTS_PATH, parse_account_health)
 
 
 PROVIDER = MiniMax

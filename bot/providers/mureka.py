@@ -232,11 +232,7 @@ class Mureka(Provider):
         return parse_job(body, job_id)
 
     async def accounts(self) -> tuple[AccountHealth, ...]:
-        try:
-            body = await self.client.get_json(ACCOUNTS_PATH, provider=self.name)
-        except errors.NotFound:
-            return ()
-        return parse_accounts(body)
+        return await self._accounts_at(ACCOUNTS_PATH, parse_accounts)
 
 
 PROVIDER = Mureka

@@ -205,7 +205,7 @@ class Runway(Provider):
         return parse_task(body, job_id)
 
     async def accounts(self) -> tuple[AccountHealth, ...]:
-        return parse_health(await self.client.get_json(ACCOUNTS_PATH, provider=self.name))
+        return await self._accounts_at(ACCOUNTS_PATH, parse_health)
 
 
 PROVIDER = Runway

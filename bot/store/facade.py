@@ -7,10 +7,11 @@ one transaction is: a tick's snapshot, pending jobs, states and outbox rows comm
 Two guards sit here, around every operation: a cancelled caller never cuts a transaction
 (`_uncancelled`), and nothing is written once the SQLite file has gone (`check_file`).
 
-It is the one module over ~400 lines on purpose (about 510 since the account checks and
-untracking came): one class of some 50 methods of a few lines each, every one the same shape
-(guard, open, call the concern's function), the SQL itself in the concern modules; cutting it
-would mean two classes for one door, and a base class to share the guards.
+It is the one module over ~400 lines on purpose (about 520 since the account checks,
+untracking and the outbox readings came): one class of some 55 methods of a few lines each,
+every one the same shape (guard, open, call the concern's function), the SQL itself in the
+concern modules; cutting it would mean two classes for one door, and a base class to share
+the guards.
 """
 
 from __future__ import annotations
