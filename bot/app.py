@@ -23,6 +23,8 @@ from pydantic import SecretStr
 from bot import http
 from bot.accounts.check import AccountChecker
 from bot.health import ProviderStatus
+from bot.hooks import Receiver, ReceiverConfig
+from bot.hooks.web import add_routes
 from bot.live import LiveState
 from bot.providers import Provider
 from bot.runtime import display_database_url, tune_gc
@@ -90,6 +92,8 @@ class OpsBot(commands.Bot):
         self._http: web.AppRunner | None = None
         #: When the longest-waiting due alert fell due, as cogs.delivery last read it.
         self.outbox_due_since: datetime | None = None
+        #: The replyUrl receiver's re-reads (None: the receiver is off).
+        self.receiver: Receiver | None = None
 
     # -- providers ---------------------------------------------------------------------------
     def add_watcher(self, watcher: ProviderWatcher) -> None:
@@ -148,11 +152,33 @@ class OpsBot(commands.Bot):
                 app_commands.choices(provider=list(choices))(command)
 
     # -- start-up ----------------------------------------------------------------------------
+    def _state_of(self, provider: str) -> LiveState | None:
+        watcher = self.watchers.get(provider)
+        return watcher.state if watcher is not None else None
+
+    def _receiver_routes(self, app: web.Application) -> None:
+        """The replyUrl receiver, when REPLY_SECRET is set (bot.hooks)."""
+        secret = self.settings.reply_secret
+        if secret is None:
+            return
+        self.receiver = Receiver(
+            lambda: self.providers,
+            self.store,
+            ReceiverConfig(default_channel=self.settings.alert_channel_id),
+            state=self._state_of,
+            # the delivery cog's listener wakes its deliverer (as after a tick)
+            wake=lambda: self.dispatch("opsbot_outbox_ready"),
+            clock=lambda: self.clock(),
+        )
+        add_routes(app, secret.get_secret_value(), self.receiver, lambda: self.providers)
+
     async def setup_hook(self) -> None:
         if self.settings.http_port:
             try:
                 self._http = await http.start(
-                    http.make_app(self.healthz), self.settings.http_host, self.settings.http_port
+                    http.make_app(self.healthz, routes=self._receiver_routes),
+                    self.settings.http_host,
+                    self.settings.http_port,
                 )
             except socket.gaierror as exc:  # the host name, not the port, is the problem
                 raise ConfigError(
@@ -164,10 +190,13 @@ class OpsBot(commands.Bot):
                     f"{self.settings.http_port} ({exc.strerror})"
                 ) from None
             log.info(
-                "serving /healthz and /metrics on %s:%s",
+                "serving /healthz and /metrics%s on %s:%s",
+                " and the replyUrl receiver" if self.receiver is not None else "",
                 self.settings.http_host,
                 self.settings.http_port,
             )
+            if self.receiver is not None:
+                self.receiver.start()
         # Shared cogs first: `close` unloads extensions in load order, so delivery and the
         # board stop while every provider is still registered (a pass run after would post
         # alerts without their provider's name).
@@ -181,6 +210,8 @@ class OpsBot(commands.Bot):
         if self._http is not None:
             await self._http.cleanup()
             self._http = None
+        if self.receiver is not None:
+            await self.receiver.stop()
         await super().close()
 
     def not_ready(self) -> list[str]:

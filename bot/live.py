@@ -7,7 +7,7 @@ itself (the snapshot was stale) records what it got here too. `/queue`, `/capaci
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.errors import UpstreamError
@@ -43,6 +43,9 @@ class LiveState:
     #: Ticks that ended, and how many of them failed.
     ticks: int = 0
     errors: int = 0
+    #: Whole percent done of running jobs, by id, as the last re-read after a callback read
+    #: it (MiniMax posts progress until the end); only for jobs in `snapshot`.
+    progress: dict[str, int] = field(default_factory=dict)
 
     def saw(self, snapshot: Snapshot, *, ok_at: datetime | None) -> None:
         """Keep `snapshot` unless an younger one is held already (a command's fetch may land
@@ -53,8 +56,15 @@ class LiveState:
         if self.snapshot is None or snapshot.taken_at >= self.snapshot.taken_at:
             self.snapshot = snapshot
             self.fetched_at = snapshot.taken_at
+            if self.progress:  # a job that left has no progress any more
+                running = {j.id for j in snapshot.jobs}
+                self.progress = {k: v for k, v in self.progress.items() if k in running}
         if ok_at is not None:
             self.last_ok = ok_at
+
+    def progressed(self, job_id: str, percent: int) -> None:
+        """A re-read found running job `job_id` `percent` done (clamped to 0–100)."""
+        self.progress[job_id] = min(max(percent, 0), 100)
 
     def failed(self, error: BaseException | str, *, at: datetime) -> None:
         self.last_error = error if isinstance(error, str) else describe(error)

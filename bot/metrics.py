@@ -38,3 +38,20 @@ COMMAND_SECONDS = Histogram(
     ["command"],
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30),
 )
+#: replyUrl callbacks (bot.hooks): taken, by provider; refused at the door, by reason
+#: (`secret`, `too_large`, `not_json`, `unknown_shape`, `overflow`: the re-read queue was full,
+#: the poller reports that job a tick later); and what each re-read found (`announced`,
+#: `duplicate`, `progress`, `running`, `unknown`, `unseen`, `error`).
+CALLBACKS = Counter(
+    "opsbot_callbacks_received_total", "replyUrl callbacks accepted, by provider", ["provider"]
+)
+CALLBACKS_REJECTED = Counter(
+    "opsbot_callbacks_rejected_total",
+    "replyUrl callbacks refused or dropped, by reason",
+    ["reason"],
+)
+CALLBACK_REREADS = Counter(
+    "opsbot_callback_rereads_total",
+    "Jobs re-read from useapi after a callback, by provider and what the re-read found",
+    ["provider", "result"],
+)

@@ -328,3 +328,9 @@ class JobResult:
     error: str | None = None
     raw_status: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    #: Whole percent done, where the provider says (MiniMax `percent`, Runway `progressRatio`).
+    progress: int | None = None
+    #: False where no job record answered (a 404 read as an outcome: MiniMax's "moderated and
+    #: removed", Mureka's expiry): an outcome only for a job this bot saw running, never for
+    #: an id that only a callback named (`bot.hooks`).
+    found: bool = True

@@ -7,6 +7,7 @@ refused at start with one line naming the variable instead of failing later insi
 from __future__ import annotations
 
 import math
+import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Annotated, Any, Final
@@ -59,6 +60,9 @@ BOUNDS: Final = {
 }
 URL_SETTINGS: Final = ("useapi_base_url", "discord_api_base_url", "discord_gateway_url")
 TOKEN_SETTINGS: Final = ("discord_token", "useapi_token")
+#: The shortest `REPLY_SECRET` accepted, and the characters it may hold (URL-unreserved).
+MIN_REPLY_SECRET: Final = 24
+_URL_SAFE: Final = re.compile(r"[A-Za-z0-9._~-]+")
 _Url = AnyHttpUrl | AnyWebsocketUrl
 
 
@@ -113,6 +117,7 @@ class Settings(BaseSettings):
     cancel_role_id: int | None = None
     account_check_minutes: float = 15
     expiry_warn_days: float = 3
+    reply_secret: SecretStr | None = None
 
     @field_validator("providers", mode="before")
     @classmethod
@@ -185,6 +190,29 @@ class Settings(BaseSettings):
             raise ValueError(f"contains {bad}; a token is one run of visible ASCII characters")
         return value
 
+    @field_validator("reply_secret", mode="before")
+    @classmethod
+    def _reply_secret(cls, value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if not isinstance(value, str):
+            return value
+        value = value.strip()
+        if not value:
+            return None  # `REPLY_SECRET=` left empty: the receiver is off
+        # It is a path segment of the receiver's URL: one that needs no escaping, and long
+        # enough that guessing it is hopeless. The message never repeats it.
+        if len(value) < MIN_REPLY_SECRET:
+            raise ValueError(
+                f"must be at least {MIN_REPLY_SECRET} characters (it has {len(value)}); "
+                "for example: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        if not _URL_SAFE.fullmatch(value):
+            raise ValueError(
+                "may hold only letters, digits and - _ . ~ (it stands in the receiver's URL)"
+            )
+        return value
+
     @field_validator(*BOUNDS)
     @classmethod
     def _bounded(cls, value: float, info: ValidationInfo) -> float:
@@ -225,6 +253,11 @@ class Settings(BaseSettings):
         if value.upper() not in LOG_LEVELS:
             raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
         return value.upper()
+
+    @property
+    def receiver_on(self) -> bool:
+        """Whether the replyUrl receiver listens: `HTTP_PORT` and `REPLY_SECRET` both set."""
+        return bool(self.http_port) and self.reply_secret is not None
 
     @property
     def base_url(self) -> str:

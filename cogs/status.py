@@ -197,6 +197,7 @@ class StatusCog(commands.Cog, name="Status"):
             stuck_after=timedelta(minutes=self.bot.settings.stuck_after_minutes),
             redact=self._redact,
             fetched_at=fetched_at,
+            progress={s.provider: self.bot.state(s.provider).progress for s in snaps},
         )
         await self._reply(interaction, pages, private=private)
 

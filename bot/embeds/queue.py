@@ -52,16 +52,23 @@ def _started(job: Job, taken_at: datetime) -> datetime | None:
 
 
 def _job_line(
-    elapsed: float | None, job: Job, taken_at: datetime, stuck_s: float, redact: bool
+    elapsed: float | None,
+    job: Job,
+    taken_at: datetime,
+    stuck_s: float,
+    redact: bool,
+    percent: int | None = None,
 ) -> str:
-    """``🎬 …video:7 · started <t:…:R> · 3m 57s · ⚠ stuck``; for a job counted from its
-    first sighting (`Job.seen`) ``🎬 …task:… · first seen <t:…:R> · seen for 3m 57s``."""
+    """``🎬 …video:7 · started <t:…:R> · 3m 57s · 42 % · ⚠ stuck``; for a job counted from
+    its first sighting (`Job.seen`) ``🎬 …task:… · first seen <t:…:R> · seen for 3m 57s``.
+    The percent is there when a callback's re-read told it (`LiveState.progress`)."""
     started = _started(job, taken_at)
     start = f"{job.start_label} {format_dt(started, 'R')}" if started else "start unknown"
     mark = " · ⚠ stuck" if is_stuck(elapsed, stuck_s) else ""
     ident = escape(short_id(display_id(job.id, redact)))
     took = f"seen for {fmt_duration(elapsed)}" if job.seen else fmt_duration(elapsed)
-    return f"{kind_mark(job.kind)} {ident} · {start} · {took}{mark}"
+    done = f" · {percent} %" if percent is not None else ""
+    return f"{kind_mark(job.kind)} {ident} · {start} · {took}{done}{mark}"
 
 
 def _longest(items: Sequence[Timed]) -> float:
@@ -69,7 +76,12 @@ def _longest(items: Sequence[Timed]) -> float:
 
 
 def _account_blocks(
-    snap: Snapshot, timed: Sequence[Timed], ptitle: str, stuck_s: float, redact: bool
+    snap: Snapshot,
+    timed: Sequence[Timed],
+    ptitle: str,
+    stuck_s: float,
+    redact: bool,
+    progress: Mapping[str, int],
 ) -> list[Block]:
     """One provider's jobs as fields: an account a block, the longest-running account and
     job first."""
@@ -79,7 +91,9 @@ def _account_blocks(
     blocks: list[Block] = []
     for acct, items in sorted(by_account.items(), key=lambda kv: _longest(kv[1]), reverse=True):
         items.sort(key=lambda t: (t[0] is None, -(t[0] or 0.0), t[1].id))
-        lines = [_job_line(e, j, snap.taken_at, stuck_s, redact) for e, j in items]
+        lines = [
+            _job_line(e, j, snap.taken_at, stuck_s, redact, progress.get(j.id)) for e, j in items
+        ]
         label = (
             shown(display_account(acct, redact), False, ACCOUNT_CHARS)
             if acct
@@ -99,11 +113,13 @@ def queue_pages(
     titles: Mapping[str, str],
     account: str | None = None,
     fetched_at: datetime | None = None,
+    progress: Mapping[str, Mapping[str, int]] | None = None,
 ) -> list[discord.Embed]:
     """What is running, grouped by provider and account, longest-running first, paginated.
 
-    Each line: kind, short id, start (relative timestamp), elapsed (`Job.elapsed`), ⚠ when
-    stuck. Always at least one page ("Nothing running" when empty)."""
+    Each line: kind, short id, start (relative timestamp), elapsed (`Job.elapsed`), percent
+    done where known (`progress`: provider → job id → percent), ⚠ when stuck. Always at
+    least one page ("Nothing running" when empty)."""
     age = data_age(snapshots, now, fetched_at)
     stuck_s = stuck_after.total_seconds()
     who = f" · {shown(display_account(account, redact), False, ACCOUNT_CHARS)}" if account else ""
@@ -126,7 +142,8 @@ def queue_pages(
         summary.append(
             f"**{ptitle}** — {len(timed)} running" + (f" · ⚠ {stuck} stuck" if stuck else "")
         )
-        blocks += _account_blocks(snap, timed, ptitle, stuck_s, redact)
+        done = (progress or {}).get(snap.provider, {})
+        blocks += _account_blocks(snap, timed, ptitle, stuck_s, redact, done)
 
     description = join_bounded(summary, SUMMARY_CHARS, lambda n: f"… and {n} more providers")
     if not total:

@@ -33,6 +33,16 @@ class Provider(abc.ABC):
     #: `DELETE …/scheduler/{id}`). Where it cannot, `/cancel` refuses in words.
     can_untrack: ClassVar[bool] = False
 
+    #: Where a replyUrl body holds one of its job ids, tried in order (`a.b`: key `b` of the
+    #: object under `a`); see `bot.hooks.shape`.
+    reply_keys: ClassVar[tuple[str, ...]] = ()
+
+    def owns(self, value: object) -> bool:
+        """Whether `value`, as a replyUrl body holds it (a string, a number), is shaped like one
+        of its own job ids, so that a body that names no provider can be told apart from
+        another provider's (`bot.hooks.shape`)."""
+        return False
+
     def __init__(self, client: UseapiClient) -> None:
         self.client = client
 

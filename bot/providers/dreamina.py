@@ -177,6 +177,10 @@ class Dreamina(Provider):
 
     name: ClassVar[str] = NAME
     title: ClassVar[str] = "Dreamina"
+    reply_keys: ClassVar[tuple[str, ...]] = ("jobid", "jobId")
+
+    def owns(self, value: object) -> bool:
+        return isinstance(value, str) and value.endswith(":dreamina")
 
     async def snapshot(self) -> Snapshot:
         queue, config = await both(

@@ -238,6 +238,11 @@ class Kling(Provider):
 
     name: ClassVar[str] = NAME
     title: ClassVar[str] = "Kling"
+    reply_keys: ClassVar[tuple[str, ...]] = ("task.id", "task_id", "id")
+
+    def owns(self, value: object) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)  # ids are JSON numbers
+
     can_untrack: ClassVar[bool] = True
 
     def __init__(self, client: UseapiClient) -> None:

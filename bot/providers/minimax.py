@@ -131,6 +131,7 @@ def parse_video(body: Any, job_id: str) -> JobResult:
         error=message if outcome in (Outcome.FAILED, Outcome.MODERATED) else None,
         raw_status=raw,
         extra={"percent": str(percent)} if percent is not None else {},
+        progress=percent,
     )
 
 
@@ -144,6 +145,7 @@ def removed(job_id: str) -> JobResult:
         kind=kind_from_id(job_id) or "video",
         error=REMOVED_MESSAGE,
         raw_status="404",
+        found=False,
     )
 
 
@@ -164,6 +166,11 @@ class MiniMax(Provider):
 
     name: ClassVar[str] = NAME
     title: ClassVar[str] = "MiniMax"
+    reply_keys: ClassVar[tuple[str, ...]] = ("videoId", "imageId")
+
+    def owns(self, value: object) -> bool:
+        return isinstance(value, str) and "-minimax:" in value
+
     can_untrack: ClassVar[bool] = True
 
     async def _capacity(self) -> tuple[bool, Any]:

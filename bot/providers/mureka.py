@@ -193,6 +193,7 @@ def expired(job_id: str) -> JobResult:
         kind="music",
         error=EXPIRED,
         raw_status="404",
+        found=False,
     )
 
 
@@ -213,6 +214,11 @@ class Mureka(Provider):
 
     name: ClassVar[str] = NAME
     title: ClassVar[str] = "Mureka"
+    reply_keys: ClassVar[tuple[str, ...]] = ("jobid", "jobId")
+
+    def owns(self, value: object) -> bool:
+        return isinstance(value, str) and value.endswith(":mureka")
+
     can_untrack: ClassVar[bool] = False
 
     async def snapshot(self) -> Snapshot:

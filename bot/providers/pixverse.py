@@ -128,6 +128,7 @@ def still_processing(job_id: str) -> JobResult:
         account=account_from_id(job_id),
         kind=kind_from_id(job_id) or "video",
         raw_status="404 (still processing)",
+        found=False,
     )
 
 
@@ -193,6 +194,11 @@ class PixVerse(Provider):
 
     name: ClassVar[str] = NAME
     title: ClassVar[str] = "PixVerse"
+    reply_keys: ClassVar[tuple[str, ...]] = ("video_id", "id", "image_id", "response.video_id")
+
+    def owns(self, value: object) -> bool:
+        return isinstance(value, str) and "-pixverse:" in value
+
     can_untrack: ClassVar[bool] = True
 
     async def snapshot(self) -> Snapshot:

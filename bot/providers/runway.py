@@ -163,6 +163,7 @@ def parse_task(body: Any, job_id: str) -> JobResult:
         error=error if outcome.final else None,
         raw_status=status,
         extra=extra,
+        progress=progress,
     )
 
 
@@ -175,6 +176,7 @@ def not_found(job_id: str) -> JobResult:
         account=account_from_id(job_id),
         error=NOT_FOUND_MESSAGE,
         raw_status="404",
+        found=False,
     )
 
 
@@ -183,6 +185,10 @@ class Runway(Provider):
 
     name: ClassVar[str] = NAME
     title: ClassVar[str] = "Runway"
+    reply_keys: ClassVar[tuple[str, ...]] = ("taskId",)
+
+    def owns(self, value: object) -> bool:
+        return isinstance(value, str) and "-runwayml:" in value
 
     async def snapshot(self) -> Snapshot:
         queue, config = await both(

@@ -9,6 +9,7 @@ ends are. The soak and the tests compare what the bot reported with it.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from bot.sim.clock import from_ts
 from bot.sim.model import EventKind, SimEvent
@@ -19,11 +20,13 @@ __all__ = ["History"]
 class History:
     """The events so far; `record` adds one."""
 
-    __slots__ = ("_last", "events")
+    __slots__ = ("_last", "events", "listeners")
 
     def __init__(self) -> None:
         self.events: list[SimEvent] = []
         self._last = -math.inf
+        #: Called with each event as it is recorded (the callback sender listens).
+        self.listeners: list[Callable[[SimEvent], None]] = []
 
     def record(
         self,
@@ -39,4 +42,7 @@ class History:
         """Add a happening (kept in time order, e.g. after a backdated start)."""
         t = max(t, self._last)
         self._last = t
-        self.events.append(SimEvent(from_ts(t), kind, provider, job_id, account, outcome, legacy))
+        event = SimEvent(from_ts(t), kind, provider, job_id, account, outcome, legacy)
+        self.events.append(event)
+        for listener in self.listeners:
+            listener(event)

@@ -117,6 +117,8 @@ class Simulator(DirectControl):
         )
         #: Ground truth: what happened, in time order (see `bot.sim.population`).
         self.history: list[SimEvent] = self._world.history
+        #: Called with each happening as it is recorded (`bot.sim.callbacks`).
+        self.history_listeners = self._world.truth.listeners
 
     @property
     def uid(self) -> int:

@@ -28,9 +28,9 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.accounts.policy import AccountState, Health, SubscriptionState
-from bot.alerts import AlertConfig, AlertState, Mention, Mute, OutboxItem, Route
+from bot.alerts import AlertConfig, AlertState, Mention, Mute, OutboxItem, Route, job_key
 from bot.events import EventKind
-from bot.models import Snapshot
+from bot.models import Outcome, Snapshot
 from bot.store import (
     accounthealth,
     alertconfig,
@@ -379,6 +379,22 @@ class Store:
         """When the longest-waiting pending alert fell due (None: none is due)."""
         async with self.engine.connect() as conn:
             return await outbox.oldest_due(conn, now)
+
+    @_uncancelled
+    async def announced(self, provider: str, job_ids: Iterable[str]) -> set[str]:
+        """Those of `job_ids` (of `provider`) whose outcome is in the outbox already, under
+        any final word: a callback got there before the poller (`bot.hooks`)."""
+        keys = {
+            job_key(provider, job_id, outcome.value): job_id
+            for job_id in job_ids
+            if not self.refuses(job_id)
+            for outcome in Outcome
+            if outcome.final
+        }
+        if not keys:
+            return set()
+        async with self.engine.connect() as conn:
+            return {keys[k] for k in await outbox.present(conn, list(keys))}
 
     @_uncancelled
     async def outbox_row(self, key: str) -> dict[str, Any] | None:

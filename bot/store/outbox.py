@@ -233,6 +233,16 @@ async def oldest_due(conn: AsyncConnection, now: datetime) -> datetime | None:
     return from_db(found)
 
 
+async def present(conn: AsyncConnection, keys: Sequence[str]) -> set[str]:
+    """Those of `keys` that have a row (whatever its state)."""
+    t = outbox_table.c
+    found: set[str] = set()
+    for i in range(0, len(keys), IN_CHUNK):
+        rows = await conn.execute(select(t.key).where(t.key.in_(keys[i : i + IN_CHUNK])))
+        found.update(r.key for r in rows)
+    return found
+
+
 async def read_row(conn: AsyncConnection, key: str) -> dict[str, Any] | None:
     r = (await conn.execute(select(outbox_table).where(outbox_table.c.key == key))).first()
     if r is None:

@@ -4,7 +4,7 @@ per tick, and decide what to announce and what to ask again next tick."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime, timedelta
 
 from bot import alerts
@@ -81,6 +81,24 @@ def untracked(
             alerts.job_event(provider, p.job, None, Outcome.CANCELLED, now=now, detail=UNTRACKED)
         )
         _resolved(plan, p, stored)
+    return rest
+
+
+def announced(
+    plan: TickPlan,
+    todo: Iterable[PendingJob],
+    told: Collection[str],
+    stored: Mapping[str, PendingJob],
+) -> list[PendingJob]:
+    """Jobs whose outcome a replyUrl callback announced already (`bot.hooks`) are done: not
+    asked again, not announced again (useapi might say otherwise by now, e.g. a MiniMax
+    video removed after it completed). The rest is returned."""
+    rest: list[PendingJob] = []
+    for p in todo:
+        if p.job.id in told:
+            _resolved(plan, p, stored)
+        else:
+            rest.append(p)
     return rest
 
 

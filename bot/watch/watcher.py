@@ -22,7 +22,7 @@ from bot.models import Snapshot, with_first_sightings
 from bot.providers.base import Provider
 from bot.store import PendingJob, Store, WatchState, unstorable
 from bot.watch.config import WatchConfig, utcnow
-from bot.watch.jobs import decide, resolve_all, unaskable, untracked
+from bot.watch.jobs import announced, decide, resolve_all, unaskable, untracked
 from bot.watch.plan import (
     TickPlan,
     TickReport,
@@ -225,6 +225,8 @@ class ProviderWatcher:
         if todo:
             marks = await self.store.untracked(self.name, (p.job.id for p in todo))
             todo = untracked(plan, self.name, todo, marks, stored, now)
+            told = await self.store.announced(self.name, (p.job.id for p in todo))
+            todo = announced(plan, todo, told, stored)
         ask = [p for p in todo if p.job.askable]
         results = await resolve_all(self.provider, ask, gate=self._gate, budget=self.config.budget)
         plan.calls += len(ask)

@@ -76,6 +76,9 @@ class ProviderSpec:
     display_name: str = ""
     #: The path segment of its API where it is not its name (`/v1/runwayml/…`).
     segment: str | None = None
+    #: Its job endpoint, whose body a replyUrl callback carries (`bot.sim.callbacks`):
+    #: `{id}` the job id, `{account}` its account (query values after `?`).
+    status_path: str = ""
 
     @property
     def account_title(self) -> str:

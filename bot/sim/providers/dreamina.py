@@ -183,6 +183,7 @@ class _Dreamina(ProviderSpec):
 
 
 SPEC = _Dreamina(
+    status_path="v1/dreamina/videos/{id}",
     name=NAME,
     max_jobs_range=(1, 50),
     max_jobs_choices=(3, 5, 10, 10, 10, 10, 15, 20, 25, 50),

@@ -257,6 +257,7 @@ class _Kling(ProviderSpec):
 
 
 SPEC = _Kling(
+    status_path="v1/kling/tasks/{id}?email={account}",
     name=NAME,
     max_jobs_range=(1, 50),
     max_jobs_choices=(1, 2, 3, 3, 4, 5, 5, 5, 8, 10),

@@ -172,6 +172,7 @@ class _MiniMax(ProviderSpec):
 
 
 SPEC = _MiniMax(
+    status_path="v1/minimax/videos/{id}",
     name=NAME,
     max_jobs_range=(1, 10),
     max_jobs_choices=(1, 2, 2, 3, 3, 3, 4, 4, 5, 6, 8, 10),

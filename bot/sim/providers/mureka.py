@@ -188,6 +188,7 @@ class _Mureka(ProviderSpec):
 
 
 SPEC = _Mureka(
+    status_path="v1/mureka/jobs/{id}",
     name=NAME,
     max_jobs_range=(1, 10),
     max_jobs_choices=(2, 3, 3, 4, 5, 5, 6, 8, 10),

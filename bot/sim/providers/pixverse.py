@@ -204,6 +204,7 @@ def _legacy_job(job: SimJob, now: float) -> dict[str, Any]:
 
 
 SPEC = ProviderSpec(
+    status_path="v2/pixverse/videos/{id}",
     name=NAME,
     max_jobs_range=(1, 8),
     max_jobs_choices=(1, 2, 3, 4, 5, 6, 7, 8),

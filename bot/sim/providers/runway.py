@@ -149,6 +149,7 @@ class _Runway(ProviderSpec):
 
 
 SPEC = _Runway(
+    status_path="v1/runwayml/tasks/{id}",
     name=NAME,
     max_jobs_range=(1, 10),
     max_jobs_choices=(1, 2, 3, 5, 5, 5, 5, 8, 10),
