@@ -12,7 +12,7 @@ import tomllib
 
 from rich.console import Console
 
-from bench import alert_latency, commands, economy, flood, tick_scale
+from bench import alert_latency, callback_latency, commands, economy, flood, tick_scale
 from bench import run as bench_run
 from bench.common import ROOT, SIM_TOKEN, p50_p99, percentile
 from bot.cli import BENCH_EXTRA
@@ -128,6 +128,9 @@ async def test_bench_parts_on_tiny_sizes(tmp_path):
     figures["alert_latency_over_interval"] = {"p50": 0.5, "p99": 1.0, "max": 1.0}
     figures["_alerts"] = {"ended": 2, "alerted": 2, "interval_s": 5.0}
     figures["startup_s"] = 1.0
+    figures.update(await callback_latency.measure(samples=3, window_s=0.5))
+    assert figures["_callbacks"]["alerted"] == figures["_callbacks"]["sent"] == 3
+    assert set(figures["callback_alert_latency_ms"]) == {"p50", "p99", "max"}
 
     doc = bench_run.results_doc(figures, quick=True)
     for key in (
@@ -141,6 +144,7 @@ async def test_bench_parts_on_tiny_sizes(tmp_path):
         "account_checks_per_hour",
         "tick",
         "startup_s",
+        "callback_alert_latency_ms",
     ):
         assert key in doc
     assert not any(k.startswith("_") for k in doc)
@@ -156,6 +160,7 @@ async def test_bench_parts_on_tiny_sizes(tmp_path):
     console.print(bench_run.delta_table(doc, prev))
     assert "/queue from cache" in out.getvalue() and "tick.30.cpu_ms" in out.getvalue()
     assert "account checks per hour (3 providers, every 15 min)" in out.getvalue()
+    assert "alert latency via callback (poll interval 60 s)" in out.getvalue()
 
 
 async def test_flood_part_on_tiny_sizes():

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from bot.hooks.shape import MAX_ID, Named, Unrecognised, as_id, find_job
 from bot import providers as registry
+from bot.hooks.shape import MAX_ID, Named, Unrecognised, as_id, find_job
 from bot.providers.base import Provider
 from bot.settings import MIN_REPLY_SECRET, ConfigError, load_settings
 from bot.sim import ManualClock, Simulator

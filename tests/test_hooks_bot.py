@@ -46,6 +46,11 @@ async def post(url: str, body: Any = None, *, content: bytes | None = None) -> h
         return await client.post(url, json=body)
 
 
+def receiver(h: Harness) -> Receiver:
+    assert h.bot.receiver is not None
+    return h.bot.receiver
+
+
 def job_alerts(h: Harness, job_id: str) -> list[tuple[str, str]]:
     return [(t, d) for t, d, _ in alerts(h.fake) if job_id in d]
 
@@ -62,7 +67,7 @@ async def test_a_callback_posts_the_alert_before_any_tick(start_bot):
     async with CallbackSender(sim, url) as sender:
         sim.finish_job(job, "completed")
         await sender.idle()
-        await h.bot.receiver.drained()
+        await receiver(h).drained()
         message = await h.fake.wait_for_message(h.alert_channel)
     assert [s.status for s in sender.sent] == [202]
     assert {n: h.bot.state(n).ticks for n in h.bot.watchers} == ticks  # no tick did it
@@ -92,7 +97,7 @@ async def test_a_callback_posts_the_alert_before_any_tick(start_bot):
     await settled(h)
     assert sim.request_count(r"/v1/minimax/videos/") == asked
     assert job_alerts(h, job) == [("MiniMax job completed", job_alerts(h, job)[0][1])]
-    assert list(h.bot.receiver.found) == [(h.bot.receiver.found[0][0], "announced")]
+    assert list(receiver(h).found) == [(receiver(h).found[0][0], "announced")]
 
 
 @pytest.mark.parametrize("provider", ["pixverse", "dreamina"])
@@ -109,7 +114,7 @@ async def test_each_default_provider_and_the_path_hint(start_bot, provider):
             202,
             {"accepted": True, "queued": True, "provider": provider, "job": job},
         )
-    await h.bot.receiver.drained()
+    await receiver(h).drained()
     await settled(h)
     for job in (first, second):
         assert len(job_alerts(h, job)) == 1
@@ -176,15 +181,15 @@ async def test_every_bad_request_gets_its_answer_and_nothing_is_posted(start_bot
     caplog.clear()
     answer = await post(url, {"videoId": ghost})
     assert answer.status_code == 202
-    await h.bot.receiver.drained()
-    assert [f for _, f in h.bot.receiver.found][-1] == "unseen"  # MiniMax: 404 is no record
+    await receiver(h).drained()
+    assert [f for _, f in receiver(h).found][-1] == "unseen"  # MiniMax: 404 is no record
     assert f"minimax: callback for {ghost}: useapi has no record of it; not announced" in [
         r.getMessage() for r in caplog.records
     ]
     # a forged "completed" for a job that is still running changes nothing
     answer = await post(url, {"videoId": running, "status": 2, "statusFinal": True})
     assert answer.status_code == 202
-    await h.bot.receiver.drained()
+    await receiver(h).drained()
     await settled(h)
     assert alerts(h.fake) == []
     # (the test's own client, httpx, logs the URL it posts to: that is useapi's side)
@@ -215,9 +220,9 @@ async def test_duplicates_and_a_restart_post_once(start_bot, tmp_path):
     body = CallbackSender(sim, url).body(job)
     answers = await asyncio.gather(*(post(url, body) for _ in range(10)))
     assert {a.status_code for a in answers} == {202}
-    await h.bot.receiver.drained()
+    await receiver(h).drained()
     await settled(h)
-    found = [f for _, f in h.bot.receiver.found]
+    found = [f for _, f in receiver(h).found]
     assert found.count("announced") == 1
     assert set(found) <= {"announced", "duplicate"}
     # ten callbacks, at most two re-reads: one in flight, one more after it
@@ -229,10 +234,10 @@ async def test_duplicates_and_a_restart_post_once(start_bot, tmp_path):
     await h.server.stop()
     h2, url2 = await start(start_bot, sim, db=db)
     assert (await post(url2, body)).status_code == 202
-    await h2.bot.receiver.drained()
+    await receiver(h2).drained()
     await h2.tick()
     await settled(h2)
-    assert [f for _, f in h2.bot.receiver.found] == ["duplicate"]
+    assert [f for _, f in receiver(h2).found] == ["duplicate"]
     assert count(h2.fake, "completed", job) == 1
 
 
@@ -251,7 +256,7 @@ async def test_a_callback_racing_the_poller_posts_once(start_bot):
             await asyncio.gather(call, h.tick())
         else:
             await asyncio.gather(h.tick(), call)
-        await h.bot.receiver.drained()
+        await receiver(h).drained()
     await h.tick()
     await settled(h)
     assert {job: count(h.fake, "moderated", job) for job in jobs} == dict.fromkeys(jobs, 1)
@@ -266,7 +271,7 @@ async def test_a_callback_while_discord_fails_is_posted_once_it_is_back(start_bo
     async with CallbackSender(sim, url) as sender:
         sim.finish_job(job, "completed")
         await sender.idle()
-    await h.bot.receiver.drained()
+    await receiver(h).drained()
     await h.deliver()
     key = f"job:dreamina:{job}:completed"
     row = await h.bot.store.outbox_row(key)
@@ -297,8 +302,8 @@ async def test_a_progress_callback_shows_in_queue_and_posts_nothing(start_bot):
     async with CallbackSender(sim, url) as sender:
         sender.progress(job)
         await sender.idle()
-    await h.bot.receiver.drained()
-    assert [f for _, f in h.bot.receiver.found] == ["progress"]
+    await receiver(h).drained()
+    assert [f for _, f in receiver(h).found] == ["progress"]
     assert h.bot.state("minimax").progress == {job: 42}
     body = await command(h, "queue", {"provider": "minimax"})
     text = "\n".join(f["value"] for f in body["data"]["embeds"][0]["fields"])
@@ -332,7 +337,7 @@ async def test_metrics_count_callbacks_by_provider_and_reason(start_bot):
     await post(url.replace(SECRET, "x" * 32), {"videoId": job})
     await post(url, content=b"nope")
     await post(url, {})
-    await h.bot.receiver.drained()
+    await receiver(h).drained()
     after = await read()
 
     def grew(key: str) -> float:
@@ -357,7 +362,7 @@ async def test_the_answer_does_not_wait_for_the_re_read(start_bot):
     hold = sim.faults.set(r"/v1/minimax/videos/", "latency", seconds=30)
     answer = await post(url, {"videoId": job})
     assert answer.status_code == 202
-    assert list(h.bot.receiver.found) == []  # answered while useapi still thinks
+    assert list(receiver(h).found) == []  # answered while useapi still thinks
     sim.faults.remove(hold.id)
     assert alerts(h.fake) == []
 
