@@ -114,6 +114,12 @@ def _simulate_options(sim: argparse.ArgumentParser) -> None:
         help="running jobs in all (default 60)",
     )
     sim.add_argument("--token", default="sim-token", help="bearer token it accepts")
+    sim.add_argument(
+        "--reply-to",
+        metavar="URL",
+        help="POST each ending job's replyUrl callback to URL (a bot's receiver: "
+        "http://HTTP_HOST:HTTP_PORT/hooks/useapi/REPLY_SECRET)",
+    )
 
 
 def _bench_options(bench: argparse.ArgumentParser) -> None:
@@ -144,6 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     accounts=args.accounts,
                     jobs=args.jobs,
                     token=args.token,
+                    reply_to=args.reply_to,
                 )
             )
             return EXIT_OK

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
+from aiohttp import web
 from prometheus_client import REGISTRY
 
 from bot.hooks import Named, Receiver, ReceiverConfig
@@ -389,3 +392,48 @@ async def test_a_flood_is_bounded_and_drops_with_a_metric(start_bot):
     assert [receiver.offer(j) for j in jobs[3:]] == [False, False]
     assert receiver.waiting == 3
     assert dropped() - before == 2
+
+
+# ----------------------------------------------------------------------- opsbot simulate
+
+
+async def test_opsbot_simulate_posts_callbacks_to_reply_to(tmp_path):
+    """`opsbot simulate --reply-to URL` as a process: a job ended through its control API is
+    POSTed to URL with its job endpoint's body; the URL (it holds a secret) is not printed."""
+    got: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+    async def hook(request: web.Request) -> web.Response:
+        await got.put((request.path, await request.json()))
+        return web.json_response({"accepted": True}, status=202)
+
+    app = web.Application()
+    app.router.add_post("/hooks/useapi/{secret}", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    reply_to = f"http://127.0.0.1:{port}/hooks/useapi/{SECRET}"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "bot", "simulate", "--port", "0", "--token", "tok", "--jobs", "12"),
+        *("--reply-to", reply_to),
+        stdout=asyncio.subprocess.PIPE,
+        cwd=tmp_path,
+    )
+    try:
+        assert proc.stdout is not None
+        line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
+        assert "callbacks to the replyUrl given" in line and SECRET not in line
+        url = line.split("listening on ")[1].split()[0]
+        async with httpx.AsyncClient(base_url=url, headers={"Authorization": "Bearer tok"}) as c:
+            (item, *_) = (await c.get("/v2/pixverse/scheduler/")).json()
+            finished = await c.post("/_sim/finish", json={"job_id": item["id"]})
+            assert finished.status_code == 200
+            path, body = await asyncio.wait_for(got.get(), 30)
+            assert body == (await c.get(f"/v2/pixverse/videos/{quote(item['id'], safe='')}")).json()
+        assert path == f"/hooks/useapi/{SECRET}"
+        assert body["video_id"] == item["id"] and body["video_status_final"] is True
+    finally:
+        proc.terminate()
+        await proc.wait()
+        await runner.cleanup()

@@ -8,6 +8,7 @@ auth and is not logged.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import logging
@@ -316,12 +317,16 @@ async def serve(
     churn: bool = True,
     providers: Iterable[str] = PROVIDERS,
     announce: Callable[[str], None] | None = None,
+    reply_to: str | None = None,
 ) -> None:
     """Run a simulator on real time until cancelled (what `opsbot simulate` runs).
 
     Announces `useapi simulator listening on <url> …` through `announce` (default: print to
     stdout, flushed) once the port is bound, so a parent process can read the URL.
+    `reply_to`: POST every ending job's callback there (a bot's replyUrl receiver).
     """
+    from bot.sim.callbacks import CallbackSender
+
     sim = Simulator(
         seed=seed, accounts=accounts, jobs=jobs, token=token, providers=providers, churn=churn
     )
@@ -331,8 +336,13 @@ async def serve(
             f"{accounts} accounts, {jobs} jobs, churn {'on' if churn else 'off'}, "
             f"providers {','.join(sim.providers)})"
         )
+        if reply_to is not None:
+            line += "; callbacks to the replyUrl given"  # (it holds the receiver's secret)
         if announce is None:
             print(line, flush=True)
         else:
             announce(line)
-        await asyncio.Event().wait()
+        async with contextlib.AsyncExitStack() as stack:
+            if reply_to is not None:
+                await stack.enter_async_context(CallbackSender(sim, reply_to))
+            await asyncio.Event().wait()
