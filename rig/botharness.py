@@ -23,13 +23,14 @@ from cogs.alerts import AlertsCog
 from cogs.base import ProviderCog
 from cogs.board import BoardCog
 from cogs.delivery import DeliveryCog
-from rig.fakediscord import FakeDiscord
+from rig.fakediscord import ADMIN_PERMISSIONS, FakeDiscord
 
 _CogT = TypeVar("_CogT")
 
 TOKEN = "sim-token-E2E-abcdef123456"
 DISCORD_TOKEN = "discord-token-E2E-XYZ.987654321"
 
+JSON = dict[str, Any]
 MakeSettings = Callable[..., Settings]
 #: The tests' `start_bot` fixture: `await start_bot(sim=…, manual_ticks=…, db=…, **settings)`.
 StartBot = Callable[..., Awaitable["Harness"]]
@@ -280,3 +281,35 @@ async def settled(h: Harness) -> dict[str, int]:
     counts = await h.bot.store.outbox_counts()
     assert counts.get("pending", 0) == 0, counts
     return counts
+
+
+async def command(
+    h: Harness,
+    name: str,
+    options: JSON | None = None,
+    *,
+    subcommand: str | None = None,
+    permissions: int = ADMIN_PERMISSIONS,
+    channel_id: int | None = None,
+) -> JSON:
+    """Invoke a slash command; return the bot's answer once the command has finished (an
+    allowed one) or answered (a refused one)."""
+    done = asyncio.ensure_future(
+        h.bot.wait_for(
+            "app_command_completion", check=lambda i, c: i.data.get("name") == name, timeout=10
+        )
+    )
+    try:
+        inter = await h.fake.invoke(
+            name,
+            options or {},
+            subcommand=subcommand,
+            permissions=permissions,
+            channel_id=channel_id,
+        )
+        body: JSON = await h.fake.wait_for_interaction_response(inter)
+        if permissions & (1 << 5):
+            await done
+    finally:
+        done.cancel()
+    return body

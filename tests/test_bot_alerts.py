@@ -8,7 +8,6 @@ due row has been posted (or failed) by one of them.
 
 from __future__ import annotations
 
-import asyncio
 import math
 from datetime import timedelta
 from typing import Any
@@ -20,45 +19,13 @@ from bot.delivery import reroute_held
 from bot.events import EventKind
 from bot.sim.providers import SPECS
 from cogs.manage import NOT_ALLOWED
-from rig.botharness import Harness, cycle, make_sim, settled
+from rig.botharness import Harness, command, cycle, make_sim, settled
 from rig.fakediscord import ADMIN_PERMISSIONS, MEMBER_PERMISSIONS, FakeDiscord
 from rig.received import POSTS, alerts, count, plain
 
 INF = math.inf
 ROLE = 1200000000000000777
 JSON = dict[str, Any]
-
-
-async def command(
-    h: Harness,
-    name: str,
-    options: JSON | None = None,
-    *,
-    subcommand: str | None = None,
-    permissions: int = ADMIN_PERMISSIONS,
-    channel_id: int | None = None,
-) -> JSON:
-    """Invoke a slash command; return the bot's answer once the command has finished (an
-    allowed one) or answered (a refused one)."""
-    done = asyncio.ensure_future(
-        h.bot.wait_for(
-            "app_command_completion", check=lambda i, c: i.data.get("name") == name, timeout=10
-        )
-    )
-    try:
-        inter = await h.fake.invoke(
-            name,
-            options or {},
-            subcommand=subcommand,
-            permissions=permissions,
-            channel_id=channel_id,
-        )
-        body: JSON = await h.fake.wait_for_interaction_response(inter)
-        if permissions & (1 << 5):
-            await done
-    finally:
-        done.cancel()
-    return body
 
 
 # --------------------------------------------------------------------------- job outcomes

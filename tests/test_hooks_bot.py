@@ -20,10 +20,9 @@ from prometheus_client import REGISTRY
 from bot.hooks import Named, Receiver, ReceiverConfig
 from bot.hooks.web import MAX_BODY
 from bot.sim.callbacks import CallbackSender
-from rig.botharness import Harness, make_sim, settled
+from rig.botharness import Harness, command, make_sim, settled
 from rig.process import free_port
 from rig.received import POSTS, alerts, count
-from tests.test_bot_alerts import command
 
 SECRET = "Sx7-" + "q" * 28  # 32 characters
 INF = float("inf")

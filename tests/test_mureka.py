@@ -389,4 +389,5 @@ def test_a_404_is_unknown_and_says_why() -> None:
         kind="music",
         error="not found: expired or never existed (Mureka keeps jobs for 7 days)",
         raw_status="404",
+        found=False,
     )

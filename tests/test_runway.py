@@ -95,6 +95,7 @@ def test_seed_task_succeeded() -> None:
         urls=("https://runway.example/asset-1.mp4",),
         raw_status="SUCCEEDED",
         extra={"progress": "100%"},
+        progress=100,
     )
 
 
@@ -542,6 +543,7 @@ async def test_the_adapter_reads_every_task_outcome(runway_sim: Any) -> None:
         account="a@x",
         error=runway.NOT_FOUND_MESSAGE,
         raw_status="404",
+        found=False,
     )
     assert adapter.can_untrack is False
 
