@@ -14,6 +14,7 @@ import asyncio
 import random
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,30 @@ async def _wait_first_ticks(rig: Harness) -> None:
             await rig.bot.wait_for("opsbot_tick", check=lambda *_: not pending())
 
 
+async def arrivals(
+    rig: Harness, job_ids: Iterable[str], *, start: int, within: float, every: float = 0.1
+) -> dict[str, float]:
+    """When the fake Discord received the first message naming each of `job_ids` (its
+    requests from index `start` on; `time.monotonic()`), looking every `every` seconds for at
+    most `within` seconds. A job missing from the answer got no alert in that time."""
+    wanted = set(job_ids)
+    arrived: dict[str, float] = {}
+    deadline = time.monotonic() + within
+    seen = start
+    while len(arrived) < len(wanted) and time.monotonic() < deadline:
+        await asyncio.sleep(every)
+        new = rig.fake.requests[seen:]
+        seen += len(new)
+        for rec in new:
+            if rec.route != MESSAGE_ROUTE:
+                continue
+            text = _text(rec.json)
+            for job_id in wanted:
+                if job_id not in arrived and job_id in text:
+                    arrived[job_id] = rec.time
+    return arrived
+
+
 async def measure(
     *, samples: int = 40, window_s: float = 50.0, seed: int = 3, jobs: int = 90, accounts: int = 15
 ) -> dict[str, Any]:
@@ -73,20 +98,7 @@ async def measure(
                 await asyncio.sleep(max(0.0, t_base + offset - time.monotonic()))
                 sim.finish_job(job.id, rng.choice(OUTCOMES))
                 ended[job.id] = time.monotonic()
-            arrived: dict[str, float] = {}
-            deadline = time.monotonic() + 3 * INTERVAL_S + 5
-            seen = start
-            while len(arrived) < len(ended) and time.monotonic() < deadline:
-                await asyncio.sleep(0.1)
-                new = rig.fake.requests[seen:]
-                seen += len(new)
-                for rec in new:
-                    if rec.route != MESSAGE_ROUTE:
-                        continue
-                    text = _text(rec.json)
-                    for job_id in ended:
-                        if job_id not in arrived and job_id in text:
-                            arrived[job_id] = rec.time
+            arrived = await arrivals(rig, ended, start=start, within=3 * INTERVAL_S + 5)
     ratios = [(arrived[j] - ended[j]) / INTERVAL_S for j in ended if j in arrived]
     return {
         "alert_latency_over_interval": {**p50_p99(ratios), "max": round(max(ratios), 2)}

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.alert_latency import MESSAGE_ROUTE, _text, _wait_first_ticks
+from bench.alert_latency import _wait_first_ticks, arrivals
 from bench.common import SIM_TOKEN, p50_p99, running_bot
 from bot.settings import DEFAULT_PROVIDERS
 from bot.sim import Simulator
@@ -63,20 +63,7 @@ async def measure(
                     sim.finish_job(job.id, rng.choice(OUTCOMES))
                 await sender.idle()
                 sent = {s.job_id: s for s in sender.sent}
-                arrived: dict[str, float] = {}
-                deadline = time.monotonic() + 10
-                seen = start
-                while len(arrived) < len(sent) and time.monotonic() < deadline:
-                    await asyncio.sleep(0.05)
-                    new = rig.fake.requests[seen:]
-                    seen += len(new)
-                    for rec in new:
-                        if rec.route != MESSAGE_ROUTE:
-                            continue
-                        text = _text(rec.json)
-                        for job_id in sent:
-                            if job_id not in arrived and job_id in text:
-                                arrived[job_id] = rec.time
+                arrived = await arrivals(rig, sent, start=start, within=10, every=0.05)
             # the start-up tick of each provider only: no poll posted these alerts
             ticks = sum(w.state.ticks for w in rig.bot.watchers.values())
     latency_ms = [(arrived[j] - sent[j].at) * 1000 for j in sent if j in arrived]

@@ -89,6 +89,16 @@ def _bad_character(text: str) -> str | None:
     return None
 
 
+def _secret_text(value: Any) -> Any:
+    """A secret setting's text without outer whitespace (a paste accident; discord.py strips
+    it too), None when that leaves nothing (unset); a value of another type as it is."""
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if not isinstance(value, str):
+        return value
+    return value.strip() or None
+
+
 class Settings(BaseSettings):
     """Every setting (README, Settings; names are public and fixed). Secrets are `SecretStr`:
     they print as `**********`."""
@@ -176,15 +186,11 @@ class Settings(BaseSettings):
     @field_validator(*TOKEN_SETTINGS, mode="before")
     @classmethod
     def _token(cls, value: Any) -> Any:
-        if isinstance(value, SecretStr):
-            value = value.get_secret_value()
+        value = _secret_text(value)
         if not isinstance(value, str):
             return value
-        # Outer whitespace is a paste accident (discord.py strips it too); anything inside
-        # would end up in an HTTP header, where it is refused or injects another header.
-        value = value.strip()
-        if not value:
-            return None
+        # Anything inside would end up in an HTTP header, where it is refused or injects
+        # another header.
         bad = _bad_character(value)
         if bad:
             raise ValueError(f"contains {bad}; a token is one run of visible ASCII characters")
@@ -193,13 +199,9 @@ class Settings(BaseSettings):
     @field_validator("reply_secret", mode="before")
     @classmethod
     def _reply_secret(cls, value: Any) -> Any:
-        if isinstance(value, SecretStr):
-            value = value.get_secret_value()
+        value = _secret_text(value)  # `REPLY_SECRET=` left empty: the receiver is off
         if not isinstance(value, str):
             return value
-        value = value.strip()
-        if not value:
-            return None  # `REPLY_SECRET=` left empty: the receiver is off
         # It is a path segment of the receiver's URL: one that needs no escaping, and long
         # enough that guessing it is hopeless. The message never repeats it.
         if len(value) < MIN_REPLY_SECRET:
