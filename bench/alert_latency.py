@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import SIM_TOKEN, p50_p99, running_bot
+from bot.settings import DEFAULT_PROVIDERS
 from bot.sim import Simulator
 from rig.botharness import Harness
 
@@ -83,7 +84,15 @@ async def arrivals(
 async def measure(
     *, samples: int = 40, window_s: float = 50.0, seed: int = 3, jobs: int = 90, accounts: int = 15
 ) -> dict[str, Any]:
-    sim = Simulator(seed=seed, accounts=accounts, jobs=jobs, token=SIM_TOKEN, churn=False)
+    # The providers the bot loads by default: a job of another would never be alerted.
+    sim = Simulator(
+        seed=seed,
+        accounts=accounts,
+        jobs=jobs,
+        token=SIM_TOKEN,
+        churn=False,
+        providers=DEFAULT_PROVIDERS,
+    )
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory(prefix="opsbot-bench-") as tmp:
         async with running_bot(sim, Path(tmp), poll_interval=INTERVAL_S, manual_ticks=False) as rig:
