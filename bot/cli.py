@@ -60,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_parser("status", help="fetch every enabled provider once: queue and capacity")
     )
     sub.add_parser("check", help="validate the settings and reach each enabled provider")
+    sub.add_parser("migrate", help="bring the database's schema up to date (DATABASE_URL)")
     _simulate_options(sub.add_parser("simulate", help="run the useapi simulator as an HTTP server"))
     _bench_options(
         sub.add_parser(
@@ -173,6 +174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return asyncio.run(_status(settings, as_json=args.json))
             case "check":
                 return asyncio.run(_check(settings))
+            case "migrate":
+                return asyncio.run(_migrate(settings))
             case "demo":
                 from bot.demo import run_demo
 
@@ -204,6 +207,28 @@ async def _status(settings: Settings, *, as_json: bool) -> int:
     else:
         report.print_tables(Console(), reports, redact=settings.redact_accounts)
     return EXIT_OK if all(r.ok for r in reports) else EXIT_FAILED
+
+
+async def _migrate(settings: Settings) -> int:
+    """`opsbot migrate`: one line saying what the database held and holds now."""
+    from bot.store import SchemaTooNew, Store, StoreError  # (SQLAlchemy: only when used)
+
+    where = display_database_url(settings.database_url)
+    try:
+        before, after = await Store.upgrade(settings.database_url)
+    except SchemaTooNew as exc:
+        raise ConfigError(str(exc)) from None
+    except StoreError as exc:
+        print(f"opsbot: database {where}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as exc:  # unreachable server, wrong password, not a database…
+        print(f"opsbot: database {where}: cannot open it ({type(exc).__name__})", file=sys.stderr)
+        return EXIT_FAILED
+    if before.current:
+        print(f"✓ database {where}: {after.describe()} already (the newest)")
+    else:
+        print(f"✓ database {where}: {before.describe()} → {after.describe()} (the newest)")
+    return EXIT_OK
 
 
 async def _check(settings: Settings) -> int:

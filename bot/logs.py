@@ -48,3 +48,6 @@ def setup_logging(level: str, secrets: Iterable[str] = ()) -> None:
     root.setLevel(level)
     # httpx logs every request at INFO; that is noise for a bot polling every few seconds.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
+    # Alembic names its dialect and every revision it runs at INFO; `opsbot migrate` prints
+    # its own line, and a start-up that creates a new database says nothing of it.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))

@@ -54,19 +54,26 @@ DATABASE_CHECK_TIMEOUT = 5.0
 async def check_database(database_url: str) -> tuple[bool, str]:
     """`opsbot check`'s database line, read without creating or changing anything: (usable,
     line). Raises ConfigError when the database is of a schema this opsbot cannot use."""
-    from bot.store import SchemaTooNew, Store  # (SQLAlchemy: only for the commands using it)
+    from bot.store import SchemaTooNew, Store, StoreError  # (SQLAlchemy: only when used)
 
     where = display_database_url(database_url)
     try:
         async with asyncio.timeout(DATABASE_CHECK_TIMEOUT):
-            version = await Store.stored_schema(database_url)
+            schema = await Store.stored_schema(database_url)
     except SchemaTooNew as exc:
         raise ConfigError(str(exc)) from None
+    except StoreError as exc:
+        return False, f"✗ database {where}: {exc}"
     except Exception as exc:  # unreachable server, wrong password, not a database…
         return False, f"✗ database {where}: cannot open it ({type(exc).__name__})"
-    if version is None:
+    if schema is None or schema.empty:
         return True, f"✓ database {where}: none yet (`opsbot run` creates it)"
-    return True, f"✓ database {where}: schema version {version}"
+    if not schema.current:
+        return False, (
+            f"✗ database {where}: holds {schema.describe()}, older than this opsbot's "
+            f"(revision {schema.head}): run `opsbot migrate`"
+        )
+    return True, f"✓ database {where}: {schema.describe()} (the newest)"
 
 
 _tuned = False

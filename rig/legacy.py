@@ -223,7 +223,17 @@ def main(out: Path, pg_admin: str) -> None:
         if pg != got:
             sys.exit(f"SQLite and PostgreSQL read back differently:\n{got}\n{pg}")
         dump = subprocess.run(
-            ["pg_dump", "-h", "127.0.0.1", "-U", "postgres", "--no-owner", "--no-privileges", name],
+            [
+                "pg_dump",
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "--no-owner",
+                "--no-privileges",
+                "--inserts",
+                name,
+            ],
             check=True,
             capture_output=True,
             text=True,

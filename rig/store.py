@@ -12,8 +12,9 @@ import os
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import and_, literal, or_, select, update
+from sqlalchemy import and_, literal, or_, select, text, update
 
 from bot.alerts import DecidedState, OutboxItem
 from bot.events import Event, EventKind
@@ -46,8 +47,41 @@ async def fresh_url(backend: str, tmp_path: Path) -> str:
         ) from None
     async with engine.begin() as conn:
         await conn.run_sync(metadata.drop_all)
+        # Alembic's version table, and the hand-kept one of older databases (rig.legacy).
+        await conn.execute(text("DROP TABLE IF EXISTS alembic_version, opsbot_schema"))
     await engine.dispose()
     return PG_URL
+
+
+#: A database as opsbot left it before the revisions: hand-versioned schema 3, with one of
+#: everything in it (`rig.legacy`; tests/data/schema3/README.md).
+LEGACY_DUMPS = Path(__file__).resolve().parent.parent / "tests" / "data" / "schema3"
+
+
+async def load_legacy(url: str) -> None:
+    """Load the schema-3 dump of `url`'s backend into its (empty) database."""
+    from bot.store.database import create_engine
+
+    sql_file = "postgresql.sql" if url.startswith("postgresql") else "sqlite.sql"
+    script = (LEGACY_DUMPS / sql_file).read_text(encoding="utf-8")
+    engine, _ = create_engine(url)  # its own: the dump changes the session's settings
+    try:
+        async with engine.begin() as conn:
+            raw: Any = (await conn.get_raw_connection()).driver_connection
+            if url.startswith("postgresql"):
+                # pg_dump's psql meta-commands (`\restrict …`) are psql's, not SQL
+                sql = "\n".join(s for s in script.splitlines() if not s.startswith("\\"))
+                await raw.execute(sql)  # asyncpg: many statements, no parameters
+            else:
+                await raw.executescript(script)
+    finally:
+        await engine.dispose()
+
+
+async def stamp(store: Store, revision: str) -> None:
+    """Make the store's database say it is at `revision` (a newer opsbot's, say)."""
+    async with store.engine.begin() as conn:
+        await conn.execute(text("UPDATE alembic_version SET version_num = :r"), {"r": revision})
 
 
 def event(key: str, kind: EventKind = EventKind.JOB, provider: str = "pixverse") -> Event:

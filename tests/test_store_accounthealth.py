@@ -5,13 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import update
-
 from bot.accounts.policy import AccountState, Health, SubscriptionState
 from bot.accounts.subscription import ProviderAccounts, Subscription
 from bot.alerts import AlertState
-from bot.store import SCHEMA_VERSION, Store, schema_table
-from bot.store.schema import account_health_table, untracks_table
+from bot.store import Store
 
 NOW = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
 
@@ -40,19 +37,3 @@ async def test_health_round_trip_and_removal(store: Store) -> None:
     )
     await store.commit_health(now=NOW, batch="b", remove=[error.key])
     assert await store.load_health() == Health(subscription=sub, accounts={plain.key: plain})
-
-
-async def test_a_schema_1_database_gains_the_table(url: str) -> None:
-    store = await Store.open(url)
-    async with store.engine.begin() as conn:
-        # Schema 1 had neither table of the later versions.
-        await conn.run_sync(account_health_table.drop)
-        await conn.run_sync(untracks_table.drop)
-        await conn.execute(update(schema_table).values(version=1))
-    await store.close()
-    store = await Store.open(url)
-    try:
-        assert await store.schema_version() == SCHEMA_VERSION == 3
-        assert await store.load_health() == Health()
-    finally:
-        await store.close()

@@ -12,18 +12,19 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import update
 
 from bot import cli
 from bot.settings import Settings
-from bot.store import SCHEMA_VERSION, DatabaseGone, SchemaTooNew, Store, schema_table
+from bot.store import DatabaseGone, SchemaTooNew, Store
+from bot.store.database import head
 from rig.botharness import StartBot
 from rig.process import base_env, free_port, wait_until
-from rig.store import BACKENDS, T0, fresh_url, item
+from rig.store import BACKENDS, T0, fresh_url, item, stamp
 
+FUTURE = "9999_future"
 NEWER = (
-    f"database schema version {SCHEMA_VERSION + 1} is newer than this opsbot "
-    f"({SCHEMA_VERSION}): upgrade opsbot or point DATABASE_URL at another database"
+    f"the database holds schema revision {FUTURE}, newer than this opsbot's (revision "
+    f"{head()}): upgrade opsbot or point DATABASE_URL at another database"
 )
 
 
@@ -132,13 +133,12 @@ async def test_the_running_bot_says_the_database_is_gone(
 async def test_a_newer_schema_is_a_typed_error(backend: str, tmp_path: Path) -> None:
     url = await fresh_url(backend, tmp_path)
     s = await Store.open(url)
-    async with s.engine.begin() as conn:
-        await conn.execute(update(schema_table).values(version=SCHEMA_VERSION + 1))
+    await stamp(s, FUTURE)
     await s.close()
     with pytest.raises(SchemaTooNew) as caught:
         await Store.open(url)
     assert str(caught.value) == NEWER
-    assert (caught.value.found, caught.value.supported) == (SCHEMA_VERSION + 1, SCHEMA_VERSION)
+    assert (caught.value.found, caught.value.supported) == (f"schema revision {FUTURE}", head())
     with pytest.raises(SchemaTooNew):
         await Store.stored_schema(url)
 
@@ -148,8 +148,7 @@ def newer_database(tmp_path: Path) -> str:
 
     async def make() -> None:
         s = await Store.open(url)
-        async with s.engine.begin() as conn:
-            await conn.execute(update(schema_table).values(version=SCHEMA_VERSION + 1))
+        await stamp(s, FUTURE)
         await s.close()
 
     asyncio.run(make())

@@ -6,9 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text, update
 
-from bot.store import SCHEMA_VERSION, Store, Untrack, schema_table
+from bot.store import Untrack
 from bot.store.untracks import KEEP_UNTRACKS
 from rig.store import T0
 
@@ -56,20 +55,3 @@ async def test_an_id_the_database_cannot_hold_is_simply_not_untracked(store):
 async def test_a_bad_user_id_is_refused_before_sql(store):
     with pytest.raises(ValueError, match="not a Discord id"):
         await store.record_untrack("pixverse", "a", 0, T0)
-
-
-async def test_a_schema_1_database_is_brought_to_the_current_version(url):
-    s = await Store.open(url)
-    async with s.engine.begin() as conn:
-        # Schema 1 had neither table of the later versions.
-        await conn.execute(text("DROP TABLE job_untracks"))
-        await conn.execute(text("DROP TABLE account_health"))
-        await conn.execute(update(schema_table).values(version=1))
-    await s.close()
-    s = await Store.open(url)
-    try:
-        assert SCHEMA_VERSION == 3 and await s.schema_version() == 3
-        await s.record_untrack("pixverse", "a", USER, T0)
-        assert list(await s.untracked("pixverse", ["a"])) == ["a"]
-    finally:
-        await s.close()

@@ -5,8 +5,9 @@ asyncpg by the same code (the dialects differ only in `schema.insert` and the cl
 Everything goes through one `Store` (`facade`), so that a tick is one transaction; behind it,
 one module per concern, each a set of functions over an open connection:
 
-* `schema`      – the tables and `SCHEMA_VERSION`
-* `database`    – the engine for a URL, the SQLite file behind it, migrations
+* `schema`      – the tables (each change also a revision in `migrations/versions/`)
+* `database`    – the engine for a URL, the SQLite file behind it, the schema's revision:
+                  create, check, upgrade (Alembic, `migrations/`)
 * `codecs`      – times, Discord ids, snapshots, jobs and events as columns and back
 * `errors`      – `StoreError` and its kinds; `unstorable` tells a bad value from a bad database
 * `watchstate`  – the last snapshot, the jobs awaiting an outcome, the alert states
@@ -32,11 +33,17 @@ from bot.store.codecs import (
 from bot.store.codecs import req as _req
 from bot.store.codecs import stuck_ids as _stuck_ids
 from bot.store.codecs import to_db as _to_db
-from bot.store.errors import DatabaseGone, SchemaTooNew, StoreError, unstorable
+from bot.store.database import Schema
+from bot.store.errors import (
+    DatabaseGone,
+    SchemaOutOfDate,
+    SchemaTooNew,
+    StoreError,
+    unstorable,
+)
 from bot.store.facade import CLOSE_GRACE_SECONDS, Store
 from bot.store.outbox import PRUNE_CHUNK, HeldRow, OutboxRow
 from bot.store.schema import (
-    SCHEMA_VERSION,
     boards_table,
     leases_table,
     mentions_table,
@@ -45,7 +52,6 @@ from bot.store.schema import (
     outbox_table,
     pending_table,
     routes_table,
-    schema_table,
     snapshots_table,
     states_table,
 )
@@ -55,13 +61,14 @@ from bot.store.watchstate import PendingJob, WatchState
 __all__ = [
     "CLOSE_GRACE_SECONDS",
     "PRUNE_CHUNK",
-    "SCHEMA_VERSION",
     "_CLAIM_LOCK",
     "Board",
     "DatabaseGone",
     "HeldRow",
     "OutboxRow",
     "PendingJob",
+    "Schema",
+    "SchemaOutOfDate",
     "SchemaTooNew",
     "Snowflake",
     "Store",
@@ -84,7 +91,6 @@ __all__ = [
     "pending_table",
     "refused_text",
     "routes_table",
-    "schema_table",
     "snapshots_table",
     "states_table",
     "unstorable",

@@ -4,21 +4,31 @@ from __future__ import annotations
 
 from sqlalchemy.exc import DataError
 
-from bot.store.schema import SCHEMA_VERSION
-
 
 class StoreError(Exception):
     """The database cannot be used as it is. The message is one line for a human."""
 
 
 class SchemaTooNew(StoreError):
-    """The database was written by a newer opsbot (its schema version is higher than ours)."""
+    """The database was written by a newer opsbot: its schema revision is not one this opsbot
+    knows. `found` says what it holds, `supported` is this opsbot's newest revision."""
 
-    def __init__(self, found: int, supported: int = SCHEMA_VERSION) -> None:
+    def __init__(self, found: str, supported: str) -> None:
         super().__init__(
-            f"database schema version {found} is newer than this opsbot "
-            f"({supported}): upgrade opsbot or point DATABASE_URL at another "
-            f"database"
+            f"the database holds {found}, newer than this opsbot's (revision {supported}): "
+            f"upgrade opsbot or point DATABASE_URL at another database"
+        )
+        self.found = found
+        self.supported = supported
+
+
+class SchemaOutOfDate(StoreError):
+    """The database holds an older schema than this opsbot's: `opsbot migrate` upgrades it."""
+
+    def __init__(self, found: str, supported: str) -> None:
+        super().__init__(
+            f"the database holds {found}, older than this opsbot's (revision {supported}): "
+            f"run `opsbot migrate` to upgrade it (back it up first)"
         )
         self.found = found
         self.supported = supported

@@ -44,6 +44,7 @@ from bot.store import (
 )
 from bot.store.boards import Board
 from bot.store.codecs import check_id, refused_text
+from bot.store.database import Schema
 from bot.store.errors import DatabaseGone
 from bot.store.outbox import PRUNE_CHUNK, HeldRow, OutboxRow, check_items, queue
 from bot.store.untracks import Untrack
@@ -95,13 +96,15 @@ class Store:
 
     @classmethod
     async def open(cls, database_url: str, *, echo: bool = False) -> Store:
-        """Connect, create or migrate the schema. Safe when another replica does the same."""
+        """Connect; create a new database's tables at the newest revision, or check that an
+        existing one is at it (`SchemaOutOfDate`, `SchemaTooNew` otherwise: see
+        `bot.store.database`). Safe when another replica does the same."""
         engine, file = database.create_engine(database_url, echo=echo)
         store = cls(engine, file=file)
         if engine.dialect.name == "sqlite":
             event.listen(engine.sync_engine, "connect", store._on_sqlite_connect)
         try:
-            await database.migrate(engine)
+            await database.prepare(engine)
             if file is not None:
                 store._identity = database.file_identity(file)
         except BaseException:
@@ -110,10 +113,22 @@ class Store:
         return store
 
     @classmethod
-    async def stored_schema(cls, database_url: str) -> int | None:
-        """The schema version at `database_url`, read without changing anything (None: no
-        opsbot database there yet). Raises SchemaTooNew when this opsbot cannot use it."""
+    async def stored_schema(cls, database_url: str) -> Schema | None:
+        """What the database at `database_url` holds, read without changing anything (None:
+        no database there yet). Raises SchemaTooNew when this opsbot cannot use it."""
         return await database.stored_schema(database_url)
+
+    @classmethod
+    async def upgrade(cls, database_url: str) -> tuple[Schema, Schema]:
+        """`opsbot migrate`: bring the database at `database_url` (created when there is none)
+        to the newest revision. Returns what it held before and after."""
+        engine, _ = database.create_engine(database_url)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine.sync_engine, "connect", database.sqlite_pragmas)
+        try:
+            return await database.upgrade(engine)
+        finally:
+            await engine.dispose()
 
     def problem(self) -> str | None:
         """Why the database cannot be used any more, as far as can be told without a query
@@ -154,9 +169,10 @@ class Store:
             log.debug("store operation failed: %s", exc, exc_info=exc)
 
     @_uncancelled
-    async def schema_version(self) -> int:
+    async def schema(self) -> Schema:
+        """What the database holds now (`Schema.current` once open)."""
         async with self.engine.connect() as conn:
-            return await database.schema_version(conn)
+            return await database.schema_of(conn)
 
     def refuses(self, text: str | None) -> bool:
         """Whether this database cannot hold `text` in a text column (see `refused_text`)."""

@@ -1,6 +1,6 @@
-"""The tables, their version, and the one INSERT that speaks both dialects.
+"""The tables, and the one INSERT that speaks both dialects. Every change to them is also a
+revision in `bot/store/migrations/versions/` (tests/test_migrations.py compares the two).
 
-* `opsbot_schema`   – one row: the schema version (created or migrated at `Store.open`)
 * `watch_snapshots` – the last committed snapshot per provider (+ the ids reported stuck)
 * `watch_pending`   – jobs that left the executing list and still await an outcome
 * `alert_states`    – flap-damping / announced state per provider and scope
@@ -8,10 +8,10 @@
 * `alert_routes`, `alert_mentions`, `alert_mutes` – the `/alerts` configuration
 * `board_messages`  – the `/board` messages the bot edits every tick
 * `leases`          – who leads a named job (one watcher per provider across replicas)
-* `job_untracks`    – jobs untracked from Discord (`/cancel`): who and when (schema 2)
+* `job_untracks`    – jobs untracked from Discord (`/cancel`): who and when
 * `account_health`  – the account checks: per account its error state, expiry and the expiry
                       warned about; the subscription under provider `useapi` (account "")
-                      (schema 3)
+* `alembic_version` – the schema's revision (Alembic's own table)
 """
 
 from __future__ import annotations
@@ -37,21 +37,12 @@ from sqlalchemy.sql.dml import Insert
 
 from bot.store.codecs import Snowflake
 
-SCHEMA_VERSION = 3
-
 _ID = BigInteger().with_variant(Integer(), "sqlite")  # autoincrement on both
 
 #: Keys per `IN (...)`: well inside every driver's limit on bound parameters.
 IN_CHUNK = 500
 
 metadata = MetaData()
-
-schema_table = Table(
-    "opsbot_schema",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),
-    Column("version", Integer, nullable=False),
-)
 
 snapshots_table = Table(
     "watch_snapshots",

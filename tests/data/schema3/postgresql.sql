@@ -2,7 +2,7 @@
 -- PostgreSQL database dump
 --
 
-\restrict cvF54DaEkimFvtnHeUHK9vAzHnHOuy0g1E0I6mlR209UqvzmnZ0N3ZKYDdP0gTz
+\restrict MghguxtwGVDHuol1rwlgkHbhUcQLnaO9l0gniW1s3gz7y6CcOkeqUPeOxSJjRgK
 
 -- Dumped from database version 15.20 (Debian 15.20-0+deb12u1)
 -- Dumped by pg_dump version 15.20 (Debian 15.20-0+deb12u1)
@@ -222,115 +222,91 @@ ALTER TABLE ONLY public.alert_outbox ALTER COLUMN id SET DEFAULT nextval('public
 -- Data for Name: account_health; Type: TABLE DATA; Schema: public; Owner: -
 --
 
-COPY public.account_health (provider, account, raw, streak, since, announced, episode, error, expires, warned, data, checked_at) FROM stdin;
-pixverse	a@b.c	ok	1048576	\N	\N	0	re-add the account	2026-12-02 12:00:00	\N	\N	2026-11-30 12:00:00
-useapi		ok	1048576	\N	\N	0	\N	\N	\N	{"active":true,"providers":[["PixVerse API",2,1,0]]}	2026-11-30 12:00:00
-\.
+INSERT INTO public.account_health VALUES ('pixverse', 'a@b.c', 'ok', 1048576, NULL, NULL, 0, 're-add the account', '2026-12-02 12:00:00', NULL, NULL, '2026-11-30 12:00:00');
+INSERT INTO public.account_health VALUES ('useapi', '', 'ok', 1048576, NULL, NULL, 0, NULL, NULL, NULL, '{"active":true,"providers":[["PixVerse API",2,1,0]]}', '2026-11-30 12:00:00');
 
 
 --
 -- Data for Name: alert_mentions; Type: TABLE DATA; Schema: public; Owner: -
 --
 
-COPY public.alert_mentions (kind, provider, role_id) FROM stdin;
-upstream		1200000000000000103
-\.
+INSERT INTO public.alert_mentions VALUES ('upstream', '', 1200000000000000103);
 
 
 --
 -- Data for Name: alert_mutes; Type: TABLE DATA; Schema: public; Owner: -
 --
 
-COPY public.alert_mutes (provider, kind, until, reason, created_at) FROM stdin;
-pixverse	capacity	2028-01-04 12:00:00	noisy	2026-11-30 19:41:53.559576
-\.
+INSERT INTO public.alert_mutes VALUES ('pixverse', 'capacity', '2028-01-04 12:00:00', 'noisy', '2026-11-30 19:44:31.923528');
 
 
 --
 -- Data for Name: alert_outbox; Type: TABLE DATA; Schema: public; Owner: -
 --
 
-COPY public.alert_outbox (id, key, provider, kind, batch, channel_id, mention_role_id, event, state, attempts, created_at, next_attempt_at, claimed_by, claimed_until, last_error, sent_message_id, sent_at) FROM stdin;
-2	job:pixverse:pending:failed	pixverse	job	pixverse:2026-11-30T12:00:00+00:00	1200000000000000101	1200000000000000103	{"key":"job:pixverse:pending:failed","kind":"job","provider":"pixverse","word":"failed","at":"2026-11-30T12:00:00+00:00","job_id":"user:1-pixverse:a@b.c-video:7","account":"a@b.c","detail":"failed detail","urls":["https://media.example/7.mp4"],"extra":{"kind":"video"}}	pending	0	2026-11-30 12:00:00	2026-11-30 12:00:00	\N	\N	\N	\N	\N
-4	job:pixverse:muted:moderated	pixverse	job	pixverse:2026-11-30T12:00:00+00:00	\N	\N	{"key":"job:pixverse:muted:moderated","kind":"job","provider":"pixverse","word":"moderated","at":"2026-11-30T12:00:00+00:00","job_id":"user:1-pixverse:a@b.c-video:7","account":"a@b.c","detail":"moderated detail","urls":["https://media.example/7.mp4"],"extra":{"kind":"video"}}	muted	0	2026-11-30 12:00:00	2026-11-30 12:00:00	\N	\N	\N	\N	\N
-5	job:pixverse:unrouted:unknown	pixverse	job	pixverse:2026-11-30T12:00:00+00:00	\N	\N	{"key":"job:pixverse:unrouted:unknown","kind":"job","provider":"pixverse","word":"unknown","at":"2026-11-30T12:00:00+00:00","job_id":"user:1-pixverse:a@b.c-video:7","account":"a@b.c","detail":"unknown detail","urls":["https://media.example/7.mp4"],"extra":{"kind":"video"}}	unrouted	0	2026-11-30 12:00:00	2026-11-30 12:00:00	\N	\N	\N	\N	\N
-1	job:pixverse:sent:completed	pixverse	job	pixverse:2026-11-30T12:00:00+00:00	1200000000000000101	\N	{"key":"job:pixverse:sent:completed","kind":"job","provider":"pixverse","word":"completed","at":"2026-11-30T12:00:00+00:00","job_id":"user:1-pixverse:a@b.c-video:7","account":"a@b.c","detail":"completed detail","urls":["https://media.example/7.mp4"],"extra":{"kind":"video"}}	sent	0	2026-11-30 12:00:00	2026-11-30 12:00:00	\N	\N	\N	1200000000000000999	2026-11-30 12:00:00
-3	capacity:pixverse:a@b.c:3:exhausted	pixverse	capacity	pixverse:2026-11-30T12:00:00+00:00	1200000000000000102	\N	{"key":"capacity:pixverse:a@b.c:3:exhausted","kind":"capacity","provider":"pixverse","word":"exhausted","at":"2026-11-30T12:00:00+00:00","job_id":null,"account":"a@b.c","detail":"exhausted detail","urls":["https://media.example/7.mp4"],"extra":{"kind":"video"}}	held	0	2026-11-30 12:00:00	2026-11-30 12:00:00	\N	\N	403 Missing Permissions	\N	\N
-\.
+INSERT INTO public.alert_outbox VALUES (2, 'job:pixverse:pending:failed', 'pixverse', 'job', 'pixverse:2026-11-30T12:00:00+00:00', 1200000000000000101, 1200000000000000103, '{"key":"job:pixverse:pending:failed","kind":"job","provider":"pixverse","word":"failed","at":"2026-11-30T12:00:00+00:00","job_id":"user:1-pixverse:a@b.c-video:7","account":"a@b.c","detail":"failed detail","urls":["https://media.example/7.mp4"],"extra":{"kind":"video"}}', 'pending', 0, '2026-11-30 12:00:00', '2026-11-30 12:00:00', NULL, NULL, NULL, NULL, NULL);
+INSERT INTO public.alert_outbox VALUES (4, 'job:pixverse:muted:moderated', 'pixverse', 'job', 'pixverse:2026-11-30T12:00:00+00:00', NULL, NULL, '{"key":"job:pixverse:muted:moderated","kind":"job","provider":"pixverse","word":"moderated","at":"2026-11-30T12:00:00+00:00","job_id":"user:1-pixverse:a@b.c-video:7","account":"a@b.c","detail":"moderated detail","urls":["https://media.example/7.mp4"],"extra":{"kind":"video"}}', 'muted', 0, '2026-11-30 12:00:00', '2026-11-30 12:00:00', NULL, NULL, NULL, NULL, NULL);
+INSERT INTO public.alert_outbox VALUES (5, 'job:pixverse:unrouted:unknown', 'pixverse', 'job', 'pixverse:2026-11-30T12:00:00+00:00', NULL, NULL, '{"key":"job:pixverse:unrouted:unknown","kind":"job","provider":"pixverse","word":"unknown","at":"2026-11-30T12:00:00+00:00","job_id":"user:1-pixverse:a@b.c-video:7","account":"a@b.c","detail":"unknown detail","urls":["https://media.example/7.mp4"],"extra":{"kind":"video"}}', 'unrouted', 0, '2026-11-30 12:00:00', '2026-11-30 12:00:00', NULL, NULL, NULL, NULL, NULL);
+INSERT INTO public.alert_outbox VALUES (1, 'job:pixverse:sent:completed', 'pixverse', 'job', 'pixverse:2026-11-30T12:00:00+00:00', 1200000000000000101, NULL, '{"key":"job:pixverse:sent:completed","kind":"job","provider":"pixverse","word":"completed","at":"2026-11-30T12:00:00+00:00","job_id":"user:1-pixverse:a@b.c-video:7","account":"a@b.c","detail":"completed detail","urls":["https://media.example/7.mp4"],"extra":{"kind":"video"}}', 'sent', 0, '2026-11-30 12:00:00', '2026-11-30 12:00:00', NULL, NULL, NULL, 1200000000000000999, '2026-11-30 12:00:00');
+INSERT INTO public.alert_outbox VALUES (3, 'capacity:pixverse:a@b.c:3:exhausted', 'pixverse', 'capacity', 'pixverse:2026-11-30T12:00:00+00:00', 1200000000000000102, NULL, '{"key":"capacity:pixverse:a@b.c:3:exhausted","kind":"capacity","provider":"pixverse","word":"exhausted","at":"2026-11-30T12:00:00+00:00","job_id":null,"account":"a@b.c","detail":"exhausted detail","urls":["https://media.example/7.mp4"],"extra":{"kind":"video"}}', 'held', 0, '2026-11-30 12:00:00', '2026-11-30 12:00:00', NULL, NULL, '403 Missing Permissions', NULL, NULL);
 
 
 --
 -- Data for Name: alert_routes; Type: TABLE DATA; Schema: public; Owner: -
 --
 
-COPY public.alert_routes (kind, provider, channel_id, updated_at) FROM stdin;
-job		1200000000000000101	2026-11-30 19:41:53.542434
-capacity	pixverse	1200000000000000102	2026-11-30 19:41:53.551807
-\.
+INSERT INTO public.alert_routes VALUES ('job', '', 1200000000000000101, '2026-11-30 19:44:31.915364');
+INSERT INTO public.alert_routes VALUES ('capacity', 'pixverse', 1200000000000000102, '2026-11-30 19:44:31.91979');
 
 
 --
 -- Data for Name: alert_states; Type: TABLE DATA; Schema: public; Owner: -
 --
 
-COPY public.alert_states (provider, scope, raw, streak, since, announced, episode, updated_at) FROM stdin;
-pixverse	capacity:a@b.c	full	1048576	2026-11-30 12:00:00	full	3	2026-11-30 12:00:00
-pixverse	upstream	ok	2	2026-11-29 12:00:00	\N	1	2026-11-30 12:00:00
-\.
+INSERT INTO public.alert_states VALUES ('pixverse', 'capacity:a@b.c', 'full', 1048576, '2026-11-30 12:00:00', 'full', 3, '2026-11-30 12:00:00');
+INSERT INTO public.alert_states VALUES ('pixverse', 'upstream', 'ok', 2, '2026-11-29 12:00:00', NULL, 1, '2026-11-30 12:00:00');
 
 
 --
 -- Data for Name: board_messages; Type: TABLE DATA; Schema: public; Owner: -
 --
 
-COPY public.board_messages (message_id, channel_id, guild_id, provider, created_at) FROM stdin;
-1200000000000000555	1200000000000000101	1200000000000000104		2026-11-30 19:41:53.571329
-\.
+INSERT INTO public.board_messages VALUES (1200000000000000555, 1200000000000000101, 1200000000000000104, '', '2026-11-30 19:44:31.934976');
 
 
 --
 -- Data for Name: job_untracks; Type: TABLE DATA; Schema: public; Owner: -
 --
 
-COPY public.job_untracks (provider, job_id, by_user, at) FROM stdin;
-pixverse	user:1-pixverse:a@b.c-image:8	1200000000000000105	2026-11-30 12:00:00
-\.
+INSERT INTO public.job_untracks VALUES ('pixverse', 'user:1-pixverse:a@b.c-image:8', 1200000000000000105, '2026-11-30 12:00:00');
 
 
 --
 -- Data for Name: leases; Type: TABLE DATA; Schema: public; Owner: -
 --
 
-COPY public.leases (name, holder, until) FROM stdin;
-watch:pixverse	replica-1	2028-01-04 12:00:00
-\.
+INSERT INTO public.leases VALUES ('watch:pixverse', 'replica-1', '2028-01-04 12:00:00');
 
 
 --
 -- Data for Name: opsbot_schema; Type: TABLE DATA; Schema: public; Owner: -
 --
 
-COPY public.opsbot_schema (id, version) FROM stdin;
-1	3
-\.
+INSERT INTO public.opsbot_schema VALUES (1, 3);
 
 
 --
 -- Data for Name: watch_pending; Type: TABLE DATA; Schema: public; Owner: -
 --
 
-COPY public.watch_pending (provider, job_id, job, left_at, attempts, last_error) FROM stdin;
-pixverse	user:1-pixverse:x@y.z-video:3	["user:1-pixverse:x@y.z-video:3","video","x@y.z",1796040000.0,5,null]	2026-11-30 11:58:00	2	HTTP 503
-\.
+INSERT INTO public.watch_pending VALUES ('pixverse', 'user:1-pixverse:x@y.z-video:3', '["user:1-pixverse:x@y.z-video:3","video","x@y.z",1796040000.0,5,null]', '2026-11-30 11:58:00', 2, 'HTTP 503');
 
 
 --
 -- Data for Name: watch_snapshots; Type: TABLE DATA; Schema: public; Owner: -
 --
 
-COPY public.watch_snapshots (provider, taken_at, data, stuck, updated_at) FROM stdin;
-pixverse	2026-11-30 12:00:00	{"v":1,"t":1796040000.0,"j":[["user:1-pixverse:a@b.c-video:7","video","a@b.c",1796036400.0,3600,null],["user:1-pixverse:a@b.c-image:8","image","a@b.c",null,42,"v4"]],"a":[["a@b.c",2,2,0],["x@y.z",5,0,null]]}	["user:1-pixverse:a@b.c-video:7"]	2026-11-30 12:00:00
-\.
+INSERT INTO public.watch_snapshots VALUES ('pixverse', '2026-11-30 12:00:00', '{"v":1,"t":1796040000.0,"j":[["user:1-pixverse:a@b.c-video:7","video","a@b.c",1796036400.0,3600,null],["user:1-pixverse:a@b.c-image:8","image","a@b.c",null,42,"v4"]],"a":[["a@b.c",2,2,0],["x@y.z",5,0,null]]}', '["user:1-pixverse:a@b.c-video:7"]', '2026-11-30 12:00:00');
 
 
 --
@@ -484,5 +460,5 @@ CREATE INDEX ix_job_untracks_at ON public.job_untracks USING btree (at);
 -- PostgreSQL database dump complete
 --
 
-\unrestrict cvF54DaEkimFvtnHeUHK9vAzHnHOuy0g1E0I6mlR209UqvzmnZ0N3ZKYDdP0gTz
+\unrestrict MghguxtwGVDHuol1rwlgkHbhUcQLnaO9l0gniW1s3gz7y6CcOkeqUPeOxSJjRgK
 
