@@ -39,6 +39,7 @@ from bot.providers.parse import (
     opt_int,
     opt_str,
     outcome_from_word,
+    reply_ref_of,
 )
 
 NAME: Final = "minimax"
@@ -131,6 +132,7 @@ def parse_video(body: Any, job_id: str) -> JobResult:
         error=message if outcome in (Outcome.FAILED, Outcome.MODERATED) else None,
         raw_status=raw,
         extra={"percent": str(percent)} if percent is not None else {},
+        reply_ref=reply_ref_of(video),
     )
 
 
