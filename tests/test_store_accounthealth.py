@@ -52,7 +52,7 @@ async def test_a_schema_1_database_gains_the_table(url: str) -> None:
     await store.close()
     store = await Store.open(url)
     try:
-        assert await store.schema_version() == SCHEMA_VERSION == 3
+        assert await store.schema_version() == SCHEMA_VERSION == 4
         assert await store.load_health() == Health()
     finally:
         await store.close()

@@ -68,7 +68,7 @@ async def test_a_schema_1_database_is_brought_to_the_current_version(url):
     await s.close()
     s = await Store.open(url)
     try:
-        assert SCHEMA_VERSION == 3 and await s.schema_version() == 3
+        assert SCHEMA_VERSION == 4 and await s.schema_version() == 4
         await s.record_untrack("pixverse", "a", USER, T0)
         assert list(await s.untracked("pixverse", ["a"])) == ["a"]
     finally:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import inspect, select, update
+from sqlalchemy import inspect, select, text, update
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -25,6 +25,8 @@ from bot.store.schema import (
     account_health_table,
     insert,
     metadata,
+    notify_table,
+    outbox_table,
     schema_table,
     untracks_table,
 )
@@ -37,7 +39,18 @@ MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: lambda conn: untracks_table.create(conn, checkfirst=True),
     # 3: the account checks' table (create_all has made it already; this says so).
     3: lambda conn: account_health_table.create(conn, checkfirst=True),
+    # 4: `/alerts notify` (`alert_notify`, made by create_all) and the outbox's `dm` column,
+    # which create_all does not add to an existing table.
+    4: lambda conn: _add_outbox_dm(conn),
 }
+
+
+def _add_outbox_dm(conn: Connection) -> None:
+    notify_table.create(conn, checkfirst=True)
+    if "dm" not in {c["name"] for c in inspect(conn).get_columns(outbox_table.name)}:
+        conn.execute(
+            text(f"ALTER TABLE {outbox_table.name} ADD COLUMN dm INTEGER NOT NULL DEFAULT 0")
+        )
 
 
 def create_engine(database_url: str, *, echo: bool = False) -> tuple[AsyncEngine, str | None]:

@@ -12,6 +12,8 @@
 * `account_health`  – the account checks: per account its error state, expiry and the expiry
                       warned about; the subscription under provider `useapi` (account "")
                       (schema 3)
+* `alert_notify`    – `/alerts notify`: per Discord user how they are told of their own jobs;
+                      and `alert_outbox.dm` marks a direct message to that user (schema 4)
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from sqlalchemy.sql.dml import Insert
 
 from bot.store.codecs import Snowflake
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _ID = BigInteger().with_variant(Integer(), "sqlite")  # autoincrement on both
 
@@ -109,6 +111,8 @@ outbox_table = Table(
     Column("last_error", Text),
     Column("sent_message_id", Snowflake),
     Column("sent_at", DateTime),
+    # 1: a direct message to user `channel_id` (schema 4; older rows are channel posts)
+    Column("dm", Integer, nullable=False, default=0, server_default="0"),
     UniqueConstraint("key", name="uq_alert_outbox_key"),
     Index("ix_alert_outbox_due", "state", "next_attempt_at"),
     Index("ix_alert_outbox_batch", "batch"),
@@ -191,6 +195,15 @@ account_health_table = Table(
     Column("data", Text),  # the subscription's reading, JSON
     Column("checked_at", DateTime),
     PrimaryKeyConstraint("provider", "account"),
+)
+
+
+notify_table = Table(
+    "alert_notify",
+    metadata,
+    Column("user_id", Snowflake, primary_key=True, autoincrement=False),
+    Column("how", String(16), nullable=False),  # a `bot.alerts.Notify`
+    Column("updated_at", DateTime, nullable=False),
 )
 
 
