@@ -27,7 +27,7 @@ BOB = 1200000000000000601
 ROLE = 1200000000000000777
 HOOK = "https://hooks.example/useapi"
 DM_OPEN = r"POST /users/@me/channels$"
-NO_PINGS = {"parse": []}
+NO_PINGS: JSON = {"parse": []}
 
 
 async def run(
