@@ -4,16 +4,17 @@ direct message."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.alerts import AlertConfig, Mute, OutboxItem, job_event, plan, stuck_event
-from bot.delivery import Deliverer, DeliveryFailed
+from bot.delivery import Deliverer, DeliveryFailed, nonce_for
 from bot.events import Event, EventKind
 from bot.models import (
     MAX_REPLY_REF,
@@ -332,3 +333,25 @@ async def test_a_deliverer_without_dms_gives_them_up(store: Store) -> None:
     assert (report.sent, report.failed) == (1, 1)
     row = await store.outbox_row("k#dm")
     assert row is not None and row["last_error"] == "this deliverer sends no direct messages"
+
+
+async def test_a_dm_cut_short_by_a_crash_goes_again_as_the_same_group(store: Store) -> None:
+    """Killed after Discord took the DM but before it was marked sent: after the lease the same
+    user gets the same events again (the cog's nonce, made from them, lets Discord drop it)."""
+    await queue_dm(store)
+    posts = Posts()
+    lease = timedelta(seconds=60)
+
+    async def dm_then_die(user_id: int, events: Sequence[Event]) -> int:
+        await posts.send_dm(user_id, events)
+        raise asyncio.CancelledError  # the process is killed here
+
+    with pytest.raises(asyncio.CancelledError):
+        await Deliverer(store, posts.send, send_dm=dm_then_die, lease=lease).run_once(NOW)
+    again = Deliverer(store, posts.send, send_dm=posts.send_dm, lease=lease)
+    assert (await again.run_once(NOW + timedelta(seconds=30))).claimed == 0
+    assert (await again.run_once(NOW + timedelta(seconds=61))).sent == 1
+    assert posts.dms == [(USER, ["k"]), (USER, ["k"])]
+    assert posts.channel == [(100, ["k"])]  # the channel post was not held back, nor repeated
+    # the cog's DM nonce is the row's key's, not the channel post's
+    assert nonce_for(["k#dm"]) != nonce_for(["k"])
