@@ -215,13 +215,21 @@ class DeliveryCog(commands.Cog, name="Delivery"):
         return int(message.id)
 
 
+#: The most users one message mentions: each `<@id> ` is up to 24 characters, and the content
+#: holds 2,000 (Discord also takes at most 100 users in `allowed_mentions`). A tick that
+#: finishes more people's jobs at once pings the first this many; every embed still names its
+#: person.
+MAX_USER_MENTIONS = 50
+
+
 def mentions(
     role_id: int | None, events: Sequence[Event]
 ) -> tuple[str | None, discord.AllowedMentions]:
     """A message's content and what it may ping: the configured role, and the users whose own
-    jobs are among `events` (`Event.mention_user_id`, decided by the alert policy), exactly
-    those and never everyone."""
+    jobs are among `events` (`Event.mention_user_id`, decided by the alert policy; at most
+    `MAX_USER_MENTIONS`), exactly those and never everyone."""
     users = list(dict.fromkeys(e.mention_user_id for e in events if e.mention_user_id))
+    users = users[:MAX_USER_MENTIONS]
     parts = ([f"<@&{role_id}>"] if role_id is not None else []) + [f"<@{u}>" for u in users]
     if not parts:
         return None, discord.AllowedMentions.none()

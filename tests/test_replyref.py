@@ -30,6 +30,7 @@ from bot.providers.parse import reply_ref_of
 from bot.snowflake import MAX_SNOWFLAKE
 from bot.store import Store
 from bot.store.codecs import decode_event, decode_snapshot, encode_event, encode_snapshot
+from cogs.delivery import MAX_USER_MENTIONS, mentions
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 USER = 222_333_444_555_666_777
@@ -355,3 +356,20 @@ async def test_a_dm_cut_short_by_a_crash_goes_again_as_the_same_group(store: Sto
     assert posts.channel == [(100, ["k"])]  # the channel post was not held back, nor repeated
     # the cog's DM nonce is the row's key's, not the channel post's
     assert nonce_for(["k#dm"]) != nonce_for(["k"])
+
+
+def test_a_message_mentions_at_most_fifty_people_within_the_content_limit() -> None:
+    many = [
+        replace(ev(f"discord:{u}"), key=f"k{u}", mention_user_id=u)
+        for u in range(MAX_SNOWFLAKE - 59, MAX_SNOWFLAKE + 1)  # 60 people, 20-digit ids
+    ]
+    content, allowed = mentions(1 << 63, many)
+    assert content is not None and len(content) <= 2000
+    wanted = [e.mention_user_id for e in many[:MAX_USER_MENTIONS]]
+    assert content == " ".join([f"<@&{1 << 63}>"] + [f"<@{u}>" for u in wanted])
+    assert dict(allowed.to_dict()) == {"parse": [], "users": wanted, "roles": [1 << 63]}
+    assert MAX_USER_MENTIONS == 50
+    # exactly fifty: all of them
+    content, allowed = mentions(None, many[:50])
+    assert dict(allowed.to_dict()) == {"parse": [], "users": wanted}
+    assert dict(mentions(None, [ev("x")])[1].to_dict()) == {"parse": []}
