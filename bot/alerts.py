@@ -15,13 +15,13 @@ persists what it returns. Three rooms:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
 from bot import errors
 from bot.events import AlertWord, Event, EventKind
-from bot.models import Job, JobResult, Outcome
+from bot.models import Job, JobResult, Outcome, discord_user
 from bot.text import fmt_duration
 
 # Raw conditions a state machine observes.
@@ -239,6 +239,9 @@ def job_event(
     if job is not None and job.started is not None:
         extra[job.start_label] = job.started.isoformat()
     account = (result.account if result is not None else None) or (job.account if job else None)
+    reply_ref = (job.reply_ref if job is not None else None) or (
+        result.reply_ref if result is not None else None
+    )
     return Event(
         key=job_key(provider, job_id, outcome.value),
         kind=EventKind.JOB,
@@ -250,6 +253,7 @@ def job_event(
         detail=detail if detail is not None else (result.error if result is not None else None),
         urls=result.urls if result is not None else (),
         extra=extra,
+        reply_ref=reply_ref,
     )
 
 
@@ -271,6 +275,7 @@ def stuck_event(provider: str, job: Job, elapsed_seconds: float, *, now: datetim
         account=job.account,
         detail=f"{job.elapsed_words} {fmt_duration(elapsed_seconds)}",
         extra=extra,
+        reply_ref=job.reply_ref,
     )
 
 
@@ -313,22 +318,41 @@ class Mention:
     role_id: int
 
 
+#: How a member is told of their own jobs (`/alerts notify`): mentioned in the channel alert,
+#: sent a direct message (the channel alert then pings nobody), or not at all.
+Notify = Literal["mention", "dm", "off"]
+NOTIFY_CHOICES: tuple[Notify, ...] = ("mention", "dm", "off")
+#: What a member who never chose gets.
+DEFAULT_NOTIFY: Notify = "mention"
+
+
 @dataclass(frozen=True, slots=True)
 class AlertConfig:
     routes: tuple[Route, ...] = ()
     mutes: tuple[Mute, ...] = ()
     mentions: tuple[Mention, ...] = ()
+    #: `/alerts notify` choices by Discord user id (a user not in it: `DEFAULT_NOTIFY`).
+    notify: Mapping[int, Notify] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class OutboxItem:
     """One event as the outbox will hold it. `state` is `pending` (to be posted), `muted`
-    (recorded, never posted) or `unrouted` (no channel configured: recorded, never posted)."""
+    (recorded, never posted) or `unrouted` (no channel configured: recorded, never posted).
+
+    `dm`: a direct message to user `channel_id` (the person whose job it is), a row of its
+    own beside the channel alert, so each is delivered (and may fail) on its own."""
 
     event: Event
     channel_id: int | None
     mention_role_id: int | None
     state: DecidedState
+    dm: bool = False
+
+    @property
+    def key(self) -> str:
+        """The outbox row's key: the event's, and for the direct message that plus `#dm`."""
+        return f"{self.event.key}#dm" if self.dm else self.event.key
 
 
 def _most_specific(event: Event, rules: Iterable[Route | Mention]) -> Route | Mention | None:
@@ -367,17 +391,36 @@ def plan(
 
     Muted events are dropped but recorded (state `muted`, never queued for later); so are
     events with no channel at all (`unrouted`). Either way their key is taken, so the same
-    happening is not posted later by a re-run."""
+    happening is not posted later by a re-run.
+
+    A job event whose `reply_ref` names a Discord user (`discord:<id>`) tells that user as
+    they chose (`notify_for`): `mention` puts them on the event (`mention_user_id`: the channel
+    message pings them), `dm` adds a direct-message item (the channel alert pings nobody), `off`
+    neither. A muted event's direct message is muted too; one with no channel still goes."""
     items: list[OutboxItem] = []
     for event in events:
         channel = route_for(event, config.routes, default_channel)
         mention = mention_for(event, config.mentions)
+        muted = is_muted(event, config.mutes, now)
         state: DecidedState
-        if is_muted(event, config.mutes, now):
+        if muted:
             state = "muted"
         elif channel is None:
             state = "unrouted"
         else:
             state = "pending"
+        user = discord_user(event.reply_ref) if event.kind is EventKind.JOB else None
+        how = notify_for(user, config)
+        if how == "mention":
+            event = replace(event, mention_user_id=user)
         items.append(OutboxItem(event, channel, mention, state))
+        if how == "dm" and user is not None:
+            items.append(OutboxItem(event, user, None, "muted" if muted else "pending", dm=True))
     return items
+
+
+def notify_for(user: int | None, config: AlertConfig) -> Notify | None:
+    """How `user` is told of their job (None: there is nobody to tell)."""
+    if user is None:
+        return None
+    return config.notify.get(user, DEFAULT_NOTIFY)

@@ -36,8 +36,11 @@ from bot.store import OutboxRow, Store, StoreError
 
 log = logging.getLogger(__name__)
 
-#: `send(channel_id, events, mention_role_id) -> message id`
+#: `send(channel_id, events, mention_role_id) -> message id`; the users it mentions are the
+#: events' own `mention_user_id`s.
 SendFn = Callable[[int, Sequence[Event], int | None], Awaitable[int]]
+#: `send_dm(user_id, events) -> message id`: the direct message to the person who asked.
+SendDmFn = Callable[[int, Sequence[Event]], Awaitable[int]]
 
 #: Statuses that mean "this channel is wrong or closed to us": hold until the route is fixed.
 HOLD_STATUSES = frozenset({403, 404})
@@ -101,6 +104,7 @@ class Group:
     mention_role_id: int | None
     batch: str
     rows: tuple[OutboxRow, ...]
+    dm: bool = False  # a direct message to user `channel_id`
 
     @property
     def keys(self) -> list[str]:
@@ -116,13 +120,15 @@ class Group:
 
 
 def group_rows(rows: Iterable[OutboxRow]) -> list[Group]:
-    """One group per (channel, tick batch, mention), in order of their first row."""
-    groups: dict[tuple[int, str, int | None], list[OutboxRow]] = {}
+    """One group per (channel, tick batch, mention, direct message or not), in order of their
+    first row. The users a message mentions are its own events' (`Event.mention_user_id`), so
+    no message mentions someone whose job is not in it."""
+    groups: dict[tuple[int, str, int | None, bool], list[OutboxRow]] = {}
     for r in sorted(rows, key=lambda r: r.id):
-        groups.setdefault((r.channel_id, r.batch, r.mention_role_id), []).append(r)
+        groups.setdefault((r.channel_id, r.batch, r.mention_role_id, r.dm), []).append(r)
     return [
-        Group(channel_id=c, mention_role_id=m, batch=b, rows=tuple(rs))
-        for (c, b, m), rs in groups.items()
+        Group(channel_id=c, mention_role_id=m, batch=b, rows=tuple(rs), dm=dm)
+        for (c, b, m, dm), rs in groups.items()
     ]
 
 
@@ -153,9 +159,11 @@ class Deliverer:
         backoff_max: float = 600.0,
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
+        send_dm: SendDmFn | None = None,
     ) -> None:
         self.store = store
         self.send = send
+        self.send_dm = send_dm
         self.worker_id = worker_id or f"deliver-{uuid.uuid4().hex[:12]}"
         self.claim_limit = claim_limit
         self.lease = lease
@@ -273,13 +281,18 @@ class Deliverer:
         errors: list[str] = []
         for i, g in enumerate(groups):
             try:
-                message_id = await self.send(g.channel_id, g.events, g.mention_role_id)
+                message_id = await self._post(g)
             except asyncio.CancelledError:
                 raise  # rows stay claimed; they come back when the lease expires
             except Exception as exc:
                 fail = self._failure(g, exc)
-                errors.append(f"channel {g.channel_id}: {fail}")
+                errors.append(f"{'user' if g.dm else 'channel'} {g.channel_id}: {fail}")
                 rest_keys = [k for r in groups[i + 1 :] for k in r.keys]
+                if g.dm and not fail.retryable:
+                    # The user closed their DMs (403, code 50007) or is gone: nothing to hold
+                    # for and no route to fix; the channel alert went on its own.
+                    failed += await self._drop(g, fail)
+                    continue
                 if fail.status in HOLD_STATUSES:
                     held += await self._hold(g, fail, rest_keys)
                     break
@@ -291,7 +304,7 @@ class Deliverer:
             await self.store.mark_sent(g.keys, message_id, now=self._clock())
             messages += 1
             sent += len(g.rows)
-            if i == 0:
+            if i == 0 and not g.dm:
                 await self._release_held(g.channel_id, now)
         return DeliveryReport(
             messages=messages,
@@ -301,6 +314,14 @@ class Deliverer:
             failed=failed,
             errors=tuple(errors),
         )
+
+    async def _post(self, g: Group) -> int:
+        """Send one group: to its channel, or as a direct message to its user."""
+        if not g.dm:
+            return await self.send(g.channel_id, g.events, g.mention_role_id)
+        if self.send_dm is None:
+            raise DeliveryFailed("this deliverer sends no direct messages", retryable=False)
+        return await self.send_dm(g.channel_id, g.events)
 
     def _failure(self, g: Group, exc: Exception) -> DeliveryFailed:
         """What `send` raised as a DeliveryFailed; anything else is logged (with its
@@ -354,8 +375,9 @@ class Deliverer:
         """Discord refused the group for good: give it up (the channel goes on). Returns how
         many rows."""
         log.error(
-            "Discord refused %d alert(s) for channel %s (%s); dropping them",
+            "Discord refused %d alert(s) for %s %s (%s); dropping them",
             len(g.rows),
+            "a direct message to user" if g.dm else "channel",
             g.channel_id,
             fail,
         )

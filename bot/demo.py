@@ -153,7 +153,10 @@ class _AlertsChannel:
         self.posted: list[Event] = []
 
     async def send(self, channel_id: int, events: Sequence[Event], role_id: int | None) -> int:
-        self.console.print(Rule(f"#alerts · {len(events)} alert(s) posted", style="yellow"))
+        # Who the message would ping (the people whose jobs are in it), as Discord shows it.
+        users = dict.fromkeys(f"@{e.mention_user_id}" for e in events if e.mention_user_id)
+        pings = f" · mentions {' '.join(users)}" if users else ""
+        self.console.print(Rule(f"#alerts · {len(events)} alert(s) posted{pings}", style="yellow"))
         print_embeds(
             self.console, embeds.alert_batch(events, titles=self.titles, redact=self.redact)
         )

@@ -53,3 +53,9 @@ class Event:
     detail: str | None = None
     urls: tuple[str, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
+    #: The job's `replyRef` (job events only): shown in the alert; `discord:<id>` names the
+    #: person who asked (`bot.models.discord_user`).
+    reply_ref: str | None = None
+    #: The user this alert mentions in its message, decided by the alert policy (`plan`)
+    #: from `reply_ref` and that user's `/alerts notify` choice; None: nobody.
+    mention_user_id: int | None = None

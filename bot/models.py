@@ -28,11 +28,14 @@ downstream (diff, store, embeds) may rely on the bounds below:
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from types import MemberDescriptorType
 from typing import Any, Final, Literal, Protocol
+
+from bot.snowflake import is_snowflake
 
 Kind = Literal["video", "image", "music"]
 
@@ -46,6 +49,32 @@ MAX_COUNT: Final = 100_000
 #: Upstream times before `EARLIEST` or from `LATEST` on are unknown (None).
 EARLIEST: Final = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST: Final = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+#: The longest `replyRef` kept: useapi's own limit (a create call refuses a longer one).
+MAX_REPLY_REF: Final = 1024
+_DISCORD_REF: Final = re.compile(r"discord:([0-9]{1,20})")
+
+
+def bound_reply_ref(value: object) -> str | None:
+    """A `replyRef` as the model keeps it: text only (a number, a list, an object is not
+    one: None), empty is None, and at most `MAX_REPLY_REF` characters."""
+    if value.__class__ is not str or not value:
+        return None
+    assert isinstance(value, str)
+    return value[:MAX_REPLY_REF]
+
+
+def discord_user(reply_ref: str | None) -> int | None:
+    """The Discord user a `replyRef` names: exactly `discord:<digits>` where the digits are a
+    Discord id (`bot.snowflake`); None for anything else, which is never pinged."""
+    if reply_ref is None:
+        return None
+    m = _DISCORD_REF.fullmatch(reply_ref)
+    if m is None:
+        return None
+    user = int(m.group(1))
+    return user if is_snowflake(user) else None
 
 
 def bound_elapsed(seconds: int) -> int:
@@ -96,6 +125,9 @@ class Job:
     #: `started` is when opsbot first saw the job, not upstream's start (a provider whose
     #: queue says nothing of it: Runway). Views say "seen for" instead of "running".
     seen: bool = False
+    #: What the job's submitter put in useapi's `replyRef` (`bound_reply_ref`); `discord:<id>`
+    #: names the Discord user to tell (`discord_user`). Anything else is only shown, as text.
+    reply_ref: str | None = None
 
     def elapsed(self, now: datetime, taken_at: datetime | None = None) -> float | None:
         """Seconds this job has been running at `now`: upstream's own figure, aged by the time
@@ -137,6 +169,7 @@ _JOB_FIELDS: Final = (
     "elapsed_seconds",
     "model",
     "seen",
+    "reply_ref",
 )
 
 
@@ -151,6 +184,7 @@ class JobMaker(Protocol):
         elapsed_seconds: int | None,
         model: str | None,
         seen: bool = False,
+        reply_ref: str | None = None,
     ) -> Job: ...
 
 
@@ -168,7 +202,9 @@ def _job_maker() -> JobMaker:
     ):
         return Job  # pragma: no cover
     new = object.__new__
-    provider_, id_, kind_, account_, started_, elapsed_, model_, seen_ = (s.__set__ for s in slots)
+    provider_, id_, kind_, account_, started_, elapsed_, model_, seen_, ref_ = (
+        s.__set__ for s in slots
+    )
 
     def make_job(
         provider: str,
@@ -179,6 +215,7 @@ def _job_maker() -> JobMaker:
         elapsed_seconds: int | None,
         model: str | None,
         seen: bool = False,
+        reply_ref: str | None = None,
     ) -> Job:
         job: Job = new(Job)
         provider_(job, provider)
@@ -189,12 +226,14 @@ def _job_maker() -> JobMaker:
         elapsed_(job, elapsed_seconds)
         model_(job, model)
         seen_(job, seen)
+        ref_(job, reply_ref)
         return job
 
     return make_job
 
 
-#: `Job(provider, id, kind, account, started, elapsed_seconds, model, seen=False)`, every
+#: `Job(provider, id, kind, account, started, elapsed_seconds, model, seen=False,
+#: reply_ref=None)`, every
 #: field given; the same object, built faster (see `_job_maker`).
 make_job: JobMaker = _job_maker()
 
@@ -289,7 +328,17 @@ def with_first_sightings(cur: Snapshot, prev: Snapshot | None) -> Snapshot:
     now = cur.taken_at
     jobs = tuple(
         # `make_job`, not `dataclasses.replace`: 100 times cheaper, for 10,000s of jobs
-        make_job(j.provider, j.id, j.kind, j.account, before.get(j.id) or now, None, j.model, True)
+        make_job(
+            j.provider,
+            j.id,
+            j.kind,
+            j.account,
+            before.get(j.id) or now,
+            None,
+            j.model,
+            True,
+            j.reply_ref,
+        )
         if j.seen and j.started is None
         else j
         for j in cur.jobs
@@ -334,3 +383,4 @@ class JobResult:
     #: removed", Mureka's expiry): an outcome only for a job this bot saw running, never for
     #: an id that only a callback named (`bot.hooks`).
     found: bool = True
+    reply_ref: str | None = None

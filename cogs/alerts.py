@@ -1,4 +1,5 @@
-"""`/alerts`: where each kind of alert goes, who is mentioned, what is muted.
+"""`/alerts`: where each kind of alert goes, who is mentioned, what is muted; and
+`/alerts notify`, each member's own choice for their jobs.
 
 Delivery is cogs/delivery.py; `/board` is cogs/board.py.
 """
@@ -13,10 +14,11 @@ import discord
 from discord import app_commands
 
 from bot import embeds
+from bot.alerts import DEFAULT_NOTIFY, Notify
 from bot.delivery import reroute_held
 from bot.events import EventKind
 from bot.validate import InputError
-from cogs.manage import MANAGE_GUILD, ManageCog
+from cogs.manage import ManageCog
 
 if TYPE_CHECKING:
     from bot.app import OpsBot
@@ -46,15 +48,55 @@ def parse_duration(text: str) -> timedelta:
     return delta
 
 
-class AlertsCog(ManageCog, name="Alerts"):
-    """Lets moderators decide where alerts go, who they ping and what is muted."""
+#: What `/alerts notify` answers, by choice ({user}: the caller's id).
+NOTIFY_SAYS: dict[Notify, str] = {
+    "mention": "You are mentioned in the alert for each job submitted for you "
+    "(`replyRef` `discord:{user}`).",
+    "dm": "Alerts for jobs submitted for you (`replyRef` `discord:{user}`) come to you as a "
+    "direct message; the channel alert does not ping you.",
+    "off": "Alerts for jobs submitted for you (`replyRef` `discord:{user}`) do not ping you "
+    "or message you.",
+}
 
+
+class AlertsCog(ManageCog, name="Alerts"):
+    """Lets moderators decide where alerts go, who they ping and what is muted; and every
+    member how they hear of their own jobs (`/alerts notify`)."""
+
+    # No default permission on the group: Discord sets one for a whole command, and
+    # `/alerts notify` is everyone's. Every other subcommand is checked for Manage Server in
+    # `interaction_check`, as before.
     alerts = app_commands.Group(
         name="alerts",
         description="Where alerts go, who is pinged, what is muted",
-        default_permissions=MANAGE_GUILD,
         guild_only=True,
     )
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """`/alerts notify` is each member's own; the rest need Manage Server."""
+        command = interaction.command
+        if command is not None and command.qualified_name == "alerts notify":
+            return True
+        return await super().interaction_check(interaction)
+
+    @alerts.command(name="notify")
+    @app_commands.describe(
+        how="mention: pinged in the alert; dm: a direct message; off: neither "
+        "(leave out to see your choice)"
+    )
+    async def notify(self, interaction: discord.Interaction, how: Notify | None = None) -> None:
+        """How you hear of jobs submitted for you (replyRef discord:<your id>)."""
+        user = interaction.user.id
+        if how is not None:
+            await self.bot.store.set_notify(user, how)
+            now = how
+        else:
+            now = await self.bot.store.notify_choice(user) or DEFAULT_NOTIFY
+        await interaction.response.send_message(
+            NOTIFY_SAYS[now].format(user=user),
+            ephemeral=True,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
 
     @alerts.command(name="show")
     async def show(self, interaction: discord.Interaction) -> None:

@@ -74,7 +74,7 @@ class DeliveryCog(commands.Cog, name="Delivery"):
 
     def __init__(self, bot: OpsBot) -> None:
         self.bot = bot
-        self.deliverer = Deliverer(bot.store, self.send, clock=bot.clock)
+        self.deliverer = Deliverer(bot.store, self.send, clock=bot.clock, send_dm=self.send_dm)
 
     async def cog_load(self) -> None:
         self.deliver.start()
@@ -172,13 +172,7 @@ class DeliveryCog(commands.Cog, name="Delivery"):
             # @everyone, stored before /alerts mention refused it: post without the ping.
             log.warning("not mentioning @everyone (role %s) in channel %s", role_id, channel_id)
             role_id = None
-        if role_id is not None:
-            content: str | None = f"<@&{role_id}>"
-            allowed = discord.AllowedMentions(
-                everyone=False, users=False, roles=[discord.Object(id=role_id)], replied_user=False
-            )
-        else:
-            content, allowed = None, discord.AllowedMentions.none()
+        content, allowed = mentions(role_id, events)
         untrackable = {n for n, p in self.bot.providers.items() if p.can_untrack}
         view = alert_view(events, untrackable, redact=self.bot.settings.redact_accounts)
         try:
@@ -200,6 +194,51 @@ class DeliveryCog(commands.Cog, name="Delivery"):
             metrics.ALERTS_POSTED.labels(e.kind.value, e.word).inc()
             metrics.DELIVERY_SECONDS.observe(max((now - e.at).total_seconds(), 0.0))
         return int(message.id)
+
+    async def send_dm(self, user_id: int, events: Sequence[Event]) -> int:
+        """Send one group of a member's job alerts to them as a direct message; raise
+        DeliveryFailed when Discord won't (a user who closed their DMs: 403, code 50007, not
+        retried). Its nonce differs from the channel post's of the same events."""
+        try:
+            channel = await self.bot.create_dm(discord.Object(id=user_id))
+            message = await channel.send(
+                embeds=embeds.alert_batch(
+                    events, titles=self.bot.titles(), redact=self.bot.settings.redact_accounts
+                ),
+                allowed_mentions=discord.AllowedMentions.none(),
+                nonce=nonce_for(f"{e.key}#dm" for e in events),
+            )
+        except _SEND_ERRORS as exc:
+            failure = _failure(exc)
+            metrics.ALERT_FAILURES.labels(str(failure.retryable).lower()).inc()
+            raise failure from None
+        return int(message.id)
+
+
+#: The most users one message mentions: each `<@id> ` is up to 24 characters, and the content
+#: holds 2,000 (Discord also takes at most 100 users in `allowed_mentions`). A tick that
+#: finishes more people's jobs at once pings the first this many; every embed still names its
+#: person.
+MAX_USER_MENTIONS = 50
+
+
+def mentions(
+    role_id: int | None, events: Sequence[Event]
+) -> tuple[str | None, discord.AllowedMentions]:
+    """A message's content and what it may ping: the configured role, and the users whose own
+    jobs are among `events` (`Event.mention_user_id`, decided by the alert policy; at most
+    `MAX_USER_MENTIONS`), exactly those and never everyone."""
+    users = list(dict.fromkeys(e.mention_user_id for e in events if e.mention_user_id))
+    users = users[:MAX_USER_MENTIONS]
+    parts = ([f"<@&{role_id}>"] if role_id is not None else []) + [f"<@{u}>" for u in users]
+    if not parts:
+        return None, discord.AllowedMentions.none()
+    return " ".join(parts), discord.AllowedMentions(
+        everyone=False,
+        users=[discord.Object(id=u) for u in users] if users else False,
+        roles=[discord.Object(id=role_id)] if role_id is not None else False,
+        replied_user=False,
+    )
 
 
 async def setup(bot: OpsBot) -> None:

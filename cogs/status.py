@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -169,6 +170,7 @@ class StatusCog(commands.Cog, name="Status"):
         provider="Only this provider (default: all)",
         account="Only this account",
         private="Answer only to you",
+        mine="Only the jobs submitted for you (replyRef discord:<your id>)",
     )
     async def queue(
         self,
@@ -176,6 +178,7 @@ class StatusCog(commands.Cog, name="Status"):
         provider: str | None = None,
         account: str | None = None,
         private: bool = False,
+        mine: bool = False,
     ) -> None:
         """What is running now, longest-running first."""
         try:
@@ -198,6 +201,7 @@ class StatusCog(commands.Cog, name="Status"):
             redact=self._redact,
             fetched_at=fetched_at,
             progress={s.provider: self.bot.state(s.provider).progress for s in snaps},
+            mine=interaction.user.id if mine else None,
         )
         await self._reply(interaction, pages, private=private)
 
@@ -286,8 +290,19 @@ class StatusCog(commands.Cog, name="Status"):
                 private=private,
             )
             return
+        if result.reply_ref is None:
+            # Some job bodies do not carry the replyRef the queue listed (Kling, Runway).
+            result = dataclasses.replace(result, reply_ref=self._queued_ref(name, result.id))
         embed = embeds.job_embed(result, titles=self.bot.titles(), redact=self._redact)
         await interaction.edit_original_response(embed=embed)
+
+    def _queued_ref(self, provider: str, job_id: str) -> str | None:
+        """The `replyRef` of `job_id` in the provider's last snapshot, if it is listed."""
+        watcher = self.bot.watchers.get(provider)
+        snap = watcher.state.snapshot if watcher is not None else None
+        if snap is None:
+            return None
+        return next((j.reply_ref for j in snap.jobs if j.id == job_id), None)
 
     @app_commands.command(name="status")
     @app_commands.describe(private="Answer only to you")

@@ -277,7 +277,9 @@ async def test_a_role_mention_pings_only_that_role(start_bot, fake_discord):
 async def test_members_without_manage_server_are_refused(start_bot, name, subcommand, options):
     h = await start_bot(sim=make_sim(), providers=["pixverse"])
     synced = {c["name"]: c for c in h.fake.synced_commands(h.fake.guild_id)}
-    assert int(synced[name]["default_member_permissions"]) == 1 << 5  # Manage Server
+    # /board is hidden from them; /alerts is not (`notify` is everyone's): the cog refuses
+    wanted = None if name == "alerts" else 1 << 5  # Manage Server
+    assert synced[name].get("default_member_permissions") == wanted
     await h.bot.store.mute("pixverse", EventKind.CAPACITY, None)  # something to keep
     store = h.bot.store
     before = (await store.alert_config(), await store.boards(), await store.mutes())

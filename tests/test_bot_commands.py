@@ -26,6 +26,7 @@ from bot.embeds import BAD, OK, WARN, limit_problems
 from bot.embeds.style import kind_mark
 from bot.paginator import NOT_OWNER_MESSAGE
 from bot.sim import ManualClock, Simulator
+from bot.sim.population import SIM_MEMBERS
 from bot.text import escape, redact_email, short_id
 from rig.botharness import TOKEN, Harness
 from rig.fakediscord import ADMIN_PERMISSIONS, FakeDiscord, FakeInteraction
@@ -132,8 +133,10 @@ def bodies(fake: FakeDiscord) -> list[tuple[str, JSON]]:
 
 
 def assert_no_pings(fake: FakeDiscord) -> int:
-    """No message the bot sent could ping anyone: `allowed_mentions` is {"parse": []}, or it
-    is absent and nothing in the message looks like a mention. Returns how many were checked."""
+    """No message the bot sent could ping anyone but the people whose jobs it is about:
+    `allowed_mentions` is {"parse": []}, or names exactly the users its content mentions (the
+    simulated members a job's `replyRef` names), or it is absent and nothing in the message
+    looks like a mention. Returns how many were checked."""
     checked = 0
     for key, body in bodies(fake):
         checked += 1
@@ -141,6 +144,11 @@ def assert_no_pings(fake: FakeDiscord) -> int:
         if allowed is None:
             text = json.dumps([body.get("content"), body.get("embeds")], ensure_ascii=False)
             assert not LIVE_MENTION.search(text), f"{key}: mention syntax without guard"
+        elif "users" in allowed:
+            users = allowed["users"]
+            assert allowed == {"parse": [], "users": users}, f"{key}: allowed_mentions {allowed}"
+            assert users and set(users) <= set(SIM_MEMBERS), f"{key}: pings {users}"
+            assert body["content"] == " ".join(f"<@{u}>" for u in users), key
         else:
             assert allowed == {"parse": []}, f"{key}: allowed_mentions {allowed}"
     assert checked, "no message was checked"
@@ -209,7 +217,7 @@ async def test_startup_syncs_commands_to_the_guild(start_bot):
         for name, cmd in synced.items()
         if name in ("queue", "capacity", "job", "status")
     }
-    assert list(opts["queue"]) == ["provider", "account", "private"]
+    assert list(opts["queue"]) == ["provider", "account", "private", "mine"]
     assert list(opts["capacity"]) == ["provider", "private"]
     assert list(opts["job"]) == ["provider", "id", "private"]
     assert list(opts["status"]) == ["private"]
@@ -237,7 +245,8 @@ async def test_startup_syncs_commands_to_the_guild(start_bot):
     assert cancel["provider"]["required"] is True and cancel["id"]["required"] is True
     assert cancel["id"]["type"] == 3
     assert synced["cancel"].get("default_member_permissions") in (None, "")
-    assert int(synced["alerts"]["default_member_permissions"]) == 1 << 5
+    # /alerts: everyone sees it for `notify`; the cog checks Manage Server for the rest
+    assert synced["alerts"].get("default_member_permissions") in (None, "")
     assert int(synced["board"]["default_member_permissions"]) == 1 << 5
     assert {o["name"] for o in synced["alerts"]["options"]} == {
         "show",
@@ -245,12 +254,15 @@ async def test_startup_syncs_commands_to_the_guild(start_bot):
         "mute",
         "unmute",
         "mention",
+        "notify",
     }
+    assert opts["queue"]["mine"]["type"] == 5 and not opts["queue"]["mine"].get("required")
 
 
 #: The command payloads the bot synced before issue 10 reorganised its cogs (recorded from
 #: that code): every command, option and choice must reach Discord exactly as it did. Issue 11
 #: added /cancel (recorded from the code that added it; the other commands are unchanged).
+#: Issue 12 added `/queue mine` and `/alerts notify` (so /alerts has no default permission).
 SYNCED_BEFORE = Path(__file__).parent / "data" / "synced_commands.json"
 
 
@@ -301,7 +313,10 @@ async def test_queue_from_cache_lists_every_providers_jobs(start_bot):
         for job in running:
             [line] = [ln for ln in lines if short_id(job.id) in ln]
             assert line.startswith(f"{kind_mark(job.kind)} ")  # the kind
-            assert re.search(r"started <t:\d+:R> · \d+(h \d\dm|m \d\ds|s)$", line), line
+            assert re.search(
+                r"started <t:\d+:R> · \d+(h \d\dm|m \d\ds|s)( · (for <@\d+>|ref ref-\d+))?$",
+                line,
+            ), line
             assert "stuck" not in line
     assert_no_pings(h.fake)
     assert_all_within_limits(h.fake)

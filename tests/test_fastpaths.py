@@ -158,9 +158,9 @@ def outcome(call: Callable[[], Any]) -> Any:
 # ------------------------------------------------------------------------------------- the job
 
 
-@pytest.mark.parametrize("seen", [False, True])
-def test_make_job_is_job(seen: bool) -> None:
-    fields: tuple[str, str, Kind, str, datetime, int, str, bool] = (
+@pytest.mark.parametrize(("seen", "ref"), [(False, None), (True, "discord:42"), (False, "x")])
+def test_make_job_is_job(seen: bool, ref: str | None) -> None:
+    fields: tuple[str, str, Kind, str, datetime, int, str, bool, str | None] = (
         "p",
         "id",
         "video",
@@ -169,6 +169,7 @@ def test_make_job_is_job(seen: bool) -> None:
         12,
         "m",
         seen,
+        ref,
     )
     made, built = make_job(*fields), Job(*fields)
     assert type(made) is Job and made == built and hash(made) == hash(built)
@@ -176,8 +177,13 @@ def test_make_job_is_job(seen: bool) -> None:
     assert dataclasses.astuple(made) == fields
     with pytest.raises(dataclasses.FrozenInstanceError):
         made.id = "other"  # type: ignore[misc]
-    # `seen` may be left out, as the adapters that predate it do: False, as in `Job`.
-    assert make_job(*fields[:-1]) == Job(*fields[:-1]) == dataclasses.replace(made, seen=False)
+    # `reply_ref` and `seen` may be left out, as the adapters that predate them do: as in `Job`.
+    assert make_job(*fields[:-1]) == Job(*fields[:-1]) == dataclasses.replace(made, reply_ref=None)
+    assert (
+        make_job(*fields[:-2])
+        == Job(*fields[:-2])
+        == dataclasses.replace(made, seen=False, reply_ref=None)
+    )
 
 
 # ------------------------------------------------------------------------------------- parsers
@@ -321,6 +327,7 @@ def test_flat_fast_path_reads_each_text_field() -> None:
         "account": "b@y.io",
         "model": "v5",
         "started": "2026-11-28T11:55:00.000Z",
+        "replyRef": "discord:42",
     }
     job = pixverse.parse_queue([item], NOW)[0]
     assert job_fields(job) == {
@@ -332,6 +339,7 @@ def test_flat_fast_path_reads_each_text_field() -> None:
         "elapsed_seconds": 300,
         "model": "v5",
         "seen": False,
+        "reply_ref": "discord:42",
     }
     assert pixverse.parse_queue(
         [

@@ -25,6 +25,7 @@ from rig.process import free_port
 from rig.received import POSTS, alerts, count
 
 SECRET = "Sx7-" + "q" * 28  # 32 characters
+USER = 1200000000000000321
 INF = float("inf")
 JSON = dict[str, Any]
 
@@ -62,7 +63,8 @@ def job_alerts(h: Harness, job_id: str) -> list[tuple[str, str]]:
 
 async def test_a_callback_posts_the_alert_before_any_tick(start_bot):
     sim = make_sim()
-    job = sim.start_job("minimax", duration=INF)
+    hook = "https://ops.example/hooks/useapi/x"  # its own replyUrl; the person who asked
+    job = sim.start_job("minimax", duration=INF, reply_url=hook, reply_ref=f"discord:{USER}")
     h, url = await start(start_bot, sim)
     await h.tick()  # the bot sees the job running
     ticks = {n: h.bot.state(n).ticks for n in h.bot.watchers}
@@ -78,21 +80,25 @@ async def test_a_callback_posts_the_alert_before_any_tick(start_bot):
     account = job.split("-minimax:")[1].split("-video:")[0]
     assert embed["title"] == "MiniMax job completed"
     lines = embed["description"].split("\n")
-    assert lines[:6] == [
+    assert lines[:7] == [
         f"**Job** {job}",
+        f"**For** <@{USER}>",
         f"**Account** {account}",
         "**kind** video",
         "**status** 2 completed",
         "**percent** 100",
-        lines[5],  # the start, as the poller's snapshot gave it
+        lines[6],  # the start, as the poller's snapshot gave it
     ]
-    assert lines[5].startswith("**started** ")
-    assert lines[6:8] == [
+    assert lines[6].startswith("**started** ")
+    assert lines[7:9] == [
         f"[{n}\\.mp4](https://cdn.hailuo.example/video/{n}.mp4)",
         f"[{n}-download.mp4](https://cdn.hailuo.example/video/{n}-download.mp4)",
     ]
-    assert lines[8].startswith("**When** <t:")
-    assert h.fake.requests_matching(POSTS)[-1].json["allowed_mentions"] == {"parse": []}
+    assert lines[9].startswith("**When** <t:")
+    # the person who asked is mentioned, and only they can be pinged
+    post = h.fake.requests_matching(POSTS)[-1].json
+    assert post["content"] == f"<@{USER}>"
+    assert post["allowed_mentions"] == {"parse": [], "users": [USER]}
     # the poller, a tick later, neither asks about it again nor posts it again
     asked = sim.request_count(r"/v1/minimax/videos/")
     await h.tick()
@@ -297,7 +303,7 @@ async def test_a_callback_while_discord_fails_is_posted_once_it_is_back(start_bo
 
 async def test_a_progress_callback_shows_in_queue_and_posts_nothing(start_bot):
     sim = make_sim()
-    job = sim.start_job("minimax", duration=200.0)
+    job = sim.start_job("minimax", duration=200.0, reply_url="https://x.example", reply_ref="r-1")
     h, url = await start(start_bot, sim)
     await h.tick()
     sim.advance(84)  # 84 of 200 s: MiniMax says 42 %
@@ -309,7 +315,7 @@ async def test_a_progress_callback_shows_in_queue_and_posts_nothing(start_bot):
     assert h.bot.state("minimax").progress == {job: 42}
     body = await command(h, "queue", {"provider": "minimax"})
     text = "\n".join(f["value"] for f in body["data"]["embeds"][0]["fields"])
-    assert " · 42 % · " not in text and text.endswith(" · 42 %")
+    assert text.endswith(" · 42 % · ref r-1")
     await settled(h)
     assert alerts(h.fake) == []
     # once it has ended and left, its progress goes with it

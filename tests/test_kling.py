@@ -65,10 +65,17 @@ def test_seed_scheduler_with_its_impossible_timestamp() -> None:
             "user@example.com",
             utc(2025, 4, 18, 12, 34, 56, 789000),
             225,
+            reply_ref="reference-id",
         ),
         # "12:45:67.890Z" rolls over to 12:46:07.890, as a JS Date reads it
         Job(
-            "kling", "987654321", None, "user@example.com", utc(2025, 4, 18, 12, 46, 7, 890000), 154
+            "kling",
+            "987654321",
+            None,
+            "user@example.com",
+            utc(2025, 4, 18, 12, 46, 7, 890000),
+            154,
+            reply_ref="reference-id-2",
         ),
     )
 
@@ -84,6 +91,7 @@ def test_seed_available_gives_queue_and_capacity() -> None:
             "user@example.com",
             utc(2025, 4, 18, 12, 34, 56, 789000),
             225,
+            reply_ref="reference-id",
         ),
     )
     assert kling.has_available(body)

@@ -316,6 +316,7 @@ def test_documented_job_body() -> None:
         error=None,
         raw_status="completed",
         extra={"jobType": "music", "verb": "music/create"},
+        reply_ref="r-1",
     )
 
 

@@ -47,8 +47,10 @@ def seed(name: str) -> Any:
     return json.loads((SEEDS / name).read_text())
 
 
-def seen_job(job_id: str, account: str | None, started: datetime | None = None) -> Job:
-    return Job(R, job_id, None, account, started, None, None, True)
+def seen_job(
+    job_id: str, account: str | None, started: datetime | None = None, ref: str | None = None
+) -> Job:
+    return Job(R, job_id, None, account, started, None, None, True, ref)
 
 
 def payload_error(call: Any) -> tuple[str | None, str | None]:
@@ -62,7 +64,10 @@ def payload_error(call: Any) -> tuple[str | None, str | None]:
 
 def test_seed_scheduler_jobs_are_seen_with_no_start() -> None:
     jobs = runway.parse_queue(seed("runway-v1-scheduler.json"), NOW)
-    assert jobs == (seen_job(ID, "account_email"), seen_job(ID2, "ann-lee@studio-4.example"))
+    assert jobs == (
+        seen_job(ID, "account_email", ref="<optional reference>"),
+        seen_job(ID2, "ann-lee@studio-4.example"),
+    )
 
 
 def test_seed_accounts_give_capacity_minus_the_running_jobs() -> None:

@@ -20,7 +20,8 @@ from rig.received import alerts, count
 INF = math.inf
 R = "runway"
 JSON = dict[str, Any]
-SEEN_LINE = re.compile(r"^• …\S+ · first seen <t:(\d+):R> · seen for \d+s$")
+#: (A job the simulator gave a replyRef says so at the end.)
+SEEN_LINE = re.compile(r"^• …\S+ · first seen <t:(\d+):R> · seen for \d+s( · ref ref-\d+)?$")
 LOADING = 128  # the "thinking…" flag
 
 

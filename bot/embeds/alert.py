@@ -8,7 +8,7 @@ from typing import Final
 
 import discord
 
-from bot.embeds.layout import cut, provider_title, shown, when
+from bot.embeds.layout import cut, provider_title, reply_ref_line, shown, when
 from bot.embeds.limits import DESCRIPTION_MAX, TITLE_MAX
 from bot.embeds.links import links
 from bot.embeds.style import word_colour
@@ -71,6 +71,9 @@ def alert_embed(event: Event, *, titles: Mapping[str, str], redact: bool) -> dis
     lines: list[str] = []
     if event.job_id:
         lines.append(f"**Job** {shown(display_id(event.job_id, redact), False, JOB_ID_CHARS)}")
+    ref = reply_ref_line(event.reply_ref)
+    if ref is not None:
+        lines.append(ref)
     if event.account:
         lines.append(f"**Account** {alert_target(event, redact)}")
     elif event.kind is EventKind.CAPACITY:

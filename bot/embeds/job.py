@@ -7,7 +7,7 @@ from typing import Final
 
 import discord
 
-from bot.embeds.layout import cut, provider_title, shown, when
+from bot.embeds.layout import cut, provider_title, reply_ref_parts, shown, when
 from bot.embeds.limits import FIELD_VALUE_MAX
 from bot.embeds.links import links
 from bot.embeds.style import BAD, NEUTRAL, OK, WARN
@@ -64,6 +64,9 @@ def job_embed(result: JobResult, *, titles: Mapping[str, str], redact: bool) -> 
         inline=True,
         value=shown(result.model, redact, SHORT_FIELD_CHARS) if result.model else "—",
     )
+    ref = reply_ref_parts(result.reply_ref)
+    if ref is not None:
+        e.add_field(name=ref[0], value=ref[1], inline=True)
     if result.created:
         e.add_field(name="Created", value=when(result.created), inline=True)
     if result.updated:

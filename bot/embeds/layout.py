@@ -20,7 +20,7 @@ from bot.embeds.limits import (
     embed_size,
     text_len,
 )
-from bot.models import Snapshot
+from bot.models import Snapshot, discord_user
 from bot.text import ELLIPSIS, escape, fmt_duration, redact_email, truncate
 
 __all__ = [
@@ -74,6 +74,28 @@ def shown(s: str, redact: bool, n: int | None = None) -> str:
     if n is not None:
         s = truncate(s, n)
     return escape(s)
+
+
+#: The longest `replyRef` text an embed shows (useapi allows 1024 characters).
+REPLY_REF_CHARS = 300
+
+
+def reply_ref_parts(ref: str | None, n: int = REPLY_REF_CHARS) -> tuple[str, str] | None:
+    """How an embed names who a job is for: ("For", `<@id>`) when its `replyRef` is
+    `discord:<id>` (an embed never pings), else ("Ref", the text verbatim but
+    markdown-escaped and cut to `n`); None without one."""
+    if ref is None:
+        return None
+    user = discord_user(ref)
+    if user is not None:
+        return "For", f"<@{user}>"
+    return "Ref", shown(ref, False, n)
+
+
+def reply_ref_line(ref: str | None, n: int = REPLY_REF_CHARS) -> str | None:
+    """`reply_ref_parts` as one description line: `**For** <@id>`, `**Ref** text`."""
+    parts = reply_ref_parts(ref, n)
+    return None if parts is None else f"**{parts[0]}** {parts[1]}"
 
 
 def provider_title(provider: str, titles: Mapping[str, str] | None) -> str:

@@ -17,11 +17,12 @@ from bot.embeds.layout import (
     pages,
     plural,
     provider_title,
+    reply_ref_parts,
     shown,
     span_name,
 )
 from bot.embeds.style import NEUTRAL, OK, WARN, kind_mark
-from bot.models import Job, Snapshot, is_stuck
+from bot.models import Job, Snapshot, discord_user, is_stuck
 from bot.text import display_account, display_id, escape, fmt_duration, redact_email, short_id
 
 __all__ = ["queue_pages"]
@@ -30,6 +31,9 @@ __all__ = ["queue_pages"]
 ACCOUNT_CHARS: Final = 80
 #: The per-provider summary lines at the top of the first page.
 SUMMARY_CHARS: Final = 1200
+
+#: A job's `replyRef` text on its line.
+REF_CHARS: Final = 60
 
 #: A job with its elapsed seconds (None: unknown).
 Timed = tuple[float | None, Job]
@@ -68,7 +72,9 @@ def _job_line(
     ident = escape(short_id(display_id(job.id, redact)))
     took = f"seen for {fmt_duration(elapsed)}" if job.seen else fmt_duration(elapsed)
     done = f" · {percent} %" if percent is not None else ""
-    return f"{kind_mark(job.kind)} {ident} · {start} · {took}{done}{mark}"
+    ref = reply_ref_parts(job.reply_ref, REF_CHARS)
+    who = f" · {ref[0].lower()} {ref[1]}" if ref else ""
+    return f"{kind_mark(job.kind)} {ident} · {start} · {took}{done}{who}{mark}"
 
 
 def _longest(items: Sequence[Timed]) -> float:
@@ -114,15 +120,19 @@ def queue_pages(
     account: str | None = None,
     fetched_at: datetime | None = None,
     progress: Mapping[str, Mapping[str, int]] | None = None,
+    mine: int | None = None,
 ) -> list[discord.Embed]:
     """What is running, grouped by provider and account, longest-running first, paginated.
 
     Each line: kind, short id, start (relative timestamp), elapsed (`Job.elapsed`), percent
-    done where known (`progress`: provider → job id → percent), ⚠ when stuck. Always at
-    least one page ("Nothing running" when empty)."""
+    done where known (`progress`: provider → job id → percent), who it is for (`replyRef`),
+    ⚠ when stuck. `mine`: only the jobs whose `replyRef` is `discord:<mine>`. Always at least
+    one page ("Nothing running" when empty)."""
     age = data_age(snapshots, now, fetched_at)
     stuck_s = stuck_after.total_seconds()
     who = f" · {shown(display_account(account, redact), False, ACCOUNT_CHARS)}" if account else ""
+    if mine is not None:
+        who += " · your jobs"
     summary: list[str] = []
     blocks: list[Block] = []
     total = stuck_total = 0
@@ -131,7 +141,8 @@ def queue_pages(
         timed = [
             (j.elapsed(now, snap.taken_at), j)
             for j in snap.jobs
-            if account is None or _matches_account(j, account)
+            if (account is None or _matches_account(j, account))
+            and (mine is None or discord_user(j.reply_ref) == mine)
         ]
         stuck = sum(1 for e, _ in timed if is_stuck(e, stuck_s))
         total += len(timed)
@@ -147,6 +158,11 @@ def queue_pages(
 
     description = join_bounded(summary, SUMMARY_CHARS, lambda n: f"… and {n} more providers")
     if not total:
+        if mine is not None:
+            description = (
+                f"None of the running jobs was submitted for you (a `replyRef` of "
+                f"`discord:{mine}`).\n{description}"
+            )
         return pages(
             [],
             title=f"Nothing running{who}",

@@ -41,6 +41,7 @@ from bot.providers.parse import (
     outcome_from_word,
     parse_elapsed,
     parse_time,
+    reply_ref_of,
     require_id,
     unique_jobs,
 )
@@ -155,6 +156,7 @@ def parse_video(body: Any, job_id: str) -> JobResult:
         urls=(url,) if url else (),
         error=error,
         raw_status=status,
+        reply_ref=reply_ref_of(job),
     )
 
 

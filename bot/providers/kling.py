@@ -61,6 +61,7 @@ from bot.providers.parse import (
     opt_str,
     outcome_from_word,
     parse_time,
+    reply_ref_of,
 )
 from bot.useapi import UseapiClient
 
@@ -217,6 +218,7 @@ def parse_task(body: Any, job_id: str, email: str | None = None) -> JobResult:
         urls=urls,
         error=message if outcome in (Outcome.FAILED, Outcome.MODERATED) else None,
         raw_status=raw,
+        reply_ref=reply_ref_of(top),
     )
 
 

@@ -39,6 +39,7 @@ from bot.providers.parse import (
     opt_int,
     opt_str,
     outcome_from_word,
+    reply_ref_of,
 )
 
 NAME: Final = "minimax"
@@ -132,6 +133,7 @@ def parse_video(body: Any, job_id: str) -> JobResult:
         raw_status=raw,
         extra={"percent": str(percent)} if percent is not None else {},
         progress=percent,
+        reply_ref=reply_ref_of(video),
     )
 
 

@@ -49,6 +49,7 @@ from bot.providers.parse import (
     outcome_from_word,
     parse_elapsed,
     parse_time,
+    reply_ref_of,
     require_id,
     running_per_account,
     unique_jobs,
@@ -180,6 +181,7 @@ def parse_job(body: Any, job_id: str) -> JobResult:
         error=error,
         raw_status=status,
         extra=extra,
+        reply_ref=reply_ref_of(job),
     )
 
 

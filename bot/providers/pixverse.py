@@ -40,6 +40,7 @@ from bot.providers.parse import (
     opt_str,
     outcome_from_word,
     parse_time,
+    reply_ref_of,
 )
 
 NAME: Final = "pixverse"
@@ -116,6 +117,7 @@ def parse_video(body: Any, job_id: str) -> JobResult:
         urls=(url,) if url else (),
         error=err,
         raw_status=raw,
+        reply_ref=reply_ref_of(video),
     )
 
 
@@ -161,6 +163,7 @@ def parse_legacy_job(body: Any, job_id: str) -> JobResult:
         error=": ".join(d for d in details if d) or None,
         raw_status=status,
         extra={"verb": verb} if verb else {},
+        reply_ref=reply_ref_of(job),
     )
 
 

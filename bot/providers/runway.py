@@ -48,6 +48,7 @@ from bot.providers.parse import (
     opt_str,
     outcome_from_word,
     parse_time,
+    reply_ref_of,
 )
 from bot.providers.parse.numeric import _MAX_TEXT, _number_from_text
 
@@ -75,7 +76,7 @@ def parse_queue(body: Any, now: datetime) -> tuple[Job, ...]:
     A job with neither `started` nor `elapsed` (every one, as documented) is `seen`, with no
     start: the watcher gives it its first sighting."""
     return tuple(
-        make_job(NAME, j.id, j.kind, j.account, None, None, j.model, True)
+        make_job(NAME, j.id, j.kind, j.account, None, None, j.model, True, j.reply_ref)
         if j.started is None and j.elapsed_seconds is None
         else j
         for j in flat_queue(body, NAME, "scheduler", _ID_KEYS, now)
@@ -164,6 +165,7 @@ def parse_task(body: Any, job_id: str) -> JobResult:
         raw_status=status,
         extra=extra,
         progress=progress,
+        reply_ref=reply_ref_of(task),
     )
 
 

@@ -87,6 +87,7 @@ class DirectControl:
                 rng,
                 reply_url=reply_url,
                 reply_ref=reply_ref,
+                members=False,
             )
         self.step()
         return job.id

@@ -41,6 +41,11 @@ _LEGACY_FIRST_NUMBER = (100_000_000, 800_000_000)
 
 #: The share of jobs started with a `replyUrl`.
 _REPLY_SHARE = 0.3
+#: Of those, one in this many names a Discord member as its `replyRef` (`discord:<id>`, one
+#: of `SIM_MEMBERS`), as a team's own tool would: the alert for it mentions that member.
+_DISCORD_REF_EVERY = 4
+#: The Discord members the simulated tools submit for.
+SIM_MEMBERS: tuple[int, ...] = (1200000000000000901, 1200000000000000902, 1200000000000000903)
 #: With churn, `maxJobs` covers this many times the target population …
 _HEADROOM = 1.3
 #: … and arrivals stop while this many times the target are running.
@@ -280,13 +285,20 @@ class Population:
         record: bool = True,
         reply_url: str | None = None,
         reply_ref: str | None = None,
+        members: bool = True,
     ) -> SimJob:
-        """Start a job on `acct` (which must have a free slot)."""
+        """Start a job on `acct` (which must have a free slot). `members`: a drawn `replyRef`
+        may name a Discord member (`SIM_MEMBERS`); a job a test starts itself says
+        `members=False`, so it pings nobody unless the test gives it such a ref."""
         spec = SPECS[p]
         n = self._next_n(p)
         if reply_url is None and rng.random() < _REPLY_SHARE:
             reply_url = f"https://hooks.opsbot.example/useapi/{p}"
-            reply_ref = f"ref-{n % 100_000:05d}"
+            # Chosen by the job's number, not the rng: a seed's jobs stay the jobs they were.
+            if members and n % _DISCORD_REF_EVERY == 0:
+                reply_ref = f"discord:{SIM_MEMBERS[n // _DISCORD_REF_EVERY % len(SIM_MEMBERS)]}"
+            else:
+                reply_ref = f"ref-{n % 100_000:05d}"
         job = SimJob(
             id=spec.job_id(self.uid, acct.account, kind, n, started),
             provider=p,

@@ -1,4 +1,5 @@
-"""The `/alerts` configuration: routes (kind/provider → channel), mutes, role mentions.
+"""The `/alerts` configuration: routes (kind/provider → channel), mutes, role mentions, and
+each member's `/alerts notify` choice.
 
 A None provider or kind ("any") is stored as `ANY` in its key column.
 """
@@ -11,10 +12,10 @@ from datetime import datetime
 from sqlalchemy import DateTime, Text, delete, literal, null, select, type_coerce, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.alerts import AlertConfig, Mention, Mute, Route
+from bot.alerts import NOTIFY_CHOICES, AlertConfig, Mention, Mute, Notify, Route
 from bot.events import EventKind
 from bot.store.codecs import ANY, from_db, opt, to_db
-from bot.store.schema import insert, mentions_table, mutes_table, routes_table
+from bot.store.schema import insert, mentions_table, mutes_table, notify_table, routes_table
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ async def read_config(conn: AsyncConnection, now: datetime) -> AlertConfig:
     # The three small tables in one statement: every tick of every provider reads them,
     # and each statement costs about a millisecond of CPU (four trips to aiosqlite's
     # thread). Column `n` is a route's channel or a mention's role.
-    r, m, n = routes_table.c, mutes_table.c, mentions_table.c
+    r, m, n, u = routes_table.c, mutes_table.c, mentions_table.c, notify_table.c
     rows = await conn.execute(
         union_all(
             select(
@@ -38,12 +39,19 @@ async def read_config(conn: AsyncConnection, now: datetime) -> AlertConfig:
             ),
             select(literal("m"), m.kind, m.provider, null(), m.until, m.reason),
             select(literal("n"), n.kind, n.provider, n.role_id, null(), null()),
+            # a notify choice: its `how` in the kind column, its user in `n`
+            select(literal("u"), u.how, literal(ANY), u.user_id, null(), null()),
         )
     )
     routes: list[Route] = []
     mutes: list[Mute] = []
     mentions: list[Mention] = []
+    notify: dict[int, Notify] = {}
     for table, kind, provider, number, until, reason in rows:
+        if table == "u":
+            if number is not None and kind in NOTIFY_CHOICES:
+                notify[number] = kind
+            continue
         if table != "m" and number is None:
             log.error(
                 "a stored alert %s for %s/%s holds no Discord id; ignored",
@@ -65,7 +73,9 @@ async def read_config(conn: AsyncConnection, now: datetime) -> AlertConfig:
                 mutes.append(mute)
         else:
             mentions.append(Mention(kind=EventKind(kind), provider=opt(provider), role_id=number))
-    return AlertConfig(routes=tuple(routes), mutes=tuple(mutes), mentions=tuple(mentions))
+    return AlertConfig(
+        routes=tuple(routes), mutes=tuple(mutes), mentions=tuple(mentions), notify=notify
+    )
 
 
 # --------------------------------------------------------------------------- routes
@@ -185,3 +195,23 @@ async def set_mention(
             index_elements=["kind", "provider"], set_={"role_id": ins.excluded.role_id}
         )
     )
+
+
+# --------------------------------------------------------------------------- notify
+
+
+async def set_notify(conn: AsyncConnection, user_id: int, how: Notify, now: datetime) -> None:
+    """Record how `user_id` is told of their own jobs (replaces an earlier choice)."""
+    ins = insert(conn, notify_table).values(user_id=user_id, how=how, updated_at=to_db(now))
+    await conn.execute(
+        ins.on_conflict_do_update(
+            index_elements=["user_id"],
+            set_={"how": ins.excluded.how, "updated_at": ins.excluded.updated_at},
+        )
+    )
+
+
+async def read_notify(conn: AsyncConnection, user_id: int) -> Notify | None:
+    """`user_id`'s choice, None when they never made one (or it is not one this opsbot knows)."""
+    how = await conn.scalar(select(notify_table.c.how).where(notify_table.c.user_id == user_id))
+    return how if how in NOTIFY_CHOICES else None

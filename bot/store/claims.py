@@ -155,6 +155,7 @@ def _outbox_rows(rows: Sequence[Any], claim: str) -> tuple[list[OutboxRow], list
                     attempts=r.attempts,
                     created_at=req(r.created_at),
                     claim=claim,
+                    dm=bool(r.dm),
                 )
             )
         except (ValueError, TypeError, KeyError, AssertionError) as exc:

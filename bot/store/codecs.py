@@ -111,7 +111,12 @@ def _dt(ts: float | None) -> datetime | None:
 
 #: A job's row ends in a 1 when its `started` is opsbot's first sighting (`Job.seen`), and has
 #: no seventh element otherwise: rows stored before there were such jobs read as they were.
+#: A job with a `reply_ref` has it as an eighth element (the seventh then 0 or 1).
 _SEEN: dict[bool, tuple[int, ...]] = {False: (), True: (1,)}
+
+
+def _tail(seen: bool, reply_ref: str | None) -> tuple[Any, ...]:
+    return _SEEN[seen] if reply_ref is None else (int(seen), reply_ref)
 
 
 def _job_row(j: Job) -> list[Any]:
@@ -123,7 +128,7 @@ def _job_row(j: Job) -> list[Any]:
         None if started is None else _ts(started),
         j.elapsed_seconds,
         j.model,
-        *_SEEN[j.seen],
+        *_tail(j.seen, j.reply_ref),
     ]
 
 
@@ -135,7 +140,9 @@ def encode_job(j: Job) -> str:
 def row_job(provider: str, r: Sequence[Any]) -> Job:
     # Elapsed bounded again on the way back: a snapshot stored by older code may not be.
     elapsed = r[4] if r[4] is None or r[4] <= MAX_ELAPSED_SECONDS else MAX_ELAPSED_SECONDS
-    return make_job(provider, r[0], r[1], r[2], _dt(r[3]), elapsed, r[5], len(r) > 6 and r[6] == 1)
+    n = len(r)
+    ref = r[7] if n > 7 and r[7].__class__ is str else None
+    return make_job(provider, r[0], r[1], r[2], _dt(r[3]), elapsed, r[5], n > 6 and r[6] == 1, ref)
 
 
 def encode_snapshot(s: Snapshot) -> str:
@@ -153,7 +160,7 @@ def encode_snapshot(s: Snapshot) -> str:
                     None if (t := j.started) is None else t.timestamp() if t.tzinfo else _ts(t),
                     j.elapsed_seconds,
                     j.model,
-                    *_SEEN[j.seen],
+                    *(_SEEN[j.seen] if j.reply_ref is None else (int(j.seen), j.reply_ref)),
                 ]
                 for j in s.jobs
             ],
@@ -195,6 +202,8 @@ def encode_event(e: Event) -> str:
             "detail": e.detail,
             "urls": list(e.urls),
             "extra": e.extra,
+            **({} if e.reply_ref is None else {"reply_ref": e.reply_ref}),
+            **({} if e.mention_user_id is None else {"mention_user_id": e.mention_user_id}),
         },
         separators=(",", ":"),
     )
@@ -214,4 +223,6 @@ def decode_event(text: str) -> Event:
         detail=d.get("detail"),
         urls=tuple(d.get("urls") or ()),
         extra=dict(d.get("extra") or {}),
+        reply_ref=ref if (ref := d.get("reply_ref")).__class__ is str else None,
+        mention_user_id=user if is_snowflake(user := d.get("mention_user_id")) else None,
     )

@@ -28,7 +28,17 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.accounts.policy import AccountState, Health, SubscriptionState
-from bot.alerts import AlertConfig, AlertState, Mention, Mute, OutboxItem, Route, job_key
+from bot.alerts import (
+    NOTIFY_CHOICES,
+    AlertConfig,
+    AlertState,
+    Mention,
+    Mute,
+    Notify,
+    OutboxItem,
+    Route,
+    job_key,
+)
 from bot.events import EventKind
 from bot.models import Outcome, Snapshot
 from bot.store import (
@@ -438,7 +448,7 @@ class Store:
 
     @_uncancelled
     async def alert_config(self, now: datetime | None = None) -> AlertConfig:
-        """Routes, active mutes and mentions."""
+        """Routes, active mutes, mentions and the members' notify choices."""
         async with self.engine.connect() as conn:
             return await alertconfig.read_config(conn, now or datetime.now(UTC))
 
@@ -506,6 +516,22 @@ class Store:
 
     async def mentions(self) -> list[Mention]:
         return list((await self.alert_config()).mentions)
+
+    @_uncancelled
+    async def set_notify(self, user_id: int, how: Notify) -> None:
+        """How `user_id` is told of their own jobs (`/alerts notify`)."""
+        check_id("user_id", user_id)
+        if how not in NOTIFY_CHOICES:
+            raise ValueError(f"how: {how!r} is not one of {', '.join(NOTIFY_CHOICES)}")
+        async with self.engine.begin() as conn:
+            await alertconfig.set_notify(conn, user_id, how, datetime.now(UTC))
+
+    @_uncancelled
+    async def notify_choice(self, user_id: int) -> Notify | None:
+        """`user_id`'s `/alerts notify` choice; None when they never made one."""
+        check_id("user_id", user_id)
+        async with self.engine.connect() as conn:
+            return await alertconfig.read_notify(conn, user_id)
 
     # ------------------------------------------------------------------ /board messages
 

@@ -41,6 +41,7 @@ class OutboxRow:
     attempts: int
     created_at: datetime
     claim: str = ""  # the claim token (see `Store.renew_claim`)
+    dm: bool = False  # a direct message to user `channel_id` (`OutboxItem.dm`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +55,8 @@ class HeldRow:
 def check_items(items: Sequence[OutboxItem]) -> None:
     """Refuse an item whose channel or role is no Discord id, naming it."""
     for it in items:
-        check_id(f"channel_id of {it.event.key!r}", it.channel_id, optional=True)
-        check_id(f"mention_role_id of {it.event.key!r}", it.mention_role_id, optional=True)
+        check_id(f"channel_id of {it.key!r}", it.channel_id, optional=True)
+        check_id(f"mention_role_id of {it.key!r}", it.mention_role_id, optional=True)
 
 
 async def queue(
@@ -64,7 +65,7 @@ async def queue(
     """Insert the items whose key is new (a key already there, or twice in `items`, is
     ignored), due at `now`. Returns how many rows were new."""
     t = to_db(now)
-    keys = [it.event.key for it in items]
+    keys = [it.key for it in items]
     seen: set[str] = set()
     for i in range(0, len(keys), IN_CHUNK):
         seen.update(
@@ -75,15 +76,15 @@ async def queue(
         )
     rows = []
     for it in items:
-        if it.event.key in seen:
+        if it.key in seen:
             continue
-        seen.add(it.event.key)
+        seen.add(it.key)
         state: OutboxState = (
             "unrouted" if it.state == "pending" and it.channel_id is None else it.state
         )
         rows.append(
             {
-                "key": it.event.key,
+                "key": it.key,
                 "provider": it.event.provider,
                 "kind": it.event.kind.value,
                 "batch": batch,
@@ -94,6 +95,7 @@ async def queue(
                 "attempts": 0,
                 "created_at": t,
                 "next_attempt_at": t,
+                "dm": int(it.dm),
             }
         )
     if rows:
@@ -172,7 +174,8 @@ async def hold(conn: AsyncConnection, keys: Sequence[str], reason: str) -> None:
 
 
 async def read_held(conn: AsyncConnection, channel_id: int | None) -> list[HeldRow]:
-    q = select(outbox_table).where(outbox_table.c.state == "held")
+    # Direct messages are never held (a refused one fails), so none is rerouted to a channel.
+    q = select(outbox_table).where(outbox_table.c.state == "held", outbox_table.c.dm == 0)
     if channel_id is not None:
         q = q.where(outbox_table.c.channel_id == channel_id)
     rows = (await conn.execute(q.order_by(outbox_table.c.id))).all()

@@ -11,6 +11,8 @@ revision in `bot/store/migrations/versions/` (tests/test_migrations.py compares 
 * `job_untracks`    – jobs untracked from Discord (`/cancel`): who and when
 * `account_health`  – the account checks: per account its error state, expiry and the expiry
                       warned about; the subscription under provider `useapi` (account "")
+* `alert_notify`    – `/alerts notify`: per Discord user how they are told of their own jobs;
+                      and `alert_outbox.dm` marks a direct message to that user
 * `alembic_version` – the schema's revision (Alembic's own table)
 """
 
@@ -100,6 +102,8 @@ outbox_table = Table(
     Column("last_error", Text),
     Column("sent_message_id", Snowflake),
     Column("sent_at", DateTime),
+    # 1: a direct message to user `channel_id` (schema 4; older rows are channel posts)
+    Column("dm", Integer, nullable=False, default=0, server_default="0"),
     UniqueConstraint("key", name="uq_alert_outbox_key"),
     Index("ix_alert_outbox_due", "state", "next_attempt_at"),
     Index("ix_alert_outbox_batch", "batch"),
@@ -182,6 +186,15 @@ account_health_table = Table(
     Column("data", Text),  # the subscription's reading, JSON
     Column("checked_at", DateTime),
     PrimaryKeyConstraint("provider", "account"),
+)
+
+
+notify_table = Table(
+    "alert_notify",
+    metadata,
+    Column("user_id", Snowflake, primary_key=True, autoincrement=False),
+    Column("how", String(16), nullable=False),  # a `bot.alerts.Notify`
+    Column("updated_at", DateTime, nullable=False),
 )
 
 

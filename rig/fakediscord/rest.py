@@ -77,6 +77,9 @@ class Rest(Gateway, Controls):
     def __init__(self, **options: Unpack[Options]) -> None:
         super().__init__(**options)
         self.requests: list[RecordedRequest] = []
+        #: Users who closed their DMs: a message to their DM channel is refused as Discord
+        #: does (403, code 50007).
+        self.closed_dms: set[int] = set()
         self._routes: list[tuple[str, str, re.Pattern[str], Handler]] = []
         self._install_routes()
 
@@ -256,6 +259,9 @@ class Rest(Gateway, Controls):
         cid = int(channel_id) if channel_id.isdigit() else 0
         if cid not in self._channels:
             return error(404, "Unknown Channel", 10003)
+        ch = self._channels[cid]
+        if ch["type"] == 1 and int(ch["recipients"][0]["id"]) in self.closed_dms:
+            return error(403, "Cannot send messages to this user", 50007)
         body = rec.json if isinstance(rec.json, dict) else {}
         if not (
             body.get("content")

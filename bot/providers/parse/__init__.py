@@ -30,7 +30,7 @@ One module per concern, every name importable from here:
 `ids`          `account_from_id`, `kind_from_id`, `as_kind`
 `memos`        `id_info` and the memoised readers the fast paths use
 `statuses`     `outcome_from_word`
-`getters`      `expect_*`, `opt_*`, `require_id`
+`getters`      `expect_*`, `opt_*`, `require_id`, `reply_ref_of`
 `queue`        `flat_queue`, `unique_jobs` (a flat scheduler array)
 `capacity`     `available_accounts`, `accounts_from_config`, `running_per_account`
 `fetching`     `both`
@@ -53,6 +53,7 @@ from bot.providers.parse.getters import (
     opt_int,
     opt_list,
     opt_str,
+    reply_ref_of,
     require_id,
 )
 from bot.providers.parse.health import accounts_health, first_time, nested
@@ -84,6 +85,7 @@ __all__ = [
     "outcome_from_word",
     "parse_elapsed",
     "parse_time",
+    "reply_ref_of",
     "require_id",
     "running_per_account",
     "unique_jobs",

@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from bot.errors import PayloadError
+from bot.models import bound_reply_ref
 from bot.providers.parse.numeric import _MAX_TEXT, _number_from_text
 
 
@@ -90,3 +91,17 @@ def opt_int(value: object, provider: str, field: str) -> int | None:
     raise PayloadError(
         f"expected a number, got {_type_name(value)}", provider=provider, field=field
     )
+
+
+def reply_ref_of(body: dict[str, Any]) -> str | None:
+    """The `replyRef` a job body carries: `request.replyRef`, then `response.replyRef`, then
+    the top level (the order useapi's own scripts read it in; Mureka and Dreamina keep it in
+    `request`, PixVerse at the top or in `response`). Never raises: a value that is not text,
+    or a `request`/`response` that is no object, is simply not a reference."""
+    for where in ("request", "response"):
+        inner = body.get(where)
+        if isinstance(inner, dict):
+            ref = bound_reply_ref(inner.get("replyRef"))
+            if ref is not None:
+                return ref
+    return bound_reply_ref(body.get("replyRef"))

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.errors import PayloadError
-from bot.models import Job, Kind, make_job
+from bot.models import Job, Kind, bound_reply_ref, make_job
 from bot.providers.parse import memos
 from bot.providers.parse.elapsed import elapsed_since, parse_elapsed
 from bot.providers.parse.getters import expect_dict, expect_list, opt_str, require_id
@@ -27,7 +27,7 @@ _ELAPSED = memos._ELAPSED
 def flat_queue(
     body: object, provider: str, field: str, id_keys: Mapping[str, Kind | None], now: datetime
 ) -> tuple[Job, ...]:
-    """Jobs from a flat scheduler array: `[{<id key>, type?, started?, elapsed?, …}]`.
+    """Jobs from a flat scheduler array: `[{<id key>, type?, started?, elapsed?, replyRef?, …}]`.
 
     `id_keys` maps each accepted id key to the kind it implies (`imageId` → image); the first
     key present wins. Kind: an explicit `type`, else the id (`…-image:N`), else the key's kind.
@@ -109,8 +109,17 @@ def _flat_fast(
         elapsed = parse_elapsed(elapsed)
     if elapsed is None:
         elapsed = elapsed_since(started, now)
+    ref = get("replyRef")
     return make_job(
-        provider, job_id, kind or id_kind or id_keys[key], account, started, elapsed, model
+        provider,
+        job_id,
+        kind or id_kind or id_keys[key],
+        account,
+        started,
+        elapsed,
+        model,
+        False,
+        None if ref is None else bound_reply_ref(ref),
     )
 
 
@@ -151,4 +160,5 @@ def _flat_job(
         started=started,
         elapsed_seconds=elapsed if elapsed is not None else elapsed_since(started, now),
         model=opt_str(item.get("model"), provider, f"{where}.model"),
+        reply_ref=bound_reply_ref(item.get("replyRef")),
     )
