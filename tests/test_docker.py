@@ -94,12 +94,19 @@ def test_the_compose_example_runs_postgresql_and_two_replicas_with_volumes() -> 
     services = compose["services"]
     assert services["db"]["image"] == "postgres:15"
     assert services["db"]["volumes"] == ["pgdata:/var/lib/postgresql/data"]
-    bots = {name: s for name, s in services.items() if name != "db"}
+    migrate = services["migrate"]
+    assert migrate["command"] == ["opsbot", "migrate"]
+    assert migrate["environment"] == services["bot-1"]["environment"]  # the same database
+    assert migrate["depends_on"] == {"db": {"condition": "service_healthy"}}
+    bots = {name: s for name, s in services.items() if name not in ("db", "migrate")}
     assert sorted(bots) == ["bot-1", "bot-2"]
     for name, bot in bots.items():
         assert bot["build"] == "."
         assert bot["environment"]["DATABASE_URL"].startswith("postgresql+asyncpg://opsbot:")
         assert bot["environment"]["DATABASE_URL"].endswith("@db:5432/opsbot")
-        assert bot["depends_on"] == {"db": {"condition": "service_healthy"}}
+        assert bot["depends_on"] == {  # started once the schema is up to date
+            "db": {"condition": "service_healthy"},
+            "migrate": {"condition": "service_completed_successfully"},
+        }
         assert bot["volumes"] == [f"{name}-data:/data"]  # each replica its own /data
     assert set(compose["volumes"]) == {"pgdata", "bot-1-data", "bot-2-data"}
