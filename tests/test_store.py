@@ -58,3 +58,16 @@ async def test_a_cancelled_caller_does_not_cut_a_transaction(store):
         )
         assert await store.outbox_row(keys[-1]) is not None
     assert (await store.outbox_counts())["pending"] == 6 * 200
+
+
+async def test_stores_opened_at_once_on_a_new_database_all_work(url):
+    """Alembic's context is one global: three opens at once in one process must not run
+    inside each other (they deadlocked on PostgreSQL before they took turns)."""
+    stores = await asyncio.wait_for(asyncio.gather(*(Store.open(url) for _ in range(3))), 30)
+    try:
+        assert [(await s.schema()).current for s in stores] == [True, True, True]
+        await stores[0].enqueue([item("k")], batch="b", now=T0)
+        assert await stores[2].outbox_counts() == {"pending": 1}
+    finally:
+        for s in stores:
+            await s.close()

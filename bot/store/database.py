@@ -10,6 +10,7 @@ does the same at the same moment.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import urllib.parse
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from alembic import command, util
 from alembic.config import Config
@@ -163,13 +165,27 @@ def _create(conn: Connection) -> Schema:
     return schema
 
 
+#: One migration at a time per event loop: Alembic's `context` is one global, so two run side
+#: by side in one process (stores opened at once) would run in each other's; replicas are
+#: processes of their own, and the database serialises them.
+_locks: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = WeakKeyDictionary()
+
+
+def _one_at_a_time() -> asyncio.Lock:
+    loop = asyncio.get_running_loop()
+    lock = _locks.get(loop)
+    if lock is None:
+        lock = _locks[loop] = asyncio.Lock()
+    return lock
+
+
 async def prepare(engine: AsyncEngine) -> Schema:
     """Create a new database's tables at the newest revision, or check that an existing one is
     at it (`SchemaOutOfDate`: run `opsbot migrate`; `SchemaTooNew`). Safe when another replica
     does the same at the same moment."""
     for attempt in range(3):
         try:
-            async with engine.begin() as conn:
+            async with _one_at_a_time(), engine.begin() as conn:
                 return await conn.run_sync(_create)
         except (IntegrityError, DBAPIError):
             # Another replica created the same tables between our look and our CREATE.
@@ -200,7 +216,7 @@ def adopt_legacy(conn: Connection, version: int) -> None:
 async def upgrade(engine: AsyncEngine) -> tuple[Schema, Schema]:
     """`opsbot migrate`: bring the database to the newest revision, in one transaction (on
     PostgreSQL; SQLite commits some DDL as it goes). Returns (before, after)."""
-    async with engine.begin() as conn:
+    async with _one_at_a_time(), engine.begin() as conn:
         return await conn.run_sync(_upgrade)
 
 
