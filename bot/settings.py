@@ -59,6 +59,8 @@ BOUNDS: Final = {
 }
 URL_SETTINGS: Final = ("useapi_base_url", "discord_api_base_url", "discord_gateway_url")
 TOKEN_SETTINGS: Final = ("discord_token", "useapi_token")
+#: The replyUrl receiver's path secret is its only lock: at least this long.
+REPLY_SECRET_MIN = 24
 _Url = AnyHttpUrl | AnyWebsocketUrl
 
 
@@ -113,6 +115,7 @@ class Settings(BaseSettings):
     cancel_role_id: int | None = None
     account_check_minutes: float = 15
     expiry_warn_days: float = 3
+    reply_secret: SecretStr | None = None
 
     @field_validator("providers", mode="before")
     @classmethod
@@ -183,6 +186,19 @@ class Settings(BaseSettings):
         bad = _bad_character(value)
         if bad:
             raise ValueError(f"contains {bad}; a token is one run of visible ASCII characters")
+        return value
+
+    @field_validator("reply_secret", mode="before")
+    @classmethod
+    def _reply_secret(cls, value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                return None  # `REPLY_SECRET=` left empty: the receiver is off
+            if len(value) < REPLY_SECRET_MIN:
+                raise ValueError(f"must be at least {REPLY_SECRET_MIN} characters")
         return value
 
     @field_validator(*BOUNDS)
