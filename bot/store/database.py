@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import inspect, select, update
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
@@ -96,15 +96,9 @@ async def stored_schema(database_url: str) -> int | None:
     """The schema version of the database at `database_url`, read without creating or
     changing anything (None: no opsbot database there yet). Raises SchemaTooNew when this
     opsbot cannot use it, and what the driver raises when it cannot be read."""
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        file = sqlite_file(database_url)
-        if file is None or not _exists(file):
-            return None
-        url = url.set(
-            database=f"file:{urllib.parse.quote(file)}",
-            query={**url.query, "mode": "ro", "uri": "true"},
-        )
+    url = readonly_url(database_url)
+    if url is None:
+        return None
     engine = create_async_engine(url)
     try:
         async with engine.connect() as conn:
@@ -118,6 +112,21 @@ async def stored_schema(database_url: str) -> int | None:
     if version is not None and version > SCHEMA_VERSION:
         raise SchemaTooNew(version)
     return None if version is None else int(version)
+
+
+def readonly_url(database_url: str) -> URL | None:
+    """`database_url` opened so that nothing is created or changed (SQLite: its file in
+    read-only mode); None when there is no SQLite file there yet."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        file = sqlite_file(database_url)
+        if file is None or not _exists(file):
+            return None
+        url = url.set(
+            database=f"file:{urllib.parse.quote(file)}",
+            query={**url.query, "mode": "ro", "uri": "true"},
+        )
+    return url
 
 
 def sqlite_file(database_url: str) -> str | None:
