@@ -181,14 +181,16 @@ class _Check:
             arrived.cancel()
         if client.is_ready() or client.guilds_arrived.is_set():
             return True
-        exc = self.connection.exception() if self.connection.done() else None
-        code = getattr(exc, "code", None)
-        self.fail(
-            f"Discord: the gateway {discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY} "
-            f"refused the session ({type(exc).__name__}"
-            + (f", close code {code}" if code is not None else "")
-            + "); check DISCORD_GATEWAY_URL"
-        )
+        # (the session ended before the guilds came: `asyncio.wait` returned for it)
+        exc = self.connection.exception()
+        if exc is None:
+            why = "ended the session before the servers arrived"
+        else:
+            code = getattr(exc, "code", None)
+            closed = f", close code {code}" if code is not None else ""
+            why = f"refused the session ({type(exc).__name__}{closed})"
+        gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+        self.fail(f"Discord: the gateway {gateway} {why}; check DISCORD_GATEWAY_URL")
         return False
 
     async def _channel(self, target: Target) -> discord.Guild | None:

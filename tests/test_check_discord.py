@@ -415,3 +415,18 @@ async def test_check_as_a_process_with_the_receiver_on(
     everything = text + err.decode()
     assert DISCORD_TOKEN not in everything and SECRET not in everything
     assert "Traceback" not in everything
+
+
+async def test_a_gateway_that_cannot_be_reached_is_one_line(
+    env: pytest.MonkeyPatch, fake_discord: FakeDiscord, capsys: pytest.CaptureFixture[str]
+) -> None:
+    on_fake(env, fake_discord)
+    gateway = f"ws://127.0.0.1:{free_port()}/gateway"  # nothing listens there
+    env.setenv("DISCORD_GATEWAY_URL", gateway)
+    code, lines = await check(capsys)
+    assert discord_part(lines)[1:] == [
+        f"✗ Discord: the gateway {gateway} refused the session (ClientConnectorError); "
+        "check DISCORD_GATEWAY_URL",
+        RECEIVER_OFF,
+    ]
+    assert code == cli.EXIT_FAILED
