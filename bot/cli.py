@@ -17,7 +17,6 @@ from rich.console import Console
 
 from bot import report
 from bot.logs import setup_logging
-from bot.receivercheck import check_receiver
 from bot.runtime import (
     check_database,
     display_database_url,
@@ -202,6 +201,7 @@ async def _status(settings: Settings, *, as_json: bool) -> int:
 
 async def _check(settings: Settings) -> int:
     from bot.accounts.read import problem_lines, read_accounts
+    from bot.receivercheck import check_receiver
 
     out = Console(highlight=False, soft_wrap=True)  # one line per check, however long
     out.print(
