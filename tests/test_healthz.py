@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from bot.app import OUTBOX_STUCK, READY_INTERVALS
+from rig.botharness import quiet_sim
 from rig.process import free_port
 from rig.store import item
 
@@ -22,7 +23,12 @@ async def health(port: int) -> tuple[int, dict[str, Any]]:
 
 async def test_ready_only_when_every_part_is(start_bot):
     port = free_port()
-    h = await start_bot(http_port=port)
+    sim = quiet_sim()
+    # The loops' start-up ticks hang on useapi until start_bot stops the loops, so none ends
+    # (else the race between them and the stop decides what /healthz says first).
+    sim.faults.set("scheduler", "latency", seconds=30)
+    h = await start_bot(sim=sim, http_port=port)
+    sim.faults.clear()
     status, body = await health(port)
     assert (status, body["ok"]) == (503, False)
     assert body["not_ready"] == [
