@@ -396,9 +396,12 @@ def _reason(exc: BaseException) -> str:
 def run_bot(settings: Settings, *, simulate: bool = False) -> int:
     """`opsbot run`: serve until SIGINT/SIGTERM, then close cleanly (exit 0).
 
-    A stop ends within 10 s (Docker's grace before SIGKILL): the delivery cog gives claimed alerts
-    back within 3 s (cogs.delivery.RELEASE_TIMEOUT) and the store waits up to 5 s for operations
-    in flight (bot.store.CLOSE_GRACE_SECONDS), each of which is short (bench/flood.py)."""
+    A stop ends within 10 s (Docker's grace before SIGKILL): the delivery cog claims nothing
+    more, lets the posts in flight finish within 4 s (cogs.delivery.DRAIN_TIMEOUT), gives back
+    what is still claimed within 3 s (cogs.delivery.RELEASE_TIMEOUT), and the store waits for
+    operations in flight (at most bot.store.CLOSE_GRACE_SECONDS, each is short:
+    bench/flood.py). A second signal cuts the stop short: what is claimed then waits for its
+    lease (seconds)."""
 
     async def main() -> None:
         task = asyncio.create_task(serve(settings, simulate=simulate))

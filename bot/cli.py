@@ -233,23 +233,23 @@ async def _migrate(settings: Settings) -> int:
 
 async def _check(settings: Settings) -> int:
     from bot.accounts.read import problem_lines, read_accounts
+    from bot.receivercheck import check_receiver
 
-    out = Console(highlight=False)
+    out = Console(highlight=False, soft_wrap=True)  # one line per check, however long
     out.print(
         f"✓ settings: providers {', '.join(settings.providers)}, "
         f"poll every {settings.poll_interval_seconds:g}s, database "
         f"{display_database_url(settings.database_url)}"
-    )
-    out.print(
-        "✓ DISCORD_TOKEN is set"
-        if settings.discord_token
-        else "• DISCORD_TOKEN is not set (needed by `opsbot run`)"
     )
     database_ok, line = await check_database(settings.database_url)
     out.print(line)
     if settings.useapi_token is None:
         out.print("✗ USEAPI_TOKEN is not set")
         return EXIT_CONFIG
+    discord_ok, lines = await _check_discord(settings, database_ok)
+    receiver_ok, more = await check_receiver(settings)
+    for line in (*lines, *more):
+        out.print(line, markup=False)  # names from Discord, as they are
     async with make_client(settings, attempts=1) as client:
         providers = make_providers(settings.providers, client)
         reports = await report.collect(providers)
@@ -273,7 +273,31 @@ async def _check(settings: Settings) -> int:
     # every job, like a provider that cannot be reached.
     subscription_ok = readings[0] is None or readings[0].active
     ok = database_ok and subscription_ok and all(r.ok for r in reports)
-    return EXIT_OK if ok else EXIT_FAILED
+    return EXIT_OK if ok and discord_ok and receiver_ok else EXIT_FAILED
+
+
+async def _check_discord(settings: Settings, database_ok: bool) -> tuple[bool, list[str]]:
+    """`opsbot check`'s Discord lines: the channels are ALERT_CHANNEL_ID and those that
+    /alerts route and /board put in the database (read as it is, never created)."""
+    from bot.discordcheck import check_discord, targets
+    from bot.store import Store
+
+    if settings.discord_token is None or not database_ok:
+        return await check_discord(settings, targets(settings.alert_channel_id, (), ()))
+    try:
+        store = await Store.open_readonly(settings.database_url)
+        try:
+            routes, boards = (
+                ([], []) if store is None else (await store.routes(), await store.boards())
+            )
+        finally:
+            if store is not None:
+                await store.close()
+    except Exception as exc:  # the database line said it could be read; it changed since
+        line = f"✗ routes and boards: cannot read them from the database ({type(exc).__name__})"
+        _, lines = await check_discord(settings, targets(settings.alert_channel_id, (), ()))
+        return False, [line, *lines]
+    return await check_discord(settings, targets(settings.alert_channel_id, routes, boards))
 
 
 #: What the `bench` extra of pyproject.toml installs, by import name.

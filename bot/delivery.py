@@ -176,10 +176,21 @@ class Deliverer:
         self.last_report: DeliveryReport | None = None
         #: What stops the database from being used, as last logged (None: nothing).
         self.store_problem: str | None = None
+        self._stopped = False
 
     def wake(self) -> None:
         """Deliver now (e.g. after a tick queued events) instead of at the next interval."""
         self._wake.set()
+
+    def stop(self) -> None:
+        """Claim nothing more (the worker is stopping); a pass in flight goes on to its end."""
+        self._stopped = True
+        self._wake.set()
+
+    async def idle(self) -> None:
+        """Return once no pass is running (after `stop`: once the last one has ended)."""
+        async with self._lock:
+            pass
 
     async def run(self, *, interval: float = 2.0, stop: asyncio.Event | None = None) -> None:
         """Deliver until `stop` is set. Errors are logged; the loop never dies."""
@@ -215,6 +226,9 @@ class Deliverer:
         """Claim due rows, post them grouped, record each outcome. Channels are served
         concurrently, each channel's groups in order."""
         async with self._lock:
+            if self._stopped:
+                self.last_report = DeliveryReport()
+                return self.last_report
             now = now or self._clock()
             rows = await self.store.claim_outbox(
                 limit=self.claim_limit, now=now, worker_id=self.worker_id, lease=self.lease

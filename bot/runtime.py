@@ -33,9 +33,10 @@ def make_providers(names: Sequence[str], client: UseapiClient) -> list[Provider]
 
 
 def secrets_of(settings: Settings) -> list[str]:
-    """Every secret value in the settings (tokens, the database password), for the log
-    filter."""
-    found = [s.get_secret_value() for s in (settings.discord_token, settings.useapi_token) if s]
+    """Every secret value in the settings (tokens, the receiver's path secret, the database
+    password), for the log filter."""
+    tokens = (settings.discord_token, settings.useapi_token, settings.reply_secret)
+    found = [s.get_secret_value() for s in tokens if s]
     password = make_url(settings.database_url).password
     if password:
         found.append(str(password))

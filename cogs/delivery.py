@@ -1,7 +1,8 @@
 """Alert delivery: posts the outbox to Discord, and forgets delivered alerts after a while.
 
-Two background jobs, each a `tasks.loop`: delivery passes (woken early when a tick queued
-alerts or a route released held ones) and pruning. On unload the claimed alerts are given back.
+Background jobs, each a `tasks.loop`: delivery passes (woken early when a tick queued alerts or
+a route released held ones), pruning and the outbox depth. On unload (the bot stopping) the
+posts in flight finish, bounded, and the alerts still claimed are given back.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import discord
@@ -34,10 +35,22 @@ DELIVER_INTERVAL = 2.0
 KEEP_ALERTS = timedelta(days=30)
 #: How often delivered alerts and expired mutes are pruned.
 PRUNE_INTERVAL = timedelta(hours=1)
+#: How long a stop lets the alerts being posted finish (SIGTERM: Discord's answer is awaited,
+#: so a post that lands is marked sent, not sent again by the next start).
+DRAIN_TIMEOUT = 4.0
 #: How long a stop waits to give claimed alerts back before leaving them to their lease.
 RELEASE_TIMEOUT = 3.0
 #: Network failures of a post: retried from the outbox like a 5xx.
 _SEND_ERRORS = (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError)
+
+
+async def _end(loop: tasks.Loop[Any]) -> None:
+    """Cancel a background loop and wait until it has ended."""
+    task = loop.get_task()
+    loop.cancel()
+    if task is not None:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def _retry_after(exc: discord.HTTPException) -> float | None:
@@ -82,12 +95,19 @@ class DeliveryCog(commands.Cog, name="Delivery"):
         self.depth_loop.start()
 
     async def cog_unload(self) -> None:
-        for loop in (self.deliver, self.prune_loop, self.depth_loop):
-            task = loop.get_task()
-            loop.cancel()
-            if task is not None:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        """Stop: claim nothing more, let the posts in flight finish (up to `DRAIN_TIMEOUT`),
+        then give back what is still claimed (up to `RELEASE_TIMEOUT`)."""
+        self.deliverer.stop()
+        for loop in (self.prune_loop, self.depth_loop):
+            await _end(loop)
+        try:
+            await asyncio.wait_for(self.deliverer.idle(), DRAIN_TIMEOUT)
+        except TimeoutError:
+            log.warning(
+                "alerts still being posted after %g s; stopping, and giving them back",
+                DRAIN_TIMEOUT,
+            )
+        await _end(self.deliver)
         try:  # a send cut short may have landed: its nonce makes Discord drop the repeat
             # Bounded: a stop must not hang on a locked database; unreleased claims simply
             # expire with their lease.

@@ -268,3 +268,32 @@ async def test_run_loop_wakes_and_stops(store):
     assert d.posts
     stop.set()
     await asyncio.wait_for(task, 2)
+
+
+async def test_a_stopped_deliverer_finishes_its_pass_and_claims_nothing_more(store):
+    """SIGTERM's drain: `stop` during a pass lets that pass post and mark its rows; the next
+    pass claims nothing (the rows queued meanwhile wait for the next start); `idle` returns
+    once the pass has ended."""
+    await store.enqueue([item("in-flight")], batch="t1", now=T0)
+    entered, go = asyncio.Event(), asyncio.Event()
+    d = FakeDiscord()
+
+    async def held_send(channel_id: int, events: Sequence[Event], mention: int | None) -> int:
+        entered.set()
+        await go.wait()  # Discord holds the post
+        return await d.send(channel_id, events, mention)
+
+    worker = Deliverer(store, held_send, rng=random.Random(1))
+    passing = asyncio.create_task(worker.run_once(T0))
+    await entered.wait()
+    worker.stop()
+    await store.enqueue([item("queued-meanwhile")], batch="t2", now=T0)
+    idle = asyncio.create_task(worker.idle())
+    await asyncio.sleep(0)
+    assert not idle.done()  # the pass in flight holds it
+    go.set()
+    assert (await passing).sent == 1
+    await asyncio.wait_for(idle, 5)
+    assert (await worker.run_once(T0)).claimed == 0
+    assert [keys for _, keys, _, _ in d.posts] == [["in-flight"]]
+    assert await store.outbox_counts() == {"sent": 1, "pending": 1}

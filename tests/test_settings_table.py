@@ -21,6 +21,7 @@ from bot import cli
 from bot.settings import ConfigError, Settings, load_settings
 from rig.botharness import StartBot
 from rig.fakediscord import ADMIN_PERMISSIONS, FakeDiscord
+from rig.threadfake import threaded_fake_discord
 from rig.threadsim import TOKEN, threaded_sim
 
 #: Part of every secret-bearing bad value below; it must never be printed.
@@ -136,6 +137,17 @@ BAD: list[tuple[str, str, str]] = [
     ("EXPIRY_WARN_DAYS", "0.99", WARN),
     ("EXPIRY_WARN_DAYS", "365.01", WARN),
     ("EXPIRY_WARN_DAYS", "inf", WARN),
+    (
+        "REPLY_SECRET",
+        SECRET,
+        f"REPLY_SECRET: must be at least 24 characters (it has {len(SECRET)}); for example: "
+        "python -c 'import secrets; print(secrets.token_urlsafe(32))'",
+    ),
+    (
+        "REPLY_SECRET",
+        SECRET * 3 + "/",
+        "REPLY_SECRET: may hold only letters, digits and - _ . ~ (it stands in the receiver's URL)",
+    ),
 ]
 #: Every command that reads the settings.
 COMMANDS = ["run", "run --simulate", "status", "check", "demo --seconds 1"]
@@ -145,14 +157,25 @@ def _id(value: object) -> str:
     return repr(value)[:40]
 
 
+@pytest.fixture(scope="module")
+def discord_urls() -> Iterator[dict[str, str]]:
+    """A fake Discord for `opsbot check` to log in to (never the real one)."""
+    with threaded_fake_discord() as fake:
+        yield {"DISCORD_API_BASE_URL": fake.api_base, "DISCORD_GATEWAY_URL": fake.gateway_url}
+
+
 @pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
-    """No setting from the developer's shell or a `.env`; valid tokens and a private database,
-    so that the variable under test is the only thing wrong."""
+def clean_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, discord_urls: dict[str, str]
+) -> pytest.MonkeyPatch:
+    """No setting from the developer's shell or a `.env`; valid tokens, a fake Discord and a
+    private database, so that the variable under test is the only thing wrong."""
     monkeypatch.chdir(tmp_path)
     for name in list(os.environ):
         if name.upper() in NAMES:
             monkeypatch.delenv(name)
+    for name, url in discord_urls.items():
+        monkeypatch.setenv(name, url)
     monkeypatch.setenv("DISCORD_TOKEN", "valid-discord-token.abc")
     monkeypatch.setenv("USEAPI_TOKEN", TOKEN)
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'opsbot.db'}")
@@ -232,9 +255,21 @@ def test_each_bound_is_accepted_at_exactly_its_value(
 ) -> None:
     clean_env.setenv("USEAPI_BASE_URL", sim_url)
     clean_env.setenv(name, value)
-    assert cli.main(["check"]) == 0
+    # An id is accepted, then looked up in Discord: the fake has no such channel or server.
+    missing = {
+        "ALERT_CHANNEL_ID": "✗ channel {} (ALERT_CHANNEL_ID): no such channel (404 Unknown "
+        "Channel)",
+        "GUILD_IDS": "✗ server {} (GUILD_IDS): the bot is not in it; invite it there (with "
+        "the applications.commands scope), or correct GUILD_IDS",
+    }.get(name)
+    assert cli.main(["check"]) == (0 if missing is None else 1)
     out, err = capsys.readouterr()
     assert err == ""
+    if missing is not None:
+        ids = held if isinstance(held, list) else [held]
+        assert [line for line in out.splitlines() if line.startswith("✗")] == [
+            missing.format(i) for i in ids
+        ]
     poll = value if name == "POLL_INTERVAL_SECONDS" else "30"
     words = " ".join(out.split())  # rich wraps at the console's width
     assert words.startswith(

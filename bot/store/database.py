@@ -26,7 +26,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Integer, MetaData, Table, inspect, select, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
@@ -228,6 +228,22 @@ async def stored_schema(database_url: str) -> Schema | None:
     """What the database at `database_url` holds, read without creating or changing anything
     (None: there is no database there yet). Raises SchemaTooNew when this opsbot cannot use
     it, and what the driver raises when it cannot be read."""
+    url = readonly_url(database_url)
+    if url is None:
+        return None
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            schema = await conn.run_sync(read_schema)
+    finally:
+        await engine.dispose()
+    _check(schema)
+    return schema
+
+
+def readonly_url(database_url: str) -> URL | None:
+    """`database_url` opened so that nothing is created or changed (SQLite: its file in
+    read-only mode); None when there is no SQLite file there yet."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         file = sqlite_file(database_url)
@@ -237,14 +253,7 @@ async def stored_schema(database_url: str) -> Schema | None:
             database=f"file:{urllib.parse.quote(file)}",
             query={**url.query, "mode": "ro", "uri": "true"},
         )
-    engine = create_async_engine(url)
-    try:
-        async with engine.connect() as conn:
-            schema = await conn.run_sync(read_schema)
-    finally:
-        await engine.dispose()
-    _check(schema)
-    return schema
+    return url
 
 
 def sqlite_file(database_url: str) -> str | None:

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.accounts.policy import AccountState, Health, SubscriptionState
 from bot.alerts import (
@@ -139,6 +139,19 @@ class Store:
             return await database.upgrade(engine)
         finally:
             await engine.dispose()
+
+    @classmethod
+    async def open_readonly(cls, database_url: str) -> Store | None:
+        """The database as it is, to read only (`opsbot check`): nothing is created or
+        migrated (None: no opsbot database there yet). Raises SchemaTooNew when this opsbot
+        cannot use it, and what the driver raises when it cannot be read."""
+        schema = await database.stored_schema(database_url)
+        if schema is None or schema.empty:
+            return None
+        url = database.readonly_url(database_url)
+        if url is None:  # (the file went between the two looks)
+            return None
+        return cls(create_async_engine(url))
 
     def problem(self) -> str | None:
         """Why the database cannot be used any more, as far as can be told without a query

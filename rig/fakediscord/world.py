@@ -92,6 +92,8 @@ class World:
         self._commands: dict[int | None, list[JSON]] = {}
         self._synced_payloads: dict[int | None, list[JSON]] = {}
         self._last_snowflake = 0
+        #: Role id → permission bitfield served in place of the role's default.
+        self.role_permissions: dict[int, int] = {}
         #: Notified on every request, frame and dispatch (the waiters wait on it); made by
         #: `start`, on the loop that serves the fake.
         self._cond: asyncio.Condition | None = None
@@ -200,7 +202,63 @@ class World:
         )
 
     def _role(self, guild: Guild, role_id: int) -> JSON:
-        return payloads.role(guild, role_id, bot_name=self.bot_name, bot_user_id=self.bot_user_id)
+        data = payloads.role(guild, role_id, bot_name=self.bot_name, bot_user_id=self.bot_user_id)
+        if role_id in self.role_permissions:
+            data["permissions"] = str(self.role_permissions[role_id])
+        return data
+
+    # ------------------------------------------------------------------ permissions, threads
+    # (call before the bot connects: GUILD_CREATE is built at IDENTIFY)
+
+    def bot_role_id(self, guild_id: int | None = None) -> int:
+        """The bot's own (managed) role in a guild (default: the first guild)."""
+        return self._guilds[self.guild_id if guild_id is None else guild_id].bot_role_id
+
+    def set_role_permissions(self, role_id: int, permissions: int) -> None:
+        """Serve `role_id` (the guild's id for @everyone, `Guild.bot_role_id` for the bot's
+        own role) with `permissions` instead of its default."""
+        self.role_permissions[role_id] = permissions
+
+    def set_overwrite(
+        self,
+        channel_id: int,
+        target_id: int,
+        *,
+        allow: int = 0,
+        deny: int = 0,
+        member: bool = False,
+    ) -> None:
+        """A permission overwrite on a channel for a role (or a member), replacing the one
+        the target had there."""
+        overwrites = self._channels[channel_id]["permission_overwrites"]
+        overwrites[:] = [o for o in overwrites if o["id"] != str(target_id)]
+        overwrites.append(
+            {"id": str(target_id), "type": int(member), "allow": str(allow), "deny": str(deny)}
+        )
+
+    def add_thread(self, parent_id: int, thread_id: int, name: str = "thread") -> None:
+        """A public thread in `parent_id`: served by ``GET /channels/{id}`` and taking posts,
+        but not in GUILD_CREATE (as a thread nobody wrote in lately)."""
+        parent = self._channels[parent_id]
+        self._channels[thread_id] = {
+            "id": str(thread_id),
+            "type": 11,
+            "guild_id": parent["guild_id"],
+            "parent_id": str(parent_id),
+            "owner_id": str(self.owner_id),
+            "name": name,
+            "last_message_id": None,
+            "rate_limit_per_user": 0,
+            "message_count": 0,
+            "member_count": 1,
+            "flags": 0,
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": 1440,
+                "archive_timestamp": _now_iso(),
+                "locked": False,
+            },
+        }
 
     def _guild_create(self, guild: Guild) -> JSON:
         channels = []
