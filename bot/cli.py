@@ -25,6 +25,7 @@ from bot.runtime import (
     secrets_of,
 )
 from bot.settings import ConfigError, Settings, load_settings
+from bot.snowflake import parse_snowflake
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
@@ -46,6 +47,14 @@ def _bounded(kind: type[int] | type[float], low: int, high: int) -> Callable[[st
     return parse
 
 
+def _snowflake(text: str) -> int:
+    """A Discord id option: argparse says what is wrong with it, in one line."""
+    try:
+        return parse_snowflake(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _parser() -> argparse.ArgumentParser:
     """The commands, each with its options (`_<command>_options`)."""
     parser = argparse.ArgumentParser(prog="opsbot", description=__doc__)
@@ -61,6 +70,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("check", help="validate the settings and reach each enabled provider")
     sub.add_parser("migrate", help="bring the database's schema up to date (DATABASE_URL)")
+    invite = sub.add_parser(
+        "invite", help="print the OAuth2 URL that adds the bot with exactly what it needs"
+    )
+    invite.add_argument(
+        "--application-id",
+        type=_snowflake,
+        metavar="ID",
+        help="the application's id (Developer Portal, General Information); "
+        "default: asked of Discord with DISCORD_TOKEN",
+    )
     _simulate_options(sub.add_parser("simulate", help="run the useapi simulator as an HTTP server"))
     _bench_options(
         sub.add_parser(
@@ -176,6 +195,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return asyncio.run(_check(settings))
             case "migrate":
                 return asyncio.run(_migrate(settings))
+            case "invite":
+                return asyncio.run(_invite(settings, args.application_id))
             case "demo":
                 from bot.demo import run_demo
 
@@ -207,6 +228,29 @@ async def _status(settings: Settings, *, as_json: bool) -> int:
     else:
         report.print_tables(Console(), reports, redact=settings.redact_accounts)
     return EXIT_OK if all(r.ok for r in reports) else EXIT_FAILED
+
+
+async def _invite(settings: Settings, application_id: int | None) -> int:
+    """`opsbot invite`: the URL on the first line (for scripts), what it asks for on the next."""
+    from bot.app import apply_discord_urls
+    from bot.invite import InviteError, invite_url, what_it_asks
+    from bot.invite import application_id as ask_discord
+
+    if application_id is None:
+        if settings.discord_token is None:
+            raise ConfigError(
+                "DISCORD_TOKEN is not set: opsbot invite asks Discord for the application's "
+                "id with it (or give --application-id)"
+            )
+        apply_discord_urls(settings)
+        try:
+            application_id = await ask_discord(settings.discord_token.get_secret_value())
+        except InviteError as exc:
+            print(f"opsbot: invite: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+    print(invite_url(application_id))
+    print(what_it_asks())
+    return EXIT_OK
 
 
 async def _migrate(settings: Settings) -> int:
