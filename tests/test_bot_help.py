@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import discord
 from discord.utils import format_dt
 
 from bot.embeds import limit_problems
 from bot.embeds.help import ELSEWHERE, MEMBER_FOOTER
-from rig.botharness import Harness, command, make_sim
+from rig.botharness import Harness, StartBot, command, make_sim
 from rig.fakediscord import ADMIN_PERMISSIONS, MEMBER_PERMISSIONS, FakeDiscord
 
 JSON = dict[str, Any]
@@ -61,8 +62,6 @@ async def help_embed(h: Harness, permissions: int = ADMIN_PERMISSIONS, **kw: Any
 
 
 def within_limits(embed: JSON) -> None:
-    import discord
-
     assert limit_problems([discord.Embed.from_dict(embed)]) == []
 
 
@@ -103,8 +102,8 @@ async def test_help_for_a_member_lists_only_what_they_can_use(start_bot):
 
 
 async def test_help_lists_cancel_for_a_member_of_the_cancel_role(
-    fake_discord: FakeDiscord, start_bot
-):
+    fake_discord: FakeDiscord, start_bot: StartBot
+) -> None:
     fake_discord.add_guild(fake_discord.guild_id, fake_discord.channel_ids, roles={ROLE: "cancel"})
     h = await start_bot(cancel_role_id=ROLE)
     embed = await help_embed(h, MEMBER_PERMISSIONS, roles=[ROLE])
@@ -112,7 +111,9 @@ async def test_help_lists_cancel_for_a_member_of_the_cancel_role(
     assert (await help_embed(h, MEMBER_PERMISSIONS))["description"] == description(EVERYONE)
 
 
-async def test_help_shows_the_set_up_once_made(fake_discord: FakeDiscord, start_bot):
+async def test_help_shows_the_set_up_once_made(
+    fake_discord: FakeDiscord, start_bot: StartBot
+) -> None:
     fake_discord.add_guild(fake_discord.guild_id, fake_discord.channel_ids, roles={ROLE: "on-call"})
     providers = ["pixverse", "kling"]
     h = await start_bot(
@@ -173,7 +174,9 @@ async def test_help_shows_the_set_up_once_made(fake_discord: FakeDiscord, start_
     assert member["description"] == description(EVERYONE)
 
 
-async def test_help_in_another_server_hides_the_team_set_up(fake_discord: FakeDiscord, start_bot):
+async def test_help_in_another_server_hides_the_team_set_up(
+    fake_discord: FakeDiscord, start_bot: StartBot
+) -> None:
     other_guild = 1200000000000009000
     fake_discord.add_guild(other_guild, [1200000000000009001])
     h = await start_bot()
