@@ -12,6 +12,7 @@ running job's own id with `unmask`.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 
 from discord import app_commands
@@ -41,10 +42,12 @@ def job_choices(
     if snap is None:
         return []
     needle = typed.strip().lower()
+    shown = Counter(display_id(j.id, redact) for j in snap.jobs)
     out: list[app_commands.Choice[str]] = []
     for job in sorted(snap.jobs, key=lambda j: _newest_first(j, now, snap.taken_at)):
         value = display_id(job.id, redact)
-        if len(value) > CHOICE_MAX or not value.strip():
+        # a masked id that reads as two jobs names neither (`unmask` refuses it)
+        if len(value) > CHOICE_MAX or not value.strip() or shown[value] > 1:
             continue
         account = display_account(job.account, redact)
         if needle and needle not in value.lower() and needle not in account.lower():

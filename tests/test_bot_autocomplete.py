@@ -17,7 +17,7 @@ import pytest
 from bot.complete import ACCOUNT_CHARS, CHOICE_MAX, CHOICES_MAX, Ambiguous, unmask
 from bot.models import Job, Snapshot
 from bot.text import redact_email, short_id, truncate
-from cogs.status import MASKED_GONE
+from cogs.status import MASKED_GONE, MASKED_TWICE
 from rig.botharness import Harness, StartBot, command, make_sim
 from rig.fakediscord import ADMIN_PERMISSIONS, MEMBER_PERMISSIONS
 
@@ -243,3 +243,30 @@ def test_unmask_finds_one_running_job_and_refuses_two() -> None:
     assert unmask(None, "user:1-pixverse:b***@x.io-video:2", redact=True) == (
         "user:1-pixverse:b***@x.io-video:2"
     )
+
+
+async def test_a_masked_id_that_reads_as_two_running_jobs_is_refused_in_words(
+    start_bot: StartBot,
+) -> None:
+    h = await start_bot(sim=make_sim(), providers=["pixverse"], redact_accounts=True)
+    await h.tick("pixverse")
+    snap = h.bot.state("pixverse").snapshot
+    assert snap is not None
+    twins = ("user:1-pixverse:alice@x.io-video:1", "user:1-pixverse:adam@x.io-video:1")
+    jobs = tuple(Job("pixverse", i, account=i.split(":")[2].split("-")[0]) for i in twins)
+    h.bot.state("pixverse").snapshot = dataclasses.replace(snap, jobs=jobs)
+    masked = "user:1-pixverse:a***@x.io-video:1"
+    # neither is offered (the value would name neither), but one typed by hand is answered
+    assert await offered(h, "job", {"provider": "pixverse", "id": ""}) == []
+    before = h.sim.request_count()
+    body = await command(h, "job", {"provider": "pixverse", "id": masked})
+    assert body["data"]["embeds"][0]["description"].endswith(MASKED_TWICE)
+    inter = await h.fake.invoke(
+        "cancel", {"provider": "pixverse", "id": masked}, permissions=ADMIN_PERMISSIONS
+    )
+    body = await h.fake.wait_for_interaction_response(inter)
+    assert body["data"]["content"] == (
+        "With e-mails masked that id reads the same for more than one running job. "
+        "Paste the job's full id. Nothing was changed."
+    )
+    assert h.sim.request_count() == before

@@ -6,6 +6,7 @@ command that sets it up, or for a member whom to ask. Each whole embed is assert
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import discord
@@ -13,6 +14,7 @@ from discord.utils import format_dt
 
 from bot.embeds import limit_problems
 from bot.embeds.help import ELSEWHERE, MEMBER_FOOTER
+from bot.events import EventKind
 from rig.botharness import Harness, StartBot, command, make_sim
 from rig.fakediscord import ADMIN_PERMISSIONS, MEMBER_PERMISSIONS, FakeDiscord
 
@@ -186,3 +188,28 @@ async def test_help_in_another_server_hides_the_team_set_up(
     assert embed["fields"] == fields(
         ("Providers", "Dreamina, MiniMax, PixVerse"), ("Set-up", ELSEWHERE)
     )
+
+
+async def test_help_stays_within_the_embed_limits_however_much_is_set_up(
+    start_bot: StartBot,
+) -> None:
+    h = await start_bot()
+    store, now = h.bot.store, h.bot.clock()
+    channel = 1300000000000000000
+    for i, kind in enumerate(EventKind):
+        for provider in (None, "pixverse", "minimax", "dreamina"):
+            await store.set_route(kind, provider, channel + i)
+            await store.set_mention(kind, channel + 100 + i, provider=provider)
+            await store.mute(provider, kind, now + timedelta(hours=i + 1))
+    for i in range(80):
+        await store.set_board(channel + 1000 + i, None, channel + 2000 + i)
+    embed = await help_embed(h)
+    within_limits(embed)
+    by_name = {f["name"]: f["value"] for f in embed["fields"]}
+    assert list(by_name) == ["Providers", "Alert channels", "Mentions", "Mutes", "Boards"]
+    assert by_name["Alert channels"].count("\n") == 16  # the default and all 16 routes
+    boards = by_name["Boards"].split("\n")
+    assert boards[0] == f"<#{channel + 1000}> · every provider"
+    shown = len(boards) - 1
+    assert 0 < shown < 80 and boards[-1] == f"…and {80 - shown} more"
+    assert len(by_name["Boards"]) <= 700

@@ -10,7 +10,6 @@ import discord
 from bot.alerts import AlertConfig
 from bot.embeds.config import mention_lines, mute_lines, route_lines
 from bot.embeds.layout import join_bounded
-from bot.embeds.limits import DESCRIPTION_MAX, FIELD_VALUE_MAX
 from bot.embeds.style import NEUTRAL
 from bot.events import EventKind
 
@@ -21,6 +20,12 @@ ASK = "ask someone with Manage Server to run"
 ELSEWHERE = "Alerts are managed from the team's own server: its set-up is not shown here."
 UNREADABLE = "The set-up could not be read just now (see the bot's log). Try again in a moment."
 MEMBER_FOOTER = "Commands that need Manage Server are not listed."
+
+
+#: Characters the command lines and each set-up field may take: together they stay inside
+#: Discord's 6,000 characters for the whole embed, however much is set up.
+SETUP_FIELD_MAX = 700
+COMMANDS_MAX = 2000
 
 
 def _more(n: int) -> str:
@@ -60,7 +65,7 @@ def missing_setup(
 def _board_lines(boards: Sequence[tuple[int, str | None]], titles: Mapping[str, str]) -> list[str]:
     return [
         f"<#{channel}> · {titles.get(provider, provider) if provider else 'every provider'}"
-        for channel, provider in boards
+        for channel, provider in sorted(boards, key=lambda b: (b[0], b[1] or ""))
     ]
 
 
@@ -82,7 +87,7 @@ def help_embed(
     embed = discord.Embed(
         title="opsbot — help",
         colour=NEUTRAL,
-        description=join_bounded(["**Commands you can use**", *lines], DESCRIPTION_MAX, _more),
+        description=join_bounded(["**Commands you can use**", *lines], COMMANDS_MAX, _more),
     )
     if not admin:
         embed.set_footer(text=MEMBER_FOOTER)
@@ -105,13 +110,13 @@ def help_embed(
     )
     for name, value in sections:
         embed.add_field(
-            name=name, inline=False, value=join_bounded(value, FIELD_VALUE_MAX, _more) or "none"
+            name=name, inline=False, value=join_bounded(value, SETUP_FIELD_MAX, _more) or "none"
         )
     missing = missing_setup(config, boards, default=default, providers=providers, admin=admin)
     if missing:
         embed.add_field(
             name="Not set up yet",
             inline=False,
-            value=join_bounded(missing, FIELD_VALUE_MAX, _more),
+            value=join_bounded(missing, SETUP_FIELD_MAX, _more),
         )
     return embed
