@@ -50,6 +50,7 @@ SHARED_COGS = (
     "cogs.delivery",
     "cogs.cancel",
     "cogs.health",
+    "cogs.help",
 )
 
 

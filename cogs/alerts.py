@@ -79,6 +79,12 @@ class AlertsCog(ManageCog, name="Alerts"):
             return True
         return await super().interaction_check(interaction)
 
+    def allows(self, interaction: discord.Interaction, command: object) -> bool:
+        """As `interaction_check`: /alerts notify is everyone's (for /help)."""
+        if getattr(command, "qualified_name", None) == "alerts notify":
+            return True
+        return super().allows(interaction, command)
+
     @alerts.command(name="notify")
     @app_commands.describe(
         how="mention: pinged in the alert; dm: a direct message; off: neither "

@@ -21,6 +21,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import errors, validate
+from bot.complete import Ambiguous, job_choices, unmask
 from bot.embeds.layout import cut
 from bot.models import Snapshot
 from bot.text import display_id, escape, redact_email, truncate
@@ -120,6 +121,10 @@ class CancelCog(commands.Cog, name="Cancel"):
             return None
         return NOT_ALLOWED.format(role=role)
 
+    def allows(self, interaction: discord.Interaction, command: object) -> bool:
+        """Whether this member may untrack (for /help)."""
+        return self.refusal(interaction) is None
+
     def _check_provider(self, provider: str) -> str | None:
         """Why `provider` cannot untrack here (None: it can)."""
         adapter = self.bot.providers.get(provider)
@@ -150,6 +155,17 @@ class CancelCog(commands.Cog, name="Cancel"):
         for job in snap.jobs:
             if ref.matches(job.id):
                 return job.id, None
+        if self._redact and ref.job_id is not None:
+            # autocomplete offers ids with their e-mails masked (bot.complete)
+            try:
+                found = unmask(snap, ref.job_id, redact=True)
+            except Ambiguous:
+                return None, (
+                    "With e-mails masked that id reads the same for more than one running "
+                    "job. Paste the job's full id. Nothing was changed."
+                )
+            if found != ref.job_id:
+                return found, None
         what = f"`{_shown(ref.job_id, self._redact)}`" if ref.job_id else "that job"
         return None, (
             f"{title} is not running {what} (as of the last poll): there is nothing to untrack."
@@ -173,6 +189,18 @@ class CancelCog(commands.Cog, name="Cancel"):
             await _tell(interaction, why or "Nothing to untrack.")
             return
         await self._ask(interaction, provider, found, alert=None)
+
+    @cancel.autocomplete("id")
+    async def _id_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """The chosen provider's running jobs, newest first, from the last snapshot (no
+        upstream call); nothing for a member who may not untrack or a provider that cannot."""
+        provider = str(getattr(interaction.namespace, "provider", ""))
+        if self.refusal(interaction) is not None or self._check_provider(provider) is not None:
+            return []
+        snap = self.bot.state(provider).snapshot
+        return job_choices(snap, current, now=self.bot.clock(), redact=self._redact)
 
     # -- the alert button --------------------------------------------------------------------
     async def untrack_from_alert(self, interaction: discord.Interaction, ref: JobRef) -> None:

@@ -25,6 +25,22 @@ NOT_HOME = "Alerts are managed from the team's own server."
 FAILED = "Something went wrong; see the bot's log."
 
 
+def home_guilds(bot: OpsBot) -> set[int]:
+    """GUILD_IDS, else the server of ALERT_CHANNEL_ID; empty when neither is known."""
+    if bot.settings.guild_ids:
+        return set(bot.settings.guild_ids)
+    channel_id = bot.settings.alert_channel_id
+    channel = bot.get_channel(channel_id) if channel_id else None
+    guild = getattr(channel, "guild", None)
+    return {guild.id} if guild is not None else set()
+
+
+def at_home(bot: OpsBot, guild_id: int | None) -> bool:
+    """Whether `guild_id` is the team's server (any server when it is not known)."""
+    home = home_guilds(bot)
+    return not home or guild_id in home
+
+
 class ManageCog(commands.Cog):
     """Commands for members with Manage Server, on the team's own server."""
 
@@ -37,22 +53,21 @@ class ManageCog(commands.Cog):
         if interaction.guild is None or not interaction.permissions.manage_guild:
             await interaction.response.send_message(NOT_ALLOWED, ephemeral=True)
             return False
-        home = self._home_guilds()
-        if home and interaction.guild.id not in home:
+        if not at_home(self.bot, interaction.guild.id):
             # Alert settings are the team's, not per server: a moderator of some other server
             # the bot was invited to must not reroute or mute them.
             await interaction.response.send_message(NOT_HOME, ephemeral=True)
             return False
         return True
 
-    def _home_guilds(self) -> set[int]:
-        """GUILD_IDS, else the server of ALERT_CHANNEL_ID; empty when neither is known."""
-        if self.bot.settings.guild_ids:
-            return set(self.bot.settings.guild_ids)
-        channel_id = self.bot.settings.alert_channel_id
-        channel = self.bot.get_channel(channel_id) if channel_id else None
-        guild = getattr(channel, "guild", None)
-        return {guild.id} if guild is not None else set()
+    def allows(self, interaction: discord.Interaction, command: object) -> bool:
+        """Whether `interaction_check` lets this member use `command` (for /help)."""
+        guild = interaction.guild
+        return (
+            guild is not None
+            and interaction.permissions.manage_guild
+            and at_home(self.bot, guild.id)
+        )
 
     async def cog_app_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError

@@ -14,6 +14,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import embeds, errors, validate
+from bot.complete import CHOICE_MAX, CHOICES_MAX, Ambiguous, job_choices, unmask
 from bot.embeds.accounts import account_marks
 from bot.models import Snapshot
 from bot.paginator import Paginator
@@ -29,9 +30,15 @@ FETCH_TIMEOUT = 12.0
 #: Seconds after which the page buttons of a reply stop working (Discord keeps an interaction
 #: token for 15 minutes, so this must stay well below that).
 PAGE_TIMEOUT = 180.0
-#: Discord's limits on autocomplete: characters of a choice's name and value, choices offered.
-CHOICE_MAX = 100
-CHOICES_MAX = 25
+#: Why a masked id (REDACT_ACCOUNTS) cannot be looked up.
+MASKED_GONE = (
+    "That id has its e-mail masked, so opsbot can look it up only while the job is in the "
+    "queue, and it is not any more. Paste the job's full id."
+)
+MASKED_TWICE = (
+    "With e-mails masked that id reads the same for more than one running job. "
+    "Paste the job's full id."
+)
 
 
 class StatusCog(commands.Cog, name="Status"):
@@ -269,7 +276,7 @@ class StatusCog(commands.Cog, name="Status"):
         """What became of one job: outcome, times, prompt, results, upstream error."""
         try:
             [name] = self._names(provider)
-            job_id = validate.job_id(id)
+            job_id = self._unmasked(name, validate.job_id(id))
         except validate.InputError as exc:
             await self._error(interaction, embeds.input_error_embed(str(exc)))
             return
@@ -295,6 +302,29 @@ class StatusCog(commands.Cog, name="Status"):
             result = dataclasses.replace(result, reply_ref=self._queued_ref(name, result.id))
         embed = embeds.job_embed(result, titles=self.bot.titles(), redact=self._redact)
         await interaction.edit_original_response(embed=embed)
+
+    @job.autocomplete("id")
+    async def _job_id_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """The chosen provider's running jobs, newest first (the last snapshot: no upstream
+        call); nothing until a provider is chosen."""
+        watcher = self.bot.watchers.get(str(getattr(interaction.namespace, "provider", "")))
+        snap = watcher.state.snapshot if watcher is not None else None
+        return job_choices(snap, current, now=self.bot.clock(), redact=self._redact)
+
+    def _unmasked(self, provider: str, job_id: str) -> str:
+        """The running job's own id for an id autocomplete offered masked (REDACT_ACCOUNTS)."""
+        if not self._redact or "***@" not in job_id:
+            return job_id
+        snap = self.bot.state(provider).snapshot
+        try:
+            found = unmask(snap, job_id, redact=True)
+        except Ambiguous:
+            raise validate.InputError(MASKED_TWICE) from None
+        if found == job_id and (snap is None or all(j.id != job_id for j in snap.jobs)):
+            raise validate.InputError(MASKED_GONE)
+        return found
 
     def _queued_ref(self, provider: str, job_id: str) -> str | None:
         """The `replyRef` of `job_id` in the provider's last snapshot, if it is listed."""

@@ -211,7 +211,16 @@ def requests_for(fake: FakeDiscord, inter: FakeInteraction) -> list[Any]:
 async def test_startup_syncs_commands_to_the_guild(start_bot):
     h = await start_bot()
     synced = {c["name"]: c for c in h.fake.synced_commands(h.fake.guild_id)}
-    assert set(synced) == {"queue", "capacity", "job", "status", "alerts", "board", "cancel"}
+    assert set(synced) == {
+        "queue",
+        "capacity",
+        "job",
+        "status",
+        "alerts",
+        "board",
+        "cancel",
+        "help",
+    }
     opts = {
         name: {o["name"]: o for o in cmd.get("options", [])}
         for name, cmd in synced.items()
@@ -238,12 +247,16 @@ async def test_startup_syncs_commands_to_the_guild(start_bot):
     assert opts["queue"]["account"].get("autocomplete") is True
     assert not opts["queue"]["account"].get("choices")
     assert opts["job"]["id"]["type"] == 3 and opts["job"]["id"]["required"] is True
+    assert opts["job"]["id"]["autocomplete"] is True
     # /cancel: everyone sees it (CANCEL_ROLE_ID members too); the cog checks who may use it
     cancel = {o["name"]: o for o in synced["cancel"]["options"]}
     assert list(cancel) == ["provider", "id"]
     assert [c["value"] for c in cancel["provider"]["choices"]] == list(PROVIDERS)
     assert cancel["provider"]["required"] is True and cancel["id"]["required"] is True
-    assert cancel["id"]["type"] == 3
+    assert cancel["id"]["type"] == 3 and cancel["id"]["autocomplete"] is True
+    # /help: everyone's, no options
+    assert synced["help"].get("options", []) == []
+    assert synced["help"].get("default_member_permissions") in (None, "")
     assert synced["cancel"].get("default_member_permissions") in (None, "")
     # /alerts: everyone sees it for `notify`; the cog checks Manage Server for the rest
     assert synced["alerts"].get("default_member_permissions") in (None, "")
@@ -263,6 +276,7 @@ async def test_startup_syncs_commands_to_the_guild(start_bot):
 #: that code): every command, option and choice must reach Discord exactly as it did. Issue 11
 #: added /cancel (recorded from the code that added it; the other commands are unchanged).
 #: Issue 12 added `/queue mine` and `/alerts notify` (so /alerts has no default permission).
+#: Issue 15 added /help and the autocomplete of `/job id` and `/cancel id`.
 SYNCED_BEFORE = Path(__file__).parent / "data" / "synced_commands.json"
 
 

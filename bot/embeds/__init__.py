@@ -10,8 +10,8 @@ its content.
 
 The rooms: `limits` (Discord's limits and the check), `style` (colours, marks), `layout` (safe
 text, bounded fields and pages), `links`; a module per view — `queue`, `capacity`, `job`,
-`status`, `board`, `config` (/alerts show), `errors` — and for alerts `alert` (one event) and
-`batch` (one message).
+`status`, `board`, `config` (/alerts show), `help`, `errors` — and for alerts `alert` (one
+event) and `batch` (one message).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from bot.embeds.board import board_embed
 from bot.embeds.capacity import capacity_pages
 from bot.embeds.config import config_embed
 from bot.embeds.errors import error_embed, input_error_embed
+from bot.embeds.help import help_embed
 from bot.embeds.job import job_embed
 from bot.embeds.layout import FIELD_LINES, PAGE_BUDGET
 from bot.embeds.limits import (
@@ -72,6 +73,7 @@ __all__ = [
     "config_embed",
     "embed_size",
     "error_embed",
+    "help_embed",
     "input_error_embed",
     "job_embed",
     "limit_problems",

@@ -21,21 +21,21 @@ def _field_lines(lines: Sequence[str]) -> str:
     return "\n".join(lines)[:FIELD_VALUE_MAX] or "none"
 
 
-def _route_lines(config: AlertConfig) -> list[str]:
+def route_lines(config: AlertConfig) -> list[str]:
     return [
         f"{r.kind.value}{' · ' + r.provider if r.provider else ''} → <#{r.channel_id}>"
         for r in config.routes
     ]
 
 
-def _mention_lines(config: AlertConfig) -> list[str]:
+def mention_lines(config: AlertConfig) -> list[str]:
     return [
         f"{m.kind.value}{' · ' + m.provider if m.provider else ''} → <@&{m.role_id}>"
         for m in config.mentions
     ]
 
 
-def _mute_lines(config: AlertConfig, now: datetime) -> list[str]:
+def mute_lines(config: AlertConfig, now: datetime) -> list[str]:
     """The mutes still active at `now`."""
     return [
         f"{m.provider or 'every provider'} · {m.kind.value if m.kind else 'every kind'}"
@@ -62,9 +62,9 @@ def config_embed(
         value=f"<#{default}>" if default else "none (set ALERT_CHANNEL_ID)",
         inline=False,
     )
-    embed.add_field(name="Routes", inline=False, value=_field_lines(_route_lines(config)))
-    embed.add_field(name="Mentions", inline=False, value=_field_lines(_mention_lines(config)))
-    embed.add_field(name="Mutes", inline=False, value=_field_lines(_mute_lines(config, now)))
+    embed.add_field(name="Routes", inline=False, value=_field_lines(route_lines(config)))
+    embed.add_field(name="Mentions", inline=False, value=_field_lines(mention_lines(config)))
+    embed.add_field(name="Mutes", inline=False, value=_field_lines(mute_lines(config, now)))
     embed.add_field(
         name="Outbox",
         inline=False,
