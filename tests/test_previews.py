@@ -5,8 +5,10 @@ the embeds (alert, /job, batches) within every limit. Through the real bot: test
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import discord
@@ -392,3 +394,21 @@ def test_summarised_pictures_stay_within_every_limit_with_hostile_ids_and_many_g
         got = alert_batch(many, titles={}, redact=False, max_embeds=max_embeds)
         assert limit_problems(got) == [] and len(got) <= max_embeds
         assert len(pictures(got)) == min(PREVIEWS_PER_MESSAGE, max_embeds - 1)
+
+
+def test_the_readme_example_is_what_the_builder_makes() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    block = readme.split("<!-- preview-example -->\n```json\n", 1)[1].split("\n```", 1)[0]
+    e = Event(
+        key="job:minimax:user:1-minimax:412345-video:7301:completed",
+        kind=EventKind.JOB,
+        provider="minimax",
+        word="completed",
+        at=NOW,
+        job_id="user:1-minimax:412345-video:7301",
+        account="412345",
+        urls=("https://cdn.hailuo.example/video/7301.mp4",),
+        extra={"kind": "video"},
+        cover="https://cdn.hailuo.example/video/7301-cover.jpeg",
+    )
+    assert json.loads(block) == alert_embed(e, titles=TITLES, redact=False).to_dict()
