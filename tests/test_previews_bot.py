@@ -16,9 +16,11 @@ import discord
 from bot.embeds import limit_problems
 from bot.embeds.preview import PREVIEWS_PER_MESSAGE
 from bot.sim import Simulator
+from bot.sim.callbacks import CallbackSender
 from bot.sim.providers import SPECS
 from rig.botharness import Harness, cycle, make_sim, settled
 from rig.fakediscord import MEMBER_PERMISSIONS
+from rig.process import free_port
 from rig.received import POSTS, plain
 
 INF = math.inf
@@ -237,3 +239,28 @@ async def test_many_completions_show_a_few_pictures_then_the_summary(start_bot):
     assert all(media(e) == (None, None) for e in rest)
     assert [e["title"] for e in rest] == ["35 jobs completed on MiniMax, 5 failed"]
     assert rest[0]["footer"]["text"] == "40 alerts at once — summarised"
+
+
+async def test_an_alert_posted_from_a_reply_url_callback_shows_the_picture_too(start_bot):
+    sim = make_sim(providers=("minimax",))
+    job = sim.start_job("minimax", kind="image", duration=INF, reply_url="https://ops.example/h")
+    port = free_port()
+    secret = "Pv7-" + "p" * 28
+    h = await start_bot(
+        sim=sim,
+        providers=["minimax"],
+        http_port=port,
+        reply_secret=secret,
+        poll_interval_seconds=60,
+    )
+    await h.tick()  # the bot sees the job running
+    async with CallbackSender(sim, f"http://127.0.0.1:{port}/hooks/useapi/{secret}") as sender:
+        sim.finish_job(job, "completed")
+        await sender.idle()
+        assert h.bot.receiver is not None
+        await h.bot.receiver.drained()
+        message = await h.fake.wait_for_message(h.alert_channel)
+    assert [s.status for s in sender.sent] == [202]
+    [embed] = message["embeds"]
+    assert embed["title"] == "MiniMax job completed"
+    assert media(embed) == expected_media(sim, job)
