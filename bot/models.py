@@ -98,7 +98,7 @@ def previewable(url: object) -> str | None:
     if url.__class__ is not str:
         return None
     assert isinstance(url, str)
-    if len(url) > PREVIEW_URL_MAX or not url[:8].lower() == "https://":
+    if len(url) > PREVIEW_URL_MAX or url[:8].lower() != "https://":
         return None
     if _NOT_IN_URL.search(url) is not None:
         return None
