@@ -21,7 +21,7 @@ from typing import Literal
 
 from bot import errors
 from bot.events import AlertWord, Event, EventKind
-from bot.models import Job, JobResult, Outcome, discord_user
+from bot.models import Job, JobResult, Outcome, discord_user, previewable
 from bot.text import fmt_duration
 
 # Raw conditions a state machine observes.
@@ -242,6 +242,8 @@ def job_event(
     reply_ref = (job.reply_ref if job is not None else None) or (
         result.reply_ref if result is not None else None
     )
+    # A picture only of what was made: never of a failed, moderated or cancelled job.
+    shows = result is not None and outcome is Outcome.COMPLETED
     return Event(
         key=job_key(provider, job_id, outcome.value),
         kind=EventKind.JOB,
@@ -254,6 +256,8 @@ def job_event(
         urls=result.urls if result is not None else (),
         extra=extra,
         reply_ref=reply_ref,
+        image=previewable(result.image) if shows and result is not None else None,
+        cover=previewable(result.cover) if shows and result is not None else None,
     )
 
 

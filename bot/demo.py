@@ -91,7 +91,9 @@ async def run_demo(
     token = "demo-" + secrets.token_hex(8)
     sim, names = _simulator(settings, seed, token)
     titles: dict[str, str] = {}
-    channel = _AlertsChannel(console, titles, redact=settings.redact_accounts)
+    channel = _AlertsChannel(
+        console, titles, redact=settings.redact_accounts, previews=settings.show_previews
+    )
     with tempfile.TemporaryDirectory(prefix="opsbot-demo-") as tmp:
         db = f"sqlite+aiosqlite:///{Path(tmp) / 'demo.db'}"
         async with (
@@ -146,10 +148,13 @@ class _AlertsChannel:
     """The pretend #alerts channel: `send` (the deliverer's) prints each message's embeds and
     keeps its events in `posted`."""
 
-    def __init__(self, console: Console, titles: dict[str, str], *, redact: bool) -> None:
+    def __init__(
+        self, console: Console, titles: dict[str, str], *, redact: bool, previews: bool = True
+    ) -> None:
         self.console = console
         self.titles = titles
         self.redact = redact
+        self.previews = previews
         self.posted: list[Event] = []
 
     async def send(self, channel_id: int, events: Sequence[Event], role_id: int | None) -> int:
@@ -158,7 +163,10 @@ class _AlertsChannel:
         pings = f" · mentions {' '.join(users)}" if users else ""
         self.console.print(Rule(f"#alerts · {len(events)} alert(s) posted{pings}", style="yellow"))
         print_embeds(
-            self.console, embeds.alert_batch(events, titles=self.titles, redact=self.redact)
+            self.console,
+            embeds.alert_batch(
+                events, titles=self.titles, redact=self.redact, previews=self.previews
+            ),
         )
         self.posted.extend(events)
         return len(self.posted)

@@ -59,3 +59,7 @@ class Event:
     #: The user this alert mentions in its message, decided by the alert policy (`plan`)
     #: from `reply_ref` and that user's `/alerts notify` choice; None: nobody.
     mention_user_id: int | None = None
+    #: What the alert shows of a completed job's result (`bot.models.previewable` URLs): its
+    #: picture (an image job's) and its cover or thumbnail (a video's, a song's).
+    image: str | None = None
+    cover: str | None = None

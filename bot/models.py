@@ -77,6 +77,44 @@ def discord_user(reply_ref: str | None) -> int | None:
     return user if is_snowflake(user) else None
 
 
+#: The longest URL Discord takes in an embed's image or thumbnail (its API refuses a longer
+#: one with "Must be 2048 or fewer in length", and the whole message with it).
+PREVIEW_URL_MAX: Final = 2048
+
+
+#: What a URL never holds unescaped (RFC 3986), and what decoding put in place of the
+#: unencodable (`REPLACEMENT`) or left of it (a lone surrogate).
+_NOT_IN_URL: Final = re.compile(r'[\x00-\x20\x7f-\x9f"<>\\^`{|}\ufffd\ud800-\udfff]')
+
+
+def previewable(url: object) -> str | None:
+    """`url` when Discord may show it as an embed's image or thumbnail, else None (the one
+    definition: the adapters pick previews with it, the store and the embeds check again).
+
+    Only `https` (Discord fetches it through its media proxy, and `http:`, `javascript:`,
+    `data:` have no business there), with a host, at most `PREVIEW_URL_MAX` characters, and
+    nothing a URL cannot hold unescaped (spaces, controls, quotes, angle brackets). Anything
+    else stays a plain link, where the link rules apply."""
+    if url.__class__ is not str:
+        return None
+    assert isinstance(url, str)
+    if len(url) > PREVIEW_URL_MAX or url[:8].lower() != "https://":
+        return None
+    if _NOT_IN_URL.search(url) is not None:
+        return None
+    host = url[8:].split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    return url if host.rsplit("@", 1)[-1].split(":", 1)[0] else None
+
+
+def first_previewable(*urls: object) -> str | None:
+    """The first of `urls` that is `previewable`, else None."""
+    for url in urls:
+        ok = previewable(url)
+        if ok is not None:
+            return ok
+    return None
+
+
 def bound_elapsed(seconds: int) -> int:
     """A non-negative elapsed figure clamped to `MAX_ELAPSED_SECONDS`."""
     return seconds if seconds <= MAX_ELAPSED_SECONDS else MAX_ELAPSED_SECONDS
@@ -384,3 +422,8 @@ class JobResult:
     #: an id that only a callback named (`bot.hooks`).
     found: bool = True
     reply_ref: str | None = None
+    #: The result picture to show (an image job's first image), `previewable` or None.
+    image: str | None = None
+    #: A video's or song's cover or thumbnail to show, `previewable` or None; the video or
+    #: audio itself stays in `urls`, a link.
+    cover: str | None = None

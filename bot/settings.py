@@ -121,6 +121,9 @@ class Settings(BaseSettings):
     stuck_after_minutes: float = 20
     database_url: str = "sqlite+aiosqlite:///data/opsbot.db"
     redact_accounts: bool = False
+    #: Show a completed job's picture (an image) or cover (a video, a song) in its alert and
+    #: in `/job`; false: links only.
+    show_previews: bool = True
     http_host: str = "127.0.0.1"
     http_port: int = 0
     log_level: str = "INFO"

@@ -126,7 +126,8 @@ def _fields_table(fields: Sequence[tuple[str, str, bool]], now: datetime) -> Ren
 
 
 def render_embed(embed: discord.Embed, *, now: datetime | None = None) -> RenderableType:
-    """One embed as a rich Panel: title, description, fields as a grid, footer."""
+    """One embed as a rich Panel: title, description, fields as a grid, the picture and the
+    thumbnail it shows (their URLs: a terminal shows no image), footer."""
     now = now or datetime.now(UTC)
     parts: list[RenderableType] = []
     if embed.author.name:
@@ -138,6 +139,9 @@ def render_embed(embed: discord.Embed, *, now: datetime | None = None) -> Render
         if parts:
             parts.append(Text(""))
         parts.append(_fields_table(fields, now))
+    for what, url in (("image", embed.image.url), ("thumbnail", embed.thumbnail.url)):
+        if url:
+            parts.append(Text.assemble((f"🖼 {what} ", "bold"), (printable(url), "underline")))
     footer_bits = []
     if embed.footer.text:
         footer_bits.append(_unescape(embed.footer.text))

@@ -185,7 +185,10 @@ class DeliveryCog(commands.Cog, name="Delivery"):
                 f"channel {channel_id} cannot hold messages", retryable=False, status=404
             )
         batch = embeds.alert_batch(
-            events, titles=self.bot.titles(), redact=self.bot.settings.redact_accounts
+            events,
+            titles=self.bot.titles(),
+            redact=self.bot.settings.redact_accounts,
+            previews=self.bot.settings.show_previews,
         )
         guild = getattr(channel, "guild", None)
         if role_id is not None and guild is not None and role_id == guild.id:
@@ -223,7 +226,10 @@ class DeliveryCog(commands.Cog, name="Delivery"):
             channel = await self.bot.create_dm(discord.Object(id=user_id))
             message = await channel.send(
                 embeds=embeds.alert_batch(
-                    events, titles=self.bot.titles(), redact=self.bot.settings.redact_accounts
+                    events,
+                    titles=self.bot.titles(),
+                    redact=self.bot.settings.redact_accounts,
+                    previews=self.bot.settings.show_previews,
                 ),
                 allowed_mentions=discord.AllowedMentions.none(),
                 nonce=nonce_for(f"{e.key}#dm" for e in events),

@@ -300,7 +300,12 @@ class StatusCog(commands.Cog, name="Status"):
         if result.reply_ref is None:
             # Some job bodies do not carry the replyRef the queue listed (Kling, Runway).
             result = dataclasses.replace(result, reply_ref=self._queued_ref(name, result.id))
-        embed = embeds.job_embed(result, titles=self.bot.titles(), redact=self._redact)
+        embed = embeds.job_embed(
+            result,
+            titles=self.bot.titles(),
+            redact=self._redact,
+            previews=self.bot.settings.show_previews,
+        )
         await interaction.edit_original_response(embed=embed)
 
     @job.autocomplete("id")

@@ -116,6 +116,7 @@ def test_seed_task() -> None:
         urls=("https://s21-kling.klingai.com/....mp4",),
         error=None,
         raw_status="99 succeed",
+        cover="https://s21-kling.klingai.com/....jpg",  # works[0].cover.resource
     )
 
 

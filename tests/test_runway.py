@@ -101,6 +101,7 @@ def test_seed_task_succeeded() -> None:
         raw_status="SUCCEEDED",
         extra={"progress": "100%"},
         progress=100,
+        cover="https://runway.example/asset-1-preview.jpg",  # the artifact's previewUrls[0]
     )
 
 

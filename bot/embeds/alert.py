@@ -11,11 +11,12 @@ import discord
 from bot.embeds.layout import cut, provider_title, reply_ref_line, shown, when
 from bot.embeds.limits import DESCRIPTION_MAX, TITLE_MAX
 from bot.embeds.links import links
+from bot.embeds.preview import preview_url, set_preview
 from bot.embeds.style import word_colour
 from bot.events import Event, EventKind
 from bot.text import display_account, display_id, escape, truncate
 
-__all__ = ["alert_embed", "alert_target", "alert_title"]
+__all__ = ["alert_embed", "alert_target", "alert_title", "has_preview"]
 
 #: The word in the title (it is one of ours; the bound guards a stored row from elsewhere).
 WORD_CHARS: Final = 40
@@ -65,9 +66,20 @@ def _ends(event: Event) -> datetime | None:
     return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
 
 
-def alert_embed(event: Event, *, titles: Mapping[str, str], redact: bool) -> discord.Embed:
+def has_preview(event: Event, redact: bool) -> bool:
+    """Whether the alert for `event` shows a picture: a completed job's image or cover, fit
+    to show (`preview_url`). Never a failed, moderated or cancelled job's."""
+    if event.kind is not EventKind.JOB or event.word != "completed":
+        return False
+    return (preview_url(event.image, redact) or preview_url(event.cover, redact)) is not None
+
+
+def alert_embed(
+    event: Event, *, titles: Mapping[str, str], redact: bool, previews: bool = True
+) -> discord.Embed:
     """One alert: provider, job id / account, one outcome word in the title, colour by word,
-    detail, result links, `event.at` as the timestamp."""
+    detail, result links, `event.at` as the timestamp; with `previews` (`SHOW_PREVIEWS`), a
+    completed job's picture or cover (`has_preview`)."""
     lines: list[str] = []
     if event.job_id:
         lines.append(f"**Job** {shown(display_id(event.job_id, redact), False, JOB_ID_CHARS)}")
@@ -99,4 +111,6 @@ def alert_embed(event: Event, *, titles: Mapping[str, str], redact: bool) -> dis
         timestamp=event.at,
     )
     e.set_footer(text=f"{event.kind.value} alert")
+    if previews and has_preview(event, redact):
+        set_preview(e, image=event.image, cover=event.cover, redact=redact)
     return e

@@ -1,5 +1,7 @@
 """One message of alerts: an embed per event while they fit, else summaries that still count
-every event by its word (per provider and kind), within every Discord limit."""
+every event by its word (per provider and kind), within every Discord limit. Pictures of
+completed jobs (`bot.embeds.preview`) go on the first `PREVIEWS_PER_MESSAGE` embeds at most;
+a summarised batch opens with that many small picture embeds, then the summary."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from typing import Final
 import discord
 from discord.utils import format_dt
 
-from bot.embeds.alert import alert_embed, alert_target
+from bot.embeds.alert import alert_embed, alert_target, alert_title, has_preview
 from bot.embeds.layout import MESSAGE_BUDGET, Block, cut, plural, provider_title, shown
 from bot.embeds.limits import (
     DESCRIPTION_MAX,
@@ -24,6 +26,7 @@ from bot.embeds.limits import (
     embed_size,
     text_len,
 )
+from bot.embeds.preview import PREVIEWS_PER_MESSAGE, set_preview
 from bot.embeds.style import word_colour, worst
 from bot.events import AlertWord, Event, EventKind
 from bot.text import display_id, escape
@@ -129,32 +132,71 @@ def alert_batch(
     titles: Mapping[str, str],
     redact: bool,
     max_embeds: int = MESSAGE_EMBEDS_MAX,
+    previews: bool = True,
 ) -> list[discord.Embed]:
     """Embeds for ONE message. One embed per event when they fit (≤ `max_embeds`, ≤ 6000
     characters together); otherwise a summary per provider and kind that still counts every
-    event by its word, listing a bounded number of ids."""
+    event by its word, listing a bounded number of ids. With `previews` (`SHOW_PREVIEWS`),
+    the first `PREVIEWS_PER_MESSAGE` completed jobs with a picture show it: on their own
+    embeds, or, when summarised, as small embeds before the summary."""
     if not events:
         return []
     max_embeds = max(1, min(max_embeds, MESSAGE_EMBEDS_MAX))
     if len(events) <= max_embeds:
-        singles = [alert_embed(ev, titles=titles, redact=redact) for ev in events]
+        shown_pictures = 0
+        singles = []
+        for ev in events:
+            pictured = previews and shown_pictures < PREVIEWS_PER_MESSAGE
+            pictured = pictured and has_preview(ev, redact)
+            shown_pictures += pictured
+            singles.append(alert_embed(ev, titles=titles, redact=redact, previews=pictured))
         if sum(embed_size(e) for e in singles) <= MESSAGE_TOTAL_MAX:
             return singles
 
+    pictures: list[discord.Embed] = []
+    if previews and max_embeds > 1:
+        room = min(PREVIEWS_PER_MESSAGE, max_embeds - 1)
+        firsts = [ev for ev in events if has_preview(ev, redact)][:room]
+        pictures = [_picture_embed(ev, titles, redact) for ev in firsts]
+    budget = MESSAGE_BUDGET - sum(embed_size(e) for e in pictures)
+    max_embeds -= len(pictures)
     sections = _sections(events)
     footer = f"{plural(len(events), 'alert')} at once — summarised"
     if len(sections) <= max_embeds:
-        return _summary_embeds(sections, titles, redact, footer)
-    return _summary_fields(sections, titles, redact, footer, max_embeds)
+        return pictures + _summary_embeds(sections, titles, redact, footer, budget)
+    return pictures + _summary_fields(sections, titles, redact, footer, max_embeds, budget)
+
+
+#: A job id on a picture embed of a summarised batch.
+PICTURE_ID_CHARS: Final = 100
+
+
+def _picture_embed(event: Event, titles: Mapping[str, str], redact: bool) -> discord.Embed:
+    """A completed job's picture before a summary: its title, its id, the picture; small
+    (under 400 characters), so the summary keeps nearly all of the message's room."""
+    job_id = shown(display_id(event.job_id or "", redact), False, PICTURE_ID_CHARS)
+    e = discord.Embed(
+        title=alert_title(event, titles=titles, redact=redact),
+        description=f"**Job** {job_id}",
+        colour=word_colour(event.word),
+        timestamp=event.at,
+    )
+    set_preview(e, image=event.image, cover=event.cover, redact=redact)
+    return e
 
 
 def _summary_embeds(
-    sections: Sequence[_Section], titles: Mapping[str, str], redact: bool, footer: str
+    sections: Sequence[_Section],
+    titles: Mapping[str, str],
+    redact: bool,
+    footer: str,
+    room: int = MESSAGE_BUDGET,
 ) -> list[discord.Embed]:
-    """An embed per provider and kind: the headline as title, a line per word."""
+    """An embed per provider and kind: the headline as title, a line per word, all within
+    `room` characters."""
     heads = [cut(_section_headline(s, titles), TITLE_MAX) for s in sections]
     fixed = sum(text_len(h) for h in heads) + len(sections) * text_len(footer)
-    budget = min(DESCRIPTION_MAX, max((MESSAGE_BUDGET - fixed) // len(sections), 0))
+    budget = min(DESCRIPTION_MAX, max((room - fixed) // len(sections), 0))
     out = []
     for sec, head in zip(sections, heads, strict=True):
         e = discord.Embed(
@@ -187,11 +229,13 @@ def _summary_fields(
     redact: bool,
     footer: str,
     max_embeds: int,
+    budget: int = MESSAGE_BUDGET,
 ) -> list[discord.Embed]:
-    """Many provider/kind groups: one field each, packed into at most `max_embeds` embeds;
-    groups beyond what fits are folded into one last field of counts by word."""
+    """Many provider/kind groups: one field each, packed into at most `max_embeds` embeds
+    within `budget` characters; groups beyond what fits are folded into one last field of
+    counts by word."""
     title = "Alert summary"
-    room = MESSAGE_BUDGET - max_embeds * (text_len(title) + text_len(footer)) - GROUPS_RESERVE
+    room = budget - max_embeds * (text_len(title) + text_len(footer)) - GROUPS_RESERVE
     slots = min(max_embeds * FIELDS_MAX - 1, max(room // GROUP_MIN_CHARS, 1))
     shown_groups, rest = list(sections[:slots]), list(sections[slots:])
     per_field = min(FIELD_VALUE_MAX, room // max(len(shown_groups), 1))

@@ -10,6 +10,7 @@ import discord
 from bot.embeds.layout import cut, provider_title, reply_ref_parts, shown, when
 from bot.embeds.limits import FIELD_VALUE_MAX
 from bot.embeds.links import links
+from bot.embeds.preview import set_preview
 from bot.embeds.style import BAD, NEUTRAL, OK, WARN
 from bot.models import JobResult, Outcome
 from bot.text import display_account, display_id
@@ -37,9 +38,12 @@ EXTRA_NAME_CHARS: Final = 60
 EXTRA_VALUE_CHARS: Final = 200
 
 
-def job_embed(result: JobResult, *, titles: Mapping[str, str], redact: bool) -> discord.Embed:
+def job_embed(
+    result: JobResult, *, titles: Mapping[str, str], redact: bool, previews: bool = True
+) -> discord.Embed:
     """One job: outcome word and colour, provider, id, account, kind, model, times, prompt,
-    result links and the upstream error text."""
+    result links and the upstream error text; with `previews` (`SHOW_PREVIEWS`), a completed
+    job's picture or cover, as its alert shows it."""
     ptitle = provider_title(result.provider, titles)
     word = result.outcome.value
     e = discord.Embed(
@@ -94,4 +98,6 @@ def job_embed(result: JobResult, *, titles: Mapping[str, str], redact: bool) -> 
                 inline=True,
             )
     e.set_footer(text="opsbot · /job")
+    if previews and result.outcome is Outcome.COMPLETED:
+        set_preview(e, image=result.image, cover=result.cover, redact=redact)
     return e

@@ -13,6 +13,9 @@ Quirks handled here:
   `error`/`errorDetails` talks about moderation, sensitive content or a violation is MODERATED.
 * Account health: the same accounts map; `sessionExpires` (ISO; `session.expires` when that is
   unreadable) says when the session ends, `error` that the account must be added again.
+* Results: a video's `response.videoUrl` (a link) and `coverUrl` (its cover, shown); an image
+  job (`GET /v1/dreamina/images/{jobid}`) lists up to four `response.images[].imageUrl`: the
+  first is shown, all are linked.
 """
 
 from __future__ import annotations
@@ -22,7 +25,16 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, Final
 from urllib.parse import quote
 
-from bot.models import Account, AccountHealth, Job, JobResult, Outcome, Snapshot, make_job
+from bot.models import (
+    Account,
+    AccountHealth,
+    Job,
+    JobResult,
+    Outcome,
+    Snapshot,
+    first_previewable,
+    make_job,
+)
 from bot.providers.base import Provider
 from bot.providers.parse import (
     account_from_id,
@@ -37,6 +49,7 @@ from bot.providers.parse import (
     kind_from_id,
     nested,
     opt_dict,
+    opt_list,
     opt_str,
     outcome_from_word,
     parse_elapsed,
@@ -51,6 +64,7 @@ NAME: Final = "dreamina"
 QUEUE_PATH: Final = "/v1/dreamina/scheduler"
 ACCOUNTS_PATH: Final = "/v1/dreamina/accounts"
 VIDEO_PATH: Final = "/v1/dreamina/videos/{id}"
+IMAGE_PATH: Final = "/v1/dreamina/images/{id}"
 
 _MODERATION = re.compile(r"moderat|sensitive|violat", re.IGNORECASE)
 
@@ -143,6 +157,9 @@ def parse_video(body: Any, job_id: str) -> JobResult:
     request = opt_dict(job.get("request"), NAME, "request")
     response = opt_dict(job.get("response"), NAME, "response")
     url = opt_str(response.get("videoUrl"), NAME, "response.videoUrl")
+    images = _images(response)
+    urls = ((url,) if url else ()) + tuple(u for u in images if u != url)
+    cover = opt_str(response.get("coverUrl"), NAME, "response.coverUrl")
     return JobResult(
         provider=NAME,
         id=job_id,
@@ -153,11 +170,24 @@ def parse_video(body: Any, job_id: str) -> JobResult:
         updated=parse_time(job.get("updated")),
         prompt=opt_str(request.get("prompt"), NAME, "request.prompt"),
         model=opt_str(job.get("model"), NAME, "model"),
-        urls=(url,) if url else (),
+        urls=urls,
         error=error,
         raw_status=status,
         reply_ref=reply_ref_of(job),
+        image=first_previewable(*images),
+        cover=first_previewable(cover),
     )
+
+
+def _images(response: dict[str, Any]) -> tuple[str, ...]:
+    """`response.images[].imageUrl` of an image job (up to four), each once."""
+    out: list[str] = []
+    for i, raw in enumerate(opt_list(response.get("images"), NAME, "response.images")):
+        where = f"response.images[{i}]"
+        url = opt_str(expect_dict(raw, NAME, where).get("imageUrl"), NAME, f"{where}.imageUrl")
+        if url and url not in out:
+            out.append(url)
+    return tuple(out)
 
 
 def _session_expiry(entry: dict[str, Any], provider: str, where: str) -> object:
@@ -196,8 +226,10 @@ class Dreamina(Provider):
         )
 
     async def job(self, job_id: str) -> JobResult:
+        # An image job (`j…i-…`) is read where useapi keeps images; the body is alike.
+        path = IMAGE_PATH if kind_from_id(job_id) == "image" else VIDEO_PATH
         body = await self.client.get_json(
-            VIDEO_PATH.format(id=quote(job_id, safe="")), provider=self.name
+            path.format(id=quote(job_id, safe="")), provider=self.name
         )
         return parse_video(body, job_id)
 

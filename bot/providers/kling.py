@@ -27,7 +27,8 @@ Quirks handled here:
 * Outcome from `status_name` first (`succeed` → completed; anything `moderat…`/`censor…` →
   moderated; `cancel…` → cancelled; `fail`/`failed` → failed), then `status_final: false` →
   running, then status 99 (the one documented code, succeed) → completed; else unknown.
-  Result urls are `works[].resource.resource`; created is `task.createTime` (ms epoch); the
+  Result urls are `works[].resource.resource` (an image work's shown; a video's
+  `works[].cover.resource` shown as its cover); created is `task.createTime` (ms epoch); the
   error is `message` when failed or moderated.
 * `GET /v1/kling/accounts` (keyed by e-mail): `session.ExpireTime` is an epoch number whose
   unit is not documented (the example, 123456789, is a placeholder): read by magnitude,
@@ -48,7 +49,17 @@ from typing import Any, ClassVar, Final
 from urllib.parse import quote
 
 from bot import errors
-from bot.models import Account, AccountHealth, Job, JobResult, Kind, Outcome, Snapshot, bound_count
+from bot.models import (
+    Account,
+    AccountHealth,
+    Job,
+    JobResult,
+    Kind,
+    Outcome,
+    Snapshot,
+    bound_count,
+    first_previewable,
+)
 from bot.providers.base import Provider
 from bot.providers.parse import (
     as_kind,
@@ -159,10 +170,11 @@ def _outcome(status: int | None, name: str | None, final: object) -> Outcome:
     return Outcome.UNKNOWN
 
 
-def _works(body: dict[str, Any]) -> tuple[tuple[str, ...], Kind | None]:
-    """Result urls (`works[].resource.resource`, each once) and the kind of the first work
-    that says (`contentType`)."""
+def _works(body: dict[str, Any]) -> tuple[tuple[str, ...], Kind | None, tuple[str, ...]]:
+    """Result urls (`works[].resource.resource`, each once), the kind of the first work
+    that says (`contentType`), and the works' covers (`works[].cover.resource`)."""
     urls: list[str] = []
+    covers: list[str] = []
     kind: Kind | None = None
     for i, raw in enumerate(opt_list(body.get("works"), NAME, "works")):
         work = expect_dict(raw, NAME, f"works[{i}]")
@@ -170,10 +182,14 @@ def _works(body: dict[str, Any]) -> tuple[tuple[str, ...], Kind | None]:
         url = opt_str(resource.get("resource"), NAME, f"works[{i}].resource.resource")
         if url and url not in urls:
             urls.append(url)
+        cover = opt_dict(work.get("cover"), NAME, f"works[{i}].cover")
+        cover_url = opt_str(cover.get("resource"), NAME, f"works[{i}].cover.resource")
+        if cover_url:
+            covers.append(cover_url)
         if kind is None:
             content = opt_str(work.get("contentType"), NAME, f"works[{i}].contentType")
             kind = as_kind(content) or _KINDS.get((content or "").lower())
-    return tuple(urls), kind
+    return tuple(urls), kind, tuple(covers)
 
 
 def _arguments(task: dict[str, Any]) -> dict[str, str]:
@@ -201,7 +217,7 @@ def parse_task(body: Any, job_id: str, email: str | None = None) -> JobResult:
     name = opt_str(where.get("status_name"), NAME, f"{prefix}status_name")
     outcome = _outcome(status, name, where.get("status_final"))
     message = opt_str(top.get("message"), NAME, "message")
-    urls, kind = _works(top)
+    urls, kind, covers = _works(top)
     args = _arguments(task)
     version = args.get("kling_version")
     raw = " ".join(str(part) for part in (status, name) if part is not None) or None
@@ -219,6 +235,9 @@ def parse_task(body: Any, job_id: str, email: str | None = None) -> JobResult:
         error=message if outcome in (Outcome.FAILED, Outcome.MODERATED) else None,
         raw_status=raw,
         reply_ref=reply_ref_of(top),
+        # An image work's resource is the picture; a video's (or audio's) cover is shown.
+        image=first_previewable(*urls) if kind == "image" else None,
+        cover=first_previewable(*covers) if kind != "image" else None,
     )
 
 

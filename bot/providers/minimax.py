@@ -23,7 +23,16 @@ from typing import Any, ClassVar, Final
 from urllib.parse import quote
 
 from bot import errors
-from bot.models import Account, AccountHealth, Job, JobResult, Kind, Outcome, Snapshot
+from bot.models import (
+    Account,
+    AccountHealth,
+    Job,
+    JobResult,
+    Kind,
+    Outcome,
+    Snapshot,
+    first_previewable,
+)
 from bot.providers.base import Provider
 from bot.providers.parse import (
     account_from_id,
@@ -118,6 +127,8 @@ def parse_video(body: Any, job_id: str) -> JobResult:
         url = opt_str(video.get(key), NAME, key)
         if url and url not in urls:
             urls.append(url)
+    cover = opt_str(video.get("coverURL"), NAME, "coverURL")
+    kind: Kind = kind_from_id(job_id) or "video"
     raw = " ".join(str(part) for part in (status, label) if part is not None) or None
     percent = opt_int(video.get("percent"), NAME, "percent")
     if percent is not None:
@@ -127,13 +138,17 @@ def parse_video(body: Any, job_id: str) -> JobResult:
         id=job_id,
         outcome=outcome,
         account=account_from_id(job_id),
-        kind=kind_from_id(job_id) or "video",
+        kind=kind,
         urls=tuple(urls),
         error=message if outcome in (Outcome.FAILED, Outcome.MODERATED) else None,
         raw_status=raw,
         extra={"percent": str(percent)} if percent is not None else {},
         progress=percent,
         reply_ref=reply_ref_of(video),
+        # An image's `videoURL`/`downloadURL` are the picture (the first shown, both linked),
+        # its `coverURL` a resized copy; a video's `coverURL` is its cover.
+        image=first_previewable(*urls, cover) if kind == "image" else None,
+        cover=first_previewable(cover) if kind != "image" else None,
     )
 
 

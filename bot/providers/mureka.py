@@ -38,7 +38,16 @@ from urllib.parse import quote
 
 from bot import errors
 from bot.errors import PayloadError
-from bot.models import Account, AccountHealth, Job, JobResult, Outcome, Snapshot, bound_count
+from bot.models import (
+    Account,
+    AccountHealth,
+    Job,
+    JobResult,
+    Outcome,
+    Snapshot,
+    bound_count,
+    first_previewable,
+)
 from bot.providers.base import Provider
 from bot.providers.parse import (
     expect_dict,
@@ -141,14 +150,19 @@ def _outcome(status: str | None, error: str | None) -> Outcome:
     return outcome
 
 
-def _urls(response: dict[str, Any]) -> tuple[str, ...]:
+def _urls(response: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The songs' `mp3_url`s (links) and their `cover` pictures."""
     urls: list[str] = []
+    covers: list[str] = []
     for i, raw in enumerate(opt_list(response.get("songs"), NAME, "response.songs")):
         song = expect_dict(raw, NAME, f"response.songs[{i}]")
         url = opt_str(song.get("mp3_url"), NAME, f"response.songs[{i}].mp3_url")
         if url:
             urls.append(url)
-    return tuple(urls)
+        cover = opt_str(song.get("cover"), NAME, f"response.songs[{i}].cover")
+        if cover:
+            covers.append(cover)
+    return tuple(urls), tuple(covers)
 
 
 def parse_job(body: Any, job_id: str) -> JobResult:
@@ -167,6 +181,7 @@ def parse_job(body: Any, job_id: str) -> JobResult:
     prompt = opt_str(request.get("prompt"), NAME, "request.prompt") or opt_str(
         request.get("text"), NAME, "request.text"
     )
+    urls, covers = _urls(response)
     return JobResult(
         provider=NAME,
         id=job_id,
@@ -177,11 +192,12 @@ def parse_job(body: Any, job_id: str) -> JobResult:
         updated=parse_time(job.get("updated")),
         prompt=prompt,
         model=opt_str(request.get("model"), NAME, "request.model"),
-        urls=_urls(response),
+        urls=urls,
         error=error,
         raw_status=status,
         extra=extra,
         reply_ref=reply_ref_of(job),
+        cover=first_previewable(*covers),
     )
 
 

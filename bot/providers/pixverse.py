@@ -23,7 +23,16 @@ from typing import Any, ClassVar, Final
 from urllib.parse import quote
 
 from bot import errors
-from bot.models import Account, AccountHealth, Job, JobResult, Kind, Outcome, Snapshot
+from bot.models import (
+    Account,
+    AccountHealth,
+    Job,
+    JobResult,
+    Kind,
+    Outcome,
+    Snapshot,
+    first_previewable,
+)
 from bot.providers.base import Provider
 from bot.providers.parse import (
     account_from_id,
@@ -105,12 +114,13 @@ def parse_video(body: Any, job_id: str) -> JobResult:
         err = f"{err} (errCode {code})" if err else f"errCode {code}"
     url = opt_str(video.get("url"), NAME, "url")
     raw = " ".join(str(part) for part in (status, name) if part is not None) or None
+    kind = kind_from_id(job_id) or "video"
     return JobResult(
         provider=NAME,
         id=job_id,
         outcome=outcome,
         account=account_from_id(job_id),
-        kind=kind_from_id(job_id) or "video",
+        kind=kind,
         created=parse_time(video.get("created_at")),
         prompt=opt_str(video.get("prompt"), NAME, "prompt"),
         model=opt_str(video.get("model"), NAME, "model"),
@@ -118,6 +128,8 @@ def parse_video(body: Any, job_id: str) -> JobResult:
         error=err,
         raw_status=raw,
         reply_ref=reply_ref_of(video),
+        # An image job's `url` is the picture itself; a video's is the video (no cover).
+        image=first_previewable(url) if kind == "image" else None,
     )
 
 

@@ -35,7 +35,17 @@ from typing import Any, ClassVar, Final
 from urllib.parse import quote
 
 from bot import errors
-from bot.models import Account, AccountHealth, Job, JobResult, Kind, Outcome, Snapshot, make_job
+from bot.models import (
+    Account,
+    AccountHealth,
+    Job,
+    JobResult,
+    Kind,
+    Outcome,
+    Snapshot,
+    first_previewable,
+    make_job,
+)
 from bot.providers.base import Provider
 from bot.providers.parse import (
     account_from_id,
@@ -131,14 +141,22 @@ def _outcome(status: str | None, error: str | None) -> Outcome:
     return outcome
 
 
-def _urls(task: dict[str, Any]) -> tuple[str, ...]:
+def _urls(task: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The artifacts' urls (each once) and their preview pictures (`previewUrls[]`, which
+    Runway gives for videos and images alike)."""
     urls: list[str] = []
+    previews: list[str] = []
     for i, raw in enumerate(opt_list(task.get("artifacts"), NAME, "artifacts")):
         where = f"artifacts[{i}]"
-        url = opt_str(expect_dict(raw, NAME, where).get("url"), NAME, f"{where}.url")
+        artifact = expect_dict(raw, NAME, where)
+        url = opt_str(artifact.get("url"), NAME, f"{where}.url")
         if url and url not in urls:
             urls.append(url)
-    return tuple(urls)
+        for j, p in enumerate(opt_list(artifact.get("previewUrls"), NAME, f"{where}.previewUrls")):
+            preview = opt_str(p, NAME, f"{where}.previewUrls[{j}]")
+            if preview:
+                previews.append(preview)
+    return tuple(urls), tuple(previews)
 
 
 def parse_task(body: Any, job_id: str) -> JobResult:
@@ -153,6 +171,7 @@ def parse_task(body: Any, job_id: str) -> JobResult:
     progress = parse_progress(task.get("progressRatio"))
     if progress is not None:
         extra["progress"] = f"{progress}%"
+    urls, previews = _urls(task)
     return JobResult(
         provider=NAME,
         id=job_id,
@@ -160,12 +179,14 @@ def parse_task(body: Any, job_id: str) -> JobResult:
         account=account_from_id(job_id),
         created=parse_time(task.get("createdAt")),
         updated=parse_time(task.get("updatedAt")),
-        urls=_urls(task),
+        urls=urls,
         error=error if outcome.final else None,
         raw_status=status,
         extra=extra,
         progress=progress,
         reply_ref=reply_ref_of(task),
+        # The kind is unknown (see the module doc): an artifact's preview is its thumbnail.
+        cover=first_previewable(*previews),
     )
 
 

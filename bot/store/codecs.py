@@ -15,7 +15,7 @@ from sqlalchemy import BigInteger, TypeDecorator
 
 from bot.events import Event, EventKind
 from bot.fastjson import dumps, loads
-from bot.models import MAX_ELAPSED_SECONDS, Account, Job, Snapshot, make_job
+from bot.models import MAX_ELAPSED_SECONDS, Account, Job, Snapshot, make_job, previewable
 from bot.snowflake import RANGE_TEXT, is_snowflake
 
 _TWO_64 = 1 << 64
@@ -204,6 +204,8 @@ def encode_event(e: Event) -> str:
             "extra": e.extra,
             **({} if e.reply_ref is None else {"reply_ref": e.reply_ref}),
             **({} if e.mention_user_id is None else {"mention_user_id": e.mention_user_id}),
+            **({} if e.image is None else {"image": e.image}),
+            **({} if e.cover is None else {"cover": e.cover}),
         },
         separators=(",", ":"),
     )
@@ -225,4 +227,7 @@ def decode_event(text: str) -> Event:
         extra=dict(d.get("extra") or {}),
         reply_ref=ref if (ref := d.get("reply_ref")).__class__ is str else None,
         mention_user_id=user if is_snowflake(user := d.get("mention_user_id")) else None,
+        # Rows from before previews have neither key; a row from elsewhere is checked again.
+        image=previewable(d.get("image")),
+        cover=previewable(d.get("cover")),
     )

@@ -7,7 +7,7 @@ from aiohttp import web
 
 from rig.fakediscord.records import JSON, FakeInteraction, RecordedRequest
 from rig.fakediscord.rest import Rest
-from rig.fakediscord.wire import error, json_response, no_content
+from rig.fakediscord.wire import embed_media_problem, error, json_response, no_content
 
 CALLBACK_ROUTE = "POST /interactions/{interaction_id}/{token}/callback"
 
@@ -135,6 +135,9 @@ class Callbacks(Rest):
         msg = self._webhook_message(app_id, token, message_id)
         if isinstance(msg, web.Response):
             return msg
+        problem = embed_media_problem(rec.json)
+        if problem is not None:
+            return error(400, problem, 50035)
         self._apply_edit(msg, rec.json if isinstance(rec.json, dict) else {}, rec.files)
         await self._emit_message("MESSAGE_UPDATE", msg)
         return json_response(msg)

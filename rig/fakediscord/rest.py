@@ -21,7 +21,7 @@ from rig.fakediscord import wire
 from rig.fakediscord.controls import Controls
 from rig.fakediscord.gateway import Gateway
 from rig.fakediscord.records import JSON, RecordedRequest
-from rig.fakediscord.wire import API_PREFIX, error, json_response, no_content
+from rig.fakediscord.wire import API_PREFIX, embed_media_problem, error, json_response, no_content
 from rig.fakediscord.world import Options
 
 Handler = Callable[..., Awaitable[web.Response]]
@@ -272,6 +272,9 @@ class Rest(Gateway, Controls):
             or body.get("poll")
         ):
             return error(400, "Cannot send an empty message", 50006)
+        problem = embed_media_problem(body)
+        if problem is not None:
+            return error(400, problem, 50035)
         nonce = body.get("nonce")
         enforce = nonce is not None and body.get("enforce_nonce") is True
         if enforce:

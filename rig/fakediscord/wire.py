@@ -32,6 +32,29 @@ def json_response(
     return web.Response(status=status, body=json.dumps(data).encode(), headers=hdrs)
 
 
+#: The longest URL Discord takes for an embed's image or thumbnail.
+MEDIA_URL_MAX = 2048
+
+
+def embed_media_problem(body: object) -> str | None:
+    """What Discord says of an embed image or thumbnail it refuses (the whole message with
+    it: 400, code 50035), else None: a scheme other than http(s) (or `attachment://`), or a
+    URL over `MEDIA_URL_MAX` characters."""
+    embeds = body.get("embeds") if isinstance(body, dict) else None
+    for i, e in enumerate(embeds if isinstance(embeds, list) else []):
+        for what in ("image", "thumbnail"):
+            media = e.get(what) if isinstance(e, dict) else None
+            url = media.get("url") if isinstance(media, dict) else None
+            if url is None:
+                continue
+            where = f"embeds.{i}.{what}.url"
+            if not isinstance(url, str) or len(url) > MEDIA_URL_MAX:
+                return f"Invalid Form Body: {where}: Must be {MEDIA_URL_MAX} or fewer in length."
+            if not re.match(r"(?i)(https?|attachment)://", url):
+                return f"Invalid Form Body: {where}: Scheme must be one of ('http', 'https')."
+    return None
+
+
 def error(status: int, message: str | None = None, code: int | None = None) -> web.Response:
     """Discord's error body for `status`: its usual message and JSON error code unless given."""
     default_msg, default_code = _STATUS_ERRORS.get(status, (f"{status}: Error", 0))

@@ -14,7 +14,8 @@ Routes:
     a `task_id` that is no number: 400 `Invalid task_id parameter`.
     Outcome representations (only 99 `succeed` is documented; the rest are our choices):
     running → 5 `submitted` for its first tenth, then 10 `processing`, `status_final` false;
-    completed → 99 `succeed` with a work whose `resource.resource` is the result url;
+    completed → 99 `succeed` with a work whose `resource.resource` is the result url
+    and `cover.resource` its cover;
     failed → 50 `failed`, `message` the reason; moderated → 54 `censor_failed` (a name with
     both words, so an adapter must put moderation first), `message` the reason; cancelled →
     60 `cancelled`. `task.createTime`/`updateTime` are ms epochs.
@@ -151,6 +152,7 @@ def _task(job: SimJob, now: float) -> dict[str, Any]:
                 "status_final": True,
                 "contentType": job.kind,
                 "resource": {"resource": f"https://s21-kling.example/{task_id}.{ext}"},
+                "cover": {"resource": f"https://s21-kling.example/{task_id}-cover.jpg"},
             }
         )
     return {

@@ -9,9 +9,10 @@ figures alternate between the documented example's `"00:24"` and the Model comme
 
 Outcome representations (our choices where the documented enums say nothing):
 `GET /v1/mureka/jobs/{jobid}`: running → `created`; completed → `completed` +
-`response.songs[].mp3_url`; failed → `failed` with `error` and `errorDetails`; moderated →
-`failed` whose `errorDetails` speaks of moderation; cancelled → `cancelled`. A job that ended
-more than 7 days ago, like one never seen, answers 404 `{"error":"Job … not found","code":404}`.
+`response.songs[].mp3_url` and `cover`; failed → `failed` with `error` and `errorDetails`;
+moderated → `failed` whose `errorDetails` speaks of moderation; cancelled → `cancelled`. A job
+that ended more than 7 days ago, like one never seen, answers 404
+`{"error":"Job … not found","code":404}`.
 
 `GET /v1/mureka/accounts`: `{id: {account, email, error?}}`; `error` is the account's own
 `error` attribute where the simulator core has that notion (none yet: then never).
@@ -108,6 +109,7 @@ def _job(job: SimJob, now: float) -> dict[str, Any]:
                     "mp3_url": f"https://cdn.mureka.example/{job.n}/{v}.mp3",
                     "version": str(v),
                     "duration_milliseconds": 60_000 + job.n % 120_000,
+                    "cover": f"https://cdn.mureka.example/{job.n}/{v}-cover.png",
                 }
                 for v in (1, 2)
             ],
