@@ -37,6 +37,18 @@ LONGEST_FIRST = (
 SOAK_REPORT = "soak_report"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Stop the run at once, naming the server, when the PostgreSQL every machine runs cannot
+    be reached (half the store tests need it): once, in the controller, never a skip."""
+    if hasattr(config, "workerinput") or config.getoption("collectonly"):
+        return
+    from rig.store import pg_unreachable
+
+    problem = pg_unreachable()
+    if problem is not None:
+        raise pytest.UsageError(problem)
+
+
 @pytest.fixture
 def soak_summary(record_property: Callable[[str, object], None]) -> Callable[[str], None]:
     """Hands the chaos soak's counts to the end-of-run summary (`pytest_terminal_summary`)."""

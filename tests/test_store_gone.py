@@ -19,7 +19,7 @@ from bot.settings import Settings
 from bot.store import SCHEMA_VERSION, DatabaseGone, SchemaTooNew, Store, schema_table
 from rig.botharness import StartBot
 from rig.process import base_env, free_port, wait_until
-from rig.store import BACKENDS, T0, fresh_url, item
+from rig.store import T0, item
 
 NEWER = (
     f"database schema version {SCHEMA_VERSION + 1} is newer than this opsbot "
@@ -128,9 +128,7 @@ async def test_the_running_bot_says_the_database_is_gone(
 # --------------------------------------------------------------------------- a newer schema
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-async def test_a_newer_schema_is_a_typed_error(backend: str, tmp_path: Path) -> None:
-    url = await fresh_url(backend, tmp_path)
+async def test_a_newer_schema_is_a_typed_error(url: str) -> None:
     s = await Store.open(url)
     async with s.engine.begin() as conn:
         await conn.execute(update(schema_table).values(version=SCHEMA_VERSION + 1))
