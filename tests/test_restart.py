@@ -105,7 +105,7 @@ async def test_sent_but_not_marked_sent_is_not_posted_twice(start_bot, monkeypat
     await cycle(h)
     calls: list[list[str]] = []
 
-    async def dies(keys, message_id, *, now=None):
+    async def dies(keys, message_id, *, now=None, claim=None):
         calls.append(list(keys))
         raise death
 
