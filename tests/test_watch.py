@@ -625,7 +625,7 @@ async def test_run_loop_survives_errors(store):
 
 
 @pytest.mark.parametrize("name", ["pixverse", "minimax", "dreamina", "kling", "mureka"])
-async def test_watch_real_adapter_against_simulator(name, make_sim_server, tmp_path):
+async def test_watch_real_adapter_against_simulator(name, make_sim_server, url):
     """Real adapter, real HTTP, real store: every job the watcher saw running and that then
     finished is reported once with the simulator's outcome; calls stay 1 + jobs that left."""
     from pydantic import SecretStr
@@ -637,7 +637,7 @@ async def test_watch_real_adapter_against_simulator(name, make_sim_server, tmp_p
     clock = ManualClock()
     sim = Simulator(seed=3, accounts=6, jobs=40, token="sim-token", clock=clock, providers=[name])
     server = await make_sim_server(sim=sim)
-    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path}/o.db")
+    store = await Store.open(url)
     async with UseapiClient(server.url, SecretStr("sim-token"), attempts=1) as client:
         provider = load(name)(client)
         w = ProviderWatcher(
