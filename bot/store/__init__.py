@@ -32,7 +32,13 @@ from bot.store.codecs import (
 from bot.store.codecs import req as _req
 from bot.store.codecs import stuck_ids as _stuck_ids
 from bot.store.codecs import to_db as _to_db
-from bot.store.errors import DatabaseGone, SchemaTooNew, StoreError, unstorable
+from bot.store.errors import (
+    DatabaseGone,
+    LeaseLost,
+    SchemaTooNew,
+    StoreError,
+    unstorable,
+)
 from bot.store.facade import CLOSE_GRACE_SECONDS, Store
 from bot.store.outbox import PRUNE_CHUNK, HeldRow, OutboxRow
 from bot.store.schema import (
@@ -60,6 +66,7 @@ __all__ = [
     "Board",
     "DatabaseGone",
     "HeldRow",
+    "LeaseLost",
     "OutboxRow",
     "PendingJob",
     "SchemaTooNew",

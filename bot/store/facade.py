@@ -44,7 +44,7 @@ from bot.store import (
 )
 from bot.store.boards import Board
 from bot.store.codecs import check_id, refused_text
-from bot.store.errors import DatabaseGone
+from bot.store.errors import DatabaseGone, LeaseLost
 from bot.store.outbox import PRUNE_CHUNK, HeldRow, OutboxRow, check_items, queue
 from bot.store.untracks import Untrack
 from bot.store.watchstate import PendingJob, WatchState
@@ -211,12 +211,16 @@ class Store:
         pending_remove: Iterable[str] = (),
         states: Sequence[AlertState] = (),
         outbox: Sequence[OutboxItem] = (),
+        lease: tuple[str, str] | None = None,
     ) -> int:
         """Write one tick in ONE transaction: the new snapshot (None: keep the stored one),
         pending-job changes, alert states and outbox rows. Outbox rows whose key exists are
-        ignored. Returns how many outbox rows were new."""
+        ignored. Returns how many outbox rows were new. `lease` (name, holder): write only
+        while that holder still holds it, else raise LeaseLost and write nothing."""
         check_items(outbox)
         async with self.engine.begin() as conn:
+            if lease is not None and not await leases.holds(conn, *lease):
+                raise LeaseLost(*lease)
             if snapshot is not None:
                 await watchstate.write_snapshot(conn, provider, snapshot, stuck_ids, now)
             await watchstate.write_pending(
