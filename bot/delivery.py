@@ -16,7 +16,14 @@ Exactly-once, as far as Discord allows it:
   after `send` but before `mark_sent`, the next run (after the lease) re-sends the very same
   group with the very same nonce, and Discord drops the copy if it comes within its nonce
   window (a few minutes; keep `lease` well below it, and well above the event loop's worst
-  stall, since that is what could delay a renewal).
+  stall, since that is what could delay a renewal);
+* fenced: right before each send the claim is checked (and renewed) in its own transaction
+  (`Store.fence_claim`), and every write after it is conditional on the claim. A worker that
+  was paused or cut off from the database past its lease, and whose rows another worker took
+  over meanwhile, wakes up to find its claim gone: it posts nothing more and records nothing,
+  whether or not Discord's nonce window has passed. What no fence can cover is a pause that
+  falls between that check and the request reaching Discord (or during discord.py's own
+  retries of one send) and lasts longer than the lease: then only the nonce stops the repeat.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import asyncio
 import hashlib
 import logging
 import random
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -140,6 +148,7 @@ class DeliveryReport:
     retried: int = 0  # rows scheduled for a retry
     held: int = 0  # rows held (403/404 on their channel)
     failed: int = 0  # rows given up (a non-retryable refusal)
+    fenced: int = 0  # rows not sent: another worker took their claim over
     errors: tuple[str, ...] = ()
 
 
@@ -230,6 +239,7 @@ class Deliverer:
                 self.last_report = DeliveryReport()
                 return self.last_report
             now = now or self._clock()
+            started = time.monotonic()  # `now` and this are the claim's time, for the fence
             rows = await self.store.claim_outbox(
                 limit=self.claim_limit, now=now, worker_id=self.worker_id, lease=self.lease
             )
@@ -237,7 +247,7 @@ class Deliverer:
             if rows:
                 renewer = asyncio.create_task(self._renew(rows[0].claim))
                 try:
-                    report = await self._deliver(rows, now)
+                    report = await self._deliver(rows, now, started)
                 finally:
                     renewer.cancel()
             self.last_report = report
@@ -259,12 +269,15 @@ class Deliverer:
             except Exception:
                 log.exception("renewing the outbox claim failed")
 
-    async def _deliver(self, rows: list[OutboxRow], now: datetime) -> DeliveryReport:
+    async def _deliver(
+        self, rows: list[OutboxRow], now: datetime, started: float
+    ) -> DeliveryReport:
         by_channel: dict[int, list[Group]] = {}
         for g in group_rows(rows):
             by_channel.setdefault(g.channel_id, []).append(g)
         results = await asyncio.gather(
-            *(self._channel(groups, now) for groups in by_channel.values()), return_exceptions=True
+            *(self._channel(groups, now, started) for groups in by_channel.values()),
+            return_exceptions=True,
         )
         parts: list[DeliveryReport] = []
         for res in results:
@@ -284,16 +297,35 @@ class Deliverer:
             retried=sum(p.retried for p in parts),
             held=sum(p.held for p in parts),
             failed=sum(p.failed for p in parts),
+            fenced=sum(p.fenced for p in parts),
             errors=tuple(e for p in parts for e in p.errors),
         )
 
-    async def _channel(self, groups: list[Group], now: datetime) -> DeliveryReport:
+    async def _fence(self, g: Group, now: datetime, started: float) -> bool:
+        """Whether this worker still holds `g` (then renewed for one more lease). The time is
+        the pass's `now` (what the claim was taken at) plus the monotonic time since, which a
+        pause or a stall advances as well."""
+        t = now + timedelta(seconds=time.monotonic() - started)
+        return await self.store.fence_claim(g.rows[0].claim, g.keys, now=t, until=t + self.lease)
+
+    async def _channel(self, groups: list[Group], now: datetime, started: float) -> DeliveryReport:
         """Post one channel's groups in order: a group Discord accepts is marked sent; on a
         refusal the channel stops (held or retried, the rest with it) unless its group is
         dropped."""
-        messages = sent = retried = held = failed = 0
+        messages = sent = retried = held = failed = fenced = 0
         errors: list[str] = []
         for i, g in enumerate(groups):
+            if not await self._fence(g, now, started):
+                # Taken over while this worker was stalled: the new holder posts them (the
+                # channel's later groups too: its claim took whole batches, in order).
+                fenced = sum(len(r.rows) for r in groups[i:])
+                log.warning(
+                    "the claim on %d alert(s) for channel %s was taken over by another "
+                    "worker; not posting them",
+                    fenced,
+                    g.channel_id,
+                )
+                break
             try:
                 message_id = await self._post(g)
             except asyncio.CancelledError:
@@ -315,9 +347,18 @@ class Deliverer:
                     break
                 failed += await self._drop(g, fail)
                 continue
-            await self.store.mark_sent(g.keys, message_id, now=self._clock())
+            marked = await self.store.mark_sent(
+                g.keys, message_id, now=self._clock(), claim=g.rows[0].claim
+            )
+            if marked < len(g.rows):
+                # The send was in flight when the claim lapsed: the new holder records it.
+                log.warning(
+                    "alert(s) %s were posted (message %s) after their claim was taken over",
+                    ", ".join(g.keys),
+                    message_id,
+                )
             messages += 1
-            sent += len(g.rows)
+            sent += marked
             if i == 0 and not g.dm:
                 await self._release_held(g.channel_id, now)
         return DeliveryReport(
@@ -326,6 +367,7 @@ class Deliverer:
             retried=retried,
             held=held,
             failed=failed,
+            fenced=fenced,
             errors=tuple(errors),
         )
 
@@ -356,7 +398,7 @@ class Deliverer:
             f"until the route is fixed (/alerts route)"
         )
         log.error("%s", reason)
-        await self.store.hold(g.keys + rest_keys, reason)
+        await self.store.hold(g.keys + rest_keys, reason, claim=g.rows[0].claim)
         return len(g.rows) + len(rest_keys)
 
     async def _retry(
@@ -380,9 +422,10 @@ class Deliverer:
             fail,
             delay,
         )
-        await self.store.mark_failed(g.keys, str(fail), retry_at)
+        claim = g.rows[0].claim
+        await self.store.mark_failed(g.keys, str(fail), retry_at, claim=claim)
         if rest_keys:  # keep the channel's order: the rest waits as well, untried
-            await self.store.release(rest_keys, next_attempt_at=retry_at)
+            await self.store.release(rest_keys, next_attempt_at=retry_at, claim=claim)
         return len(g.rows) + len(rest_keys)
 
     async def _drop(self, g: Group, fail: DeliveryFailed) -> int:
@@ -395,7 +438,7 @@ class Deliverer:
             g.channel_id,
             fail,
         )
-        await self.store.mark_failed(g.keys, str(fail), None)
+        await self.store.mark_failed(g.keys, str(fail), None, claim=g.rows[0].claim)
         return len(g.rows)
 
     async def _release_held(self, channel_id: int, now: datetime) -> None:

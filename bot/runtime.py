@@ -6,6 +6,7 @@ import asyncio
 import gc
 import os
 import socket
+import uuid
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -109,6 +110,13 @@ def watch_holder(provider: str) -> str:
     two bots on one host are two replicas, while a container restarted under the same name
     (and pid 1) simply renews its own lease."""
     return f"{socket.gethostname()}/{os.getpid()}/{provider}"
+
+
+def delivery_worker() -> str:
+    """The name this process claims outbox rows under: host and process id (which replica
+    holds a row, as `watch_holder` tells who polls), and a random part, since a container
+    restarted under the same name and pid must not pass for its predecessor."""
+    return f"deliver-{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
 
 
 def holder_gone(holder: str) -> bool:

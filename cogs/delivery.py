@@ -21,6 +21,7 @@ from discord.ext import commands, tasks
 from bot import embeds, metrics
 from bot.delivery import Deliverer, DeliveryFailed, nonce_for
 from bot.events import Event
+from bot.runtime import delivery_worker
 from bot.untrack import alert_view
 from bot.watch import TickReport
 
@@ -87,7 +88,13 @@ class DeliveryCog(commands.Cog, name="Delivery"):
 
     def __init__(self, bot: OpsBot) -> None:
         self.bot = bot
-        self.deliverer = Deliverer(bot.store, self.send, clock=bot.clock, send_dm=self.send_dm)
+        self.deliverer = Deliverer(
+            bot.store,
+            self.send,
+            clock=bot.clock,
+            send_dm=self.send_dm,
+            worker_id=delivery_worker(),
+        )
 
     async def cog_load(self) -> None:
         self.deliver.start()

@@ -1,56 +1,167 @@
 """The databases the store tests run on, the rows they put in them, and the outbox claim as
 it was before the GROUP BY (the reference the claim is compared with).
 
-SQLite always; PostgreSQL too when OPSBOT_TEST_POSTGRES_URL names a database (for example
-postgresql+asyncpg://postgres@127.0.0.1:5432/test): its opsbot tables are dropped first, so
-point it at a database of your own.
+Every test runs on SQLite and on PostgreSQL. `OPSBOT_TEST_PG` names the PostgreSQL server by
+an admin URL (default `postgresql+asyncpg://postgres@127.0.0.1:5432/postgres`; the older
+`OPSBOT_TEST_POSTGRES_URL` is read when it is not set). Each xdist worker creates a database of
+its own there (dropped at the worker's exit) and empties it before each of its tests
+(`pg_database`), so that a test finds it empty and parallel workers never see each other's
+rows. tests/conftest.py stops the run at once, naming the server, when it cannot be reached.
 """
 
 from __future__ import annotations
 
+import asyncio
+import atexit
+import contextlib
 import os
+import re
+import threading
 import uuid
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, literal, or_, select, text, update
+from sqlalchemy.engine import make_url
 
 from bot.alerts import DecidedState, OutboxItem
 from bot.events import Event, EventKind
 from bot.models import Account, Job, Snapshot
-from bot.store import OutboxRow, Store, _req, _to_db, decode_event, metadata, outbox_table
+from bot.store import OutboxRow, Store, _req, _to_db, decode_event, outbox_table
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=30)
 
-PG_URL = os.environ.get("OPSBOT_TEST_POSTGRES_URL")
-#: PostgreSQL runs only when configured (no skip noise otherwise).
-BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
+#: The variable that names the PostgreSQL server the tests create their databases on.
+PG_VARIABLE = "OPSBOT_TEST_PG"
+#: Its value when unset: the server every machine of the project runs (trust authentication).
+PG_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+PG_ADMIN_URL = (
+    os.environ.get(PG_VARIABLE) or os.environ.get("OPSBOT_TEST_POSTGRES_URL") or PG_DEFAULT
+)
+#: Both backends, every time.
+BACKENDS = ["sqlite", "postgresql"]
+#: Seconds to wait for the server before the run is stopped (it is local: it answers at once).
+PG_CONNECT_TIMEOUT = 5.0
+#: Prefix of the databases the tests create (and nothing else is named so).
+PG_PREFIX = "opsbot_t_"
+
+_T = TypeVar("_T")
 
 
-async def fresh_url(backend: str, tmp_path: Path) -> str:
-    """A URL for an empty database: a SQLite file under tmp_path, or the PostgreSQL test
-    database with the opsbot tables dropped."""
-    if backend == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path}/data/opsbot.db"
-    if not PG_URL:
-        raise LookupError("no PostgreSQL database: set OPSBOT_TEST_POSTGRES_URL")
-    from sqlalchemy.ext.asyncio import create_async_engine
+def pg_server() -> str:
+    """The server of `PG_ADMIN_URL`, as a message names it (no password)."""
+    url = make_url(PG_ADMIN_URL)
+    return f"{url.host or 'localhost'}:{url.port or 5432}"
 
+
+def _dsn(url: str) -> str:
+    """An asyncpg DSN for a SQLAlchemy URL (`postgresql+asyncpg://…` → `postgresql://…`)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _off_loop(make: Callable[[], Awaitable[_T]]) -> _T:
+    """Run `make()` on an event loop of its own in a thread: callable from a sync fixture
+    and from inside a running loop alike, without touching the caller's loop."""
+    out: list[_T] = []
+    err: list[BaseException] = []
+
+    async def main() -> None:
+        out.append(await make())
+
+    def run() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as exc:
+            err.append(exc)
+
+    t = threading.Thread(target=run, name="pg-admin")
+    t.start()
+    t.join()
+    if err:
+        raise err[0]
+    return out[0]
+
+
+async def _admin(sql: str, url: str = PG_ADMIN_URL) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(_dsn(url), timeout=PG_CONNECT_TIMEOUT)
     try:
-        engine = create_async_engine(PG_URL)
-    except ModuleNotFoundError as exc:  # asyncpg: the `postgres` extra
-        raise LookupError(
-            f"OPSBOT_TEST_POSTGRES_URL is set but {exc.name} is not installed: "
-            "pip install -e '.[postgres]'"
-        ) from None
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.drop_all)
-        # Alembic's version table, and the hand-kept one of older databases (rig.legacy).
-        await conn.execute(text("DROP TABLE IF EXISTS alembic_version, opsbot_schema"))
-    await engine.dispose()
-    return PG_URL
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def pg_unreachable() -> str | None:
+    """Why the tests cannot use the PostgreSQL server (None: they can)."""
+    try:
+        import asyncpg  # noqa: F401  (the `test` extra installs it)
+    except ModuleNotFoundError:
+        return "asyncpg is not installed: pip install -e '.[test]'"
+    try:
+        _off_loop(lambda: _admin("SELECT 1"))
+    except Exception as exc:
+        return (
+            f"PostgreSQL at {pg_server()} is not reachable ({PG_VARIABLE}={PG_ADMIN_URL}): "
+            f"{type(exc).__name__}: {exc}; start it, or point {PG_VARIABLE} at one"
+        )
+    return None
+
+
+def create_pg_database() -> str:
+    """Create an empty database on the test server; returns its SQLAlchemy URL."""
+    worker = re.sub(r"\W", "", os.environ.get("PYTEST_XDIST_WORKER", "main"))[:12]
+    name = f"{PG_PREFIX}{worker}_{uuid.uuid4().hex[:16]}"
+    _off_loop(lambda: _admin(f'CREATE DATABASE "{name}"'))
+    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_pg_database(url: str) -> None:
+    """Drop a database `create_pg_database` made, whoever is still connected to it."""
+    name = make_url(url).database
+    assert name is not None and name.startswith(PG_PREFIX), name
+    _off_loop(lambda: _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+#: This process's (this xdist worker's) database: created at its first test, dropped at exit.
+_worker_url: str | None = None
+
+#: Empties the worker's database for the next test: whoever is still connected is cut off
+#: (a bot process a failed test left behind, a store it did not close), then every table goes
+#: with the schema. Milliseconds, where a CREATE DATABASE per test waited ~0.25 s on the disk.
+_RESET = """
+SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+ WHERE datname = current_database() AND pid <> pg_backend_pid();
+DROP SCHEMA public CASCADE;
+CREATE SCHEMA public;
+"""
+
+
+@contextlib.contextmanager
+def pg_database() -> Iterator[str]:
+    """An empty database that is this test's alone: its worker's, emptied first (tests of
+    one worker run one after the other; workers have a database each)."""
+    global _worker_url
+    if _worker_url is None:
+        _worker_url = create_pg_database()
+        atexit.register(drop_pg_database, _worker_url)
+    url = _worker_url
+    _off_loop(lambda: _admin(_RESET, url))
+    yield url
+
+
+@contextlib.contextmanager
+def database(backend: str, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database: a SQLite file under tmp_path, or a PostgreSQL database of
+    its own (dropped at the end)."""
+    if backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path}/data/opsbot.db"
+        return
+    with pg_database() as url:
+        yield url
 
 
 #: A database as opsbot left it before the revisions: hand-versioned schema 3, with one of

@@ -15,11 +15,13 @@ pytest_plugins = [
 #: Modules that read the one CI chaos soak (`rig.soak.ci_result`, run once per process):
 #: run together in one xdist worker.
 SOAK_MODULES = ("tests/test_soak.py", "tests/test_secrets.py")
-#: The longest modules first (the soak ~50 s, a SIGKILL-and-restart ~20 s, then the bot's
-#: end-to-end tests), so that the two workers end together rather than one waiting on the
-#: other's last long module. Only the order changes; the rest keep theirs.
+#: The longest modules first (the soak ~50 s, the failover ~55 s, a SIGKILL-and-restart ~20 s
+#: on each backend, then the bot's end-to-end tests), so that the two workers end together
+#: rather than one waiting on the other's last long module. Only the order changes; the rest
+#: keep theirs.
 LONGEST_FIRST = (
     *SOAK_MODULES,
+    "tests/test_failover.py",
     "tests/test_survival.py",
     "tests/test_restart.py",
     "tests/test_bot_alerts.py",
@@ -35,6 +37,22 @@ LONGEST_FIRST = (
 
 #: The user property under which test_soak.py hands over the soak's counts for the summary.
 SOAK_REPORT = "soak_report"
+#: The same for test_failover.py's counts (alerts expected, posted, duplicated, lost).
+FAILOVER_REPORT = "failover_report"
+#: Each report's heading in the summary.
+REPORTS = {SOAK_REPORT: "chaos soak", FAILOVER_REPORT: "failover"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Stop the run at once, naming the server, when the PostgreSQL every machine runs cannot
+    be reached (half the store tests need it): once, in the controller, never a skip."""
+    if hasattr(config, "workerinput") or config.getoption("collectonly"):
+        return
+    from rig.store import pg_unreachable
+
+    problem = pg_unreachable()
+    if problem is not None:
+        raise pytest.UsageError(problem)
 
 
 @pytest.fixture
@@ -43,14 +61,21 @@ def soak_summary(record_property: Callable[[str, object], None]) -> Callable[[st
     return lambda text: record_property(SOAK_REPORT, text)
 
 
+@pytest.fixture
+def failover_summary(record_property: Callable[[str, object], None]) -> Callable[[str], None]:
+    """Hands the failover test's counts to the end-of-run summary."""
+    return lambda text: record_property(FAILOVER_REPORT, text)
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Print the chaos soak's counts, passed or failed. A test's own prints would be lost in an
-    xdist worker; its user properties travel with its report to the controller."""
+    """Print the chaos soak's and the failover's counts, passed or failed. A test's own prints
+    would be lost in an xdist worker; its user properties travel with its report to the
+    controller."""
     for outcome in ("passed", "failed"):
         for rep in terminalreporter.stats.get(outcome, []):
             for name, value in getattr(rep, "user_properties", ()):
-                if name == SOAK_REPORT and getattr(rep, "when", "") == "call":
-                    terminalreporter.write_sep("-", "chaos soak")
+                if name in REPORTS and getattr(rep, "when", "") == "call":
+                    terminalreporter.write_sep("-", REPORTS[name])
                     terminalreporter.write_line(str(value))
 
 

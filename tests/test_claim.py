@@ -10,6 +10,7 @@ leave the same table behind.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -23,7 +24,7 @@ from sqlalchemy import delete, insert, select
 
 from bot.events import Event, EventKind
 from bot.store import Store, _to_db, encode_event, outbox_table
-from rig.store import BACKENDS, LEASE, T0, fresh_url, item, reference_claim
+from rig.store import BACKENDS, LEASE, T0, database, item, reference_claim
 
 
 @dataclass(frozen=True)
@@ -139,15 +140,16 @@ async def _run(
     return got, table
 
 
-async def _url(backend: str, tmp_path: Path) -> str:
-    # SQLite in memory: the same SQL, without a file sync per example.
-    return "sqlite+aiosqlite://" if backend == "sqlite" else await fresh_url(backend, tmp_path)
-
-
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_claim_equals_the_reference_query(backend: str, tmp_path: Path) -> None:
-    with asyncio.Runner() as runner:
-        store = runner.run(Store.open(runner.run(_url(backend, tmp_path))))
+    with contextlib.ExitStack() as stack, asyncio.Runner() as runner:
+        # SQLite in memory: the same SQL, without a file sync per example.
+        url = (
+            "sqlite+aiosqlite://"
+            if backend == "sqlite"
+            else stack.enter_context(database(backend, tmp_path))
+        )
+        store = runner.run(Store.open(url))
         try:
 
             @settings(
@@ -166,8 +168,7 @@ def test_claim_equals_the_reference_query(backend: str, tmp_path: Path) -> None:
             runner.run(store.close())
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_claim_reference_sees_the_cases_that_matter(backend: str, tmp_path: Path) -> None:
+def test_claim_reference_sees_the_cases_that_matter(url: str) -> None:
     """The comparison above is only worth what its states reach: a hand-made state where a
     retry, another worker's claim and this claim's own rows each decide something."""
     rows = [
@@ -181,7 +182,7 @@ def test_claim_reference_sees_the_cases_that_matter(backend: str, tmp_path: Path
         Row(3, "e", "sent", -30, None, None, None, 0),  # 8: not pending
     ]
     with asyncio.Runner() as runner:
-        store = runner.run(Store.open(runner.run(fresh_url(backend, tmp_path))))
+        store = runner.run(Store.open(url))
         try:
             for new in (False, True):
                 got, _ = runner.run(_run(store, rows, [(10, 0)], new=new))
@@ -193,16 +194,14 @@ def test_claim_reference_sees_the_cases_that_matter(backend: str, tmp_path: Path
             runner.run(store.close())
 
 
-@pytest.mark.skipif("postgresql" not in BACKENDS, reason="OPSBOT_TEST_POSTGRES_URL is not set")
-async def test_postgresql_claims_take_turns(tmp_path: Path) -> None:
+async def test_postgresql_claims_take_turns(pg_url: str) -> None:
     """Two replicas' claims take turns: the second waits until the first's transaction has
     ended, so it sees the first one's rows as out (and keeps their channel's order)."""
     from sqlalchemy import text
 
     from bot.store import _CLAIM_LOCK
 
-    url = await fresh_url("postgresql", tmp_path)
-    store = await Store.open(url)
+    store = await Store.open(pg_url)
     try:
         await store.enqueue([item("early")], batch="b1", now=T0)
         await store.enqueue([item("later")], batch="b2", now=T0)

@@ -228,6 +228,82 @@ async def test_two_deliverers_never_post_a_row_twice(url):
     await s2.close()
 
 
+async def test_a_stalled_worker_whose_claim_was_taken_over_posts_and_records_nothing(url):
+    """The fence: worker A is stalled (a SIGSTOP, a partition from the database) in the
+    middle of a delivery, past its lease, after Discord accepted its first group. Worker B
+    takes the rows over and posts them. When A wakes it records nothing over B's bookkeeping
+    and does not post the second group, with no nonce to save it."""
+    s1, s2 = await Store.open(url), await Store.open(url)
+    await s1.enqueue([item("k1")], batch="t1", now=T0)
+    await s1.enqueue([item("k2"), item("k3")], batch="t2", now=T0)
+    d = FakeDiscord()
+    posted, wake = asyncio.Event(), asyncio.Event()
+
+    async def stalls(channel_id, events, mention):
+        message_id = await d.send(channel_id, events, mention)  # Discord has it...
+        posted.set()
+        await wake.wait()  # ...and A stops before it reads the answer
+        return message_id
+
+    lease = timedelta(seconds=60)
+    a = Deliverer(s1, stalls, lease=lease, worker_id="A")
+
+    async def paused_renewer(claim: str) -> None:
+        await asyncio.Event().wait()  # A's renewals stop with the rest of it
+
+    a._renew = paused_renewer  # type: ignore[method-assign]
+    stalled = asyncio.create_task(a.run_once(T0))
+    await asyncio.wait_for(posted.wait(), 10)
+    b = deliverer(s2, d, lease=lease, worker_id="B")
+    report = await b.run_once(T0 + lease + timedelta(seconds=1))
+    assert (report.claimed, report.messages, report.sent, report.fenced) == (3, 2, 3, 0)
+    wake.set()
+    report = await asyncio.wait_for(stalled, 10)
+    assert (report.claimed, report.messages, report.sent, report.fenced) == (3, 1, 0, 2)
+    # k1 twice (A's in-flight send and B's, with one nonce: Discord's window drops the
+    # second, this fake has none); k2+k3 once, by B
+    assert [(keys, n) for _, keys, _, n in d.posts] == [
+        (["k1"], nonce_for(["k1"])),
+        (["k1"], nonce_for(["k1"])),
+        (["k2", "k3"], nonce_for(["k2", "k3"])),
+    ]
+    for key, message_id in (("k1", 1002), ("k2", 1003), ("k3", 1003)):
+        row = await s1.outbox_row(key)
+        assert row is not None
+        assert (row["state"], row["sent_message_id"], row["claimed_by"]) == (
+            "sent",
+            message_id,
+            None,
+        )
+    await s1.close()
+    await s2.close()
+
+
+async def test_the_fence_renews_a_live_claim_and_refuses_a_lapsed_or_foreign_one(store):
+    await store.enqueue([item("k1"), item("k2")], batch="t1", now=T0)
+    (row, _) = await store.claim_outbox(limit=5, now=T0, worker_id="A", lease=timedelta(seconds=10))
+    claim, keys, ten = row.claim, ["k1", "k2"], timedelta(seconds=10)
+    # live at exactly its end (claimed_until >= now), and renewed from there
+    assert await store.fence_claim(claim, keys, now=T0 + ten, until=T0 + 2 * ten)
+    assert await store.fence_claim(claim, keys, now=T0 + 2 * ten, until=T0 + 3 * ten)
+    # lapsed a microsecond ago: refused (another worker may have it already)
+    after = T0 + 3 * ten + timedelta(microseconds=1)
+    assert not await store.fence_claim(claim, keys, now=after, until=after + ten)
+    assert not await store.fence_claim("B#1", keys, now=T0, until=T0 + ten)  # not its claim
+    assert not await store.fence_claim(claim, [*keys, "k3"], now=T0, until=T0 + ten)  # not all
+    # taken over: refused, and the conditional writes leave the new holder's rows alone
+    (taken, _) = await store.claim_outbox(limit=5, now=after, worker_id="B")
+    assert not await store.fence_claim(claim, keys, now=T0, until=T0 + ten)
+    assert await store.mark_sent(keys, 1, now=T0, claim=claim) == 0
+    assert await store.mark_failed(keys, "503", None, claim=claim) == 0
+    assert await store.hold(keys, "403", claim=claim) == 0
+    assert await store.release(keys, claim=claim) == 0
+    row1 = await store.outbox_row("k1")
+    assert row1 is not None
+    assert (row1["state"], row1["claimed_by"], row1["attempts"]) == ("pending", taken.claim, 0)
+    assert await store.mark_sent(keys, 2, now=T0, claim=taken.claim) == 2
+
+
 def test_group_rows_orders_by_first_row():
     from bot.store import OutboxRow
 

@@ -1,8 +1,9 @@
 """Each alert exactly once across restarts: the bot stopped (or killed) between the diff and
 the delivery, at each step, and started again on the same database.
 
-In-process restarts use the `start_bot` harness (the real start-up path, `bot.app.serve`);
-the last test runs `python -m bot run` as a subprocess and SIGKILLs it in the middle of a post.
+Each runs on both backends (the `url` fixture). In-process restarts use the `start_bot` harness
+(the real start-up path, `bot.app.serve`); the last test runs `python -m bot run` as a
+subprocess and SIGKILLs it in the middle of a post.
 """
 
 from __future__ import annotations
@@ -43,11 +44,11 @@ async def reopen(h: Harness) -> Store:
 # --------------------------------------------------------------------------- in process
 
 
-async def test_stopped_while_discord_fails_then_delivered_once_after_restart(start_bot):
+async def test_stopped_while_discord_fails_then_delivered_once_after_restart(start_bot, url):
     """(a) The events are committed to the outbox, but the post never lands (Discord answers
     500 and the bot is stopped while discord.py waits to retry)."""
     sim = make_sim()
-    h = await start_bot(sim=sim, providers=["pixverse"])
+    h = await start_bot(sim=sim, database_url=url, providers=["pixverse"])
     job = sim.start_job("pixverse", duration=INF)
     await cycle(h)
     h.fake.fail(POSTS, 500, count=None)
@@ -65,17 +66,17 @@ async def test_stopped_while_discord_fails_then_delivered_once_after_restart(sta
         await store.close()
 
     h.fake.clear_faults()
-    h = await start_bot(sim=sim, providers=["pixverse"])
+    h = await start_bot(sim=sim, database_url=url, providers=["pixverse"])
     await h.fake.wait_for_message(h.alert_channel)  # the first delivery pass sends it
     await cycle(h, ticks=2)
     assert await settled(h) == {"sent": 1}
     assert count(h.fake, "failed", job) == 1 and len(alerts(h.fake)) == 1
 
 
-async def test_stopped_right_after_the_tick_then_delivered_once_after_restart(start_bot):
+async def test_stopped_right_after_the_tick_then_delivered_once_after_restart(start_bot, url):
     """(a) Stopped after the tick committed its events, before any delivery pass."""
     sim = make_sim()
-    h = await start_bot(sim=sim, providers=["pixverse", "minimax"])
+    h = await start_bot(sim=sim, database_url=url, providers=["pixverse", "minimax"])
     jobs = {p: sim.start_job(p, duration=INF) for p in ("pixverse", "minimax")}
     await cycle(h)
     await h.delivery.cog_unload()  # no delivery from here on
@@ -85,7 +86,7 @@ async def test_stopped_right_after_the_tick_then_delivered_once_after_restart(st
     await h.stop()
     assert h.fake.requests_matching(POSTS) == []
 
-    h = await start_bot(sim=sim, providers=["pixverse", "minimax"])
+    h = await start_bot(sim=sim, database_url=url, providers=["pixverse", "minimax"])
     await cycle(h, ticks=2)
     assert await settled(h) == {"sent": 2}
     for job in jobs.values():
@@ -96,16 +97,16 @@ async def test_stopped_right_after_the_tick_then_delivered_once_after_restart(st
 @pytest.mark.parametrize(
     "death", [RuntimeError("process died"), asyncio.CancelledError()], ids=["raise", "cancel"]
 )
-async def test_sent_but_not_marked_sent_is_not_posted_twice(start_bot, monkeypatch, death):
+async def test_sent_but_not_marked_sent_is_not_posted_twice(start_bot, url, monkeypatch, death):
     """(b) Discord accepted the message, but the bot died before recording it: the same
     group goes out again with the same nonce, and Discord returns the first message."""
     sim = make_sim()
-    h = await start_bot(sim=sim, providers=["pixverse"])
+    h = await start_bot(sim=sim, database_url=url, providers=["pixverse"])
     jobs = [sim.start_job("pixverse", duration=INF) for _ in range(3)]
     await cycle(h)
     calls: list[list[str]] = []
 
-    async def dies(keys, message_id, *, now=None):
+    async def dies(keys, message_id, *, now=None, claim=None):
         calls.append(list(keys))
         raise death
 
@@ -119,7 +120,7 @@ async def test_sent_but_not_marked_sent_is_not_posted_twice(start_bot, monkeypat
     assert len(calls) == 1 and len(calls[0]) == 3
     await h.stop()
 
-    h = await start_bot(sim=sim, providers=["pixverse"])
+    h = await start_bot(sim=sim, database_url=url, providers=["pixverse"])
     await cycle(h, ticks=2)
     assert await settled(h) == {"sent": 3}
     assert h.fake.nonce_duplicates == 1
@@ -132,11 +133,11 @@ async def test_sent_but_not_marked_sent_is_not_posted_twice(start_bot, monkeypat
         assert row is not None and row["sent_message_id"] == int(first["id"])
 
 
-async def test_what_happened_while_stopped_is_reported_and_nothing_twice(start_bot):
+async def test_what_happened_while_stopped_is_reported_and_nothing_twice(start_bot, url):
     sim = make_sim(max_jobs=5)
     full, spare = (a.account for a in sim.accounts("pixverse"))
     sim.set_max_jobs("pixverse", full, 2)
-    h = await start_bot(sim=sim, providers=["pixverse"], stuck_after_minutes=20)
+    h = await start_bot(sim=sim, database_url=url, providers=["pixverse"], stuck_after_minutes=20)
     done = sim.start_job("pixverse", spare, duration=INF)
     later = sim.start_job("pixverse", spare, duration=INF)
     stuck = sim.start_job("pixverse", full, duration=INF, elapsed=30 * 60)
@@ -152,7 +153,7 @@ async def test_what_happened_while_stopped_is_reported_and_nothing_twice(start_b
 
     sim.finish_job(later, "failed")  # while the bot is down
     sim.advance(600)
-    h = await start_bot(sim=sim, providers=["pixverse"], stuck_after_minutes=20)
+    h = await start_bot(sim=sim, database_url=url, providers=["pixverse"], stuck_after_minutes=20)
     await cycle(h, ticks=3)
     await settled(h)
     after = [(t, d) for t, d, _ in alerts(h.fake)][len(before) :]
@@ -161,10 +162,10 @@ async def test_what_happened_while_stopped_is_reported_and_nothing_twice(start_b
     assert count(h.fake, "exhausted") == 1 and count(h.fake, "restored") == 0
 
 
-async def test_a_slow_send_keeps_its_claim_and_a_dead_one_loses_it(tmp_path):
+async def test_a_slow_send_keeps_its_claim_and_a_dead_one_loses_it(url):
     """The outbox lease is short (a killed bot's alerts come back within seconds), so a send
     that takes long (discord.py waiting out a 429) renews it, and nobody else takes its rows."""
-    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'lease.db'}")
+    store = await Store.open(url)
     try:
         event = Event(
             key="job:pixverse:j1:completed",
@@ -224,7 +225,7 @@ async def test_a_slow_send_keeps_its_claim_and_a_dead_one_loses_it(tmp_path):
 # --------------------------------------------------------------------------- kill -9
 
 
-def bot_env(fake: FakeDiscord, sim_url: str, db: Path) -> dict[str, str]:
+def bot_env(fake: FakeDiscord, sim_url: str, database_url: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
@@ -241,7 +242,7 @@ def bot_env(fake: FakeDiscord, sim_url: str, db: Path) -> dict[str, str]:
             "ALERT_CHANNEL_ID": str(fake.channel_ids[0]),
             "POLL_INTERVAL_SECONDS": "5",
             "PROVIDERS": "pixverse",
-            "DATABASE_URL": f"sqlite+aiosqlite:///{db}",
+            "DATABASE_URL": database_url,
             "LOG_LEVEL": "INFO",
         }
     )
@@ -262,7 +263,7 @@ async def run_bot(env: dict[str, str], cwd: Path, log: Path) -> asyncio.subproce
         )
 
 
-async def test_kill_9_mid_post_then_restart_posts_every_alert_once(fake_discord, tmp_path):
+async def test_kill_9_mid_post_then_restart_posts_every_alert_once(fake_discord, tmp_path, url):
     fake = fake_discord
     sim = Simulator(
         seed=9,
@@ -279,10 +280,10 @@ async def test_kill_9_mid_post_then_restart_posts_every_alert_once(fake_discord,
         # month from now, so that the only alerts are the jobs'.
         sim.set_account_expiry("pixverse", a.account, time.time() + 30 * 86_400)
     jobs = [sim.start_job("pixverse", duration=INF) for _ in range(4)]
-    db, log = tmp_path / "opsbot.db", tmp_path / "bot.log"
+    log = tmp_path / "bot.log"
     procs: list[asyncio.subprocess.Process] = []
     async with SimServer(sim) as server:
-        env = bot_env(fake, server.url, db)
+        env = bot_env(fake, server.url, url)
         store: Store | None = None
         try:
             procs.append(await run_bot(env, tmp_path, log))

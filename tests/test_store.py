@@ -1,8 +1,7 @@
 """The `Store` facade: opening a database (a directory, replicas at once, in memory, a newer
 schema) and a cancelled caller. Each concern has its own module (tests/test_store_*.py,
-tests/test_claim.py); all run against real SQLite files, and against PostgreSQL when
-OPSBOT_TEST_POSTGRES_URL names a database (e.g. postgresql+asyncpg://postgres@127.0.0.1/test;
-its opsbot tables are dropped first)."""
+tests/test_claim.py); all run against real SQLite files and against a PostgreSQL database of
+their own (`rig.store`: the server `OPSBOT_TEST_PG` names)."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from bot.store import DatabaseGone, SchemaTooNew, Store
 from bot.store.database import head
 from rig.botharness import StartBot
 from rig.process import base_env, free_port, wait_until
-from rig.store import BACKENDS, T0, fresh_url, item, stamp
+from rig.store import T0, item, stamp
 
 FUTURE = "9999_future"
 NEWER = (
@@ -129,9 +129,7 @@ async def test_the_running_bot_says_the_database_is_gone(
 # --------------------------------------------------------------------------- a newer schema
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-async def test_a_newer_schema_is_a_typed_error(backend: str, tmp_path: Path) -> None:
-    url = await fresh_url(backend, tmp_path)
+async def test_a_newer_schema_is_a_typed_error(url: str) -> None:
     s = await Store.open(url)
     await stamp(s, FUTURE)
     await s.close()

@@ -570,6 +570,49 @@ async def test_lease_follower_reads_store(url):
     await s2.close()
 
 
+async def test_a_leader_paused_mid_tick_past_its_lease_writes_nothing(url):
+    """The lease is the poll's fence: a leader paused (SIGSTOP, a partition) between taking
+    the lease and writing its tick, until another replica took the lease over and wrote its
+    own, wakes to a tick that is refused whole, and follows."""
+    s1, s2 = await Store.open(url), await Store.open(url)
+    clock = Clock()
+    fetching, wake = asyncio.Event(), asyncio.Event()
+
+    class Stalls(FakeProvider):
+        async def snapshot(self) -> Snapshot:
+            if self.snapshot_calls == 1:  # the second poll: paused in the middle of it
+                fetching.set()
+                await wake.wait()
+            return await super().snapshot()
+
+    lead = watcher(
+        Stalls([snap(job("a")), snap(job("a"), job("b"))]),
+        s1,
+        clock,
+        holder="host/1/p",
+        lease_ttl=timedelta(seconds=90),
+    )
+    other = watcher(
+        FakeProvider([snap()]), s2, clock, holder="host/2/p", lease_ttl=timedelta(seconds=90)
+    )
+    assert (await lead.tick()).leader
+    clock.advance(30)
+    stalled = asyncio.create_task(lead.tick())
+    await asyncio.wait_for(fetching.wait(), 5)
+    clock.advance(120)  # past the lease: the other replica leads, and sees job a finish
+    taken_over = await other.tick()
+    assert taken_over.leader and taken_over.events == 1
+    wake.set()
+    report = await asyncio.wait_for(stalled, 5)
+    assert not report.leader and report.error is None
+    assert await s1.lease_holder(f"watch:{P}") == "host/2/p"
+    stored = await s1.load_snapshot(P)
+    assert stored is not None and stored.jobs == ()  # the new leader's, not the stale "a, b"
+    assert await queued(s1) == [f"job:{P}:a:completed"]
+    await s1.close()
+    await s2.close()
+
+
 async def test_a_restarted_bot_takes_over_from_its_dead_predecessor_at_once(url):
     """Two live replicas: one leads. The leader's process is gone (a crash on this host): the
     next bot takes the lease on its first tick instead of after the lease runs out."""
@@ -625,7 +668,7 @@ async def test_run_loop_survives_errors(store):
 
 
 @pytest.mark.parametrize("name", ["pixverse", "minimax", "dreamina", "kling", "mureka"])
-async def test_watch_real_adapter_against_simulator(name, make_sim_server, tmp_path):
+async def test_watch_real_adapter_against_simulator(name, make_sim_server, url):
     """Real adapter, real HTTP, real store: every job the watcher saw running and that then
     finished is reported once with the simulator's outcome; calls stay 1 + jobs that left."""
     from pydantic import SecretStr
@@ -637,7 +680,7 @@ async def test_watch_real_adapter_against_simulator(name, make_sim_server, tmp_p
     clock = ManualClock()
     sim = Simulator(seed=3, accounts=6, jobs=40, token="sim-token", clock=clock, providers=[name])
     server = await make_sim_server(sim=sim)
-    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path}/o.db")
+    store = await Store.open(url)
     async with UseapiClient(server.url, SecretStr("sim-token"), attempts=1) as client:
         provider = load(name)(client)
         w = ProviderWatcher(

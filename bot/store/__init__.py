@@ -36,6 +36,7 @@ from bot.store.codecs import to_db as _to_db
 from bot.store.database import Schema
 from bot.store.errors import (
     DatabaseGone,
+    LeaseLost,
     SchemaOutOfDate,
     SchemaTooNew,
     StoreError,
@@ -65,6 +66,7 @@ __all__ = [
     "Board",
     "DatabaseGone",
     "HeldRow",
+    "LeaseLost",
     "OutboxRow",
     "PendingJob",
     "Schema",

@@ -174,6 +174,27 @@ async def renew(conn: AsyncConnection, claim: str, until: datetime) -> int:
     return int(res.rowcount or 0)
 
 
+async def fence(
+    conn: AsyncConnection, claim: str, keys: Sequence[str], *, now: datetime, until: datetime
+) -> bool:
+    """The fence before a send: True when `claim` still holds every row of `keys` live at
+    `now` (pending, its lease not lapsed), and then renewed until `until`. False when another
+    worker took any of them over (this worker was paused or cut off from the database past
+    its lease): it must not post them, whatever Discord's nonce window."""
+    o = outbox_table.c
+    res = await conn.execute(
+        update(outbox_table)
+        .where(
+            o.key.in_(list(keys)),
+            o.claimed_by == claim,
+            o.state == "pending",
+            o.claimed_until >= to_db(now),
+        )
+        .values(claimed_until=to_db(until))
+    )
+    return int(res.rowcount or 0) == len(set(keys))
+
+
 async def release_claims(conn: AsyncConnection, worker_id: str) -> int:
     """Give back every row `worker_id` still holds. Returns how many."""
     prefix = f"{worker_id[:_WORKER_CHARS]}#"

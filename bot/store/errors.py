@@ -34,6 +34,17 @@ class SchemaOutOfDate(StoreError):
         self.supported = supported
 
 
+class LeaseLost(Exception):
+    """A write made in the name of a lease this holder no longer has: another replica took
+    it over (this one was paused, or cut off from the database, past the lease). Nothing of
+    the write was made; the other replica's state stands."""
+
+    def __init__(self, name: str, holder: str) -> None:
+        super().__init__(f"lease {name!r} is no longer held by {holder!r}")
+        self.name = name
+        self.holder = holder
+
+
 class DatabaseGone(StoreError):
     """The SQLite file the store opened was deleted or replaced while the bot ran. Nothing is
     written any more: SQLite would go on writing into the deleted file (lost at exit), and a

@@ -55,7 +55,7 @@ from bot.store import (
 from bot.store.boards import Board
 from bot.store.codecs import check_id, refused_text
 from bot.store.database import Schema
-from bot.store.errors import DatabaseGone
+from bot.store.errors import DatabaseGone, LeaseLost
 from bot.store.outbox import PRUNE_CHUNK, HeldRow, OutboxRow, check_items, queue
 from bot.store.untracks import Untrack
 from bot.store.watchstate import PendingJob, WatchState
@@ -250,12 +250,16 @@ class Store:
         pending_remove: Iterable[str] = (),
         states: Sequence[AlertState] = (),
         outbox: Sequence[OutboxItem] = (),
+        lease: tuple[str, str] | None = None,
     ) -> int:
         """Write one tick in ONE transaction: the new snapshot (None: keep the stored one),
         pending-job changes, alert states and outbox rows. Outbox rows whose key exists are
-        ignored. Returns how many outbox rows were new."""
+        ignored. Returns how many outbox rows were new. `lease` (name, holder): write only
+        while that holder still holds it, else raise LeaseLost and write nothing."""
         check_items(outbox)
         async with self.engine.begin() as conn:
+            if lease is not None and not await leases.holds(conn, *lease):
+                raise LeaseLost(*lease)
             if snapshot is not None:
                 await watchstate.write_snapshot(conn, provider, snapshot, stuck_ids, now)
             await watchstate.write_pending(
@@ -348,34 +352,63 @@ class Store:
             return await claims.release_claims(conn, worker_id)
 
     @_uncancelled
+    async def fence_claim(
+        self, claim: str, keys: Sequence[str], *, now: datetime, until: datetime
+    ) -> bool:
+        """Right before a send: True when `claim` still holds these rows (renewed until
+        `until`); False when another worker took them over (see `claims.fence`)."""
+        async with self.engine.begin() as conn:
+            return await claims.fence(conn, claim, keys, now=now, until=until)
+
+    # The writes below take `claim`: then only the rows that claim still holds change (a
+    # worker whose claim was taken over must not undo what the new one recorded). Each
+    # returns how many rows changed.
+
+    @_uncancelled
     async def mark_sent(
-        self, keys: Sequence[str], message_id: int | None, *, now: datetime | None = None
-    ) -> None:
+        self,
+        keys: Sequence[str],
+        message_id: int | None,
+        *,
+        now: datetime | None = None,
+        claim: str | None = None,
+    ) -> int:
         """Discord accepted the message holding these rows."""
         check_id("message_id", message_id, optional=True)
         async with self.engine.begin() as conn:
-            await outbox.mark_sent(conn, keys, message_id, now or datetime.now(UTC))
+            return await outbox.mark_sent(conn, keys, message_id, now or datetime.now(UTC), claim)
 
     @_uncancelled
-    async def mark_failed(self, keys: Sequence[str], error: str, retry_at: datetime | None) -> None:
+    async def mark_failed(
+        self,
+        keys: Sequence[str],
+        error: str,
+        retry_at: datetime | None,
+        *,
+        claim: str | None = None,
+    ) -> int:
         """Sending failed: count the attempt and retry at `retry_at`, or give up for good
         (state `failed`) when it is None."""
         async with self.engine.begin() as conn:
-            await outbox.mark_failed(conn, keys, error, retry_at)
+            return await outbox.mark_failed(conn, keys, error, retry_at, claim)
 
     @_uncancelled
     async def release(
-        self, keys: Sequence[str], *, next_attempt_at: datetime | None = None
-    ) -> None:
+        self,
+        keys: Sequence[str],
+        *,
+        next_attempt_at: datetime | None = None,
+        claim: str | None = None,
+    ) -> int:
         """Give back claimed rows untried (optionally not before `next_attempt_at`)."""
         async with self.engine.begin() as conn:
-            await outbox.release(conn, keys, next_attempt_at)
+            return await outbox.release(conn, keys, next_attempt_at, claim)
 
     @_uncancelled
-    async def hold(self, keys: Sequence[str], reason: str) -> None:
+    async def hold(self, keys: Sequence[str], reason: str, *, claim: str | None = None) -> int:
         """Keep rows aside (403/404 on the channel) until `release_held` after a route fix."""
         async with self.engine.begin() as conn:
-            await outbox.hold(conn, keys, reason)
+            return await outbox.hold(conn, keys, reason, claim)
 
     @_uncancelled
     async def held(self, channel_id: int | None = None) -> list[HeldRow]:

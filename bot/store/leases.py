@@ -38,6 +38,19 @@ async def acquire(
     return bool(res.rowcount)
 
 
+async def holds(conn: AsyncConnection, name: str, holder: str) -> bool:
+    """The fence of a write made as the lease's holder, inside the write's transaction:
+    whether `holder` still holds lease `name`. On PostgreSQL the lease row stays locked
+    until the transaction ends, so a takeover waits for this write instead of racing it (on
+    SQLite the write lock does the same)."""
+    current = (
+        await conn.execute(
+            select(leases_table.c.holder).where(leases_table.c.name == name).with_for_update()
+        )
+    ).scalar()
+    return current == holder
+
+
 async def holder(conn: AsyncConnection, name: str) -> str | None:
     return (
         await conn.execute(select(leases_table.c.holder).where(leases_table.c.name == name))

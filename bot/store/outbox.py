@@ -107,26 +107,39 @@ async def queue(
 
 
 async def _update_keys(
-    conn: AsyncConnection, keys: Sequence[str], *, state: OutboxState | None = None, **values: Any
-) -> None:
-    """Set `state` (when given) and `values` on the rows of these keys."""
+    conn: AsyncConnection,
+    keys: Sequence[str],
+    *,
+    state: OutboxState | None = None,
+    claim: str | None = None,
+    **values: Any,
+) -> int:
+    """Set `state` (when given) and `values` on the rows of these keys; with `claim`, only on
+    those that claim still holds (a worker whose claim was taken over writes nothing).
+    Returns how many rows changed."""
     if state is not None:
         values["state"] = state
     keys = list(keys)
+    changed = 0
     for i in range(0, len(keys), IN_CHUNK):
-        await conn.execute(
-            update(outbox_table)
-            .where(outbox_table.c.key.in_(keys[i : i + IN_CHUNK]))
-            .values(**values)
-        )
+        q = update(outbox_table).where(outbox_table.c.key.in_(keys[i : i + IN_CHUNK]))
+        if claim is not None:
+            q = q.where(outbox_table.c.claimed_by == claim)
+        changed += int((await conn.execute(q.values(**values))).rowcount or 0)
+    return changed
 
 
 async def mark_sent(
-    conn: AsyncConnection, keys: Sequence[str], message_id: int | None, now: datetime
-) -> None:
-    await _update_keys(
+    conn: AsyncConnection,
+    keys: Sequence[str],
+    message_id: int | None,
+    now: datetime,
+    claim: str | None = None,
+) -> int:
+    return await _update_keys(
         conn,
         keys,
+        claim=claim,
         state="sent",
         sent_message_id=message_id,
         sent_at=to_db(now),
@@ -137,8 +150,12 @@ async def mark_sent(
 
 
 async def mark_failed(
-    conn: AsyncConnection, keys: Sequence[str], error: str, retry_at: datetime | None
-) -> None:
+    conn: AsyncConnection,
+    keys: Sequence[str],
+    error: str,
+    retry_at: datetime | None,
+    claim: str | None = None,
+) -> int:
     """Count the attempt; retry at `retry_at`, or give up for good when it is None."""
     values: dict[str, Any] = {
         "attempts": outbox_table.c.attempts + 1,
@@ -147,25 +164,30 @@ async def mark_failed(
         "claimed_until": None,
     }
     if retry_at is None:
-        await _update_keys(conn, keys, state="failed", **values)
-    else:
-        await _update_keys(conn, keys, next_attempt_at=to_db(retry_at), **values)
+        return await _update_keys(conn, keys, state="failed", claim=claim, **values)
+    return await _update_keys(conn, keys, next_attempt_at=to_db(retry_at), claim=claim, **values)
 
 
 async def release(
-    conn: AsyncConnection, keys: Sequence[str], next_attempt_at: datetime | None
-) -> None:
+    conn: AsyncConnection,
+    keys: Sequence[str],
+    next_attempt_at: datetime | None,
+    claim: str | None = None,
+) -> int:
     """Give back claimed rows untried (optionally not before `next_attempt_at`)."""
     values: dict[str, Any] = {"claimed_by": None, "claimed_until": None}
     if next_attempt_at is not None:
         values["next_attempt_at"] = to_db(next_attempt_at)
-    await _update_keys(conn, keys, **values)
+    return await _update_keys(conn, keys, claim=claim, **values)
 
 
-async def hold(conn: AsyncConnection, keys: Sequence[str], reason: str) -> None:
-    await _update_keys(
+async def hold(
+    conn: AsyncConnection, keys: Sequence[str], reason: str, claim: str | None = None
+) -> int:
+    return await _update_keys(
         conn,
         keys,
+        claim=claim,
         state="held",
         last_error=reason[:ERROR_CHARS],
         claimed_by=None,

@@ -20,7 +20,7 @@ from bot.errors import PayloadError, UpstreamError
 from bot.live import LiveState, describe
 from bot.models import Snapshot, with_first_sightings
 from bot.providers.base import Provider
-from bot.store import PendingJob, Store, WatchState, unstorable
+from bot.store import LeaseLost, PendingJob, Store, WatchState, unstorable
 from bot.watch.config import WatchConfig, utcnow
 from bot.watch.jobs import announced, decide, resolve_all, unaskable, untracked
 from bot.watch.plan import (
@@ -70,6 +70,11 @@ class ProviderWatcher:
 
     def __repr__(self) -> str:
         return f"<ProviderWatcher {self.name}>"
+
+    @property
+    def lease_name(self) -> str:
+        """The lease whose holder polls this provider (one replica at a time)."""
+        return f"watch:{self.name}"
 
     # Read-only views of `state`, for callers that only look at the watcher.
     @property
@@ -153,6 +158,11 @@ class ProviderWatcher:
             plan = self._outage(failure, state, now)
         try:
             queued = await self._commit(plan, state, now)
+        except LeaseLost:
+            # Paused (or cut off) past the lease mid-tick, and another replica leads now:
+            # this tick's view is stale, and its writes would undo the new leader's.
+            log.warning("%s: another replica took over the poll during this tick", self.name)
+            return await self._follow(now)
         except Exception as exc:
             cause = unstorable(exc)
             if plan.snapshot is None or cause is None:
@@ -307,6 +317,7 @@ class ProviderWatcher:
             pending_remove=plan.pending_remove,
             states=plan.states,
             outbox=items,
+            lease=None if self.config.lease_ttl is None else (self.lease_name, self.holder),
         )
         if plan.snapshot is not None:
             self._committed, self._committed_stuck = plan.snapshot, plan.stuck_ids
@@ -328,7 +339,7 @@ class ProviderWatcher:
 
     async def _lead(self, now: datetime, ttl: timedelta) -> bool:
         """Take or renew the lease; False when another live replica holds it."""
-        name = f"watch:{self.name}"
+        name = self.lease_name
         if await self.store.acquire_lease(name, self.holder, now=now, ttl=ttl):
             return True
         if self.holder_gone is None:

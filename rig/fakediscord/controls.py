@@ -33,6 +33,7 @@ class Delay:
     seconds: float
     remaining: int | None
     hits: int = 0
+    gate: asyncio.Event | None = None  # held until it is set (then `seconds` is unused)
 
 
 class Controls(World):
@@ -70,6 +71,14 @@ class Controls(World):
         self.delays.append(d)
         return d
 
+    def hold(self, pattern: str | re.Pattern[str], count: int | None = 1) -> asyncio.Event:
+        """Hold the answers to the next ``count`` matching requests until the returned event
+        is set; the request is then handled as usual (a held POST creates its message only
+        then). For a test that must act while a client waits on Discord."""
+        gate = asyncio.Event()
+        self.delays.append(Delay(wire.pattern(pattern), 0.0, count, gate=gate))
+        return gate
+
     def clear_faults(self) -> None:
         self.faults.clear()
         self.delays.clear()
@@ -83,7 +92,10 @@ class Controls(World):
                 d.hits += 1
                 if d.remaining is not None:
                     d.remaining -= 1
-                await asyncio.sleep(d.seconds)
+                if d.gate is not None:
+                    await d.gate.wait()
+                else:
+                    await asyncio.sleep(d.seconds)
                 break
         for f in self.faults:
             if (f.remaining is None or f.remaining > 0) and f.pattern.search(key):

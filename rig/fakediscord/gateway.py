@@ -227,6 +227,12 @@ class Gateway(World):
             self._sessions.pop(session.session_id, None)
         await self.send_op(9, resumable)
 
+    def activate(self, session_id: str) -> None:
+        """Make an identified session the active one: interactions and message events go to
+        it (several bots logged in to one fake are one session each; the last to identify
+        is active until this is called)."""
+        self._active = self._sessions[session_id]
+
     @property
     def session_id(self) -> str | None:
         return self._active.session_id if self._active else None
