@@ -37,11 +37,14 @@ class Provider(abc.ABC):
     #: object under `a`); see `bot.hooks.shape`.
     reply_keys: ClassVar[tuple[str, ...]] = ()
 
+    #: What every one of its job ids holds and no other provider's does (`owns`).
+    id_marker: ClassVar[str] = ""
+
     def owns(self, value: object) -> bool:
         """Whether `value`, as a replyUrl body holds it (a string, a number), is shaped like one
         of its own job ids, so that a body that names no provider can be told apart from
-        another provider's (`bot.hooks.shape`)."""
-        return False
+        another provider's (`bot.hooks.shape`): a string holding its `id_marker`."""
+        return bool(self.id_marker) and isinstance(value, str) and self.id_marker in value
 
     def __init__(self, client: UseapiClient) -> None:
         self.client = client

@@ -211,8 +211,7 @@ class Dreamina(Provider):
     title: ClassVar[str] = "Dreamina"
     reply_keys: ClassVar[tuple[str, ...]] = ("jobid", "jobId")
 
-    def owns(self, value: object) -> bool:
-        return isinstance(value, str) and value.endswith(":dreamina")
+    id_marker: ClassVar[str] = ":dreamina"
 
     async def snapshot(self) -> Snapshot:
         queue, config = await both(

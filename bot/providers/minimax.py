@@ -185,8 +185,7 @@ class MiniMax(Provider):
     title: ClassVar[str] = "MiniMax"
     reply_keys: ClassVar[tuple[str, ...]] = ("videoId", "imageId")
 
-    def owns(self, value: object) -> bool:
-        return isinstance(value, str) and "-minimax:" in value
+    id_marker: ClassVar[str] = "-minimax:"
 
     can_untrack: ClassVar[bool] = True
 

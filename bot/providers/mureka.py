@@ -234,8 +234,7 @@ class Mureka(Provider):
     title: ClassVar[str] = "Mureka"
     reply_keys: ClassVar[tuple[str, ...]] = ("jobid", "jobId")
 
-    def owns(self, value: object) -> bool:
-        return isinstance(value, str) and value.endswith(":mureka")
+    id_marker: ClassVar[str] = ":mureka"
 
     can_untrack: ClassVar[bool] = False
 

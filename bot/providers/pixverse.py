@@ -211,8 +211,7 @@ class PixVerse(Provider):
     title: ClassVar[str] = "PixVerse"
     reply_keys: ClassVar[tuple[str, ...]] = ("video_id", "id", "image_id", "response.video_id")
 
-    def owns(self, value: object) -> bool:
-        return isinstance(value, str) and "-pixverse:" in value
+    id_marker: ClassVar[str] = "-pixverse:"
 
     can_untrack: ClassVar[bool] = True
 

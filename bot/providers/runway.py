@@ -210,8 +210,7 @@ class Runway(Provider):
     title: ClassVar[str] = "Runway"
     reply_keys: ClassVar[tuple[str, ...]] = ("taskId",)
 
-    def owns(self, value: object) -> bool:
-        return isinstance(value, str) and "-runwayml:" in value
+    id_marker: ClassVar[str] = "-runwayml:"
 
     async def snapshot(self) -> Snapshot:
         queue, config = await both(
