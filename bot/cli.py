@@ -159,21 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "bench":  # needs no settings: it brings its own fakes
             return _bench(quick=args.quick, only=args.only)
         if args.command == "simulate":  # stands in for useapi: none of opsbot's settings apply
-            from bot.sim import serve
-
-            setup_logging("INFO")
-            asyncio.run(
-                serve(
-                    args.host,
-                    args.port,
-                    seed=args.seed,
-                    accounts=args.accounts,
-                    jobs=args.jobs,
-                    token=args.token,
-                    reply_to=args.reply_to,
-                )
-            )
-            return EXIT_OK
+            return _simulate(args)
         settings = load_settings()
         if args.command == "status" and args.provider:
             name = args.provider.lower()
@@ -216,6 +202,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return EXIT_OK
     return EXIT_FAILED  # pragma: no cover - argparse requires a command
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    """`opsbot simulate`: the simulator as a server, until interrupted."""
+    from bot.sim import serve
+
+    setup_logging("INFO")
+    asyncio.run(
+        serve(
+            args.host,
+            args.port,
+            seed=args.seed,
+            accounts=args.accounts,
+            jobs=args.jobs,
+            token=args.token,
+            reply_to=args.reply_to,
+        )
+    )
+    return EXIT_OK
 
 
 async def _status(settings: Settings, *, as_json: bool) -> int:

@@ -347,18 +347,8 @@ class Deliverer:
                     break
                 failed += await self._drop(g, fail)
                 continue
-            marked = await self.store.mark_sent(
-                g.keys, message_id, now=self._clock(), claim=g.rows[0].claim
-            )
-            if marked < len(g.rows):
-                # The send was in flight when the claim lapsed: the new holder records it.
-                log.warning(
-                    "alert(s) %s were posted (message %s) after their claim was taken over",
-                    ", ".join(g.keys),
-                    message_id,
-                )
             messages += 1
-            sent += marked
+            sent += await self._record_sent(g, message_id)
             if i == 0 and not g.dm:
                 await self._release_held(g.channel_id, now)
         return DeliveryReport(
@@ -370,6 +360,20 @@ class Deliverer:
             fenced=fenced,
             errors=tuple(errors),
         )
+
+    async def _record_sent(self, g: Group, message_id: int) -> int:
+        """Mark `g` sent, where its claim still holds; how many rows that was."""
+        marked = await self.store.mark_sent(
+            g.keys, message_id, now=self._clock(), claim=g.rows[0].claim
+        )
+        if marked < len(g.rows):
+            # The send was in flight when the claim lapsed: the new holder records it.
+            log.warning(
+                "alert(s) %s were posted (message %s) after their claim was taken over",
+                ", ".join(g.keys),
+                message_id,
+            )
+        return marked
 
     async def _post(self, g: Group) -> int:
         """Send one group: to its channel, or as a direct message to its user."""
