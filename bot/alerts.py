@@ -22,6 +22,7 @@ from typing import Literal
 from bot import errors
 from bot.events import AlertWord, Event, EventKind
 from bot.models import Job, JobResult, Outcome, discord_user, previewable
+from bot.stucklimit import StuckLimit
 from bot.text import fmt_duration
 
 # Raw conditions a state machine observes.
@@ -90,6 +91,8 @@ class AlertState:
     `raw` is what the last ticks observed and `streak` for how many ticks in a row; `since` is
     when that raw condition began. `announced` is the bad condition currently announced (None:
     all clear), `episode` counts announcements so each episode's events get their own keys.
+    `announced_at` is when the episode was announced (None: before reminders existed, read
+    `since`), `reminded` how many reminders of it were posted (`bot.remind`).
     """
 
     scope: str
@@ -98,6 +101,8 @@ class AlertState:
     since: datetime | None = None
     announced: str | None = None
     episode: int = 0
+    announced_at: datetime | None = None
+    reminded: int = 0
 
 
 Transition = Literal["announce", "clear"]
@@ -119,9 +124,14 @@ def advance(
         new = replace(state, raw=observed, streak=1, since=now)
     if observed == OK:
         if new.announced is not None and new.streak >= need:
-            return replace(new, announced=None, streak=STABLE), "clear"
+            cleared = replace(new, announced=None, streak=STABLE, announced_at=None, reminded=0)
+            return cleared, "clear"
     elif new.announced != observed and new.streak >= need:
-        return replace(new, announced=observed, episode=new.episode + 1, streak=STABLE), "announce"
+        episode = new.episode + 1
+        announced = replace(
+            new, announced=observed, episode=episode, streak=STABLE, announced_at=now, reminded=0
+        )
+        return announced, "announce"
     if new.streak >= need and new.streak < STABLE:
         # Settled and nothing left to announce: stop counting so steady ticks write nothing.
         new = replace(new, streak=STABLE)
@@ -261,7 +271,16 @@ def job_event(
     )
 
 
-def stuck_event(provider: str, job: Job, elapsed_seconds: float, *, now: datetime) -> Event:
+def stuck_event(
+    provider: str,
+    job: Job,
+    elapsed_seconds: float,
+    *,
+    now: datetime,
+    limit: StuckLimit | None = None,
+) -> Event:
+    """`stuck` for `job`; with `limit`, the detail says which limit applied ("running for
+    14m 00s; Seedance 2.0 usually finishes within 6m 00s")."""
     extra = {"elapsed_seconds": str(int(elapsed_seconds))}
     if job.kind:
         extra["kind"] = job.kind
@@ -277,7 +296,8 @@ def stuck_event(provider: str, job: Job, elapsed_seconds: float, *, now: datetim
         at=now,
         job_id=job.id,
         account=job.account,
-        detail=f"{job.elapsed_words} {fmt_duration(elapsed_seconds)}",
+        detail=f"{job.elapsed_words} {fmt_duration(elapsed_seconds)}"
+        + (f"; {limit.reason()}" if limit is not None else ""),
         extra=extra,
         reply_ref=job.reply_ref,
     )

@@ -7,6 +7,7 @@ what its alert policy (`bot.alerts`) decides on.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -53,9 +54,12 @@ def diff(
     now: datetime,
     stuck_after: timedelta,
     stuck_ids: frozenset[str] = frozenset(),
+    stuck_limits: Mapping[str, float] | None = None,
 ) -> Diff:
     """Compare two snapshots. `prev` None (the very first run) reports nothing as left. A job
-    is stuck once it has run `stuck_after` or longer (`Job.elapsed`), reported once."""
+    is stuck once it has run its model's limit (`stuck_limits`, seconds by model: learned,
+    `bot.stucklimit`) or, for any other model, `stuck_after` or longer (`Job.elapsed`),
+    reported once."""
     left: tuple[Job, ...] = ()
     if prev is not None:
         current = {j.id for j in cur.jobs}
@@ -69,7 +73,8 @@ def diff(
             continue
         seconds = job.elapsed_seconds
         elapsed = float(seconds) if seconds is not None else job.elapsed(now)
-        if is_stuck(elapsed, limit):
+        model = job.model
+        if is_stuck(elapsed, stuck_limits.get(model, limit) if stuck_limits and model else limit):
             new_stuck.append(job)
             still.add(job.id)
     return Diff(

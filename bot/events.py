@@ -9,9 +9,12 @@ from datetime import datetime
 
 class EventKind(enum.StrEnum):
     JOB = "job"  # words: completed, failed, moderated, cancelled, stuck, unknown
-    CAPACITY = "capacity"  # words: exhausted, restored
-    UPSTREAM = "upstream"  # words: unreachable, unauthorized, payment required, recovered
-    ACCOUNT = "account"  # words: subscription inactive/active, account error/ok, expires soon
+    CAPACITY = "capacity"  # words: exhausted, still exhausted, restored
+    # words: unreachable, unauthorized, payment required, still unreachable, recovered
+    UPSTREAM = "upstream"
+    # words: subscription inactive/active, account error/ok, expires soon, failure rate
+    # high/normal (of one account, or of the provider's accounts together)
+    ACCOUNT = "account"
 
 
 class AlertWord(enum.StrEnum):
@@ -26,16 +29,20 @@ class AlertWord(enum.StrEnum):
     STUCK = "stuck"
     UNKNOWN = "unknown"
     EXHAUSTED = "exhausted"
+    STILL_EXHAUSTED = "still exhausted"
     RESTORED = "restored"
     UNREACHABLE = "unreachable"
     UNAUTHORIZED = "unauthorized"
     PAYMENT_REQUIRED = "payment required"
+    STILL_UNREACHABLE = "still unreachable"
     RECOVERED = "recovered"
     SUBSCRIPTION_INACTIVE = "subscription inactive"
     SUBSCRIPTION_ACTIVE = "subscription active"
     ACCOUNT_ERROR = "account error"
     ACCOUNT_OK = "account ok"
     EXPIRES_SOON = "expires soon"
+    FAILURE_RATE_HIGH = "failure rate high"
+    FAILURE_RATE_NORMAL = "failure rate normal"
 
 
 @dataclass(frozen=True, slots=True)

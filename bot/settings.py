@@ -57,6 +57,9 @@ BOUNDS: Final = {
     "http_port": Bounds(0, 65535, "must be a whole number from 0 (off) to 65535"),
     "account_check_minutes": Bounds(1, 1440, "must be a number of minutes from 1 to 1440 (a day)"),
     "expiry_warn_days": Bounds(1, 365, "must be a number of days from 1 to 365"),
+    "remind_after_hours": Bounds(0, 720, "must be a number of hours from 0 (off) to 720 (30 days)"),
+    "failure_rate_window": Bounds(10, 1000, "must be a whole number of jobs from 10 to 1000"),
+    "failure_rate_alert": Bounds(1, 100, "must be a percentage from 1 to 100"),
 }
 URL_SETTINGS: Final = ("useapi_base_url", "discord_api_base_url", "discord_gateway_url")
 TOKEN_SETTINGS: Final = ("discord_token", "useapi_token")
@@ -130,6 +133,13 @@ class Settings(BaseSettings):
     cancel_role_id: int | None = None
     account_check_minutes: float = 15
     expiry_warn_days: float = 3
+    #: A condition still on is posted again once per this period (`still exhausted`, `still
+    #: unreachable`); 0: never.
+    remind_after_hours: float = 4
+    #: The failure rate is read over a provider's (and each account's) last this many jobs…
+    failure_rate_window: int = 20
+    #: … and alerts at or above this percent failed + moderated.
+    failure_rate_alert: float = 30
     reply_secret: SecretStr | None = None
 
     @field_validator("providers", mode="before")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -285,21 +286,37 @@ def test_advance_each_transition_whole() -> None:
     # a new raw condition: counted from 1, since now
     s1, what = advance(state, alerts.FULL, now=T0, need=2)
     assert (s1, what) == (AlertState("capacity:a", raw="full", streak=1, since=T0), None)
-    # held for `need` ticks: announced, a new episode, the streak stops counting
+    # held for `need` ticks: announced, a new episode (announced now, nothing reminded), the
+    # streak stops counting
     s2, what = advance(s1, alerts.FULL, now=at(1), need=2)
     assert (s2, what) == (
         AlertState(
-            "capacity:a", raw="full", streak=alerts.STABLE, since=T0, announced="full", episode=1
+            "capacity:a",
+            raw="full",
+            streak=alerts.STABLE,
+            since=T0,
+            announced="full",
+            episode=1,
+            announced_at=at(1),
         ),
         "announce",
     )
     # back to ok: counted again, since the new time, still announced
-    s3, what = advance(s2, alerts.OK, now=at(2), need=2)
+    s3, what = advance(replace(s2, reminded=2), alerts.OK, now=at(2), need=2)
     assert (s3, what) == (
-        AlertState("capacity:a", raw="ok", streak=1, since=at(2), announced="full", episode=1),
+        AlertState(
+            "capacity:a",
+            raw="ok",
+            streak=1,
+            since=at(2),
+            announced="full",
+            episode=1,
+            announced_at=at(1),
+            reminded=2,
+        ),
         None,
     )
-    # ok held: the all-clear; the episode stays (its events keep their keys)
+    # ok held: the all-clear; the episode stays (its events keep their keys), its reminders go
     s4, what = advance(s3, alerts.OK, now=at(3), need=2)
     assert (s4, what) == (
         AlertState(
@@ -334,6 +351,7 @@ def test_advance_need_below_one_is_one() -> None:
             since=T0,
             announced="unreachable",
             episode=1,
+            announced_at=T0,
         ),
         "announce",
     )
@@ -344,10 +362,22 @@ def test_capacity_events_whole_states_and_events() -> None:
     changed, events = capacity_events("pixverse", obs, {}, now=T0, flap_ticks=1)
     assert changed == [
         AlertState(
-            "capacity:a@x", raw="full", streak=alerts.STABLE, since=T0, announced="full", episode=1
+            "capacity:a@x",
+            raw="full",
+            streak=alerts.STABLE,
+            since=T0,
+            announced="full",
+            episode=1,
+            announced_at=T0,
         ),
         AlertState(
-            "capacity", raw="full", streak=alerts.STABLE, since=T0, announced="full", episode=1
+            "capacity",
+            raw="full",
+            streak=alerts.STABLE,
+            since=T0,
+            announced="full",
+            episode=1,
+            announced_at=T0,
         ),
     ]
     assert events == [
@@ -445,6 +475,7 @@ def test_upstream_events_whole() -> None:
             since=T0,
             announced="unauthorized",
             episode=1,
+            announced_at=T0,
         )
     ]
     assert events == [
@@ -513,6 +544,7 @@ def test_unreachable_after_one_announces_at_once(after: int) -> None:
             since=T0,
             announced="unreachable",
             episode=1,
+            announced_at=T0,
         )
     ]
     assert events == [

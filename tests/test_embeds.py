@@ -57,14 +57,16 @@ NASTY_SHOWN = (
 )
 
 JOB_WORDS = ["completed", "failed", "moderated", "cancelled", "stuck", "unknown"]
-CAP_WORDS = ["exhausted", "restored"]
-UP_WORDS = ["unreachable", "unauthorized", "payment required", "recovered"]
+CAP_WORDS = ["exhausted", "still exhausted", "restored"]
+UP_WORDS = ["unreachable", "unauthorized", "payment required", "still unreachable", "recovered"]
 ACCOUNT_WORDS = [
     "subscription inactive",
     "subscription active",
     "account error",
     "account ok",
     "expires soon",
+    "failure rate high",
+    "failure rate normal",
 ]
 
 
@@ -546,6 +548,10 @@ def test_alert_words_are_the_contracts_in_summary_order():
         (AlertWord.ACCOUNT_ERROR, BAD),
         (AlertWord.ACCOUNT_OK, OK),
         (AlertWord.EXPIRES_SOON, WARN),
+        (AlertWord.STILL_EXHAUSTED, BAD),
+        (AlertWord.STILL_UNREACHABLE, BAD),
+        (AlertWord.FAILURE_RATE_HIGH, BAD),
+        (AlertWord.FAILURE_RATE_NORMAL, OK),
         ("a word from a newer opsbot", NEUTRAL),
     ],
 )
@@ -575,7 +581,58 @@ def test_capacity_alert_word_in_title(word):
     assert e.title == f"MiniMax capacity {word} · 412345"
     e = alert_embed(ev(EventKind.CAPACITY, word, provider="minimax"), titles=TITLES, redact=False)
     assert e.title == f"MiniMax capacity {word} · all accounts"
-    assert e.colour == (BAD if word == "exhausted" else OK)
+    assert e.colour == (OK if word == "restored" else BAD)
+
+
+@pytest.mark.parametrize(
+    ("word", "colour"), [("failure rate high", BAD), ("failure rate normal", OK)]
+)
+def test_failure_rate_alert_word_in_title(word: str, colour: discord.Colour) -> None:
+    detail = "7 of 20 recent jobs failed or were moderated (35 %): 7 failed. Top reasons: 7× *bad*"
+    e = alert_embed(
+        ev(EventKind.ACCOUNT, word, provider="minimax", account="412345", detail=detail),
+        titles=TITLES,
+        redact=False,
+    )
+    check_limits(e)
+    assert e.title == f"MiniMax account {word} · 412345"
+    assert e.colour == colour
+    assert desc(e).splitlines()[1] == (
+        "7 of 20 recent jobs failed or were moderated (35 %): 7 failed. Top reasons: 7× \\*bad\\*"
+    )
+    whole = alert_embed(
+        ev(EventKind.ACCOUNT, word, provider="minimax"), titles=TITLES, redact=False
+    )
+    assert whole.title == f"MiniMax {word}"
+
+
+def test_reminders_and_failure_rates_summarised_in_word_order() -> None:
+    """A summarised batch lists the new words where `AlertWord` puts them: each reminder after
+    its condition's first word, and counts every one."""
+    events = (
+        [ev(EventKind.CAPACITY, "restored", 0, provider="minimax", account="r")]
+        + [
+            ev(EventKind.CAPACITY, "still exhausted", i, provider="minimax", account=f"s{i}")
+            for i in range(3)
+        ]
+        + [ev(EventKind.CAPACITY, "exhausted", 9, provider="minimax", account="e")]
+        + [ev(EventKind.UPSTREAM, "still unreachable", 0, provider="dreamina")]
+        + [ev(EventKind.ACCOUNT, "failure rate normal", 0, account="n")]
+        + [ev(EventKind.ACCOUNT, "failure rate high", i, account=f"h{i}") for i in range(2)]
+    )
+    embeds = alert_batch(events, titles=TITLES, redact=False, max_embeds=3)
+    check_limits(embeds)
+    assert summary_counts(embeds) == {
+        "exhausted": 1,
+        "still exhausted": 3,
+        "restored": 1,
+        "still unreachable": 1,
+        "failure rate high": 2,
+        "failure rate normal": 1,
+    }
+    text = dump(embeds)
+    assert "1 account exhausted on MiniMax, 3 still exhausted, 1 restored" in text
+    assert "PixVerse failure rate high ×2, failure rate normal ×1" in text
 
 
 @pytest.mark.parametrize("word", UP_WORDS)

@@ -35,6 +35,9 @@ STUCK = "STUCK_AFTER_MINUTES: must be a number of minutes from 1 to 10080 (7 day
 PORT = "HTTP_PORT: must be a whole number from 0 (off) to 65535"
 CHECK = "ACCOUNT_CHECK_MINUTES: must be a number of minutes from 1 to 1440 (a day)"
 WARN = "EXPIRY_WARN_DAYS: must be a number of days from 1 to 365"
+REMIND = "REMIND_AFTER_HOURS: must be a number of hours from 0 (off) to 720 (30 days)"
+WINDOW = "FAILURE_RATE_WINDOW: must be a whole number of jobs from 10 to 1000"
+RATE = "FAILURE_RATE_ALERT: must be a percentage from 1 to 100"
 TOKEN_RULE = "a token is one run of visible ASCII characters"
 USERINFO = "must not contain a user name or password (user:pass@); the token is sent on its own"
 QUERY = "must not contain a query (?…): paths and parameters are added to it"
@@ -137,6 +140,15 @@ BAD: list[tuple[str, str, str]] = [
     ("EXPIRY_WARN_DAYS", "0.99", WARN),
     ("EXPIRY_WARN_DAYS", "365.01", WARN),
     ("EXPIRY_WARN_DAYS", "inf", WARN),
+    ("REMIND_AFTER_HOURS", "-0.01", REMIND),
+    ("REMIND_AFTER_HOURS", "720.01", REMIND),
+    ("REMIND_AFTER_HOURS", "nan", REMIND),
+    ("FAILURE_RATE_WINDOW", "9", WINDOW),
+    ("FAILURE_RATE_WINDOW", "1001", WINDOW),
+    ("FAILURE_RATE_WINDOW", "20.5", WINDOW),
+    ("FAILURE_RATE_ALERT", "0.99", RATE),
+    ("FAILURE_RATE_ALERT", "100.01", RATE),
+    ("FAILURE_RATE_ALERT", "inf", RATE),
     (
         "REPLY_SECRET",
         SECRET,
@@ -233,6 +245,12 @@ ACCEPTED: list[tuple[str, str, Any]] = [
     ("ACCOUNT_CHECK_MINUTES", "1440", 1440.0),
     ("EXPIRY_WARN_DAYS", "1", 1.0),
     ("EXPIRY_WARN_DAYS", "365", 365.0),
+    ("REMIND_AFTER_HOURS", "0", 0.0),
+    ("REMIND_AFTER_HOURS", "720", 720.0),
+    ("FAILURE_RATE_WINDOW", "10", 10),
+    ("FAILURE_RATE_WINDOW", "1000", 1000),
+    ("FAILURE_RATE_ALERT", "1", 1.0),
+    ("FAILURE_RATE_ALERT", "100", 100.0),
     ("ALERT_CHANNEL_ID", "1", 1),
     ("ALERT_CHANNEL_ID", str(MAX_ID), MAX_ID),
     ("GUILD_IDS", f"1, {MAX_ID}, 1", [1, MAX_ID]),

@@ -36,6 +36,10 @@ _WORD_COLOUR: Final[dict[str, discord.Colour]] = {
     AlertWord.EXPIRES_SOON: WARN,
     AlertWord.SUBSCRIPTION_INACTIVE: BAD,
     AlertWord.ACCOUNT_ERROR: BAD,
+    AlertWord.STILL_EXHAUSTED: BAD,
+    AlertWord.STILL_UNREACHABLE: BAD,
+    AlertWord.FAILURE_RATE_HIGH: BAD,
+    AlertWord.FAILURE_RATE_NORMAL: OK,
 }
 
 _KIND_EMOJI: Final = {"video": "🎬", "image": "🖼️", "music": "🎵"}

@@ -79,6 +79,9 @@ states_table = Table(
     Column("announced", String(64)),
     Column("episode", Integer, nullable=False),
     Column("updated_at", DateTime, nullable=False),
+    # When the episode was announced, and how many reminders of it were posted (`bot.remind`).
+    Column("announced_at", DateTime),
+    Column("reminded", Integer, nullable=False, default=0, server_default="0"),
     PrimaryKeyConstraint("provider", "scope"),
 )
 

@@ -114,11 +114,20 @@ async def _read_states(conn: AsyncConnection, provider: str) -> dict[str, AlertS
     # Read every tick, one row per account: the columns it needs, as plain tuples.
     c = states_table.c
     return {
-        scope: AlertState(scope, raw, streak, from_db(since), announced, episode)
-        for scope, raw, streak, since, announced, episode in await conn.execute(
-            select(c.scope, c.raw, c.streak, c.since, c.announced, c.episode).where(
-                c.provider == provider
-            )
+        scope: AlertState(
+            scope, raw, streak, from_db(since), announced, episode, from_db(at), reminded
+        )
+        for scope, raw, streak, since, announced, episode, at, reminded in await conn.execute(
+            select(
+                c.scope,
+                c.raw,
+                c.streak,
+                c.since,
+                c.announced,
+                c.episode,
+                c.announced_at,
+                c.reminded,
+            ).where(c.provider == provider)
         )
     }
 
@@ -234,7 +243,16 @@ async def write_states(
             index_elements=["provider", "scope"],
             set_={
                 c: ins.excluded[c]
-                for c in ("raw", "streak", "since", "announced", "episode", "updated_at")
+                for c in (
+                    "raw",
+                    "streak",
+                    "since",
+                    "announced",
+                    "episode",
+                    "updated_at",
+                    "announced_at",
+                    "reminded",
+                )
             },
         ),
         [
@@ -247,6 +265,8 @@ async def write_states(
                 "announced": s.announced,
                 "episode": s.episode,
                 "updated_at": t,
+                "announced_at": to_db(s.announced_at),
+                "reminded": s.reminded,
             }
             for s in states
         ],

@@ -33,6 +33,12 @@ class WatchConfig:
     jitter: float = 0.1
     #: With a lease only one replica ticks this provider; the others follow the store.
     lease_ttl: timedelta | None = None
+    #: A condition still on is posted again once per this period (`bot.remind`); None: never.
+    remind_after: timedelta | None = timedelta(hours=4)
+    #: The failure rate: over the last this many finished jobs (`bot.failrate`) …
+    failure_window: int = 20
+    #: … alerting at or above this percent.
+    failure_alert: float = 30.0
 
     @property
     def budget(self) -> float:
@@ -43,9 +49,13 @@ class WatchConfig:
         """The bot's: its settings, and a lease that outlives three missed ticks and a stall
         (with several replicas on one database only the lease holder polls)."""
         interval = settings.poll_interval_seconds
+        remind = settings.remind_after_hours
         return cls(
             stuck_after=timedelta(minutes=settings.stuck_after_minutes),
             poll_interval=interval,
             default_channel=settings.alert_channel_id,
             lease_ttl=timedelta(seconds=3 * interval + 30),
+            remind_after=timedelta(hours=remind) if remind > 0 else None,
+            failure_window=settings.failure_rate_window,
+            failure_alert=settings.failure_rate_alert,
         )

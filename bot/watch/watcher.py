@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from bot import alerts
+from bot import alerts, remind
 from bot.diff import Diff, diff
 from bot.errors import PayloadError, UpstreamError
 from bot.live import LiveState, describe
@@ -264,6 +264,24 @@ class ProviderWatcher:
         )
         plan.states += changed
         plan.events += evs
+        self._remind(plan, state, now)
+
+    def _remind(self, plan: TickPlan, state: WatchState, now: datetime, *, only: str = "") -> None:
+        """The reminders due this tick, of the conditions as this tick left them (`only`: of
+        that scope alone, as in an outage, where capacity is not observed)."""
+        after = dict(state.states)
+        after.update((s.scope, s) for s in plan.states)
+        on = [s for s in after.values() if s.announced is not None and s.scope.startswith(only)]
+        changed, evs = remind.reminder_events(
+            self.name, on, now=now, every=self.config.remind_after
+        )
+        if changed:
+            after.update((s.scope, s) for s in changed)
+            # One row per scope in the tick's write: the reminder's state replaces the other.
+            plan.states = [
+                after[scope] for scope in dict.fromkeys(s.scope for s in plan.states + changed)
+            ]
+            plan.events += evs
 
     def _outage(
         self,
@@ -290,7 +308,7 @@ class ProviderWatcher:
             detail=str(failure),
         )
         log.warning("%s: snapshot failed (%s): %s", self.name, word, failure)
-        return TickPlan(
+        plan = TickPlan(
             snapshot=snapshot,
             stuck_ids=stuck_ids,
             failure=failure,
@@ -299,6 +317,8 @@ class ProviderWatcher:
             events=events,
             pending_after=len(state.pending),
         )
+        self._remind(plan, state, now, only=alerts.UPSTREAM)
+        return plan
 
     async def _commit(self, plan: TickPlan, state: WatchState, now: datetime) -> int:
         """Write the tick in one transaction; remember what was committed."""

@@ -1,0 +1,29 @@
+"""Reminders (issue 14): when each announced alert state's episode was announced
+(`alert_states.announced_at`) and how many reminders of it were posted (`reminded`).
+
+Revision ID: 0004
+Revises: 0002
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # A state announced before this revision has no announcement time: its reminders count
+    # from `since` (when its condition began), and none was posted yet.
+    op.add_column("alert_states", sa.Column("announced_at", sa.DateTime))
+    op.add_column(
+        "alert_states", sa.Column("reminded", sa.Integer, nullable=False, server_default="0")
+    )
+
+
+def downgrade() -> None:
+    raise NotImplementedError("opsbot's migrations only go forward")
