@@ -410,7 +410,8 @@ async def test_a_restart_keeps_the_first_sighting_and_stuck_fires_at_exactly_the
         at=clock.now,
         job_id=ID,
         account="account_email",
-        detail="seen for 20m 00s",
+        # a job with no model: the ceiling applied, and the alert says so
+        detail="seen for 20m 00s; stuck after 20m 00s (STUCK_AFTER_MINUTES)",
         extra={"elapsed_seconds": "1200", "first seen": first_seen.isoformat()},
     )
     await store.close()

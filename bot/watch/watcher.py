@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from bot import alerts, remind
+from bot import alerts, failrate, remind
 from bot.diff import Diff, diff
 from bot.errors import PayloadError, UpstreamError
 from bot.live import LiveState, describe
@@ -31,6 +31,7 @@ from bot.watch.plan import (
     short,
     without_refused,
 )
+from bot.watch.recent import RecentFinished, StuckLimits
 
 log = logging.getLogger("bot.watch")
 
@@ -66,6 +67,11 @@ class ProviderWatcher:
         self._committed_stuck: frozenset[str] | None = None  # and the stuck ids with it
         #: The one owner of what the bot knows of this provider now.
         self.state = LiveState(config.poll_interval)
+        #: What the history-based alerts read (`bot.watch.recent`): the failure rates'
+        #: windows (None: read afresh, as after following another replica) and the learned
+        #: stuck limits.
+        self._recent: RecentFinished | None = None
+        self.stuck_limits = StuckLimits(self.name, config.stuck_after)
         self.last_report: TickReport | None = None
 
     def __repr__(self) -> str:
@@ -218,12 +224,15 @@ class ProviderWatcher:
         """Diff `cur` against the stored snapshot, resolve the jobs that left, decide."""
         cur = with_first_sightings(cur, state.snapshot)
         plan = TickPlan(snapshot=cur)
+        if self.stuck_limits.due(now):
+            await self._learn(cur, now)
         d = diff(
             state.snapshot,
             cur,
             now=now,
             stuck_after=self.config.stuck_after,
             stuck_ids=state.stuck_ids,
+            stuck_limits=self.stuck_limits.seconds(),
         )
         plan.stuck_ids, plan.left = d.stuck_ids, len(d.left)
         stored = {p.job.id: p for p in state.pending}
@@ -243,12 +252,49 @@ class ProviderWatcher:
         unaskable(plan, self.name, todo, stored, now)
         decide(plan, self.name, results, stored, now, self.config.resolve_give_up)
         self._decide_states(plan, d, state, now)
+        await self._failure_rates(plan, state, now)
         return plan
+
+    async def _learn(self, cur: Snapshot, now: datetime) -> None:
+        """Learn the running models' stuck limits again (every `LEARN_EVERY`). A store that
+        fails here keeps the limits learned before: a history read never fails the tick."""
+        try:
+            await self.stuck_limits.learn(self.store, (j.model for j in cur.jobs), now)
+        except Exception:
+            log.warning("%s: could not learn the stuck limits", self.name, exc_info=True)
+
+    async def _failure_rates(self, plan: TickPlan, state: WatchState, now: datetime) -> None:
+        """The failure rates of the provider and of each account, from the finished jobs the
+        store holds (one read a tick of what was recorded since the last)."""
+        if self._recent is None:
+            overlap = timedelta(seconds=2 * self.config.poll_interval + self.config.budget + 60)
+            self._recent = RecentFinished(self.name, self.config.failure_window, overlap)
+        prefix = failrate.failure_scope(None) + ":"
+        accounts = [s.removeprefix(prefix) for s in state.states if s.startswith(prefix)]
+        try:
+            await self._recent.refresh(self.store, now=now, accounts=accounts)
+        except Exception:
+            log.warning("%s: could not read the finished jobs", self.name, exc_info=True)
+            self._recent = None  # read afresh next tick
+            return
+        changed, evs = failrate.failure_events(
+            self.name,
+            self._recent.windows,
+            state.states,
+            now=now,
+            flap_ticks=self.config.flap_ticks,
+            window=self.config.failure_window,
+            threshold=self.config.failure_alert,
+        )
+        plan.states += changed
+        plan.events += evs
 
     def _decide_states(self, plan: TickPlan, d: Diff, state: WatchState, now: datetime) -> None:
         """Stuck jobs, capacity and the provider's own health (answering: OK)."""
         for job in d.new_stuck:
-            plan.events.append(alerts.stuck_event(self.name, job, job.elapsed(now) or 0.0, now=now))
+            limit = self.stuck_limits.of(job.model)
+            elapsed = job.elapsed(now) or 0.0
+            plan.events.append(alerts.stuck_event(self.name, job, elapsed, now=now, limit=limit))
         changed, evs = alerts.capacity_events(
             self.name, d.capacity, state.states, now=now, flap_ticks=self.config.flap_ticks
         )
@@ -374,6 +420,7 @@ class ProviderWatcher:
 
     async def _follow(self, now: datetime) -> TickReport:
         """Another replica leads: keep `state` as fresh as the store."""
+        self._recent = None  # what the leader records meanwhile: read afresh on taking over
         taken = await self.store.snapshot_taken_at(self.name)
         held = self.state.snapshot
         if taken is not None and (held is None or held.taken_at < taken):
