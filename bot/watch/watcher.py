@@ -383,6 +383,7 @@ class ProviderWatcher:
             pending_remove=plan.pending_remove,
             states=plan.states,
             outbox=items,
+            finished=plan.finished,
             lease=None if self.config.lease_ttl is None else (self.lease_name, self.holder),
         )
         if plan.snapshot is not None:
