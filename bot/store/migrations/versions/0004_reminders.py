@@ -1,8 +1,10 @@
 """Reminders (issue 14): when each announced alert state's episode was announced
-(`alert_states.announced_at`) and how many reminders of it were posted (`reminded`).
+(`alert_states.announced_at`) and how many reminders of it were posted (`reminded`); and the
+two indexes the history-based alerts read `history_finished` by (one account's newest jobs,
+one model's).
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
@@ -23,6 +25,10 @@ def upgrade() -> None:
     op.add_column(
         "alert_states", sa.Column("reminded", sa.Integer, nullable=False, server_default="0")
     )
+    op.create_index(
+        "ix_history_finished_account_at", "history_finished", ["provider", "account", "at"]
+    )
+    op.create_index("ix_history_finished_model_at", "history_finished", ["provider", "model", "at"])
 
 
 def downgrade() -> None:
