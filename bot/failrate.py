@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from typing import Final
 
 from bot.alerts import OK, AlertState, advance
@@ -90,9 +91,9 @@ class FailureRate:
         )
 
 
-def failure_rate(finished: Sequence[Finished], *, window: int) -> FailureRate:
+def failure_rate(finished: Iterable[Finished], *, window: int) -> FailureRate:
     """The rate over the newest `window` of `finished` (newest first)."""
-    last = finished[: max(0, window)]
+    last = list(islice(finished, max(0, window)))
     failed = sum(1 for f in last if f.outcome == Outcome.FAILED.value)
     moderated = sum(1 for f in last if f.outcome == Outcome.MODERATED.value)
     # Counter keeps first-seen order for ties, and `last` is newest first.
@@ -136,7 +137,7 @@ def _event(
 
 def failure_events(
     provider: str,
-    windows: Mapping[str | None, Sequence[Finished]],
+    windows: Mapping[str | None, Iterable[Finished]],
     states: Mapping[str, AlertState],
     *,
     now: datetime,
