@@ -1,0 +1,158 @@
+"""The history-based alerts through the watcher and the real store (both backends): failure
+rates from what the ticks (and callbacks) recorded, and stuck limits learned per model."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.history import Finished
+from bot.models import Job, JobResult, Outcome
+from bot.store import Store
+from bot.stucklimit import LEARN_EVERY
+from bot.watch import ProviderWatcher
+from rig.watch import T0, Clock, FakeProvider, P, snap, watcher
+
+
+def job(jid: str, account: str = "bad@x", **kw: object) -> Job:
+    fields: dict[str, object] = {"kind": "video", "account": account, "elapsed_seconds": 60}
+    fields.update(kw)
+    return Job(P, jid, **fields)  # type: ignore[arg-type]
+
+
+async def finish(
+    w: ProviderWatcher,
+    fake: FakeProvider,
+    clock: Clock,
+    outcomes: list[Outcome],
+    *,
+    account: str = "bad@x",
+    reason: str = "GPU fell over",
+    start: int = 0,
+) -> list[tuple[str, ...]]:
+    """Run one job per outcome through the queue (they all leave in one tick), then two more
+    ticks; the keys each of the three ticks decided."""
+    jobs = [job(f"{account}-{start + i}", account) for i in range(len(outcomes))]
+    for j, outcome in zip(jobs, outcomes, strict=True):
+        error = reason if outcome is not Outcome.COMPLETED else None
+        fake.results[j.id] = [JobResult(P, j.id, outcome, account=account, error=error)]
+    fake.snapshots = [snap(*jobs)]
+    clock.advance()
+    await w.tick()
+    fake.snapshots = [snap()]
+    keys = []
+    for _ in range(3):
+        clock.advance()
+        keys.append((await w.tick()).event_keys)
+    return keys
+
+
+def rate_keys(keys: list[tuple[str, ...]]) -> list[str]:
+    return [k for tick in keys for k in tick if k.startswith("failure:")]
+
+
+async def test_failure_rate_high_then_normal_for_one_account(store: Store) -> None:
+    clock = Clock()
+    fake = FakeProvider([snap()])
+    w = watcher(fake, store, clock)
+    await w.tick()
+    F, C = Outcome.FAILED, Outcome.COMPLETED
+    # 9 finished, all failed: too few to tell
+    assert rate_keys(await finish(w, fake, clock, [F] * 9)) == []
+    # the 10th: 10 of 10; recorded this tick, read the next, held two ticks: announced (the
+    # provider as a whole too: every job it finished was this account's)
+    assert rate_keys(await finish(w, fake, clock, [F], start=9)) == [
+        "failure:pixverse:*:1:failure rate high",
+        "failure:pixverse:bad@x:1:failure rate high",
+    ]
+    [row] = [
+        r
+        for r in await store.claim_outbox(limit=100, now=clock.now, worker_id="t")
+        if r.key == "failure:pixverse:bad@x:1:failure rate high"
+    ]
+    assert row.event.detail == (
+        "10 of 10 recent jobs failed or were moderated (100 %): 10 failed. "
+        "Top reasons: 10× GPU fell over"
+    )
+    # 20 completed jobs later the window holds none of the failures: normal
+    assert rate_keys(await finish(w, fake, clock, [C] * 20, start=10)) == [
+        "failure:pixverse:*:1:failure rate normal",
+        "failure:pixverse:bad@x:1:failure rate normal",
+    ]
+
+
+async def test_a_restart_reads_the_windows_from_the_store_and_says_nothing_twice(
+    store: Store,
+) -> None:
+    clock = Clock()
+    fake = FakeProvider([snap()])
+    first = watcher(fake, store, clock)
+    await first.tick()
+    keys = await finish(first, fake, clock, [Outcome.FAILED] * 4 + [Outcome.COMPLETED] * 6)
+    assert rate_keys(keys) == [
+        "failure:pixverse:*:1:failure rate high",
+        "failure:pixverse:bad@x:1:failure rate high",
+    ]
+    again = watcher(fake, store, clock)
+    for _ in range(3):
+        clock.advance()
+        assert (await again.tick()).event_keys == ()
+    # the restarted watcher's windows came from the store: one more failure of another account
+    # is the provider's 11th job, and the account's first (too few)
+    keys = await finish(again, fake, clock, [Outcome.FAILED], account="new@x", start=0)
+    assert rate_keys(keys) == []
+    assert {f: len(w) for f, w in again._recent.windows.items()} == {  # type: ignore[union-attr]
+        None: 11,
+        "bad@x": 10,
+        "new@x": 1,
+    }
+
+
+async def test_callbacks_recorded_count_too(store: Store) -> None:
+    """A job the replyUrl receiver announced is recorded by it (via callback), not by a tick:
+    the failure rate reads it all the same."""
+    clock = Clock()
+    fake = FakeProvider([snap()])
+    w = watcher(fake, store, clock)
+    await w.tick()
+    callbacks = [
+        Finished(P, f"cb{i}", "cb@x", "video", "v5", "moderated", 30.0, "callback", clock.now)
+        for i in range(10)
+    ]
+    await store.enqueue([], batch="cb", now=clock.now, finished=callbacks)
+    keys = []
+    for _ in range(3):
+        clock.advance()
+        keys += (await w.tick()).event_keys
+    assert keys == [
+        "failure:pixverse:*:1:failure rate high",
+        "failure:pixverse:cb@x:1:failure rate high",
+    ]
+
+
+async def test_stuck_limit_learned_from_twenty_jobs_and_named_in_the_alert(store: Store) -> None:
+    clock = Clock()
+    done = [
+        Finished(P, f"old{i}", "a@x", "video", "Seedance 2.0", "completed", 180.0, "poll", T0)
+        for i in range(19)
+    ]
+    await store.enqueue([], batch="seed", now=T0, finished=done)
+    slow = job("slow", "a@x", model="Seedance 2.0", elapsed_seconds=7 * 60)
+    fake = FakeProvider([snap(slow)])
+    w = watcher(fake, store, clock)
+    # 19 jobs: the ceiling (20 min) applies; 7 minutes is not stuck
+    assert (await w.tick()).events == 0
+    assert w.stuck_limits.of("Seedance 2.0").source == "ceiling"
+    twentieth = Finished(P, "old19", "a@x", "video", "Seedance 2.0", "completed", 180.0, "poll", T0)
+    await store.enqueue([], batch="seed2", now=T0, finished=[twentieth])
+    clock.advance(LEARN_EVERY.total_seconds() - 30)
+    assert (await w.tick()).events == 0  # not learned again yet
+    clock.advance(30)  # learned again: 2 × 3 min = 6 min, and 7 min is past it
+    fake.snapshots = [snap(job("slow", "a@x", model="Seedance 2.0", elapsed_seconds=14 * 60))]
+    report = await w.tick()
+    assert report.event_keys == (f"job:{P}:slow:stuck",)
+    rows = await store.claim_outbox(limit=10, now=clock.now, worker_id="t")
+    [stuck] = [r.event for r in rows if r.key == f"job:{P}:slow:stuck"]
+    assert stuck.detail == "running for 14m 00s; Seedance 2.0 usually finishes within 3m 00s"
+    # a model with no history keeps the ceiling
+    assert w.stuck_limits.seconds() == {"Seedance 2.0": 360.0}
+    assert clock.now - T0 == timedelta(minutes=10)
