@@ -39,7 +39,7 @@ async def finish(
     clock.advance()
     await w.tick()
     fake.snapshots = [snap()]
-    keys = []
+    keys: list[tuple[str, ...]] = []
     for _ in range(3):
         clock.advance()
         keys.append((await w.tick()).event_keys)
@@ -119,7 +119,7 @@ async def test_callbacks_recorded_count_too(store: Store) -> None:
         for i in range(10)
     ]
     await store.enqueue([], batch="cb", now=clock.now, finished=callbacks)
-    keys = []
+    keys: list[str] = []
     for _ in range(3):
         clock.advance()
         keys += (await w.tick()).event_keys

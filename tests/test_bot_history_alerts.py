@@ -1,0 +1,77 @@
+"""The history-based alerts end to end: simulator ⇄ the real bot ⇄ fake Discord, on loopback.
+One account whose jobs fail says `failure rate high` (naming the reason upstream gave), once,
+and `failure rate normal` after enough good jobs; a job past its model's learned limit is
+stuck, and the alert says which limit."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, datetime
+
+from bot.history import Finished
+from rig.botharness import cycle, make_sim, settled
+from rig.received import alerts, count
+
+INF = math.inf
+
+
+async def test_one_failing_account_alerts_once_then_normal(start_bot):
+    sim = make_sim(max_jobs=20)
+    h = await start_bot(sim=sim, providers=["pixverse"], failure_rate_alert=50)
+    bad, good = (a.account for a in sim.accounts("pixverse")[:2])
+
+    async def run(account: str, outcomes: list[str]) -> None:
+        jobs = [sim.start_job("pixverse", account, duration=INF) for _ in outcomes]
+        await cycle(h)
+        for job, outcome in zip(jobs, outcomes, strict=True):
+            sim.finish_job(job, outcome)
+        await cycle(h, ticks=4)  # resolved, recorded, read, held two ticks
+
+    await run(good, ["completed"] * 10)
+    # 9 of the account's: too few; the provider's 9 of 19 (47 %): under 50 %
+    await run(bad, ["failed"] * 6 + ["moderated"] * 3)
+    assert count(h.fake, "failure rate high") == 0
+    await run(bad, ["failed"])  # the 10th
+    await settled(h)
+    # the account (10 of 10), and the provider (10 of its 20: exactly 50 %)
+    assert count(h.fake, "failure rate high", bad) == 1
+    assert count(h.fake, "failure rate high") == 2
+    [(title, text, _)] = [a for a in alerts(h.fake) if a[0].endswith(f"failure rate high · {bad}")]
+    assert title == f"PixVerse account failure rate high · {bad}"
+    # upstream's reasons as the job endpoint gave them (PixVerse: its errCode), the most
+    # frequent first, three at most
+    line = text.splitlines()[1]
+    head = "10 of 10 recent jobs failed or were moderated (100 %): 7 failed, 3 moderated. "
+    assert line.startswith(head + "Top reasons: ") and "3× moderated" in line
+    assert re.fullmatch(r"(\d+× [^;]+)(; \d+× [^;]+){2}", line.removeprefix(head + "Top reasons: "))
+    await cycle(h, ticks=3)
+    assert count(h.fake, "failure rate high") == 2  # said once
+    await run(bad, ["completed"] * 20)
+    await settled(h)
+    assert count(h.fake, "failure rate normal", bad) == 1
+    assert count(h.fake, "failure rate normal") == 2
+
+
+async def test_stuck_after_the_learned_limit_says_so(start_bot):
+    """Dreamina's queue names each running job's model (PixVerse's, MiniMax's do not: their
+    jobs keep the ceiling)."""
+    sim = make_sim()
+    h = await start_bot(sim=sim, providers=["dreamina"])
+    job = sim.start_job("dreamina", duration=INF, elapsed=7 * 60)
+    model = sim.job(job).model  # type: ignore[union-attr]
+    now = datetime.now(UTC)
+    history = [
+        Finished("dreamina", f"old{i}", "a", "video", model, "completed", 200.0, "poll", now)
+        for i in range(20)
+    ]
+    await h.bot.store.enqueue([], batch="seed", now=now, finished=history)
+    [cog] = h.provider_cogs()
+    # learned now, not at the next 10-minute mark (the cadence is not what this test is about)
+    await cog.watcher.stuck_limits.learn(h.bot.store, [model], now)
+    await cycle(h)
+    await settled(h)
+    assert count(h.fake, "stuck", job) == 1
+    [(_, text, _)] = [a for a in alerts(h.fake) if job in a[1]]
+    # 2 × 3m 20s = 6m 40s, past the 5-minute floor and under the 20-minute ceiling
+    assert text.splitlines()[2] == f"running for 7m 00s; {model} usually finishes within 3m 20s"
