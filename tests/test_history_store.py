@@ -342,6 +342,7 @@ async def test_retention_keeps_exactly_up_to_its_boundaries_in_bounded_chunks(st
         "minimax", now=now, batch="m", finished=[fin("other", T0, provider="minimax")]
     )
     buckets, deleted = await store.compact_history("pixverse", now=now, keep=keep, chunk=2)
+    assert buckets == 3  # the roll-up first: the buckets of the three minute points
     assert deleted == 3 + 3 + 1  # minute, bucket: 2 totals, 1 account each; 1 finished job
     assert await rows_of(store, 60) == [
         ("a", points_edge - MIN),
