@@ -8,8 +8,8 @@ kept as `bench/results.prev.json`, and the differences are printed). Parts:
 1. command latency (bench/commands.py)     5. tick CPU and memory by size (bench/tick_scale.py)
 2. alert latency (bench/alert_latency.py)  6. start-up (bench/startup.py)
 3. alert latency via a replyUrl callback   7. an alert flood (bench/flood.py)
-   (bench/callback_latency.py)
-4. upstream economy (bench/economy.py)
+   (bench/callback_latency.py)             8. history rows and bytes per day at 500 accounts,
+4. upstream economy (bench/economy.py)        SQLite and PostgreSQL (bench/history_size.py)
 
 Figures are printed and recorded, never asserted.
 """
@@ -35,7 +35,7 @@ from rich.table import Table
 from bench import common
 
 BENCH_DIR = Path(__file__).resolve().parent
-PARTS = ("commands", "alerts", "callbacks", "economy", "tick", "startup", "flood")
+PARTS = ("commands", "alerts", "callbacks", "economy", "tick", "startup", "flood", "history")
 
 #: Goals from the issue.
 CACHED_P99_MS = 100.0
@@ -54,7 +54,16 @@ def run_parts(
 ) -> dict[str, Any]:
     """Run the chosen parts one after the other (never side by side: they would disturb
     each other's figures) and return their figures merged."""
-    from bench import alert_latency, callback_latency, commands, economy, flood, startup, tick_scale
+    from bench import (
+        alert_latency,
+        callback_latency,
+        commands,
+        economy,
+        flood,
+        history_size,
+        startup,
+        tick_scale,
+    )
 
     runners: dict[str, Callable[[], dict[str, Any] | list[dict[str, Any]]]] = {
         "commands": lambda: commands.run(quick=quick),
@@ -66,6 +75,7 @@ def run_parts(
         ),
         "startup": lambda: startup.run(quick=quick),
         "flood": lambda: flood.run(quick=quick),
+        "history": lambda: history_size.run(quick=quick),
     }
     out: dict[str, Any] = {}
     for part in parts:
@@ -278,6 +288,28 @@ def rows(doc: Mapping[str, Any]) -> list[tuple[str, str, str, bool | None]]:
             ("start-up: process start → commands synced", f"{doc['startup_s']:.2f} s", "", None)
         )
     out += _flood_rows(doc)
+    out += _history_rows(doc)
+    return out
+
+
+def _history_rows(doc: Mapping[str, Any]) -> list[tuple[str, str, str, bool | None]]:
+    out: list[tuple[str, str, str, bool | None]] = []
+    rows_per_day = doc.get("history_rows_per_day", {})
+    hd = doc.get("details", {}).get("history", {})
+    for backend, n in rows_per_day.items():
+        f = hd.get(backend, {})
+        out.append(
+            (
+                f"history per day, {hd.get('accounts', 500)} accounts, "
+                f"{hd.get('ends_per_minute', 3)} jobs ending a minute ({backend})",
+                f"{n:,} rows ({f.get('points', 0):,} points · {f.get('buckets', 0):,} buckets · "
+                f"{f.get('finished', 0):,} jobs) · "
+                f"{doc.get('history_bytes_per_day', {}).get(backend, 0) / 2**20:.1f} MiB · "
+                f"kept at {hd.get('history_days', 60)} days {f.get('kept_mb', 0):g} MiB",
+                "",
+                None,
+            )
+        )
     return out
 
 

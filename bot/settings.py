@@ -60,6 +60,8 @@ BOUNDS: Final = {
     "remind_after_hours": Bounds(0, 720, "must be a number of hours from 0 (off) to 720 (30 days)"),
     "failure_rate_window": Bounds(10, 1000, "must be a whole number of jobs from 10 to 1000"),
     "failure_rate_alert": Bounds(1, 100, "must be a percentage from 1 to 100"),
+    # At least the 2 days of 1-minute points; at most ten years of 15-minute buckets.
+    "history_days": Bounds(2, 3650, "must be a whole number of days from 2 to 3650"),
 }
 URL_SETTINGS: Final = ("useapi_base_url", "discord_api_base_url", "discord_gateway_url")
 TOKEN_SETTINGS: Final = ("discord_token", "useapi_token")
@@ -141,6 +143,8 @@ class Settings(BaseSettings):
     #: … and alerts at or above this percent failed + moderated.
     failure_rate_alert: float = 30
     reply_secret: SecretStr | None = None
+    #: How long the history's 15-minute buckets and finished jobs are kept.
+    history_days: int = 60
 
     @field_validator("providers", mode="before")
     @classmethod

@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from bot.history import Finished, Sample
 from bot.models import Account, Snapshot
 from bot.store import Store
-from bot.store.history import LOOKBACK, REFRESH, REFRESH_PER_TICK
+from bot.store.history import BUCKET as BUCKET_STEP
+from bot.store.history import LOOKBACK, MINUTE, REFRESH, REFRESH_PER_TICK
 from bot.store.schema import history_samples_table
 from rig.store import T0
 
@@ -194,13 +195,14 @@ async def test_a_steady_tick_at_500_accounts_writes_the_total_and_the_changes_on
 async def test_unchanged_accounts_are_written_again_a_few_per_tick_once_refresh_old(store):
     accounts = [acct(f"acc{n:02}", 1) for n in range(40)]
     await tick(store, snap(T0, *accounts))
-    just_before = T0 + REFRESH - MIN
+    refresh = REFRESH[MINUTE]
+    just_before = T0 + refresh - MIN
     assert await tick(store, snap(just_before, *accounts)) == 1
-    assert await tick(store, snap(T0 + REFRESH, *accounts)) == 1 + REFRESH_PER_TICK
-    assert await tick(store, snap(T0 + REFRESH + MIN, *accounts)) == 1 + 40 - REFRESH_PER_TICK
-    assert await tick(store, snap(T0 + REFRESH + 2 * MIN, *accounts)) == 1
+    assert await tick(store, snap(T0 + refresh, *accounts)) == 1 + REFRESH_PER_TICK
+    assert await tick(store, snap(T0 + refresh + MIN, *accounts)) == 1 + 40 - REFRESH_PER_TICK
+    assert await tick(store, snap(T0 + refresh + 2 * MIN, *accounts)) == 1
     # a read well after the first rows still finds every account within its look-back
-    at = T0 + LOOKBACK + REFRESH - MIN
+    at = T0 + LOOKBACK[MINUTE] + refresh - MIN
     await tick(store, snap(at, *accounts))
     got = await store.samples(since=at, until=at, per_account=True, now=at)
     assert len(got) == 41
@@ -222,7 +224,7 @@ async def test_another_writer_in_between_is_read_back_not_trusted(url):
 
 async def test_after_a_gap_of_refresh_every_account_is_written_again(store):
     await tick(store, snap(T0, acct("x", 1), acct("y", 1), acct("z", 1)))
-    later = T0 + REFRESH
+    later = T0 + REFRESH[MINUTE]
     # y left during the gap: marked gone (the look-back would still find its old row)
     assert await tick(store, snap(later, acct("x", 1), acct("z", 1))) == 4
     got = await store.samples(since=later, until=later, per_account=True, now=later)
@@ -253,3 +255,108 @@ async def test_samples_of_every_provider_interleave_oldest_first(store):
     assert [
         s.provider for s in await store.samples(since=T0, until=T0, provider="minimax", now=T0)
     ] == ["minimax"]
+
+
+# --------------------------------------------------------------------------- roll-up, retention
+
+BUCKET = timedelta(minutes=15)
+DAY = timedelta(days=1)
+
+
+async def rows_of(store: Store, step: int) -> list[tuple[str, datetime]]:
+    t = history_samples_table.c
+    async with store.engine.connect() as conn:
+        got = await conn.execute(
+            select(t.account, t.at).where(t.step == step).order_by(t.at, t.account)
+        )
+        return [(a, at.replace(tzinfo=T0.tzinfo)) for a, at in got]
+
+
+async def test_completed_buckets_roll_up_from_the_minute_points(store):
+    # 12:00-12:14: a runs 1 of 2 (b full the first 5 minutes, then free); 12:15: the next bucket
+    for m in range(16):
+        b = acct("b", 2 if m < 5 else 0, max_jobs=2)
+        await tick(store, snap(T0 + m * MIN, acct("a", 1, max_jobs=2), b))
+    just_before = T0 + BUCKET - timedelta(microseconds=1)
+    assert await store.compact_history("pixverse", now=just_before, keep=60 * DAY) == (0, 0)
+    assert await store.compact_history("pixverse", now=T0 + BUCKET, keep=60 * DAY) == (1, 0)
+    # a second run finds nothing more due (the 12:15 bucket is not complete)
+    assert await store.compact_history("pixverse", now=T0 + 2 * BUCKET - MIN, keep=60 * DAY) == (
+        0,
+        0,
+    )
+    later = T0 + 3 * DAY  # read as from 3 days on: the buckets
+    got = await store.samples(since=T0, until=T0 + DAY, per_account=True, now=later)
+    assert got == [
+        Sample("pixverse", None, T0, 1.667, 4.0, 2.333, False, 0.0),
+        Sample("pixverse", "a", T0, 1.0, 2.0, 1.0, False, 0.0),
+        Sample("pixverse", "b", T0, 0.667, 2.0, 1.333, True, 300.0),
+    ]
+
+
+async def test_the_roll_up_skips_a_stretch_without_points_and_carries_accounts_over_it(store):
+    await tick(store, snap(T0, acct("a", 1), acct("b", 2)))
+    gap = T0 + 2 * BUCKET  # nothing in the 12:15 bucket; b leaves meanwhile
+    await tick(store, snap(gap, acct("a", 1)))
+    await tick(store, snap(gap + BUCKET, acct("a", 1)))  # a bucket that stays open
+    assert (await store.compact_history("pixverse", now=gap + BUCKET, keep=60 * DAY))[0] == 2
+    got = await store.samples(since=T0, until=gap, per_account=True, now=T0 + 3 * DAY)
+    assert [(s.at, s.account, s.running) for s in got] == [
+        (T0, None, 3.0),
+        (T0, "a", 1.0),
+        (T0, "b", 2.0),
+        (gap, None, 1.0),
+        (gap, "a", 1.0),  # written once: carried forward from 12:00 on read
+    ]
+    assert [a for a, at in await rows_of(store, 900) if at == gap] == ["", "b"]  # b: gone
+
+
+async def test_retention_keeps_exactly_up_to_its_boundaries_in_bounded_chunks(store):
+    now = T0 + 70 * DAY
+    keep = 60 * DAY
+    points_edge = now - timedelta(days=2)
+    bucket_edge = now - keep
+    # minute points: the total one minute past the edge and at it; accounts LOOKBACK longer
+    for at in (points_edge - LOOKBACK[MINUTE] - MIN, points_edge - MIN, points_edge):
+        await tick(store, snap(at, acct("a", 1 if at == points_edge else 2)))
+    t = history_samples_table
+    async with store.engine.begin() as conn:  # buckets, as the roll-up would have made them
+        for at in (bucket_edge - LOOKBACK[BUCKET_STEP] - BUCKET, bucket_edge - BUCKET, bucket_edge):
+            for account in ("", "a"):
+                await conn.execute(
+                    t.insert().values(
+                        provider="pixverse",
+                        step=900,
+                        account=account,
+                        at=at.replace(tzinfo=None),
+                        running=1.0,
+                        exhausted=0,
+                        full_seconds=0.0,
+                    )
+                )
+    await store.commit_tick(
+        "pixverse",
+        now=now,
+        batch="f",
+        finished=[fin("old", bucket_edge - timedelta(seconds=1)), fin("edge", bucket_edge)],
+    )
+    await store.commit_tick(
+        "minimax", now=now, batch="m", finished=[fin("other", T0, provider="minimax")]
+    )
+    buckets, deleted = await store.compact_history("pixverse", now=now, keep=keep, chunk=2)
+    assert buckets == 3  # the roll-up first: the buckets of the three minute points
+    assert deleted == 3 + 3 + 1  # minute, bucket: 2 totals, 1 account each; 1 finished job
+    assert await rows_of(store, 60) == [
+        ("a", points_edge - MIN),
+        ("", points_edge),
+        ("a", points_edge),
+    ]
+    assert [(a, at) for a, at in await rows_of(store, 900) if at <= bucket_edge] == [
+        ("a", bucket_edge - BUCKET),
+        ("", bucket_edge),
+        ("a", bucket_edge),
+    ]
+    assert [f.job_id for f in await store.finished()] == ["edge", "other"]  # minimax: its own
+    # what a read at the edge shows: the account's value carried in from before it
+    got = await store.samples(since=points_edge, until=now, per_account=True, now=now)
+    assert [(s.account, s.running) for s in got] == [(None, 1.0), ("a", 1.0)]

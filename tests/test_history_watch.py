@@ -11,6 +11,7 @@ from bot.models import Account, Job, JobResult, Outcome
 from rig.watch import T0, Clock, FakeProvider, P, snap, watcher
 
 STARTED = T0 - timedelta(minutes=3)
+MIN = timedelta(minutes=1)
 
 
 def job(jid: str, **kw: object) -> Job:
@@ -84,3 +85,27 @@ async def test_the_tick_writes_its_capacity_points(store):
         Sample(P, "a@x", later, 2.0, 2.0, 0.0, True),
     ]
     assert store.history_rows == 2 + 1  # the second tick: the total alone
+
+
+async def test_the_leader_compacts_the_history_every_few_minutes(store):
+    clock = Clock()
+    keep = timedelta(days=3)
+    ancient = Finished(P, "ancient", None, None, None, "completed", None, "poll", T0 - keep - MIN)
+    await store.commit_tick(P, now=T0, batch="old", finished=[ancient])
+    acc = Account("a@x", max_jobs=2, executing=1, available=1)
+    minutes = [T0 + timedelta(minutes=m) for m in range(17)]
+    fake = FakeProvider([snap(accounts=[acc], at=t) for t in minutes])
+    w = watcher(fake, store, clock, history_keep=keep, compact_every=timedelta(minutes=5))
+    await w.tick()  # the first tick compacts: the finished job past the keep is dropped
+    assert await store.finished() == []
+    later = T0 + timedelta(days=5)
+    for t in minutes[1:]:
+        clock.now = t
+        await w.tick()
+        buckets = await store.samples(since=T0, until=t, per_account=True, now=later)
+        # the 12:00 bucket is rolled up at the first turn after 12:15 (12:15 itself), not before
+        assert len(buckets) == (2 if t >= T0 + timedelta(minutes=15) else 0), t
+    assert buckets == [
+        Sample(P, None, T0, 1.0, 2.0, 1.0, False),
+        Sample(P, "a@x", T0, 1.0, 2.0, 1.0, False),
+    ]

@@ -38,6 +38,7 @@ WARN = "EXPIRY_WARN_DAYS: must be a number of days from 1 to 365"
 REMIND = "REMIND_AFTER_HOURS: must be a number of hours from 0 (off) to 720 (30 days)"
 WINDOW = "FAILURE_RATE_WINDOW: must be a whole number of jobs from 10 to 1000"
 RATE = "FAILURE_RATE_ALERT: must be a percentage from 1 to 100"
+HISTORY = "HISTORY_DAYS: must be a whole number of days from 2 to 3650"
 TOKEN_RULE = "a token is one run of visible ASCII characters"
 USERINFO = "must not contain a user name or password (user:pass@); the token is sent on its own"
 QUERY = "must not contain a query (?…): paths and parameters are added to it"
@@ -149,6 +150,10 @@ BAD: list[tuple[str, str, str]] = [
     ("FAILURE_RATE_ALERT", "0.99", RATE),
     ("FAILURE_RATE_ALERT", "100.01", RATE),
     ("FAILURE_RATE_ALERT", "inf", RATE),
+    ("HISTORY_DAYS", "1", HISTORY),
+    ("HISTORY_DAYS", "3651", HISTORY),
+    ("HISTORY_DAYS", "2.5", HISTORY),
+    ("HISTORY_DAYS", "forever", HISTORY),
     (
         "REPLY_SECRET",
         SECRET,
@@ -251,6 +256,8 @@ ACCEPTED: list[tuple[str, str, Any]] = [
     ("FAILURE_RATE_WINDOW", "1000", 1000),
     ("FAILURE_RATE_ALERT", "1", 1.0),
     ("FAILURE_RATE_ALERT", "100", 100.0),
+    ("HISTORY_DAYS", "2", 2),
+    ("HISTORY_DAYS", "3650", 3650),
     ("ALERT_CHANNEL_ID", "1", 1),
     ("ALERT_CHANNEL_ID", str(MAX_ID), MAX_ID),
     ("GUILD_IDS", f"1, {MAX_ID}, 1", [1, MAX_ID]),

@@ -11,10 +11,11 @@ kept `POINTS_KEEP`) and 15-minute buckets (`step` 900, kept `HISTORY_DAYS`).
   not 500 rows. Read, an account's last row holds until its next one ("carried forward"), at
   each instant its provider's total has a row. An account that left the snapshot gets a row
   with `running` NULL (gone).
-* So that a read never has to look further back than `LOOKBACK` for an account's current
-  values, an unchanged account's row is written again once its last is `REFRESH` old, at most
-  `REFRESH_PER_TICK` per tick (the oldest first): a bounded trickle, not 500 rows at once.
-  An account's rows are kept `LOOKBACK` longer than the totals for the same reason.
+* So that a read never has to look further back than `LOOKBACK` (points 6 hours, buckets 2
+  days) for an account's current values, an unchanged account's row is written again once its
+  last is `REFRESH` old (3 hours, 1 day); a tick writes at most `REFRESH_PER_TICK` of them (the
+  oldest first): a bounded trickle, not 500 rows at once. An account's rows are kept
+  `LOOKBACK` longer than the totals for the same reason.
 
 The writer remembers what it last wrote per provider (`Written`, held by the `Store`): a tick
 compares against it instead of reading 500 rows back. It is trusted only while the newest
@@ -52,10 +53,10 @@ MINUTE: Final = 60
 BUCKET: Final = 900
 #: How long the 1-minute points are kept (then only the buckets).
 POINTS_KEEP: Final = timedelta(days=2)
-#: An unchanged account's row is written again once its last is this old.
-REFRESH: Final = timedelta(hours=3)
-#: How far back a read looks for each account's values at its start (> REFRESH).
-LOOKBACK: Final = timedelta(hours=6)
+#: Per `step`: an unchanged account's row is written again once its last is this old ...
+REFRESH: Final = {MINUTE: timedelta(hours=3), BUCKET: timedelta(days=1)}
+#: ... so that a read finds each account's values at its start within this look-back.
+LOOKBACK: Final = {MINUTE: timedelta(hours=6), BUCKET: timedelta(days=2)}
 #: Unchanged accounts written again per tick, at most.
 REFRESH_PER_TICK: Final = 25
 #: Rows deleted per transaction by the retention.
@@ -138,7 +139,7 @@ async def _latest_total(conn: AsyncConnection, provider: str, step: int) -> date
 async def _accounts_before(
     conn: AsyncConnection, provider: str, step: int, before: datetime
 ) -> dict[str, tuple[datetime, Values]]:
-    """Each account's last row in [before - LOOKBACK, before), gone ones left out."""
+    """Each account's last row of `step` in [before - LOOKBACK, before), gone ones left out."""
     last: dict[str, tuple[datetime, Values]] = {}
     rows = await conn.execute(
         select(_t.account, _t.at, _t.running, _t.max_jobs, _t.free, _t.exhausted, _t.full_seconds)
@@ -146,7 +147,7 @@ async def _accounts_before(
             _t.provider == provider,
             _t.step == step,
             _t.account != TOTAL,
-            _t.at >= to_db(before - LOOKBACK),
+            _t.at >= to_db(before - LOOKBACK[step]),
             _t.at < to_db(before),
         )
         .order_by(_t.at)
@@ -169,11 +170,12 @@ async def write_points(
     minute = floor_to(snapshot.taken_at, MINUTE)
     stored = await _latest_total(conn, provider, MINUTE)
     force = False
-    if written is None or stored != written.at or minute - written.at >= REFRESH:
+    refresh = REFRESH[MINUTE]
+    if written is None or stored != written.at or minute - written.at >= refresh:
         # Not what this store wrote last, or too long ago: read it back. After a gap of
         # REFRESH or more every account present is written again (a read must find it within
         # LOOKBACK), and each one read back that is not present any more is marked gone.
-        force = stored is None or minute - stored >= REFRESH
+        force = stored is None or minute - stored >= refresh
         written = Written(
             at=stored or minute, accounts=await _accounts_before(conn, provider, MINUTE, minute)
         )
@@ -193,7 +195,7 @@ async def write_points(
             now_accounts[name] = (minute, v)
         else:
             now_accounts[name] = before
-            if minute - before[0] >= REFRESH:
+            if minute - before[0] >= refresh:
                 due.append((before[0], name, v))
     for name, (_, v) in last.items():
         if name not in now_accounts and v[0] is not None:
@@ -236,7 +238,7 @@ async def read_samples(
     changes = list(
         await conn.execute(
             select(*cols, _t.full_seconds)
-            .where(*where, _t.account != TOTAL, _t.at >= to_db(since - LOOKBACK))
+            .where(*where, _t.account != TOTAL, _t.at >= to_db(since - LOOKBACK[step]))
             .order_by(_t.at)
         )
     )
@@ -351,7 +353,7 @@ async def roll_up(conn: AsyncConnection, provider: str, now: datetime) -> int:
                 _t.provider == provider,
                 _t.step == MINUTE,
                 _t.account != TOTAL,
-                _t.at >= to_db(start - LOOKBACK),
+                _t.at >= to_db(start - LOOKBACK[MINUTE]),
                 _t.at < to_db(end),
             )
             .order_by(_t.at)
@@ -377,7 +379,7 @@ async def roll_up(conn: AsyncConnection, provider: str, now: datetime) -> int:
         for account, points in per_account.items():
             v = _bucket(points)
             before = prev.get(account)
-            if before is None or before[1] != v or b - before[0] >= REFRESH:
+            if before is None or before[1] != v or b - before[0] >= REFRESH[BUCKET]:
                 rows.append(_row(provider, BUCKET, account, b, v))
                 prev[account] = (b, v)
         for account in [a for a in prev if a not in per_account]:
@@ -402,7 +404,7 @@ async def prune_samples_chunk(
             old.provider == provider,
             old.step == step,
             ((old.account == TOTAL) & (old.at < to_db(before)))
-            | ((old.account != TOTAL) & (old.at < to_db(before - LOOKBACK))),
+            | ((old.account != TOTAL) & (old.at < to_db(before - LOOKBACK[step]))),
         )
         .limit(chunk)
     )

@@ -39,6 +39,10 @@ class WatchConfig:
     failure_window: int = 20
     #: … alerting at or above this percent.
     failure_alert: float = 30.0
+    #: How long the history's buckets and finished jobs are kept (`HISTORY_DAYS`).
+    history_keep: timedelta = timedelta(days=60)
+    #: How often the leader rolls the history up and drops what is past its keep.
+    compact_every: timedelta = timedelta(minutes=5)
 
     @property
     def budget(self) -> float:
@@ -58,4 +62,5 @@ class WatchConfig:
             remind_after=timedelta(hours=remind) if remind > 0 else None,
             failure_window=settings.failure_rate_window,
             failure_alert=settings.failure_rate_alert,
+            history_keep=timedelta(days=settings.history_days),
         )
