@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from bot.alerts import CapacityObs
 from bot.models import Account, Job, Snapshot, all_full, is_stuck
+from bot.stucklimit import limit_for
 
 __all__ = ["Diff", "capacity_observations", "diff"]
 
@@ -73,8 +74,7 @@ def diff(
             continue
         seconds = job.elapsed_seconds
         elapsed = float(seconds) if seconds is not None else job.elapsed(now)
-        model = job.model
-        if is_stuck(elapsed, stuck_limits.get(model, limit) if stuck_limits and model else limit):
+        if is_stuck(elapsed, limit_for(job.model, stuck_limits, limit)):
             new_stuck.append(job)
             still.add(job.id)
     return Diff(

@@ -10,7 +10,7 @@ store and hands the diff one number per model; the stuck alert says which limit 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final, Literal
@@ -26,6 +26,7 @@ __all__ = [
     "MIN_JOBS",
     "StuckLimit",
     "learn",
+    "limit_for",
     "p95",
 ]
 
@@ -71,6 +72,14 @@ class StuckLimit:
         if self.source == "floor":
             return f"{usual}; stuck after {limit} at the least"
         return f"{usual}; stuck after {limit} (STUCK_AFTER_MINUTES) at the most"
+
+
+def limit_for(model: str | None, limits: Mapping[str, float] | None, ceiling: float) -> float:
+    """The stuck limit in seconds of a job of `model`: its model's learned one (`limits`, by
+    model), else `ceiling`. What the diff alerts by and `/queue` marks ⚠ by."""
+    if limits and model:
+        return limits.get(model, ceiling)
+    return ceiling
 
 
 def ceiling(seconds: float) -> StuckLimit:

@@ -209,6 +209,7 @@ class StatusCog(commands.Cog, name="Status"):
             fetched_at=fetched_at,
             progress={s.provider: self.bot.state(s.provider).progress for s in snaps},
             mine=interaction.user.id if mine else None,
+            stuck_limits={n: w.stuck_limits.seconds() for n, w in self.bot.watchers.items()},
         )
         await self._reply(interaction, pages, private=private)
 

@@ -10,7 +10,7 @@ import re
 from datetime import UTC, datetime
 
 from bot.history import Finished
-from rig.botharness import cycle, make_sim, settled
+from rig.botharness import command, cycle, make_sim, settled
 from rig.received import alerts, count
 
 INF = math.inf
@@ -75,3 +75,7 @@ async def test_stuck_after_the_learned_limit_says_so(start_bot):
     [(_, text, _)] = [a for a in alerts(h.fake) if job in a[1]]
     # 2 × 3m 20s = 6m 40s, past the 5-minute floor and under the 20-minute ceiling
     assert text.splitlines()[2] == f"running for 7m 00s; {model} usually finishes within 3m 20s"
+    # /queue marks it by the same limit (7 minutes is far under STUCK_AFTER_MINUTES)
+    body = await command(h, "queue", {"provider": "dreamina"})
+    queue = body["data"]["embeds"][0]
+    assert queue["title"] == "Queue — 1 running, 1 stuck"

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot import alerts
 from bot.diff import diff
+from bot.embeds import queue_pages
 from bot.history.records import Finished
 from bot.models import Job, Snapshot
 from bot.stucklimit import FLOOR_SECONDS, MIN_JOBS, StuckLimit, learn, p95
@@ -107,3 +108,28 @@ def test_the_diff_uses_each_models_limit() -> None:
         stuck_limits={"fast": 360.0},
     )
     assert [j.id for j in d.new_stuck] == ["fast-over", "fast-at", "none"]
+
+
+def test_queue_marks_by_the_same_limit() -> None:
+    """/queue's ⚠ and the stuck alert agree: a job past its model's learned limit is marked,
+    one of another model at the same age is not (the ceiling is its limit)."""
+    jobs = (
+        Job("dreamina", "fast-job", "video", "a", None, 360, model="fast"),
+        Job("dreamina", "slow-job", "video", "a", None, 360, model="slow"),
+    )
+    snap = Snapshot("dreamina", T0, jobs, ())
+    [page] = queue_pages(
+        [snap],
+        now=T0,
+        stuck_after=timedelta(seconds=CEILING),
+        redact=False,
+        titles={},
+        stuck_limits={"dreamina": {"fast": 360.0}, "other": {"slow": 1.0}},
+    )
+    assert page.title == "Queue — 2 running, 1 stuck"
+    [field] = page.fields
+    lines = (field.value or "").splitlines()
+    assert [("fast" in line, line.endswith("⚠ stuck")) for line in lines] == [
+        (True, True),
+        (False, False),
+    ]

@@ -23,6 +23,7 @@ from bot.embeds.layout import (
 )
 from bot.embeds.style import NEUTRAL, OK, WARN, kind_mark
 from bot.models import Job, Snapshot, discord_user, is_stuck
+from bot.stucklimit import limit_for
 from bot.text import display_account, display_id, escape, fmt_duration, redact_email, short_id
 
 __all__ = ["queue_pages"]
@@ -88,6 +89,7 @@ def _account_blocks(
     stuck_s: float,
     redact: bool,
     progress: Mapping[str, int],
+    limits: Mapping[str, float] | None = None,
 ) -> list[Block]:
     """One provider's jobs as fields: an account a block, the longest-running account and
     job first."""
@@ -98,7 +100,10 @@ def _account_blocks(
     for acct, items in sorted(by_account.items(), key=lambda kv: _longest(kv[1]), reverse=True):
         items.sort(key=lambda t: (t[0] is None, -(t[0] or 0.0), t[1].id))
         lines = [
-            _job_line(e, j, snap.taken_at, stuck_s, redact, progress.get(j.id)) for e, j in items
+            _job_line(
+                e, j, snap.taken_at, limit_for(j.model, limits, stuck_s), redact, progress.get(j.id)
+            )
+            for e, j in items
         ]
         label = (
             shown(display_account(acct, redact), False, ACCOUNT_CHARS)
@@ -121,13 +126,15 @@ def queue_pages(
     fetched_at: datetime | None = None,
     progress: Mapping[str, Mapping[str, int]] | None = None,
     mine: int | None = None,
+    stuck_limits: Mapping[str, Mapping[str, float]] | None = None,
 ) -> list[discord.Embed]:
     """What is running, grouped by provider and account, longest-running first, paginated.
 
     Each line: kind, short id, start (relative timestamp), elapsed (`Job.elapsed`), percent
     done where known (`progress`: provider → job id → percent), who it is for (`replyRef`),
-    ⚠ when stuck. `mine`: only the jobs whose `replyRef` is `discord:<mine>`. Always at least
-    one page ("Nothing running" when empty)."""
+    ⚠ when stuck: past its model's learned limit (`stuck_limits`: provider → model →
+    seconds, `bot.stucklimit`), else `stuck_after`. `mine`: only the jobs whose `replyRef` is
+    `discord:<mine>`. Always at least one page ("Nothing running" when empty)."""
     age = data_age(snapshots, now, fetched_at)
     stuck_s = stuck_after.total_seconds()
     who = f" · {shown(display_account(account, redact), False, ACCOUNT_CHARS)}" if account else ""
@@ -144,7 +151,8 @@ def queue_pages(
             if (account is None or _matches_account(j, account))
             and (mine is None or discord_user(j.reply_ref) == mine)
         ]
-        stuck = sum(1 for e, _ in timed if is_stuck(e, stuck_s))
+        limits = (stuck_limits or {}).get(snap.provider)
+        stuck = sum(1 for e, j in timed if is_stuck(e, limit_for(j.model, limits, stuck_s)))
         total += len(timed)
         stuck_total += stuck
         if not timed:
@@ -154,7 +162,7 @@ def queue_pages(
             f"**{ptitle}** — {len(timed)} running" + (f" · ⚠ {stuck} stuck" if stuck else "")
         )
         done = (progress or {}).get(snap.provider, {})
-        blocks += _account_blocks(snap, timed, ptitle, stuck_s, redact, done)
+        blocks += _account_blocks(snap, timed, ptitle, stuck_s, redact, done, limits)
 
     description = join_bounded(summary, SUMMARY_CHARS, lambda n: f"… and {n} more providers")
     if not total:
