@@ -9,8 +9,8 @@ reminder's outbox row. Keys name the episode and the period
 `upstream:{provider}:{episode}:still unreachable:{n}`), so a restart or a second replica that
 decides the same reminder again is refused by the outbox.
 
-Account-health conditions (`account error`, `subscription inactive`) are not reminded: the
-contract's two words do not fit them (see the README, *Alerts*).
+The account checks' conditions (`account error`, `subscription inactive`) use `due` too, and
+are reminded under their own words (`bot.accounts.policy`): the contract's two do not fit them.
 """
 
 from __future__ import annotations

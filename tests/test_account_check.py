@@ -136,6 +136,29 @@ async def test_flap_damping_holds_across_a_restart_and_nothing_is_posted_twice(
         await again.close()
 
 
+async def test_an_error_still_on_is_reminded_once_across_a_restart(
+    served: tuple[Simulator, UseapiClient], store: Store, url: str
+) -> None:
+    sim, client = served
+    broken = sim.accounts("dreamina")[-1].account
+    sim.set_account_error("dreamina", broken, ERROR)
+    await checked(checker(sim, client, store), sim)
+    await checked(checker(sim, client, store), sim)  # announced 15 minutes before now
+    sim.advance(4 * 3600 - CONFIG.interval.total_seconds())  # exactly 4 hours after it
+    report = await checker(sim, client, store).check()
+    assert (report.events, report.queued) == (1, 1)
+    again = await Store.open(url)  # a restarted bot, the same period: nothing more
+    try:
+        rerun = await checker(sim, client, again).check()
+        assert (rerun.events, rerun.queued) == (0, 0)
+    finally:
+        await again.close()
+    assert await posted(store) == [
+        ("dreamina", "account error", broken, ERROR),
+        ("dreamina", "account error", broken, f"still in error after 4h 00m: {ERROR}"),
+    ]
+
+
 async def test_an_account_that_flaps_across_a_restart_says_nothing(
     served: tuple[Simulator, UseapiClient], store: Store
 ) -> None:

@@ -3,6 +3,7 @@ damping, `expires soon` once per expiry and at exactly the threshold, whole even
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from bot.accounts.policy import AccountState, Health, HealthPlan, applied, plan_check
@@ -211,3 +212,98 @@ def test_views_read_in_error_and_expiring() -> None:
     assert state.expires_within(T0, WARN)
     assert not state.expires_within(T0 - timedelta(seconds=1), WARN)
     assert not state.in_error
+
+
+# --------------------------------------------------------------------------- reminders
+
+HOURS4 = timedelta(hours=4)
+
+
+def remind_run(
+    checks: Sequence[tuple[datetime, Subscription | None, dict[str, tuple[AccountHealth, ...]]]],
+    health: Health | None = None,
+) -> tuple[Health, list[list[str]]]:
+    health = health or Health()
+    keys: list[list[str]] = []
+    for now, sub, accounts in checks:
+        plan = plan_check(
+            health, sub, accounts, now=now, flap_ticks=2, warn=WARN, remind_after=HOURS4
+        )
+        health = applied(health, plan)
+        keys.append([e.key for e in plan.events])
+    return health, keys
+
+
+def test_an_error_still_on_is_reminded_once_per_period_under_its_own_word() -> None:
+    announced = T0 + STEP  # the second check
+    checks = [
+        (T0, None, bad()),
+        (announced, None, bad()),
+        (announced + HOURS4 - timedelta(seconds=1), None, bad()),
+        (announced + HOURS4, None, bad()),  # exactly REMIND_AFTER_HOURS
+        (announced + HOURS4 + STEP, None, bad()),
+        (announced + 2 * HOURS4, None, bad()),
+        (announced + 2 * HOURS4 + STEP, None, ok()),
+        (announced + 2 * HOURS4 + 2 * STEP, None, ok()),
+        (announced + 5 * HOURS4, None, ok()),
+    ]
+    _, keys = remind_run(checks)
+    assert keys == [
+        [],
+        ["account:pixverse:a@x:1:account error"],
+        [],
+        ["account:pixverse:a@x:1:account error:1"],
+        [],
+        ["account:pixverse:a@x:1:account error:2"],
+        [],
+        ["account:pixverse:a@x:1:account ok"],
+        [],
+    ]
+    # the reminder whole, and its period recorded with it
+    plan = plan_check(
+        remind_run(checks[:3])[0],
+        None,
+        bad(),
+        now=announced + HOURS4,
+        flap_ticks=2,
+        warn=WARN,
+        remind_after=HOURS4,
+    )
+    assert plan.events == [
+        Event(
+            key="account:pixverse:a@x:1:account error:1",
+            kind=EventKind.ACCOUNT,
+            provider="pixverse",
+            word="account error",
+            at=announced + HOURS4,
+            account="a@x",
+            detail="still in error after 4h 00m: re-add the account",
+        )
+    ]
+    assert plan.write[0].alert.reminded == 1
+
+
+def test_the_subscription_still_inactive_is_reminded() -> None:
+    announced = T0 + STEP
+    _, keys = remind_run(
+        [
+            (T0, INACTIVE, {}),
+            (announced, INACTIVE, {}),
+            (announced + HOURS4, INACTIVE, {}),
+            (announced + HOURS4 + STEP, INACTIVE, {}),
+        ]
+    )
+    assert keys == [
+        [],
+        ["account:useapi:subscription:1:subscription inactive"],
+        ["account:useapi:subscription:1:subscription inactive:1"],
+        [],
+    ]
+
+
+def test_no_reminders_without_a_period() -> None:
+    health, _ = run([(None, bad()), (None, bad())])
+    plan = plan_check(
+        health, None, bad(), now=T0 + 100 * HOURS4, flap_ticks=2, warn=WARN, remind_after=None
+    )
+    assert plan.events == []

@@ -36,6 +36,8 @@ class CheckConfig:
     default_channel: int | None = None
     #: With a lease only one replica checks; None: this one always does.
     lease_ttl: timedelta | None = None
+    #: An error still on is posted again once per this period (`REMIND_AFTER_HOURS`).
+    remind_after: timedelta | None = timedelta(hours=4)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CheckConfig:
@@ -45,6 +47,11 @@ class CheckConfig:
             warn=timedelta(days=settings.expiry_warn_days),
             default_channel=settings.alert_channel_id,
             lease_ttl=3 * interval + timedelta(seconds=30),
+            remind_after=(
+                timedelta(hours=settings.remind_after_hours)
+                if settings.remind_after_hours > 0
+                else None
+            ),
         )
 
 
@@ -114,6 +121,7 @@ class AccountChecker:
             now=now,
             flap_ticks=self.config.flap_ticks,
             warn=self.config.warn,
+            remind_after=self.config.remind_after,
         )
         config = await self.store.alert_config(now)
         items = alerts.plan(

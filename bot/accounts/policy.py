@@ -4,8 +4,12 @@ What one check read (the subscription, each provider's accounts) is compared wit
 `Health` of the check before: the subscription and each account's error go through the same
 flap damping as every other condition (`bot.alerts.advance`: announced once it has held
 `flap_ticks` checks, the all-clear only after an announcement, and only once it too has
-held); an expiry within the warning window is told once per expiry instant. Keys are stable
+held); an expiry within the warning window is told once per expiry instant. An error (or an
+inactive subscription) still on `REMIND_AFTER_HOURS` after its announcement is posted again,
+once per period, under its own word ("still in error after 4h 00m: …"; the contract's `still
+exhausted`/`still unreachable` do not fit it). Keys are stable
 (`account:{provider}:{account}:{episode}:{word}`, `account:useapi:subscription:{episode}:{word}`,
+the same plus `:{period}` for a reminder,
 `account:{provider}:{account}:expires:{instant}:expires soon`), so a re-run of the same check,
 or the same check after a restart, queues nothing twice.
 """
@@ -21,6 +25,7 @@ from bot.accounts.subscription import USEAPI, Subscription
 from bot.alerts import OK, AlertState, advance
 from bot.events import AlertWord, Event, EventKind
 from bot.models import AccountHealth
+from bot.remind import due
 from bot.text import fmt_duration
 
 #: Raw conditions the state machines observe (besides `OK`).
@@ -111,14 +116,39 @@ def _event(
     )
 
 
+def _reminded(
+    alert: AlertState, now: datetime, remind_after: timedelta | None
+) -> tuple[AlertState, int | None]:
+    """`alert` with the reminder due now recorded, and its period (None: none due)."""
+    period = due(alert, now=now, every=remind_after) if remind_after is not None else None
+    return (alert, None) if period is None else (replace(alert, reminded=period), period)
+
+
+def _lasted(alert: AlertState, now: datetime) -> str:
+    anchor = alert.announced_at or alert.since
+    return fmt_duration((now - anchor).total_seconds()) if anchor is not None else "—"
+
+
 def subscription_events(
-    before: SubscriptionState, sub: Subscription, *, now: datetime, flap_ticks: int
+    before: SubscriptionState,
+    sub: Subscription,
+    *,
+    now: datetime,
+    flap_ticks: int,
+    remind_after: timedelta | None = None,
 ) -> tuple[SubscriptionState, list[Event]]:
     """Advance the subscription's state with this reading."""
     alert, what = advance(before.alert, OK if sub.active else INACTIVE, now=now, need=flap_ticks)
-    after = SubscriptionState(alert=alert, subscription=sub, checked_at=now)
     if what is None:
-        return after, []
+        alert, period = _reminded(alert, now, remind_after)
+        after = SubscriptionState(alert=alert, subscription=sub, checked_at=now)
+        if period is None:
+            return after, []
+        word = AlertWord.SUBSCRIPTION_INACTIVE
+        detail = f"useapi's subscription is still not active, after {_lasted(alert, now)}"
+        key = f"account:{USEAPI}:subscription:{alert.episode}:{word}:{period}"
+        return after, [_event(USEAPI, None, key, word, now, detail)]
+    after = SubscriptionState(alert=alert, subscription=sub, checked_at=now)
     word = AlertWord.SUBSCRIPTION_INACTIVE if what == "announce" else AlertWord.SUBSCRIPTION_ACTIVE
     detail = (
         "useapi's subscription is not active: its API calls will be refused"
@@ -130,14 +160,28 @@ def subscription_events(
 
 
 def account_events(
-    before: AccountState, seen: AccountHealth, *, now: datetime, flap_ticks: int, warn: timedelta
+    before: AccountState,
+    seen: AccountHealth,
+    *,
+    now: datetime,
+    flap_ticks: int,
+    warn: timedelta,
+    remind_after: timedelta | None = None,
 ) -> tuple[AccountState, list[Event]]:
     """Advance one account's state with what its accounts endpoint says now."""
     p, a = before.provider, before.account
     observed = IN_ERROR if seen.error else OK
     alert, what = advance(before.alert, observed, now=now, need=flap_ticks)
+    period = None
+    if what is None:
+        alert, period = _reminded(alert, now, remind_after)
     after = replace(before, alert=alert, error=seen.error, expires=seen.expires, checked_at=now)
     events: list[Event] = []
+    if period is not None:
+        word = AlertWord.ACCOUNT_ERROR
+        key = f"account:{p}:{a}:{alert.episode}:{word}:{period}"
+        detail = f"still in error after {_lasted(alert, now)}: {seen.error}"
+        events.append(_event(p, a, key, word, now, detail))
     if what == "announce":
         word = AlertWord.ACCOUNT_ERROR
         key = f"account:{p}:{a}:{alert.episode}:{word}"
@@ -182,14 +226,20 @@ def plan_check(
     now: datetime,
     flap_ticks: int,
     warn: timedelta,
+    remind_after: timedelta | None = None,
 ) -> HealthPlan:
     """Compare one check with the stored `before`. `subscription` None: not read this time
     (its state stays); `accounts` holds only the providers read this time (the others' states
-    stay). A read provider's stored accounts it no longer lists are forgotten."""
+    stay). A read provider's stored accounts it no longer lists are forgotten. `remind_after`:
+    the reminder period (None: no reminders)."""
     plan = HealthPlan()
     if subscription is not None:
         plan.subscription, evs = subscription_events(
-            before.subscription, subscription, now=now, flap_ticks=flap_ticks
+            before.subscription,
+            subscription,
+            now=now,
+            flap_ticks=flap_ticks,
+            remind_after=remind_after,
         )
         plan.events += evs
     for provider, seen in accounts.items():
@@ -200,7 +250,9 @@ def plan_check(
                 continue  # one account listed twice: its first entry
             listed.add(key)
             old = before.accounts.get(key) or AccountState(provider, health.account)
-            new, evs = account_events(old, health, now=now, flap_ticks=flap_ticks, warn=warn)
+            new, evs = account_events(
+                old, health, now=now, flap_ticks=flap_ticks, warn=warn, remind_after=remind_after
+            )
             plan.write.append(new)
             plan.events += evs
         plan.remove += [k for k in before.accounts if k[0] == provider and k not in listed]

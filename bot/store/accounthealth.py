@@ -25,7 +25,7 @@ from bot.store.schema import IN_CHUNK, account_health_table, insert
 
 _T = account_health_table
 _SUBSCRIPTION = (USEAPI, "")
-_STATE = ("raw", "streak", "since", "announced", "episode")
+_STATE = ("raw", "streak", "since", "announced", "episode", "announced_at", "reminded")
 
 
 def _alert(row: Any, scope: str) -> AlertState:
@@ -36,6 +36,8 @@ def _alert(row: Any, scope: str) -> AlertState:
         since=from_db(row.since),
         announced=row.announced,
         episode=row.episode,
+        announced_at=from_db(row.announced_at),
+        reminded=row.reminded,
     )
 
 
@@ -86,6 +88,8 @@ def _values(
         "since": to_db(alert.since),
         "announced": alert.announced,
         "episode": alert.episode,
+        "announced_at": to_db(alert.announced_at),
+        "reminded": alert.reminded,
         "checked_at": to_db(checked_at),
         "error": None,
         "expires": None,

@@ -193,6 +193,10 @@ account_health_table = Table(
     Column("warned", DateTime),
     Column("data", Text),  # the subscription's reading, JSON
     Column("checked_at", DateTime),
+    # When the error (or the inactive subscription) was announced, and how many reminders of
+    # it were posted (`bot.remind`).
+    Column("announced_at", DateTime),
+    Column("reminded", Integer, nullable=False, default=0, server_default="0"),
     PrimaryKeyConstraint("provider", "account"),
 )
 

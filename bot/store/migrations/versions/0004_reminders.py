@@ -1,5 +1,6 @@
 """Reminders (issue 14): when each announced alert state's episode was announced
-(`alert_states.announced_at`) and how many reminders of it were posted (`reminded`); and the
+(`alert_states.announced_at`, `account_health.announced_at`) and how many reminders of it were
+posted (`reminded`); and the
 two indexes the history-based alerts read `history_finished` by (one account's newest jobs,
 one model's).
 
@@ -21,10 +22,17 @@ depends_on = None
 def upgrade() -> None:
     # A state announced before this revision has no announcement time: its reminders count
     # from `since` (when its condition began), and none was posted yet.
-    op.add_column("alert_states", sa.Column("announced_at", sa.DateTime))
-    op.add_column(
-        "alert_states", sa.Column("reminded", sa.Integer, nullable=False, server_default="0")
-    )
+    inspector = sa.inspect(op.get_bind())
+    for table in ("alert_states", "account_health"):
+        # A database from before the revisions got `account_health` from the model as it is
+        # now (`bot.store.database`'s old steps), these columns included.
+        have = {c["name"] for c in inspector.get_columns(table)}
+        if "announced_at" not in have:
+            op.add_column(table, sa.Column("announced_at", sa.DateTime))
+        if "reminded" not in have:
+            op.add_column(
+                table, sa.Column("reminded", sa.Integer, nullable=False, server_default="0")
+            )
     op.create_index(
         "ix_history_finished_account_at", "history_finished", ["provider", "account", "at"]
     )
