@@ -66,6 +66,15 @@ PRUNE_CHUNK: Final = 2000
 ROLL_UP_CHUNK: Final = 16
 #: The `account` of a provider's total.
 TOTAL: Final = ""
+#: The longest account name or job id (UTF-8 bytes) kept: they are part of a primary key, and
+#: PostgreSQL refuses an index entry past ~2,700 bytes (no data error: the tick would fail
+#: every time). A longer one (hostile, not a name) is left out of the history.
+MAX_KEY_BYTES: Final = 1000
+
+
+def _unkeyable(dialect: str, text: str) -> bool:
+    return refused_text(dialect, text) or len(text.encode()) > MAX_KEY_BYTES
+
 
 #: What a row holds: running (None: gone), max_jobs, free, exhausted (0/1), full_seconds.
 Values = tuple[float | None, float | None, float | None, int, float]
@@ -187,7 +196,7 @@ async def write_points(
     due: list[tuple[datetime, str, Values]] = []
     for s in samples[1:]:
         name = s.account
-        if not name or name in now_accounts or refused_text(dialect, name):
+        if not name or name in now_accounts or _unkeyable(dialect, name):
             continue  # no name, a repeat, or a name the database cannot hold
         v = _values(s)
         before = last.get(name)
@@ -480,8 +489,8 @@ async def prune_finished_chunk(
 
 
 def storable(dialect: str, records: Iterable[Finished]) -> list[dict[str, Any]]:
-    """The rows of `records`: one whose id the database cannot hold is left out (it was never
-    a job it could store), a text field it cannot hold is None."""
+    """The rows of `records`: one whose id the database cannot hold (or is past
+    `MAX_KEY_BYTES`) is left out, a text field it cannot hold is None."""
 
     def text(v: str | None) -> str | None:
         return None if refused_text(dialect, v) else v
@@ -500,7 +509,7 @@ def storable(dialect: str, records: Iterable[Finished]) -> list[dict[str, Any]]:
             "reason": text(r.reason),
         }
         for r in records
-        if not refused_text(dialect, r.job_id)
+        if not _unkeyable(dialect, r.job_id)
     ]
 
 
