@@ -369,3 +369,14 @@ async def test_retention_keeps_exactly_up_to_its_boundaries_in_bounded_chunks(st
     # what a read at the edge shows: the account's value carried in from before it
     got = await store.samples(since=points_edge, until=now, per_account=True, now=now)
     assert [(s.account, s.running) for s in got] == [(None, 1.0), ("a", 1.0)]
+
+
+async def test_the_points_answer_from_exactly_two_days_back_the_buckets_before(store):
+    await tick(store, snap(T0, acct("a", 1)))
+    await tick(store, snap(T0 + MIN, acct("a", 3)))
+    await store.compact_history("pixverse", now=T0 + BUCKET, keep=60 * DAY)
+    edge = T0 + 2 * DAY  # `now`: two days after the first point
+    points = await store.samples(since=T0, until=T0 + MIN, now=edge)
+    assert [(s.at, s.running) for s in points] == [(T0, 1.0), (T0 + MIN, 3.0)]
+    buckets = await store.samples(since=T0 - timedelta(microseconds=1), until=T0 + MIN, now=edge)
+    assert [(s.at, s.running) for s in buckets] == [(T0, 2.0)]  # the quarter hour's mean
