@@ -1,11 +1,13 @@
-"""History records made from what the watcher holds (`bot.history.capture`): pure."""
+"""History records made from what the watcher holds (`bot.history.capture`), and the time
+buckets the store files them under (`bot.store.history.floor_to`): pure."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 from bot.history import Finished, Sample, finished_of, samples_of
 from bot.models import Account, Job, JobResult, Outcome, Snapshot
+from bot.store.history import floor_to
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -46,3 +48,15 @@ def test_a_finished_record_takes_upstreams_answer_first_and_its_reason_only_when
     assert (got.model, got.reason, got.via) == ("m1", None, "callback")
     bare = finished_of("p", Job("p", "k"), None, Outcome.UNKNOWN, left_at=left, at=left, via="poll")
     assert bare == Finished("p", "k", None, None, None, "unknown", None, "poll", left)
+
+
+def test_times_floor_to_whole_minutes_and_quarter_hours_in_utc():
+    t = datetime(2026, 11, 30, 23, 59, 59, 999_999, tzinfo=UTC)
+    assert floor_to(t, 60) == datetime(2026, 11, 30, 23, 59, tzinfo=UTC)
+    assert floor_to(t, 900) == datetime(2026, 11, 30, 23, 45, tzinfo=UTC)
+    edge = datetime(2026, 12, 1, 0, 15, tzinfo=UTC)
+    assert floor_to(edge, 900) == edge  # exactly on the edge: itself
+    assert floor_to(edge - timedelta(microseconds=1), 900) == edge - timedelta(minutes=15)
+    india = datetime(2026, 12, 1, 5, 50, tzinfo=timezone(timedelta(hours=5, minutes=30)))
+    assert floor_to(india, 900) == datetime(2026, 12, 1, 0, 15, tzinfo=UTC)
+    assert floor_to(edge.replace(tzinfo=None), 60) == edge  # naive: UTC

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import MemberDescriptorType
 from typing import Any, Final
 
@@ -92,9 +92,15 @@ class Written:
     accounts: dict[str, tuple[datetime, Values]] = field(default_factory=dict)
 
 
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def floor_to(t: datetime, step: int) -> datetime:
-    """`t` (aware UTC) down to a multiple of `step` seconds."""
-    return t - timedelta(seconds=t.timestamp() % step)
+    """`t` (aware; naive is UTC) down to a multiple of `step` seconds since the epoch, in UTC.
+    Whole microseconds: a float timestamp is off by a few at today's dates."""
+    since = (t if t.tzinfo else t.replace(tzinfo=UTC)) - _EPOCH
+    micro = (since.days * 86_400 + since.seconds) * 1_000_000 + since.microseconds
+    return _EPOCH + timedelta(microseconds=micro - micro % (step * 1_000_000))
 
 
 def _values(s: Sample) -> Values:
