@@ -49,6 +49,7 @@ from bot.store import (
     database,
     leases,
     outbox,
+    snaprows,
     untracks,
     watchstate,
 )
@@ -101,6 +102,11 @@ class Store:
         #: The SQLite file (absolute path), and the (device, inode) it had once opened.
         self.file = file
         self._identity: tuple[int, int] | None = None
+        #: Per provider, what this store last wrote of its snapshot (`snaprows.Image`), so
+        #: that a tick writes only the difference without reading the rows back.
+        self._images: dict[str, snaprows.Image] = {}
+        #: Per provider, the rows its last committed tick wrote to the snapshot tables.
+        self.last_written: dict[str, snaprows.Written] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -252,22 +258,35 @@ class Store:
         outbox: Sequence[OutboxItem] = (),
         lease: tuple[str, str] | None = None,
     ) -> int:
-        """Write one tick in ONE transaction: the new snapshot (None: keep the stored one),
-        pending-job changes, alert states and outbox rows. Outbox rows whose key exists are
-        ignored. Returns how many outbox rows were new. `lease` (name, holder): write only
-        while that holder still holds it, else raise LeaseLost and write nothing."""
+        """Write one tick in ONE transaction: the new snapshot (None: keep the stored one) as
+        the rows that changed (`snaprows`), pending-job changes, alert states and outbox rows.
+        Outbox rows whose key exists are ignored. Returns how many outbox rows were new.
+        `lease` (name, holder): write only while that holder still holds it, else raise
+        LeaseLost and write nothing."""
         check_items(outbox)
+        image: snaprows.Image | None = None
+        # Forgotten until this commit is known to have landed: a failed one leaves the rows
+        # as they were, and the next write reads them back instead of trusting the image.
+        before = self._images.pop(provider, None)
         async with self.engine.begin() as conn:
             if lease is not None and not await leases.holds(conn, *lease):
                 raise LeaseLost(*lease)
             if snapshot is not None:
-                await watchstate.write_snapshot(conn, provider, snapshot, stuck_ids, now)
+                image, written = await snaprows.write(
+                    conn, provider, snapshot, stuck_ids, now, before
+                )
             await watchstate.write_pending(
                 conn, provider, add=pending_add, change=pending_update, remove=pending_remove
             )
             if states:
                 await watchstate.write_states(conn, provider, states, now)
-            return await queue(conn, outbox, batch=batch, now=now) if outbox else 0
+            queued = await queue(conn, outbox, batch=batch, now=now) if outbox else 0
+        if image is not None:
+            self._images[provider] = image
+            self.last_written[provider] = written
+        elif before is not None:
+            self._images[provider] = before
+        return queued
 
     # ------------------------------------------------------------------ account checks
 
