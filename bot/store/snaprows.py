@@ -34,8 +34,9 @@ from bot.store.schema import IN_CHUNK, accounts_table, insert, jobs_table, snaps
 #: this of the committed one).
 ANCHOR_SLACK = 2.0
 
-#: A job row's columns but its id and anchor: kind, account, started, model, seen, reply_ref,
-#: stuck.
+#: A job row's columns but its id and anchor, as the model holds them: kind, account, started
+#: (an aware datetime), model, seen, reply_ref, stuck (bools). (Compared every tick for every
+#: job: the values the model already holds compare cheaper than columns made of them.)
 JobFields = tuple[Any, ...]
 AccountFields = tuple[int | None, int, int | None]
 
@@ -74,6 +75,11 @@ def _epoch(dt: datetime) -> float:
     return dt.timestamp() if dt.tzinfo else dt.replace(tzinfo=UTC).timestamp()
 
 
+def _utc(dt: datetime) -> datetime:
+    """`dt` as an aware UTC datetime (naive = UTC), as it reads back."""
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
 # --------------------------------------------------------------------------- reading
 
 
@@ -93,7 +99,18 @@ async def read_image(conn: AsyncConnection, provider: str) -> Image | None:
         return None
     j, a = jobs_table.c, accounts_table.c
     jobs = {
-        r[0]: (tuple(r[1:8]), r[8])
+        r[0]: (
+            (
+                r[1],
+                r[2],
+                None if r[3] is None else datetime.fromtimestamp(r[3], UTC),
+                r[4],
+                bool(r[5]),
+                r[6],
+                bool(r[7]),
+            ),
+            r[8],
+        )
         for r in await conn.execute(
             select(
                 j.job_id,
@@ -151,10 +168,10 @@ def image_snapshot(provider: str, image: Image) -> tuple[Snapshot, frozenset[str
                 job_id,
                 kind,
                 account,
-                None if started is None else datetime.fromtimestamp(started, UTC),
+                started,
                 elapsed,
                 model,
-                bool(seen),
+                seen,
                 ref,
             )
         )
@@ -186,11 +203,11 @@ def change(snapshot: Snapshot, stuck: frozenset[str], before: Image | None) -> C
         fields: JobFields = (
             j.kind,
             j.account,
-            None if st is None else st.timestamp() if st.tzinfo else _epoch(st),
+            st if st is None or st.tzinfo is UTC else _utc(st),
             j.model,
-            1 if j.seen else 0,
+            j.seen,
             j.reply_ref,
-            1 if j.id in stuck else 0,
+            j.id in stuck,
         )
         e = j.elapsed_seconds
         # (bounded again: a Job built by hand, not by an adapter, may hold any int)
@@ -257,10 +274,21 @@ async def write(
         cols = ("kind", "account", "started", "model", "seen", "reply_ref", "stuck")
         rows = []
         for jid in ch.put_jobs:
-            fields, anchor = image.jobs[jid]
-            row = dict(zip(cols, fields, strict=True))
-            row.update(provider=provider, job_id=jid, anchor=anchor)
-            rows.append(row)
+            (kind, account, started, model, seen, ref, is_stuck), anchor = image.jobs[jid]
+            rows.append(
+                {
+                    "provider": provider,
+                    "job_id": jid,
+                    "kind": kind,
+                    "account": account,
+                    "started": None if started is None else started.timestamp(),
+                    "anchor": anchor,
+                    "model": model,
+                    "seen": int(seen),
+                    "reply_ref": ref,
+                    "stuck": int(is_stuck),
+                }
+            )
         ins = insert(conn, jobs_table)
         await conn.execute(
             ins.on_conflict_do_update(
