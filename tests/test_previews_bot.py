@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import math
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import discord
@@ -168,6 +169,48 @@ async def test_completed_jobs_of_every_provider_show_their_picture_or_cover(star
     for job, word in others.items():
         assert shown[job]["title"].endswith(f" job {word}")
         assert media(shown[job]) == (None, None), (job, word)
+    # one whole: a Dreamina image set, as Discord got it
+    [dreamina_image] = [j for j in done if j.endswith(":dreamina") and "i-u" in j]
+    assert whole(shown[dreamina_image]) == dreamina_image_alert(sim, dreamina_image)
+
+
+def whole(e: JSON) -> JSON:
+    """An embed as Discord got it, its markdown escapes taken out."""
+    return {**e, "description": plain(e["description"])}
+
+
+def dreamina_image_alert(sim: Simulator, job_id: str) -> JSON:
+    """The alert embed for a completed simulated Dreamina image job, written out: its first
+    image as the embed's image, all four linked (labels cut at 40 characters)."""
+    job = sim.job(job_id)
+    assert job is not None and job.finished_ts is not None
+    at = datetime.fromtimestamp(job.finished_ts, UTC)
+    images = [f"https://p9.dreamina.example/{job.submit_id}-{i}.jpeg" for i in range(4)]
+    labels = [u.rsplit("/", 1)[1] for u in images]
+    links = [f"[{label[:39]}…]({u})" for label, u in zip(labels, images, strict=True)]
+    assert all(len(label) > 40 for label in labels)
+    return {
+        "type": "rich",
+        "title": "Dreamina job completed",
+        "description": "\n".join(
+            [
+                f"**Job** {job_id}",
+                *([f"**Ref** {job.reply_ref}"] if job.reply_ref else []),
+                f"**Account** {job.account}",
+                "**kind** image",
+                f"**model** {job.model}",
+                f"**prompt** {job.prompt}",
+                "**status** completed",
+                *links,
+                f"**When** <t:{int(at.timestamp())}:f> (<t:{int(at.timestamp())}:R>)",
+            ]
+        ),
+        "color": 0x57F287,
+        "timestamp": at.isoformat(),
+        "image": {"url": images[0]},
+        "footer": {"text": "job alert"},
+        "flags": 0,
+    }
 
 
 async def test_job_shows_the_same_preview_and_none_for_a_failed_job(start_bot):
