@@ -14,6 +14,7 @@ from typing import Any
 import discord
 import pytest
 from pydantic import SecretStr
+from rich.console import Console
 
 from bot import alerts
 from bot.embeds import alert_batch, alert_embed, job_embed, limit_problems
@@ -24,6 +25,7 @@ from bot.models import PREVIEW_URL_MAX, Job, JobResult, Outcome, previewable
 from bot.providers import dreamina, kling, minimax, mureka, pixverse, runway
 from bot.sim import SimServer, Simulator
 from bot.store.codecs import decode_event, encode_event
+from bot.terminal import print_embeds
 from bot.useapi import UseapiClient
 from rig.simhttp import SIM_TOKEN
 
@@ -394,6 +396,16 @@ def test_summarised_pictures_stay_within_every_limit_with_hostile_ids_and_many_g
         got = alert_batch(many, titles={}, redact=False, max_embeds=max_embeds)
         assert limit_problems(got) == [] and len(got) <= max_embeds
         assert len(pictures(got)) == min(PREVIEWS_PER_MESSAGE, max_embeds - 1)
+
+
+def test_the_demo_prints_each_pictures_url_under_its_alert() -> None:
+    console = Console(record=True, width=200, force_terminal=False)
+    embeds = [alert_embed(event(image=PNG), titles=TITLES, redact=False)]
+    embeds.append(alert_embed(event(1, "failed", image=PNG), titles=TITLES, redact=False))
+    print_embeds(console, embeds, now=NOW)
+    out = console.export_text()
+    assert f"🖼 image {PNG}" in out and f"🖼 thumbnail {JPG}" in out
+    assert out.count("🖼") == 2  # none for the failed job
 
 
 def test_the_readme_example_is_what_the_builder_makes() -> None:
