@@ -408,19 +408,19 @@ def test_the_demo_prints_each_pictures_url_under_its_alert() -> None:
     assert out.count("🖼") == 2  # none for the failed job
 
 
-def test_the_readme_example_is_what_the_builder_makes() -> None:
+def test_the_readme_example_is_what_opsbot_builds_from_useapis_answer() -> None:
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     block = readme.split("<!-- preview-example -->\n```json\n", 1)[1].split("\n```", 1)[0]
-    e = Event(
-        key="job:minimax:user:1-minimax:412345-video:7301:completed",
-        kind=EventKind.JOB,
-        provider="minimax",
-        word="completed",
-        at=NOW,
-        job_id="user:1-minimax:412345-video:7301",
-        account="412345",
-        urls=("https://cdn.hailuo.example/video/7301.mp4",),
-        extra={"kind": "video"},
-        cover="https://cdn.hailuo.example/video/7301-cover.jpeg",
+    job_id, media = "user:1-minimax:412345-video:7301", "https://cdn.hailuo.example/video/7301"
+    answer = minimax_body(
+        videoId=job_id,
+        videoURL=f"{media}.mp4",
+        downloadURL=f"{media}-download.mp4",
+        coverURL=f"{media}-cover.jpeg",
     )
-    assert json.loads(block) == alert_embed(e, titles=TITLES, redact=False).to_dict()
+    started = datetime(2026, 11, 30, 19, 56, 30, tzinfo=UTC)
+    running = Job("minimax", job_id, "video", "412345", started=started)  # as the queue listed it
+    result = minimax.parse_video(answer, job_id)
+    e = alerts.job_event("minimax", running, result, result.outcome, now=NOW)
+    got = alert_embed(e, titles=TITLES, redact=False).to_dict()
+    assert json.loads(block) == got, json.dumps(got, indent=2, ensure_ascii=False)
