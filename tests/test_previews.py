@@ -209,6 +209,13 @@ def test_kling_video_cover_and_image_work() -> None:
         assert r.cover is None
         r = kling.parse_task(kling_body("image", bad), "1")
         assert (r.image, r.urls) == (None, (bad,))
+    # an image task's several works: the first fit one shown, every one linked
+    works = [
+        {"contentType": "image", "resource": {"resource": u}}
+        for u in ("http://s21/0.png", PNG, "https://s21/2.png")
+    ]
+    r = kling.parse_task(kling_body("image", PNG) | {"works": works}, "1")
+    assert (r.image, r.urls) == (PNG, ("http://s21/0.png", PNG, "https://s21/2.png"))
     r = kling.parse_task(kling_body("video", "https://s21/v.mp4"), "1")  # no cover
     assert (r.image, r.cover) == (None, None)
     with pytest.raises(PayloadError) as info:
