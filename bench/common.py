@@ -118,9 +118,10 @@ def child_env(**extra: str) -> dict[str, str]:
 
 @contextmanager
 def sim_process(
-    *, jobs: int, accounts: int, seed: int = 1, token: str = SIM_TOKEN
+    *, jobs: int, accounts: int, seed: int = 1, token: str = SIM_TOKEN, turnover: int = 0
 ) -> Iterator[str]:
     """A static (churn off, real clock) simulator in its own process; yields its URL.
+    `turnover`: jobs that end and start at each tick (`bench.simproc`).
 
     Its CPU time and memory are not the measured process's: that is the point."""
     proc = subprocess.Popen(
@@ -136,6 +137,8 @@ def sim_process(
             str(seed),
             "--token",
             token,
+            "--turnover",
+            str(turnover),
         ],
         stdout=subprocess.PIPE,
         text=True,

@@ -70,8 +70,14 @@ def run_parts(
         "alerts": lambda: alert_latency.run(quick=quick),
         "callbacks": lambda: callback_latency.run(quick=quick),
         "economy": lambda: economy.run(quick=quick),
+        # quick: SQLite and today's code only; the full run adds PostgreSQL and, beside each,
+        # the code before the snapshot became rows (issue 13)
         "tick": lambda: tick_scale.run(
-            tick_scale.QUICK_SIZES if quick else tick_scale.SIZES, ticks=3 if quick else 5
+            tick_scale.QUICK_SIZES if quick else tick_scale.SIZES,
+            ticks=3 if quick else 5,
+            backends=("sqlite",) if quick else tick_scale.BACKENDS,
+            before=not quick,
+            note=lambda line: console.print(f"[yellow]{line}[/yellow]"),
         ),
         "startup": lambda: startup.run(quick=quick),
         "flood": lambda: flood.run(quick=quick),
@@ -148,6 +154,16 @@ def growth_exponent(ticks: Sequence[Mapping[str, Any]]) -> float | None:
     if a["cpu_ms"] <= 0 or b["jobs"] == a["jobs"]:
         return None
     return math.log(b["cpu_ms"] / a["cpu_ms"]) / math.log(b["jobs"] / a["jobs"])
+
+
+def _tick_label(t: Mapping[str, Any]) -> str:
+    """ ", PostgreSQL, before" and the like: which store and which code a tick entry ran."""
+    parts = []
+    if "backend" in t:
+        parts.append("PostgreSQL" if t["backend"] == "postgresql" else "SQLite")
+    if t.get("code") == "before":
+        parts.append("before (whole snapshot)")
+    return "".join(f", {p}" for p in parts)
 
 
 def rows(doc: Mapping[str, Any]) -> list[tuple[str, str, str, bool | None]]:
@@ -262,16 +278,23 @@ def rows(doc: Mapping[str, Any]) -> list[tuple[str, str, str, bool | None]]:
         )
     for t in doc.get("tick", []):
         at_10k = t["jobs"] == 10_000
+        before = t.get("code") == "before"
+        goal = at_10k and not before
         out.append(
             (
-                f"tick, {t['jobs']:,} jobs / {t['accounts']:,} accounts",
+                f"tick, {t['jobs']:,} jobs / {t['accounts']:,} accounts{_tick_label(t)}",
                 f"CPU {_ms(t['cpu_ms'])} (first tick {_ms(t.get('first_cpu_ms'))}) · "
-                f"peak RSS {t['rss_mb']:.0f} MB",
-                f"CPU < {TICK_CPU_MS_AT_10K:.0f} ms" if at_10k else "",
-                t["cpu_ms"] < TICK_CPU_MS_AT_10K if at_10k else None,
+                f"peak RSS {t['rss_mb']:.0f} MB"
+                + (
+                    f" · {t['rows_written']:,} rows, {t['kb_written']:,.1f} KB written"
+                    if "rows_written" in t
+                    else ""
+                ),
+                f"CPU < {TICK_CPU_MS_AT_10K:.0f} ms" if goal else "",
+                t["cpu_ms"] < TICK_CPU_MS_AT_10K if goal else None,
             )
         )
-        if at_10k:
+        if goal and t.get("backend", "sqlite") == "sqlite":
             out.append(
                 (
                     f"tick memory, {t['jobs']:,} jobs",
@@ -280,7 +303,13 @@ def rows(doc: Mapping[str, Any]) -> list[tuple[str, str, str, bool | None]]:
                     t["rss_mb"] < TICK_RSS_MB_AT_10K,
                 )
             )
-    k = growth_exponent(doc.get("tick", []))
+    k = growth_exponent(
+        [
+            t
+            for t in doc.get("tick", [])
+            if t.get("code", "now") == "now" and t.get("backend", "sqlite") == "sqlite"
+        ]
+    )
     if k is not None:
         out.append(("tick CPU growth (cpu ∝ jobs^k)", f"k = {k:.2f}", "k ≤ 1 (linear)", k <= 1.05))
     if "startup_s" in doc:
@@ -420,9 +449,12 @@ def flatten(doc: Mapping[str, Any]) -> dict[str, float]:
             continue
         if key == "tick" and isinstance(value, list):
             for t in value:
-                for k in ("cpu_ms", "first_cpu_ms", "rss_mb"):
+                where = "".join(
+                    f".{t[k]}" for k in ("backend", "code") if k in t and t[k] not in ("now",)
+                )
+                for k in ("cpu_ms", "first_cpu_ms", "rss_mb", "rows_written", "kb_written"):
                     if k in t:
-                        out[f"tick.{t['jobs']}.{k}"] = float(t[k])
+                        out[f"tick.{t['jobs']}{where}.{k}"] = float(t[k])
         else:
             walk(key, value)
     return out

@@ -115,6 +115,15 @@ def _heal_surrogates(text: str) -> str:
     return text
 
 
+def healed(text: str) -> str:
+    """`text` as `loads` would have given it: each lone surrogate and each NUL as U+FFFD (what
+    no database can hold). `text` itself when it holds neither (a cheap check)."""
+    if "\x00" not in text and (text.isascii() or not _RAW_SURROGATE.search(text)):
+        return text
+    text = text.replace("\x00", "\ufffd")
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
 def _heal_escape(m: re.Match[str]) -> str:
     found = m.group()
     return "\\ufffd" if len(found) == 6 else found  # 6: one lone `\uXXXX`

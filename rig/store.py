@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import dataclasses
 import os
 import re
 import threading
@@ -212,6 +213,38 @@ def item(
     key: str, channel: int | None = 100, state: DecidedState = "pending", mention: int | None = None
 ) -> OutboxItem:
     return OutboxItem(event(key), channel, mention, state)
+
+
+def by_id(snapshot: Snapshot | None) -> Snapshot | None:
+    """`snapshot` with its jobs and accounts in the order the store reads them back in (by id
+    and by name): a snapshot's order means nothing, and the rows keep none."""
+    if snapshot is None:
+        return None
+    return dataclasses.replace(
+        snapshot,
+        jobs=tuple(sorted(snapshot.jobs, key=lambda j: j.id)),
+        accounts=tuple(sorted(snapshot.accounts, key=lambda a: a.account)),
+    )
+
+
+def through_rows(snapshot: Snapshot, stuck: frozenset[str] = frozenset()) -> Snapshot:
+    """`snapshot` as a read-back of its rows would give it (`bot.store.snaprows`, no database:
+    the pure halves of the write and the read)."""
+    from bot.store import snaprows
+
+    image = snaprows.change(snapshot, stuck, None).image
+    return snaprows.image_snapshot(snapshot.provider, image)[0]
+
+
+def legacy_snapshot_rows(
+    provider: str, data: str, stuck: str | None
+) -> tuple[list[dict[str, Any]], ...]:
+    """The rows revision 0003 makes of a snapshot stored whole (as JSON) by older opsbots."""
+    import importlib
+
+    revision = importlib.import_module("bot.store.migrations.versions.0003_snapshot_rows")
+    rows: Callable[[str, str, str | None], tuple[list[dict[str, Any]], ...]] = revision._rows
+    return rows(provider, data, stuck)
 
 
 def big_snapshot(n: int) -> Snapshot:

@@ -132,6 +132,9 @@ async def test_bench_parts_on_tiny_sizes(tmp_path):
         tick = await tick_scale.measure(server.url, SIM_TOKEN, ticks=2, db_dir=tmp_path)
     assert tick["jobs"] == 30
     assert {"jobs", "accounts", "cpu_ms", "rss_mb", "first_cpu_ms"} <= set(tick)
+    # a static world: the first tick writes at least every job and account row and the six
+    # providers' headers (alert states beside them), the second far fewer
+    assert tick["first_rows_written"] >= 30 + 6 + 6 > tick["rows_written"] > 0
     figures["tick"] = [tick, dict(tick, jobs=300, cpu_ms=tick["cpu_ms"] * 2)]
     figures["alert_latency_over_interval"] = {"p50": 0.5, "p99": 1.0, "max": 1.0}
     figures["_alerts"] = {"ended": 2, "alerted": 2, "interval_s": 5.0}
@@ -199,6 +202,11 @@ async def test_flood_part_on_tiny_sizes():
     assert "unrelated alert during the flood / poll interval" in names
     assert "SIGTERM during the flood → process exit" in names
     assert "flood.sigterm_exit_s" in bench_run.flatten(doc)
+
+
+def test_the_code_before_is_skipped_with_a_reason_where_git_has_no_such_commit() -> None:
+    with tick_scale.code_before("0" * 40) as tree:
+        assert isinstance(tree, str) and tree.startswith("no tree of 000000000000 (")
 
 
 async def test_history_part_on_a_tiny_load(url):

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import pytest
 
-from bot.complete import ACCOUNT_CHARS, CHOICE_MAX, CHOICES_MAX, Ambiguous, unmask
+from bot.complete import ACCOUNT_CHARS, CHOICE_MAX, CHOICES_MAX, Ambiguous, job_choices, unmask
 from bot.models import Job, Snapshot
 from bot.text import redact_email, short_id, truncate
 from cogs.status import MASKED_GONE, MASKED_TWICE
@@ -99,12 +99,19 @@ async def test_job_id_completes_from_the_snapshot_newest_first(
 async def test_cancel_id_completes_only_where_untracking_is_possible(start_bot: StartBot) -> None:
     h = await start_bot(sim=make_sim(accounts=12, providers=ALL), providers=list(ALL))
     started = {p: await start_jobs(h, p, [600, 0]) for p in ALL}
+    before = h.sim.request_count()
     for provider in ALL:
         jobs = await offered(h, "job", {"provider": provider, "id": ""})
         assert [c["value"] for c in jobs] == started[provider][::-1]
         cancel = await offered(h, "cancel", {"provider": provider, "id": ""})
         # Dreamina, Runway and Mureka jobs cannot be untracked: nothing to offer
         assert cancel == (jobs if provider in UNTRACKABLE else []), provider
+        # filtered by what was typed, as /job's
+        old, new = started[provider]
+        typed = {"id": unique_part(old, [new]).upper(), "provider": provider}
+        assert await offered(h, "cancel", typed) == (
+            [c for c in jobs if c["value"] == old] if provider in UNTRACKABLE else []
+        )
         # a member who may not untrack is offered nothing either
         assert (
             await offered(
@@ -119,6 +126,7 @@ async def test_cancel_id_completes_only_where_untracking_is_possible(start_bot: 
             )
             == jobs
         )
+    assert h.sim.request_count() == before  # no upstream call
 
 
 async def test_nothing_is_offered_before_a_provider_is_chosen(start_bot: StartBot) -> None:
@@ -218,6 +226,19 @@ async def test_redacted_accounts_are_offered_masked_and_the_masked_id_still_work
     body = await command(h, "job", {"provider": "pixverse", "id": masked[new]})
     assert body["data"]["embeds"][0]["description"].endswith(MASKED_GONE)
     assert h.sim.request_count() == before
+
+
+@pytest.mark.parametrize("running", [1, CHOICES_MAX, CHOICES_MAX + 1])
+def test_at_most_25_are_offered_the_oldest_left_out(running: int) -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    jobs = tuple(
+        Job("kling", str(1000 + i), account="a@x.io", started=now - timedelta(minutes=i))
+        for i in range(running)
+    )
+    snap = Snapshot("kling", taken_at=now, jobs=jobs[::-1])  # the queue's own order: oldest first
+    got = job_choices(snap, "", now=now, redact=False)
+    assert [c.value for c in got] == [str(1000 + i) for i in range(min(running, CHOICES_MAX))]
+    assert job_choices(None, "", now=now, redact=False) == []
 
 
 def test_unmask_finds_one_running_job_and_refuses_two() -> None:

@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import discord
+from discord import app_commands
 from discord.utils import format_dt
 
 from bot.embeds import limit_problems
@@ -22,6 +23,7 @@ JSON = dict[str, Any]
 EPHEMERAL = 64
 ROLE = 1200000000000000333
 HEAD = "**Commands you can use**"
+MANAGE_MESSAGES = 1 << 13
 
 #: Every command's help text: its docstring's first paragraph, as Discord has it.
 HELP = {
@@ -42,8 +44,8 @@ HELP = {
 EVERYONE = ["alerts notify", "capacity", "help", "job", "queue", "status"]
 
 
-def description(names: list[str]) -> str:
-    return "\n".join([HEAD, *(f"`/{n}` — {HELP[n]}" for n in names)])
+def description(names: list[str], helps: dict[str, str] = HELP) -> str:
+    return "\n".join([HEAD, *(f"`/{n}` — {helps[n]}" for n in names)])
 
 
 def fields(*pairs: tuple[str, str]) -> list[JSON]:
@@ -101,6 +103,29 @@ async def test_help_for_a_member_lists_only_what_they_can_use(start_bot):
             f"no status board: {ask} `/board` in a channel",
         ),
     )
+
+
+async def test_help_follows_each_commands_default_permissions(start_bot: StartBot) -> None:
+    """Discord's own rule, besides each cog's check: a command whose default permissions the
+    member lacks is not listed (a command with no check of its own: only Discord's rule)."""
+    h = await start_bot()
+
+    @app_commands.command(name="purge")
+    @app_commands.default_permissions(manage_messages=True)
+    async def purge(interaction: discord.Interaction) -> None:
+        """Delete messages."""
+
+    h.bot.tree.add_command(purge)
+    try:
+        admin = await help_embed(h)
+        member = await help_embed(h, MEMBER_PERMISSIONS)
+        manager = await help_embed(h, MEMBER_PERMISSIONS | MANAGE_MESSAGES)
+    finally:
+        h.bot.tree.remove_command("purge")
+    helps = HELP | {"purge": "Delete messages."}
+    assert admin["description"] == description(sorted(helps), helps)
+    assert member["description"] == description(EVERYONE)
+    assert manager["description"] == description(sorted([*EVERYONE, "purge"]), helps)
 
 
 async def test_help_lists_cancel_for_a_member_of_the_cancel_role(

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, cast
 
+import discord
 import pytest
 from aiohttp import web
 from pydantic import SecretStr
@@ -199,6 +200,45 @@ async def test_a_channel_without_send_messages_and_embed_links_names_both(
         f"✓ channel #channel-0 ({alerts}, ALERT_CHANNEL_ID): can post alerts ({ALL_FOUR})",
         f"✗ channel #channel-1 ({other}, route upstream): missing Send Messages, Embed Links",
         server_ok(fake),  # the roles have them: the overwrite takes them away
+        RECEIVER_OFF,
+    ]
+    assert code == cli.EXIT_FAILED
+
+
+@pytest.mark.parametrize(
+    ("lacking", "missing"),
+    [
+        # discord.py (as Discord) takes a channel's other permissions away with View Channels,
+        # and Embed Links with Send Messages
+        ("view_channel", ALL_FOUR),
+        ("send_messages", "Send Messages, Embed Links"),
+        ("embed_links", "Embed Links"),
+        ("read_message_history", "Read Message History"),
+    ],
+)
+async def test_each_invite_permission_the_bot_lacks_in_the_alert_channel_is_named(
+    env: pytest.MonkeyPatch,
+    fake_discord: FakeDiscord,
+    capsys: pytest.CaptureFixture[str],
+    lacking: str,
+    missing: str,
+) -> None:
+    fake = fake_discord
+    alerts = fake.channel_ids[0]
+    bit = discord.Permissions(**{lacking: True}).value
+    fake.set_role_permissions(fake.bot_role_id(), MEMBER_PERMISSIONS & ~bit)
+    fake.set_role_permissions(fake.guild_id, 0)  # @everyone: nothing
+    on_fake(env, fake)
+    code, lines = await check(capsys)
+    invite = (
+        f"https://discord.com/oauth2/authorize?client_id={fake.app_id}&scope=bot+"
+        f"applications.commands&permissions=274877991936&guild_id={fake.guild_id}"
+    )
+    assert discord_part(lines)[1:] == [
+        f"✗ channel #channel-0 ({alerts}, ALERT_CHANNEL_ID): missing {missing}",
+        f"⚠ server Fake Guild ({fake.guild_id}): the bot's roles lack "
+        f"{discordcheck.PERMISSION_WORDS[lacking]} (invite permissions); invite it again with "
+        f"{invite}",
         RECEIVER_OFF,
     ]
     assert code == cli.EXIT_FAILED

@@ -926,10 +926,10 @@ def test_queue_and_capacity_any_input(rows: list[tuple[str, str, int]], redact: 
 
 
 def test_queue_shows_absurd_elapsed_bounded_and_stuck():
-    """A job clamped to a year by its adapter, and one stored unbounded by older code (the
-    store bounds it as it reads it back): both read "over 365d", both stuck, started a year
-    before the data was taken."""
-    from bot.store import decode_snapshot, encode_snapshot
+    """A job clamped to a year by its adapter, and one built unbounded by hand (the store
+    bounds it as it writes it): both read "over 365d", both stuck, started a year before the
+    data was taken."""
+    from rig.store import through_rows
 
     taken = NOW - timedelta(seconds=30)
     jobs = (
@@ -944,7 +944,7 @@ def test_queue_shows_absurd_elapsed_bounded_and_stuck():
         Job("pixverse", "user:1-pixverse:a@x.io-video:2", "video", "a@x.io", None, 10**400),
         Job("pixverse", "user:1-pixverse:a@x.io-video:3", "video", "a@x.io", None, 100),
     )
-    stored = decode_snapshot("pixverse", encode_snapshot(Snapshot("pixverse", taken, jobs)))
+    stored = through_rows(Snapshot("pixverse", taken, jobs))
     [page] = queue_pages([stored], now=NOW, stuck_after=STUCK, redact=False, titles=TITLES)
     check_pages([page])
     year_ago = discord.utils.format_dt(taken - timedelta(seconds=MAX_ELAPSED_SECONDS), "R")

@@ -26,10 +26,11 @@ from hypothesis import strategies as st
 from bot import runtime
 from bot.errors import PayloadError
 from bot.fastjson import NestedTooDeep, loads
-from bot.models import MAX_ELAPSED_SECONDS, Account, Job, Kind, Snapshot, make_job
+from bot.models import MAX_COUNT, MAX_ELAPSED_SECONDS, Job, Kind, Snapshot, make_job
 from bot.providers import dreamina, minimax, parse, pixverse
 from bot.providers.parse import memos
-from bot.store import Store, _stuck_ids, decode_snapshot, encode_snapshot
+from bot.store import Store
+from rig.store import legacy_snapshot_rows
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -613,29 +614,53 @@ def test_loads_errors_are_value_errors(data: bytes | str) -> None:
 # ------------------------------------------------------------------------------ snapshot codec
 
 
-def test_snapshot_codec_falls_back_for_what_orjson_refuses() -> None:
-    odd = Snapshot(
-        "p",
-        NOW,
-        (
-            Job("p", "\ud800-lone", "video", "é@x", NOW - timedelta(seconds=5), 2**70, "m"),
-            Job("p", "plain", None, None, datetime(2024, 1, 1), None, None),  # naive = UTC
-        ),
-        (Account("a", 2**65, 0, None),),
+def test_snapshots_stored_whole_by_older_code_heal_as_they_become_rows() -> None:
+    """Revision 0003 reads each snapshot older opsbots stored whole through `loads`, the
+    boundary that heals: a lone surrogate (issue 9, defect 1) comes back replaced, an elapsed
+    figure stored unbounded comes back as the year, a count as `MAX_COUNT`, and the stuck
+    list is read the same way."""
+    t = NOW.timestamp()
+    data = json.dumps(  # (ensure_ascii: the lone surrogate as its escape, as JSON allows)
+        {
+            "v": 1,
+            "t": t,
+            "j": [
+                ["\ud800-lone", "video", "é@x", t - 5, 2**70, "m"],
+                ["plain", None, None, 1704067200.0, None, None],
+            ],
+            "a": [["a", 2**65, 0, None]],
+        }
     )
-    back = decode_snapshot("p", encode_snapshot(odd))
-    # A lone surrogate stored by older code comes back healed (issue 9, defect 1).
-    # So does an elapsed figure older code stored unbounded: it comes back as the year.
-    assert back.jobs[0] == dataclasses.replace(
-        odd.jobs[0], id="\ufffd-lone", elapsed_seconds=MAX_ELAPSED_SECONDS
-    )
-    assert back.accounts == odd.accounts
-    assert back.jobs[1].started == datetime(2024, 1, 1, tzinfo=UTC)
-    plain = Snapshot("p", NOW, (Job("p", "ü-id", "image", "ß", NOW, 3, None),))
-    text = encode_snapshot(plain)
-    assert "ü-id" in text  # orjson: UTF-8 rather than \\u escapes; the same value back
-    assert decode_snapshot("p", text) == plain
-    assert _stuck_ids(json.dumps(["\ud800", "a"])) == {"\ufffd", "a"}
+    jobs, accounts = legacy_snapshot_rows("p", data, json.dumps(["\ud800-lone", "gone"]))
+    assert jobs == [
+        {
+            "provider": "p",
+            "job_id": "\ufffd-lone",
+            "kind": "video",
+            "account": "é@x",
+            "started": t - 5,
+            "anchor": t - MAX_ELAPSED_SECONDS,
+            "model": "m",
+            "seen": 0,
+            "reply_ref": None,
+            "stuck": 1,
+        },
+        {
+            "provider": "p",
+            "job_id": "plain",
+            "kind": None,
+            "account": None,
+            "started": 1704067200.0,
+            "anchor": None,
+            "model": None,
+            "seen": 0,
+            "reply_ref": None,
+            "stuck": 0,
+        },
+    ]
+    assert accounts == [
+        {"provider": "p", "account": "a", "max_jobs": MAX_COUNT, "executing": 0, "available": None}
+    ]
 
 
 async def test_load_watch_takes_cached_stuck_only_with_the_cached_snapshot() -> None:

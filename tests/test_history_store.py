@@ -13,7 +13,7 @@ from bot.history import Finished, Sample
 from bot.models import Account, Snapshot
 from bot.store import Store
 from bot.store.history import BUCKET as BUCKET_STEP
-from bot.store.history import LOOKBACK, MINUTE, REFRESH, REFRESH_PER_TICK
+from bot.store.history import LOOKBACK, MAX_KEY_BYTES, MINUTE, REFRESH, REFRESH_PER_TICK
 from bot.store.schema import history_samples_table
 from rig.store import T0
 
@@ -111,6 +111,15 @@ async def test_text_the_database_cannot_hold_never_fails_the_write(store):
         finished=[fin("bad-\ud800", T0), fin("ok", T0, reason="a \ud800 b", model="m\ud800")],
     )
     assert await store.finished() == [fin("ok", T0, reason=None, model=None)]
+
+
+async def test_a_name_or_id_too_long_for_a_key_is_left_out_not_a_failing_tick(store):
+    huge, edge = "ü" * (MAX_KEY_BYTES // 2) + "a", "ü" * (MAX_KEY_BYTES // 2)  # bytes, not chars
+    await tick(store, snap(T0, acct(huge, 1), acct("\ud800", 1), acct(edge, 1)))
+    await store.commit_tick("pixverse", now=T0, batch="f", finished=[fin(huge, T0), fin(edge, T0)])
+    got = await store.samples(since=T0, until=T0, per_account=True, now=T0)
+    assert [(s.account, s.running) for s in got] == [(None, 3.0), (edge, 1.0)]  # in the total
+    assert [f.job_id for f in await store.finished()] == [edge]
 
 
 # --------------------------------------------------------------------------- capacity points
@@ -360,3 +369,14 @@ async def test_retention_keeps_exactly_up_to_its_boundaries_in_bounded_chunks(st
     # what a read at the edge shows: the account's value carried in from before it
     got = await store.samples(since=points_edge, until=now, per_account=True, now=now)
     assert [(s.account, s.running) for s in got] == [(None, 1.0), ("a", 1.0)]
+
+
+async def test_the_points_answer_from_exactly_two_days_back_the_buckets_before(store):
+    await tick(store, snap(T0, acct("a", 1)))
+    await tick(store, snap(T0 + MIN, acct("a", 3)))
+    await store.compact_history("pixverse", now=T0 + BUCKET, keep=60 * DAY)
+    edge = T0 + 2 * DAY  # `now`: two days after the first point
+    points = await store.samples(since=T0, until=T0 + MIN, now=edge)
+    assert [(s.at, s.running) for s in points] == [(T0, 1.0), (T0 + MIN, 3.0)]
+    buckets = await store.samples(since=T0 - timedelta(microseconds=1), until=T0 + MIN, now=edge)
+    assert [(s.at, s.running) for s in buckets] == [(T0, 2.0)]  # the quarter hour's mean

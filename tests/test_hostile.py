@@ -66,6 +66,7 @@ from bot.providers.base import Provider
 from bot.store import Store, metadata
 from bot.useapi import UseapiClient
 from bot.watch import ProviderWatcher, TickReport, WatchConfig
+from rig.store import by_id
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 STUCK = timedelta(minutes=20)
@@ -1064,7 +1065,9 @@ async def run_case(store: Store, name: str, case: Case, seen: Counter[str]) -> N
                 assert w.latest is not None and w.last_ok == now[0]
                 assert shown_ids(w.latest) == shown_ids(expected)
                 assert w.latest.accounts == expected.accounts
-                assert await store.load_snapshot(name) == w.latest  # committed, reads back
+                assert by_id(await store.load_snapshot(name)) == by_id(
+                    w.latest
+                )  # committed, reads back
                 seen["left while hostile"] += report.left
                 seen["resolved while hostile"] += report.resolved
             else:
@@ -1080,7 +1083,7 @@ async def run_case(store: Store, name: str, case: Case, seen: Counter[str]) -> N
             now[0] += timedelta(seconds=30)
             last = await tick(w)
             assert (last.ok, last.error, last.jobs, last.pending) == (True, None, 0, 0)
-            assert await store.load_snapshot(name) == w.latest
+            assert by_id(await store.load_snapshot(name)) == by_id(w.latest)
             assert await store.pending_jobs(name) == []
             views(w, name, now[0])
 
@@ -1491,7 +1494,7 @@ async def test_a_watcher_ticks_on_after_a_hostile_body(store: Store, name: str, 
             assert report.ok and report.error is None, report.error
             assert w.latest is not None
             assert [j.id for j in w.latest.jobs] == hostile_.jobs(name)
-            assert await store.load_snapshot(name) == w.latest  # committed
+            assert by_id(await store.load_snapshot(name)) == by_id(w.latest)  # committed
             row = await store.outbox_row(f"job:{name}:{JOB_B[name]}:completed")  # B left
             assert row is not None and row["state"] == "pending"
             left_next = hostile_.jobs(name)

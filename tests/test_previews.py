@@ -14,6 +14,7 @@ from typing import Any
 import discord
 import pytest
 from pydantic import SecretStr
+from rich.console import Console
 
 from bot import alerts
 from bot.embeds import alert_batch, alert_embed, job_embed, limit_problems
@@ -24,6 +25,7 @@ from bot.models import PREVIEW_URL_MAX, Job, JobResult, Outcome, previewable
 from bot.providers import dreamina, kling, minimax, mureka, pixverse, runway
 from bot.sim import SimServer, Simulator
 from bot.store.codecs import decode_event, encode_event
+from bot.terminal import print_embeds
 from bot.useapi import UseapiClient
 from rig.simhttp import SIM_TOKEN
 
@@ -207,6 +209,13 @@ def test_kling_video_cover_and_image_work() -> None:
         assert r.cover is None
         r = kling.parse_task(kling_body("image", bad), "1")
         assert (r.image, r.urls) == (None, (bad,))
+    # an image task's several works: the first fit one shown, every one linked
+    works = [
+        {"contentType": "image", "resource": {"resource": u}}
+        for u in ("http://s21/0.png", PNG, "https://s21/2.png")
+    ]
+    r = kling.parse_task(kling_body("image", PNG) | {"works": works}, "1")
+    assert (r.image, r.urls) == (PNG, ("http://s21/0.png", PNG, "https://s21/2.png"))
     r = kling.parse_task(kling_body("video", "https://s21/v.mp4"), "1")  # no cover
     assert (r.image, r.cover) == (None, None)
     with pytest.raises(PayloadError) as info:
@@ -396,19 +405,29 @@ def test_summarised_pictures_stay_within_every_limit_with_hostile_ids_and_many_g
         assert len(pictures(got)) == min(PREVIEWS_PER_MESSAGE, max_embeds - 1)
 
 
-def test_the_readme_example_is_what_the_builder_makes() -> None:
+def test_the_demo_prints_each_pictures_url_under_its_alert() -> None:
+    console = Console(record=True, width=200, force_terminal=False)
+    embeds = [alert_embed(event(image=PNG), titles=TITLES, redact=False)]
+    embeds.append(alert_embed(event(1, "failed", image=PNG), titles=TITLES, redact=False))
+    print_embeds(console, embeds, now=NOW)
+    out = console.export_text()
+    assert f"🖼 image {PNG}" in out and f"🖼 thumbnail {JPG}" in out
+    assert out.count("🖼") == 2  # none for the failed job
+
+
+def test_the_readme_example_is_what_opsbot_builds_from_useapis_answer() -> None:
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     block = readme.split("<!-- preview-example -->\n```json\n", 1)[1].split("\n```", 1)[0]
-    e = Event(
-        key="job:minimax:user:1-minimax:412345-video:7301:completed",
-        kind=EventKind.JOB,
-        provider="minimax",
-        word="completed",
-        at=NOW,
-        job_id="user:1-minimax:412345-video:7301",
-        account="412345",
-        urls=("https://cdn.hailuo.example/video/7301.mp4",),
-        extra={"kind": "video"},
-        cover="https://cdn.hailuo.example/video/7301-cover.jpeg",
+    job_id, media = "user:1-minimax:412345-video:7301", "https://cdn.hailuo.example/video/7301"
+    answer = minimax_body(
+        videoId=job_id,
+        videoURL=f"{media}.mp4",
+        downloadURL=f"{media}-download.mp4",
+        coverURL=f"{media}-cover.jpeg",
     )
-    assert json.loads(block) == alert_embed(e, titles=TITLES, redact=False).to_dict()
+    started = datetime(2026, 11, 30, 19, 56, 30, tzinfo=UTC)
+    running = Job("minimax", job_id, "video", "412345", started=started)  # as the queue listed it
+    result = minimax.parse_video(answer, job_id)
+    e = alerts.job_event("minimax", running, result, result.outcome, now=NOW)
+    got = alert_embed(e, titles=TITLES, redact=False).to_dict()
+    assert json.loads(block) == got, json.dumps(got, indent=2, ensure_ascii=False)

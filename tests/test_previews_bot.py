@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 import discord
+import pytest
 
 from bot.embeds import limit_problems
 from bot.embeds.preview import PREVIEWS_PER_MESSAGE
 from bot.sim import Simulator
 from bot.sim.callbacks import CallbackSender
 from bot.sim.providers import SPECS
+from bot.sim.providers.runway import task_uuid
+from bot.sim.render import route
 from rig.botharness import Harness, cycle, make_sim, settled
 from rig.fakediscord import MEMBER_PERMISSIONS
 from rig.process import free_port
@@ -78,7 +83,9 @@ def expected_media(sim: Simulator, job_id: str) -> tuple[str | None, str | None]
             if kind == "image":
                 return f"https://cdn.hailuo.example/image/{n}.jpeg", None
             return None, f"https://cdn.hailuo.example/video/{n}-cover.jpeg"
-        case "dreamina":
+        case "dreamina":  # an image: the first of its four; a video: its cover
+            if kind == "image":
+                return f"https://p9.dreamina.example/{job.submit_id}-0.jpeg", None
             return None, f"https://p16.dreamina.example/{job.submit_id}.jpeg"
         case "kling":
             if kind == "image":
@@ -91,6 +98,39 @@ def expected_media(sim: Simulator, job_id: str) -> tuple[str | None, str | None]
     raise AssertionError(job.provider)
 
 
+def expected_links(sim: Simulator, job_id: str) -> list[str]:
+    """Every result URL of a simulated completed job, each linked: the video or audio itself,
+    and every image of a set (only the first is pictured)."""
+    job = sim.job(job_id)
+    assert job is not None
+    n, image = job.n, job.kind == "image"
+    ext = "png" if image else "mp4"
+    match job.provider:
+        case "pixverse":
+            return [f"https://media.pixverse.example/{job.kind}/{n}.{ext}"]
+        case "minimax":  # videoURL and downloadURL; the cover is pictured, not linked
+            media = f"https://cdn.hailuo.example/{job.kind}/{n}"
+            ext = "jpeg" if image else "mp4"
+            return [f"{media}.{ext}", f"{media}-download.{ext}"]
+        case "dreamina":
+            if image:
+                return [f"https://p9.dreamina.example/{job.submit_id}-{i}.jpeg" for i in range(4)]
+            return [f"https://v16.dreamina.example/{job.submit_id}.mp4"]
+        case "kling":
+            return [f"https://s21-kling.example/{int(job.id)}.{ext}"]
+        case "runway":
+            return [f"https://dnznrvs05pmza.runway.example/{task_uuid(n)}.{ext}"]
+        case "mureka":  # both songs of the pair
+            return [f"https://cdn.mureka.example/{n}/{v}.mp3" for v in (1, 2)]
+    raise AssertionError(job.provider)
+
+
+def linked(e: JSON) -> list[str]:
+    """The URLs an embed links (an alert in its description, /job in its Results field)."""
+    text = "\n".join([e.get("description", ""), *(f["value"] for f in e.get("fields", []))])
+    return re.findall(r"\]\((\S+?)\)", plain(text))
+
+
 async def test_completed_jobs_of_every_provider_show_their_picture_or_cover(start_bot):
     sim = make_sim(accounts=len(SPECS), providers=tuple(SPECS))
     h = await start_bot(sim=sim, providers=list(sim.providers))
@@ -98,6 +138,7 @@ async def test_completed_jobs_of_every_provider_show_their_picture_or_cover(star
         "pixverse": ("video", "image"),
         "minimax": ("video", "image"),
         "kling": ("video", "image"),
+        "dreamina": ("video", "image"),
     }
     done = [
         sim.start_job(p, kind=k, duration=INF) for p in sim.providers for k in kinds.get(p, (None,))
@@ -122,12 +163,54 @@ async def test_completed_jobs_of_every_provider_show_their_picture_or_cover(star
         e = shown[job]
         assert e["title"].endswith(" job completed")
         assert media(e) == expected_media(sim, job), job
-        # the result itself stays a link
-        assert "](https://" in e["description"]
+        # the result itself stays a link, and so does every other image of a set
+        assert linked(e) == expected_links(sim, job), job
     assert sum(media(e) != (None, None) for e in shown.values()) == len(done) - 1  # PixVerse video
     for job, word in others.items():
         assert shown[job]["title"].endswith(f" job {word}")
         assert media(shown[job]) == (None, None), (job, word)
+    # one whole: a Dreamina image set, as Discord got it
+    [dreamina_image] = [j for j in done if j.endswith(":dreamina") and "i-u" in j]
+    assert whole(shown[dreamina_image]) == dreamina_image_alert(sim, dreamina_image)
+
+
+def whole(e: JSON) -> JSON:
+    """An embed as Discord got it, its markdown escapes taken out."""
+    return {**e, "description": plain(e["description"])}
+
+
+def dreamina_image_alert(sim: Simulator, job_id: str) -> JSON:
+    """The alert embed for a completed simulated Dreamina image job, written out: its first
+    image as the embed's image, all four linked (labels cut at 40 characters)."""
+    job = sim.job(job_id)
+    assert job is not None and job.finished_ts is not None
+    at = datetime.fromtimestamp(job.finished_ts, UTC)
+    images = [f"https://p9.dreamina.example/{job.submit_id}-{i}.jpeg" for i in range(4)]
+    labels = [u.rsplit("/", 1)[1] for u in images]
+    links = [f"[{label[:39]}…]({u})" for label, u in zip(labels, images, strict=True)]
+    assert all(len(label) > 40 for label in labels)
+    return {
+        "type": "rich",
+        "title": "Dreamina job completed",
+        "description": "\n".join(
+            [
+                f"**Job** {job_id}",
+                *([f"**Ref** {job.reply_ref}"] if job.reply_ref else []),
+                f"**Account** {job.account}",
+                "**kind** image",
+                f"**model** {job.model}",
+                f"**prompt** {job.prompt}",
+                "**status** completed",
+                *links,
+                f"**When** <t:{int(at.timestamp())}:f> (<t:{int(at.timestamp())}:R>)",
+            ]
+        ),
+        "color": 0x57F287,
+        "timestamp": at.isoformat(),
+        "image": {"url": images[0]},
+        "footer": {"text": "job alert"},
+        "flags": 0,
+    }
 
 
 async def test_job_shows_the_same_preview_and_none_for_a_failed_job(start_bot):
@@ -214,6 +297,94 @@ async def test_hostile_or_absent_urls_stay_plain_links(start_bot):
     assert "javascript" not in image
     [embed] = (await run(h, "job", {"provider": "minimax", "id": jobs["3000"]}))["embeds"]
     assert media(embed) == (None, None)
+
+
+#: Each provider's kinds whose completed result is a picture, a cover, or (a PixVerse video)
+#: links only.
+KINDS: dict[str, tuple[str | None, ...]] = {
+    "pixverse": ("video", "image"),
+    "minimax": ("video", "image"),
+    "dreamina": ("video", "image"),
+    "kling": ("video", "image"),
+    "runway": (None,),
+    "mureka": (None,),
+}
+
+
+def upstream_body(sim: Simulator, job_id: str) -> tuple[str, Any]:
+    """The path the bot reads `job_id` at, and the simulator's own body there."""
+    job = sim.job(job_id)
+    assert job is not None
+    path = SPECS[job.provider].status_path.format(id=job_id, account=job.account or "")
+    path, _, query = path.partition("?")
+    if job.provider == "dreamina" and job.kind == "image":
+        path = path.replace("/videos/", "/images/")
+    params = dict(part.split("=", 1) for part in query.split("&") if "=" in part)
+    reply = route(sim, "GET", path.split("/"), params)
+    assert reply.status == 200, reply
+    return "/" + path, reply.body
+
+
+def spoil(value: Any, how: str) -> Any:
+    """`value` with every https URL in it made hostile (`how`), or taken out (`absent`)."""
+    if isinstance(value, dict):
+        out = {k: spoil(v, how) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v is not ABSENT}
+    if isinstance(value, list):
+        return [v for v in (spoil(v, how) for v in value) if v is not ABSENT]
+    if not (isinstance(value, str) and value.startswith("https://")):
+        return value
+    match how:
+        case "javascript":
+            return f"javascript:fetch('{value}')"
+        case "http":
+            return "http://" + value.removeprefix("https://")
+        case "3000":
+            return f"{value}?pad=" + "x" * (3000 - len(value) - len("?pad="))
+    return ABSENT
+
+
+ABSENT = object()
+
+
+@pytest.mark.parametrize("how", ["javascript", "http", "3000", "absent"])
+async def test_every_providers_hostile_or_absent_urls_are_never_pictures(start_bot, how):
+    sim = make_sim(accounts=len(SPECS), providers=tuple(SPECS))
+    h = await start_bot(sim=sim, providers=list(sim.providers))
+    started = {p: [sim.start_job(p, kind=k, duration=INF) for k in ks] for p, ks in KINDS.items()}
+    jobs = [job for each in started.values() for job in each]
+    await cycle(h)
+    for provider, each in started.items():  # a provider a tick: a message each, not summarised
+        for job in each:
+            sim.finish_job(job, "completed")
+            path, body = upstream_body(sim, job)
+            sim.pin(path, spoil(body, how))
+        await cycle(h, provider)
+    # every post accepted: the fake Discord refuses an embed image Discord would refuse
+    assert await settled(h) == {"sent": len(jobs)}
+    assert all(r.status == 200 for r in h.fake.requests_matching(POSTS))
+    shown = by_job(h)
+    for job in jobs:
+        e = shown[job]
+        assert e["title"].endswith(" job completed")
+        assert media(e) == (None, None), (how, job)
+        assert limit_problems([discord.Embed.from_dict(e)]) == []
+        wanted = expected_links(sim, job)
+        description = plain(e["description"])
+        if how == "http":  # a plain link still: only a picture must be https
+            assert linked(e) == ["http://" + u.removeprefix("https://") for u in wanted]
+        elif how == "absent":
+            assert linked(e) == [] and "not shown" not in description
+        else:
+            assert linked(e) == []
+            assert f"{len(wanted)} link{'s' * (len(wanted) > 1)} not shown" in description
+            assert "javascript" not in description and "x" * 100 not in description
+    # /job reads the same bodies and shows no picture either
+    for provider, each in started.items():
+        for job in each:
+            [embed] = (await run(h, "job", {"provider": provider, "id": job}))["embeds"]
+            assert media(embed) == (None, None), (how, job)
+            assert linked(embed) == linked(shown[job])
 
 
 async def test_many_completions_show_a_few_pictures_then_the_summary(start_bot):

@@ -29,8 +29,9 @@ from bot.providers import dreamina, kling, minimax, mureka, pixverse, runway
 from bot.providers.parse import reply_ref_of
 from bot.snowflake import MAX_SNOWFLAKE
 from bot.store import Store
-from bot.store.codecs import decode_event, decode_snapshot, encode_event, encode_snapshot
+from bot.store.codecs import decode_event, encode_event
 from cogs.delivery import MAX_USER_MENTIONS, mentions
+from rig.store import legacy_snapshot_rows, through_rows
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 USER = 222_333_444_555_666_777
@@ -172,16 +173,17 @@ def test_snapshots_keep_the_reply_ref_and_old_rows_decode() -> None:
         Job("pixverse", "d", None, None, NOW, None, None, True),
     )
     snap = Snapshot("pixverse", NOW, jobs)
-    assert decode_snapshot("pixverse", encode_snapshot(snap)) == snap
-    # rows stored before there were replyRefs: six elements, or seven with `seen`
+    assert through_rows(snap) == snap
+    # snapshots stored before there were replyRefs (carried over by revision 0003): six
+    # elements, or seven with `seen`
     rows = [["e", None, None, None, 3, None], ["f", None, None, NOW.timestamp(), None, None, 1]]
     old = json.dumps({"v": 1, "t": NOW.timestamp(), "j": rows, "a": []})
-    e, f = decode_snapshot("pixverse", old).jobs
-    assert (e.reply_ref, e.seen, f.reply_ref, f.seen) == (None, False, None, True)
+    e, f = legacy_snapshot_rows("pixverse", old, None)[0]
+    assert (e["reply_ref"], e["seen"], f["reply_ref"], f["seen"]) == (None, 0, None, 1)
     # a reference that is not text (written by hand) is no reference
     odd_row = ["g", None, None, None, 1, None, 0, 9]
     odd = json.dumps({"v": 1, "t": NOW.timestamp(), "j": [odd_row], "a": []})
-    assert decode_snapshot("pixverse", odd).jobs[0].reply_ref is None
+    assert legacy_snapshot_rows("pixverse", odd, None)[0][0]["reply_ref"] is None
 
 
 def test_events_keep_ref_and_mention_and_old_events_decode() -> None:

@@ -23,6 +23,7 @@ def clean_env(monkeypatch, tmp_path):
         "DISCORD_API_BASE_URL",
         "DISCORD_GATEWAY_URL",
         "CANCEL_ROLE_ID",
+        "SHOW_PREVIEWS",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -38,6 +39,7 @@ def test_defaults_match_the_contract():
     assert s.stuck_after_minutes == 20
     assert s.database_url == "sqlite+aiosqlite:///data/opsbot.db"
     assert s.redact_accounts is False
+    assert s.show_previews is True  # SHOW_PREVIEWS: on unless turned off
     assert (s.http_host, s.http_port, s.log_level) == ("127.0.0.1", 0, "INFO")
 
 
@@ -50,6 +52,12 @@ def test_env_and_dotenv(monkeypatch, tmp_path):
     assert s.guild_ids == [1, 2]
     assert s.providers == ["minimax", "pixverse"]
     assert s.alert_channel_id is None
+
+
+@pytest.mark.parametrize(("value", "shown"), [("false", False), ("0", False), ("true", True)])
+def test_show_previews_turns_them_off(monkeypatch, value, shown):
+    monkeypatch.setenv("SHOW_PREVIEWS", value)
+    assert load_settings().show_previews is shown
 
 
 def test_secrets_never_in_repr(monkeypatch):
@@ -72,6 +80,7 @@ def test_secrets_never_in_repr(monkeypatch):
         ("HTTP_PORT", "70000"),
         ("LOG_LEVEL", "LOUD"),
         ("REDACT_ACCOUNTS", "maybe"),
+        ("SHOW_PREVIEWS", "sometimes"),
         ("DISCORD_GATEWAY_URL", "http://not-a-websocket"),
     ],
 )

@@ -547,7 +547,7 @@ def test_direct_control_validation(sim: Simulator) -> None:
     with pytest.raises(ValueError):
         sim.start_job("nosuch")
     with pytest.raises(ValueError):
-        sim.start_job("dreamina", kind="image")
+        sim.start_job("dreamina", kind="music")
     with pytest.raises(ValueError):
         sim.start_job("pixverse", outcome="exploded")
     with pytest.raises(ValueError):

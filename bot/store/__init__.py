@@ -8,14 +8,17 @@ one module per concern, each a set of functions over an open connection:
 * `schema`      – the tables (each change also a revision in `migrations/versions/`)
 * `database`    – the engine for a URL, the SQLite file behind it, the schema's revision:
                   create, check, upgrade (Alembic, `migrations/`)
-* `codecs`      – times, Discord ids, snapshots, jobs and events as columns and back
+* `codecs`      – times, Discord ids, pending jobs and events as columns and back
 * `errors`      – `StoreError` and its kinds; `unstorable` tells a bad value from a bad database
 * `watchstate`  – the last snapshot, the jobs awaiting an outcome, the alert states
+* `snaprows`    – that snapshot as rows, written as the difference from what is stored
 * `leases`      – who leads a named job across replicas
 * `outbox`      – every decided event and its delivery state; `claims`: taking rows to deliver
 * `alertconfig` – routes, mutes, mentions
 * `boards`      – the `/board` messages
 * `untracks`    – jobs untracked from Discord, for their `cancelled` alert
+* `history`     – capacity over time and finished jobs (issue 14): written with the tick,
+                  rolled up and pruned by the leader, read by stats, charts and alerts
 
 Times are stored as naive UTC and handed out as aware UTC.
 """
@@ -25,13 +28,10 @@ from bot.store.claims import CLAIM_LOCK as _CLAIM_LOCK
 from bot.store.codecs import (
     Snowflake,
     decode_event,
-    decode_snapshot,
     encode_event,
-    encode_snapshot,
     refused_text,
 )
 from bot.store.codecs import req as _req
-from bot.store.codecs import stuck_ids as _stuck_ids
 from bot.store.codecs import to_db as _to_db
 from bot.store.database import Schema
 from bot.store.errors import (
@@ -45,7 +45,9 @@ from bot.store.errors import (
 from bot.store.facade import CLOSE_GRACE_SECONDS, Store
 from bot.store.outbox import PRUNE_CHUNK, HeldRow, OutboxRow
 from bot.store.schema import (
+    accounts_table,
     boards_table,
+    jobs_table,
     leases_table,
     mentions_table,
     metadata,
@@ -78,13 +80,12 @@ __all__ = [
     "Untrack",
     "WatchState",
     "_req",
-    "_stuck_ids",
     "_to_db",
+    "accounts_table",
     "boards_table",
     "decode_event",
-    "decode_snapshot",
     "encode_event",
-    "encode_snapshot",
+    "jobs_table",
     "leases_table",
     "mentions_table",
     "metadata",

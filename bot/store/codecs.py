@@ -1,4 +1,4 @@
-"""How values become columns and back: times, Discord ids, snapshots, events, jobs.
+"""How values become columns and back: times, Discord ids, pending jobs, events.
 
 Times are stored as naive UTC and handed out as aware UTC. Every text read back is decoded by
 `bot.fastjson.loads`, the one boundary that heals what no database could hold.
@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import BigInteger, TypeDecorator
 
 from bot.events import Event, EventKind
-from bot.fastjson import dumps, loads
-from bot.models import MAX_ELAPSED_SECONDS, Account, Job, Snapshot, make_job, previewable
+from bot.fastjson import loads
+from bot.models import MAX_ELAPSED_SECONDS, Job, make_job, previewable
 from bot.snowflake import RANGE_TEXT, is_snowflake
 
 _TWO_64 = 1 << 64
@@ -143,47 +143,6 @@ def row_job(provider: str, r: Sequence[Any]) -> Job:
     n = len(r)
     ref = r[7] if n > 7 and r[7].__class__ is str else None
     return make_job(provider, r[0], r[1], r[2], _dt(r[3]), elapsed, r[5], n > 6 and r[6] == 1, ref)
-
-
-def encode_snapshot(s: Snapshot) -> str:
-    """Compact JSON: jobs and accounts as arrays, times as epoch seconds."""
-    return dumps(
-        {
-            "v": 1,
-            "t": _ts(s.taken_at),
-            # `_job_row` inlined: every job of every provider, every tick
-            "j": [
-                [
-                    j.id,
-                    j.kind,
-                    j.account,
-                    None if (t := j.started) is None else t.timestamp() if t.tzinfo else _ts(t),
-                    j.elapsed_seconds,
-                    j.model,
-                    *(_SEEN[j.seen] if j.reply_ref is None else (int(j.seen), j.reply_ref)),
-                ]
-                for j in s.jobs
-            ],
-            "a": [[a.account, a.max_jobs, a.executing, a.available] for a in s.accounts],
-        }
-    )
-
-
-def decode_snapshot(provider: str, text: str) -> Snapshot:
-    d = loads(text)
-    return Snapshot(
-        provider=provider,
-        taken_at=datetime.fromtimestamp(d["t"], UTC),
-        jobs=tuple(row_job(provider, r) for r in d["j"]),
-        accounts=tuple(
-            Account(account=a[0], max_jobs=a[1], executing=a[2], available=a[3]) for a in d["a"]
-        ),
-    )
-
-
-def stuck_ids(text: str) -> frozenset[str]:
-    """The `stuck` column: a JSON array of job ids."""
-    return frozenset(loads(text))
 
 
 # --------------------------------------------------------------------------- events

@@ -51,6 +51,7 @@ from bot.store import (
     history,
     leases,
     outbox,
+    snaprows,
     untracks,
     watchstate,
 )
@@ -103,6 +104,11 @@ class Store:
         #: The SQLite file (absolute path), and the (device, inode) it had once opened.
         self.file = file
         self._identity: tuple[int, int] | None = None
+        #: Per provider, what this store last wrote of its snapshot (`snaprows.Image`), so
+        #: that a tick writes only the difference without reading the rows back.
+        self._images: dict[str, snaprows.Image] = {}
+        #: Per provider, the rows its last committed tick wrote to the snapshot tables.
+        self.last_written: dict[str, snaprows.Written] = {}
         #: Per provider, the 1-minute history points this store last wrote (`history.Written`).
         self._points: dict[str, history.Written] = {}
         #: History sample rows written by ticks since opening (benchmarks, tests).
@@ -259,19 +265,25 @@ class Store:
         finished: Sequence[Finished] = (),
         lease: tuple[str, str] | None = None,
     ) -> int:
-        """Write one tick in ONE transaction: the new snapshot (None: keep the stored one) and
-        its history points (`bot.store.history`: the total, and the accounts that changed),
-        pending-job changes, alert states, outbox rows, and the finished jobs (one already
-        recorded is ignored). Outbox rows whose key exists are ignored. Returns how many
-        outbox rows were new. `lease` (name, holder): write only while that holder still
-        holds it, else raise LeaseLost and write nothing."""
+        """Write one tick in ONE transaction: the new snapshot (None: keep the stored one) as
+        the rows that changed (`snaprows`) and its history points (`bot.store.history`: the
+        total, and the accounts that changed), pending-job changes, alert states, outbox rows,
+        and the finished jobs (one already recorded is ignored). Outbox rows whose key exists
+        are ignored. Returns how many outbox rows were new. `lease` (name, holder): write only
+        while that holder still holds it, else raise LeaseLost and write nothing."""
         check_items(outbox)
+        image: snaprows.Image | None = None
         points: history.Written | None = None
+        # Forgotten until this commit is known to have landed: a failed one leaves the rows
+        # as they were, and the next write reads them back instead of trusting the image.
+        before = self._images.pop(provider, None)
         async with self.engine.begin() as conn:
             if lease is not None and not await leases.holds(conn, *lease):
                 raise LeaseLost(*lease)
             if snapshot is not None:
-                await watchstate.write_snapshot(conn, provider, snapshot, stuck_ids, now)
+                image, written = await snaprows.write(
+                    conn, provider, snapshot, stuck_ids, now, before
+                )
                 points, rows = await history.write_points(
                     conn, self.dialect, snapshot, self._points.get(provider)
                 )
@@ -283,6 +295,11 @@ class Store:
             if finished:
                 await history.write_finished(conn, self.dialect, finished)
             queued = await queue(conn, outbox, batch=batch, now=now) if outbox else 0
+        if image is not None:
+            self._images[provider] = image
+            self.last_written[provider] = written
+        elif before is not None:
+            self._images[provider] = before
         if points is not None:  # committed: what the next tick compares with
             self._points[provider] = points
             self.history_rows += rows

@@ -34,9 +34,10 @@ poll or the callback) stands, the second is ignored.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime, timedelta
+from types import MemberDescriptorType
 from typing import Any, Final
 
 from sqlalchemy import delete, func, select, tuple_
@@ -65,6 +66,15 @@ PRUNE_CHUNK: Final = 2000
 ROLL_UP_CHUNK: Final = 16
 #: The `account` of a provider's total.
 TOTAL: Final = ""
+#: The longest account name or job id (UTF-8 bytes) kept: they are part of a primary key, and
+#: PostgreSQL refuses an index entry past ~2,700 bytes (no data error: the tick would fail
+#: every time). A longer one (hostile, not a name) is left out of the history.
+MAX_KEY_BYTES: Final = 1000
+
+
+def _unkeyable(dialect: str, text: str) -> bool:
+    return refused_text(dialect, text) or len(text.encode()) > MAX_KEY_BYTES
+
 
 #: What a row holds: running (None: gone), max_jobs, free, exhausted (0/1), full_seconds.
 Values = tuple[float | None, float | None, float | None, int, float]
@@ -82,9 +92,15 @@ class Written:
     accounts: dict[str, tuple[datetime, Values]] = field(default_factory=dict)
 
 
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def floor_to(t: datetime, step: int) -> datetime:
-    """`t` (aware UTC) down to a multiple of `step` seconds."""
-    return t - timedelta(seconds=t.timestamp() % step)
+    """`t` (aware; naive is UTC) down to a multiple of `step` seconds since the epoch, in UTC.
+    Whole microseconds: a float timestamp is off by a few at today's dates."""
+    since = (t if t.tzinfo else t.replace(tzinfo=UTC)) - _EPOCH
+    micro = (since.days * 86_400 + since.seconds) * 1_000_000 + since.microseconds
+    return _EPOCH + timedelta(microseconds=micro - micro % (step * 1_000_000))
 
 
 def _values(s: Sample) -> Values:
@@ -186,7 +202,7 @@ async def write_points(
     due: list[tuple[datetime, str, Values]] = []
     for s in samples[1:]:
         name = s.account
-        if not name or name in now_accounts or refused_text(dialect, name):
+        if not name or name in now_accounts or _unkeyable(dialect, name):
             continue  # no name, a repeat, or a name the database cannot hold
         v = _values(s)
         before = last.get(name)
@@ -242,8 +258,10 @@ async def read_samples(
             .order_by(_t.at)
         )
     )
-    state: dict[str, dict[str, Sample]] = {}  # provider → account → its last sample
-    order: dict[str, list[str]] = {}  # provider → its accounts by name (None: to sort again)
+    Row = tuple[str, float, float | None, float | None, bool, float]
+    state: dict[str, dict[str, Row]] = {}  # provider → account → its values (carried)
+    order: dict[str, list[Row]] = {}  # provider → its accounts' values by name, while unchanged
+    make = _make_sample
     i = 0
     for p, _, at_db, running, mx, free, ex, full in totals:
         at = req(at_db)
@@ -254,19 +272,59 @@ async def read_samples(
             if cr is None:
                 accounts.pop(ca, None)
             else:
-                accounts[ca] = Sample(cp, ca, at, cr, cm, cf, bool(ce), cfull)
+                accounts[ca] = (ca, cr, cm, cf, bool(ce), cfull)
             order.pop(cp, None)
-        out.append(Sample(p, None, at, running, mx, free, bool(ex), full))
-        accounts = state.get(p, {})
-        names = order.get(p)
-        if names is None:
-            names = order[p] = sorted(accounts)
-        for name in names:
-            s = accounts[name]
-            out.append(
-                Sample(p, name, at, s.running, s.max_jobs, s.free, s.exhausted, s.full_seconds)
-            )
+        out.append(make(p, None, at, running, mx, free, bool(ex), full))
+        rows = order.get(p)
+        if rows is None:
+            accounts = state.get(p, {})
+            rows = order[p] = [accounts[name] for name in sorted(accounts)]
+        out += [make(p, a, at, r, m, f, e, fs) for a, r, m, f, e, fs in rows]
     return out
+
+
+def _sample_maker() -> Callable[..., Sample]:
+    """`Sample(...)` with every field given, built by writing its slots directly: a 7-day
+    read at 500 accounts makes 300,000 of them, and the frozen dataclass's `__init__` (one
+    `object.__setattr__` per field) takes twice as long. `Sample` itself should it ever
+    stop being a plain slotted class."""
+    names = [f.name for f in fields(Sample)]
+    slots = [Sample.__dict__.get(n) for n in names]
+    if (
+        names
+        != ["provider", "account", "at", "running", "max_jobs", "free", "exhausted", "full_seconds"]
+        or hasattr(Sample, "__post_init__")
+        or not all(isinstance(d, MemberDescriptorType) for d in slots)
+    ):
+        return Sample  # pragma: no cover
+    new = object.__new__
+    p_, a_, at_, r_, m_, f_, e_, fs_ = (d.__set__ for d in slots)  # type: ignore[union-attr]
+
+    def make(
+        provider: str,
+        account: str | None,
+        at: datetime,
+        running: float,
+        max_jobs: float | None,
+        free: float | None,
+        exhausted: bool,
+        full_seconds: float,
+    ) -> Sample:
+        s: Sample = new(Sample)
+        p_(s, provider)
+        a_(s, account)
+        at_(s, at)
+        r_(s, running)
+        m_(s, max_jobs)
+        f_(s, free)
+        e_(s, exhausted)
+        fs_(s, full_seconds)
+        return s
+
+    return make
+
+
+_make_sample: Final = _sample_maker()
 
 
 # --------------------------------------------------------------------------- roll-up, retention
@@ -437,8 +495,8 @@ async def prune_finished_chunk(
 
 
 def storable(dialect: str, records: Iterable[Finished]) -> list[dict[str, Any]]:
-    """The rows of `records`: one whose id the database cannot hold is left out (it was never
-    a job it could store), a text field it cannot hold is None."""
+    """The rows of `records`: one whose id the database cannot hold (or is past
+    `MAX_KEY_BYTES`) is left out, a text field it cannot hold is None."""
 
     def text(v: str | None) -> str | None:
         return None if refused_text(dialect, v) else v
@@ -457,7 +515,7 @@ def storable(dialect: str, records: Iterable[Finished]) -> list[dict[str, Any]]:
             "reason": text(r.reason),
         }
         for r in records
-        if not refused_text(dialect, r.job_id)
+        if not _unkeyable(dialect, r.job_id)
     ]
 
 

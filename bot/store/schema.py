@@ -1,7 +1,9 @@
 """The tables, and the one INSERT that speaks both dialects. Every change to them is also a
 revision in `bot/store/migrations/versions/` (tests/test_migrations.py compares the two).
 
-* `watch_snapshots` – the last committed snapshot per provider (+ the ids reported stuck)
+* `watch_snapshots` – per provider, when its last committed snapshot was taken
+* `watch_jobs`      – that snapshot's running jobs, one row each (and whether reported stuck)
+* `watch_accounts`  – that snapshot's accounts, one row each
 * `watch_pending`   – jobs that left the executing list and still await an outcome
 * `alert_states`    – flap-damping / announced state per provider and scope
 * `alert_outbox`    – every event ever decided (key unique), with its delivery state
@@ -56,9 +58,38 @@ snapshots_table = Table(
     metadata,
     Column("provider", String(64), primary_key=True),
     Column("taken_at", DateTime, nullable=False),
-    Column("data", Text, nullable=False),
-    Column("stuck", Text, nullable=False, default="[]"),
     Column("updated_at", DateTime, nullable=False),
+)
+
+#: A tick rewrites only the rows of jobs that started, ended or changed (see
+#: `bot.store.snaprows`): upstream's elapsed figure, which grows every tick, is kept as
+#: `anchor`, the instant it implies the job started (epoch seconds), rewritten only when it
+#: moves by more than `ANCHOR_SLACK`.
+jobs_table = Table(
+    "watch_jobs",
+    metadata,
+    Column("provider", String(64), nullable=False),
+    Column("job_id", Text, nullable=False),
+    Column("kind", String(16)),
+    Column("account", Text),
+    Column("started", Float),  # epoch seconds
+    Column("anchor", Float),  # epoch seconds: taken_at − upstream's elapsed
+    Column("model", Text),
+    Column("seen", Integer, nullable=False, default=0),
+    Column("reply_ref", Text),
+    Column("stuck", Integer, nullable=False, default=0),
+    PrimaryKeyConstraint("provider", "job_id"),
+)
+
+accounts_table = Table(
+    "watch_accounts",
+    metadata,
+    Column("provider", String(64), nullable=False),
+    Column("account", Text, nullable=False),
+    Column("max_jobs", Integer),
+    Column("executing", Integer, nullable=False),
+    Column("available", Integer),
+    PrimaryKeyConstraint("provider", "account"),
 )
 
 pending_table = Table(

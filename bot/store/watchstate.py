@@ -1,6 +1,7 @@
 """What a provider's watcher keeps between ticks: the last snapshot (with the ids reported
-stuck), the jobs awaiting an outcome, and the alert states. Read at the start of a tick,
-written at its end inside the facade's one transaction (`Store.commit_tick`)."""
+stuck; as rows, `bot.store.snaprows`), the jobs awaiting an outcome, and the alert states.
+Read at the start of a tick, written at its end inside the facade's one transaction
+(`Store.commit_tick`)."""
 
 from __future__ import annotations
 
@@ -12,20 +13,12 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.alerts import AlertConfig, AlertState
-from bot.fastjson import dumps, loads
+from bot.fastjson import loads
 from bot.models import Job, Snapshot
+from bot.store import snaprows
 from bot.store.alertconfig import read_config
-from bot.store.codecs import (
-    decode_snapshot,
-    encode_job,
-    encode_snapshot,
-    from_db,
-    req,
-    row_job,
-    stuck_ids,
-    to_db,
-)
-from bot.store.schema import IN_CHUNK, insert, pending_table, snapshots_table, states_table
+from bot.store.codecs import encode_job, from_db, req, row_job, to_db
+from bot.store.schema import IN_CHUNK, insert, pending_table, states_table
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,21 +46,12 @@ class WatchState:
 
 
 async def read_snapshot(conn: AsyncConnection, provider: str) -> Snapshot | None:
-    row = (
-        await conn.execute(
-            select(snapshots_table.c.data).where(snapshots_table.c.provider == provider)
-        )
-    ).first()
-    return None if row is None else decode_snapshot(provider, row.data)
+    image = await snaprows.read_image(conn, provider)
+    return None if image is None else snaprows.image_snapshot(provider, image)[0]
 
 
 async def snapshot_taken_at(conn: AsyncConnection, provider: str) -> datetime | None:
-    v = (
-        await conn.execute(
-            select(snapshots_table.c.taken_at).where(snapshots_table.c.provider == provider)
-        )
-    ).scalar()
-    return from_db(v)
+    return from_db(await snaprows.stored_taken_at(conn, provider))
 
 
 async def read_watch(
@@ -79,8 +63,7 @@ async def read_watch(
     cached_stuck: frozenset[str] | None,
 ) -> WatchState:
     """Everything a tick starts from (see `Store.load_watch`)."""
-    c = snapshots_table.c
-    taken_at = (await conn.execute(select(c.taken_at).where(c.provider == provider))).scalar()
+    taken_at = await snaprows.stored_taken_at(conn, provider)
     snapshot: Snapshot | None = None
     stuck: frozenset[str] = frozenset()
     if taken_at is not None:
@@ -89,18 +72,17 @@ async def read_watch(
             and cached.provider == provider
             and to_db(cached.taken_at) == taken_at
         ):
-            # The watcher's own last commit: not decoded again.
+            # The watcher's own last commit: not read again.
             snapshot = cached
-            if cached_stuck is not None:
-                stuck = cached_stuck
-            else:
-                stuck = stuck_ids(
-                    (await conn.execute(select(c.stuck).where(c.provider == provider))).scalar_one()
-                )
+            stuck = (
+                cached_stuck
+                if cached_stuck is not None
+                else await snaprows.read_stuck(conn, provider)
+            )
         else:
-            row = (await conn.execute(select(c.data, c.stuck).where(c.provider == provider))).one()
-            snapshot = decode_snapshot(provider, row.data)
-            stuck = stuck_ids(row.stuck)
+            image = await snaprows.read_image(conn, provider)
+            if image is not None:
+                snapshot, stuck = snaprows.image_snapshot(provider, image)
     return WatchState(
         snapshot=snapshot,
         stuck_ids=stuck,
@@ -149,33 +131,6 @@ async def read_pending(conn: AsyncConnection, provider: str) -> tuple[PendingJob
 
 
 # --------------------------------------------------------------------------- writing
-
-
-async def write_snapshot(
-    conn: AsyncConnection,
-    provider: str,
-    snapshot: Snapshot,
-    stuck: Iterable[str] | None,
-    now: datetime,
-) -> None:
-    ins = insert(conn, snapshots_table).values(
-        provider=provider,
-        taken_at=to_db(snapshot.taken_at),
-        data=encode_snapshot(snapshot),
-        stuck=dumps(sorted(stuck or ())),
-        updated_at=to_db(now),
-    )
-    await conn.execute(
-        ins.on_conflict_do_update(
-            index_elements=["provider"],
-            set_={
-                "taken_at": ins.excluded.taken_at,
-                "data": ins.excluded.data,
-                "stuck": ins.excluded.stuck,
-                "updated_at": ins.excluded.updated_at,
-            },
-        )
-    )
 
 
 async def write_pending(

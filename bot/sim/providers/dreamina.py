@@ -1,13 +1,15 @@
 """Dreamina in the simulator: `REGION:email` accounts, j-ids, `/v1/dreamina/…`.
 
 Outcome representations (our choices where the documented enums say nothing):
-`GET /v1/dreamina/videos/{jobid}`: running → `created`; completed → `completed` +
-`response.videoUrl`; failed → `failed` with `error` `fail_code: 2043`; moderated → `failed`
-with `error` `fail_code: 2038` and an `errorDetails` that mentions moderation and sensitive
-content; cancelled → `cancelled` with `error` `Job cancelled`. Unknown → 404
-`{"error":"Unable to find job <id>"}` (Dreamina's error bodies have no `code`).
+`GET /v1/dreamina/videos/{jobid}` (an image job's also at `/v1/dreamina/images/{jobid}`):
+running → `created`; completed → `completed` + `response.videoUrl` and `coverUrl` (an image
+job: `response.images[]`, four `imageUrl`s); failed → `failed` with `error` `fail_code: 2043`;
+moderated → `failed` with `error` `fail_code: 2038` and an `errorDetails` that mentions
+moderation and sensitive content; cancelled → `cancelled` with `error` `Job cancelled`.
+Unknown → 404 `{"error":"Unable to find job <id>"}` (Dreamina's error bodies have no `code`).
 
-Ids: `j{MMDDHHMMSS}{9 digits}v-u{uid}-{REGION}:{email}:dreamina`.
+Ids: `j{MMDDHHMMSS}{9 digits}v-u{uid}-{REGION}:{email}:dreamina` (`…i-…` for an image job: only
+started on request, `start_job(kind="image")`; the population is all video).
 """
 
 from __future__ import annotations
@@ -96,6 +98,18 @@ def _video(job: SimJob, now: float) -> dict[str, Any]:
     }
     if job.running:
         body["response"] = {"forecastCost": 125}
+    elif job.outcome == "completed" and job.kind == "image":
+        # Seedream answers with a set of four; useapi lists them all.
+        body["response"] = {
+            "images": [
+                {
+                    "imageUrl": f"https://p9.dreamina.example/{job.submit_id}-{i}.jpeg",
+                    "width": 2048,
+                    "height": 2048,
+                }
+                for i in range(4)
+            ]
+        }
     elif job.outcome == "completed":
         assert job.finished_ts is not None
         duration_ms = 5_000
@@ -141,7 +155,7 @@ def _v1(sim: Simulator, method: str, rest: list[str], query: dict[str, str]) -> 
         if acct is None:
             return SPEC.error(404, f"Unable to find configuration for account {rest[1]}")
         return Reply(200, _account(acct, now, full=True))
-    if len(rest) == 2 and rest[0] == "videos" and method_ok(method, "GET"):
+    if len(rest) == 2 and rest[0] in ("videos", "images") and method_ok(method, "GET"):
         job = job_for(sim, p, rest[1])
         if job is None:
             return SPEC.error(404, f"Unable to find job {rest[1]}")
@@ -188,8 +202,8 @@ SPEC = _Dreamina(
     max_jobs_range=(1, 50),
     max_jobs_choices=(3, 5, 10, 10, 10, 10, 15, 20, 25, 50),
     kinds=(("video", 1.0),),
-    allowed_kinds=("video",),
-    durations={"video": (40, 900, 150)},
+    allowed_kinds=("video", "image"),
+    durations={"video": (40, 900, 150), "image": (10, 90, 25)},
     models=("seedance-2.0", "seedance-2.0", "seedance-1.0-pro", "seedance-1.0-lite"),
     first_number=(100_000_000, 800_000_000),
     routes={"v1": _v1},
