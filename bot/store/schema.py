@@ -277,7 +277,7 @@ history_finished_table = Table(
     Index("ix_history_finished_at", "at"),
     Index("ix_history_finished_provider_at", "provider", "at"),
     # The failure rate's window of one account and the stuck limit's jobs of one model: the
-    # newest rows of each without a scan of the provider's whole history (revision 0004).
+    # newest rows of each without a scan of the provider's whole history (revision 0005).
     Index("ix_history_finished_account_at", "provider", "account", "at"),
     Index("ix_history_finished_model_at", "provider", "model", "at"),
 )

@@ -1,11 +1,10 @@
 """Reminders (issue 14): when each announced alert state's episode was announced
 (`alert_states.announced_at`, `account_health.announced_at`) and how many reminders of it were
-posted (`reminded`); and the
-two indexes the history-based alerts read `history_finished` by (one account's newest jobs,
-one model's).
+posted (`reminded`); and the two indexes the history-based alerts read `history_finished` by
+(one account's newest jobs, one model's).
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 
 from __future__ import annotations
@@ -13,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
