@@ -1,0 +1,41 @@
+"""What /stats, /capacity history, `opsbot history` and the digest read from the store: one
+place that knows which records each figure needs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from bot.history import stats
+from bot.history.records import Sample
+
+if TYPE_CHECKING:
+    from bot.store import Store
+
+
+async def capacity_samples(
+    store: Store, *, since: datetime, until: datetime, provider: str | None
+) -> list[Sample]:
+    """What a capacity chart needs: the provider totals, and with one provider its accounts."""
+    totals = await store.samples(since=since, until=until, provider=provider)
+    if provider is None:
+        return list(totals)
+    accounts = await store.samples(since=since, until=until, provider=provider, per_account=True)
+    return [*totals, *(s for s in accounts if s.account is not None)]
+
+
+async def period_stats(
+    store: Store, *, since: datetime, until: datetime, providers: Sequence[str]
+) -> stats.Stats:
+    """The figures of [since, until) for `providers` (one provider: that one only)."""
+    only = providers[0] if len(providers) == 1 else None
+    finished = await store.finished(provider=only, since=since)
+    samples = await store.samples(since=since, until=until, provider=only)
+    return stats.compute(
+        [f for f in finished if f.provider in providers],
+        [s for s in samples if s.provider in providers],
+        since=since,
+        until=until,
+        providers=providers,
+    )
