@@ -9,7 +9,7 @@ kept as `bench/results.prev.json`, and the differences are printed). Parts:
 2. alert latency (bench/alert_latency.py)  6. start-up (bench/startup.py)
 3. alert latency via a replyUrl callback   7. an alert flood (bench/flood.py)
    (bench/callback_latency.py)
-4. upstream economy (bench/economy.py)
+4. upstream economy (bench/economy.py)      8. the 7-day chart (bench/chart.py)
 
 Figures are printed and recorded, never asserted.
 """
@@ -35,7 +35,7 @@ from rich.table import Table
 from bench import common
 
 BENCH_DIR = Path(__file__).resolve().parent
-PARTS = ("commands", "alerts", "callbacks", "economy", "tick", "startup", "flood")
+PARTS = ("commands", "alerts", "callbacks", "economy", "tick", "startup", "flood", "chart")
 
 #: Goals from the issue.
 CACHED_P99_MS = 100.0
@@ -44,6 +44,7 @@ CALLBACK_P99_MS = 1000.0
 ECONOMY_RATIO = 50.0
 TICK_CPU_MS_AT_10K = 50.0
 TICK_RSS_MB_AT_10K = 150.0
+CHART_7D_MS = 500.0
 
 
 # --------------------------------------------------------------------------- running
@@ -54,7 +55,16 @@ def run_parts(
 ) -> dict[str, Any]:
     """Run the chosen parts one after the other (never side by side: they would disturb
     each other's figures) and return their figures merged."""
-    from bench import alert_latency, callback_latency, commands, economy, flood, startup, tick_scale
+    from bench import (
+        alert_latency,
+        callback_latency,
+        chart,
+        commands,
+        economy,
+        flood,
+        startup,
+        tick_scale,
+    )
 
     runners: dict[str, Callable[[], dict[str, Any] | list[dict[str, Any]]]] = {
         "commands": lambda: commands.run(quick=quick),
@@ -66,6 +76,7 @@ def run_parts(
         ),
         "startup": lambda: startup.run(quick=quick),
         "flood": lambda: flood.run(quick=quick),
+        "chart": lambda: chart.run(quick=quick),
     }
     out: dict[str, Any] = {}
     for part in parts:
@@ -278,6 +289,18 @@ def rows(doc: Mapping[str, Any]) -> list[tuple[str, str, str, bool | None]]:
             ("start-up: process start → commands synced", f"{doc['startup_s']:.2f} s", "", None)
         )
     out += _flood_rows(doc)
+    if "chart_7d_ms" in doc:
+        v = doc["chart_7d_ms"]
+        ch = doc.get("details", {}).get("chart", {})
+        out.append(
+            (
+                f"7-day capacity chart, {ch.get('accounts', 500)} accounts "
+                f"({ch.get('samples', 0):,} samples) → PNG",
+                f"p50 {_ms(v['p50'])} · max {_ms(v['max'])}",
+                f"< {CHART_7D_MS:.0f} ms",
+                v["max"] < CHART_7D_MS,
+            )
+        )
     return out
 
 

@@ -120,6 +120,7 @@ async def capacity_history(
             title=f"Capacity used · {scope}",
             per_account=provider is not None,
             titles=titles,
+            redact=bot.settings.redact_accounts,
         )
     except render.ChartTimeout:
         log.warning("/capacity history: %s", NO_CHART)

@@ -157,3 +157,17 @@ async def test_render_runs_off_the_loop_and_is_bounded(no_network: None) -> None
     assert png_size(data) == (chart.WIDTH, chart.HEIGHT)
     with pytest.raises(render.ChartTimeout):
         await render.capacity_png([], since=T0, until=T1, title="x", bound=0)
+
+
+def test_account_labels_masked_bounded_and_never_formulas(no_network: None) -> None:
+    long = "a" * 30 + "@example.com"
+    samples = [sample("ann@example.com", 0, 1), sample(long, 0, 2), sample("$x^{2$", 0, 3)]
+    lines, _ = chart.capacity_series(samples, since=T0, until=T1, per_account=True, redact=True)
+    assert [line.label for line in lines] == ["$x^{2$", "a***@example.com", "a***@example.com"]
+    lines, _ = chart.capacity_series(samples, since=T0, until=T1, per_account=True)
+    assert [line.label for line in lines] == ["$x^{2$", long[:39] + "…", "ann@example.com"]
+    # an unbalanced "$" would stop matplotlib's formula parser: drawn as text instead
+    data = chart.capacity_png(
+        samples, since=T0, until=T1, title="$x", per_account=True, width=300, height=150
+    )
+    assert png_size(data) == (300, 150)

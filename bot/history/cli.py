@@ -70,6 +70,7 @@ async def history(
         title=f"Capacity used · {scope}",
         per_account=only is not None,
         titles=titles,
+        redact=settings.redact_accounts,
     )
     try:
         await asyncio.to_thread(Path(png).write_bytes, data)

@@ -34,13 +34,20 @@ async def capacity_png(
     title: str,
     per_account: bool = False,
     titles: Mapping[str, str] | None = None,
+    redact: bool = False,
     bound: float = RENDER_TIMEOUT,
 ) -> bytes:
     def draw() -> bytes:
         from bot.history import chart
 
         return chart.capacity_png(
-            samples, since=since, until=until, title=title, per_account=per_account, titles=titles
+            samples,
+            since=since,
+            until=until,
+            title=title,
+            per_account=per_account,
+            titles=titles,
+            redact=redact,
         )
 
     return await _bounded(draw, bound)
