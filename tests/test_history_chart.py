@@ -171,3 +171,24 @@ def test_account_labels_masked_bounded_and_never_formulas(no_network: None) -> N
         samples, since=T0, until=T1, title="$x", per_account=True, width=300, height=150
     )
     assert png_size(data) == (300, 150)
+
+
+def test_time_ticks_round_utc_spacings_for_each_period() -> None:
+    def ticks(since: datetime, hours: float) -> list[str]:
+        lo = since.timestamp()
+        return chart.time_ticks(lo, lo + hours * 3600)[1]
+
+    assert ticks(T0, 6) == ["29 Nov", "01:00", "02:00", "03:00", "04:00", "05:00", "06:00"]
+    assert ticks(T0 + timedelta(hours=13, minutes=17), 24) == [
+        "15:00",
+        "18:00",
+        "21:00",
+        "30 Nov",
+        "03:00",
+        "06:00",
+        "09:00",
+        "12:00",
+    ]
+    week = ticks(T0 - timedelta(days=7), 7 * 24)
+    assert week == ["22 Nov", "23 Nov", "24 Nov", "25 Nov", "26 Nov", "27 Nov", "28 Nov", "29 Nov"]
+    assert len(ticks(T0 - timedelta(days=30), 30 * 24)) == 6  # every 5 days

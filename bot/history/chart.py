@@ -11,6 +11,7 @@ module only when a chart is drawn, so the bot starts as fast as before.
 from __future__ import annotations
 
 import io
+import math
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +21,6 @@ from typing import Any
 
 import matplotlib
 import numpy as np
-from matplotlib import dates as mdates
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -258,6 +258,29 @@ def capacity_series(
     return lines, shade
 
 
+#: Tick spacings the time axis may use, in seconds.
+_STEPS = (3600, 2 * 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 2 * 86400, 5 * 86400, 7 * 86400)
+
+
+def time_ticks(lo: float, hi: float, most: int = 8) -> tuple[list[float], list[str]]:
+    """Ticks of the UTC time axis over [lo, hi] (epoch seconds): the finest round spacing
+    giving at most `most`, on UTC boundaries; labelled `HH:MM`, with the date at midnight (or
+    the date alone for day spacings). Plain arithmetic: matplotlib's date locators spend more
+    than the rest of the axis."""
+    step = next((s for s in _STEPS if (hi - lo) / s <= most), _STEPS[-1])
+    first = math.ceil(lo / step) * step
+    at = [float(t) for t in range(int(first), int(hi) + 1, step)]
+    names = []
+    for t in at:
+        moment = datetime.fromtimestamp(t, UTC)
+        midnight = moment.hour == 0 and moment.minute == 0
+        if step >= 86400 or midnight:
+            names.append(f"{moment:%d %b}")
+        else:
+            names.append(f"{moment:%H:%M}")
+    return at, names
+
+
 def _png(fig: Figure) -> bytes:
     buf = io.BytesIO()
     FigureCanvasAgg(fig).print_png(buf)  # type: ignore[no-untyped-call]
@@ -325,7 +348,7 @@ def capacity_figure(
     lo, hi = _epoch(since), _epoch(until)
     fig = _figure(width, height, fixed=True)
     ax = fig.add_subplot()
-    base = float(mdates.date2num(since))  # type: ignore[no-untyped-call]
+    base = lo / 86400  # matplotlib's day numbers (from 1970); the ticks are ours
     peak = 100.0
     for line in lines:
         x = base + (np.append(line.times, hi) - lo) / 86400
@@ -346,11 +369,8 @@ def capacity_figure(
     ax.set_ylim(0, peak * 1.05)
     ax.set_ylabel("capacity used (%)")
     ax.set_xlabel("time (UTC)")
-    locator = mdates.AutoDateLocator(tz=UTC, maxticks=8)  # type: ignore[no-untyped-call]
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(
-        mdates.ConciseDateFormatter(locator, tz=UTC)  # type: ignore[no-untyped-call]
-    )
+    at, names = time_ticks(lo, hi)
+    ax.set_xticks([base + (t - lo) / 86400 for t in at], names)
     ax.grid(True, alpha=0.3)
     ax.set_title(f"{title} · {since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} UTC", loc="left")
     if lines:
