@@ -180,6 +180,17 @@ class Job:
             return max((now - started).total_seconds(), 0.0)
         return None
 
+    def run_seconds(self, left_at: datetime) -> float | None:
+        """How long this job ran: from its start to `left_at`, when it left the queue (a
+        `PendingJob.left_at`, or when a callback told its end). The start is `started`
+        (upstream's, or the first sighting of a `seen` job); without one, upstream's own
+        elapsed figure as last read stands (a lower bound). None when neither is known. The
+        one definition the history's poll and callback paths use."""
+        if self.started is not None:
+            started = self.started if self.started.tzinfo else self.started.replace(tzinfo=UTC)
+            return max((left_at - started).total_seconds(), 0.0)
+        return None if self.elapsed_seconds is None else float(self.elapsed_seconds)
+
     @property
     def elapsed_words(self) -> str:
         """How its elapsed time reads: "running for", or "seen for" where it counts from

@@ -57,6 +57,8 @@ BOUNDS: Final = {
     "http_port": Bounds(0, 65535, "must be a whole number from 0 (off) to 65535"),
     "account_check_minutes": Bounds(1, 1440, "must be a number of minutes from 1 to 1440 (a day)"),
     "expiry_warn_days": Bounds(1, 365, "must be a number of days from 1 to 365"),
+    # At least the 2 days of 1-minute points; at most ten years of 15-minute buckets.
+    "history_days": Bounds(2, 3650, "must be a whole number of days from 2 to 3650"),
 }
 URL_SETTINGS: Final = ("useapi_base_url", "discord_api_base_url", "discord_gateway_url")
 TOKEN_SETTINGS: Final = ("discord_token", "useapi_token")
@@ -133,6 +135,8 @@ class Settings(BaseSettings):
     reply_secret: SecretStr | None = None
     #: UTC hour (0–23) at which yesterday's /stats is posted to the `digest` route; None: off.
     digest_hour: int | None = None
+    #: How long the history's 15-minute buckets and finished jobs are kept.
+    history_days: int = 60
 
     @field_validator("providers", mode="before")
     @classmethod

@@ -106,6 +106,16 @@ async def test_a_callback_posts_the_alert_before_any_tick(start_bot):
     assert sim.request_count(r"/v1/minimax/videos/") == asked
     assert job_alerts(h, job) == [("MiniMax job completed", job_alerts(h, job)[0][1])]
     assert list(receiver(h).found) == [(receiver(h).found[0][0], "announced")]
+    # recorded in the history once, as the callback told it, the job still listed till then
+    (record,) = await h.bot.store.finished()
+    assert (record.provider, record.job_id, record.account, record.kind) == (
+        "minimax",
+        job,
+        account,
+        "video",
+    )
+    assert (record.outcome, record.via, record.reason) == ("completed", "callback", None)
+    assert record.run_seconds is not None and record.run_seconds >= 0
 
 
 @pytest.mark.parametrize("provider", ["pixverse", "dreamina"])
@@ -268,6 +278,9 @@ async def test_a_callback_racing_the_poller_posts_once(start_bot):
     await h.tick()
     await settled(h)
     assert {job: count(h.fake, "moderated", job) for job in jobs} == dict.fromkeys(jobs, 1)
+    finished = await h.bot.store.finished()  # each once, whichever path came first
+    assert sorted(f.job_id for f in finished) == sorted(jobs)
+    assert {f.outcome for f in finished} == {"moderated"}
 
 
 async def test_a_callback_while_discord_fails_is_posted_once_it_is_back(start_bot):

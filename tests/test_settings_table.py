@@ -36,6 +36,7 @@ PORT = "HTTP_PORT: must be a whole number from 0 (off) to 65535"
 CHECK = "ACCOUNT_CHECK_MINUTES: must be a number of minutes from 1 to 1440 (a day)"
 WARN = "EXPIRY_WARN_DAYS: must be a number of days from 1 to 365"
 DIGEST = "DIGEST_HOUR: must be an hour of the day in UTC, a whole number from 0 to 23"
+HISTORY = "HISTORY_DAYS: must be a whole number of days from 2 to 3650"
 TOKEN_RULE = "a token is one run of visible ASCII characters"
 USERINFO = "must not contain a user name or password (user:pass@); the token is sent on its own"
 QUERY = "must not contain a query (?…): paths and parameters are added to it"
@@ -142,6 +143,10 @@ BAD: list[tuple[str, str, str]] = [
     ("EXPIRY_WARN_DAYS", "0.99", WARN),
     ("EXPIRY_WARN_DAYS", "365.01", WARN),
     ("EXPIRY_WARN_DAYS", "inf", WARN),
+    ("HISTORY_DAYS", "1", HISTORY),
+    ("HISTORY_DAYS", "3651", HISTORY),
+    ("HISTORY_DAYS", "2.5", HISTORY),
+    ("HISTORY_DAYS", "forever", HISTORY),
     (
         "REPLY_SECRET",
         SECRET,
@@ -238,6 +243,8 @@ ACCEPTED: list[tuple[str, str, Any]] = [
     ("ACCOUNT_CHECK_MINUTES", "1440", 1440.0),
     ("EXPIRY_WARN_DAYS", "1", 1.0),
     ("EXPIRY_WARN_DAYS", "365", 365.0),
+    ("HISTORY_DAYS", "2", 2),
+    ("HISTORY_DAYS", "3650", 3650),
     ("ALERT_CHANNEL_ID", "1", 1),
     ("ALERT_CHANNEL_ID", str(MAX_ID), MAX_ID),
     ("GUILD_IDS", f"1, {MAX_ID}, 1", [1, MAX_ID]),

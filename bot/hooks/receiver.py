@@ -29,6 +29,7 @@ from typing import Final, Literal
 
 from bot import alerts, metrics
 from bot.errors import NotFound, UpstreamError
+from bot.history import finished_of
 from bot.hooks.shape import Named
 from bot.live import LiveState
 from bot.models import Job, JobResult, Outcome
@@ -188,7 +189,7 @@ class Receiver:
                 result.error or result.raw_status or "no status",
             )
             return "unknown"
-        job = await self._known(provider.name, named.job_id, state)
+        job, left_at = await self._known(provider.name, named.job_id, state)
         if job is None:
             if not result.found:
                 # A 404 read as an outcome (MiniMax: "moderated and removed") is no proof that
@@ -200,31 +201,44 @@ class Receiver:
                 )
                 return "unseen"
             job = _job_of(result)
-        return "announced" if await self._announce(provider.name, job, result, now) else "duplicate"
+        announced = await self._announce(provider.name, job, result, now, left_at or now)
+        return "announced" if announced else "duplicate"
 
-    async def _known(self, provider: str, job_id: str, state: LiveState | None) -> Job | None:
-        """The job as the bot saw it running: in the latest snapshot, or left and pending."""
+    async def _known(
+        self, provider: str, job_id: str, state: LiveState | None
+    ) -> tuple[Job | None, datetime | None]:
+        """The job as the bot saw it running: in the latest snapshot (still in the queue as far
+        as the bot knows), or left and pending (with when it left)."""
         snapshot = state.snapshot if state is not None else None
         if snapshot is not None:
             for job in snapshot.jobs:
                 if job.id == job_id:
-                    return job
+                    return job, None
         for pending in await self.store.pending_jobs(provider):
             if pending.job.id == job_id:
-                return pending.job
-        return None
+                return pending.job, pending.left_at
+        return None, None
 
-    async def _announce(self, provider: str, job: Job, result: JobResult, now: datetime) -> bool:
-        """Queue the job's event as the watcher would; False when its key is there already."""
+    async def _announce(
+        self, provider: str, job: Job, result: JobResult, now: datetime, left_at: datetime
+    ) -> bool:
+        """Queue the job's event as the watcher would, and record it in the history (`left_at`:
+        when it left the queue; a job still listed leaves it now); False when its key is there
+        already."""
         if await self.store.announced(provider, [job.id]):
             return False  # the poller (or another callback) told its outcome already
         event = alerts.job_event(provider, job, result, result.outcome, now=now)
         config = await self.store.alert_config(now)
         items = alerts.plan([event], config, default_channel=self.config.default_channel, now=now)
+        record = finished_of(
+            provider, job, result, result.outcome, left_at=left_at, at=now, via="callback"
+        )
         # One batch per event: posted as a message of its own. Hashed, since an id may be
         # longer than the column (`alert_outbox.batch`).
         digest = hashlib.sha256(event.key.encode()).hexdigest()[:24]
-        queued = await self.store.enqueue(items, batch=f"{provider}:hook:{digest}", now=now)
+        queued = await self.store.enqueue(
+            items, batch=f"{provider}:hook:{digest}", now=now, finished=[record]
+        )
         if queued:
             log.info("%s: %s %s (from a callback)", provider, event.word, job.id)
             self._wake()

@@ -40,6 +40,7 @@ from bot.alerts import (
     job_key,
 )
 from bot.events import EventKind
+from bot.history.records import Finished, Sample
 from bot.models import Outcome, Snapshot
 from bot.store import (
     accounthealth,
@@ -47,6 +48,7 @@ from bot.store import (
     boards,
     claims,
     database,
+    history,
     leases,
     outbox,
     untracks,
@@ -101,6 +103,10 @@ class Store:
         #: The SQLite file (absolute path), and the (device, inode) it had once opened.
         self.file = file
         self._identity: tuple[int, int] | None = None
+        #: Per provider, the 1-minute history points this store last wrote (`history.Written`).
+        self._points: dict[str, history.Written] = {}
+        #: History sample rows written by ticks since opening (benchmarks, tests).
+        self.history_rows = 0
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -250,24 +256,37 @@ class Store:
         pending_remove: Iterable[str] = (),
         states: Sequence[AlertState] = (),
         outbox: Sequence[OutboxItem] = (),
+        finished: Sequence[Finished] = (),
         lease: tuple[str, str] | None = None,
     ) -> int:
-        """Write one tick in ONE transaction: the new snapshot (None: keep the stored one),
-        pending-job changes, alert states and outbox rows. Outbox rows whose key exists are
-        ignored. Returns how many outbox rows were new. `lease` (name, holder): write only
-        while that holder still holds it, else raise LeaseLost and write nothing."""
+        """Write one tick in ONE transaction: the new snapshot (None: keep the stored one) and
+        its history points (`bot.store.history`: the total, and the accounts that changed),
+        pending-job changes, alert states, outbox rows, and the finished jobs (one already
+        recorded is ignored). Outbox rows whose key exists are ignored. Returns how many
+        outbox rows were new. `lease` (name, holder): write only while that holder still
+        holds it, else raise LeaseLost and write nothing."""
         check_items(outbox)
+        points: history.Written | None = None
         async with self.engine.begin() as conn:
             if lease is not None and not await leases.holds(conn, *lease):
                 raise LeaseLost(*lease)
             if snapshot is not None:
                 await watchstate.write_snapshot(conn, provider, snapshot, stuck_ids, now)
+                points, rows = await history.write_points(
+                    conn, self.dialect, snapshot, self._points.get(provider)
+                )
             await watchstate.write_pending(
                 conn, provider, add=pending_add, change=pending_update, remove=pending_remove
             )
             if states:
                 await watchstate.write_states(conn, provider, states, now)
-            return await queue(conn, outbox, batch=batch, now=now) if outbox else 0
+            if finished:
+                await history.write_finished(conn, self.dialect, finished)
+            queued = await queue(conn, outbox, batch=batch, now=now) if outbox else 0
+        if points is not None:  # committed: what the next tick compares with
+            self._points[provider] = points
+            self.history_rows += rows
+        return queued
 
     # ------------------------------------------------------------------ account checks
 
@@ -321,11 +340,22 @@ class Store:
     # ------------------------------------------------------------------ outbox
 
     @_uncancelled
-    async def enqueue(self, items: Sequence[OutboxItem], *, batch: str, now: datetime) -> int:
-        """Queue events outside a tick (tests, one-off notices). Duplicate keys are ignored."""
+    async def enqueue(
+        self,
+        items: Sequence[OutboxItem],
+        *,
+        batch: str,
+        now: datetime,
+        finished: Sequence[Finished] = (),
+    ) -> int:
+        """Queue events outside a tick (a callback's outcome, one-off notices), with the
+        finished jobs they tell of, in one transaction. Duplicate keys are ignored, and so is
+        a job recorded already."""
         check_items(items)
         async with self.engine.begin() as conn:
-            return await queue(conn, items, batch=batch, now=now)
+            if finished:
+                await history.write_finished(conn, self.dialect, finished)
+            return await queue(conn, items, batch=batch, now=now) if items else 0
 
     @_uncancelled
     async def claim_outbox(
@@ -489,6 +519,86 @@ class Store:
     async def _prune_chunk(self, before: datetime, chunk: int) -> int:
         async with self.engine.begin() as conn:
             return await outbox.prune_chunk(conn, before, chunk)
+
+    # ------------------------------------------------------------------ history
+
+    @_uncancelled
+    async def finished(
+        self,
+        *,
+        provider: str | None = None,
+        account: str | None = None,
+        model: str | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Finished]:
+        """Finished jobs (each once, by whichever path saw it first), newest first."""
+        async with self.engine.connect() as conn:
+            return await history.read_finished(
+                conn, provider=provider, account=account, model=model, since=since, limit=limit
+            )
+
+    @_uncancelled
+    async def samples(
+        self,
+        *,
+        since: datetime,
+        until: datetime,
+        provider: str | None = None,
+        per_account: bool = False,
+        now: datetime | None = None,
+    ) -> list[Sample]:
+        """Capacity from `since` to `until` (both included), oldest first: 1-minute points
+        when `since` lies within the 2 days they are kept (before `now`, default the clock),
+        else 15-minute buckets. At each instant the provider's total (account None), then with
+        `per_account` each of its accounts by name. No sample where nothing was recorded."""
+        recent = since >= (now or datetime.now(UTC)) - history.POINTS_KEEP
+        async with self.engine.connect() as conn:
+            return await history.read_samples(
+                conn,
+                step=history.MINUTE if recent else history.BUCKET,
+                since=since,
+                until=until,
+                provider=provider,
+                per_account=per_account,
+            )
+
+    async def compact_history(
+        self, provider: str, *, now: datetime, keep: timedelta, chunk: int = history.PRUNE_CHUNK
+    ) -> tuple[int, int]:
+        """Roll `provider`'s completed 15-minute buckets up from its 1-minute points, then drop
+        points older than 2 days and buckets and finished jobs older than `keep`
+        (`HISTORY_DAYS`): each step a bounded transaction of its own. Returns (buckets
+        written, rows deleted)."""
+        buckets = 0
+        while n := await self._roll_up(provider, now):
+            buckets += n
+        deleted = 0
+        for step, before in (
+            (history.MINUTE, now - history.POINTS_KEEP),
+            (history.BUCKET, now - keep),
+            (None, now - keep),
+        ):
+            while True:
+                n = await self._prune_history(provider, step, before, chunk)
+                deleted += n
+                if n < chunk:
+                    break
+        return buckets, deleted
+
+    @_uncancelled
+    async def _roll_up(self, provider: str, now: datetime) -> int:
+        async with self.engine.begin() as conn:
+            return await history.roll_up(conn, provider, now)
+
+    @_uncancelled
+    async def _prune_history(
+        self, provider: str, step: int | None, before: datetime, chunk: int
+    ) -> int:
+        async with self.engine.begin() as conn:
+            if step is None:
+                return await history.prune_finished_chunk(conn, provider, before, chunk)
+            return await history.prune_samples_chunk(conn, provider, step, before, chunk)
 
     # ------------------------------------------------------------------ routes, mutes, mentions
 

@@ -13,6 +13,10 @@ revision in `bot/store/migrations/versions/` (tests/test_migrations.py compares 
                       warned about; the subscription under provider `useapi` (account "")
 * `alert_notify`    – `/alerts notify`: per Discord user how they are told of their own jobs;
                       and `alert_outbox.dm` marks a direct message to that user
+* `history_samples` – capacity over time per provider (account "") and account: 1-minute
+                      points (`step` 60) and 15-minute buckets (`step` 900); an account's
+                      row only where its values changed (`bot.store.history`)
+* `history_finished` – every job that reached a final outcome, once (provider + id)
 * `alembic_version` – the schema's revision (Alembic's own table)
 """
 
@@ -24,6 +28,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -195,6 +200,41 @@ notify_table = Table(
     Column("user_id", Snowflake, primary_key=True, autoincrement=False),
     Column("how", String(16), nullable=False),  # a `bot.alerts.Notify`
     Column("updated_at", DateTime, nullable=False),
+)
+
+
+history_samples_table = Table(
+    "history_samples",
+    metadata,
+    Column("provider", String(64), nullable=False),
+    Column("step", Integer, nullable=False),  # seconds: 60 (points) or 900 (buckets)
+    Column("account", Text, nullable=False),  # "": the provider's total
+    Column("at", DateTime, nullable=False),  # the minute / the bucket's start
+    Column("running", Float),  # NULL: the account is gone from here on
+    Column("max_jobs", Float),
+    Column("free", Float),
+    Column("exhausted", Integer, nullable=False, default=0),
+    Column("full_seconds", Float, nullable=False, default=0.0),
+    PrimaryKeyConstraint("provider", "step", "account", "at"),
+    Index("ix_history_samples_at", "step", "at"),
+)
+
+history_finished_table = Table(
+    "history_finished",
+    metadata,
+    Column("provider", String(64), nullable=False),
+    Column("job_id", Text, nullable=False),
+    Column("account", Text),
+    Column("kind", String(16)),
+    Column("model", Text),
+    Column("outcome", String(16), nullable=False),
+    Column("run_seconds", Float),
+    Column("via", String(16), nullable=False),  # a `bot.history.Via`
+    Column("at", DateTime, nullable=False),
+    Column("reason", Text),
+    PrimaryKeyConstraint("provider", "job_id"),
+    Index("ix_history_finished_at", "at"),
+    Index("ix_history_finished_provider_at", "provider", "at"),
 )
 
 

@@ -33,6 +33,10 @@ class WatchConfig:
     jitter: float = 0.1
     #: With a lease only one replica ticks this provider; the others follow the store.
     lease_ttl: timedelta | None = None
+    #: How long the history's buckets and finished jobs are kept (`HISTORY_DAYS`).
+    history_keep: timedelta = timedelta(days=60)
+    #: How often the leader rolls the history up and drops what is past its keep.
+    compact_every: timedelta = timedelta(minutes=5)
 
     @property
     def budget(self) -> float:
@@ -48,4 +52,5 @@ class WatchConfig:
             poll_interval=interval,
             default_channel=settings.alert_channel_id,
             lease_ttl=timedelta(seconds=3 * interval + 30),
+            history_keep=timedelta(days=settings.history_days),
         )

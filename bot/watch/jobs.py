@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from bot import alerts
 from bot.errors import UpstreamError
+from bot.history import finished_of
 from bot.models import JobResult, Outcome
 from bot.providers.base import Provider
 from bot.store import PendingJob, Untrack
@@ -80,7 +81,7 @@ def untracked(
         plan.events.append(
             alerts.job_event(provider, p.job, None, Outcome.CANCELLED, now=now, detail=UNTRACKED)
         )
-        _resolved(plan, p, stored)
+        _resolved(plan, p, stored, provider, None, Outcome.CANCELLED, now)
     return rest
 
 
@@ -116,7 +117,7 @@ def unaskable(
             plan.events.append(
                 alerts.job_event(provider, p.job, None, Outcome.UNKNOWN, now=now, detail=UNASKABLE)
             )
-            _resolved(plan, p, stored)
+            _resolved(plan, p, stored, provider, None, Outcome.UNKNOWN, now)
 
 
 def decide(
@@ -142,20 +143,35 @@ def decide(
             plan.events.append(
                 alerts.job_event(provider, p.job, result, Outcome.UNKNOWN, now=now, detail=why)
             )
+            outcome = Outcome.UNKNOWN
         else:
             kept = PendingJob(
                 job=p.job, left_at=p.left_at, attempts=p.attempts + 1, last_error=error
             )
             (plan.pending_update if p.job.id in stored else plan.pending_add).append(kept)
             continue
-        _resolved(plan, p, stored)
+        _resolved(plan, p, stored, provider, result, outcome, now)
     plan.pending_after = len(plan.pending_add) + len(plan.pending_update)
 
 
-def _resolved(plan: TickPlan, p: PendingJob, stored: Mapping[str, PendingJob]) -> None:
+def _resolved(
+    plan: TickPlan,
+    p: PendingJob,
+    stored: Mapping[str, PendingJob],
+    provider: str | None = None,
+    result: JobResult | None = None,
+    outcome: Outcome | None = None,
+    now: datetime | None = None,
+) -> None:
+    """`p` is done; with an `outcome` this tick told (not a callback before it), it goes into
+    the history too."""
     plan.resolved += 1
     if p.job.id in stored:
         plan.pending_remove.append(p.job.id)
+    if provider is not None and outcome is not None and now is not None:
+        plan.finished.append(
+            finished_of(provider, p.job, result, outcome, left_at=p.left_at, at=now, via="poll")
+        )
 
 
 def _minutes(d: timedelta) -> str:

@@ -10,6 +10,7 @@ from datetime import datetime
 from bot import alerts
 from bot.errors import UpstreamError
 from bot.events import Event, EventKind
+from bot.history import Finished
 from bot.models import Snapshot
 from bot.store import PendingJob
 
@@ -48,6 +49,8 @@ class TickPlan:
     pending_add: list[PendingJob] = field(default_factory=list)
     pending_update: list[PendingJob] = field(default_factory=list)
     pending_remove: list[str] = field(default_factory=list)
+    #: The jobs this tick found an outcome for, for the history (`Store.commit_tick`).
+    finished: list[Finished] = field(default_factory=list)
     calls: int = 1  # provider.snapshot() + provider.job() calls
     left: int = 0
     resolved: int = 0

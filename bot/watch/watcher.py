@@ -67,6 +67,7 @@ class ProviderWatcher:
         #: The one owner of what the bot knows of this provider now.
         self.state = LiveState(config.poll_interval)
         self.last_report: TickReport | None = None
+        self._compacted: datetime | None = None  # when the history was last compacted
 
     def __repr__(self) -> str:
         return f"<ProviderWatcher {self.name}>"
@@ -168,7 +169,27 @@ class ProviderWatcher:
             if plan.snapshot is None or cause is None:
                 raise  # the store is failing, not this answer: nothing is written, try again
             plan, queued = await self._store_what_can_be(plan, cause, state, now)
+        await self._compact(now)
         return self._done(plan, now, queued)
+
+    async def _compact(self, now: datetime) -> None:
+        """Every `compact_every`, as the leader: roll the history up into 15-minute buckets and
+        drop what is past its keep (bounded chunks: `Store.compact_history`). A failure is
+        logged and tried again at the next turn; the tick is done already."""
+        if self._compacted is not None and now - self._compacted < self.config.compact_every:
+            return
+        self._compacted = now
+        try:
+            buckets, deleted = await self.store.compact_history(
+                self.name, now=now, keep=self.config.history_keep
+            )
+        except Exception:
+            log.exception("%s: compacting the history failed", self.name)
+            return
+        if buckets or deleted:
+            log.debug(
+                "%s: history: %d buckets rolled up, %d rows dropped", self.name, buckets, deleted
+            )
 
     async def _store_what_can_be(
         self, plan: TickPlan, exc: BaseException, state: WatchState, now: datetime
@@ -317,6 +338,7 @@ class ProviderWatcher:
             pending_remove=plan.pending_remove,
             states=plan.states,
             outbox=items,
+            finished=plan.finished,
             lease=None if self.config.lease_ttl is None else (self.lease_name, self.holder),
         )
         if plan.snapshot is not None:
