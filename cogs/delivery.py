@@ -253,7 +253,11 @@ class DeliveryCog(commands.Cog, name="Delivery"):
         day = digest.day_of(events[0])
         since, until = digest.bounds(day)
         figures = await period_stats(
-            self.bot.store, since=since, until=until, providers=sorted(self.bot.providers)
+            self.bot.store,
+            since=since,
+            until=until,
+            providers=sorted(self.bot.providers),
+            now=self.bot.clock(),
         )
         titles = self.bot.titles()
         try:

@@ -77,7 +77,7 @@ class HistoryCog(commands.Cog, name="History"):
         await interaction.response.defer(ephemeral=private, thinking=True)
         until = self.bot.clock()
         figures = await period_stats(
-            self.bot.store, since=until - PERIODS[period], until=until, providers=names
+            self.bot.store, since=until - PERIODS[period], until=until, providers=names, now=until
         )
         titles = self.bot.titles()
         try:
@@ -107,7 +107,9 @@ async def capacity_history(
     await interaction.response.defer(ephemeral=private, thinking=True)
     until = bot.clock()
     since = until - PERIODS[period]
-    samples = await capacity_samples(bot.store, since=since, until=until, provider=provider)
+    samples = await capacity_samples(
+        bot.store, since=since, until=until, provider=provider, now=until
+    )
     samples = [s for s in samples if s.provider in names]
     titles = bot.titles()
     figures = stats.compute((), samples, since=since, until=until, providers=names)

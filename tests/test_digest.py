@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import struct
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -55,18 +56,21 @@ def test_event_key_day_and_bounds() -> None:
 def test_help_asks_for_a_digest_route_only_while_the_digest_is_on() -> None:
     kinds = [k for k in EventKind if k is not EventKind.DIGEST]
     config = AlertConfig(routes=tuple(Route(k, None, 1) for k in kinds))
-    common = {"default": None, "providers": ["pixverse"], "admin": True}
-    assert missing_setup(config, [(1, None)], digest=False, **common) == []
-    assert missing_setup(config, [(1, None)], digest=True, **common) == [
-        "no channel for digest alerts: run `/alerts route`"
-    ]
+
+    def missing(config: AlertConfig, *, digest: bool) -> list[str]:
+        return missing_setup(
+            config, [(1, None)], default=None, providers=["pixverse"], admin=True, digest=digest
+        )
+
+    assert missing(config, digest=False) == []
+    assert missing(config, digest=True) == ["no channel for digest alerts: run `/alerts route`"]
     # a route for every provider covers a provider's alerts, never the digest (one message)
     per_provider = AlertConfig(routes=(*config.routes, Route(EventKind.DIGEST, "pixverse", 1)))
-    assert missing_setup(per_provider, [(1, None)], digest=True, **common) == [
+    assert missing(per_provider, digest=True) == [
         "no channel for digest alerts: run `/alerts route`"
     ]
     covered = AlertConfig(routes=(*config.routes, Route(EventKind.DIGEST, None, 1)))
-    assert missing_setup(covered, [(1, None)], digest=True, **common) == []
+    assert missing(covered, digest=True) == []
 
 
 # --------------------------------------------------------------------------- the bot
@@ -76,7 +80,7 @@ def cog(h: Harness) -> DigestCog:
     return h.digest
 
 
-def digests(h: Harness) -> list[dict]:
+def digests(h: Harness) -> list[dict[str, Any]]:
     return [
         m
         for m in h.fake.messages()

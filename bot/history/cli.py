@@ -54,8 +54,8 @@ async def history(
     until = now or datetime.now(UTC)
     since = until - timedelta(hours=hours)
     try:
-        figures = await period_stats(store, since=since, until=until, providers=names)
-        samples = await capacity_samples(store, since=since, until=until, provider=only)
+        figures = await period_stats(store, since=since, until=until, providers=names, now=until)
+        samples = await capacity_samples(store, since=since, until=until, provider=only, now=until)
     finally:
         await store.close()
     titles = titles_of(names)

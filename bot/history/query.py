@@ -15,23 +15,32 @@ if TYPE_CHECKING:
 
 
 async def capacity_samples(
-    store: Store, *, since: datetime, until: datetime, provider: str | None
+    store: Store,
+    *,
+    since: datetime,
+    until: datetime,
+    provider: str | None,
+    now: datetime | None = None,
 ) -> list[Sample]:
-    """What a capacity chart needs: the provider totals, and with one provider its accounts."""
-    totals = await store.samples(since=since, until=until, provider=provider)
-    if provider is None:
-        return list(totals)
-    accounts = await store.samples(since=since, until=until, provider=provider, per_account=True)
-    return [*totals, *(s for s in accounts if s.account is not None)]
+    """What a capacity chart needs: the provider totals, and with one provider its accounts
+    too. `now` decides the resolution (`Store.samples`)."""
+    return await store.samples(
+        since=since, until=until, provider=provider, per_account=provider is not None, now=now
+    )
 
 
 async def period_stats(
-    store: Store, *, since: datetime, until: datetime, providers: Sequence[str]
+    store: Store,
+    *,
+    since: datetime,
+    until: datetime,
+    providers: Sequence[str],
+    now: datetime | None = None,
 ) -> stats.Stats:
     """The figures of [since, until) for `providers` (one provider: that one only)."""
     only = providers[0] if len(providers) == 1 else None
     finished = await store.finished(provider=only, since=since)
-    samples = await store.samples(since=since, until=until, provider=only)
+    samples = await store.samples(since=since, until=until, provider=only, now=now)
     return stats.compute(
         [f for f in finished if f.provider in providers],
         [s for s in samples if s.provider in providers],
