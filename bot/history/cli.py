@@ -77,5 +77,5 @@ async def history(
     except OSError as exc:
         print(f"opsbot: --png {png}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_FAILED
-    console.print(f"chart written to {png} ({len(data) // 1024} KiB)", markup=False)
+    console.print(f"chart written to {png} ({len(data) // 1024} KiB)", markup=False, soft_wrap=True)
     return EXIT_OK

@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from bot.embeds.stats import full_line, percent
-from bot.history.stats import NO_MODEL, Stats
+from bot.embeds.stats import hours, percent
+from bot.history.stats import NO_MODEL, ProviderStats, Stats
 from bot.text import fmt_duration, printable
 
 
@@ -20,27 +20,20 @@ def stats_table(stats: Stats, *, titles: Mapping[str, str] | None = None) -> Tab
     titles = titles or {}
     table = Table(
         title=f"{stats.since:%Y-%m-%d %H:%M} to {stats.until:%Y-%m-%d %H:%M} UTC",
+        caption="run time: of the completed jobs · full: hours the provider had no free slot",
         box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
     )
-    for name, justify in (
-        ("provider", "left"),
-        ("model", "left"),
-        ("completed", "right"),
-        ("failed", "right"),
-        ("moderated", "right"),
-        ("failure", "right"),
-        ("run time p50", "right"),
-        ("p95", "right"),
-        ("capacity", "left"),
-    ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    table.add_column("provider", no_wrap=True)
+    table.add_column("model", overflow="fold", min_width=6, max_width=24)
+    for name in ("completed", "failed", "moderated", "failure", "p50", "p95", "full"):
+        table.add_column(name, justify="right", no_wrap=True, min_width=len(name))
     for p in stats.providers:
         title = titles.get(p.provider, p.provider)
         rows = p.models or ()
         if not rows:
-            table.add_row(
-                title, Text("no finished jobs", style="dim"), "", "", "", "", "", "", full_line(p)
-            )
+            table.add_row(title, Text("no jobs", style="dim"), "", "", "", "", "", "", _full(p))
         for i, m in enumerate(rows):
             share = m.failure_percent
             table.add_row(
@@ -52,9 +45,13 @@ def stats_table(stats: Stats, *, titles: Mapping[str, str] | None = None) -> Tab
                 "—" if share is None else percent(share),
                 fmt_duration(m.p50_seconds),
                 fmt_duration(m.p95_seconds),
-                full_line(p) if i == 0 else "",
+                _full(p) if i == 0 else "",
             )
     return table
+
+
+def _full(p: ProviderStats) -> str:
+    return hours(round(p.full_hours, 1)) if p.sampled else "no data"
 
 
 def print_summary(
