@@ -124,7 +124,11 @@ def test_provider_lines_utilisation_and_shaded_exhausted_spans() -> None:
     assert spans == [(1.0, 2.0), (5.0, 6.0)]
     legend = ax.get_legend()
     assert legend is not None
-    assert [t.get_text() for t in legend.get_texts()] == ["MiniMax", "PixVerse", "exhausted"]
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "MiniMax",
+        "PixVerse",
+        "PixVerse exhausted",
+    ]
 
 
 def test_one_provider_top_accounts_and_others() -> None:

@@ -22,6 +22,7 @@ from typing import Any
 import matplotlib
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
 from bot.history.records import Sample
@@ -350,21 +351,28 @@ def capacity_figure(
     ax = fig.add_subplot()
     base = lo / 86400  # matplotlib's day numbers (from 1970); the ticks are ours
     peak = 100.0
+
+    def shaded(spans: Sequence[tuple[float, float]], colour: str, name: str) -> None:
+        for i, (start, end) in enumerate(spans):
+            ax.axvspan(
+                base + (max(start, lo) - lo) / 86400,
+                base + (min(end, hi) - lo) / 86400,
+                color=colour,
+                alpha=0.18,
+                linewidth=0,
+                label=name if i == 0 else None,
+            )
+
     for line in lines:
         x = base + (np.append(line.times, hi) - lo) / 86400
         y = np.append(line.percent, line.percent[-1] if len(line.percent) else np.nan)
-        ax.plot(x, y, drawstyle="steps-post", linewidth=1.4, label=line.label)
+        [drawn] = ax.plot(x, y, drawstyle="steps-post", linewidth=1.4, label=line.label)
         if np.any(~np.isnan(y)):
             peak = max(peak, float(np.nanmax(y)))
-    for i, (start, end) in enumerate(shade):
-        ax.axvspan(
-            base + (max(start, lo) - lo) / 86400,
-            base + (min(end, hi) - lo) / 86400,
-            color=_FAILED,
-            alpha=0.15,
-            linewidth=0,
-            label="exhausted" if i == 0 else None,
-        )
+        # per provider: each shades its own exhausted spans in its own colour
+        shaded(line.full, to_hex(drawn.get_color()), f"{line.label} exhausted")
+    if per_account:  # the provider exhausted: every account full
+        shaded(shade, _FAILED, "exhausted (every account full)")
     ax.set_xlim(base, base + (hi - lo) / 86400)
     ax.set_ylim(0, peak * 1.05)
     ax.set_ylabel("capacity used (%)")
