@@ -62,12 +62,12 @@ def samples(accounts: int = ACCOUNTS, days: int = DAYS, *, seed: int = 1) -> lis
     return out
 
 
-def run(*, quick: bool = False) -> dict[str, Any]:
+def run(*, quick: bool = False, accounts: int = ACCOUNTS, days: int = DAYS) -> dict[str, Any]:
     from bot.history import chart
 
-    data = samples()
+    data = samples(accounts, days)
     until = data[-1].at + BUCKET
-    since = until - timedelta(days=DAYS)
+    since = until - timedelta(days=days)
 
     def draw() -> bytes:
         return chart.capacity_png(
@@ -92,8 +92,8 @@ def run(*, quick: bool = False) -> dict[str, Any]:
             "cpu_p50": round(statistics.median(cpu), 1),
         },
         "_chart": {
-            "accounts": ACCOUNTS,
-            "days": DAYS,
+            "accounts": accounts,
+            "days": days,
             "samples": len(data),
             "runs": len(times),
             "first_ms": round(first_ms, 1),

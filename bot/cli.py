@@ -165,7 +165,7 @@ def _bench_options(bench: argparse.ArgumentParser) -> None:
     bench.add_argument(
         "--only",
         help="comma-separated parts: commands,alerts,economy,tick,"
-        "startup,flood (results.json is then left alone)",
+        "startup,flood,chart (results.json is then left alone)",
     )
 
 

@@ -45,6 +45,13 @@ class HistoryCog(commands.Cog, name="History"):
     def __init__(self, bot: OpsBot) -> None:
         self.bot = bot
 
+    async def cog_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        """Whatever broke (the database, say), the invoker gets an answer instead of a
+        "thinking…" that never ends, and the log gets the traceback."""
+        await answer_failure(interaction, error)
+
     def _names(self, provider: str | None) -> list[str]:
         if provider is None:
             return sorted(self.bot.providers)
@@ -134,6 +141,29 @@ async def capacity_history(
         embed.set_image(url=None)
         embed.set_footer(text=NO_CHART)
     await send_with_chart(interaction, embed, png, render.CAPACITY_PNG)
+
+
+#: What the invoker is told when a history command failed inside opsbot.
+FAILED = discord.Embed(
+    title="Something went wrong inside opsbot",
+    description="The error was logged. Try again in a moment.",
+    colour=embeds.BAD,
+)
+
+
+async def answer_failure(
+    interaction: discord.Interaction, error: app_commands.AppCommandError
+) -> None:
+    command = interaction.command.qualified_name if interaction.command else "?"
+    cause = error.__cause__ or error
+    log.error("/%s failed", command, exc_info=(type(cause), cause, cause.__traceback__))
+    try:
+        if interaction.response.is_done():
+            await interaction.edit_original_response(embed=FAILED, attachments=[])
+        else:
+            await interaction.response.send_message(embed=FAILED, ephemeral=True)
+    except discord.HTTPException:
+        log.warning("/%s: could not tell the invoker about the failure", command, exc_info=True)
 
 
 async def send_with_chart(

@@ -12,7 +12,7 @@ import tomllib
 
 from rich.console import Console
 
-from bench import alert_latency, callback_latency, commands, economy, flood, tick_scale
+from bench import alert_latency, callback_latency, chart, commands, economy, flood, tick_scale
 from bench import run as bench_run
 from bench.common import ROOT, SIM_TOKEN, p50_p99, percentile
 from bot.cli import BENCH_EXTRA
@@ -191,3 +191,14 @@ async def test_flood_part_on_tiny_sizes():
     assert "unrelated alert during the flood / poll interval" in names
     assert "SIGTERM during the flood → process exit" in names
     assert "flood.sigterm_exit_s" in bench_run.flatten(doc)
+
+
+def test_chart_part_on_tiny_sizes():
+    figures = chart.run(quick=True, accounts=12, days=1)
+    assert set(figures["chart_7d_ms"]) == {"p50", "max", "cpu_p50"}
+    # 12 accounts and the total, every 15 minutes of the day
+    assert figures["_chart"]["samples"] == 13 * 96
+    doc = bench_run.results_doc(figures, quick=True)
+    [row] = [r for r in bench_run.rows(doc) if r[0].startswith("7-day capacity chart")]
+    assert row[0] == "7-day capacity chart, 12 accounts (1,248 samples) → PNG"
+    assert "chart_7d_ms.p50" in bench_run.flatten(doc)

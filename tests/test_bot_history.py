@@ -157,3 +157,22 @@ async def test_stats_of_a_provider_not_enabled_is_refused_before_any_defer(start
     body = await h.fake.wait_for_interaction_response(inter)
     assert body["type"] == 4 and body["data"]["flags"] & EPHEMERAL
     assert h.fake.requests_matching(ORIGINAL) == []
+
+
+async def test_stats_when_the_database_fails_answers_instead_of_thinking_forever(
+    start_bot, monkeypatch
+):
+    h = await start_bot(providers=["pixverse"])
+
+    async def broken(**kwargs: Any) -> list[Any]:
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(h.bot.store, "finished", broken)
+    inter = await h.fake.invoke("stats", {})  # (no completion event: the command failed)
+    await h.fake.wait_for_request("PATCH", r"/webhooks/\d+/[^/]+/messages/@original$")
+    assert inter.callback is not None and inter.callback["type"] == 5
+    [embed] = upload(h, inter).json["embeds"]
+    assert (embed["title"], embed["description"]) == (
+        "Something went wrong inside opsbot",
+        "The error was logged. Try again in a moment.",
+    )
