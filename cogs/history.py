@@ -37,6 +37,9 @@ PERIODS: dict[str, timedelta] = {
     "30d": timedelta(days=30),
 }
 NO_CHART = "The chart took too long to draw; the figures are above."
+#: The longest period drawn per account: 30 days of 500 accounts would be 1.4 million
+#: points read into memory for one chart; past this the provider's total is drawn.
+PER_ACCOUNT_MAX = timedelta(days=7)
 
 
 class HistoryCog(commands.Cog, name="History"):
@@ -114,8 +117,9 @@ async def capacity_history(
     await interaction.response.defer(ephemeral=private, thinking=True)
     until = bot.clock()
     since = until - PERIODS[period]
+    per_account = provider is not None and PERIODS[period] <= PER_ACCOUNT_MAX
     samples = await capacity_samples(
-        bot.store, since=since, until=until, provider=provider, now=until
+        bot.store, since=since, until=until, provider=provider, per_account=per_account, now=until
     )
     samples = [s for s in samples if s.provider in names]
     titles = bot.titles()
@@ -127,7 +131,7 @@ async def capacity_history(
             since=since,
             until=until,
             title=f"Capacity used · {scope}",
-            per_account=provider is not None,
+            per_account=per_account,
             titles=titles,
             redact=bot.settings.redact_accounts,
         )
@@ -135,7 +139,12 @@ async def capacity_history(
         log.warning("/capacity history: %s", NO_CHART)
         png = None
     embed = capacity_history_embed(
-        figures, period=period, provider=provider, titles=titles, image=render.CAPACITY_PNG
+        figures,
+        period=period,
+        provider=provider,
+        per_account=per_account,
+        titles=titles,
+        image=render.CAPACITY_PNG,
     )
     if png is None:
         embed.set_image(url=None)

@@ -196,3 +196,18 @@ def test_time_ticks_round_utc_spacings_for_each_period() -> None:
     week = ticks(T0 - timedelta(days=7), 7 * 24)
     assert week == ["22 Nov", "23 Nov", "24 Nov", "25 Nov", "26 Nov", "27 Nov", "28 Nov", "29 Nov"]
     assert len(ticks(T0 - timedelta(days=30), 30 * 24)) == 6  # every 5 days
+
+
+def test_the_bot_starts_without_importing_matplotlib() -> None:
+    """matplotlib (and numpy) load with the first chart, not with the bot: start-up stays as
+    fast as it was."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import bot.app, bot.cli, cogs.status, cogs.history, cogs.delivery, cogs.digest\n"
+        "print(sorted(m for m in ('matplotlib', 'numpy') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "[]\n", "")

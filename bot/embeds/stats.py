@@ -112,12 +112,18 @@ def capacity_history_embed(
     *,
     period: str,
     provider: str | None,
+    per_account: bool,
     titles: Mapping[str, str] | None = None,
     image: str,
 ) -> discord.Embed:
     """/capacity history: the chart, and per provider the hours it spent at full capacity."""
     scope = provider_title(provider, titles) if provider else "All providers"
-    what = "per account" if provider else "per provider"
+    if per_account:
+        what = "per account"
+    elif provider:
+        what = "by all its accounts together (per account: up to 7 days)"
+    else:
+        what = "per provider"
     embed = discord.Embed(
         title=f"Capacity · {scope} · last {period}",
         description=(

@@ -20,12 +20,16 @@ async def capacity_samples(
     since: datetime,
     until: datetime,
     provider: str | None,
+    per_account: bool | None = None,
     now: datetime | None = None,
 ) -> list[Sample]:
-    """What a capacity chart needs: the provider totals, and with one provider its accounts
-    too. `now` decides the resolution (`Store.samples`)."""
+    """What a capacity chart needs: the provider totals, and its accounts too when
+    `per_account` (default: when one provider is asked for). `now` decides the resolution
+    (`Store.samples`)."""
+    if per_account is None:
+        per_account = provider is not None
     return await store.samples(
-        since=since, until=until, provider=provider, per_account=provider is not None, now=now
+        since=since, until=until, provider=provider, per_account=per_account, now=now
     )
 
 
