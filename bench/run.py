@@ -8,8 +8,9 @@ kept as `bench/results.prev.json`, and the differences are printed). Parts:
 1. command latency (bench/commands.py)     5. tick CPU and memory by size (bench/tick_scale.py)
 2. alert latency (bench/alert_latency.py)  6. start-up (bench/startup.py)
 3. alert latency via a replyUrl callback   7. an alert flood (bench/flood.py)
-   (bench/callback_latency.py)
-4. upstream economy (bench/economy.py)      8. the 7-day chart (bench/chart.py)
+   (bench/callback_latency.py)             8. history rows and bytes per day at 500 accounts,
+4. upstream economy (bench/economy.py)        SQLite and PostgreSQL (bench/history_size.py)
+                                           9. the 7-day chart (bench/chart.py)
 
 Figures are printed and recorded, never asserted.
 """
@@ -35,7 +36,17 @@ from rich.table import Table
 from bench import common
 
 BENCH_DIR = Path(__file__).resolve().parent
-PARTS = ("commands", "alerts", "callbacks", "economy", "tick", "startup", "flood", "chart")
+PARTS = (
+    "commands",
+    "alerts",
+    "callbacks",
+    "economy",
+    "tick",
+    "startup",
+    "flood",
+    "history",
+    "chart",
+)
 
 #: Goals from the issue.
 CACHED_P99_MS = 100.0
@@ -62,6 +73,7 @@ def run_parts(
         commands,
         economy,
         flood,
+        history_size,
         startup,
         tick_scale,
     )
@@ -76,6 +88,7 @@ def run_parts(
         ),
         "startup": lambda: startup.run(quick=quick),
         "flood": lambda: flood.run(quick=quick),
+        "history": lambda: history_size.run(quick=quick),
         "chart": lambda: chart.run(quick=quick),
     }
     out: dict[str, Any] = {}
@@ -289,16 +302,43 @@ def rows(doc: Mapping[str, Any]) -> list[tuple[str, str, str, bool | None]]:
             ("start-up: process start → commands synced", f"{doc['startup_s']:.2f} s", "", None)
         )
     out += _flood_rows(doc)
-    if "chart_7d_ms" in doc:
-        v = doc["chart_7d_ms"]
-        ch = doc.get("details", {}).get("chart", {})
+    out += _history_rows(doc)
+    out += _chart_rows(doc)
+    return out
+
+
+def _chart_rows(doc: Mapping[str, Any]) -> list[tuple[str, str, str, bool | None]]:
+    if "chart_7d_ms" not in doc:
+        return []
+    v = doc["chart_7d_ms"]
+    ch = doc.get("details", {}).get("chart", {})
+    return [
+        (
+            f"7-day capacity chart, {ch.get('accounts', 500)} accounts "
+            f"({ch.get('samples', 0):,} samples) → PNG",
+            f"p50 {_ms(v['p50'])} · max {_ms(v['max'])} · CPU p50 {_ms(v.get('cpu_p50'))}",
+            f"p50 < {CHART_7D_MS:.0f} ms",
+            v["p50"] < CHART_7D_MS,
+        )
+    ]
+
+
+def _history_rows(doc: Mapping[str, Any]) -> list[tuple[str, str, str, bool | None]]:
+    out: list[tuple[str, str, str, bool | None]] = []
+    rows_per_day = doc.get("history_rows_per_day", {})
+    hd = doc.get("details", {}).get("history", {})
+    for backend, n in rows_per_day.items():
+        f = hd.get(backend, {})
         out.append(
             (
-                f"7-day capacity chart, {ch.get('accounts', 500)} accounts "
-                f"({ch.get('samples', 0):,} samples) → PNG",
-                f"p50 {_ms(v['p50'])} · max {_ms(v['max'])} · CPU p50 {_ms(v.get('cpu_p50'))}",
-                f"p50 < {CHART_7D_MS:.0f} ms",
-                v["p50"] < CHART_7D_MS,
+                f"history per day, {hd.get('accounts', 500)} accounts, "
+                f"{hd.get('ends_per_minute', 3)} jobs ending a minute ({backend})",
+                f"{n:,} rows ({f.get('points', 0):,} points · {f.get('buckets', 0):,} buckets · "
+                f"{f.get('finished', 0):,} jobs) · "
+                f"{doc.get('history_bytes_per_day', {}).get(backend, 0) / 2**20:.1f} MiB · "
+                f"kept at {hd.get('history_days', 60)} days {f.get('kept_mb', 0):g} MiB",
+                "",
+                None,
             )
         )
     return out

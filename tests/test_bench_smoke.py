@@ -12,7 +12,16 @@ import tomllib
 
 from rich.console import Console
 
-from bench import alert_latency, callback_latency, chart, commands, economy, flood, tick_scale
+from bench import (
+    alert_latency,
+    callback_latency,
+    chart,
+    commands,
+    economy,
+    flood,
+    history_size,
+    tick_scale,
+)
 from bench import run as bench_run
 from bench.common import ROOT, SIM_TOKEN, p50_p99, percentile
 from bot.cli import BENCH_EXTRA
@@ -191,6 +200,34 @@ async def test_flood_part_on_tiny_sizes():
     assert "unrelated alert during the flood / poll interval" in names
     assert "SIGTERM during the flood → process exit" in names
     assert "flood.sigterm_exit_s" in bench_run.flatten(doc)
+
+
+async def test_history_part_on_a_tiny_load(url):
+    got = await history_size.simulate(url, hours=0.5, accounts_n=20, warm_up_hours=0.25)
+    assert set(got) == {
+        "rows",
+        "bytes",
+        "points",
+        "buckets",
+        "finished",
+        "bytes_per_sample_row",
+        "bytes_per_finished_row",
+        "kept_mb",
+        "busy_rows",
+        "busy_bytes",
+    }
+    # half an hour: 30 ticks' totals and 90 jobs; per day, 48 times that
+    assert got["finished"] == 90 * 48 and got["points"] >= 30 * 48
+    assert got["rows"] == got["points"] + got["buckets"] + got["finished"]
+    assert got["bytes_per_sample_row"] > 0 and got["bytes_per_finished_row"] > 0
+    figures = {
+        "history_rows_per_day": {"x": got["rows"]},
+        "history_bytes_per_day": {"x": got["bytes"]},
+        "_history": {"accounts": 20, "x": got},
+    }
+    doc = bench_run.results_doc(figures, quick=True)
+    names = [r[0] for r in bench_run.rows(doc)]
+    assert names == ["history per day, 20 accounts, 3 jobs ending a minute (x)"]
 
 
 def test_chart_part_on_tiny_sizes():

@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from bot.history import Finished, Sample
 from bot.models import Account, Snapshot
 from bot.store import Store
-from bot.store.history import LOOKBACK, REFRESH, REFRESH_PER_TICK
+from bot.store.history import BUCKET as BUCKET_STEP
+from bot.store.history import LOOKBACK, MAX_KEY_BYTES, MINUTE, REFRESH, REFRESH_PER_TICK
 from bot.store.schema import history_samples_table
 from rig.store import T0
 
@@ -112,6 +113,15 @@ async def test_text_the_database_cannot_hold_never_fails_the_write(store):
     assert await store.finished() == [fin("ok", T0, reason=None, model=None)]
 
 
+async def test_a_name_or_id_too_long_for_a_key_is_left_out_not_a_failing_tick(store):
+    huge, edge = "ü" * (MAX_KEY_BYTES // 2) + "a", "ü" * (MAX_KEY_BYTES // 2)  # bytes, not chars
+    await tick(store, snap(T0, acct(huge, 1), acct("\ud800", 1), acct(edge, 1)))
+    await store.commit_tick("pixverse", now=T0, batch="f", finished=[fin(huge, T0), fin(edge, T0)])
+    got = await store.samples(since=T0, until=T0, per_account=True, now=T0)
+    assert [(s.account, s.running) for s in got] == [(None, 3.0), (edge, 1.0)]  # in the total
+    assert [f.job_id for f in await store.finished()] == [edge]
+
+
 # --------------------------------------------------------------------------- capacity points
 
 
@@ -194,13 +204,14 @@ async def test_a_steady_tick_at_500_accounts_writes_the_total_and_the_changes_on
 async def test_unchanged_accounts_are_written_again_a_few_per_tick_once_refresh_old(store):
     accounts = [acct(f"acc{n:02}", 1) for n in range(40)]
     await tick(store, snap(T0, *accounts))
-    just_before = T0 + REFRESH - MIN
+    refresh = REFRESH[MINUTE]
+    just_before = T0 + refresh - MIN
     assert await tick(store, snap(just_before, *accounts)) == 1
-    assert await tick(store, snap(T0 + REFRESH, *accounts)) == 1 + REFRESH_PER_TICK
-    assert await tick(store, snap(T0 + REFRESH + MIN, *accounts)) == 1 + 40 - REFRESH_PER_TICK
-    assert await tick(store, snap(T0 + REFRESH + 2 * MIN, *accounts)) == 1
+    assert await tick(store, snap(T0 + refresh, *accounts)) == 1 + REFRESH_PER_TICK
+    assert await tick(store, snap(T0 + refresh + MIN, *accounts)) == 1 + 40 - REFRESH_PER_TICK
+    assert await tick(store, snap(T0 + refresh + 2 * MIN, *accounts)) == 1
     # a read well after the first rows still finds every account within its look-back
-    at = T0 + LOOKBACK + REFRESH - MIN
+    at = T0 + LOOKBACK[MINUTE] + refresh - MIN
     await tick(store, snap(at, *accounts))
     got = await store.samples(since=at, until=at, per_account=True, now=at)
     assert len(got) == 41
@@ -222,7 +233,7 @@ async def test_another_writer_in_between_is_read_back_not_trusted(url):
 
 async def test_after_a_gap_of_refresh_every_account_is_written_again(store):
     await tick(store, snap(T0, acct("x", 1), acct("y", 1), acct("z", 1)))
-    later = T0 + REFRESH
+    later = T0 + REFRESH[MINUTE]
     # y left during the gap: marked gone (the look-back would still find its old row)
     assert await tick(store, snap(later, acct("x", 1), acct("z", 1))) == 4
     got = await store.samples(since=later, until=later, per_account=True, now=later)
@@ -315,11 +326,11 @@ async def test_retention_keeps_exactly_up_to_its_boundaries_in_bounded_chunks(st
     points_edge = now - timedelta(days=2)
     bucket_edge = now - keep
     # minute points: the total one minute past the edge and at it; accounts LOOKBACK longer
-    for at in (points_edge - LOOKBACK - MIN, points_edge - MIN, points_edge):
+    for at in (points_edge - LOOKBACK[MINUTE] - MIN, points_edge - MIN, points_edge):
         await tick(store, snap(at, acct("a", 1 if at == points_edge else 2)))
     t = history_samples_table
     async with store.engine.begin() as conn:  # buckets, as the roll-up would have made them
-        for at in (bucket_edge - LOOKBACK - BUCKET, bucket_edge - BUCKET, bucket_edge):
+        for at in (bucket_edge - LOOKBACK[BUCKET_STEP] - BUCKET, bucket_edge - BUCKET, bucket_edge):
             for account in ("", "a"):
                 await conn.execute(
                     t.insert().values(
@@ -358,3 +369,14 @@ async def test_retention_keeps_exactly_up_to_its_boundaries_in_bounded_chunks(st
     # what a read at the edge shows: the account's value carried in from before it
     got = await store.samples(since=points_edge, until=now, per_account=True, now=now)
     assert [(s.account, s.running) for s in got] == [(None, 1.0), ("a", 1.0)]
+
+
+async def test_the_points_answer_from_exactly_two_days_back_the_buckets_before(store):
+    await tick(store, snap(T0, acct("a", 1)))
+    await tick(store, snap(T0 + MIN, acct("a", 3)))
+    await store.compact_history("pixverse", now=T0 + BUCKET, keep=60 * DAY)
+    edge = T0 + 2 * DAY  # `now`: two days after the first point
+    points = await store.samples(since=T0, until=T0 + MIN, now=edge)
+    assert [(s.at, s.running) for s in points] == [(T0, 1.0), (T0 + MIN, 3.0)]
+    buckets = await store.samples(since=T0 - timedelta(microseconds=1), until=T0 + MIN, now=edge)
+    assert [(s.at, s.running) for s in buckets] == [(T0, 2.0)]  # the quarter hour's mean

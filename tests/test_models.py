@@ -56,6 +56,19 @@ def test_job_elapsed_is_upstreams_figure_aged_else_from_started() -> None:
     assert Job("p", "e").elapsed(T0) is None
 
 
+def test_run_seconds_is_from_the_start_to_when_the_job_left_the_queue() -> None:
+    left = T0 + timedelta(minutes=2)
+    both = Job("p", "a", elapsed_seconds=100, started=T0 - timedelta(minutes=3))
+    assert both.run_seconds(left) == 300  # the start wins: it does not age with the reading
+    assert Job("p", "b", elapsed_seconds=100).run_seconds(left) == 100.0  # as last read
+    naive = Job("p", "c", started=(T0 - timedelta(minutes=3)).replace(tzinfo=None))
+    assert naive.run_seconds(T0) == 180  # naive = UTC
+    seen = Job("p", "d", started=T0, seen=True)  # a first sighting counts as the start
+    assert seen.run_seconds(left) == 120
+    assert Job("p", "e", started=left + timedelta(seconds=1)).run_seconds(left) == 0.0
+    assert Job("p", "f").run_seconds(left) is None
+
+
 def test_askable_only_when_decoding_left_the_id_alone() -> None:
     assert Job("p", "user:1-pixverse:a@b.c-video:7").askable
     assert not Job("p", "user:1-pixverse:a@b.c-video:\ufffd").askable

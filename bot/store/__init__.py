@@ -16,6 +16,8 @@ one module per concern, each a set of functions over an open connection:
 * `alertconfig` – routes, mutes, mentions
 * `boards`      – the `/board` messages
 * `untracks`    – jobs untracked from Discord, for their `cancelled` alert
+* `history`     – capacity over time and finished jobs (issue 14): written with the tick,
+                  rolled up and pruned by the leader, read by stats, charts and alerts
 
 Times are stored as naive UTC and handed out as aware UTC.
 """

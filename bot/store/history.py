@@ -11,10 +11,11 @@ kept `POINTS_KEEP`) and 15-minute buckets (`step` 900, kept `HISTORY_DAYS`).
   not 500 rows. Read, an account's last row holds until its next one ("carried forward"), at
   each instant its provider's total has a row. An account that left the snapshot gets a row
   with `running` NULL (gone).
-* So that a read never has to look further back than `LOOKBACK` for an account's current
-  values, an unchanged account's row is written again once its last is `REFRESH` old, at most
-  `REFRESH_PER_TICK` per tick (the oldest first): a bounded trickle, not 500 rows at once.
-  An account's rows are kept `LOOKBACK` longer than the totals for the same reason.
+* So that a read never has to look further back than `LOOKBACK` (points 6 hours, buckets 2
+  days) for an account's current values, an unchanged account's row is written again once its
+  last is `REFRESH` old (3 hours, 1 day); a tick writes at most `REFRESH_PER_TICK` of them (the
+  oldest first): a bounded trickle, not 500 rows at once. An account's rows are kept
+  `LOOKBACK` longer than the totals for the same reason.
 
 The writer remembers what it last wrote per provider (`Written`, held by the `Store`): a tick
 compares against it instead of reading 500 rows back. It is trusted only while the newest
@@ -33,9 +34,10 @@ poll or the callback) stands, the second is ignored.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime, timedelta
+from types import MemberDescriptorType
 from typing import Any, Final
 
 from sqlalchemy import delete, func, select, tuple_
@@ -52,10 +54,10 @@ MINUTE: Final = 60
 BUCKET: Final = 900
 #: How long the 1-minute points are kept (then only the buckets).
 POINTS_KEEP: Final = timedelta(days=2)
-#: An unchanged account's row is written again once its last is this old.
-REFRESH: Final = timedelta(hours=3)
-#: How far back a read looks for each account's values at its start (> REFRESH).
-LOOKBACK: Final = timedelta(hours=6)
+#: Per `step`: an unchanged account's row is written again once its last is this old ...
+REFRESH: Final = {MINUTE: timedelta(hours=3), BUCKET: timedelta(days=1)}
+#: ... so that a read finds each account's values at its start within this look-back.
+LOOKBACK: Final = {MINUTE: timedelta(hours=6), BUCKET: timedelta(days=2)}
 #: Unchanged accounts written again per tick, at most.
 REFRESH_PER_TICK: Final = 25
 #: Rows deleted per transaction by the retention.
@@ -64,6 +66,15 @@ PRUNE_CHUNK: Final = 2000
 ROLL_UP_CHUNK: Final = 16
 #: The `account` of a provider's total.
 TOTAL: Final = ""
+#: The longest account name or job id (UTF-8 bytes) kept: they are part of a primary key, and
+#: PostgreSQL refuses an index entry past ~2,700 bytes (no data error: the tick would fail
+#: every time). A longer one (hostile, not a name) is left out of the history.
+MAX_KEY_BYTES: Final = 1000
+
+
+def _unkeyable(dialect: str, text: str) -> bool:
+    return refused_text(dialect, text) or len(text.encode()) > MAX_KEY_BYTES
+
 
 #: What a row holds: running (None: gone), max_jobs, free, exhausted (0/1), full_seconds.
 Values = tuple[float | None, float | None, float | None, int, float]
@@ -81,9 +92,15 @@ class Written:
     accounts: dict[str, tuple[datetime, Values]] = field(default_factory=dict)
 
 
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def floor_to(t: datetime, step: int) -> datetime:
-    """`t` (aware UTC) down to a multiple of `step` seconds."""
-    return t - timedelta(seconds=t.timestamp() % step)
+    """`t` (aware; naive is UTC) down to a multiple of `step` seconds since the epoch, in UTC.
+    Whole microseconds: a float timestamp is off by a few at today's dates."""
+    since = (t if t.tzinfo else t.replace(tzinfo=UTC)) - _EPOCH
+    micro = (since.days * 86_400 + since.seconds) * 1_000_000 + since.microseconds
+    return _EPOCH + timedelta(microseconds=micro - micro % (step * 1_000_000))
 
 
 def _values(s: Sample) -> Values:
@@ -138,7 +155,7 @@ async def _latest_total(conn: AsyncConnection, provider: str, step: int) -> date
 async def _accounts_before(
     conn: AsyncConnection, provider: str, step: int, before: datetime
 ) -> dict[str, tuple[datetime, Values]]:
-    """Each account's last row in [before - LOOKBACK, before), gone ones left out."""
+    """Each account's last row of `step` in [before - LOOKBACK, before), gone ones left out."""
     last: dict[str, tuple[datetime, Values]] = {}
     rows = await conn.execute(
         select(_t.account, _t.at, _t.running, _t.max_jobs, _t.free, _t.exhausted, _t.full_seconds)
@@ -146,7 +163,7 @@ async def _accounts_before(
             _t.provider == provider,
             _t.step == step,
             _t.account != TOTAL,
-            _t.at >= to_db(before - LOOKBACK),
+            _t.at >= to_db(before - LOOKBACK[step]),
             _t.at < to_db(before),
         )
         .order_by(_t.at)
@@ -169,11 +186,12 @@ async def write_points(
     minute = floor_to(snapshot.taken_at, MINUTE)
     stored = await _latest_total(conn, provider, MINUTE)
     force = False
-    if written is None or stored != written.at or minute - written.at >= REFRESH:
+    refresh = REFRESH[MINUTE]
+    if written is None or stored != written.at or minute - written.at >= refresh:
         # Not what this store wrote last, or too long ago: read it back. After a gap of
         # REFRESH or more every account present is written again (a read must find it within
         # LOOKBACK), and each one read back that is not present any more is marked gone.
-        force = stored is None or minute - stored >= REFRESH
+        force = stored is None or minute - stored >= refresh
         written = Written(
             at=stored or minute, accounts=await _accounts_before(conn, provider, MINUTE, minute)
         )
@@ -184,7 +202,7 @@ async def write_points(
     due: list[tuple[datetime, str, Values]] = []
     for s in samples[1:]:
         name = s.account
-        if not name or name in now_accounts or refused_text(dialect, name):
+        if not name or name in now_accounts or _unkeyable(dialect, name):
             continue  # no name, a repeat, or a name the database cannot hold
         v = _values(s)
         before = last.get(name)
@@ -193,7 +211,7 @@ async def write_points(
             now_accounts[name] = (minute, v)
         else:
             now_accounts[name] = before
-            if minute - before[0] >= REFRESH:
+            if minute - before[0] >= refresh:
                 due.append((before[0], name, v))
     for name, (_, v) in last.items():
         if name not in now_accounts and v[0] is not None:
@@ -236,12 +254,14 @@ async def read_samples(
     changes = list(
         await conn.execute(
             select(*cols, _t.full_seconds)
-            .where(*where, _t.account != TOTAL, _t.at >= to_db(since - LOOKBACK))
+            .where(*where, _t.account != TOTAL, _t.at >= to_db(since - LOOKBACK[step]))
             .order_by(_t.at)
         )
     )
-    state: dict[str, dict[str, Sample]] = {}  # provider → account → its last sample
-    order: dict[str, list[str]] = {}  # provider → its accounts by name (None: to sort again)
+    Row = tuple[str, float, float | None, float | None, bool, float]
+    state: dict[str, dict[str, Row]] = {}  # provider → account → its values (carried)
+    order: dict[str, list[Row]] = {}  # provider → its accounts' values by name, while unchanged
+    make = _make_sample
     i = 0
     for p, _, at_db, running, mx, free, ex, full in totals:
         at = req(at_db)
@@ -252,19 +272,59 @@ async def read_samples(
             if cr is None:
                 accounts.pop(ca, None)
             else:
-                accounts[ca] = Sample(cp, ca, at, cr, cm, cf, bool(ce), cfull)
+                accounts[ca] = (ca, cr, cm, cf, bool(ce), cfull)
             order.pop(cp, None)
-        out.append(Sample(p, None, at, running, mx, free, bool(ex), full))
-        accounts = state.get(p, {})
-        names = order.get(p)
-        if names is None:
-            names = order[p] = sorted(accounts)
-        for name in names:
-            s = accounts[name]
-            out.append(
-                Sample(p, name, at, s.running, s.max_jobs, s.free, s.exhausted, s.full_seconds)
-            )
+        out.append(make(p, None, at, running, mx, free, bool(ex), full))
+        rows = order.get(p)
+        if rows is None:
+            accounts = state.get(p, {})
+            rows = order[p] = [accounts[name] for name in sorted(accounts)]
+        out += [make(p, a, at, r, m, f, e, fs) for a, r, m, f, e, fs in rows]
     return out
+
+
+def _sample_maker() -> Callable[..., Sample]:
+    """`Sample(...)` with every field given, built by writing its slots directly: a 7-day
+    read at 500 accounts makes 300,000 of them, and the frozen dataclass's `__init__` (one
+    `object.__setattr__` per field) takes twice as long. `Sample` itself should it ever
+    stop being a plain slotted class."""
+    names = [f.name for f in fields(Sample)]
+    slots = [Sample.__dict__.get(n) for n in names]
+    if (
+        names
+        != ["provider", "account", "at", "running", "max_jobs", "free", "exhausted", "full_seconds"]
+        or hasattr(Sample, "__post_init__")
+        or not all(isinstance(d, MemberDescriptorType) for d in slots)
+    ):
+        return Sample  # pragma: no cover
+    new = object.__new__
+    p_, a_, at_, r_, m_, f_, e_, fs_ = (d.__set__ for d in slots)  # type: ignore[union-attr]
+
+    def make(
+        provider: str,
+        account: str | None,
+        at: datetime,
+        running: float,
+        max_jobs: float | None,
+        free: float | None,
+        exhausted: bool,
+        full_seconds: float,
+    ) -> Sample:
+        s: Sample = new(Sample)
+        p_(s, provider)
+        a_(s, account)
+        at_(s, at)
+        r_(s, running)
+        m_(s, max_jobs)
+        f_(s, free)
+        e_(s, exhausted)
+        fs_(s, full_seconds)
+        return s
+
+    return make
+
+
+_make_sample: Final = _sample_maker()
 
 
 # --------------------------------------------------------------------------- roll-up, retention
@@ -351,7 +411,7 @@ async def roll_up(conn: AsyncConnection, provider: str, now: datetime) -> int:
                 _t.provider == provider,
                 _t.step == MINUTE,
                 _t.account != TOTAL,
-                _t.at >= to_db(start - LOOKBACK),
+                _t.at >= to_db(start - LOOKBACK[MINUTE]),
                 _t.at < to_db(end),
             )
             .order_by(_t.at)
@@ -377,7 +437,7 @@ async def roll_up(conn: AsyncConnection, provider: str, now: datetime) -> int:
         for account, points in per_account.items():
             v = _bucket(points)
             before = prev.get(account)
-            if before is None or before[1] != v or b - before[0] >= REFRESH:
+            if before is None or before[1] != v or b - before[0] >= REFRESH[BUCKET]:
                 rows.append(_row(provider, BUCKET, account, b, v))
                 prev[account] = (b, v)
         for account in [a for a in prev if a not in per_account]:
@@ -402,7 +462,7 @@ async def prune_samples_chunk(
             old.provider == provider,
             old.step == step,
             ((old.account == TOTAL) & (old.at < to_db(before)))
-            | ((old.account != TOTAL) & (old.at < to_db(before - LOOKBACK))),
+            | ((old.account != TOTAL) & (old.at < to_db(before - LOOKBACK[step]))),
         )
         .limit(chunk)
     )
@@ -435,8 +495,8 @@ async def prune_finished_chunk(
 
 
 def storable(dialect: str, records: Iterable[Finished]) -> list[dict[str, Any]]:
-    """The rows of `records`: one whose id the database cannot hold is left out (it was never
-    a job it could store), a text field it cannot hold is None."""
+    """The rows of `records`: one whose id the database cannot hold (or is past
+    `MAX_KEY_BYTES`) is left out, a text field it cannot hold is None."""
 
     def text(v: str | None) -> str | None:
         return None if refused_text(dialect, v) else v
@@ -455,7 +515,7 @@ def storable(dialect: str, records: Iterable[Finished]) -> list[dict[str, Any]]:
             "reason": text(r.reason),
         }
         for r in records
-        if not refused_text(dialect, r.job_id)
+        if not _unkeyable(dialect, r.job_id)
     ]
 
 

@@ -217,6 +217,9 @@ history_samples_table = Table(
     Column("full_seconds", Float, nullable=False, default=0.0),
     PrimaryKeyConstraint("provider", "step", "account", "at"),
     Index("ix_history_samples_at", "step", "at"),
+    # SQLite: the primary key is the table (no rowid, no second copy of the key): a third
+    # smaller (README, History).
+    sqlite_with_rowid=False,
 )
 
 history_finished_table = Table(

@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("exhausted", sa.Integer, nullable=False),
         sa.Column("full_seconds", sa.Float, nullable=False),
         sa.PrimaryKeyConstraint("provider", "step", "account", "at"),
+        sqlite_with_rowid=False,
     )
     op.create_index("ix_history_samples_at", "history_samples", ["step", "at"])
     op.create_table(
