@@ -4,11 +4,15 @@ place that knows which records each figure needs."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.history import stats
 from bot.history.records import Sample
+from bot.store.history import POINTS_KEEP
+
+#: The longest period whose accounts are read at 1-minute resolution.
+ACCOUNT_POINTS_MAX = timedelta(hours=6)
 
 if TYPE_CHECKING:
     from bot.store import Store
@@ -28,9 +32,22 @@ async def capacity_samples(
     (`Store.samples`)."""
     if per_account is None:
         per_account = provider is not None
-    return await store.samples(
-        since=since, until=until, provider=provider, per_account=per_account, now=now
+    if not per_account or until - since <= ACCOUNT_POINTS_MAX:
+        return await store.samples(
+            since=since, until=until, provider=provider, per_account=per_account, now=now
+        )
+    # Longer per account: the totals as usual, the accounts from the 15-minute buckets even
+    # within 2 days (a day of 1-minute points at 500 accounts is 720,000 samples; of buckets
+    # 48,000). `Store.samples` reads buckets when `since` lies before `now` − 2 days.
+    totals = await store.samples(since=since, until=until, provider=provider, now=now)
+    buckets = await store.samples(
+        since=since,
+        until=until,
+        provider=provider,
+        per_account=True,
+        now=max(now or until, since + POINTS_KEEP + timedelta(seconds=1)),
     )
+    return [*totals, *(s for s in buckets if s.account is not None)]
 
 
 async def period_stats(
