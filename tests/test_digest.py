@@ -90,10 +90,12 @@ def digests(h: Harness) -> list[dict[str, Any]]:
 
 async def test_digest_is_posted_once_with_its_chart_and_not_again_after_a_restart(start_bot, url):
     h = await start_bot(database_url=url, providers=["pixverse"], digest_hour=7)
-    today = datetime.now(UTC).date()
+    # "today" is yesterday: every instant below has passed, so the row is due at once
+    today = datetime.now(UTC).date() - timedelta(days=1)
     assert await cog(h).queue_due(at(6, 59, 59, today)) == 0  # not yet
     assert await cog(h).queue_due(at(7, 0, 0, today)) == 1
     assert await cog(h).queue_due(at(7, 1, 0, today)) == 0  # this process: queued already
+    await h.fake.wait_for_message(h.alert_channel)  # (the delivery loop was woken)
     await h.deliver()
     [message] = digests(h)
     yesterday = today - timedelta(days=1)
@@ -116,6 +118,7 @@ async def test_digest_is_posted_once_with_its_chart_and_not_again_after_a_restar
     # Restarted later the same day (or a second replica): the key is taken, nothing is queued.
     h = await start_bot(database_url=url, providers=["pixverse"], digest_hour=7)
     assert await cog(h).queue_due(at(9, 0, 0, today)) == 0
+    assert await h.bot.store.outbox_counts() == {"sent": 1}
     await h.deliver()
     assert len(digests(h)) == 1
 
@@ -143,9 +146,10 @@ async def test_digest_sent_but_not_marked_sent_is_not_posted_twice(
 
     monkeypatch.setattr(h.bot.store, "mark_sent", dies)  # (this process's store only)
     today = datetime.now(UTC).date()
-    assert await cog(h).queue_due(at(0, 0, 0, today)) == 1
+    assert await cog(h).queue_due(at(0, 0, 0, today)) == 1  # (today's midnight has passed)
+    await h.fake.wait_for_message(h.alert_channel)
     with contextlib.suppress(asyncio.CancelledError):
-        await h.deliver()
+        await h.deliver()  # (waits for the loop's pass to end)
     key = digest.key(today - timedelta(days=1))
     assert calls == [[key]]
     [first] = digests(h)

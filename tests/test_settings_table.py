@@ -381,7 +381,7 @@ async def test_a_guild_the_bot_is_not_in_is_skipped_with_a_warning(
             "bot is not in it, or was invited without the applications.commands "
             "scope; carrying on without it",
         ),
-        ("INFO", f"synced 8 commands to guild {fake.guild_id}"),
+        ("INFO", f"synced 9 commands to guild {fake.guild_id}"),
     ]
     synced = fake.synced_commands(fake.guild_id)
     assert synced is not None
@@ -393,6 +393,7 @@ async def test_a_guild_the_bot_is_not_in_is_skipped_with_a_warning(
         "help",
         "job",
         "queue",
+        "stats",
         "status",
     ]
     assert fake.synced_commands(MISSING_GUILD) is None
