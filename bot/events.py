@@ -12,6 +12,7 @@ class EventKind(enum.StrEnum):
     CAPACITY = "capacity"  # words: exhausted, restored
     UPSTREAM = "upstream"  # words: unreachable, unauthorized, payment required, recovered
     ACCOUNT = "account"  # words: subscription inactive/active, account error/ok, expires soon
+    DIGEST = "digest"  # the daily /stats at DIGEST_HOUR (bot.history.digest); word: digest
 
 
 class AlertWord(enum.StrEnum):
