@@ -2,7 +2,9 @@ FROM python:3.11-slim
 
 # HTTP_HOST 0.0.0.0: /healthz and /metrics must be reachable from outside the container (the
 # HEALTHCHECK below, an orchestrator, Prometheus); the bot's default is loopback only.
+# MPLCONFIGDIR: matplotlib keeps its font list there; the bot's user cannot write to /app.
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
+    MPLCONFIGDIR=/tmp/matplotlib \
     DATABASE_URL=sqlite+aiosqlite:////data/opsbot.db \
     HTTP_HOST=0.0.0.0 HTTP_PORT=8080
 

@@ -10,6 +10,7 @@ kept as `bench/results.prev.json`, and the differences are printed). Parts:
 3. alert latency via a replyUrl callback   7. an alert flood (bench/flood.py)
    (bench/callback_latency.py)             8. history rows and bytes per day at 500 accounts,
 4. upstream economy (bench/economy.py)        SQLite and PostgreSQL (bench/history_size.py)
+                                           9. the 7-day chart (bench/chart.py)
 
 Figures are printed and recorded, never asserted.
 """
@@ -35,7 +36,17 @@ from rich.table import Table
 from bench import common
 
 BENCH_DIR = Path(__file__).resolve().parent
-PARTS = ("commands", "alerts", "callbacks", "economy", "tick", "startup", "flood", "history")
+PARTS = (
+    "commands",
+    "alerts",
+    "callbacks",
+    "economy",
+    "tick",
+    "startup",
+    "flood",
+    "history",
+    "chart",
+)
 
 #: Goals from the issue.
 CACHED_P99_MS = 100.0
@@ -44,6 +55,7 @@ CALLBACK_P99_MS = 1000.0
 ECONOMY_RATIO = 50.0
 TICK_CPU_MS_AT_10K = 50.0
 TICK_RSS_MB_AT_10K = 150.0
+CHART_7D_MS = 500.0
 
 
 # --------------------------------------------------------------------------- running
@@ -57,6 +69,7 @@ def run_parts(
     from bench import (
         alert_latency,
         callback_latency,
+        chart,
         commands,
         economy,
         flood,
@@ -82,6 +95,7 @@ def run_parts(
         "startup": lambda: startup.run(quick=quick),
         "flood": lambda: flood.run(quick=quick),
         "history": lambda: history_size.run(quick=quick),
+        "chart": lambda: chart.run(quick=quick),
     }
     out: dict[str, Any] = {}
     for part in parts:
@@ -318,7 +332,24 @@ def rows(doc: Mapping[str, Any]) -> list[tuple[str, str, str, bool | None]]:
         )
     out += _flood_rows(doc)
     out += _history_rows(doc)
+    out += _chart_rows(doc)
     return out
+
+
+def _chart_rows(doc: Mapping[str, Any]) -> list[tuple[str, str, str, bool | None]]:
+    if "chart_7d_ms" not in doc:
+        return []
+    v = doc["chart_7d_ms"]
+    ch = doc.get("details", {}).get("chart", {})
+    return [
+        (
+            f"7-day capacity chart, {ch.get('accounts', 500)} accounts "
+            f"({ch.get('samples', 0):,} samples) → PNG",
+            f"p50 {_ms(v['p50'])} · max {_ms(v['max'])} · CPU p50 {_ms(v.get('cpu_p50'))}",
+            f"p50 < {CHART_7D_MS:.0f} ms",
+            v["p50"] < CHART_7D_MS,
+        )
+    ]
 
 
 def _history_rows(doc: Mapping[str, Any]) -> list[tuple[str, str, str, bool | None]]:

@@ -45,6 +45,8 @@ OUTBOX_STUCK = timedelta(minutes=5)
 #: Cogs every bot loads besides the provider cogs.
 SHARED_COGS = (
     "cogs.status",
+    "cogs.history",
+    "cogs.digest",
     "cogs.alerts",
     "cogs.board",
     "cogs.delivery",

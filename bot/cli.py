@@ -70,6 +70,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("check", help="validate the settings and reach each enabled provider")
     sub.add_parser("migrate", help="bring the database's schema up to date (DATABASE_URL)")
+    _history_options(
+        sub.add_parser(
+            "history", help="jobs and capacity over the last hours, from the database; a chart"
+        )
+    )
     invite = sub.add_parser(
         "invite", help="print the OAuth2 URL that adds the bot with exactly what it needs"
     )
@@ -112,6 +117,17 @@ def _status_options(status: argparse.ArgumentParser) -> None:
     status.add_argument("--json", action="store_true", help="print the JSON document instead")
 
 
+def _history_options(history: argparse.ArgumentParser) -> None:
+    history.add_argument(
+        "--hours",
+        type=_bounded(float, 1, 24 * 366),
+        default=24.0,
+        help="how far back, 1 to 8784 (default 24)",
+    )
+    history.add_argument("--provider", help="only this provider (the chart: per account)")
+    history.add_argument("--png", metavar="FILE", help="also write the capacity chart here")
+
+
 def _simulate_options(sim: argparse.ArgumentParser) -> None:
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument(
@@ -149,7 +165,7 @@ def _bench_options(bench: argparse.ArgumentParser) -> None:
     bench.add_argument(
         "--only",
         help="comma-separated parts: commands,alerts,economy,tick,"
-        "startup,flood (results.json is then left alone)",
+        "startup,flood,chart (results.json is then left alone)",
     )
 
 
@@ -161,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "simulate":  # stands in for useapi: none of opsbot's settings apply
             return _simulate(args)
         settings = load_settings()
-        if args.command == "status" and args.provider:
+        if args.command in ("status", "history") and args.provider:
             name = args.provider.lower()
             if name not in settings.providers:
                 raise ConfigError(
@@ -181,6 +197,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return asyncio.run(_check(settings))
             case "migrate":
                 return asyncio.run(_migrate(settings))
+            case "history":
+                from bot.history.cli import history
+
+                return asyncio.run(
+                    history(
+                        settings,
+                        hours=args.hours,
+                        png=args.png,
+                        only=args.provider.lower() if args.provider else None,
+                    )
+                )
             case "invite":
                 return asyncio.run(_invite(settings, args.application_id))
             case "demo":

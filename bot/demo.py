@@ -23,6 +23,9 @@ from rich.rule import Rule
 from bot import embeds
 from bot.delivery import Deliverer
 from bot.events import Event
+from bot.history.query import period_stats
+from bot.history.stats import Stats
+from bot.history.table import print_summary
 from bot.models import Snapshot
 from bot.providers.base import Provider
 from bot.runtime import make_providers
@@ -111,6 +114,7 @@ async def run_demo(
                         f"{seconds:g} s · a tick every {poll:g} s"
                     )
                 )
+                started = datetime.now(UTC)
                 await _run_ticks(
                     watchers,
                     Deliverer(store, channel.send),
@@ -127,10 +131,21 @@ async def run_demo(
                         _STUCK_AFTER,
                     ),
                 )
+                figures = await _history(store, started, names)
             finally:
                 await store.close()
     _print_summary(console, channel.posted)
+    console.print(Rule("history · what `opsbot history` prints", style="cyan"))
+    print_summary(console, figures, titles=titles)
     return 0
+
+
+async def _history(store: Store, started: datetime, names: Sequence[str]) -> Stats:
+    """The demo's own history (its ticks recorded it), as `opsbot history` shows it."""
+    until = datetime.now(UTC)
+    # Samples stand at whole minutes: from the minute the demo started.
+    since = started.replace(second=0, microsecond=0)
+    return await period_stats(store, since=since, until=until, providers=names, now=until)
 
 
 def _simulator(settings: Settings, seed: int, token: str) -> tuple[Simulator, list[str]]:

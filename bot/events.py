@@ -15,6 +15,7 @@ class EventKind(enum.StrEnum):
     # words: subscription inactive/active, account error/ok, expires soon, failure rate
     # high/normal (of one account, or of the provider's accounts together)
     ACCOUNT = "account"
+    DIGEST = "digest"  # the daily /stats at DIGEST_HOUR (bot.history.digest); word: digest
 
 
 class AlertWord(enum.StrEnum):

@@ -143,6 +143,8 @@ class Settings(BaseSettings):
     #: … and alerts at or above this percent failed + moderated.
     failure_rate_alert: float = 30
     reply_secret: SecretStr | None = None
+    #: UTC hour (0–23) at which yesterday's /stats is posted to the `digest` route; None: off.
+    digest_hour: int | None = None
     #: How long the history's 15-minute buckets and finished jobs are kept.
     history_days: int = 60
 
@@ -176,6 +178,16 @@ class Settings(BaseSettings):
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
         return parse_snowflake(value)
+
+    @field_validator("digest_hour", mode="before")
+    @classmethod
+    def _digest_hour(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        text = str(value).strip()
+        if not (text.isascii() and text.isdigit() and 0 <= int(text) <= 23):
+            raise ValueError("must be an hour of the day in UTC, a whole number from 0 to 23")
+        return int(text)
 
     @field_validator("discord_api_base_url", "discord_gateway_url", mode="before")
     @classmethod

@@ -23,7 +23,9 @@ from cogs.manage import ManageCog
 if TYPE_CHECKING:
     from bot.app import OpsBot
 
-KindName = Literal["job", "capacity", "upstream", "account"]
+KindName = Literal["job", "capacity", "upstream", "account", "digest"]
+#: Why `/alerts route kind:digest` takes no provider.
+DIGEST_FOR_ALL = "The daily digest covers every provider in one message: leave `provider` empty."
 _DURATION = re.compile(r"^\s*(\d{1,5})\s*([mhd]?)\s*$", re.IGNORECASE)
 #: Seconds per unit of a duration; no unit means minutes.
 _UNIT = {"": 60, "m": 60, "h": 3600, "d": 86400}
@@ -137,6 +139,8 @@ class AlertsCog(ManageCog, name="Alerts"):
         """Send one kind of alert (optionally one provider's) to a channel."""
         try:
             provider = self._provider(provider)
+            if kind == "digest" and provider is not None:
+                raise InputError(DIGEST_FOR_ALL)
         except InputError as exc:
             await self._refuse(interaction, exc)
             return

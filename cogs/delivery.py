@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
@@ -20,7 +21,10 @@ from discord.ext import commands, tasks
 
 from bot import embeds, metrics
 from bot.delivery import Deliverer, DeliveryFailed, nonce_for
-from bot.events import Event
+from bot.embeds.stats import stats_embed
+from bot.events import Event, EventKind
+from bot.history import digest, render
+from bot.history.query import period_stats
 from bot.runtime import delivery_worker
 from bot.untrack import alert_view
 from bot.watch import TickReport
@@ -191,29 +195,17 @@ class DeliveryCog(commands.Cog, name="Delivery"):
             raise DeliveryFailed(
                 f"channel {channel_id} cannot hold messages", retryable=False, status=404
             )
-        batch = embeds.alert_batch(
-            events,
-            titles=self.bot.titles(),
-            redact=self.bot.settings.redact_accounts,
-            previews=self.bot.settings.show_previews,
-        )
         guild = getattr(channel, "guild", None)
         if role_id is not None and guild is not None and role_id == guild.id:
             # @everyone, stored before /alerts mention refused it: post without the ping.
             log.warning("not mentioning @everyone (role %s) in channel %s", role_id, channel_id)
             role_id = None
         content, allowed = mentions(role_id, events)
-        untrackable = {n for n, p in self.bot.providers.items() if p.can_untrack}
-        view = alert_view(events, untrackable, redact=self.bot.settings.redact_accounts)
         try:
-            # discord.py sends enforce_nonce with every nonce.
-            message = await channel.send(
-                content=content,
-                embeds=batch,
-                allowed_mentions=allowed,
-                nonce=nonce_for(events),
-                view=view or discord.utils.MISSING,
-            )
+            if any(e.kind is EventKind.DIGEST for e in events):
+                message = await self._send_digest(channel, events, content, allowed)
+            else:
+                message = await self._send_alerts(channel, events, content, allowed)
         except _SEND_ERRORS as exc:
             failure = _failure(exc)
             metrics.ALERT_FAILURES.labels(str(failure.retryable).lower()).inc()
@@ -224,6 +216,73 @@ class DeliveryCog(commands.Cog, name="Delivery"):
             metrics.ALERTS_POSTED.labels(e.kind.value, e.word).inc()
             metrics.DELIVERY_SECONDS.observe(max((now - e.at).total_seconds(), 0.0))
         return int(message.id)
+
+    async def _send_alerts(
+        self,
+        channel: discord.abc.Messageable,
+        events: Sequence[Event],
+        content: str | None,
+        allowed: discord.AllowedMentions,
+    ) -> discord.Message:
+        batch = embeds.alert_batch(
+            events,
+            titles=self.bot.titles(),
+            redact=self.bot.settings.redact_accounts,
+            previews=self.bot.settings.show_previews,
+        )
+        untrackable = {n for n, p in self.bot.providers.items() if p.can_untrack}
+        view = alert_view(events, untrackable, redact=self.bot.settings.redact_accounts)
+        # discord.py sends enforce_nonce with every nonce.
+        return await channel.send(
+            content=content,
+            embeds=batch,
+            allowed_mentions=allowed,
+            nonce=nonce_for(events),
+            view=view or discord.utils.MISSING,
+        )
+
+    async def _send_digest(
+        self,
+        channel: discord.abc.Messageable,
+        events: Sequence[Event],
+        content: str | None,
+        allowed: discord.AllowedMentions,
+    ) -> discord.Message:
+        """The daily digest (a group of its own, `bot.history.digest`): the day's /stats
+        drawn now, the chart attached. A repeat after a crash carries the same nonce."""
+        day = digest.day_of(events[0])
+        since, until = digest.bounds(day)
+        figures = await period_stats(
+            self.bot.store,
+            since=since,
+            until=until,
+            providers=sorted(self.bot.providers),
+            now=self.bot.clock(),
+        )
+        titles = self.bot.titles()
+        try:
+            png: bytes | None = await render.stats_png(figures, titles=titles)
+        except render.ChartTimeout:
+            log.warning("daily digest of %s: the chart took too long; sent without", day)
+            png = None
+        embed = stats_embed(
+            figures,
+            title=f"Daily digest · {day:%A %d %B %Y} (UTC)",
+            titles=titles,
+            image=render.STATS_PNG if png is not None else None,
+        )
+        files = (
+            [discord.File(io.BytesIO(png), filename=render.STATS_PNG, description=embed.title)]
+            if png is not None
+            else discord.utils.MISSING
+        )
+        return await channel.send(
+            content=content,
+            embed=embed,
+            files=files,
+            allowed_mentions=allowed,
+            nonce=nonce_for(events),
+        )
 
     async def send_dm(self, user_id: int, events: Sequence[Event]) -> int:
         """Send one group of a member's job alerts to them as a direct message; raise

@@ -84,6 +84,7 @@ class HelpCog(commands.Cog, name="Help"):
             admin=admin,
             now=now,
             instead=instead,
+            digest=self.bot.settings.digest_hour is not None,
         )
         await interaction.response.send_message(
             embed=embed, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()

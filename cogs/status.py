@@ -1,4 +1,5 @@
-"""Read-only commands for everyone: /queue, /capacity, /job, /status."""
+"""Read-only commands for everyone: /queue, /capacity, /job, /status (/capacity history: see
+cogs/history.py)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from bot.embeds.accounts import account_marks
 from bot.models import Snapshot
 from bot.paginator import Paginator
 from bot.text import display_account, neutralise_bidi
+from cogs.history import Period, capacity_history
 
 if TYPE_CHECKING:
     from bot.app import OpsBot
@@ -242,16 +244,33 @@ class StatusCog(commands.Cog, name="Status"):
 
     @app_commands.command(name="capacity")
     @app_commands.describe(
-        provider="Only this provider (default: all)", private="Answer only to you"
+        provider="Only this provider (default: all)",
+        private="Answer only to you",
+        history="A chart of capacity used over this period instead of the present",
     )
     async def capacity(
-        self, interaction: discord.Interaction, provider: str | None = None, private: bool = False
+        self,
+        interaction: discord.Interaction,
+        provider: str | None = None,
+        private: bool = False,
+        history: Period | None = None,
     ) -> None:
-        """Free slots per account: executing / maxJobs, exhausted accounts called out."""
+        """Free slots per account (executing / maxJobs); with history: capacity used over
+        time, as a chart."""
         try:
             names = self._names(provider)
         except validate.InputError as exc:
             await self._error(interaction, embeds.input_error_embed(str(exc)))
+            return
+        if history is not None:
+            await capacity_history(
+                self.bot,
+                interaction,
+                period=history,
+                names=names,
+                provider=provider,
+                private=private,
+            )
             return
         got = await self._snapshots(interaction, names, private=private)
         if got is None:

@@ -23,6 +23,7 @@ from cogs.alerts import AlertsCog
 from cogs.base import ProviderCog
 from cogs.board import BoardCog
 from cogs.delivery import DeliveryCog
+from cogs.digest import DigestCog
 from rig.fakediscord import ADMIN_PERMISSIONS, FakeDiscord
 
 _CogT = TypeVar("_CogT")
@@ -67,6 +68,10 @@ class Harness:
     @property
     def alerts(self) -> AlertsCog:
         return self._shared_cog("Alerts", AlertsCog)
+
+    @property
+    def digest(self) -> DigestCog:
+        return self._shared_cog("Digest", DigestCog)
 
     @property
     def board(self) -> BoardCog:

@@ -15,6 +15,7 @@ from rich.console import Console
 from bench import (
     alert_latency,
     callback_latency,
+    chart,
     commands,
     economy,
     flood,
@@ -235,3 +236,14 @@ async def test_history_part_on_a_tiny_load(url):
     doc = bench_run.results_doc(figures, quick=True)
     names = [r[0] for r in bench_run.rows(doc)]
     assert names == ["history per day, 20 accounts, 3 jobs ending a minute (x)"]
+
+
+def test_chart_part_on_tiny_sizes():
+    figures = chart.run(quick=True, accounts=12, days=1)
+    assert set(figures["chart_7d_ms"]) == {"p50", "max", "cpu_p50"}
+    # 12 accounts and the total, every 15 minutes of the day
+    assert figures["_chart"]["samples"] == 13 * 96
+    doc = bench_run.results_doc(figures, quick=True)
+    [row] = [r for r in bench_run.rows(doc) if r[0].startswith("7-day capacity chart")]
+    assert row[0] == "7-day capacity chart, 12 accounts (1,248 samples) → PNG"
+    assert "chart_7d_ms.p50" in bench_run.flatten(doc)

@@ -220,17 +220,28 @@ async def test_startup_syncs_commands_to_the_guild(start_bot):
         "board",
         "cancel",
         "help",
+        "stats",
     }
     opts = {
         name: {o["name"]: o for o in cmd.get("options", [])}
         for name, cmd in synced.items()
-        if name in ("queue", "capacity", "job", "status")
+        if name in ("queue", "capacity", "job", "status", "stats")
     }
     assert list(opts["queue"]) == ["provider", "account", "private", "mine"]
-    assert list(opts["capacity"]) == ["provider", "private"]
+    assert list(opts["capacity"]) == ["provider", "private", "history"]
     assert list(opts["job"]) == ["provider", "id", "private"]
     assert list(opts["status"]) == ["private"]
-    for name in ("queue", "capacity", "job"):
+    assert list(opts["stats"]) == ["period", "provider", "private"]
+    periods = {"capacity": "history", "stats": "period"}
+    assert [c["value"] for c in opts["capacity"]["history"]["choices"]] == [
+        "6h",
+        "24h",
+        "7d",
+        "30d",
+    ]
+    assert [c["value"] for c in opts["stats"]["period"]["choices"]] == ["24h", "7d", "30d"]
+    assert not any(opts[n][o].get("required") for n, o in periods.items())
+    for name in ("queue", "capacity", "job", "stats"):
         provider = opts[name]["provider"]
         assert provider["type"] == 3
         assert [(c["name"], c["value"]) for c in provider["choices"]] == [
@@ -276,7 +287,8 @@ async def test_startup_syncs_commands_to_the_guild(start_bot):
 #: that code): every command, option and choice must reach Discord exactly as it did. Issue 11
 #: added /cancel (recorded from the code that added it; the other commands are unchanged).
 #: Issue 12 added `/queue mine` and `/alerts notify` (so /alerts has no default permission).
-#: Issue 15 added /help and the autocomplete of `/job id` and `/cancel id`.
+#: Issue 15 added /help and the autocomplete of `/job id` and `/cancel id`. Issue 14 added
+#: /stats, `/capacity history` and the `digest` kind of `/alerts route`, `mention` and `mute`.
 SYNCED_BEFORE = Path(__file__).parent / "data" / "synced_commands.json"
 
 

@@ -6,6 +6,7 @@ command that sets it up, or for a member whom to ask. Each whole embed is assert
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -35,13 +36,20 @@ HELP = {
     "alerts unmute": "Lift mutes (all of them, or those for a provider / kind).",
     "board": "Post a status board here that the bot keeps up to date.",
     "cancel": "Untrack a running job: useapi stops tracking it and its callbacks (asks first).",
-    "capacity": "Free slots per account: executing / maxJobs, exhausted accounts called out.",
+    "capacity": (
+        "Free slots per account (executing / maxJobs); with history: capacity used over time, "
+        "as a chart."
+    ),
     "help": "What each command does, what this server has set up, and what is missing.",
     "job": "What became of one job: outcome, times, prompt, results, upstream error.",
     "queue": "What is running now, longest-running first.",
+    "stats": (
+        "Completed, failed and moderated jobs, failure %, run times, hours at full capacity; "
+        "with a chart."
+    ),
     "status": "One view of every provider: running jobs, capacity used, watcher health.",
 }
-EVERYONE = ["alerts notify", "capacity", "help", "job", "queue", "status"]
+EVERYONE = ["alerts notify", "capacity", "help", "job", "queue", "stats", "status"]
 
 
 def description(names: list[str], helps: dict[str, str] = HELP) -> str:
@@ -232,7 +240,11 @@ async def test_help_stays_within_the_embed_limits_however_much_is_set_up(
     within_limits(embed)
     by_name = {f["name"]: f["value"] for f in embed["fields"]}
     assert list(by_name) == ["Providers", "Alert channels", "Mentions", "Mutes", "Boards"]
-    assert by_name["Alert channels"].count("\n") == 16  # the default and all 16 routes
+    # the default, then every route (4 per kind), the last ones announced as "…and N more"
+    routes = by_name["Alert channels"].split("\n")
+    assert routes[0].startswith("default → ")
+    last = re.fullmatch(r"…and (\d+) more", routes[-1])
+    assert last is not None and len(routes) - 2 + int(last[1]) == 4 * len(EventKind)
     boards = by_name["Boards"].split("\n")
     assert boards[0] == f"<#{channel + 1000}> · every provider"
     shown = len(boards) - 1

@@ -99,3 +99,8 @@ async def test_demo_shows_views_and_every_kind_of_alert(tmp_path, monkeypatch):
     for title in ("PixVerse", "MiniMax", "Dreamina", "Kling", "Runway", "Mureka"):
         assert f"\n│ {title} " in out and f"│ {title} accounts" in out, title
     assert "no limit published" in out  # Mureka's capacity
+    # it ends with the summary of its own history, as `opsbot history` prints it
+    summary = out.split("history · what `opsbot history` prints")[1]
+    header = "provider  model  completed  failed  moderated  failure  p50  p95  full"
+    assert " ".join(header.split()) in " ".join(summary.split())
+    assert "PixVerse" in summary and " %" in summary

@@ -24,6 +24,7 @@ def clean_env(monkeypatch, tmp_path):
         "DISCORD_GATEWAY_URL",
         "CANCEL_ROLE_ID",
         "SHOW_PREVIEWS",
+        "DIGEST_HOUR",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -35,6 +36,7 @@ def test_defaults_match_the_contract():
     assert s.guild_ids == []
     assert s.alert_channel_id is None
     assert s.cancel_role_id is None
+    assert s.digest_hour is None  # the digest is off unless asked for
     assert s.poll_interval_seconds == 30
     assert s.stuck_after_minutes == 20
     assert s.database_url == "sqlite+aiosqlite:///data/opsbot.db"

@@ -38,6 +38,7 @@ WARN = "EXPIRY_WARN_DAYS: must be a number of days from 1 to 365"
 REMIND = "REMIND_AFTER_HOURS: must be a number of hours from 0 (off) to 720 (30 days)"
 WINDOW = "FAILURE_RATE_WINDOW: must be a whole number of jobs from 10 to 1000"
 RATE = "FAILURE_RATE_ALERT: must be a percentage from 1 to 100"
+DIGEST = "DIGEST_HOUR: must be an hour of the day in UTC, a whole number from 0 to 23"
 HISTORY = "HISTORY_DAYS: must be a whole number of days from 2 to 3650"
 TOKEN_RULE = "a token is one run of visible ASCII characters"
 USERINFO = "must not contain a user name or password (user:pass@); the token is sent on its own"
@@ -55,6 +56,10 @@ BAD: list[tuple[str, str, str]] = [
     ("CANCEL_ROLE_ID", "0", f"CANCEL_ROLE_ID: {ID_RANGE}"),
     ("CANCEL_ROLE_ID", "role", f"CANCEL_ROLE_ID: {ID_RANGE}"),
     ("GUILD_IDS", "0", f"GUILD_IDS: item 1 {ID_RANGE}"),
+    ("DIGEST_HOUR", "24", DIGEST),
+    ("DIGEST_HOUR", "-1", DIGEST),
+    ("DIGEST_HOUR", "7.5", DIGEST),
+    ("DIGEST_HOUR", "noon", DIGEST),
     ("POLL_INTERVAL_SECONDS", "inf", POLL),
     ("POLL_INTERVAL_SECONDS", "-inf", POLL),
     ("POLL_INTERVAL_SECONDS", "nan", POLL),
@@ -264,6 +269,9 @@ ACCEPTED: list[tuple[str, str, Any]] = [
     ("CANCEL_ROLE_ID", "1", 1),
     ("CANCEL_ROLE_ID", str(MAX_ID), MAX_ID),
     ("CANCEL_ROLE_ID", " ", None),
+    ("DIGEST_HOUR", "0", 0),
+    ("DIGEST_HOUR", "23", 23),
+    ("DIGEST_HOUR", " ", None),
     ("DISCORD_TOKEN", "  padded-token.abc\n", "padded-token.abc"),  # a paste's outer spaces
     ("HTTP_HOST", "", "127.0.0.1"),  # `HTTP_HOST=` left empty: the default
 ]
@@ -391,7 +399,7 @@ async def test_a_guild_the_bot_is_not_in_is_skipped_with_a_warning(
             "bot is not in it, or was invited without the applications.commands "
             "scope; carrying on without it",
         ),
-        ("INFO", f"synced 8 commands to guild {fake.guild_id}"),
+        ("INFO", f"synced 9 commands to guild {fake.guild_id}"),
     ]
     synced = fake.synced_commands(fake.guild_id)
     assert synced is not None
@@ -403,6 +411,7 @@ async def test_a_guild_the_bot_is_not_in_is_skipped_with_a_warning(
         "help",
         "job",
         "queue",
+        "stats",
         "status",
     ]
     assert fake.synced_commands(MISSING_GUILD) is None

@@ -35,6 +35,8 @@ def _more(n: int) -> str:
 def _covered(kind: EventKind, config: AlertConfig, providers: Sequence[str]) -> bool:
     """Whether every enabled provider's `kind` alerts have a route (no default channel)."""
     mine = [r.provider for r in config.routes if r.kind is kind]
+    if kind is EventKind.DIGEST:  # one message for every provider: only a route for all
+        return None in mine
     return None in mine or (bool(providers) and all(p in mine for p in providers))
 
 
@@ -45,14 +47,17 @@ def missing_setup(
     default: int | None,
     providers: Sequence[str],
     admin: bool,
+    digest: bool = False,
 ) -> list[str]:
-    """What is not set up yet, each with the command that sets it (`admin`), or whom to ask."""
+    """What is not set up yet, each with the command that sets it (`admin`), or whom to ask.
+    The `digest` route is missing only while the digest is on (`digest`: DIGEST_HOUR set)."""
     run = "run" if admin else ASK
     out: list[str] = []
     if not providers:
         out.append("no provider is enabled: set `PROVIDERS` and restart opsbot")
     if default is None:
-        unrouted = [k.value for k in EventKind if not _covered(k, config, providers)]
+        kinds = [k for k in EventKind if digest or k is not EventKind.DIGEST]
+        unrouted = [k.value for k in kinds if not _covered(k, config, providers)]
         if not config.routes:
             out.append(f"no alert channel set: {run} `/alerts route`")
         elif unrouted:
@@ -79,6 +84,7 @@ def help_embed(
     admin: bool,
     now: datetime,
     instead: str = ELSEWHERE,
+    digest: bool = False,
 ) -> discord.Embed:
     """One embed: `commands` (qualified name, help text) the caller can use, then the team's
     set-up and what is missing (None `config`: `instead` says why the set-up is not shown).
@@ -112,7 +118,9 @@ def help_embed(
         embed.add_field(
             name=name, inline=False, value=join_bounded(value, SETUP_FIELD_MAX, _more) or "none"
         )
-    missing = missing_setup(config, boards, default=default, providers=providers, admin=admin)
+    missing = missing_setup(
+        config, boards, default=default, providers=providers, admin=admin, digest=digest
+    )
     if missing:
         embed.add_field(
             name="Not set up yet",

@@ -1,0 +1,448 @@
+"""The charts, as PNG bytes: capacity utilisation over time (/capacity history, `opsbot
+history --png`, the digest) and the small /stats bar chart.
+
+matplotlib on its Agg backend through `Figure` objects (never pyplot: no global figure state,
+nothing to close), text in the DejaVu Sans that matplotlib ships (no font is looked up on the
+network or downloaded). Rendering is CPU work: callers on the event loop use `bot.history.render`,
+which runs these in a thread with a time bound. matplotlib is imported here only, and this
+module only when a chart is drawn, so the bot starts as fast as before.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from operator import attrgetter
+from typing import Any
+
+import matplotlib
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_hex
+from matplotlib.figure import Figure
+
+from bot.history.records import Sample
+from bot.history.stats import NO_MODEL, Stats
+from bot.text import display_account, printable, truncate
+
+#: The capacity chart's size in pixels (Discord shows it scaled to the embed's width).
+WIDTH, HEIGHT = 1000, 500
+#: The /stats chart's size: small, it sits under the figures.
+STATS_WIDTH, STATS_HEIGHT = 700, 300
+DPI = 100
+#: Accounts drawn one line each in a one-provider chart; the rest are one "others" line.
+TOP_ACCOUNTS = 8
+#: Points of the "others" line (its accounts are resampled onto this many instants).
+GRID_POINTS = 600
+#: The longest account or model name drawn (upstream text).
+LABEL_CHARS = 40
+#: Bars of the /stats chart (busiest provider·model first).
+STATS_BARS = 10
+
+# matplotlib's own settings are process-wide; the renders that use them are serialised.
+_LOCK = threading.Lock()
+_RC: dict[Any, Any] = {
+    "font.family": "DejaVu Sans",
+    "font.size": 10,
+    # upstream text (account e-mails, model names) is drawn as it is: a "$" is no formula
+    "text.parse_math": False,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+
+_COMPLETED, _FAILED, _MODERATED = "#57F287", "#ED4245", "#F0B232"
+
+
+@dataclass(slots=True)
+class Series:
+    """One line: utilisation in percent at `times` (epoch seconds), each value holding until
+    the next; NaN where the limit is not known. `full` are its exhausted spans."""
+
+    label: str
+    times: np.ndarray
+    percent: np.ndarray
+    full: list[tuple[float, float]] = field(default_factory=list)
+
+
+def _epoch(t: datetime) -> float:
+    return t.timestamp()
+
+
+def _spans(times: np.ndarray, exhausted: np.ndarray, until: float) -> list[tuple[float, float]]:
+    """Merged [start, end) spans where a step series says exhausted."""
+    out: list[tuple[float, float]] = []
+    ends = np.append(times[1:], until)
+    for t, end in zip(times[exhausted].tolist(), ends[exhausted].tolist(), strict=True):
+        if out and out[-1][1] >= t:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((t, end))
+    return out
+
+
+@dataclass(slots=True)
+class _Points:
+    """One series' samples as arrays, oldest first."""
+
+    times: np.ndarray
+    running: np.ndarray
+    limit: np.ndarray
+    exhausted: np.ndarray
+
+
+@dataclass(slots=True)
+class _Table:
+    """Every sample as columns, sorted by series then time; series `i` is rows
+    `bounds[i]:bounds[i + 1]` and is `keys[i]` (provider, account).
+
+    Read in C-level passes (attrgetter, map, numpy): a week of 500 accounts is a third of a
+    million samples, and a Python statement per sample would cost most of the time budget."""
+
+    keys: list[tuple[str, str | None]]
+    codes: np.ndarray
+    bounds: np.ndarray
+    points: _Points
+
+    @classmethod
+    def of(cls, samples: Sequence[Sample]) -> _Table:
+        n = len(samples)
+        if n == 0:
+            empty = np.zeros(0)
+            return cls(
+                [],
+                np.zeros(0, np.int64),
+                np.zeros(1, np.int64),
+                _Points(empty, empty, empty, np.zeros(0, bool)),
+            )
+
+        def column(name: str) -> list[Any]:
+            return list(map(attrgetter(name), samples))
+
+        def coded(values: list[Any]) -> tuple[list[Any], np.ndarray]:
+            distinct = list(dict.fromkeys(values))
+            index = {v: i for i, v in enumerate(distinct)}
+            return distinct, np.fromiter(map(index.__getitem__, values), np.int64, n)
+
+        providers, pcodes = coded(column("provider"))
+        accounts, acodes = coded(column("account"))
+        combos, codes = np.unique(pcodes * len(accounts) + acodes, return_inverse=True)
+        keys = [(providers[c // len(accounts)], accounts[c % len(accounts)]) for c in combos]
+        ats = column("at")
+        stamp = {t: t.timestamp() for t in set(ats)}  # many samples share their instant
+        times = np.fromiter(map(stamp.__getitem__, ats), float, n)
+        order = np.lexsort((times, codes))
+        codes = codes[order]
+        bounds = np.searchsorted(codes, np.arange(len(keys) + 1))
+        return cls(
+            keys=keys,
+            codes=codes,
+            bounds=bounds,
+            points=_Points(
+                times=times[order],
+                running=np.array(column("running"), dtype=float)[order],
+                # None → NaN: the limit is not known
+                limit=np.array(column("max_jobs"), dtype=float)[order],
+                exhausted=np.array(column("exhausted"), dtype=bool)[order],
+            ),
+        )
+
+    def series(self, i: int) -> _Points:
+        lo, hi = int(self.bounds[i]), int(self.bounds[i + 1])
+        p = self.points
+        return _Points(p.times[lo:hi], p.running[lo:hi], p.limit[lo:hi], p.exhausted[lo:hi])
+
+    def first_of_series(self) -> np.ndarray:
+        """Whether each row is its series' first."""
+        first = np.ones(len(self.codes), bool)
+        first[1:] = self.codes[1:] != self.codes[:-1]
+        return first
+
+    def use(self, since: float, until: float) -> np.ndarray:
+        """Job-seconds each series ran within [since, until): each value until the next."""
+        t = self.points.times
+        ends = np.append(t[1:], until)
+        last = np.append(self.codes[1:] != self.codes[:-1], True)
+        ends[last] = until
+        spans = np.clip(np.clip(ends, since, until) - np.clip(t, since, until), 0, None)
+        return np.bincount(
+            self.codes, weights=self.points.running * spans, minlength=len(self.keys)
+        )
+
+
+def label(text: str, redact: bool = False) -> str:
+    """An upstream name as a chart shows it: masked when asked, printable, bounded."""
+    return truncate(printable(display_account(text, redact)), LABEL_CHARS)
+
+
+def _percent(running: np.ndarray, limit: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(limit > 0, 100.0 * running / limit, np.nan)
+
+
+def _series(label: str, p: _Points, until: float, *, spans: bool = True) -> Series:
+    return Series(
+        label=label,
+        times=p.times,
+        percent=_percent(p.running, p.limit),
+        full=_spans(p.times, p.exhausted, until) if spans else [],
+    )
+
+
+def _others(table: _Table, rest: np.ndarray, since: float, until: float) -> Series:
+    """The series `rest` (codes) as one line: their running over their limits, summed, at
+    `GRID_POINTS` instants. A sum of step functions is the running sum of their steps: each
+    sample adds its change from its series' previous sample."""
+    grid = np.linspace(since, until, GRID_POINTS)
+    rows = np.isin(table.codes, rest)
+    p = table.points
+    known = ~np.isnan(p.limit)  # a sample without a limit counts neither its jobs nor slots
+    running = np.where(known, p.running, 0.0)[rows]
+    limit = np.where(known, p.limit, 0.0)[rows]
+    first = table.first_of_series()[rows]
+    steps_running = np.where(first, running, running - np.roll(running, 1))
+    steps_limit = np.where(first, limit, limit - np.roll(limit, 1))
+    times = p.times[rows]
+    order = np.argsort(times, kind="stable")
+    total_running = np.cumsum(steps_running[order])
+    total_limit = np.cumsum(steps_limit[order])
+    at = np.searchsorted(times[order], grid, side="right") - 1
+    have = at >= 0
+    r = np.where(have, total_running[np.clip(at, 0, None)], 0.0) if len(times) else grid * 0
+    c = np.where(have, total_limit[np.clip(at, 0, None)], 0.0) if len(times) else grid * 0
+    return Series(label=f"{len(rest)} other accounts", times=grid, percent=_percent(r, c))
+
+
+def capacity_series(
+    samples: Sequence[Sample],
+    *,
+    since: datetime,
+    until: datetime,
+    per_account: bool,
+    titles: Mapping[str, str] | None = None,
+    top: int = TOP_ACCOUNTS,
+    redact: bool = False,
+) -> tuple[list[Series], list[tuple[float, float]]]:
+    """The lines of a capacity chart and the spans to shade.
+
+    Per provider (`per_account` False): one line per provider total, each shading its own
+    exhausted spans. Per account: the `top` accounts by job-seconds run, the rest as one
+    "others" line, and shaded where the provider total (an account-None sample) was exhausted.
+    """
+    titles = titles or {}
+    lo, hi = _epoch(since), _epoch(until)
+    table = _Table.of(samples)
+    totals = sorted((titles.get(p, p), i) for i, (p, a) in enumerate(table.keys) if a is None)
+    if not per_account:
+        lines = [_series(title, table.series(i), hi) for title, i in totals]
+        return lines, [span for line in lines for span in line.full]
+    use = table.use(lo, hi)
+    accounts = [i for i, (_, a) in enumerate(table.keys) if a is not None]
+    ranked = sorted(accounts, key=lambda i: (-use[i], str(table.keys[i][1])))
+    # "others" only when it stands for at least two accounts: one would just be a line.
+    shown = ranked if len(ranked) <= top + 1 else ranked[:top]
+    lines = [
+        _series(label(str(table.keys[i][1]), redact), table.series(i), hi, spans=False)
+        for i in shown
+    ]
+    rest = np.array(ranked[len(shown) :], dtype=np.int64)
+    if len(rest):
+        lines.append(_others(table, rest, lo, hi))
+    shade = [
+        span
+        for _, i in totals
+        for span in _spans(table.series(i).times, table.series(i).exhausted, hi)
+    ]
+    return lines, shade
+
+
+#: Tick spacings the time axis may use, in seconds.
+_STEPS = (3600, 2 * 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 2 * 86400, 5 * 86400, 7 * 86400)
+
+
+def time_ticks(lo: float, hi: float, most: int = 8) -> tuple[list[float], list[str]]:
+    """Ticks of the UTC time axis over [lo, hi] (epoch seconds): the finest round spacing
+    giving at most `most`, on UTC boundaries; labelled `HH:MM`, with the date at midnight (or
+    the date alone for day spacings). Plain arithmetic: matplotlib's date locators spend more
+    than the rest of the axis."""
+    step = next((s for s in _STEPS if (hi - lo) / s <= most), _STEPS[-1])
+    first = math.ceil(lo / step) * step
+    at = [float(t) for t in range(int(first), int(hi) + 1, step)]
+    names = []
+    for t in at:
+        moment = datetime.fromtimestamp(t, UTC)
+        midnight = moment.hour == 0 and moment.minute == 0
+        if step >= 86400 or midnight:
+            names.append(f"{moment:%d %b}")
+        else:
+            names.append(f"{moment:%H:%M}")
+    return at, names
+
+
+def _png(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    FigureCanvasAgg(fig).print_png(buf)  # type: ignore[no-untyped-call]
+    return buf.getvalue()
+
+
+def _figure(width: int, height: int, *, fixed: bool = False) -> Figure:
+    """A figure of `width` × `height` pixels. `fixed`: set margins (the capacity chart's,
+    whose legend takes the right fifth) instead of the constrained layout's several measuring
+    passes, a fifth of the drawing time."""
+    fig = Figure(
+        figsize=(width / DPI, height / DPI), dpi=DPI, layout=None if fixed else "constrained"
+    )
+    if fixed:
+        fig.subplots_adjust(left=0.07, right=0.79, top=0.92, bottom=0.11)
+    return fig
+
+
+def capacity_png(
+    samples: Sequence[Sample],
+    *,
+    since: datetime,
+    until: datetime,
+    title: str,
+    per_account: bool = False,
+    titles: Mapping[str, str] | None = None,
+    redact: bool = False,
+    width: int = WIDTH,
+    height: int = HEIGHT,
+) -> bytes:
+    """Utilisation (running / maxJobs, %) over [since, until), exhausted spans shaded, the time
+    axis in UTC and saying so. A period without samples still gives a chart, saying so."""
+    with _LOCK, matplotlib.rc_context(_RC):
+        return _png(
+            capacity_figure(
+                samples,
+                since=since,
+                until=until,
+                title=title,
+                per_account=per_account,
+                titles=titles,
+                redact=redact,
+                width=width,
+                height=height,
+            )
+        )
+
+
+def capacity_figure(
+    samples: Sequence[Sample],
+    *,
+    since: datetime,
+    until: datetime,
+    title: str,
+    per_account: bool = False,
+    titles: Mapping[str, str] | None = None,
+    redact: bool = False,
+    width: int = WIDTH,
+    height: int = HEIGHT,
+) -> Figure:
+    """The figure `capacity_png` draws (call it holding `_LOCK` inside `_RC`)."""
+    lines, shade = capacity_series(
+        samples, since=since, until=until, per_account=per_account, titles=titles, redact=redact
+    )
+    lo, hi = _epoch(since), _epoch(until)
+    fig = _figure(width, height, fixed=True)
+    ax = fig.add_subplot()
+    base = lo / 86400  # matplotlib's day numbers (from 1970); the ticks are ours
+    peak = 100.0
+
+    def shaded(spans: Sequence[tuple[float, float]], colour: str, name: str) -> None:
+        for i, (start, end) in enumerate(spans):
+            ax.axvspan(
+                base + (max(start, lo) - lo) / 86400,
+                base + (min(end, hi) - lo) / 86400,
+                color=colour,
+                alpha=0.18,
+                linewidth=0,
+                label=name if i == 0 else None,
+            )
+
+    for line in lines:
+        x = base + (np.append(line.times, hi) - lo) / 86400
+        y = np.append(line.percent, line.percent[-1] if len(line.percent) else np.nan)
+        [drawn] = ax.plot(x, y, drawstyle="steps-post", linewidth=1.4, label=line.label)
+        if np.any(~np.isnan(y)):
+            peak = max(peak, float(np.nanmax(y)))
+        # per provider: each shades its own exhausted spans in its own colour
+        shaded(line.full, to_hex(drawn.get_color()), f"{line.label} exhausted")
+    if per_account:  # the provider exhausted: every account full
+        shaded(shade, _FAILED, "exhausted (every account full)")
+    ax.set_xlim(base, base + (hi - lo) / 86400)
+    ax.set_ylim(0, peak * 1.05)
+    ax.set_ylabel("capacity used (%)")
+    ax.set_xlabel("time (UTC)")
+    at, names = time_ticks(lo, hi)
+    ax.set_xticks([base + (t - lo) / 86400 for t in at], names)
+    ax.grid(True, alpha=0.3)
+    ax.set_title(f"{title} · {since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} UTC", loc="left")
+    if lines:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
+    else:
+        ax.text(
+            0.5,
+            0.5,
+            "no capacity history in this period",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            color="#777777",
+        )
+    return fig
+
+
+def stats_png(
+    stats: Stats,
+    *,
+    titles: Mapping[str, str] | None = None,
+    width: int = STATS_WIDTH,
+    height: int = STATS_HEIGHT,
+) -> bytes:
+    """Completed, failed and moderated jobs per provider · model, as stacked bars (the busiest
+    `STATS_BARS`)."""
+    titles = titles or {}
+    rows = sorted(
+        (m for p in stats.providers for m in p.models),
+        key=lambda m: (-m.total, m.provider, m.model or ""),
+    )[:STATS_BARS]
+    rows.reverse()  # barh draws bottom-up: the busiest on top
+    labels = [
+        f"{titles.get(m.provider, m.provider)} · {label(m.model) if m.model else NO_MODEL}"
+        for m in rows
+    ]
+    with _LOCK, matplotlib.rc_context(_RC):
+        fig = _figure(width, height)
+        ax = fig.add_subplot()
+        y = np.arange(len(rows))
+        left = np.zeros(len(rows))
+        for what, colour in (
+            ("completed", _COMPLETED),
+            ("failed", _FAILED),
+            ("moderated", _MODERATED),
+        ):
+            values = np.array([getattr(m, what) for m in rows], dtype=float)
+            ax.barh(y, values, left=left, color=colour, label=what, height=0.6)
+            left += values
+        ax.set_yticks(y, labels, fontsize=8)
+        ax.set_xlabel("jobs")
+        ax.set_title(
+            f"{stats.since:%Y-%m-%d %H:%M} to {stats.until:%Y-%m-%d %H:%M} UTC", loc="left"
+        )
+        if rows:
+            ax.legend(loc="lower right", fontsize=8, frameon=False)
+        else:
+            ax.text(
+                0.5,
+                0.5,
+                "no finished jobs in this period",
+                transform=ax.transAxes,
+                ha="center",
+                va="center",
+                color="#777777",
+            )
+        return _png(fig)

@@ -1,0 +1,71 @@
+"""Charts from the event loop: drawn in a worker thread, given a bounded time.
+
+A chart is CPU work of a few hundred milliseconds; on the event loop it would stall the
+gateway heartbeat and every other command. `bot.history.chart` (and matplotlib) is imported
+inside the thread, on first use, so importing the bot stays as fast as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+
+from bot.history.records import Sample
+from bot.history.stats import Stats
+
+#: How long a command waits for a chart before it answers without one. Discord's interaction
+#: token lives 15 minutes; the answer should come long before.
+RENDER_TIMEOUT = 20.0
+#: File names the embeds point at (`attachment://…`).
+CAPACITY_PNG = "capacity.png"
+STATS_PNG = "stats.png"
+
+
+class ChartTimeout(Exception):
+    """The chart took longer than its bound (the thread finishes on its own and is dropped)."""
+
+
+async def capacity_png(
+    samples: Sequence[Sample],
+    *,
+    since: datetime,
+    until: datetime,
+    title: str,
+    per_account: bool = False,
+    titles: Mapping[str, str] | None = None,
+    redact: bool = False,
+    bound: float = RENDER_TIMEOUT,
+) -> bytes:
+    def draw() -> bytes:
+        from bot.history import chart
+
+        return chart.capacity_png(
+            samples,
+            since=since,
+            until=until,
+            title=title,
+            per_account=per_account,
+            titles=titles,
+            redact=redact,
+        )
+
+    return await _bounded(draw, bound)
+
+
+async def stats_png(
+    stats: Stats, *, titles: Mapping[str, str] | None = None, bound: float = RENDER_TIMEOUT
+) -> bytes:
+    def draw() -> bytes:
+        from bot.history import chart
+
+        return chart.stats_png(stats, titles=titles)
+
+    return await _bounded(draw, bound)
+
+
+async def _bounded(draw: Callable[[], bytes], bound: float) -> bytes:
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(draw), bound)
+    except TimeoutError:
+        raise ChartTimeout(f"the chart took longer than {bound:g} s") from None

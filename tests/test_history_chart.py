@@ -1,0 +1,213 @@
+"""The charts from known data: real PNGs of the stated size, drawn with matplotlib's bundled
+font and no network; the lines, the "others" line and the shaded exhausted spans."""
+
+from __future__ import annotations
+
+import socket
+import struct
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pytest
+from matplotlib import font_manager
+from matplotlib.patches import Rectangle
+
+from bot.history import Finished, Sample, chart, render
+from bot.history.stats import compute
+
+T0 = datetime(2026, 11, 29, tzinfo=UTC)
+T1 = T0 + timedelta(hours=6)
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from a PNG's IHDR chunk, after checking the signature and chunk type."""
+    assert data[:8] == PNG_SIGNATURE
+    length, kind = struct.unpack(">I4s", data[8:16])
+    assert (length, kind) == (13, b"IHDR")
+    width, height = struct.unpack(">II", data[16:24])
+    assert data[-12:] == b"\x00\x00\x00\x00IEND\xaeB`\x82"
+    return width, height
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Any socket connection while drawing fails the test."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the chart tried to reach the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    yield
+
+
+def sample(
+    account: str | None, minutes: int, running: float, max_jobs: float | None = 4.0
+) -> Sample:
+    full = max_jobs is not None and running >= max_jobs
+    return Sample(
+        "pixverse",
+        account,
+        T0 + timedelta(minutes=minutes),
+        running,
+        max_jobs,
+        None if max_jobs is None else max_jobs - running,
+        full,
+    )
+
+
+def test_capacity_png_is_a_real_png_of_the_stated_size(no_network: None) -> None:
+    samples = [sample(None, 0, 1), sample(None, 60, 4), sample(None, 120, 2)]
+    data = chart.capacity_png(samples, since=T0, until=T1, title="PixVerse")
+    assert png_size(data) == (chart.WIDTH, chart.HEIGHT) == (1000, 500)
+
+
+def test_small_charts_and_empty_periods_still_draw(no_network: None) -> None:
+    assert png_size(
+        chart.capacity_png([], since=T0, until=T1, title="x", width=300, height=150)
+    ) == (300, 150)
+    empty = compute([], [], since=T0, until=T1)
+    assert png_size(chart.stats_png(empty, width=320, height=160)) == (320, 160)
+
+
+def test_stats_png_from_known_jobs(no_network: None) -> None:
+    jobs = [
+        Finished("pixverse", f"j{i}", "a", "video", "v5", outcome, 60.0, "poll", T0)
+        for i, outcome in enumerate(["completed", "failed", "moderated", "completed"])
+    ]
+    stats = compute(jobs, [], since=T0, until=T1)
+    assert png_size(chart.stats_png(stats, width=400, height=200)) == (400, 200)
+
+
+def test_text_is_drawn_in_matplotlibs_own_dejavu() -> None:
+    path = font_manager.findfont(
+        font_manager.FontProperties(family=chart._RC["font.family"]), fallback_to_default=False
+    )
+    assert Path(path).is_relative_to(matplotlib.get_data_path())
+    assert Path(path).name == "DejaVuSans.ttf"
+
+
+def test_provider_lines_utilisation_and_shaded_exhausted_spans() -> None:
+    samples = [
+        sample(None, 0, 1),
+        sample(None, 60, 4),  # full from 1h to 2h
+        sample(None, 120, 2),
+        sample(None, 300, 4),  # full to the end (6h)
+        Sample("minimax", None, T0, 3, 6, 3, False),
+    ]
+    with matplotlib.rc_context(chart._RC):
+        fig = chart.capacity_figure(
+            samples,
+            since=T0,
+            until=T1,
+            title="All",
+            titles={"pixverse": "PixVerse", "minimax": "MiniMax"},
+        )
+    [ax] = fig.axes
+    assert ax.get_xlabel() == "time (UTC)"
+    assert ax.get_title(loc="left") == "All · 2026-11-29 00:00 to 2026-11-29 06:00 UTC"
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert set(lines) == {"MiniMax", "PixVerse"}
+    # steps: each value holds until the next point, the last one to the end of the period
+    np.testing.assert_array_equal(lines["PixVerse"].get_ydata(), [25, 100, 50, 100, 100])
+    np.testing.assert_array_equal(lines["MiniMax"].get_ydata(), [50, 50])
+    base = T0.timestamp() / 86400  # matplotlib's day numbers count from 1970
+    spans = sorted(
+        (round((p.get_x() - base) * 24, 6), round((p.get_x() + p.get_width() - base) * 24, 6))
+        for p in ax.patches
+        if isinstance(p, Rectangle)
+    )
+    assert spans == [(1.0, 2.0), (5.0, 6.0)]
+    legend = ax.get_legend()
+    assert legend is not None
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "MiniMax",
+        "PixVerse",
+        "PixVerse exhausted",
+    ]
+
+
+def test_one_provider_top_accounts_and_others() -> None:
+    samples = [sample(None, 0, 0), sample(None, 180, 44)]  # the total: full for the last 3 h
+    for i in range(11):
+        # account i runs i jobs of 4 the whole period: a10 busiest, a0 idle
+        samples.append(sample(f"a{i:02}", 0, min(i, 4), 4))
+    lines, shade = chart.capacity_series(samples, since=T0, until=T1, per_account=True, top=3)
+    assert [line.label for line in lines] == ["a04", "a05", "a06", "8 other accounts"]
+    # the others: a00..a03 and a07..a10 run 0+1+2+3+4*4 = 22 of 32
+    assert lines[-1].percent[0] == pytest.approx(100 * 22 / 32)
+    assert shade == [((T0 + timedelta(hours=3)).timestamp(), T1.timestamp())]
+
+
+def test_top_plus_one_accounts_are_all_shown_no_others_of_one() -> None:
+    samples = [sample(f"a{i}", 0, 1) for i in range(4)]
+    lines, _ = chart.capacity_series(samples, since=T0, until=T1, per_account=True, top=3)
+    assert sorted(line.label for line in lines) == ["a0", "a1", "a2", "a3"]
+
+
+def test_unknown_limit_draws_no_utilisation() -> None:
+    lines, shade = chart.capacity_series(
+        [sample(None, 0, 3, None)], since=T0, until=T1, per_account=False
+    )
+    assert np.isnan(lines[0].percent).all() and shade == []
+
+
+async def test_render_runs_off_the_loop_and_is_bounded(no_network: None) -> None:
+    data = await render.capacity_png([sample(None, 0, 1)], since=T0, until=T1, title="x")
+    assert png_size(data) == (chart.WIDTH, chart.HEIGHT)
+    with pytest.raises(render.ChartTimeout):
+        await render.capacity_png([], since=T0, until=T1, title="x", bound=0)
+
+
+def test_account_labels_masked_bounded_and_never_formulas(no_network: None) -> None:
+    long = "a" * 30 + "@example.com"
+    samples = [sample("ann@example.com", 0, 1), sample(long, 0, 2), sample("$x^{2$", 0, 3)]
+    lines, _ = chart.capacity_series(samples, since=T0, until=T1, per_account=True, redact=True)
+    assert [line.label for line in lines] == ["$x^{2$", "a***@example.com", "a***@example.com"]
+    lines, _ = chart.capacity_series(samples, since=T0, until=T1, per_account=True)
+    assert [line.label for line in lines] == ["$x^{2$", long[:39] + "…", "ann@example.com"]
+    # an unbalanced "$" would stop matplotlib's formula parser: drawn as text instead
+    data = chart.capacity_png(
+        samples, since=T0, until=T1, title="$x", per_account=True, width=300, height=150
+    )
+    assert png_size(data) == (300, 150)
+
+
+def test_time_ticks_round_utc_spacings_for_each_period() -> None:
+    def ticks(since: datetime, hours: float) -> list[str]:
+        lo = since.timestamp()
+        return chart.time_ticks(lo, lo + hours * 3600)[1]
+
+    assert ticks(T0, 6) == ["29 Nov", "01:00", "02:00", "03:00", "04:00", "05:00", "06:00"]
+    assert ticks(T0 + timedelta(hours=13, minutes=17), 24) == [
+        "15:00",
+        "18:00",
+        "21:00",
+        "30 Nov",
+        "03:00",
+        "06:00",
+        "09:00",
+        "12:00",
+    ]
+    week = ticks(T0 - timedelta(days=7), 7 * 24)
+    assert week == ["22 Nov", "23 Nov", "24 Nov", "25 Nov", "26 Nov", "27 Nov", "28 Nov", "29 Nov"]
+    assert len(ticks(T0 - timedelta(days=30), 30 * 24)) == 6  # every 5 days
+
+
+def test_the_bot_starts_without_importing_matplotlib() -> None:
+    """matplotlib (and numpy) load with the first chart, not with the bot: start-up stays as
+    fast as it was."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import bot.app, bot.cli, cogs.status, cogs.history, cogs.delivery, cogs.digest\n"
+        "print(sorted(m for m in ('matplotlib', 'numpy') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "[]\n", "")

@@ -1,0 +1,120 @@
+"""`opsbot history`: the summary read from the database as it is, and the chart written to a
+file; what cannot be done is one line and an exit status, never a traceback."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import struct
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot import cli
+from bot.history import Finished
+from bot.models import Account, Snapshot
+from bot.settings import Settings
+from bot.store import Store
+
+NAMES = {name.upper() for name in Settings.model_fields}
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No setting from the shell or a `.env`; PixVerse alone; a database of this test's own."""
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.upper() in NAMES:
+            monkeypatch.delenv(name)
+    db = tmp_path / "opsbot.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{db}")
+    monkeypatch.setenv("PROVIDERS", "pixverse")
+    return db
+
+
+def job(n: int, outcome: str, run: float, at: datetime) -> Finished:
+    return Finished("pixverse", f"j{n}", "a@x.com", "video", "v5", outcome, run, "poll", at)
+
+
+async def record(db: Path) -> None:
+    """Two hours ago every account was full; an hour ago one had room again; three jobs."""
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    store = await Store.open(f"sqlite+aiosqlite:///{db}")
+    try:
+        full = now - timedelta(hours=2)
+        room = now - timedelta(hours=1)
+        for at, running in ((full, 2), (room, 1)):
+            snapshot = Snapshot(
+                "pixverse", at, accounts=(Account("a@x.com", 2, running, 2 - running),)
+            )
+            jobs = [job(1, "completed", 60, at), job(2, "failed", 5, at)] if at == full else []
+            if at == room:
+                jobs = [job(3, "completed", 180, at)]
+            await store.commit_tick(
+                "pixverse", now=at, batch=str(at), snapshot=snapshot, finished=jobs
+            )
+    finally:
+        await store.close()
+
+
+def test_history_prints_the_summary_and_writes_the_chart(
+    env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    asyncio.run(record(env))
+    png = tmp_path / "capacity.png"
+    code = cli.main(["history", "--hours", "3", "--png", str(png)])
+    out, err = capsys.readouterr()
+    assert (code, err) == (0, "")
+    [row] = [line for line in out.splitlines() if line.lstrip().startswith("PixVerse")]
+    # 2 completed, 1 failed, 0 moderated, failure 33 %, p50 1m 00s, p95 3m 00s, full 1 h
+    assert row.split() == [
+        "PixVerse",
+        "v5",
+        "2",
+        "1",
+        "0",
+        "33",
+        "%",
+        "1m",
+        "00s",
+        "3m",
+        "00s",
+        "1",
+        "h",
+    ]
+    assert f"chart written to {png}" in out
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", data[16:24]) == (1000, 500)
+
+
+def test_history_without_a_database_says_so(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["history"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("opsbot: database ") and err.endswith(": no opsbot database there yet\n")
+    assert err.count("\n") == 1
+
+
+def test_history_refuses_a_provider_not_enabled_and_bad_hours(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["history", "--provider", "minimax"]) == 2
+    _, err = capsys.readouterr()
+    assert err == (
+        "opsbot: config error: --provider: 'minimax' is not enabled in PROVIDERS (pixverse)\n"
+    )
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["history", "--hours", "0"])
+    assert stopped.value.code == 2
+
+
+def test_history_chart_to_a_file_that_cannot_be_written(
+    env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    asyncio.run(record(env))
+    target = tmp_path / "missing-dir" / "c.png"
+    assert cli.main(["history", "--png", str(target)]) == 1
+    _, err = capsys.readouterr()
+    assert err == f"opsbot: --png {target}: No such file or directory\n"
