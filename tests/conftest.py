@@ -15,12 +15,13 @@ pytest_plugins = [
 #: Modules that read the one CI chaos soak (`rig.soak.ci_result`, run once per process):
 #: run together in one xdist worker.
 SOAK_MODULES = ("tests/test_soak.py", "tests/test_secrets.py")
-#: The longest modules first (the soak ~50 s, the failover ~55 s, a SIGKILL-and-restart ~20 s
-#: on each backend, then the bot's end-to-end tests), so that the two workers end together
-#: rather than one waiting on the other's last long module. Only the order changes; the rest
-#: keep theirs.
+#: The longest modules first (the soak ~50 s, its PostgreSQL run ~25 s in the other worker, the
+#: failover, a SIGKILL-and-restart ~20 s on each backend, then the bot's end-to-end tests), so
+#: that the two workers end together rather than one waiting on the other's last long module.
+#: Only the order changes; the rest keep theirs.
 LONGEST_FIRST = (
     *SOAK_MODULES,
+    "tests/test_soak_pg.py",
     "tests/test_failover.py",
     "tests/test_survival.py",
     "tests/test_restart.py",

@@ -1,15 +1,14 @@
 """The soak's checks: what the fake Discord received against the simulator's ground truth
 (`truth.py`) – alerts lost, duplicated or invented, capacity and upstream episodes out of
-order, anything left waiting at the end. See `analyse`."""
+order, anything left waiting at the end. See `analyse`. The database is not read here: the run
+reads its outbox once at the end, on whichever backend it ran (`Soak.read_final`)."""
 
 from __future__ import annotations
 
 import math
-import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from bot import providers as provider_registry
@@ -30,27 +29,6 @@ from rig.soak.truth import (
     runs,
     shown,
 )
-
-
-def _db_rows(db_path: Path) -> list[dict[str, Any]]:
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        conn.row_factory = sqlite3.Row
-        rows = conn.execute(
-            "SELECT id, key, batch, channel_id, mention_role_id, state, event, "
-            "sent_message_id FROM alert_outbox ORDER BY id"
-        ).fetchall()
-        return [dict(r) for r in rows]
-    finally:
-        conn.close()
-
-
-def _db_count(db_path: Path, table: str) -> int:
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
-    finally:
-        conn.close()
 
 
 def _embed_text(e: Mapping[str, Any]) -> tuple[str, str, str]:
@@ -94,7 +72,7 @@ def analyse(soak: Observed, report: Report) -> None:
     must, allowed = _expected_job_alerts(
         soak, read_groups, [*jobs.values(), *running.values()], report
     )
-    rows = _db_rows(soak.db_path)
+    rows = soak.outbox_rows
     delivered = _delivered(soak, rows, report)
     counts = Counter(delivered)
     report.duplicated = sum(n - 1 for n in counts.values())
@@ -358,7 +336,7 @@ def _check_left_over(soak: Observed, rows: list[dict[str, Any]], report: Report)
     left = Counter(r["state"] for r in rows)
     if left.get("pending") or left.get("held") or left.get("failed"):
         report.problems.append(f"outbox not empty at the end: {dict(left)}")
-    pending_jobs = _db_count(soak.db_path, "watch_pending")
+    pending_jobs = soak.pending_left
     if pending_jobs:
         report.problems.append(f"{pending_jobs} jobs still await their outcome at the end")
     for inc in soak.incs:

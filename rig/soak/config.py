@@ -37,6 +37,10 @@ JOB_PATTERN = {
 }
 
 
+#: How the report names a backend.
+BACKEND_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+
+
 class SoakError(AssertionError):
     """The soak could not do what it set out to (a deadline passed, the bot died)."""
 
@@ -45,6 +49,8 @@ class SoakError(AssertionError):
 class SoakConfig:
     seed: int = 1
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="opsbot-soak-")))
+    #: The database the bot runs on throughout (an empty one); None: a SQLite file in `workdir`.
+    database_url: str | None = None
     #: In-process rounds (CI). With `minutes`, rounds run until that much wall time is used.
     rounds: int = 100
     minutes: float | None = None
@@ -84,6 +90,7 @@ class Incarnation:
 @dataclass
 class Report:
     seed: int
+    backend: str = "sqlite"  # the database's dialect: "sqlite" or "postgresql"
     jobs_finished: int = 0  # simulator jobs that finished (non-legacy)
     jobs_seen: int = 0  # ... of which a committed scheduler read showed running
     expected: int = 0  # job alerts the bot must have posted (outcomes + stuck)
@@ -125,7 +132,8 @@ class Report:
     def lines(self) -> list[str]:
         kinds = ", ".join(f"{k} {v}" for k, v in sorted(self.faults.items()))
         return [
-            f"soak seed {self.seed}: {self.seconds:.1f} s wall ({self.subprocess_seconds:.1f} s "
+            f"soak seed {self.seed} on {BACKEND_NAMES.get(self.backend, self.backend)}: "
+            f"{self.seconds:.1f} s wall ({self.subprocess_seconds:.1f} s "
             f"of it with the bot as a subprocess), {self.sim_seconds / 3600:.1f} h simulated, "
             f"{self.rounds} rounds ({self.drain_rounds} to drain), {self.ticks_ok} committed "
             f"in-process snapshots",
@@ -158,7 +166,8 @@ class SoakResult:
     report: Report
     discord_token: str
     useapi_token: str
-    db_path: Path
+    database_url: str  # what the bot ran on
+    db_path: Path  # the SQLite file of a soak on SQLite (none there on PostgreSQL)
     workdir: Path
     subprocess_output: list[Path]
     log_text: str  # in-process logging, every record rendered

@@ -58,7 +58,7 @@ def _env(soak: Soak) -> dict[str, str]:
             "DISCORD_GATEWAY_URL": soak.fake.gateway_url,
             "GUILD_IDS": str(soak.fake.guild_id),
             "ALERT_CHANNEL_ID": str(soak.alert_channel),
-            "DATABASE_URL": f"sqlite+aiosqlite:///{soak.db_path}",
+            "DATABASE_URL": soak.database_url,
             "POLL_INTERVAL_SECONDS": "5",
             "STUCK_AFTER_MINUTES": f"{soak.cfg.stuck_after_minutes:g}",
             "LOG_LEVEL": soak.cfg.subprocess_log_level,

@@ -15,7 +15,6 @@ import random
 import re
 import secrets
 import shutil
-import sqlite3
 import tempfile
 import time
 from dataclasses import dataclass
@@ -25,10 +24,13 @@ from typing import Any
 
 import discord
 import stamina
+from sqlalchemy import func, or_, select
+from sqlalchemy.engine import make_url
 
 from bot.app import OpsBot
 from bot.settings import load_settings
 from bot.sim import ManualClock, SimRequest, SimServer, Simulator
+from bot.store import Store, _to_db, outbox_table, pending_table
 from cogs.base import ProviderCog
 from rig.botharness import launch, provider_cogs
 from rig.fakediscord import FakeDiscord, WaitTimeout
@@ -65,6 +67,11 @@ class Soak:
         self.workdir = config.workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.db_path = self.workdir / "opsbot.db"
+        #: One database throughout, for the processes and the in-process bots alike.
+        self.database_url = config.database_url or f"sqlite+aiosqlite:///{self.db_path}"
+        #: What the database holds once the bot stopped (`read_final`), for the analysis.
+        self.outbox_rows: list[dict[str, Any]] = []
+        self.pending_left = 0
         tag = f"{config.seed}-{secrets.token_hex(6)}"
         self.discord_token = f"SOAKdiscordTOKEN.{tag}.zz"
         self.useapi_token = f"SOAKuseapiTOKEN-{tag}-yy"
@@ -87,7 +94,9 @@ class Soak:
         self.incs: list[Incarnation] = []
         self.inc: Incarnation | None = None
         self.last_request = time.monotonic()
-        self.report = Report(seed=config.seed)
+        self.report = Report(
+            seed=config.seed, backend=make_url(self.database_url).get_backend_name()
+        )
         self.chaos = Chaos(config, self.sim, self.fake, self.rng, self.report, self.useapi_token)
         self.errors: list[str] = []
         self._error_set: set[str] = set()
@@ -134,7 +143,7 @@ class Soak:
             alert_channel_id=self.alert_channel,
             poll_interval_seconds=5,
             stuck_after_minutes=self.cfg.stuck_after_minutes,
-            database_url=f"sqlite+aiosqlite:///{self.db_path}",
+            database_url=self.database_url,
         )
         values.update(overrides)
         return values
@@ -171,6 +180,7 @@ class Soak:
                 await subprocess_phase(self)
                 self.report.subprocess_seconds = time.monotonic() - self._started
                 await self._inprocess_phase()
+            await self.read_final()
             self.report.seconds = time.monotonic() - self._started
             self.report.sim_seconds = (self.sim.now() - self.sim.t0).total_seconds()
         finally:
@@ -198,6 +208,7 @@ class Soak:
             report=self.report,
             discord_token=self.discord_token,
             useapi_token=self.useapi_token,
+            database_url=self.database_url,
             db_path=self.db_path,
             workdir=self.workdir,
             subprocess_output=self.outputs,
@@ -381,22 +392,39 @@ class Soak:
             self.fake.delays.remove(delay)
 
     # ------------------------------------------------------------------ drain
-    def _outbox(self, now: datetime) -> tuple[int, int]:
-        """(rows due or claimed now, rows pending in all) – read from the database file."""
-        t = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-        conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=30)
+    async def _outbox(self, store: Store, now: datetime) -> tuple[int, int]:
+        """(rows due or claimed now, rows pending in all), read through the bot's store."""
+        o = outbox_table.c
+        pending = o.state == "pending"
+        due = or_(o.next_attempt_at <= _to_db(now), o.claimed_until.is_not(None))
+        async with store.engine.connect() as conn:
+            n_due = (await conn.execute(select(func.count()).where(pending, due))).scalar_one()
+            total = (await conn.execute(select(func.count()).where(pending))).scalar_one()
+        return int(n_due), int(total)
+
+    async def read_final(self) -> None:
+        """Read what the analysis checks from the database, the bot stopped: every outbox
+        row and the jobs still awaiting their outcome."""
+        store = await Store.open(self.database_url)
         try:
-            due = conn.execute(
-                "SELECT count(*) FROM alert_outbox WHERE state = 'pending' AND "
-                "(next_attempt_at <= ? OR claimed_until IS NOT NULL)",
-                (t,),
-            ).fetchone()[0]
-            total = conn.execute(
-                "SELECT count(*) FROM alert_outbox WHERE state = 'pending'"
-            ).fetchone()[0]
+            async with store.engine.connect() as conn:
+                rows = await conn.execute(
+                    select(
+                        outbox_table.c.id,
+                        outbox_table.c.key,
+                        outbox_table.c.batch,
+                        outbox_table.c.channel_id,
+                        outbox_table.c.mention_role_id,
+                        outbox_table.c.state,
+                        outbox_table.c.event,
+                        outbox_table.c.sent_message_id,
+                    ).order_by(outbox_table.c.id)
+                )
+                self.outbox_rows = [dict(r._mapping) for r in rows]
+                left = await conn.execute(select(func.count()).select_from(pending_table))
+                self.pending_left = int(left.scalar_one())
         finally:
-            conn.close()
-        return int(due), int(total)
+            await store.close()
 
     async def _drain(self, live: _Live) -> None:
         self.chaos.clear()
@@ -412,11 +440,11 @@ class Soak:
 
             # Wait until the deliverer has posted everything that is due (rows in back-off
             # become due as the simulated clock moves on with the next rounds).
-            def due_sent(now: datetime = now) -> bool:
-                return self._outbox(now)[0] == 0
+            async def due_sent(now: datetime = now) -> bool:
+                return (await self._outbox(store, now))[0] == 0
 
             await wait_until("the due alerts to go out", due_sent, 20)
-            waiting = self._outbox(now)[1]
+            waiting = (await self._outbox(store, now))[1]
             settled = settled + 1 if waiting == 0 and pending_jobs == 0 else 0
             if settled >= 2:
                 break
@@ -434,10 +462,27 @@ async def run_soak(config: SoakConfig) -> SoakResult:
 #: The CI soak's seed (override with OPSBOT_SOAK_SEED to explore others).
 CI_SEED = int(os.environ.get("OPSBOT_SOAK_SEED", "20261128"))
 
+#: The CI soak's size on PostgreSQL, smaller than on SQLite (the default `SoakConfig`) to keep
+#: the suite's time: the same two SIGKILLs (mid-delivery, mid-tick), a hard stop of each kind
+#: (between ticks, mid-tick, mid-delivery), and rounds enough for every planned fault
+#: (`chaos.SCHEDULE`, up to round 62).
+PG_SIZE: dict[str, Any] = {"rounds": 64, "restarts": 3}
+
 
 @functools.cache
-def ci_result() -> SoakResult:
-    """The CI soak, run once per test session and shared by the tests that inspect it."""
+def ci_result(backend: str = "sqlite") -> SoakResult:
+    """The CI soak on `backend` ("sqlite": a file; "postgresql": a database of its own on the
+    test server, dropped once read), run once per test session and shared by the tests that
+    inspect it."""
     workdir = Path(tempfile.mkdtemp(prefix="opsbot-soak-"))
     atexit.register(shutil.rmtree, workdir, True)
-    return asyncio.run(run_soak(SoakConfig(seed=CI_SEED, workdir=workdir)))
+    if backend == "sqlite":
+        return asyncio.run(run_soak(SoakConfig(seed=CI_SEED, workdir=workdir)))
+    from rig.store import create_pg_database, drop_pg_database
+
+    url = create_pg_database()
+    try:
+        config = SoakConfig(seed=CI_SEED, workdir=workdir, database_url=url, **PG_SIZE)
+        return asyncio.run(run_soak(config))
+    finally:
+        drop_pg_database(url)

@@ -9,7 +9,6 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Protocol
 
 from bot.sim import SimRequest, Simulator
@@ -30,7 +29,10 @@ class Observed(Protocol):
     log: list[tuple[int, SimRequest]]
     incs: list[Incarnation]
     initial_full: dict[tuple[str, str], bool]
-    db_path: Path
+    #: Every outbox row at the end of the run, as a dict per row (in id order), and how many
+    #: jobs still awaited their outcome then: read from the database once the bot stopped.
+    outbox_rows: list[dict[str, Any]]
+    pending_left: int
 
     @property
     def alert_channel(self) -> int: ...
