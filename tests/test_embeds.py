@@ -1121,3 +1121,26 @@ def test_config_embed_cuts_a_long_held_reason_without_a_dangling_escape():
     check_limits(e)
     value = str(e.fields[-1].value)
     assert value == "a" * (FIELD_VALUE_MAX - 1) + "…"  # (a plain slice ended in "\\")
+
+
+def test_queue_orders_accounts_that_tie_by_name_whatever_the_snapshots_order():
+    """Two replicas hold the same jobs in different orders (one as upstream listed them, one as
+    the store reads them back): accounts tied on their longest run show by name on both."""
+    jobs = [
+        Job("pixverse", f"user:1-pixverse:{a}-video:{i}", "video", a, None, 60)
+        for i, a in enumerate(["b@x.io", "a@x.io", "c@x.io"])
+    ]
+    pages = [
+        queue_pages(
+            [Snapshot("pixverse", NOW, tuple(order))],
+            now=NOW,
+            stuck_after=STUCK,
+            redact=False,
+            titles=TITLES,
+        )
+        for order in (jobs, jobs[::-1])
+    ]
+    assert [p.to_dict() for p in pages[0]] == [p.to_dict() for p in pages[1]]
+    names = [f.name for f in pages[0][0].fields]
+    assert [n for n in names if "@x.io" in n] == sorted(n for n in names if "@x.io" in n)
+    assert len([n for n in names if "@x.io" in n]) == 3

@@ -97,7 +97,10 @@ def _account_blocks(
     for e, j in timed:
         by_account.setdefault(j.account, []).append((e, j))
     blocks: list[Block] = []
-    for acct, items in sorted(by_account.items(), key=lambda kv: _longest(kv[1]), reverse=True):
+    # Ties (same longest run) by name: a snapshot's own order means nothing (a replica that
+    # reads it back from the store has it by id), and two replicas must show the same page.
+    ordered = sorted(by_account.items(), key=lambda kv: (-_longest(kv[1]), kv[0] or ""))
+    for acct, items in ordered:
         items.sort(key=lambda t: (t[0] is None, -(t[0] or 0.0), t[1].id))
         lines = [
             _job_line(
