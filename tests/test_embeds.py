@@ -1141,6 +1141,6 @@ def test_queue_orders_accounts_that_tie_by_name_whatever_the_snapshots_order():
         for order in (jobs, jobs[::-1])
     ]
     assert [p.to_dict() for p in pages[0]] == [p.to_dict() for p in pages[1]]
-    names = [f.name for f in pages[0][0].fields]
+    names = [f.name or "" for f in pages[0][0].fields]
     assert [n for n in names if "@x.io" in n] == sorted(n for n in names if "@x.io" in n)
     assert len([n for n in names if "@x.io" in n]) == 3
