@@ -271,52 +271,59 @@ async def write(
     await _delete(conn, jobs_table, jobs_table.c.job_id, provider, ch.gone_jobs)
     await _delete(conn, accounts_table, accounts_table.c.account, provider, ch.gone_accounts)
     if ch.put_jobs:
-        cols = ("kind", "account", "started", "model", "seen", "reply_ref", "stuck")
-        rows = []
-        for jid in ch.put_jobs:
-            (kind, account, started, model, seen, ref, is_stuck), anchor = image.jobs[jid]
-            rows.append(
-                {
-                    "provider": provider,
-                    "job_id": jid,
-                    "kind": kind,
-                    "account": account,
-                    "started": None if started is None else started.timestamp(),
-                    "anchor": anchor,
-                    "model": model,
-                    "seen": int(seen),
-                    "reply_ref": ref,
-                    "stuck": int(is_stuck),
-                }
-            )
-        ins = insert(conn, jobs_table)
-        await conn.execute(
-            ins.on_conflict_do_update(
-                index_elements=["provider", "job_id"],
-                set_={c: ins.excluded[c] for c in (*cols, "anchor")},
-            ),
-            rows,
-        )
+        await _upsert(conn, jobs_table, ["provider", "job_id"], _job_rows(provider, ch))
     if ch.put_accounts:
-        ins = insert(conn, accounts_table)
-        await conn.execute(
-            ins.on_conflict_do_update(
-                index_elements=["provider", "account"],
-                set_={c: ins.excluded[c] for c in ("max_jobs", "executing", "available")},
-            ),
-            [
-                {
-                    "provider": provider,
-                    "account": n,
-                    "max_jobs": image.accounts[n][0],
-                    "executing": image.accounts[n][1],
-                    "available": image.accounts[n][2],
-                }
-                for n in ch.put_accounts
-            ],
-        )
+        await _upsert(conn, accounts_table, ["provider", "account"], _account_rows(provider, ch))
     return image, Written(
         1 + len(ch.put_jobs) + len(ch.put_accounts), len(ch.gone_jobs) + len(ch.gone_accounts)
+    )
+
+
+def _job_rows(provider: str, ch: Change) -> list[dict[str, Any]]:
+    rows = []
+    for jid in ch.put_jobs:
+        (kind, account, started, model, seen, ref, is_stuck), anchor = ch.image.jobs[jid]
+        rows.append(
+            {
+                "provider": provider,
+                "job_id": jid,
+                "kind": kind,
+                "account": account,
+                "started": None if started is None else started.timestamp(),
+                "anchor": anchor,
+                "model": model,
+                "seen": int(seen),
+                "reply_ref": ref,
+                "stuck": int(is_stuck),
+            }
+        )
+    return rows
+
+
+def _account_rows(provider: str, ch: Change) -> list[dict[str, Any]]:
+    return [
+        {
+            "provider": provider,
+            "account": n,
+            "max_jobs": ch.image.accounts[n][0],
+            "executing": ch.image.accounts[n][1],
+            "available": ch.image.accounts[n][2],
+        }
+        for n in ch.put_accounts
+    ]
+
+
+async def _upsert(
+    conn: AsyncConnection, table: Any, keys: list[str], rows: list[dict[str, Any]]
+) -> None:
+    """INSERT `rows`, each replacing the row of its key (`keys`) where there is one."""
+    ins = insert(conn, table)
+    await conn.execute(
+        ins.on_conflict_do_update(
+            index_elements=keys,
+            set_={c: ins.excluded[c] for c in rows[0] if c not in keys},
+        ),
+        rows,
     )
 
 
