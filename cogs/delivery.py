@@ -260,11 +260,7 @@ class DeliveryCog(commands.Cog, name="Delivery"):
             now=self.bot.clock(),
         )
         titles = self.bot.titles()
-        try:
-            png: bytes | None = await render.stats_png(figures, titles=titles)
-        except render.ChartTimeout:
-            log.warning("daily digest of %s: the chart took too long; sent without", day)
-            png = None
+        png = await render.stats_png_or_none(figures, titles=titles, what=f"daily digest of {day}")
         embed = stats_embed(
             figures,
             title=f"Daily digest · {day:%A %d %B %Y} (UTC)",

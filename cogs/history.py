@@ -90,11 +90,7 @@ class HistoryCog(commands.Cog, name="History"):
             self.bot.store, since=until - PERIODS[period], until=until, providers=names, now=until
         )
         titles = self.bot.titles()
-        try:
-            png: bytes | None = await render.stats_png(figures, titles=titles)
-        except render.ChartTimeout:
-            log.warning("/stats: %s", NO_CHART)
-            png = None
+        png = await render.stats_png_or_none(figures, titles=titles, what="/stats")
         embed = stats_embed(
             figures,
             title=f"Stats · last {period}",

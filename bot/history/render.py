@@ -8,11 +8,14 @@ inside the thread, on first use, so importing the bot stays as fast as before.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from bot.history.records import Sample
 from bot.history.stats import Stats
+
+log = logging.getLogger(__name__)
 
 #: How long a command waits for a chart before it answers without one. Discord's interaction
 #: token lives 15 minutes; the answer should come long before.
@@ -62,6 +65,18 @@ async def stats_png(
         return chart.stats_png(stats, titles=titles)
 
     return await _bounded(draw, bound)
+
+
+async def stats_png_or_none(
+    stats: Stats, *, titles: Mapping[str, str] | None = None, what: str
+) -> bytes | None:
+    """`stats_png`, or None (logged, naming `what`) when it took too long: /stats and the
+    digest then go out with their figures and without the chart."""
+    try:
+        return await stats_png(stats, titles=titles)
+    except ChartTimeout:
+        log.warning("%s: the chart took too long; sent without", what)
+        return None
 
 
 async def _bounded(draw: Callable[[], bytes], bound: float) -> bytes:
