@@ -172,7 +172,7 @@ async def _bytes(conn: Any, dialect: str) -> dict[str, int]:
 
 
 @contextmanager
-def _databases() -> Iterator[dict[str, str]]:
+def databases() -> Iterator[dict[str, str]]:
     """A SQLite file, and a PostgreSQL database where the test server answers."""
     from rig.store import pg_database, pg_unreachable
 
@@ -190,7 +190,7 @@ def run(*, quick: bool = False) -> dict[str, Any]:
     """`history_rows_per_day` and `history_bytes_per_day` per backend, details apart."""
     hours = 6 if quick else 24
     found: dict[str, dict[str, Any]] = {}
-    with _databases() as urls:
+    with databases() as urls:
         for backend, url in urls.items():
             found[backend] = asyncio.run(simulate(url, hours=hours))
     return {

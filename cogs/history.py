@@ -19,8 +19,7 @@ from discord.ext import commands
 
 from bot import embeds, validate
 from bot.embeds.stats import capacity_history_embed, stats_embed
-from bot.history import render, stats
-from bot.history.query import capacity_samples, period_stats
+from bot.history import query, render, stats
 
 if TYPE_CHECKING:
     from bot.app import OpsBot
@@ -37,9 +36,6 @@ PERIODS: dict[str, timedelta] = {
     "30d": timedelta(days=30),
 }
 NO_CHART = "The chart took too long to draw; the figures are above."
-#: The longest period drawn per account: 30 days of 500 accounts would be 1.4 million
-#: points read into memory for one chart; past this the provider's total is drawn.
-PER_ACCOUNT_MAX = timedelta(days=7)
 
 
 class HistoryCog(commands.Cog, name="History"):
@@ -86,7 +82,7 @@ class HistoryCog(commands.Cog, name="History"):
             return
         await interaction.response.defer(ephemeral=private, thinking=True)
         until = self.bot.clock()
-        figures = await period_stats(
+        figures = await query.period_stats(
             self.bot.store, since=until - PERIODS[period], until=until, providers=names, now=until
         )
         titles = self.bot.titles()
@@ -113,21 +109,16 @@ async def capacity_history(
     await interaction.response.defer(ephemeral=private, thinking=True)
     until = bot.clock()
     since = until - PERIODS[period]
-    per_account = provider is not None and PERIODS[period] <= PER_ACCOUNT_MAX
-    samples = await capacity_samples(
-        bot.store, since=since, until=until, provider=provider, per_account=per_account, now=until
+    history = await query.capacity_history(
+        bot.store, since=since, until=until, provider=provider, providers=names, now=until
     )
-    samples = [s for s in samples if s.provider in names]
     titles = bot.titles()
-    figures = stats.compute((), samples, since=since, until=until, providers=names)
+    figures = stats.compute((), history.samples, since=since, until=until, providers=names)
     scope = embeds.layout.provider_title(provider, titles) if provider else "All providers"
     try:
         png: bytes | None = await render.capacity_png(
-            samples,
-            since=since,
-            until=until,
+            history,
             title=f"Capacity used · {scope}",
-            per_account=per_account,
             titles=titles,
             redact=bot.settings.redact_accounts,
         )
@@ -138,7 +129,8 @@ async def capacity_history(
         figures,
         period=period,
         provider=provider,
-        per_account=per_account,
+        drawn=len(history.accounts),
+        others=history.others,
         titles=titles,
         image=render.CAPACITY_PNG,
     )

@@ -16,6 +16,7 @@ from matplotlib import font_manager
 from matplotlib.patches import Rectangle
 
 from bot.history import Finished, Sample, chart, render
+from bot.history.records import CapacityHistory
 from bot.history.stats import compute
 
 T0 = datetime(2026, 11, 29, tzinfo=UTC)
@@ -60,16 +61,19 @@ def sample(
     )
 
 
+def hist(samples: list[Sample], accounts: tuple[str, ...] = (), others: int = 0) -> CapacityHistory:
+    """The history of [T0, T1) a chart is handed."""
+    return CapacityHistory(T0, T1, tuple(samples), accounts, others)
+
+
 def test_capacity_png_is_a_real_png_of_the_stated_size(no_network: None) -> None:
     samples = [sample(None, 0, 1), sample(None, 60, 4), sample(None, 120, 2)]
-    data = chart.capacity_png(samples, since=T0, until=T1, title="PixVerse")
+    data = chart.capacity_png(hist(samples), title="PixVerse")
     assert png_size(data) == (chart.WIDTH, chart.HEIGHT) == (1000, 500)
 
 
 def test_small_charts_and_empty_periods_still_draw(no_network: None) -> None:
-    assert png_size(
-        chart.capacity_png([], since=T0, until=T1, title="x", width=300, height=150)
-    ) == (300, 150)
+    assert png_size(chart.capacity_png(hist([]), title="x", width=300, height=150)) == (300, 150)
     empty = compute([], [], since=T0, until=T1)
     assert png_size(chart.stats_png(empty, width=320, height=160)) == (320, 160)
 
@@ -101,9 +105,7 @@ def test_provider_lines_utilisation_and_shaded_exhausted_spans() -> None:
     ]
     with matplotlib.rc_context(chart._RC):
         fig = chart.capacity_figure(
-            samples,
-            since=T0,
-            until=T1,
+            hist(samples),
             title="All",
             titles={"pixverse": "PixVerse", "minimax": "MiniMax"},
         )
@@ -131,49 +133,62 @@ def test_provider_lines_utilisation_and_shaded_exhausted_spans() -> None:
     ]
 
 
-def test_one_provider_top_accounts_and_others() -> None:
-    samples = [sample(None, 0, 0), sample(None, 180, 44)]  # the total: full for the last 3 h
-    for i in range(11):
-        # account i runs i jobs of 4 the whole period: a10 busiest, a0 idle
-        samples.append(sample(f"a{i:02}", 0, min(i, 4), 4))
-    lines, shade = chart.capacity_series(samples, since=T0, until=T1, per_account=True, top=3)
-    assert [line.label for line in lines] == ["a04", "a05", "a06", "8 other accounts"]
-    # the others: a00..a03 and a07..a10 run 0+1+2+3+4*4 = 22 of 32
-    assert lines[-1].percent[0] == pytest.approx(100 * 22 / 32)
+def test_one_provider_its_accounts_and_the_others_as_the_total_less_them() -> None:
+    # 11 accounts, account i running min(i, 4) of 4 all along: 34 of 44; then every one full
+    samples = [sample(None, 0, 34, 44), sample(None, 180, 44, 44)]
+    samples += [sample(f"a{i:02}", 0, 4, 4) for i in (4, 5, 6)]  # the three drawn
+    lines, shade = chart.capacity_series(hist(samples, ("a05", "a04", "a06"), others=8))
+    # in the order given (busiest first), then the others
+    assert [line.label for line in lines] == ["a05", "a04", "a06", "8 other accounts"]
+    others = lines[-1]
+    # the total less the three drawn (12 of 12): 22 of 32, then 32 of 32
+    assert others.times.tolist() == [T0.timestamp(), (T0 + timedelta(hours=3)).timestamp()]
+    assert others.percent.tolist() == [100 * 22 / 32, 100.0]
+    assert others.full == []  # shaded once, for the provider, not per line
     assert shade == [((T0 + timedelta(hours=3)).timestamp(), T1.timestamp())]
 
 
-def test_top_plus_one_accounts_are_all_shown_no_others_of_one() -> None:
-    samples = [sample(f"a{i}", 0, 1) for i in range(4)]
-    lines, _ = chart.capacity_series(samples, since=T0, until=T1, per_account=True, top=3)
-    assert sorted(line.label for line in lines) == ["a0", "a1", "a2", "a3"]
+def test_the_others_line_carries_each_drawn_account_to_the_totals_instants() -> None:
+    samples = [sample(None, 0, 3, 8), sample(None, 60, 5, 8), sample(None, 120, 2, None)]
+    # a: from the second instant on, 2 of 4; b: its limit unknown, 1 running all along
+    samples += [sample("a", 60, 2, 4), sample("b", 0, 1, None)]
+    lines, _ = chart.capacity_series(hist(samples, ("a", "b", "gone"), others=2))
+    assert [line.label for line in lines] == ["a", "b", "2 other accounts"]
+    others = lines[-1].percent.tolist()
+    # 0 min: (3 - 1) of 8; 60 min: (5 - 2 - 1) of (8 - 4); 120 min: no limit known
+    assert others[:2] == [100 * 2 / 8, 100 * 2 / 4]
+    assert np.isnan(others[2])
+
+
+def test_the_others_line_never_goes_below_nothing() -> None:
+    # a bucket's total is a mean of means: it may fall a little short of its accounts' sum
+    samples = [sample(None, 0, 1.9, 8), sample("a", 0, 2, 4)]
+    [_, others], _ = chart.capacity_series(hist(samples, ("a",), others=2))
+    assert others.percent.tolist() == [0.0]
 
 
 def test_unknown_limit_draws_no_utilisation() -> None:
-    lines, shade = chart.capacity_series(
-        [sample(None, 0, 3, None)], since=T0, until=T1, per_account=False
-    )
+    lines, shade = chart.capacity_series(hist([sample(None, 0, 3, None)]))
     assert np.isnan(lines[0].percent).all() and shade == []
 
 
 async def test_render_runs_off_the_loop_and_is_bounded(no_network: None) -> None:
-    data = await render.capacity_png([sample(None, 0, 1)], since=T0, until=T1, title="x")
+    data = await render.capacity_png(hist([sample(None, 0, 1)]), title="x")
     assert png_size(data) == (chart.WIDTH, chart.HEIGHT)
     with pytest.raises(render.ChartTimeout):
-        await render.capacity_png([], since=T0, until=T1, title="x", bound=0)
+        await render.capacity_png(hist([]), title="x", bound=0)
 
 
 def test_account_labels_masked_bounded_and_never_formulas(no_network: None) -> None:
     long = "a" * 30 + "@example.com"
+    names = ("$x^{2$", long, "ann@example.com")
     samples = [sample("ann@example.com", 0, 1), sample(long, 0, 2), sample("$x^{2$", 0, 3)]
-    lines, _ = chart.capacity_series(samples, since=T0, until=T1, per_account=True, redact=True)
+    lines, _ = chart.capacity_series(hist(samples, names), redact=True)
     assert [line.label for line in lines] == ["$x^{2$", "a***@example.com", "a***@example.com"]
-    lines, _ = chart.capacity_series(samples, since=T0, until=T1, per_account=True)
+    lines, _ = chart.capacity_series(hist(samples, names))
     assert [line.label for line in lines] == ["$x^{2$", long[:39] + "…", "ann@example.com"]
     # an unbalanced "$" would stop matplotlib's formula parser: drawn as text instead
-    data = chart.capacity_png(
-        samples, since=T0, until=T1, title="$x", per_account=True, width=300, height=150
-    )
+    data = chart.capacity_png(hist(samples, names), title="$x", width=300, height=150)
     assert png_size(data) == (300, 150)
 
 

@@ -1,17 +1,27 @@
 """What the views read from the history store (`bot.history.query`), on both backends: a
-chart's samples at the resolution its period needs, and a period's figures."""
+chart's samples at the resolution its period needs, its busiest accounts as the database ranks
+them (checked against a plain reference over random histories), and a period's figures."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import random
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete
 
 from bot.history import Finished
-from bot.history.query import capacity_samples, period_stats
+from bot.history.query import capacity_history, period_stats
 from bot.models import Account, Snapshot
 from bot.store import Store
+from bot.store.history import BUCKET, DAY, LOOKBACK, MINUTE
+from bot.store.schema import history_samples_table
 from rig.store import T0
 
 MIN = timedelta(minutes=1)
+#: A history row: (account, at, running); account "" is the total.
+Row = tuple[str, datetime, float | None]
+ONE_DAY = timedelta(days=1)
 
 
 async def record(store: Store, minutes: int) -> None:
@@ -29,17 +39,21 @@ async def record(store: Store, minutes: int) -> None:
 async def test_a_short_period_reads_every_account_a_minute(store):
     await record(store, 40)
     end = T0 + 40 * MIN
-    got = await capacity_samples(store, since=T0, until=end, provider="pixverse", now=end)
-    per = {a: [s.at for s in got if s.account == a] for a in (None, "a@x.com", "b@x.com")}
+    got = await capacity_history(store, since=T0, until=end, provider="pixverse", now=end)
+    per = {a: [s.at for s in got.samples if s.account == a] for a in (None, "a@x.com", "b@x.com")}
     minutes = [T0 + i * MIN for i in range(41)]
     assert per == {None: minutes, "a@x.com": minutes, "b@x.com": minutes}
+    # a runs jobs, b none: a first; two accounts are all drawn
+    assert (got.since, got.until, got.accounts, got.others) == (T0, end, ("a@x.com", "b@x.com"), 0)
 
 
 async def test_a_longer_period_reads_the_accounts_from_the_buckets(store):
     await record(store, 40)
     end = T0 + 40 * MIN
     since = end - timedelta(hours=24)
-    got = await capacity_samples(store, since=since, until=end, provider="pixverse", now=end)
+    got = (
+        await capacity_history(store, since=since, until=end, provider="pixverse", now=end)
+    ).samples
     totals = [s.at for s in got if s.account is None]
     assert totals == [T0 + i * MIN for i in range(41)]  # the totals: still every minute
     # the accounts: the two quarter hours that have ended, [00, 15) and [15, 30)
@@ -68,3 +82,116 @@ async def test_period_figures_from_the_store(store):
     assert (v5.completed, v5.moderated, v5.failure_percent, v5.p50_seconds) == (1, 1, 50.0, 60.0)
     # never every account full (b is idle): no hour at full capacity
     assert pixverse.sampled and pixverse.full_hours == 0.0
+
+
+async def put(store: Store, step: int, rows: Sequence[Row], clear: bool = True) -> None:
+    """History rows of `step` as the writer or the roll-up leaves them: (account, at, running)
+    of 4 slots; account "" is the total. `clear`: the table emptied first."""
+    async with store.engine.begin() as conn:
+        if clear:
+            await conn.execute(delete(history_samples_table))
+        if rows:
+            await conn.execute(
+                history_samples_table.insert(),
+                [
+                    {
+                        "provider": "pixverse",
+                        "step": step,
+                        "account": a,
+                        "at": at.replace(tzinfo=None),
+                        "running": r,
+                        "max_jobs": None if r is None else 4.0,
+                        "free": None if r is None else 4.0 - r,
+                        "exhausted": int(r == 4.0),
+                        "full_seconds": 0.0,
+                    }
+                    for a, at, r in rows
+                ],
+            )
+
+
+def busiest(
+    rows: list[Row], step: int, since: datetime, until: datetime
+) -> list[tuple[str, float]]:
+    """The reference: each account's rows from LOOKBACK before `since` to `until`, each
+    holding until its next or `until`, clipped to [since, until); present when it held a
+    running count there for some time; busiest first, ties by name."""
+    use: dict[str, float] = {}
+    present: set[str] = set()
+    mine = sorted(r for r in rows if r[0] and since - LOOKBACK[step] <= r[1] <= until)
+    for i, (a, at, running) in enumerate(mine):
+        nxt = mine[i + 1][1] if i + 1 < len(mine) and mine[i + 1][0] == a else until
+        held = (min(nxt, until) - max(at, since)).total_seconds()
+        use[a] = use.get(a, 0.0) + (running or 0.0) * max(held, 0.0)
+        if running is not None and held > 0:
+            present.add(a)
+    return sorted(((a, use[a]) for a in present), key=lambda x: (-x[1], x[0]))
+
+
+async def test_the_databases_ranking_is_the_reference_over_random_histories(store):
+    """Fast path = slow path: the job-seconds the database sums per account (a window
+    function) against the plain reference above, over 60 random histories of each resolution:
+    accounts coming, changing, leaving (gone rows) and coming back, rows before the look-back,
+    inside it, at `since`, at `until` and after it."""
+    rng = random.Random(14)
+    for case in range(60):
+        step = (MINUTE, BUCKET, DAY)[case % 3]
+        unit = timedelta(seconds=step)
+        since = T0 + rng.randint(0, 40) * unit
+        until = since + rng.randint(0, 30) * unit
+        rows: list[Row] = []
+        for a in rng.sample(["a", "b", "c", "d", "e"], rng.randint(0, 5)):
+            at = since - LOOKBACK[step] - rng.randint(-3, 40) * unit
+            while at <= until + 3 * unit:
+                rows.append((a, at, rng.choice([None, 0.0, 1.0, 2.0, 3.0, 4.0])))
+                at += rng.randint(1, 12) * unit
+        await put(store, step, rows)
+        got = await store.account_use("pixverse", since=since, until=until, step=step)
+        assert got == busiest(rows, step, since, until), (case, rows, since, until)
+
+
+async def test_a_chart_draws_the_busiest_accounts_and_counts_the_rest(store):
+    end = T0 + 7 * ONE_DAY
+    since = end - 7 * ONE_DAY
+    # the days of six accounts: f busiest, then a and b tied (by name), c, d, e idle; 4 more
+    # would be the rest of the top, here top=3
+    days = [T0 + i * ONE_DAY for i in range(7)]
+    running = {"f@x": 4.0, "b@x": 3.0, "a@x": 3.0, "c@x": 2.0, "d@x": 1.0, "e@x": 0.0}
+    await put(
+        store,
+        DAY,
+        [("", d, 13.0) for d in days] + [(a, d, r) for d in days for a, r in running.items()],
+    )
+    got = await capacity_history(store, since=since, until=end, provider="pixverse", now=end, top=3)
+    assert (got.accounts, got.others) == (("f@x", "a@x", "b@x"), 3)
+    # only the accounts drawn are read (from the 15-minute buckets), and the totals
+    last = end - timedelta(minutes=15)
+    await put(store, BUCKET, [(a, last, 1.0) for a in ["", *running]], clear=False)
+    got = await capacity_history(store, since=since, until=end, provider="pixverse", now=end, top=3)
+    assert [(s.at, s.account) for s in got.samples] == [
+        (last, None),
+        (last, "a@x"),  # at each instant by name
+        (last, "b@x"),
+        (last, "f@x"),
+    ]
+    # one more account than the top: all drawn, no "others" of one
+    got = await capacity_history(store, since=since, until=end, provider="pixverse", now=end, top=5)
+    assert (got.accounts, got.others) == (("f@x", "a@x", "b@x", "c@x", "d@x", "e@x"), 0)
+    # per provider: no account
+    got = await capacity_history(store, since=since, until=end, provider=None, now=end)
+    assert (got.accounts, got.others) == ((), 0)
+
+
+async def test_the_ranking_falls_back_to_finer_rows_while_the_coarser_have_none(store):
+    # a fresh install: 10 minutes of points, no bucket yet
+    end = T0 + 10 * MIN
+    await put(
+        store,
+        MINUTE,
+        [("", T0, 1.0), ("a@x", T0, 0.0), ("b@x", T0, 1.0), ("", end, 1.0)],
+    )
+    for period in (timedelta(hours=6), timedelta(days=7)):
+        got = await capacity_history(
+            store, since=end - period, until=end, provider="pixverse", now=end
+        )
+        assert got.accounts == ("b@x", "a@x")

@@ -5,7 +5,8 @@ retention at exactly their boundaries."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -303,6 +304,67 @@ async def test_completed_buckets_roll_up_from_the_minute_points(store):
     ]
 
 
+async def put_rows(
+    store: Store, step: int, rows: list[tuple[str, datetime, tuple[Any, ...]]]
+) -> None:
+    """Rows of `step` as a roll-up would have written them: (account, at, values)."""
+    async with store.engine.begin() as conn:
+        for account, at, (running, max_jobs, free, exhausted, full) in rows:
+            await conn.execute(
+                history_samples_table.insert().values(
+                    provider="pixverse",
+                    step=step,
+                    account=account,
+                    at=at.replace(tzinfo=None),
+                    running=running,
+                    max_jobs=max_jobs,
+                    free=free,
+                    exhausted=exhausted,
+                    full_seconds=full,
+                )
+            )
+
+
+async def test_completed_days_roll_up_from_the_buckets(store):
+    day = datetime(2026, 1, 5, tzinfo=UTC)
+    q = BUCKET
+    await put_rows(
+        store,
+        900,
+        [
+            ("", day, (2.0, 4.0, 2.0, 0, 0.0)),
+            ("a", day, (1.0, 2.0, 1.0, 0, 0.0)),
+            ("b", day, (1.0, 2.0, 1.0, 0, 0.0)),
+            ("", day + q, (4.0, 4.0, 0.0, 1, 600.0)),
+            ("a", day + q, (2.0, 2.0, 0.0, 1, 900.0)),
+            ("b", day + q, (None, None, None, 0, 0.0)),  # b leaves
+            ("", day + DAY, (2.0, 2.0, 0.0, 1, 900.0)),  # the next day: a unchanged, carried
+            ("", day + DAY + q, (2.0, 2.0, 0.0, 1, 900.0)),
+        ],
+    )
+    # not before the day is over; then that day, and the next only once it is over too
+    assert await store.compact_history("pixverse", now=day + DAY - MIN, keep=60 * DAY) == (0, 0)
+    assert await store.compact_history("pixverse", now=day + DAY, keep=60 * DAY) == (1, 0)
+    got = await store.samples(
+        since=day, until=day + 3 * DAY, per_account=True, step=86400, now=day + DAY
+    )
+    assert got == [
+        # means over the buckets; exhausted when at any; the time full summed
+        Sample("pixverse", None, day, 3.0, 4.0, 1.0, True, 600.0),
+        Sample("pixverse", "a", day, 1.5, 2.0, 0.5, True, 900.0),
+        Sample("pixverse", "b", day, 1.0, 2.0, 1.0, False, 0.0),  # the bucket it was there
+    ]
+    assert await store.compact_history("pixverse", now=day + 2 * DAY, keep=60 * DAY) == (1, 0)
+    got = await store.samples(
+        since=day + DAY, until=day + 3 * DAY, per_account=True, step=86400, now=day + DAY
+    )
+    assert got == [
+        Sample("pixverse", None, day + DAY, 2.0, 2.0, 0.0, True, 1800.0),
+        # a's last bucket held through both of the next day's: full for them both
+        Sample("pixverse", "a", day + DAY, 2.0, 2.0, 0.0, True, 1800.0),
+    ]
+
+
 async def test_the_roll_up_skips_a_stretch_without_points_and_carries_accounts_over_it(store):
     await tick(store, snap(T0, acct("a", 1), acct("b", 2)))
     gap = T0 + 2 * BUCKET  # nothing in the 12:15 bucket; b leaves meanwhile
@@ -352,9 +414,12 @@ async def test_retention_keeps_exactly_up_to_its_boundaries_in_bounded_chunks(st
     await store.commit_tick(
         "minimax", now=now, batch="m", finished=[fin("other", T0, provider="minimax")]
     )
-    buckets, deleted = await store.compact_history("pixverse", now=now, keep=keep, chunk=2)
-    assert buckets == 3  # the roll-up first: the buckets of the three minute points
-    assert deleted == 3 + 3 + 1  # minute, bucket: 2 totals, 1 account each; 1 finished job
+    rolled, deleted = await store.compact_history("pixverse", now=now, keep=keep, chunk=2)
+    # the roll-up first: the buckets of the three minute points, and the days of every bucket
+    # (01-09 and 01-11 of the buckets above, 03-10 of the new ones)
+    assert rolled == 3 + 3
+    # minute, bucket: 2 totals, 1 account each; day: 2 totals, 1 account; 1 finished job
+    assert deleted == 3 + 3 + 3 + 1
     assert await rows_of(store, 60) == [
         ("a", points_edge - MIN),
         ("", points_edge),
@@ -364,6 +429,12 @@ async def test_retention_keeps_exactly_up_to_its_boundaries_in_bounded_chunks(st
         ("a", bucket_edge - BUCKET),
         ("", bucket_edge),
         ("a", bucket_edge),
+    ]
+    # days as buckets: the totals from the edge, the accounts LOOKBACK longer
+    assert await rows_of(store, 86400) == [
+        ("a", datetime(2026, 1, 11, tzinfo=UTC)),
+        ("", datetime(2026, 3, 10, tzinfo=UTC)),
+        ("a", datetime(2026, 3, 10, tzinfo=UTC)),
     ]
     assert [f.job_id for f in await store.finished()] == ["edge", "other"]  # minimax: its own
     # what a read at the edge shows: the account's value carried in from before it

@@ -112,16 +112,21 @@ def capacity_history_embed(
     *,
     period: str,
     provider: str | None,
-    per_account: bool,
+    drawn: int = 0,
+    others: int = 0,
     titles: Mapping[str, str] | None = None,
     image: str,
 ) -> discord.Embed:
-    """/capacity history: the chart, and per provider the hours it spent at full capacity."""
+    """/capacity history: the chart, and per provider the hours it spent at full capacity.
+    `drawn`: the accounts the chart draws a line each (busiest first), `others` the rest,
+    drawn as one line."""
     scope = provider_title(provider, titles) if provider else "All providers"
-    if per_account:
+    if drawn and others:
+        what = f"per account (the {drawn} busiest; the {others} others as one line)"
+    elif drawn:
         what = "per account"
     elif provider:
-        what = "by all its accounts together (per account: up to 7 days)"
+        what = "by all its accounts together"
     else:
         what = "per provider"
     embed = discord.Embed(

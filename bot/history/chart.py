@@ -25,7 +25,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
-from bot.history.records import Sample
+from bot.history.records import CapacityHistory, Sample
 from bot.history.stats import NO_MODEL, Stats
 from bot.text import display_account, printable, truncate
 
@@ -34,10 +34,6 @@ WIDTH, HEIGHT = 1000, 500
 #: The /stats chart's size: small, it sits under the figures.
 STATS_WIDTH, STATS_HEIGHT = 700, 300
 DPI = 100
-#: Accounts drawn one line each in a one-provider chart; the rest are one "others" line.
-TOP_ACCOUNTS = 8
-#: Points of the "others" line (its accounts are resampled onto this many instants).
-GRID_POINTS = 600
 #: The longest account or model name drawn (upstream text).
 LABEL_CHARS = 40
 #: Bars of the /stats chart (busiest provider·model first).
@@ -155,23 +151,6 @@ class _Table:
         p = self.points
         return _Points(p.times[lo:hi], p.running[lo:hi], p.limit[lo:hi], p.exhausted[lo:hi])
 
-    def first_of_series(self) -> np.ndarray:
-        """Whether each row is its series' first."""
-        first = np.ones(len(self.codes), bool)
-        first[1:] = self.codes[1:] != self.codes[:-1]
-        return first
-
-    def use(self, since: float, until: float) -> np.ndarray:
-        """Job-seconds each series ran within [since, until): each value until the next."""
-        t = self.points.times
-        ends = np.append(t[1:], until)
-        last = np.append(self.codes[1:] != self.codes[:-1], True)
-        ends[last] = until
-        spans = np.clip(np.clip(ends, since, until) - np.clip(t, since, until), 0, None)
-        return np.bincount(
-            self.codes, weights=self.points.running * spans, minlength=len(self.keys)
-        )
-
 
 def label(text: str, redact: bool = False) -> str:
     """An upstream name as a chart shows it: masked when asked, printable, bounded."""
@@ -192,70 +171,55 @@ def _series(label: str, p: _Points, until: float, *, spans: bool = True) -> Seri
     )
 
 
-def _others(table: _Table, rest: np.ndarray, since: float, until: float) -> Series:
-    """The series `rest` (codes) as one line: their running over their limits, summed, at
-    `GRID_POINTS` instants. A sum of step functions is the running sum of their steps: each
-    sample adds its change from its series' previous sample."""
-    grid = np.linspace(since, until, GRID_POINTS)
-    rows = np.isin(table.codes, rest)
-    p = table.points
-    known = ~np.isnan(p.limit)  # a sample without a limit counts neither its jobs nor slots
-    running = np.where(known, p.running, 0.0)[rows]
-    limit = np.where(known, p.limit, 0.0)[rows]
-    first = table.first_of_series()[rows]
-    steps_running = np.where(first, running, running - np.roll(running, 1))
-    steps_limit = np.where(first, limit, limit - np.roll(limit, 1))
-    times = p.times[rows]
-    order = np.argsort(times, kind="stable")
-    total_running = np.cumsum(steps_running[order])
-    total_limit = np.cumsum(steps_limit[order])
-    at = np.searchsorted(times[order], grid, side="right") - 1
-    have = at >= 0
-    r = np.where(have, total_running[np.clip(at, 0, None)], 0.0) if len(times) else grid * 0
-    c = np.where(have, total_limit[np.clip(at, 0, None)], 0.0) if len(times) else grid * 0
-    return Series(label=f"{len(rest)} other accounts", times=grid, percent=_percent(r, c))
+def _others(table: _Table, total: int, drawn: Sequence[int], count: int) -> Series:
+    """The accounts not drawn, as one line: at each of the provider total's instants, its
+    running and limit less those of the accounts drawn (each carried forward to it)."""
+    t = table.series(total)
+    running, limit = t.running.copy(), t.limit.copy()
+    for i in drawn:
+        d = table.series(i)
+        at = np.searchsorted(d.times, t.times, side="right") - 1
+        held = at >= 0
+        running -= np.where(held, d.running[np.clip(at, 0, None)], 0.0)
+        limit -= np.where(held, np.nan_to_num(d.limit)[np.clip(at, 0, None)], 0.0)
+    return Series(
+        label=f"{count} other accounts",
+        times=t.times,
+        percent=_percent(np.clip(running, 0, None), np.clip(limit, 0, None)),
+    )
 
 
 def capacity_series(
-    samples: Sequence[Sample],
+    history: CapacityHistory,
     *,
-    since: datetime,
-    until: datetime,
-    per_account: bool,
     titles: Mapping[str, str] | None = None,
-    top: int = TOP_ACCOUNTS,
     redact: bool = False,
 ) -> tuple[list[Series], list[tuple[float, float]]]:
     """The lines of a capacity chart and the spans to shade.
 
-    Per provider (`per_account` False): one line per provider total, each shading its own
-    exhausted spans. Per account: the `top` accounts by job-seconds run, the rest as one
-    "others" line, and shaded where the provider total (an account-None sample) was exhausted.
+    Per provider (no `history.accounts`): one line per provider total, each shading its own
+    exhausted spans. Per account (one provider): a line per account in `history.accounts`
+    (busiest first), one for its `others`, and shaded where the provider total was exhausted.
     """
     titles = titles or {}
-    lo, hi = _epoch(since), _epoch(until)
-    table = _Table.of(samples)
+    hi = _epoch(history.until)
+    table = _Table.of(history.samples)
     totals = sorted((titles.get(p, p), i) for i, (p, a) in enumerate(table.keys) if a is None)
-    if not per_account:
+    if not history.accounts:
         lines = [_series(title, table.series(i), hi) for title, i in totals]
         return lines, [span for line in lines for span in line.full]
-    use = table.use(lo, hi)
-    accounts = [i for i, (_, a) in enumerate(table.keys) if a is not None]
-    ranked = sorted(accounts, key=lambda i: (-use[i], str(table.keys[i][1])))
-    # "others" only when it stands for at least two accounts: one would just be a line.
-    shown = ranked if len(ranked) <= top + 1 else ranked[:top]
+    index = {a: i for i, (_, a) in enumerate(table.keys) if a is not None}
+    drawn = [index[a] for a in history.accounts if a in index]
     lines = [
         _series(label(str(table.keys[i][1]), redact), table.series(i), hi, spans=False)
-        for i in shown
+        for i in drawn
     ]
-    rest = np.array(ranked[len(shown) :], dtype=np.int64)
-    if len(rest):
-        lines.append(_others(table, rest, lo, hi))
-    shade = [
-        span
-        for _, i in totals
-        for span in _spans(table.series(i).times, table.series(i).exhausted, hi)
-    ]
+    shade: list[tuple[float, float]] = []
+    for _, total in totals[:1]:  # per account: one provider
+        if history.others:
+            lines.append(_others(table, total, drawn, history.others))
+        series = table.series(total)
+        shade = _spans(series.times, series.exhausted, hi)
     return lines, shade
 
 
@@ -301,99 +265,91 @@ def _figure(width: int, height: int, *, fixed: bool = False) -> Figure:
 
 
 def capacity_png(
-    samples: Sequence[Sample],
+    history: CapacityHistory,
     *,
-    since: datetime,
-    until: datetime,
     title: str,
-    per_account: bool = False,
     titles: Mapping[str, str] | None = None,
     redact: bool = False,
     width: int = WIDTH,
     height: int = HEIGHT,
 ) -> bytes:
-    """Utilisation (running / maxJobs, %) over [since, until), exhausted spans shaded, the time
+    """Utilisation (running / maxJobs, %) over the period, exhausted spans shaded, the time
     axis in UTC and saying so. A period without samples still gives a chart, saying so."""
     with _LOCK, matplotlib.rc_context(_RC):
-        return _png(
-            capacity_figure(
-                samples,
-                since=since,
-                until=until,
-                title=title,
-                per_account=per_account,
-                titles=titles,
-                redact=redact,
-                width=width,
-                height=height,
-            )
+        fig = capacity_figure(
+            history, title=title, titles=titles, redact=redact, width=width, height=height
         )
+        return _png(fig)
 
 
 def capacity_figure(
-    samples: Sequence[Sample],
+    history: CapacityHistory,
     *,
-    since: datetime,
-    until: datetime,
     title: str,
-    per_account: bool = False,
     titles: Mapping[str, str] | None = None,
     redact: bool = False,
     width: int = WIDTH,
     height: int = HEIGHT,
 ) -> Figure:
     """The figure `capacity_png` draws (call it holding `_LOCK` inside `_RC`)."""
-    lines, shade = capacity_series(
-        samples, since=since, until=until, per_account=per_account, titles=titles, redact=redact
-    )
-    lo, hi = _epoch(since), _epoch(until)
+    lines, shade = capacity_series(history, titles=titles, redact=redact)
+    since, until = history.since, history.until
     fig = _figure(width, height, fixed=True)
     ax = fig.add_subplot()
-    base = lo / 86400  # matplotlib's day numbers (from 1970); the ticks are ours
+    days = _Days(_epoch(since), _epoch(until))
     peak = 100.0
+    for line in lines:
+        x = days.of(np.append(line.times, days.hi))
+        y = np.append(line.percent, line.percent[-1] if len(line.percent) else np.nan)
+        [drawn] = ax.plot(x, y, drawstyle="steps-post", linewidth=1.4, label=line.label)
+        if np.any(~np.isnan(y)):
+            peak = max(peak, float(np.nanmax(y)))
+        # per provider: each shades its own exhausted spans in its own colour
+        days.shade(ax, line.full, to_hex(drawn.get_color()), f"{line.label} exhausted")
+    if history.accounts:  # the provider exhausted: every account full
+        days.shade(ax, shade, _FAILED, "exhausted (every account full)")
+    ax.set_xlim(days.of(days.lo), days.of(days.hi))
+    ax.set_ylim(0, peak * 1.05)
+    ax.set_ylabel("capacity used (%)")
+    ax.set_xlabel("time (UTC)")
+    at, names = time_ticks(days.lo, days.hi)
+    ax.set_xticks(days.of(np.array(at)), names)
+    ax.grid(True, alpha=0.3)
+    ax.set_title(f"{title} · {since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} UTC", loc="left")
+    if lines:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
+    else:
+        _nothing(ax, "no capacity history in this period")
+    return fig
 
-    def shaded(spans: Sequence[tuple[float, float]], colour: str, name: str) -> None:
+
+@dataclass(frozen=True, slots=True)
+class _Days:
+    """The time axis of [lo, hi) (epoch seconds) in matplotlib's day numbers (from 1970);
+    its ticks are ours (`time_ticks`)."""
+
+    lo: float
+    hi: float
+
+    def of(self, t: Any) -> Any:
+        return self.lo / 86400 + (t - self.lo) / 86400
+
+    def shade(self, ax: Any, spans: Sequence[tuple[float, float]], colour: str, name: str) -> None:
+        """`spans` shaded, clipped to the axis, in the legend once as `name`."""
         for i, (start, end) in enumerate(spans):
             ax.axvspan(
-                base + (max(start, lo) - lo) / 86400,
-                base + (min(end, hi) - lo) / 86400,
+                self.of(max(start, self.lo)),
+                self.of(min(end, self.hi)),
                 color=colour,
                 alpha=0.18,
                 linewidth=0,
                 label=name if i == 0 else None,
             )
 
-    for line in lines:
-        x = base + (np.append(line.times, hi) - lo) / 86400
-        y = np.append(line.percent, line.percent[-1] if len(line.percent) else np.nan)
-        [drawn] = ax.plot(x, y, drawstyle="steps-post", linewidth=1.4, label=line.label)
-        if np.any(~np.isnan(y)):
-            peak = max(peak, float(np.nanmax(y)))
-        # per provider: each shades its own exhausted spans in its own colour
-        shaded(line.full, to_hex(drawn.get_color()), f"{line.label} exhausted")
-    if per_account:  # the provider exhausted: every account full
-        shaded(shade, _FAILED, "exhausted (every account full)")
-    ax.set_xlim(base, base + (hi - lo) / 86400)
-    ax.set_ylim(0, peak * 1.05)
-    ax.set_ylabel("capacity used (%)")
-    ax.set_xlabel("time (UTC)")
-    at, names = time_ticks(lo, hi)
-    ax.set_xticks([base + (t - lo) / 86400 for t in at], names)
-    ax.grid(True, alpha=0.3)
-    ax.set_title(f"{title} · {since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} UTC", loc="left")
-    if lines:
-        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
-    else:
-        ax.text(
-            0.5,
-            0.5,
-            "no capacity history in this period",
-            transform=ax.transAxes,
-            ha="center",
-            va="center",
-            color="#777777",
-        )
-    return fig
+
+def _nothing(ax: Any, text: str) -> None:
+    """An empty chart's one line, in its middle."""
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="#777777")
 
 
 def stats_png(
@@ -436,13 +392,5 @@ def stats_png(
         if rows:
             ax.legend(loc="lower right", fontsize=8, frameon=False)
         else:
-            ax.text(
-                0.5,
-                0.5,
-                "no finished jobs in this period",
-                transform=ax.transAxes,
-                ha="center",
-                va="center",
-                color="#777777",
-            )
+            _nothing(ax, "no finished jobs in this period")
         return _png(fig)

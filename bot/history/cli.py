@@ -12,7 +12,7 @@ from rich.console import Console
 
 from bot import providers
 from bot.history import render
-from bot.history.query import capacity_samples, period_stats
+from bot.history.query import capacity_history, period_stats
 from bot.history.table import print_summary
 from bot.runtime import display_database_url
 from bot.settings import Settings
@@ -55,22 +55,22 @@ async def history(
     since = until - timedelta(hours=hours)
     try:
         figures = await period_stats(store, since=since, until=until, providers=names, now=until)
-        samples = await capacity_samples(store, since=since, until=until, provider=only, now=until)
+        chart = (
+            None
+            if png is None
+            else await capacity_history(
+                store, since=since, until=until, provider=only, providers=names, now=until
+            )
+        )
     finally:
         await store.close()
     titles = titles_of(names)
     print_summary(console, figures, titles=titles)
-    if png is None:
+    if png is None or chart is None:
         return EXIT_OK
     scope = titles[only] if only else "All providers"
     data = await render.capacity_png(
-        [s for s in samples if s.provider in names],
-        since=since,
-        until=until,
-        title=f"Capacity used · {scope}",
-        per_account=only is not None,
-        titles=titles,
-        redact=settings.redact_accounts,
+        chart, title=f"Capacity used · {scope}", titles=titles, redact=settings.redact_accounts
     )
     try:
         await asyncio.to_thread(Path(png).write_bytes, data)

@@ -44,3 +44,18 @@ class Finished:
     via: Via
     at: datetime
     reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CapacityHistory:
+    """What one capacity chart draws, as read for it (`bot.history.query.capacity_history`):
+    the period [since, until); `samples`, the providers' totals (and the accounts named in
+    `accounts`). With `accounts` (one provider): a line per account, busiest first, and one
+    line for the `others` more accounts it had, drawn as the total less the accounts drawn.
+    Without: a line per provider."""
+
+    since: datetime
+    until: datetime
+    samples: tuple[Sample, ...]
+    accounts: tuple[str, ...] = ()
+    others: int = 0

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Callable, Mapping
 
-from bot.history.records import Sample
+from bot.history.records import CapacityHistory
 from bot.history.stats import Stats
 
 log = logging.getLogger(__name__)
@@ -30,28 +29,19 @@ class ChartTimeout(Exception):
 
 
 async def capacity_png(
-    samples: Sequence[Sample],
+    history: CapacityHistory,
     *,
-    since: datetime,
-    until: datetime,
     title: str,
-    per_account: bool = False,
     titles: Mapping[str, str] | None = None,
     redact: bool = False,
     bound: float = RENDER_TIMEOUT,
 ) -> bytes:
+    """`chart.capacity_png`, in a thread, within `bound` seconds."""
+
     def draw() -> bytes:
         from bot.history import chart
 
-        return chart.capacity_png(
-            samples,
-            since=since,
-            until=until,
-            title=title,
-            per_account=per_account,
-            titles=titles,
-            redact=redact,
-        )
+        return chart.capacity_png(history, title=title, titles=titles, redact=redact)
 
     return await _bounded(draw, bound)
 

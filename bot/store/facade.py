@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Coroutine, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -564,49 +564,69 @@ class Store:
         provider: str | None = None,
         per_account: bool = False,
         now: datetime | None = None,
+        step: int | None = None,
+        accounts: Collection[str] | None = None,
     ) -> list[Sample]:
         """Capacity from `since` to `until` (both included), oldest first: 1-minute points
         when `since` lies within the 2 days they are kept (before `now`, default the clock),
-        else 15-minute buckets. At each instant the provider's total (account None), then with
-        `per_account` each of its accounts by name. No sample where nothing was recorded."""
-        recent = since >= (now or datetime.now(UTC)) - history.POINTS_KEEP
+        else 15-minute buckets, or the resolution `step` asks for (`history.MINUTE`, `BUCKET`,
+        `DAY`). At each instant the provider's total (account None), then with `per_account`
+        each of its accounts by name (only those in `accounts`, when given). No sample where
+        nothing was recorded."""
+        if step is None:
+            recent = since >= (now or datetime.now(UTC)) - history.POINTS_KEEP
+            step = history.MINUTE if recent else history.BUCKET
         async with self.engine.connect() as conn:
             return await history.read_samples(
                 conn,
-                step=history.MINUTE if recent else history.BUCKET,
+                step=step,
                 since=since,
                 until=until,
                 provider=provider,
                 per_account=per_account,
+                accounts=accounts,
+            )
+
+    @_uncancelled
+    async def account_use(
+        self, provider: str, *, since: datetime, until: datetime, step: int
+    ) -> list[tuple[str, float]]:
+        """Each account of `provider` seen in [since, until) at resolution `step`, with the
+        job-seconds it ran there, busiest first (ties by name)."""
+        async with self.engine.connect() as conn:
+            return await history.read_use(
+                conn, step=step, since=since, until=until, provider=provider
             )
 
     async def compact_history(
         self, provider: str, *, now: datetime, keep: timedelta, chunk: int = history.PRUNE_CHUNK
     ) -> tuple[int, int]:
-        """Roll `provider`'s completed 15-minute buckets up from its 1-minute points, then drop
-        points older than 2 days and buckets and finished jobs older than `keep`
-        (`HISTORY_DAYS`): each step a bounded transaction of its own. Returns (buckets
-        written, rows deleted)."""
-        buckets = 0
-        while n := await self._roll_up(provider, now):
-            buckets += n
+        """Roll `provider`'s completed 15-minute buckets up from its 1-minute points and its
+        completed days from the buckets, then drop points older than 2 days and buckets, days
+        and finished jobs older than `keep` (`HISTORY_DAYS`): each step a bounded transaction
+        of its own. Returns (buckets and days written, rows deleted)."""
+        rolled = 0
+        for step in history.ROLL_UP:  # buckets first: a day is made of them
+            while n := await self._roll_up(provider, now, step):
+                rolled += n
         deleted = 0
-        for step, before in (
+        for what, before in (
             (history.MINUTE, now - history.POINTS_KEEP),
             (history.BUCKET, now - keep),
+            (history.DAY, now - keep),
             (None, now - keep),
         ):
             while True:
-                n = await self._prune_history(provider, step, before, chunk)
+                n = await self._prune_history(provider, what, before, chunk)
                 deleted += n
                 if n < chunk:
                     break
-        return buckets, deleted
+        return rolled, deleted
 
     @_uncancelled
-    async def _roll_up(self, provider: str, now: datetime) -> int:
+    async def _roll_up(self, provider: str, now: datetime, step: int) -> int:
         async with self.engine.begin() as conn:
-            return await history.roll_up(conn, provider, now)
+            return await history.roll_up(conn, provider, now, step)
 
     @_uncancelled
     async def _prune_history(

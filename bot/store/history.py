@@ -34,13 +34,13 @@ poll or the callback) stands, the second is ignored.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from types import MemberDescriptorType
 from typing import Any, Final
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import case, delete, extract, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.history.capture import samples_of
@@ -49,21 +49,24 @@ from bot.models import Snapshot
 from bot.store.codecs import from_db, refused_text, req, to_db
 from bot.store.schema import history_finished_table, history_samples_table, insert
 
-#: `step` of the 1-minute points and of the 15-minute buckets, in seconds.
+#: `step` of the 1-minute points, the 15-minute buckets and the days, in seconds.
 MINUTE: Final = 60
 BUCKET: Final = 900
+DAY: Final = 86_400
 #: How long the 1-minute points are kept (then only the buckets).
 POINTS_KEEP: Final = timedelta(days=2)
 #: Per `step`: an unchanged account's row is written again once its last is this old ...
-REFRESH: Final = {MINUTE: timedelta(hours=3), BUCKET: timedelta(days=1)}
+#: (a day: every day, so each account has one row a day)
+REFRESH: Final = {MINUTE: timedelta(hours=3), BUCKET: timedelta(days=1), DAY: timedelta(days=1)}
 #: ... so that a read finds each account's values at its start within this look-back.
-LOOKBACK: Final = {MINUTE: timedelta(hours=6), BUCKET: timedelta(days=2)}
+LOOKBACK: Final = {MINUTE: timedelta(hours=6), BUCKET: timedelta(days=2), DAY: timedelta(days=2)}
 #: Unchanged accounts written again per tick, at most.
 REFRESH_PER_TICK: Final = 25
 #: Rows deleted per transaction by the retention.
 PRUNE_CHUNK: Final = 2000
-#: Buckets computed per transaction by the roll-up (4 hours).
-ROLL_UP_CHUNK: Final = 16
+#: Per rolled-up step: the step it is computed from, and how many rows of it one transaction
+#: computes at most (4 hours of buckets; one day).
+ROLL_UP: Final = {BUCKET: (MINUTE, 16), DAY: (BUCKET, 1)}
 #: The `account` of a provider's total.
 TOTAL: Final = ""
 #: The longest account name or job id (UTF-8 bytes) kept: they are part of a primary key, and
@@ -234,12 +237,16 @@ async def read_samples(
     until: datetime,
     provider: str | None,
     per_account: bool,
+    accounts: Collection[str] | None = None,
 ) -> list[Sample]:
     """The samples of `step` at `since` … `until` (both included), oldest first: at each
-    instant the provider's total, then (`per_account`) its accounts by name, carried forward."""
+    instant the provider's total, then (`per_account`) its accounts by name, carried forward;
+    only those named in `accounts` when given."""
     where = [_t.step == step, _t.at <= to_db(until)]
     if provider is not None:
         where.append(_t.provider == provider)
+    if accounts is not None:
+        where.append(_t.account.in_([TOTAL, *accounts]))
     cols = (_t.provider, _t.account, _t.at, _t.running, _t.max_jobs, _t.free, _t.exhausted)
     totals = await conn.execute(
         select(*cols, _t.full_seconds)
@@ -251,13 +258,15 @@ async def read_samples(
         for p, _, at, running, mx, free, ex, full in totals:
             out.append(Sample(p, None, req(at), running, mx, free, bool(ex), full))
         return out
-    changes = list(
-        await conn.execute(
-            select(*cols, _t.full_seconds)
-            .where(*where, _t.account != TOTAL, _t.at >= to_db(since - LOOKBACK[step]))
-            .order_by(_t.at)
-        )
+    changes_q = select(*cols, _t.full_seconds).where(
+        *where, _t.account != TOTAL, _t.at >= to_db(since - LOOKBACK[step])
     )
+    if accounts is None:
+        changes = list(await conn.execute(changes_q.order_by(_t.at)))
+    else:
+        # a few accounts' rows, ordered here: asked to order them, SQLite walks its time
+        # index through every account's rows (a week of 500: 140,000) instead of the key's
+        changes = sorted(await conn.execute(changes_q), key=lambda r: r.at)
     Row = tuple[str, float, float | None, float | None, bool, float]
     state: dict[str, dict[str, Row]] = {}  # provider → account → its values (carried)
     order: dict[str, list[Row]] = {}  # provider → its accounts' values by name, while unchanged
@@ -281,6 +290,47 @@ async def read_samples(
             rows = order[p] = [accounts[name] for name in sorted(accounts)]
         out += [make(p, a, at, r, m, f, e, fs) for a, r, m, f, e, fs in rows]
     return out
+
+
+async def read_use(
+    conn: AsyncConnection, *, step: int, since: datetime, until: datetime, provider: str
+) -> list[tuple[str, float]]:
+    """Each account of `provider` present in [since, until) at `step`, with the job-seconds
+    it ran there (each row's `running` held until the account's next row, or `until`; a
+    gone row runs nothing), busiest first, ties by name.
+
+    Summed by the database (one window function over the rows, none of them sent): the chart
+    draws only the busiest few, and a week of 500 accounts is 140,000 rows."""
+    lo, hi = since.timestamp(), until.timestamp()
+    t = extract("epoch", _t.at)
+    rows = (
+        select(
+            _t.account,
+            _t.running,
+            t.label("t"),
+            func.lead(t).over(partition_by=_t.account, order_by=_t.at).label("next"),
+        )
+        .where(
+            _t.provider == provider,
+            _t.step == step,
+            _t.account != TOTAL,
+            _t.at >= to_db(since - LOOKBACK[step]),
+            _t.at <= to_db(until),
+        )
+        .subquery()
+    )
+    r = rows.c
+    start = case((r.t < lo, lo), else_=r.t)
+    end = func.coalesce(r.next, hi)  # (the rows end at `until`)
+    held = case((end > start, end - start), else_=0)
+    present = case((r.running.is_not(None) & (end > start), 1), else_=0)
+    result = await conn.execute(
+        select(r.account, func.sum(func.coalesce(r.running, 0) * held))
+        .group_by(r.account)
+        .having(func.max(present) == 1)
+    )
+    # ordered here, not by the database: PostgreSQL's collation would order ties otherwise
+    return sorted(((a, float(u or 0)) for a, u in result), key=lambda x: (-x[1], x[0]))
 
 
 def _sample_maker() -> Callable[..., Sample]:
@@ -335,97 +385,79 @@ def _mean(xs: Sequence[float | None]) -> float | None:
     return round(sum(known) / len(known), 3) if known else None
 
 
-def _bucket(points: Sequence[Values]) -> Values:
-    """One bucket's values from its minute points (at least one)."""
-    exhausted = sum(1 for v in points if v[3])
+def _bucket(points: Sequence[Values], source: int, step: int) -> Values:
+    """One `step` row's values from the `source` rows within it (at least one): means, and
+    exhausted when it was at any. Its time exhausted: a minute point's whole minute when
+    exhausted, a rolled-up row's own `full_seconds`."""
+    full = sum(v[4] for v in points) if source != MINUTE else MINUTE * sum(v[3] for v in points)
     return (
         _mean([v[0] for v in points]),
         _mean([v[1] for v in points]),
         _mean([v[2] for v in points]),
-        int(exhausted > 0),
-        float(min(exhausted * MINUTE, BUCKET)),
+        int(any(v[3] for v in points)),
+        float(min(full, step)),
     )
 
 
-async def roll_up(conn: AsyncConnection, provider: str, now: datetime) -> int:
-    """Compute up to `ROLL_UP_CHUNK` completed 15-minute buckets of `provider` after the last
-    one stored. Returns how many buckets were written (0: none due)."""
-    last = await _latest_total(conn, provider, BUCKET)
-    if last is not None:
-        start = last + timedelta(seconds=BUCKET)
-    else:
-        first = from_db(
+async def _due(
+    conn: AsyncConnection, provider: str, step: int, now: datetime
+) -> tuple[datetime, datetime] | None:
+    """The next stretch of completed `step` rows to compute: after the last one stored, from
+    the first `source` row (skipping a stretch without any in one go: the bot was down), at
+    most `ROLL_UP[step]` of them; None when none is due."""
+    source, most = ROLL_UP[step]
+
+    async def first_total(*where: Any) -> datetime | None:
+        return from_db(
             (
                 await conn.execute(
                     select(func.min(_t.at)).where(
-                        _t.provider == provider, _t.step == MINUTE, _t.account == TOTAL
+                        _t.provider == provider, _t.step == source, _t.account == TOTAL, *where
                     )
                 )
             ).scalar()
         )
+
+    last = await _latest_total(conn, provider, step)
+    if last is not None:
+        start = last + timedelta(seconds=step)
+    else:
+        first = await first_total()
         if first is None:
-            return 0
-        start = floor_to(first, BUCKET)
-    end = floor_to(now, BUCKET)
+            return None
+        start = floor_to(first, step)
+    end = floor_to(now, step)
     if start >= end:
-        return 0
-    # Skip a stretch with no points at all (the bot was down) in one step.
-    nxt = from_db(
-        (
-            await conn.execute(
-                select(func.min(_t.at)).where(
-                    _t.provider == provider,
-                    _t.step == MINUTE,
-                    _t.account == TOTAL,
-                    _t.at >= to_db(start),
-                    _t.at < to_db(end),
-                )
-            )
-        ).scalar()
-    )
+        return None
+    nxt = await first_total(_t.at >= to_db(start), _t.at < to_db(end))
     if nxt is None:
-        return 0
-    start = floor_to(nxt, BUCKET)
-    end = min(end, start + timedelta(seconds=BUCKET * ROLL_UP_CHUNK))
-    totals = await conn.execute(
-        select(_t.at, _t.running, _t.max_jobs, _t.free, _t.exhausted, _t.full_seconds)
-        .where(
-            _t.provider == provider,
-            _t.step == MINUTE,
-            _t.account == TOTAL,
-            _t.at >= to_db(start),
-            _t.at < to_db(end),
-        )
-        .order_by(_t.at)
-    )
-    by_bucket: dict[datetime, list[tuple[datetime, Values]]] = {}
-    for at, *x in totals:
-        t = req(at)
-        by_bucket.setdefault(floor_to(t, BUCKET), []).append((t, (x[0], x[1], x[2], x[3], x[4])))
-    changes = list(
-        await conn.execute(
-            select(
-                _t.account, _t.at, _t.running, _t.max_jobs, _t.free, _t.exhausted, _t.full_seconds
-            )
-            .where(
-                _t.provider == provider,
-                _t.step == MINUTE,
-                _t.account != TOTAL,
-                _t.at >= to_db(start - LOOKBACK[MINUTE]),
-                _t.at < to_db(end),
-            )
-            .order_by(_t.at)
-        )
-    )
-    current: dict[str, Values] = {}  # each account's minute values, carried forward
-    prev = await _accounts_before(conn, provider, BUCKET, start)  # its last bucket row
+        return None
+    start = floor_to(nxt, step)
+    return start, min(end, start + timedelta(seconds=step * most))
+
+
+def _rolled(
+    provider: str,
+    step: int,
+    totals: Sequence[tuple[datetime, Values]],
+    changes: Sequence[Any],
+    prev: dict[str, tuple[datetime, Values]],
+) -> list[dict[str, Any]]:
+    """The `step` rows of the `source` totals (oldest first) and account `changes` (oldest
+    first, from `LOOKBACK` before): per row the total, and each account present in it whose
+    values changed from `prev` (its last row, updated here) or whose last row is `REFRESH`
+    old; an account gone since gets a gone row."""
+    source = ROLL_UP[step][0]
+    by_row: dict[datetime, list[tuple[datetime, Values]]] = {}
+    for t, v in totals:
+        by_row.setdefault(floor_to(t, step), []).append((t, v))
+    current: dict[str, Values] = {}  # each account's source values, carried forward
     rows: list[dict[str, Any]] = []
     i = 0
-    buckets = 0
-    for b in sorted(by_bucket):
-        minutes = by_bucket[b]
+    for b in sorted(by_row):
+        sources = by_row[b]
         per_account: dict[str, list[Values]] = {}
-        for t, _ in minutes:
+        for t, _ in sources:
             while i < len(changes) and req(changes[i].at) <= t:
                 account, _, *c = changes[i]
                 i += 1
@@ -433,19 +465,50 @@ async def roll_up(conn: AsyncConnection, provider: str, now: datetime) -> int:
             for account, v in current.items():
                 if v[0] is not None:
                     per_account.setdefault(account, []).append(v)
-        rows.append(_row(provider, BUCKET, TOTAL, b, _bucket([v for _, v in minutes])))
+        rows.append(_row(provider, step, TOTAL, b, _bucket([v for _, v in sources], source, step)))
         for account, points in per_account.items():
-            v = _bucket(points)
+            v = _bucket(points, source, step)
             before = prev.get(account)
-            if before is None or before[1] != v or b - before[0] >= REFRESH[BUCKET]:
-                rows.append(_row(provider, BUCKET, account, b, v))
+            if before is None or before[1] != v or b - before[0] >= REFRESH[step]:
+                rows.append(_row(provider, step, account, b, v))
                 prev[account] = (b, v)
         for account in [a for a in prev if a not in per_account]:
-            rows.append(_row(provider, BUCKET, account, b, _GONE))
+            rows.append(_row(provider, step, account, b, _GONE))
             del prev[account]
-        buckets += 1
+    return rows
+
+
+async def roll_up(conn: AsyncConnection, provider: str, now: datetime, step: int = BUCKET) -> int:
+    """Compute the next completed `step` rows (15-minute buckets from the minute points, days
+    from the buckets) of `provider` after the last one stored, at most `ROLL_UP[step]`.
+    Returns how many were written (0: none due)."""
+    due = await _due(conn, provider, step, now)
+    if due is None:
+        return 0
+    start, end = due
+    source = ROLL_UP[step][0]
+    within = (_t.provider == provider, _t.step == source, _t.at < to_db(end))
+    totals = [
+        (req(at), (x[0], x[1], x[2], x[3], x[4]))
+        for at, *x in await conn.execute(
+            select(_t.at, _t.running, _t.max_jobs, _t.free, _t.exhausted, _t.full_seconds)
+            .where(*within, _t.account == TOTAL, _t.at >= to_db(start))
+            .order_by(_t.at)
+        )
+    ]
+    changes = list(
+        await conn.execute(
+            select(
+                _t.account, _t.at, _t.running, _t.max_jobs, _t.free, _t.exhausted, _t.full_seconds
+            )
+            .where(*within, _t.account != TOTAL, _t.at >= to_db(start - LOOKBACK[source]))
+            .order_by(_t.at)
+        )
+    )
+    prev = await _accounts_before(conn, provider, step, start)  # each account's last row
+    rows = _rolled(provider, step, totals, changes, prev)
     await _upsert(conn, rows)
-    return buckets
+    return len({floor_to(t, step) for t, _ in totals})
 
 
 async def prune_samples_chunk(
