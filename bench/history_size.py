@@ -3,14 +3,15 @@ accounts, on SQLite and on PostgreSQL.
 
 A simulated day of 1-minute ticks goes through the store as the watcher writes it: each tick
 `Store.commit_tick` with the snapshot (500 accounts of 3 slots) and the jobs that finished,
-and every 5 minutes `Store.compact_history` (the roll-up into 15-minute buckets). The load is
-the issue's steady one: `ENDS_PER_MINUTE` jobs end and as many start each minute, on random
-accounts (seeded). After an hour's warm-up (the first tick writes every account), the rows
-each table gains are counted; their bytes follow from the bytes per row of all rows stored
-(SQLite: `dbstat`, the table and its indexes; PostgreSQL: `pg_total_relation_size`), and so
-does what the retention keeps at steady state: 2 days of points, `HISTORY_DAYS` of buckets
-and finished jobs. The upper bound, every account changing every minute, is worked out from
-the measured bytes per row (`busy_rows`, `busy_bytes`).
+and every 5 minutes `Store.compact_history` (the roll-up into 15-minute buckets and days).
+The load is the issue's steady one: `ENDS_PER_MINUTE` jobs end and as many start each
+minute, on random accounts (seeded). After an hour's warm-up (the first tick writes every
+account), the rows each table gains are counted; their bytes follow from the bytes per row of
+all rows stored (SQLite: `dbstat`, the table and its indexes; PostgreSQL:
+`pg_total_relation_size`), and so does what the retention keeps at steady state: 2 days of
+points, `HISTORY_DAYS` of buckets, days and finished jobs. The upper bound, every account
+changing every minute, is worked out from the measured bytes per row (`busy_rows`,
+`busy_bytes`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from sqlalchemy import func, select, text
 from bot.history import Finished
 from bot.models import Account, Snapshot
 from bot.store import Store
-from bot.store.history import MINUTE, POINTS_KEEP
+from bot.store.history import BUCKET, DAY, MINUTE, POINTS_KEEP
 from bot.store.schema import history_finished_table, history_samples_table
 
 ACCOUNTS = 500
@@ -102,7 +103,7 @@ async def simulate(
 
 
 async def _rows(store: Store) -> dict[str, int]:
-    """Rows of the history now: `points`, `buckets`, `finished`."""
+    """Rows of the history now: `points`, `buckets`, `days`, `finished`."""
     t = history_samples_table.c
     async with store.engine.connect() as conn:
         steps: dict[int, int] = {
@@ -112,7 +113,12 @@ async def _rows(store: Store) -> dict[str, int]:
         finished = (
             await conn.execute(select(func.count()).select_from(history_finished_table))
         ).scalar_one()
-    return {"points": steps.get(MINUTE, 0), "buckets": steps.get(900, 0), "finished": finished}
+    return {
+        "points": steps.get(MINUTE, 0),
+        "buckets": steps.get(BUCKET, 0),
+        "days": steps.get(DAY, 0),
+        "finished": finished,
+    }
 
 
 async def _measure(
@@ -123,27 +129,30 @@ async def _measure(
     now = await _rows(store)
     async with store.engine.connect() as conn:
         size = await _bytes(conn, store.dialect)
-    sample_rows = now["points"] + now["buckets"]
+    sample_rows = now["points"] + now["buckets"] + now["days"]
     points = now["points"] - before["points"]
     buckets = now["buckets"] - before["buckets"]
+    days_rows = now["days"] - before["days"]
     finished = now["finished"] - before["finished"]
     per_sample = size["history_samples"] / sample_rows if sample_rows else 0.0
     per_finished = size["history_finished"] / now["finished"] if now["finished"] else 0.0
     day = {
         "points": round(points / days),
         "buckets": round(buckets / days),
+        "days": round(days_rows / days),
         "finished": round(finished / days),
     }
     kept = (
         day["points"] * POINTS_KEEP.days * per_sample
-        + (day["buckets"] * per_sample + day["finished"] * per_finished) * HISTORY_DAYS
+        + ((day["buckets"] + day["days"]) * per_sample + day["finished"] * per_finished)
+        * HISTORY_DAYS
     )
-    busy_rows = (1440 + 96) * (accounts_n + 1)
+    busy_rows = (1440 + 96 + 1) * (accounts_n + 1)
     return {
         "rows": sum(day.values()),
         "bytes": round(
             points / days * per_sample
-            + buckets / days * per_sample
+            + (buckets + days_rows) / days * per_sample
             + finished / days * per_finished
         ),
         **day,

@@ -217,6 +217,7 @@ async def test_history_part_on_a_tiny_load(url):
         "bytes",
         "points",
         "buckets",
+        "days",
         "finished",
         "bytes_per_sample_row",
         "bytes_per_finished_row",
@@ -226,7 +227,9 @@ async def test_history_part_on_a_tiny_load(url):
     }
     # half an hour: 30 ticks' totals and 90 jobs; per day, 48 times that
     assert got["finished"] == 90 * 48 and got["points"] >= 30 * 48
-    assert got["rows"] == got["points"] + got["buckets"] + got["finished"]
+    # (from 00:00 to 00:45: no day has ended)
+    assert got["days"] == 0
+    assert got["rows"] == got["points"] + got["buckets"] + got["days"] + got["finished"]
     assert got["bytes_per_sample_row"] > 0 and got["bytes_per_finished_row"] > 0
     figures = {
         "history_rows_per_day": {"x": got["rows"]},
@@ -239,11 +242,26 @@ async def test_history_part_on_a_tiny_load(url):
 
 
 def test_chart_part_on_tiny_sizes():
-    figures = chart.run(quick=True, accounts=12, days=1)
+    # (3 days: past the 2 of 1-minute points, so the totals are read from the buckets too)
+    figures = chart.run(quick=True, accounts=12, days=3)
     assert set(figures["chart_7d_ms"]) == {"p50", "max", "cpu_p50"}
-    # 12 accounts and the total, every 15 minutes of the day
-    assert figures["_chart"]["samples"] == 13 * 96
+    details = figures["_chart"]
+    # 12 accounts and the total, every 15 minutes of the 3 days
+    assert details["samples"] == 13 * 288
+    backends = [b for b in ("sqlite", "postgresql") if b in details]
+    assert backends[0] == "sqlite"
+    for b in backends:
+        # the 8 busiest drawn, the 4 others one line; the read is of those and the totals
+        assert (details[b]["accounts_drawn"], details[b]["others"]) == (8, 4)
+        assert details[b]["samples_drawn"] == 9 * 288
+        assert details[b]["p50"] >= details[b]["read_p50"]
+    # the headline is the slower backend's
+    assert figures["chart_7d_ms"]["p50"] == max(details[b]["p50"] for b in backends)
     doc = bench_run.results_doc(figures, quick=True)
-    [row] = [r for r in bench_run.rows(doc) if r[0].startswith("7-day capacity chart")]
-    assert row[0] == "7-day capacity chart, 12 accounts (1,248 samples) → PNG"
+    rows = [r for r in bench_run.rows(doc) if r[0].startswith("7-day capacity chart")]
+    assert [r[0] for r in rows] == [
+        f"7-day capacity chart, 12 accounts ({details['bucket_rows']:,} bucket rows, {b})"
+        " → read + PNG"
+        for b in backends
+    ]
     assert "chart_7d_ms.p50" in bench_run.flatten(doc)
