@@ -13,6 +13,7 @@ import matplotlib
 import numpy as np
 import pytest
 from matplotlib import font_manager
+from matplotlib.colors import to_hex
 from matplotlib.patches import Rectangle
 
 from bot.history import Finished, Sample, chart, render
@@ -105,9 +106,12 @@ def test_provider_lines_utilisation_and_shaded_exhausted_spans() -> None:
     ]
     with matplotlib.rc_context(chart._RC):
         fig = chart.capacity_figure(
-            hist(samples),
+            *chart.capacity_series(
+                hist(samples), titles={"pixverse": "PixVerse", "minimax": "MiniMax"}
+            ),
+            since=T0,
+            until=T1,
             title="All",
-            titles={"pixverse": "PixVerse", "minimax": "MiniMax"},
         )
     [ax] = fig.axes
     assert ax.get_xlabel() == "time (UTC)"
@@ -146,6 +150,35 @@ def test_one_provider_its_accounts_and_the_others_as_the_total_less_them() -> No
     assert others.percent.tolist() == [100 * 22 / 32, 100.0]
     assert others.full == []  # shaded once, for the provider, not per line
     assert shade == [((T0 + timedelta(hours=3)).timestamp(), T1.timestamp())]
+
+
+def test_a_per_account_figure_shades_the_providers_exhausted_spans_once_in_red() -> None:
+    samples = [sample(None, 0, 2, 8), sample(None, 60, 8, 8), sample(None, 120, 4, 8)]
+    samples += [sample("a", 0, 4, 4), sample("b", 0, 1, 4)]  # a full all along: no span of its own
+    with matplotlib.rc_context(chart._RC):
+        fig = chart.capacity_figure(
+            *chart.capacity_series(hist(samples, ("a", "b"), others=2)),
+            since=T0,
+            until=T1,
+            title="PixVerse",
+        )
+    [ax] = fig.axes
+    base = T0.timestamp() / 86400
+    spans = [
+        (round((p.get_x() - base) * 24, 6), round((p.get_x() + p.get_width() - base) * 24, 6))
+        for p in ax.patches
+        if isinstance(p, Rectangle)
+    ]
+    assert spans == [(1.0, 2.0)]  # the provider's one exhausted hour, nothing per line
+    assert to_hex(ax.patches[0].get_facecolor()) == chart._FAILED.lower()
+    legend = ax.get_legend()
+    assert legend is not None
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "a",
+        "b",
+        "2 other accounts",
+        "exhausted (every account full)",
+    ]
 
 
 def test_the_others_line_carries_each_drawn_account_to_the_totals_instants() -> None:

@@ -195,19 +195,19 @@ def capacity_series(
     titles: Mapping[str, str] | None = None,
     redact: bool = False,
 ) -> tuple[list[Series], list[tuple[float, float]]]:
-    """The lines of a capacity chart and the spans to shade.
+    """The lines of a capacity chart, and the spans to shade apart from them.
 
-    Per provider (no `history.accounts`): one line per provider total, each shading its own
-    exhausted spans. Per account (one provider): a line per account in `history.accounts`
-    (busiest first), one for its `others`, and shaded where the provider total was exhausted.
+    Per provider (no `history.accounts`): one line per provider total, each with its own
+    exhausted spans; nothing apart. Per account (one provider): a line per account in
+    `history.accounts` (busiest first), one for its `others`, and apart the spans where the
+    provider's total was exhausted.
     """
     titles = titles or {}
     hi = _epoch(history.until)
     table = _Table.of(history.samples)
     totals = sorted((titles.get(p, p), i) for i, (p, a) in enumerate(table.keys) if a is None)
     if not history.accounts:
-        lines = [_series(title, table.series(i), hi) for title, i in totals]
-        return lines, [span for line in lines for span in line.full]
+        return [_series(title, table.series(i), hi) for title, i in totals], []
     index = {a: i for i, (_, a) in enumerate(table.keys) if a is not None}
     drawn = [index[a] for a in history.accounts if a in index]
     lines = [
@@ -275,25 +275,33 @@ def capacity_png(
 ) -> bytes:
     """Utilisation (running / maxJobs, %) over the period, exhausted spans shaded, the time
     axis in UTC and saying so. A period without samples still gives a chart, saying so."""
+    lines, shade = capacity_series(history, titles=titles, redact=redact)
     with _LOCK, matplotlib.rc_context(_RC):
-        fig = capacity_figure(
-            history, title=title, titles=titles, redact=redact, width=width, height=height
+        return _png(
+            capacity_figure(
+                lines,
+                shade,
+                since=history.since,
+                until=history.until,
+                title=title,
+                size=(width, height),
+            )
         )
-        return _png(fig)
 
 
 def capacity_figure(
-    history: CapacityHistory,
+    lines: Sequence[Series],
+    shade: Sequence[tuple[float, float]] = (),
     *,
+    since: datetime,
+    until: datetime,
     title: str,
-    titles: Mapping[str, str] | None = None,
-    redact: bool = False,
-    width: int = WIDTH,
-    height: int = HEIGHT,
+    size: tuple[int, int] = (WIDTH, HEIGHT),
 ) -> Figure:
-    """The figure `capacity_png` draws (call it holding `_LOCK` inside `_RC`)."""
-    lines, shade = capacity_series(history, titles=titles, redact=redact)
-    since, until = history.since, history.until
+    """The figure of `capacity_series`'s lines and spans (call it holding `_LOCK` inside
+    `_RC`): each line shades its own exhausted spans in its colour, `shade` (a per-account
+    chart's provider exhausted) in red."""
+    width, height = size
     fig = _figure(width, height, fixed=True)
     ax = fig.add_subplot()
     days = _Days(_epoch(since), _epoch(until))
@@ -306,8 +314,7 @@ def capacity_figure(
             peak = max(peak, float(np.nanmax(y)))
         # per provider: each shades its own exhausted spans in its own colour
         days.shade(ax, line.full, to_hex(drawn.get_color()), f"{line.label} exhausted")
-    if history.accounts:  # the provider exhausted: every account full
-        days.shade(ax, shade, _FAILED, "exhausted (every account full)")
+    days.shade(ax, shade, _FAILED, "exhausted (every account full)")
     ax.set_xlim(days.of(days.lo), days.of(days.hi))
     ax.set_ylim(0, peak * 1.05)
     ax.set_ylabel("capacity used (%)")
