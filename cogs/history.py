@@ -113,7 +113,7 @@ async def capacity_history(
         bot.store, since=since, until=until, provider=provider, providers=names, now=until
     )
     titles = bot.titles()
-    figures = stats.compute((), history.samples, since=since, until=until, providers=names)
+    figures = stats.summarise((), history.samples, since=since, until=until, providers=names)
     scope = embeds.layout.provider_title(provider, titles) if provider else "All providers"
     try:
         png: bytes | None = await render.capacity_png(

@@ -173,7 +173,7 @@ async def test_stats_when_the_database_fails_answers_instead_of_thinking_forever
     async def broken(**kwargs: Any) -> list[Any]:
         raise RuntimeError("database gone")
 
-    monkeypatch.setattr(h.bot.store, "finished", broken)
+    monkeypatch.setattr(h.bot.store, "model_stats", broken)
     inter = await h.fake.invoke("stats", {})  # (no completion event: the command failed)
     await h.fake.wait_for_request("PATCH", r"/webhooks/\d+/[^/]+/messages/@original$")
     assert inter.callback is not None and inter.callback["type"] == 5

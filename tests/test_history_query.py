@@ -4,18 +4,19 @@ them (checked against a plain reference over random histories), and a period's f
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
 
-from bot.history import Finished
+from bot.history import Finished, stats
 from bot.history.query import capacity_history, period_stats
 from bot.models import Account, Snapshot
 from bot.store import Store
 from bot.store.history import BUCKET, DAY, LOOKBACK, MINUTE
-from bot.store.schema import history_samples_table
+from bot.store.schema import history_finished_table, history_samples_table
 from rig.store import T0
 
 MIN = timedelta(minutes=1)
@@ -195,3 +196,62 @@ async def test_the_ranking_falls_back_to_finer_rows_while_the_coarser_have_none(
             store, since=end - period, until=end, provider="pixverse", now=end
         )
         assert got.accounts == ("b@x", "a@x")
+
+
+async def test_the_databases_model_figures_are_the_pure_ones_over_random_jobs(store):
+    """Fast path = slow path: `Store.model_stats` (counted and ranked by the database)
+    against `stats.model_stats` of the same jobs, field by field, over 40 random sets: every
+    outcome, no model, run times unknown, negative, 0 and tied, jobs at exactly `since` and
+    `until` (not in), another provider, and groups of 1 to 41 completed jobs (each side of the
+    ranks ⌈0.5·n⌉ and ⌈0.95·n⌉ changing)."""
+    rng = random.Random(14)
+    outcomes = ["completed"] * 5 + ["failed", "moderated", "cancelled", "unknown"]
+    since, until = T0, T0 + ONE_DAY
+    for case in range(40):
+        jobs = []
+        for i in range(rng.randint(0, 120)):
+            at = rng.choice(
+                [since, until, since - MIN, until - MIN, since + rng.random() * ONE_DAY]
+            )
+            jobs.append(
+                Finished(
+                    rng.choice(["pixverse", "pixverse", "minimax"]),
+                    f"c{case}-j{i}",
+                    "a@x",
+                    "video",
+                    rng.choice(["v4", "v5", None]),
+                    rng.choice(outcomes),
+                    rng.choice([None, -1.0, 0.0, 30.0, float(rng.randint(1, 900))]),
+                    "poll",
+                    at,
+                )
+            )
+        await store.commit_tick("pixverse", now=until, batch=f"c{case}", finished=jobs)
+        for provider in (None, "pixverse"):
+            got = await store.model_stats(since=since, until=until, provider=provider)
+            kept = [j for j in jobs if since <= j.at < until and provider in (None, j.provider)]
+            groups = sorted({(j.provider, j.model) for j in kept}, key=lambda k: (k[0], k[1] or ""))
+            want = [
+                stats.model_stats(p, m, [j for j in kept if (j.provider, j.model) == (p, m)])
+                for p, m in groups
+            ]
+            assert got == want, case
+        async with store.engine.begin() as conn:
+            await conn.execute(delete(history_finished_table))
+
+
+async def test_percentiles_by_rank_for_every_count_up_to_41(store):
+    # n completed jobs of 1 … n s: p50 and p95 are the ⌈0.5·n⌉-th and ⌈0.95·n⌉-th
+    for n in range(1, 42):
+        jobs = [
+            Finished(
+                "pixverse", f"n{n}-{i}", "a@x", "video", "v5", "completed", float(i), "poll", T0
+            )
+            for i in range(n, 0, -1)  # newest-first order must not matter
+        ]
+        await store.commit_tick("pixverse", now=T0, batch=f"n{n}", finished=jobs)
+        [m] = await store.model_stats(since=T0, until=T0 + MIN)
+        want = (n, float(math.ceil(n / 2)), float(math.ceil(0.95 * n - 1e-9)))
+        assert (m.completed, m.p50_seconds, m.p95_seconds) == want, n
+        async with store.engine.begin() as conn:
+            await conn.execute(delete(history_finished_table))

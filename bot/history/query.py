@@ -85,12 +85,13 @@ async def period_stats(
     providers: Sequence[str],
     now: datetime | None = None,
 ) -> stats.Stats:
-    """The figures of [since, until) for `providers` (one provider: that one only)."""
+    """The figures of [since, until) for `providers` (one provider: that one only): the jobs
+    summed by the database, the hours at full capacity from the providers' totals."""
     only = providers[0] if len(providers) == 1 else None
-    finished = await store.finished(provider=only, since=since)
+    models = await store.model_stats(since=since, until=until, provider=only)
     samples = await store.samples(since=since, until=until, provider=only, now=now)
-    return stats.compute(
-        [f for f in finished if f.provider in providers],
+    return stats.summarise(
+        [m for m in models if m.provider in providers],
         [s for s in samples if s.provider in providers],
         since=since,
         until=until,

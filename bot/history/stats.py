@@ -151,31 +151,45 @@ def compute(
     until: datetime,
     providers: Sequence[str] = (),
 ) -> Stats:
-    """The period [since, until)'s figures. Only provider totals among `samples` (account
-    None) count towards hours at full capacity. `providers` are always listed (even with
-    nothing recorded); others appear when a record names them."""
+    """The period [since, until)'s figures from its finished jobs (`model_stats` of each
+    provider and model) and capacity samples (`summarise`)."""
     by_model: dict[tuple[str, str | None], list[Finished]] = {}
     for job in finished:
         if since <= job.at < until:
             by_model.setdefault((job.provider, job.model), []).append(job)
+    models = [model_stats(p, model, jobs) for (p, model), jobs in by_model.items()]
+    return summarise(models, samples, since=since, until=until, providers=providers)
+
+
+def summarise(
+    models: Iterable[ModelStats],
+    samples: Iterable[Sample],
+    *,
+    since: datetime,
+    until: datetime,
+    providers: Sequence[str] = (),
+) -> Stats:
+    """The period [since, until)'s figures from the figures of each provider and model
+    (`model_stats`, or the store's `Store.model_stats`, the same summed by the database) and
+    the capacity samples. Only provider totals among `samples` (account None) count towards
+    hours at full capacity. `providers` are always listed (even with nothing recorded);
+    others appear when a record names them."""
+    by_provider: dict[str, list[ModelStats]] = {}
+    for m in models:
+        by_provider.setdefault(m.provider, []).append(m)
     series: dict[str, list[Sample]] = {}
     for s in samples:
         if s.account is None and s.at < until:
             series.setdefault(s.provider, []).append(s)
-    names = sorted({*providers, *series, *(p for p, _ in by_model)})
     out = []
-    for name in names:
-        models = [
-            model_stats(name, model, jobs) for (p, model), jobs in by_model.items() if p == name
-        ]
-        models.sort(key=lambda m: (-m.total, m.model or ""))
+    for name in sorted({*providers, *series, *by_provider}):
+        ranked = sorted(by_provider.get(name, []), key=lambda m: (-m.total, m.model or ""))
         points = sorted(series.get(name, []), key=lambda s: s.at)
-        full = full_seconds(points, since=since, until=until)
         out.append(
             ProviderStats(
                 provider=name,
-                models=tuple(models),
-                full_hours=full / 3600,
+                models=tuple(ranked),
+                full_hours=full_seconds(points, since=since, until=until) / 3600,
                 sampled=bool(points),
             )
         )

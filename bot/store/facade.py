@@ -41,6 +41,7 @@ from bot.alerts import (
 )
 from bot.events import EventKind
 from bot.history.records import Finished, Sample
+from bot.history.stats import ModelStats
 from bot.models import Outcome, Snapshot
 from bot.store import (
     accounthealth,
@@ -554,6 +555,15 @@ class Store:
             return await history.read_finished(
                 conn, provider=provider, account=account, model=model, since=since, limit=limit
             )
+
+    @_uncancelled
+    async def model_stats(
+        self, *, since: datetime, until: datetime, provider: str | None = None
+    ) -> list[ModelStats]:
+        """The figures of each provider and model over the jobs finished in [since, until),
+        as `bot.history.stats.model_stats` counts them, summed by the database."""
+        async with self.engine.connect() as conn:
+            return await history.read_model_stats(conn, since=since, until=until, provider=provider)
 
     @_uncancelled
     async def samples(
