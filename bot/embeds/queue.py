@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -118,6 +119,44 @@ def _account_blocks(
     return blocks
 
 
+def _selected(snap: Snapshot, now: datetime, account: str | None, mine: int | None) -> list[Timed]:
+    """The jobs of `snap` /queue lists (of `account`, for user `mine`), with their elapsed."""
+    return [
+        (j.elapsed(now, snap.taken_at), j)
+        for j in snap.jobs
+        if (account is None or _matches_account(j, account))
+        and (mine is None or discord_user(j.reply_ref) == mine)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """One provider's part of /queue: its summary line, its accounts' fields, its counts."""
+
+    line: str
+    blocks: list[Block]
+    running: int
+    stuck: int
+
+
+def _provider_part(
+    snap: Snapshot,
+    timed: Sequence[Timed],
+    *,
+    ptitle: str,
+    stuck_s: float,
+    redact: bool,
+    progress: Mapping[str, int],
+    limits: Mapping[str, float] | None,
+) -> _Part:
+    if not timed:
+        return _Part(f"**{ptitle}** — nothing running", [], 0, 0)
+    stuck = sum(1 for e, j in timed if is_stuck(e, limit_for(j.model, limits, stuck_s)))
+    line = f"**{ptitle}** — {len(timed)} running" + (f" · ⚠ {stuck} stuck" if stuck else "")
+    blocks = _account_blocks(snap, timed, ptitle, stuck_s, redact, progress, limits)
+    return _Part(line, blocks, len(timed), stuck)
+
+
 def queue_pages(
     snapshots: Sequence[Snapshot],
     *,
@@ -139,35 +178,26 @@ def queue_pages(
     seconds, `bot.stucklimit`), else `stuck_after`. `mine`: only the jobs whose `replyRef` is
     `discord:<mine>`. Always at least one page ("Nothing running" when empty)."""
     age = data_age(snapshots, now, fetched_at)
-    stuck_s = stuck_after.total_seconds()
     who = f" · {shown(display_account(account, redact), False, ACCOUNT_CHARS)}" if account else ""
     if mine is not None:
         who += " · your jobs"
-    summary: list[str] = []
-    blocks: list[Block] = []
-    total = stuck_total = 0
-    for snap in snapshots:
-        ptitle = provider_title(snap.provider, titles)
-        timed = [
-            (j.elapsed(now, snap.taken_at), j)
-            for j in snap.jobs
-            if (account is None or _matches_account(j, account))
-            and (mine is None or discord_user(j.reply_ref) == mine)
-        ]
-        limits = (stuck_limits or {}).get(snap.provider)
-        stuck = sum(1 for e, j in timed if is_stuck(e, limit_for(j.model, limits, stuck_s)))
-        total += len(timed)
-        stuck_total += stuck
-        if not timed:
-            summary.append(f"**{ptitle}** — nothing running")
-            continue
-        summary.append(
-            f"**{ptitle}** — {len(timed)} running" + (f" · ⚠ {stuck} stuck" if stuck else "")
+    parts = [
+        _provider_part(
+            snap,
+            _selected(snap, now, account, mine),
+            ptitle=provider_title(snap.provider, titles),
+            stuck_s=stuck_after.total_seconds(),
+            redact=redact,
+            progress=(progress or {}).get(snap.provider, {}),
+            limits=(stuck_limits or {}).get(snap.provider),
         )
-        done = (progress or {}).get(snap.provider, {})
-        blocks += _account_blocks(snap, timed, ptitle, stuck_s, redact, done, limits)
-
-    description = join_bounded(summary, SUMMARY_CHARS, lambda n: f"… and {n} more providers")
+        for snap in snapshots
+    ]
+    total = sum(part.running for part in parts)
+    stuck_total = sum(part.stuck for part in parts)
+    description = join_bounded(
+        [part.line for part in parts], SUMMARY_CHARS, lambda n: f"… and {n} more providers"
+    )
     if not total:
         if mine is not None:
             description = (
@@ -183,7 +213,7 @@ def queue_pages(
         )
     title = f"Queue{who} — {total} running" + (f", {stuck_total} stuck" if stuck_total else "")
     return pages(
-        blocks,
+        [block for part in parts for block in part.blocks],
         title=title,
         description=description,
         colour=WARN if stuck_total else NEUTRAL,
