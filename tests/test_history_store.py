@@ -340,6 +340,8 @@ async def test_completed_days_roll_up_from_the_buckets(store):
             ("b", day + q, (None, None, None, 0, 0.0)),  # b leaves
             ("", day + DAY, (2.0, 2.0, 0.0, 1, 900.0)),  # the next day: a unchanged, carried
             ("", day + DAY + q, (2.0, 2.0, 0.0, 1, 900.0)),
+            ("", day + 2 * DAY, (2.0, 2.0, 0.0, 1, 900.0)),  # and the day after, the same
+            ("", day + 2 * DAY + q, (2.0, 2.0, 0.0, 1, 900.0)),
         ],
     )
     # not before the day is over; then that day, and the next only once it is over too
@@ -362,6 +364,14 @@ async def test_completed_days_roll_up_from_the_buckets(store):
         Sample("pixverse", None, day + DAY, 2.0, 2.0, 0.0, True, 1800.0),
         # a's last bucket held through both of the next day's: full for them both
         Sample("pixverse", "a", day + DAY, 2.0, 2.0, 0.0, True, 1800.0),
+    ]
+    # a day of the same values is written again all the same: every account has a row a day
+    # (a read looks back `LOOKBACK` for each account's values)
+    assert await store.compact_history("pixverse", now=day + 3 * DAY, keep=60 * DAY) == (1, 0)
+    assert [at for a, at in await rows_of(store, 86400) if a == "a"] == [
+        day,
+        day + DAY,
+        day + 2 * DAY,
     ]
 
 
