@@ -5,7 +5,11 @@ for discord.py to give up (`--real-backoff` also sleeps through stamina's retry 
 in-process). Prints the counts; exits 1 if any alert was lost, invented or duplicated.
 
 Usage: .venv/bin/python bench/soak.py --minutes 10 [--seed N] [--kills N] [--keep DIR]
+          [--postgresql]
    (or .venv/bin/python -m bench.soak …)
+
+`--postgresql`: the bots share a database of its own on the test server (`OPSBOT_TEST_PG`,
+default 127.0.0.1:5432), dropped at the end, instead of a SQLite file.
 """
 
 from __future__ import annotations
@@ -49,14 +53,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--keep", type=Path, default=None, help="keep the run's database and logs in this directory"
     )
+    parser.add_argument(
+        "--postgresql",
+        action="store_true",
+        help="a PostgreSQL database on the test server instead of a SQLite file",
+    )
     args = parser.parse_args(argv)
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     from rig.soak import SoakConfig, run_soak
+    from rig.store import create_pg_database, drop_pg_database, pg_unreachable
 
+    url = None
+    if args.postgresql:
+        why = pg_unreachable()
+        if why is not None:
+            print(f"soak: --postgresql: {why}", file=sys.stderr)
+            return 2
+        url = create_pg_database()
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="opsbot-soak-"))
-    print(f"soak seed {args.seed}, {args.minutes:g} min, work dir {workdir}", flush=True)
+    where = "PostgreSQL" if url else "SQLite"
+    print(f"soak seed {args.seed}, {args.minutes:g} min, {where}, work dir {workdir}", flush=True)
     config = SoakConfig(
+        database_url=url,
         seed=args.seed,
         workdir=workdir,
         minutes=args.minutes,
@@ -70,7 +89,11 @@ def main(argv: list[str] | None = None) -> int:
         discord_rate=0.04,
         progress=lambda line: print(f"  {time.strftime('%H:%M:%S')} {line}", flush=True),
     )
-    result = asyncio.run(run_soak(config))
+    try:
+        result = asyncio.run(run_soak(config))
+    finally:
+        if url is not None:
+            drop_pg_database(url)
     print(result.report, flush=True)
     r = result.report
     bad = r.problems or r.lost or r.invented or r.duplicated or r.capacity_lost
