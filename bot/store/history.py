@@ -24,8 +24,10 @@ than `REFRESH`; otherwise it is read back from the last `LOOKBACK` of rows.
 
 **Roll-up and retention** (`roll_up`, `prune_*`), run every few minutes by the watcher that
 holds the provider's lease: each completed 15-minute bucket is computed from the minute points
-(mean running, max and free over the minutes that have a total; exhausted when it was at any;
-`full_seconds` 60 per exhausted minute), its account rows again only where changed; then rows
+(mean running, max and free over the minutes that have a total; `full_seconds`: how long it
+was exhausted, each point holding until the next as a read of the points holds it, the one
+before the quarter hour too when it is at most a quarter hour older; exhausted when that is
+more than none), its account rows again only where changed; then rows
 past their keep are deleted `PRUNE_CHUNK` at a time, each chunk a transaction of its own.
 
 **Finished jobs** (`history_finished`): one row per provider and job id; the first writer (the
@@ -335,16 +337,27 @@ def _mean(xs: Sequence[float | None]) -> float | None:
     return round(sum(known) / len(known), 3) if known else None
 
 
-def _bucket(points: Sequence[Values]) -> Values:
-    """One bucket's values from its minute points (at least one)."""
-    exhausted = sum(1 for v in points if v[3])
+def _bucket(points: Sequence[Values], full: float) -> Values:
+    """One bucket's values from its minute points (at least one): the means, and `full`
+    seconds of it exhausted (`_full_spans`)."""
+    full = min(full, BUCKET)
     return (
         _mean([v[0] for v in points]),
         _mean([v[1] for v in points]),
         _mean([v[2] for v in points]),
-        int(exhausted > 0),
-        float(min(exhausted * MINUTE, BUCKET)),
+        int(full > 0),
+        float(full),
     )
+
+
+def _spans(times: Sequence[datetime], end: datetime) -> list[float]:
+    """Seconds each point of a bucket stands for: until the next point, the last until the
+    bucket's `end`. A tick may come every 5 s to every hour (POLL_INTERVAL_SECONDS), so a
+    point is not one minute: at 2-minute ticks a full quarter hour is 8 points, not 15."""
+    return [
+        ((times[k + 1] if k + 1 < len(times) else end) - t).total_seconds()
+        for k, t in enumerate(times)
+    ]
 
 
 async def roll_up(conn: AsyncConnection, provider: str, now: datetime) -> int:
@@ -418,24 +431,65 @@ async def roll_up(conn: AsyncConnection, provider: str, now: datetime) -> int:
         )
     )
     current: dict[str, Values] = {}  # each account's minute values, carried forward
+    i = 0
+
+    def carry_to(t: datetime) -> None:
+        nonlocal i
+        while i < len(changes) and req(changes[i].at) <= t:
+            account, _, *c = changes[i]
+            i += 1
+            current[account] = (c[0], c[1], c[2], c[3], c[4])
+
+    # The point before the first bucket holds into it until that bucket's first point (as a
+    # read of the points holds it); one further back than a bucket is not carried over the gap.
+    held: tuple[datetime, Values, dict[str, Values]] | None = None
+    before_start = (
+        await conn.execute(
+            select(_t.at, _t.running, _t.max_jobs, _t.free, _t.exhausted, _t.full_seconds)
+            .where(
+                _t.provider == provider,
+                _t.step == MINUTE,
+                _t.account == TOTAL,
+                _t.at >= to_db(start - timedelta(seconds=BUCKET)),
+                _t.at < to_db(start),
+            )
+            .order_by(_t.at.desc())
+            .limit(1)
+        )
+    ).first()
+    if before_start is not None:
+        t0, *x = before_start
+        carry_to(req(t0))
+        held = (req(t0), (x[0], x[1], x[2], x[3], x[4]), dict(current))
     prev = await _accounts_before(conn, provider, BUCKET, start)  # its last bucket row
     rows: list[dict[str, Any]] = []
-    i = 0
     buckets = 0
     for b in sorted(by_bucket):
         minutes = by_bucket[b]
+        times = [t for t, _ in minutes]
+        spans = _spans(times, b + timedelta(seconds=BUCKET))
+        if held is not None and held[0] < b - timedelta(seconds=BUCKET):
+            held = None  # a gap: what came before it is not known to have held
         per_account: dict[str, list[Values]] = {}
-        for t, _ in minutes:
-            while i < len(changes) and req(changes[i].at) <= t:
-                account, _, *c = changes[i]
-                i += 1
-                current[account] = (c[0], c[1], c[2], c[3], c[4])
+        account_full: dict[str, float] = {}
+        for (t, _), span in zip(minutes, spans, strict=True):
+            carry_to(t)
             for account, v in current.items():
                 if v[0] is not None:
                     per_account.setdefault(account, []).append(v)
-        rows.append(_row(provider, BUCKET, TOTAL, b, _bucket([v for _, v in minutes])))
+                    if v[3]:
+                        account_full[account] = account_full.get(account, 0.0) + span
+        total_full = sum(span for (_, v), span in zip(minutes, spans, strict=True) if v[3])
+        if held is not None:  # from the quarter's start to its first point
+            lead = (times[0] - b).total_seconds()
+            if held[1][3]:
+                total_full += lead
+            for account, v in held[2].items():
+                if v[0] is not None and v[3] and account in per_account:
+                    account_full[account] = account_full.get(account, 0.0) + lead
+        rows.append(_row(provider, BUCKET, TOTAL, b, _bucket([v for _, v in minutes], total_full)))
         for account, points in per_account.items():
-            v = _bucket(points)
+            v = _bucket(points, account_full.get(account, 0.0))
             before = prev.get(account)
             if before is None or before[1] != v or b - before[0] >= REFRESH[BUCKET]:
                 rows.append(_row(provider, BUCKET, account, b, v))
@@ -443,6 +497,7 @@ async def roll_up(conn: AsyncConnection, provider: str, now: datetime) -> int:
         for account in [a for a in prev if a not in per_account]:
             rows.append(_row(provider, BUCKET, account, b, _GONE))
             del prev[account]
+        held = (times[-1], minutes[-1][1], dict(current))
         buckets += 1
     await _upsert(conn, rows)
     return buckets
