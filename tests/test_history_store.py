@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.history import Finished, Sample
@@ -426,4 +427,51 @@ async def test_the_point_before_a_quarter_holds_into_it_but_not_over_a_gap(store
         (T0, True, 120.0),  # 12:13-12:15
         (T0 + BUCKET, True, 180.0),  # 12:15-12:18: 12:13's, carried in
         (T0 + 4 * BUCKET, True, 480.0),  # 13:07-13:15; 13:00-13:07 unknown, not 12:18's
+    ]
+
+
+async def test_a_tick_that_fails_writes_no_history_and_the_next_writes_what_it_missed(
+    store, monkeypatch
+):
+    """The points and finished jobs are in the tick's transaction: a tick refused (its lease
+    lost) or failing after its points were written leaves no trace of them, and the next tick
+    writes the account it changed (the store's memory of what it wrote is not advanced)."""
+    from bot.store import LeaseLost
+    from bot.store import history as store_history
+
+    await tick(store, snap(T0, acct("a", 1), acct("b", 1)))
+    with pytest.raises(LeaseLost):
+        await store.commit_tick(
+            "pixverse",
+            now=T0 + MIN,
+            batch="lost",
+            snapshot=snap(T0 + MIN, acct("a", 2), acct("b", 1)),
+            finished=[fin("j1", T0 + MIN)],
+            lease=("watch:pixverse", "nobody"),
+        )
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the database went away mid-tick")
+
+    monkeypatch.setattr(store_history, "write_finished", broken)  # after the points
+    with pytest.raises(RuntimeError):
+        await store.commit_tick(
+            "pixverse",
+            now=T0 + 2 * MIN,
+            batch="broken",
+            snapshot=snap(T0 + 2 * MIN, acct("a", 2), acct("b", 1)),
+            finished=[fin("j2", T0 + 2 * MIN)],
+        )
+    monkeypatch.undo()
+    assert await stored_rows(store) == 3  # the first tick's alone
+    assert await store.finished() == []
+    assert await tick(store, snap(T0 + 3 * MIN, acct("a", 2), acct("b", 1))) == 2  # total, a
+    got = await store.samples(since=T0, until=T0 + 3 * MIN, per_account=True, now=T0)
+    assert [(s.at, s.account, s.running) for s in got] == [
+        (T0, None, 2.0),
+        (T0, "a", 1.0),
+        (T0, "b", 1.0),
+        (T0 + 3 * MIN, None, 3.0),
+        (T0 + 3 * MIN, "a", 2.0),
+        (T0 + 3 * MIN, "b", 1.0),
     ]
