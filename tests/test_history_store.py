@@ -416,7 +416,8 @@ async def test_a_bucket_counts_each_point_until_the_next_when_ticks_are_minutes_
 
 async def test_the_point_before_a_quarter_holds_into_it_but_not_over_a_gap(store):
     full, room = acct("a", 2, max_jobs=2), acct("a", 1, max_jobs=2)
-    for m, a in ((0, room), (13, full), (18, room), (67, full)):  # 12:18 → 13:07: bot down
+    # 12:25 → 13:07: the bot down
+    for m, a in ((0, room), (13, full), (18, room), (25, full), (67, full)):
         await tick(store, snap(T0 + m * MIN, a))
     keep = 60 * DAY
     assert (await store.compact_history("pixverse", now=T0 + BUCKET, keep=keep))[0] == 1
@@ -425,8 +426,8 @@ async def test_the_point_before_a_quarter_holds_into_it_but_not_over_a_gap(store
     got = await store.samples(since=T0, until=T0 + DAY, now=T0 + 3 * DAY)
     assert [(s.at, s.exhausted, s.full_seconds) for s in got] == [
         (T0, True, 120.0),  # 12:13-12:15
-        (T0 + BUCKET, True, 180.0),  # 12:15-12:18: 12:13's, carried in
-        (T0 + 4 * BUCKET, True, 480.0),  # 13:07-13:15; 13:00-13:07 unknown, not 12:18's
+        (T0 + BUCKET, True, 180.0 + 300.0),  # 12:15-12:18: 12:13's, carried in; 12:25-12:30
+        (T0 + 4 * BUCKET, True, 480.0),  # 13:07-13:15; 13:00-13:07 unknown, not 12:25's
     ]
 
 
@@ -461,6 +462,16 @@ async def test_a_tick_that_fails_writes_no_history_and_the_next_writes_what_it_m
             batch="broken",
             snapshot=snap(T0 + 2 * MIN, acct("a", 2), acct("b", 1)),
             finished=[fin("j2", T0 + 2 * MIN)],
+        )
+    # failing within the minute a tick already stored: the memory's minute is the stored one,
+    # so only an unadvanced memory keeps the next tick from trusting a=2 as written
+    with pytest.raises(RuntimeError):
+        await store.commit_tick(
+            "pixverse",
+            now=T0 + timedelta(seconds=30),
+            batch="broken-2",
+            snapshot=snap(T0 + timedelta(seconds=30), acct("a", 2), acct("b", 1)),
+            finished=[fin("j3", T0)],
         )
     monkeypatch.undo()
     assert await stored_rows(store) == 3  # the first tick's alone
