@@ -219,3 +219,31 @@ async def test_stats_when_the_database_fails_answers_instead_of_thinking_forever
         "Something went wrong inside opsbot",
         "The error was logged. Try again in a moment.",
     )
+
+
+async def test_stats_of_one_provider_over_7_days_counts_that_provider_only(start_bot):
+    sim = make_sim(providers=("pixverse", "minimax"))
+    h = await start_bot(sim=sim, providers=["pixverse", "minimax"])
+    pix = sim.start_job("pixverse", duration=INF)
+    mini = [sim.start_job("minimax", duration=INF) for _ in range(2)]
+    await cycle(h)
+    sim.finish_job(pix, "failed")
+    sim.finish_job(mini[0], "completed")
+    sim.finish_job(mini[1], "moderated")
+    await cycle(h)
+    now = frozen(h)
+    inter = await run(h, "stats", {"period": "7d", "provider": "minimax", "private": True})
+    assert inter.callback is not None and inter.callback["type"] == 5
+    assert inter.callback["data"]["flags"] & EPHEMERAL
+    rec = upload(h, inter)
+    [embed] = rec.json["embeds"]
+    assert embed["title"] == "Stats · last 7d"
+    assert embed["description"] == (
+        f"{format_dt(now - timedelta(days=7), 'f')} to {format_dt(now, 'f')}\n"
+        "1 completed · 0 failed · 1 moderated · failure 50 %"
+    )
+    [field] = embed["fields"]
+    assert field["name"] == "MiniMax"
+    # 7 days read the 15-minute buckets: none is complete yet
+    assert field["value"].split("\n")[0] == "no capacity history in this period"
+    assert [f["filename"] for f in rec.json["attachments"]] == ["stats.png"]
