@@ -103,14 +103,36 @@ async def test_capacity_history_defers_and_attaches_the_chart_the_embed_shows(st
 async def test_capacity_history_of_one_provider_is_per_account(start_bot):
     h = await start_bot(providers=["pixverse"])
     await cycle(h)
-    frozen(h)
+    now = frozen(h)
     inter = await run(h, "capacity", {"history": "24h", "provider": "pixverse", "private": True})
-    assert inter.callback is not None and inter.callback["data"]["flags"] & EPHEMERAL
+    assert inter.callback is not None and inter.callback["type"] == 5  # deferred first
+    assert inter.callback["data"]["flags"] & EPHEMERAL
     rec = upload(h, inter)
-    [embed] = rec.json["embeds"]
-    assert embed["title"] == "Capacity · PixVerse · last 24h"
-    assert "Capacity used per account (times in UTC)" in embed["description"]
-    assert png_size(rec.files[0]["data"]) == (1000, 500)
+    assert rec.headers["Content-Type"].startswith("multipart/form-data")
+    [part] = rec.files
+    assert (part["field"], part["filename"]) == ("files[0]", "capacity.png")
+    assert png_size(part["data"]) == (1000, 500)
+    title = "Capacity · PixVerse · last 24h"
+    assert rec.json["attachments"] == [{"id": 0, "filename": "capacity.png", "description": title}]
+    assert rec.json["embeds"] == [
+        {
+            "type": "rich",
+            "title": title,
+            "description": f"{format_dt(now - timedelta(hours=24), 'f')} to "
+            f"{format_dt(now, 'f')}\n"
+            "Capacity used per account (times in UTC); exhausted periods shaded.",
+            "color": 0x5865F2,
+            "flags": 0,
+            "fields": [
+                {
+                    "name": "At full capacity",
+                    "value": "PixVerse: 0 h at full capacity",
+                    "inline": False,
+                }
+            ],
+            "image": {"url": "attachment://capacity.png"},
+        }
+    ]
     # 30 days too: only the busiest accounts are read (the database ranks them)
     inter = await run(h, "capacity", {"history": "30d", "provider": "pixverse"})
     [embed] = upload(h, inter).json["embeds"]
@@ -131,22 +153,30 @@ async def test_stats_counts_what_the_watcher_saw_finish(start_bot):
     now = frozen(h)
     inter = await run(h, "stats", {"period": "24h"})  # (24h: the 1-minute points)
 
-    assert inter.callback is not None and inter.callback["type"] == 5
+    assert inter.callback is not None and inter.callback["type"] == 5  # deferred first
+    assert inter.callback.get("data", {}).get("flags", 0) & EPHEMERAL == 0
     rec = upload(h, inter)
+    assert rec.headers["Content-Type"].startswith("multipart/form-data")
     [part] = rec.files
     assert (part["field"], part["filename"]) == ("files[0]", "stats.png")
     assert png_size(part["data"]) == (700, 300)
+    title = "Stats · last 24h"
+    assert rec.json["attachments"] == [{"id": 0, "filename": "stats.png", "description": title}]
     [embed] = rec.json["embeds"]
-    assert embed["title"] == "Stats · last 24h"
-    assert embed["description"] == (
-        f"{format_dt(now - timedelta(days=1), 'f')} to {format_dt(now, 'f')}\n"
-        "3 completed · 1 failed · 1 moderated · failure 40 %"
-    )
-    assert embed["image"] == {"url": "attachment://stats.png"}
-    [field] = embed["fields"]
-    assert field["name"] == "PixVerse"
     # one line per model (the simulator's, by its seed), busiest first, each figure next to
-    # its word; run times are the ManualClock's start to the bot's clock: not compared
+    # its word; run times are the simulator's ManualClock start to the bot's real clock (days):
+    # matched, not compared (their figures: tests/test_history_stats.py, test_history_cli.py)
+    [field] = embed.pop("fields")
+    assert embed == {
+        "type": "rich",
+        "title": title,
+        "description": f"{format_dt(now - timedelta(days=1), 'f')} to {format_dt(now, 'f')}\n"
+        "3 completed · 1 failed · 1 moderated · failure 40 %",
+        "color": 0x5865F2,
+        "flags": 0,
+        "image": {"url": "attachment://stats.png"},
+    }
+    assert (field["name"], field["inline"]) == ("PixVerse", False)
     full, v45, v5 = field["value"].split("\n")
     assert full == "0 h at full capacity"
     assert re.fullmatch(
@@ -155,6 +185,11 @@ async def test_stats_counts_what_the_watcher_saw_finish(start_bot):
         v45,
     )
     assert v5 == "**v5**: 0 completed · 1 failed · 1 moderated · failure 100 %"
+    # What the channel shows: the attachment, and the embed pointing at it.
+    message = h.fake.message(inter.original_message_id or 0)
+    assert message is not None
+    assert [a["filename"] for a in message["attachments"]] == ["stats.png"]
+    assert message["embeds"][0]["image"] == {"url": "attachment://stats.png"}
 
 
 async def test_stats_of_a_provider_not_enabled_is_refused_before_any_defer(start_bot):
@@ -182,3 +217,31 @@ async def test_stats_when_the_database_fails_answers_instead_of_thinking_forever
         "Something went wrong inside opsbot",
         "The error was logged. Try again in a moment.",
     )
+
+
+async def test_stats_of_one_provider_over_7_days_counts_that_provider_only(start_bot):
+    sim = make_sim(providers=("pixverse", "minimax"))
+    h = await start_bot(sim=sim, providers=["pixverse", "minimax"])
+    pix = sim.start_job("pixverse", duration=INF)
+    mini = [sim.start_job("minimax", duration=INF) for _ in range(2)]
+    await cycle(h)
+    sim.finish_job(pix, "failed")
+    sim.finish_job(mini[0], "completed")
+    sim.finish_job(mini[1], "moderated")
+    await cycle(h)
+    now = frozen(h)
+    inter = await run(h, "stats", {"period": "7d", "provider": "minimax", "private": True})
+    assert inter.callback is not None and inter.callback["type"] == 5
+    assert inter.callback["data"]["flags"] & EPHEMERAL
+    rec = upload(h, inter)
+    [embed] = rec.json["embeds"]
+    assert embed["title"] == "Stats · last 7d"
+    assert embed["description"] == (
+        f"{format_dt(now - timedelta(days=7), 'f')} to {format_dt(now, 'f')}\n"
+        "1 completed · 0 failed · 1 moderated · failure 50 %"
+    )
+    [field] = embed["fields"]
+    assert field["name"] == "MiniMax"
+    # 7 days read the 15-minute buckets: none is complete yet
+    assert field["value"].split("\n")[0] == "no capacity history in this period"
+    assert [f["filename"] for f in rec.json["attachments"]] == ["stats.png"]

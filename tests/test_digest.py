@@ -10,13 +10,15 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from discord.utils import format_dt
 
 from bot.alerts import AlertConfig, Route
 from bot.embeds.help import missing_setup
 from bot.events import EventKind
-from bot.history import digest
+from bot.history import Finished, digest
+from bot.models import Account, Snapshot
 from cogs.digest import DigestCog
-from rig.botharness import Harness
+from rig.botharness import Harness, command
 from rig.received import POSTS
 
 DAY = date(2026, 11, 29)
@@ -164,3 +166,78 @@ async def test_digest_sent_but_not_marked_sent_is_not_posted_twice(
     row = await h.bot.store.outbox_row(key)
     assert row is not None and row["state"] == "sent"
     assert row["sent_message_id"] == int(first["id"])
+
+
+def fin(n: str, at_: datetime, outcome: str = "completed") -> Finished:
+    return Finished("pixverse", n, "a@x", "video", "v5", outcome, 60.0, "poll", at_)
+
+
+async def test_digest_goes_to_the_digest_route_with_yesterdays_figures_only(start_bot, url):
+    h = await start_bot(database_url=url, providers=["pixverse"], digest_hour=0)
+    default, other = h.fake.channel_ids
+    body = await command(h, "alerts", {"kind": "digest", "channel": other}, subcommand="route")
+    assert f"<#{other}>" in body["data"]["content"]
+    today = datetime.now(UTC).date()  # (today's midnight has passed: the row is due at once)
+    since, until = digest.bounds(today - timedelta(days=1))
+    tick = timedelta(microseconds=1)
+    # each edge of the day: its first instant in, the next day's first instant out
+    jobs = [
+        fin("before", since - tick),
+        fin("first", since),
+        fin("last", until - tick, "failed"),
+        fin("today", until),
+    ]
+    await h.bot.store.commit_tick("pixverse", now=until, batch="jobs", finished=jobs)
+    # capacity: every account full from 06:00 to 09:30, and from 23:00 on into today
+    for hour, running in ((0.0, 1), (6.0, 2), (9.5, 1), (23.0, 2), (24.0, 1)):
+        at_ = since + timedelta(hours=hour)
+        snapshot = Snapshot("pixverse", at_, accounts=(Account("a@x", 2, running, 2 - running),))
+        await h.bot.store.commit_tick("pixverse", now=at_, batch=str(at_), snapshot=snapshot)
+    assert await cog(h).queue_due(at(0, 0, 0, today)) == 1
+    await h.fake.wait_for_message(other)
+    await h.deliver()
+    [message] = digests(h)
+    assert message["channel_id"] == str(other)
+    [embed] = message["embeds"]
+    assert embed == {
+        "type": "rich",
+        "title": f"Daily digest · {since:%A %d %B %Y} (UTC)",
+        "description": f"{format_dt(since, 'f')} to {format_dt(until, 'f')}\n"
+        "1 completed · 1 failed · 0 moderated · failure 50 %",
+        "color": 0x5865F2,
+        "flags": 0,
+        "fields": [
+            {
+                "name": "PixVerse",
+                "value": "4.5 h at full capacity\n**v5**: 1 completed · 1 failed · 0 moderated"
+                " · failure 50 % · run time p50 1m 00s, p95 1m 00s",
+                "inline": False,
+            }
+        ],
+        "image": {"url": "attachment://stats.png"},
+    }
+    assert [a["filename"] for a in message["attachments"]] == ["stats.png"]
+    [post] = [r for r in h.fake.requests_matching(POSTS) if r.files]
+    assert post.path == f"/channels/{other}/messages"
+    assert post.json["attachments"] == [
+        {"id": 0, "filename": "stats.png", "description": embed["title"]}
+    ]
+    assert struct.unpack(">II", post.files[0]["data"][16:24]) == (700, 300)
+    assert [m for m in h.fake.messages() if m["channel_id"] == str(default)] == []
+
+
+async def test_two_replicas_at_the_hour_post_one_digest(start_bot, url):
+    first = await start_bot(database_url=url, providers=["pixverse"], digest_hour=0)
+    second = await start_bot(database_url=url, providers=["pixverse"], digest_hour=0)
+    now = at(0, 0, 30, datetime.now(UTC).date())
+    # both clocks look at the same moment: one row between them (each may count it as its
+    # own when both inserts race: `outbox.queue` counts what it tried, the key keeps one)
+    queued = await asyncio.gather(cog(first).queue_due(now), cog(second).queue_due(now))
+    assert 1 in queued
+    await first.fake.wait_for_message(first.alert_channel)
+    await asyncio.gather(first.deliver(), second.deliver())
+    assert len(digests(first)) == 1
+    assert await first.bot.store.outbox_counts() == {"sent": 1}
+    # and each replica, asked again that day, queues nothing
+    assert [await cog(h).queue_due(now + timedelta(hours=5)) for h in (first, second)] == [0, 0]
+    assert len(digests(first)) == 1

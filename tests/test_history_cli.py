@@ -4,6 +4,7 @@ file; what cannot be done is one line and an exit status, never a traceback."""
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import struct
 from datetime import UTC, datetime, timedelta
@@ -97,17 +98,54 @@ def test_history_without_a_database_says_so(env: Path, capsys: pytest.CaptureFix
     assert err.count("\n") == 1
 
 
-def test_history_refuses_a_provider_not_enabled_and_bad_hours(
+def test_history_refuses_a_provider_not_enabled(
     env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert cli.main(["history", "--provider", "minimax"]) == 2
-    _, err = capsys.readouterr()
-    assert err == (
-        "opsbot: config error: --provider: 'minimax' is not enabled in PROVIDERS (pixverse)\n"
+    out, err = capsys.readouterr()
+    assert (out, err) == (
+        "",
+        "opsbot: config error: --provider: 'minimax' is not enabled in PROVIDERS (pixverse)\n",
     )
+
+
+HOURS = "opsbot history: error: argument --hours: must be a number from 1 to 8784"
+
+
+@pytest.mark.parametrize(
+    "hours", ["0", "0.99", "-1", "8784.01", "1e9", "inf", "nan", "soon", ""], ids=repr
+)
+def test_history_bad_hours_is_a_usage_error(
+    env: Path, capsys: pytest.CaptureFixture[str], hours: str
+) -> None:
+    """argparse's usage line, then one line naming the option and its range; exit 2 and
+    nothing read (no database exists here: that would be exit 1)."""
     with pytest.raises(SystemExit) as stopped:
-        cli.main(["history", "--hours", "0"])
+        cli.main(["history", f"--hours={hours}"])
     assert stopped.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    usage, line = err.splitlines()
+    assert usage.startswith("usage: opsbot history ")
+    assert line == HOURS
+
+
+@pytest.mark.parametrize("hours", ["1", "8784"])
+def test_history_hours_at_exactly_each_bound(
+    env: Path, capsys: pytest.CaptureFixture[str], hours: str
+) -> None:
+    asyncio.run(record(env))
+    assert cli.main(["history", "--hours", hours]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    [row] = [line for line in out.splitlines() if line.lstrip().startswith("PixVerse")]
+    # the last hour began a few seconds after the last record; a year holds all three jobs,
+    # and its capacity comes from the 15-minute buckets, none rolled up here
+    assert row.split() == (
+        ["PixVerse", "no", "jobs", "no", "data"]
+        if hours == "1"
+        else ["PixVerse", "v5", "2", "1", "0", "33", "%", "1m", "00s", "3m", "00s", "no", "data"]
+    )
 
 
 def test_history_chart_to_a_file_that_cannot_be_written(
@@ -118,3 +156,61 @@ def test_history_chart_to_a_file_that_cannot_be_written(
     assert cli.main(["history", "--png", str(target)]) == 1
     _, err = capsys.readouterr()
     assert err == f"opsbot: --png {target}: No such file or directory\n"
+    # a directory where the file should go: the same, one line
+    assert cli.main(["history", "--png", str(tmp_path)]) == 1
+    out, err = capsys.readouterr()
+    assert err == f"opsbot: --png {tmp_path}: Is a directory\n"
+    assert "chart written" not in out
+
+
+def test_the_table_fits_80_columns_with_every_figure_whole() -> None:
+    """Nine columns of figures: with padding besides the box's spaces the last one, the hours
+    at full capacity, was cut to "f" / "12." at 80 columns."""
+    from rich.console import Console
+
+    from bot.history import Sample
+    from bot.history.stats import compute
+    from bot.history.table import stats_table
+
+    t0 = datetime(2026, 11, 29, tzinfo=UTC)
+    model = "seedance-2.0-pro-long-name"
+    jobs = [
+        Finished("pixverse", f"j{i}", "a", "video", model, outcome, 750.0 + i, "poll", t0)
+        for i, outcome in enumerate(["completed"] * 1200 + ["failed"] * 3)
+    ]
+    full = [
+        Sample("pixverse", None, t0, 3, 3, 0, True),
+        Sample("pixverse", None, t0 + timedelta(hours=12, minutes=30), 1, 3, 2, False),
+    ]
+    figures = compute(jobs, full, since=t0, until=t0 + timedelta(days=1), providers=["dreamina"])
+    console = Console(width=80, record=True, file=io.StringIO())
+    console.print(stats_table(figures, titles={"pixverse": "PixVerse", "dreamina": "Dreamina"}))
+    lines = console.export_text().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert lines[1].split() == [
+        "provider",
+        "model",
+        "completed",
+        "failed",
+        "moderated",
+        "failure",
+        "p50",
+        "p95",
+        "full",
+    ]
+    assert lines[3].split() == ["Dreamina", "no", "jobs", "no", "data"]
+    assert lines[4].split() == [
+        "PixVerse",
+        "seedance-2.0",
+        "1200",
+        "3",
+        "0",
+        "0.2",
+        "%",
+        "22m",
+        "29s",
+        "31m",
+        "29s",
+        "12.5",
+        "h",
+    ]

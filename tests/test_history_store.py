@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.history import Finished, Sample
@@ -461,3 +462,108 @@ async def test_the_points_answer_from_exactly_two_days_back_the_buckets_before(s
     assert [(s.at, s.running) for s in points] == [(T0, 1.0), (T0 + MIN, 3.0)]
     buckets = await store.samples(since=T0 - timedelta(microseconds=1), until=T0 + MIN, now=edge)
     assert [(s.at, s.running) for s in buckets] == [(T0, 2.0)]  # the quarter hour's mean
+
+
+async def test_a_bucket_counts_each_point_until_the_next_when_ticks_are_minutes_apart(store):
+    """POLL_INTERVAL_SECONDS may be up to an hour: a point stands for the time until the next
+    one, not for one minute (at 2-minute ticks a full quarter hour was counted as 8 minutes,
+    and /stats 7d or 30d showed half the hours at full capacity that /stats 24h showed)."""
+    # 2-minute ticks from 12:00: full until 12:06 (points 0, 2, 4, 6), room from 12:08 on
+    for m in range(0, 16, 2):
+        await tick(store, snap(T0 + m * MIN, acct("a", 2 if m <= 6 else 1, max_jobs=2)))
+    # 5-minute ticks from 12:17 (not on the quarter hour): full throughout
+    for m in (17, 22, 27):
+        await tick(store, snap(T0 + m * MIN, acct("a", 2, max_jobs=2)))
+    await tick(store, snap(T0 + 2 * BUCKET, acct("a", 0, max_jobs=2)))  # an open bucket
+    assert (await store.compact_history("pixverse", now=T0 + 2 * BUCKET, keep=60 * DAY))[0] == 2
+    later = T0 + 3 * DAY
+    got = await store.samples(since=T0, until=T0 + DAY, per_account=True, now=later)
+    assert [(s.at, s.account, s.exhausted, s.full_seconds) for s in got] == [
+        (T0, None, True, 8 * 60.0),  # 12:00-12:08: 12:06 holds until 12:08
+        (T0, "a", True, 8 * 60.0),
+        # 12:15-12:17 is 12:14's (room), then full from 12:17 (12:27 holds until 12:30)
+        (T0 + BUCKET, None, True, 13 * 60.0),
+        (T0 + BUCKET, "a", True, 13 * 60.0),
+    ]
+    # /stats over the buckets: the same 21 minutes the 1-minute points give
+    from bot.history.stats import compute
+
+    until = T0 + 2 * BUCKET
+    buckets = compute([], got, since=T0, until=until)
+    points = await store.samples(since=T0, until=until, now=T0)
+    assert buckets.providers[0].full_hours * 60 == 21.0
+    assert compute([], points, since=T0, until=until).providers[0].full_hours * 60 == 21.0
+
+
+async def test_the_point_before_a_quarter_holds_into_it_but_not_over_a_gap(store):
+    full, room = acct("a", 2, max_jobs=2), acct("a", 1, max_jobs=2)
+    # 12:25 → 13:07: the bot down
+    for m, a in ((0, room), (13, full), (18, room), (25, full), (67, full)):
+        await tick(store, snap(T0 + m * MIN, a))
+    keep = 60 * DAY
+    assert (await store.compact_history("pixverse", now=T0 + BUCKET, keep=keep))[0] == 1
+    # the next roll-up starts at 12:15: 12:13's point is read back from before its start
+    assert (await store.compact_history("pixverse", now=T0 + 5 * BUCKET, keep=keep))[0] == 2
+    got = await store.samples(since=T0, until=T0 + DAY, now=T0 + 3 * DAY)
+    assert [(s.at, s.exhausted, s.full_seconds) for s in got] == [
+        (T0, True, 120.0),  # 12:13-12:15
+        (T0 + BUCKET, True, 180.0 + 300.0),  # 12:15-12:18: 12:13's, carried in; 12:25-12:30
+        (T0 + 4 * BUCKET, True, 480.0),  # 13:07-13:15; 13:00-13:07 unknown, not 12:25's
+    ]
+
+
+async def test_a_tick_that_fails_writes_no_history_and_the_next_writes_what_it_missed(
+    store, monkeypatch
+):
+    """The points and finished jobs are in the tick's transaction: a tick refused (its lease
+    lost) or failing after its points were written leaves no trace of them, and the next tick
+    writes the account it changed (the store's memory of what it wrote is not advanced)."""
+    from bot.store import LeaseLost
+    from bot.store import history as store_history
+
+    await tick(store, snap(T0, acct("a", 1), acct("b", 1)))
+    with pytest.raises(LeaseLost):
+        await store.commit_tick(
+            "pixverse",
+            now=T0 + MIN,
+            batch="lost",
+            snapshot=snap(T0 + MIN, acct("a", 2), acct("b", 1)),
+            finished=[fin("j1", T0 + MIN)],
+            lease=("watch:pixverse", "nobody"),
+        )
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the database went away mid-tick")
+
+    monkeypatch.setattr(store_history, "write_finished", broken)  # after the points
+    with pytest.raises(RuntimeError):
+        await store.commit_tick(
+            "pixverse",
+            now=T0 + 2 * MIN,
+            batch="broken",
+            snapshot=snap(T0 + 2 * MIN, acct("a", 2), acct("b", 1)),
+            finished=[fin("j2", T0 + 2 * MIN)],
+        )
+    # failing within the minute a tick already stored: the memory's minute is the stored one,
+    # so only an unadvanced memory keeps the next tick from trusting a=2 as written
+    with pytest.raises(RuntimeError):
+        await store.commit_tick(
+            "pixverse",
+            now=T0 + timedelta(seconds=30),
+            batch="broken-2",
+            snapshot=snap(T0 + timedelta(seconds=30), acct("a", 2), acct("b", 1)),
+            finished=[fin("j3", T0)],
+        )
+    monkeypatch.undo()
+    assert await stored_rows(store) == 3  # the first tick's alone
+    assert await store.finished() == []
+    assert await tick(store, snap(T0 + 3 * MIN, acct("a", 2), acct("b", 1))) == 2  # total, a
+    got = await store.samples(since=T0, until=T0 + 3 * MIN, per_account=True, now=T0)
+    assert [(s.at, s.account, s.running) for s in got] == [
+        (T0, None, 2.0),
+        (T0, "a", 1.0),
+        (T0, "b", 1.0),
+        (T0 + 3 * MIN, None, 3.0),
+        (T0 + 3 * MIN, "a", 2.0),
+        (T0 + 3 * MIN, "b", 1.0),
+    ]

@@ -109,3 +109,16 @@ async def test_the_leader_compacts_the_history_every_few_minutes(store):
         Sample(P, None, T0, 1.0, 2.0, 1.0, False),
         Sample(P, "a@x", T0, 1.0, 2.0, 1.0, False),
     ]
+
+
+async def test_history_days_is_what_the_bots_watchers_keep(start_bot):
+    """HISTORY_DAYS reaches each running watcher's config, which its compaction is given
+    (above, and at exactly its boundary: tests/test_history_store.py). (Not through the
+    start-up tick: the harness may cancel it mid-compaction.)"""
+    h = await start_bot(providers=["pixverse", "minimax"], history_days=2)
+    assert {n: w.config.history_keep for n, w in h.bot.watchers.items()} == {
+        "pixverse": timedelta(days=2),
+        "minimax": timedelta(days=2),
+    }
+    h = await start_bot(providers=["pixverse"])
+    assert h.bot.watchers["pixverse"].config.history_keep == timedelta(days=60)  # the default

@@ -104,3 +104,7 @@ async def test_demo_shows_views_and_every_kind_of_alert(tmp_path, monkeypatch):
     header = "provider  model  completed  failed  moderated  failure  p50  p95  full"
     assert " ".join(header.split()) in " ".join(summary.split())
     assert "PixVerse" in summary and " %" in summary
+    # and nothing after it: its caption (wrapped to the table's width) ends the demo
+    assert " ".join(out.split()).endswith(
+        "run time: of the completed jobs · full: hours the provider had no free slot"
+    )

@@ -25,6 +25,7 @@ def clean_env(monkeypatch, tmp_path):
         "CANCEL_ROLE_ID",
         "SHOW_PREVIEWS",
         "DIGEST_HOUR",
+        "HISTORY_DAYS",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -37,6 +38,7 @@ def test_defaults_match_the_contract():
     assert s.alert_channel_id is None
     assert s.cancel_role_id is None
     assert s.digest_hour is None  # the digest is off unless asked for
+    assert s.history_days == 60
     assert s.poll_interval_seconds == 30
     assert s.stuck_after_minutes == 20
     assert s.database_url == "sqlite+aiosqlite:///data/opsbot.db"
@@ -98,3 +100,18 @@ def test_bad_value_is_one_line_naming_the_variable(monkeypatch, name, value):
 def test_require_names_the_missing_variable():
     with pytest.raises(ConfigError, match=r"^DISCORD_TOKEN is not set$"):
         load_settings().require("discord_token")
+
+
+def test_env_example_names_every_setting_with_its_default():
+    """.env.example is where a team finds the settings: each is there (HISTORY_DAYS was not),
+    and the file as it is loads, at the contract's defaults where it sets one."""
+    import re
+    from pathlib import Path
+
+    from bot.settings import Settings
+
+    example = Path(__file__).resolve().parent.parent / ".env.example"
+    names = set(re.findall(r"^([A-Z_]+)=", example.read_text(encoding="utf-8"), re.M))
+    assert {name.upper() for name in Settings.model_fields} <= names
+    s = Settings(_env_file=example)  # type: ignore[call-arg]
+    assert (s.history_days, s.digest_hour) == (60, None)

@@ -60,7 +60,9 @@ def provider_lines(p: ProviderStats) -> list[str]:
     if not p.models:
         lines.append("no finished jobs")
     for m in p.models:
-        name = shown(m.model, False, MODEL_CHARS) if m.model else NO_MODEL
+        # On one line: a line break in upstream's name would start a line of its own figures.
+        flat = " ".join((m.model or "").split())
+        name = shown(flat, False, MODEL_CHARS) if flat else NO_MODEL
         lines.append(f"**{name}**: {model_line(m)}")
     return lines
 

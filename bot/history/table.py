@@ -22,8 +22,10 @@ def stats_table(stats: Stats, *, titles: Mapping[str, str] | None = None) -> Tab
         title=f"{stats.since:%Y-%m-%d %H:%M} to {stats.until:%Y-%m-%d %H:%M} UTC",
         caption="run time: of the completed jobs · full: hours the provider had no free slot",
         box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        collapse_padding=True,
+        # One space between columns (the box's own), no margin: nine columns of figures fit
+        # 80 characters; with padding besides, the last ("full") was cut to "f" or "12.".
+        padding=0,
+        show_edge=False,
     )
     table.add_column("provider", no_wrap=True)
     table.add_column("model", overflow="fold", min_width=6, max_width=24)

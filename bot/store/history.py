@@ -1,7 +1,7 @@
 """History (issue 14): capacity samples and finished jobs, as SQL.
 
-**Samples** (`history_samples`), two resolutions of the same shape: 1-minute points (`step` 60,
-kept `POINTS_KEEP`) and 15-minute buckets (`step` 900, kept `HISTORY_DAYS`).
+**Samples** (`history_samples`), three resolutions of the same shape: 1-minute points (`step` 60,
+kept `POINTS_KEEP`), 15-minute buckets (`step` 900) and days (`step` 86,400), kept `HISTORY_DAYS`.
 
 * The provider's total (account "") has a row for every minute a tick stored a snapshot in
   (and every bucket that had one): where it has none, nothing was known (the bot was down, or
@@ -24,9 +24,13 @@ than `REFRESH`; otherwise it is read back from the last `LOOKBACK` of rows.
 
 **Roll-up and retention** (`roll_up`, `prune_*`), run every few minutes by the watcher that
 holds the provider's lease: each completed 15-minute bucket is computed from the minute points
-(mean running, max and free over the minutes that have a total; exhausted when it was at any;
-`full_seconds` 60 per exhausted minute), its account rows again only where changed; then rows
-past their keep are deleted `PRUNE_CHUNK` at a time, each chunk a transaction of its own.
+(mean running, max and free over the minutes that have a total; `full_seconds`: how long it
+was exhausted, each point holding until the next as a read of the points holds it, the one
+before the quarter hour too when it is at most a quarter hour older; exhausted when that is
+more than none), its account rows again only where changed; each completed day likewise from
+its buckets (`step` 86,400: one row per account a day, what a long chart ranks its accounts
+by); then rows past their keep are deleted `PRUNE_CHUNK` at a time, each chunk a transaction of
+its own.
 
 **Finished jobs** (`history_finished`): one row per provider and job id; the first writer (the
 poll or the callback) stands, the second is ignored.
@@ -401,25 +405,34 @@ def _mean(xs: Sequence[float | None]) -> float | None:
     return round(sum(known) / len(known), 3) if known else None
 
 
-def _bucket(points: Sequence[Values], source: int, step: int) -> Values:
-    """One `step` row's values from the `source` rows within it (at least one): means, and
-    exhausted when it was at any. Its time exhausted: a minute point's whole minute when
-    exhausted, a rolled-up row's own `full_seconds`."""
-    full = sum(v[4] for v in points) if source != MINUTE else MINUTE * sum(v[3] for v in points)
+def _bucket(points: Sequence[Values], full: float, step: int) -> Values:
+    """One `step` row's values from the source rows within it (at least one): the means, and
+    `full` seconds of it exhausted (at most `step`); exhausted when that is more than none."""
+    full = min(full, step)
     return (
         _mean([v[0] for v in points]),
         _mean([v[1] for v in points]),
         _mean([v[2] for v in points]),
-        int(any(v[3] for v in points)),
-        float(min(full, step)),
+        int(full > 0),
+        float(full),
     )
+
+
+def _spans(times: Sequence[datetime], end: datetime) -> list[float]:
+    """Seconds each point of a bucket stands for: until the next point, the last until the
+    bucket's `end`. A tick may come every 5 s to every hour (POLL_INTERVAL_SECONDS), so a
+    point is not one minute: at 2-minute ticks a full quarter hour is 8 points, not 15."""
+    return [
+        ((times[k + 1] if k + 1 < len(times) else end) - t).total_seconds()
+        for k, t in enumerate(times)
+    ]
 
 
 async def _due(
     conn: AsyncConnection, provider: str, step: int, now: datetime
 ) -> tuple[datetime, datetime] | None:
     """The next stretch of completed `step` rows to compute: after the last one stored, from
-    the first `source` row (skipping a stretch without any in one go: the bot was down), at
+    the first source row (skipping a stretch without any in one go: the bot was down), at
     most `ROLL_UP[step]` of them; None when none is due."""
     source, most = ROLL_UP[step]
 
@@ -452,6 +465,11 @@ async def _due(
     return start, min(end, start + timedelta(seconds=step * most))
 
 
+#: The source point before a stretch, with each account's values then: (when, the total's
+#: values, the accounts' values).
+Held = tuple[datetime, Values, dict[str, Values]]
+
+
 def _rolled(
     provider: str,
     step: int,
@@ -459,11 +477,16 @@ def _rolled(
     changes: Sequence[Any],
     carried: dict[str, tuple[datetime, Values]],
     prev: dict[str, tuple[datetime, Values]],
+    held: Held | None,
 ) -> list[dict[str, Any]]:
-    """The `step` rows of the `source` totals (oldest first) and account `changes` (oldest
+    """The `step` rows of the source totals (oldest first) and account `changes` (oldest
     first, from the first total on; each account's values before it: `carried`): per row the
     total, and each account present in it whose values changed from `prev` (its last row,
-    updated here) or whose last row is `REFRESH` old; an account gone since gets a gone row."""
+    updated here) or whose last row is `REFRESH` old; an account gone since gets a gone row.
+
+    Time exhausted: a minute point holds until the next one (the last until the bucket's
+    end), and the point before a bucket (`held`) from its start to its first point when it is
+    at most a bucket older (not over a gap); a rolled-up row brings its own `full_seconds`."""
     source = ROLL_UP[step][0]
     by_row: dict[datetime, list[tuple[datetime, Values]]] = {}
     for t, v in totals:
@@ -473,8 +496,17 @@ def _rolled(
     i = 0
     for b in sorted(by_row):
         sources = by_row[b]
+        times = [t for t, _ in sources]
+        if source == MINUTE:
+            spans = _spans(times, b + timedelta(seconds=step))
+            full = [span if v[3] else 0.0 for (_, v), span in zip(sources, spans, strict=True)]
+        else:
+            full = [v[4] for _, v in sources]
+        if held is not None and (source != MINUTE or held[0] < b - timedelta(seconds=step)):
+            held = None  # a gap: what came before it is not known to have held
         per_account: dict[str, list[Values]] = {}
-        for t, _ in sources:
+        account_full: dict[str, float] = {}
+        for k, (t, _) in enumerate(sources):
             while i < len(changes) and req(changes[i].at) <= t:
                 account, _, *c = changes[i]
                 i += 1
@@ -482,9 +514,20 @@ def _rolled(
             for account, v in current.items():
                 if v[0] is not None:
                     per_account.setdefault(account, []).append(v)
-        rows.append(_row(provider, step, TOTAL, b, _bucket([v for _, v in sources], source, step)))
+                    mine = (spans[k] if v[3] else 0.0) if source == MINUTE else v[4]
+                    account_full[account] = account_full.get(account, 0.0) + mine
+        total_full = sum(full)
+        if held is not None:  # from the quarter's start to its first point
+            lead = (times[0] - b).total_seconds()
+            if held[1][3]:
+                total_full += lead
+            for account, v in held[2].items():
+                if v[0] is not None and v[3] and account in per_account:
+                    account_full[account] = account_full.get(account, 0.0) + lead
+        values = [v for _, v in sources]
+        rows.append(_row(provider, step, TOTAL, b, _bucket(values, total_full, step)))
         for account, points in per_account.items():
-            v = _bucket(points, source, step)
+            v = _bucket(points, account_full.get(account, 0.0), step)
             before = prev.get(account)
             if before is None or before[1] != v or b - before[0] >= REFRESH[step]:
                 rows.append(_row(provider, step, account, b, v))
@@ -492,6 +535,7 @@ def _rolled(
         for account in [a for a in prev if a not in per_account]:
             rows.append(_row(provider, step, account, b, _GONE))
             del prev[account]
+        held = (times[-1], sources[-1][1], dict(current))
     return rows
 
 
@@ -505,12 +549,11 @@ async def roll_up(conn: AsyncConnection, provider: str, now: datetime, step: int
     start, end = due
     source = ROLL_UP[step][0]
     within = (_t.provider == provider, _t.step == source, _t.at < to_db(end))
+    totals_q = select(_t.at, _t.running, _t.max_jobs, _t.free, _t.exhausted, _t.full_seconds)
     totals = [
         (req(at), (x[0], x[1], x[2], x[3], x[4]))
         for at, *x in await conn.execute(
-            select(_t.at, _t.running, _t.max_jobs, _t.free, _t.exhausted, _t.full_seconds)
-            .where(*within, _t.account == TOTAL, _t.at >= to_db(start))
-            .order_by(_t.at)
+            totals_q.where(*within, _t.account == TOTAL, _t.at >= to_db(start)).order_by(_t.at)
         )
     ]
     changes = list(
@@ -524,8 +567,31 @@ async def roll_up(conn: AsyncConnection, provider: str, now: datetime, step: int
     )
     carried = await _accounts_before(conn, provider, source, start)  # each account's values
     prev = await _accounts_before(conn, provider, step, start)  # each account's last row
+    held: Held | None = None
+    if source == MINUTE:  # the point before the stretch, when at most a bucket older
+        before = (
+            await conn.execute(
+                totals_q.where(
+                    _t.provider == provider,
+                    _t.step == source,
+                    _t.account == TOTAL,
+                    _t.at >= to_db(start - timedelta(seconds=step)),
+                    _t.at < to_db(start),
+                )
+                .order_by(_t.at.desc())
+                .limit(1)
+            )
+        ).first()
+        if before is not None:
+            t0, *x = before
+            # (the accounts' rows come with the totals': their last before `start` is at t0)
+            held = (
+                req(t0),
+                (x[0], x[1], x[2], x[3], x[4]),
+                {a: v for a, (_, v) in carried.items()},
+            )
     # A day of 500 accounts is ~50,000 values to average: in a thread, not on the event loop.
-    rows = await asyncio.to_thread(_rolled, provider, step, totals, changes, carried, prev)
+    rows = await asyncio.to_thread(_rolled, provider, step, totals, changes, carried, prev, held)
     await _upsert(conn, rows)
     return len({floor_to(t, step) for t, _ in totals})
 
