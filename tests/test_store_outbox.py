@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import get_args
 
 from bot.alerts import DecidedState, OutboxState
+from bot.store import Store
 from rig.store import T0, item
 
 
@@ -72,3 +73,50 @@ async def test_a_row_is_only_ever_in_an_outbox_state(store):
     counts = await store.outbox_counts()
     assert counts == dict.fromkeys(get_args(OutboxState), 1)
     assert get_args(DecidedState) == ("pending", "muted", "unrouted")
+
+
+async def waiting_on_a_lock(store: Store) -> None:
+    """Until a session of this database waits on a lock (PostgreSQL's own view of it)."""
+    import asyncio
+
+    from sqlalchemy import text
+
+    async with asyncio.timeout(10):
+        while True:
+            async with store.engine.connect() as conn:
+                waiting = await conn.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                    )
+                )
+            if waiting:
+                return
+            await asyncio.sleep(0.01)
+
+
+async def test_two_replicas_queuing_one_key_at_once_count_it_once(pg_url):
+    """PostgreSQL, where replicas really write at once: A inserts the key and has not
+    committed; B does not see it, so it inserts too and waits on A's row; A commits, B's row
+    is dropped by ON CONFLICT. Each says how many rows it added: A 1, B 0 (B said 1 before,
+    so a digest queued by two replicas was logged and counted twice)."""
+    import asyncio
+
+    from bot.store import outbox
+
+    a, b = await Store.open(pg_url), await Store.open(pg_url)
+    try:
+        async with a.engine.connect() as conn_a:
+            txn = await conn_a.begin()
+            assert await outbox.queue(conn_a, [item("digest:1")], batch="a", now=T0) == 1
+            async with b.engine.begin() as conn_b:
+                second = asyncio.create_task(
+                    outbox.queue(conn_b, [item("digest:1")], batch="b", now=T0)
+                )
+                await waiting_on_a_lock(a)  # B's insert reached the server, behind A's row
+                await txn.commit()
+                assert await second == 0
+        assert [r.key for r in await a.claim_outbox(limit=5, now=T0, worker_id="w")] == ["digest:1"]
+    finally:
+        await a.close()
+        await b.close()

@@ -98,12 +98,18 @@ async def queue(
                 "dm": int(it.dm),
             }
         )
-    if rows:
-        # A concurrent writer (another replica) may have inserted a key since: ignore it.
-        await conn.execute(
-            insert(conn, outbox_table).on_conflict_do_nothing(index_elements=["key"]), rows
-        )
-    return len(rows)
+    if not rows:
+        return 0
+    # A concurrent writer (another replica) may have inserted a key since: ignore it, and
+    # count only the rows this statement inserted (two replicas queuing the same digest both
+    # counted it as theirs).
+    inserted = await conn.execute(
+        insert(conn, outbox_table)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(outbox_table.c.key),
+        rows,
+    )
+    return len(inserted.all())
 
 
 async def _update_keys(
