@@ -188,8 +188,11 @@ async def test_digest_goes_to_the_digest_route_with_yesterdays_figures_only(star
         fin("today", until),
     ]
     await h.bot.store.commit_tick("pixverse", now=until, batch="jobs", finished=jobs)
-    # capacity: every account full from 06:00 to 09:30, and from 23:00 on into today
-    for hour, running in ((0.0, 1), (6.0, 2), (9.5, 1), (23.0, 2), (24.0, 1)):
+    # capacity: every account full from 06:00 to 09:30, and from 23:00 on into today (a tick
+    # every quarter hour: a point holds at most that long)
+    for quarter in range(24 * 4 + 1):
+        hour = quarter / 4
+        running = 2 if 6 <= hour < 9.5 or 23 <= hour < 24 else 1
         at_ = since + timedelta(hours=hour)
         snapshot = Snapshot("pixverse", at_, accounts=(Account("a@x", 2, running, 2 - running),))
         await h.bot.store.commit_tick("pixverse", now=at_, batch=str(at_), snapshot=snapshot)

@@ -64,8 +64,12 @@ def test_no_jobs_and_no_capacity_history() -> None:
 
 
 def test_one_job_and_an_hour_at_full_capacity() -> None:
+    quarter = timedelta(minutes=15)  # (a point holds at most a quarter hour)
     full = [
-        Sample("pixverse", None, T0 + timedelta(hours=2), 3, 3, 0, True),
+        *(
+            Sample("pixverse", None, T0 + timedelta(hours=2) + k * quarter, 3, 3, 0, True)
+            for k in range(4)
+        ),
         Sample("pixverse", None, T0 + timedelta(hours=3), 1, 3, 2, False),
     ]
     assert embed_of([job(1, "v5")], full, providers=["pixverse"]) == {

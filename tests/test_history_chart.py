@@ -8,6 +8,7 @@ import struct
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 import numpy as np
@@ -62,9 +63,21 @@ def sample(
     )
 
 
-def hist(samples: list[Sample], accounts: tuple[str, ...] = (), others: int = 0) -> CapacityHistory:
-    """The history of [T0, T1) a chart is handed."""
-    return CapacityHistory(T0, T1, tuple(samples), accounts, others)
+def hist(
+    samples: list[Sample], accounts: tuple[str, ...] = (), others: int = 0, until: datetime = T1
+) -> CapacityHistory:
+    """The history of [T0, until) a chart is handed."""
+    return CapacityHistory(T0, until, tuple(samples), accounts, others)
+
+
+def minutes_of(ax: Any) -> list[tuple[float, float]]:
+    """The shaded spans of `ax`, in minutes from T0."""
+    base = T0.timestamp() / 86400  # matplotlib's day numbers count from 1970
+    return sorted(
+        (round((p.get_x() - base) * 1440, 6), round((p.get_x() + p.get_width() - base) * 1440, 6))
+        for p in ax.patches
+        if isinstance(p, Rectangle)
+    )
 
 
 def test_capacity_png_is_a_real_png_of_the_stated_size(no_network: None) -> None:
@@ -97,37 +110,44 @@ def test_text_is_drawn_in_matplotlibs_own_dejavu() -> None:
 
 
 def test_provider_lines_utilisation_and_shaded_exhausted_spans() -> None:
+    until = T0 + timedelta(minutes=105)
     samples = [
         sample(None, 0, 1),
-        sample(None, 60, 4),  # full from 1h to 2h
-        sample(None, 120, 2),
-        sample(None, 300, 4),  # full to the end (6h)
-        Sample("minimax", None, T0, 3, 6, 3, False),
+        sample(None, 15, 4),  # full from 15 to 30 min
+        sample(None, 30, 2),  # then nothing for an hour: held 15 minutes, then unknown
+        sample(None, 90, 4),  # full to the end, exactly 15 minutes later
+        Sample("minimax", None, T0, 3, 6, 3, False),  # one point: 15 minutes, then unknown
     ]
     with matplotlib.rc_context(chart._RC):
         fig = chart.capacity_figure(
             *chart.capacity_series(
-                hist(samples), titles={"pixverse": "PixVerse", "minimax": "MiniMax"}
+                hist(samples, until=until), titles={"pixverse": "PixVerse", "minimax": "MiniMax"}
             ),
             since=T0,
-            until=T1,
+            until=until,
             title="All",
         )
     [ax] = fig.axes
     assert ax.get_xlabel() == "time (UTC)"
-    assert ax.get_title(loc="left") == "All · 2026-11-29 00:00 to 2026-11-29 06:00 UTC"
+    assert ax.get_title(loc="left") == "All · 2026-11-29 00:00 to 2026-11-29 01:45 UTC"
     lines = {line.get_label(): line for line in ax.get_lines()}
     assert set(lines) == {"MiniMax", "PixVerse"}
-    # steps: each value holds until the next point, the last one to the end of the period
-    np.testing.assert_array_equal(lines["PixVerse"].get_ydata(), [25, 100, 50, 100, 100])
-    np.testing.assert_array_equal(lines["MiniMax"].get_ydata(), [50, 50])
-    base = T0.timestamp() / 86400  # matplotlib's day numbers count from 1970
-    spans = sorted(
-        (round((p.get_x() - base) * 24, 6), round((p.get_x() + p.get_width() - base) * 24, 6))
-        for p in ax.patches
-        if isinstance(p, Rectangle)
-    )
-    assert spans == [(1.0, 2.0), (5.0, 6.0)]
+    # steps: each value holds until the next point, at most 15 minutes (a gap is drawn as
+    # none), the last to the end of the period
+    base = T0.timestamp() / 86400
+
+    def xy(name: str) -> tuple[list[float], list[float]]:
+        x = np.asarray(lines[name].get_xdata(), dtype=float)
+        y = np.asarray(lines[name].get_ydata(), dtype=float)
+        return [round(float(v), 6) for v in (x - base) * 1440], y.tolist()
+
+    x, y = xy("PixVerse")
+    assert x == [0, 15, 30, 45, 90, 105]
+    np.testing.assert_array_equal(y, [25, 100, 50, np.nan, 100, 100])
+    x, y = xy("MiniMax")
+    assert x == [0, 15, 105]
+    np.testing.assert_array_equal(y, [50, np.nan, np.nan])
+    assert minutes_of(ax) == [(15.0, 30.0), (90.0, 105.0)]
     legend = ax.get_legend()
     assert legend is not None
     assert [t.get_text() for t in legend.get_texts()] == [
@@ -137,39 +157,44 @@ def test_provider_lines_utilisation_and_shaded_exhausted_spans() -> None:
     ]
 
 
+def test_an_exhausted_point_before_a_gap_is_shaded_a_quarter_hour_only() -> None:
+    # full at 0, then the bot down until 3 h: 15 minutes shaded, not 3 hours
+    samples = [sample(None, 0, 4), sample(None, 180, 1)]
+    [line], shade = chart.capacity_series(hist(samples))
+    assert (line.full, shade) == ([(T0.timestamp(), T0.timestamp() + 900)], [])
+
+
 def test_one_provider_its_accounts_and_the_others_as_the_total_less_them() -> None:
     # 11 accounts, account i running min(i, 4) of 4 all along: 34 of 44; then every one full
-    samples = [sample(None, 0, 34, 44), sample(None, 180, 44, 44)]
+    samples = [sample(None, 0, 34, 44), sample(None, 15, 44, 44)]
     samples += [sample(f"a{i:02}", 0, 4, 4) for i in (4, 5, 6)]  # the three drawn
-    lines, shade = chart.capacity_series(hist(samples, ("a05", "a04", "a06"), others=8))
+    until = T0 + timedelta(minutes=30)
+    lines, shade = chart.capacity_series(
+        hist(samples, ("a05", "a04", "a06"), others=8, until=until)
+    )
     # in the order given (busiest first), then the others
     assert [line.label for line in lines] == ["a05", "a04", "a06", "8 other accounts"]
     others = lines[-1]
     # the total less the three drawn (12 of 12): 22 of 32, then 32 of 32
-    assert others.times.tolist() == [T0.timestamp(), (T0 + timedelta(hours=3)).timestamp()]
+    assert others.times.tolist() == [T0.timestamp(), (T0 + timedelta(minutes=15)).timestamp()]
     assert others.percent.tolist() == [100 * 22 / 32, 100.0]
     assert others.full == []  # shaded once, for the provider, not per line
-    assert shade == [((T0 + timedelta(hours=3)).timestamp(), T1.timestamp())]
+    assert shade == [((T0 + timedelta(minutes=15)).timestamp(), until.timestamp())]
 
 
 def test_a_per_account_figure_shades_the_providers_exhausted_spans_once_in_red() -> None:
-    samples = [sample(None, 0, 2, 8), sample(None, 60, 8, 8), sample(None, 120, 4, 8)]
+    samples = [sample(None, 0, 2, 8), sample(None, 15, 8, 8), sample(None, 30, 4, 8)]
     samples += [sample("a", 0, 4, 4), sample("b", 0, 1, 4)]  # a full all along: no span of its own
+    until = T0 + timedelta(minutes=45)
     with matplotlib.rc_context(chart._RC):
         fig = chart.capacity_figure(
-            *chart.capacity_series(hist(samples, ("a", "b"), others=2)),
+            *chart.capacity_series(hist(samples, ("a", "b"), others=2, until=until)),
             since=T0,
-            until=T1,
+            until=until,
             title="PixVerse",
         )
     [ax] = fig.axes
-    base = T0.timestamp() / 86400
-    spans = [
-        (round((p.get_x() - base) * 24, 6), round((p.get_x() + p.get_width() - base) * 24, 6))
-        for p in ax.patches
-        if isinstance(p, Rectangle)
-    ]
-    assert spans == [(1.0, 2.0)]  # the provider's one exhausted hour, nothing per line
+    assert minutes_of(ax) == [(15.0, 30.0)]  # the provider's one exhausted quarter, no other
     assert to_hex(ax.patches[0].get_facecolor()) == chart._FAILED.lower()
     legend = ax.get_legend()
     assert legend is not None

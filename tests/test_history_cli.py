@@ -39,13 +39,15 @@ def job(n: int, outcome: str, run: float, at: datetime) -> Finished:
 
 
 async def record(db: Path) -> None:
-    """Two hours ago every account was full; an hour ago one had room again; three jobs."""
+    """Two hours ago every account was full (a tick every quarter hour: a point holds at most
+    that long); an hour ago one had room again; three jobs."""
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     store = await Store.open(f"sqlite+aiosqlite:///{db}")
     try:
         full = now - timedelta(hours=2)
         room = now - timedelta(hours=1)
-        for at, running in ((full, 2), (room, 1)):
+        quarters = [(full + k * timedelta(minutes=15), 2) for k in range(4)]
+        for at, running in (*quarters, (room, 1)):
             snapshot = Snapshot(
                 "pixverse", at, accounts=(Account("a@x.com", 2, running, 2 - running),)
             )
@@ -178,10 +180,9 @@ def test_the_table_fits_80_columns_with_every_figure_whole() -> None:
         Finished("pixverse", f"j{i}", "a", "video", model, outcome, 750.0 + i, "poll", t0)
         for i, outcome in enumerate(["completed"] * 1200 + ["failed"] * 3)
     ]
-    full = [
-        Sample("pixverse", None, t0, 3, 3, 0, True),
-        Sample("pixverse", None, t0 + timedelta(hours=12, minutes=30), 1, 3, 2, False),
-    ]
+    quarter = timedelta(minutes=15)  # (a point holds at most a quarter hour)
+    full = [Sample("pixverse", None, t0 + k * quarter, 3, 3, 0, True) for k in range(50)]
+    full.append(Sample("pixverse", None, t0 + 50 * quarter, 1, 3, 2, False))  # 12:30
     figures = compute(jobs, full, since=t0, until=t0 + timedelta(days=1), providers=["dreamina"])
     console = Console(width=80, record=True, file=io.StringIO())
     console.print(stats_table(figures, titles={"pixverse": "PixVerse", "dreamina": "Dreamina"}))

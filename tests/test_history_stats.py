@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.history import Finished, Sample
+from bot.history.records import HOLDS_AT_MOST
 from bot.history.stats import ModelStats, compute, full_seconds, percentile
 
 T0 = datetime(2026, 11, 29, tzinfo=UTC)
@@ -90,20 +91,42 @@ def test_no_decided_job_has_no_failure_share() -> None:
     assert (p.models[0].p50_seconds, p.models[0].p95_seconds) == (None, None)
 
 
+def ticks(start: datetime, end: datetime, exhausted: bool) -> list[Sample]:
+    """A point every minute of [start, end)."""
+    n = int((end - start) / timedelta(minutes=1))
+    return [total(start + timedelta(minutes=m), exhausted) for m in range(n)]
+
+
 def test_full_hours_raw_samples_hold_until_the_next() -> None:
+    hour = timedelta(hours=1)
     samples = [
-        total(T0 + timedelta(hours=2), True),  # full 2h → 5h: 3 h
-        total(T0 + timedelta(hours=5), False),
-        total(T0 + timedelta(hours=20), True),  # full until the period ends: 4 h
+        *ticks(T0 + 2 * hour, T0 + 5 * hour, True),  # full 2h → 5h: 3 h
+        *ticks(T0 + 5 * hour, T0 + 20 * hour, False),
+        *ticks(T0 + 20 * hour, T1, True),  # full until the period ends: 4 h
     ]
     [p] = compute([], samples, since=T0, until=T1).providers
     assert p.full_hours == 7.0
     assert p.sampled and not p.models
 
 
+def test_a_point_holds_at_most_a_quarter_hour_past_it_is_unknown_not_full() -> None:
+    samples = [
+        total(T0, True),  # then the bot is down 10 hours: 15 minutes of it count, no more
+        total(T0 + timedelta(hours=10), True),  # a point 15 minutes before the next: all of it
+        total(T0 + timedelta(hours=10, minutes=15), False),
+        total(T1 - timedelta(minutes=20), True),  # the last: 15 of its 20 minutes
+    ]
+    assert full_seconds(samples, since=T0, until=T1) == 3 * 15 * 60
+    # exactly at the quarter hour, and a second past it
+    at_most = [total(T0, True), total(T0 + HOLDS_AT_MOST, False)]
+    assert full_seconds(at_most, since=T0, until=T1) == 900
+    past = [total(T0, True), total(T0 + HOLDS_AT_MOST + timedelta(seconds=1), False)]
+    assert full_seconds(past, since=T0, until=T1) == 900
+
+
 def test_full_hours_clipped_to_the_period_and_buckets_count_their_full_seconds() -> None:
     samples = [
-        total(T0 - timedelta(hours=1), True),  # held into the period: counts from T0 to 1h
+        total(T0 - timedelta(minutes=10), True),  # held into the period: counts from T0, 5 min
         total(T0 + timedelta(hours=1), False),
         # a 15-minute bucket that was full for 300 s of it
         total(T0 + timedelta(hours=3), True, full=300.0),
@@ -111,7 +134,7 @@ def test_full_hours_clipped_to_the_period_and_buckets_count_their_full_seconds()
         # a bucket recording more than its span counts its span
         total(T1 - timedelta(minutes=1), True, full=900.0),
     ]
-    assert full_seconds(samples, since=T0, until=T1) == 3600 + 300 + 60
+    assert full_seconds(samples, since=T0, until=T1) == 300 + 300 + 60
 
 
 def test_account_samples_do_not_count_and_listed_providers_always_appear() -> None:

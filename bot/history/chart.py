@@ -25,7 +25,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
-from bot.history.records import CapacityHistory, Sample
+from bot.history.records import HOLDS_AT_MOST, CapacityHistory, Sample
 from bot.history.stats import NO_MODEL, Stats
 from bot.text import display_account, printable, truncate
 
@@ -68,10 +68,33 @@ def _epoch(t: datetime) -> float:
     return t.timestamp()
 
 
+#: How long a point holds at most (`HOLDS_AT_MOST`), in seconds.
+_HOLD = HOLDS_AT_MOST.total_seconds()
+
+
+def _ends(times: np.ndarray, until: float) -> np.ndarray:
+    """Until when each point of a series holds: the next point, the last `until`, at most
+    `HOLDS_AT_MOST` (a longer gap is unknown)."""
+    ends: np.ndarray = np.minimum(np.append(times[1:], until), times + _HOLD)
+    return ends
+
+
+def _stepped(times: np.ndarray, values: np.ndarray, until: float) -> tuple[np.ndarray, np.ndarray]:
+    """The x and y a steps-post line draws: each value from its point until `_ends`, then
+    nothing (NaN) until the next point; the last to `until`."""
+    if not len(times):
+        return np.array([until]), np.array([np.nan])
+    ends = _ends(times, until)
+    cut = np.flatnonzero(ends < np.append(times[1:], until))
+    x = np.insert(times, cut + 1, ends[cut])
+    y = np.insert(values, cut + 1, np.nan)
+    return np.append(x, until), np.append(y, y[-1])
+
+
 def _spans(times: np.ndarray, exhausted: np.ndarray, until: float) -> list[tuple[float, float]]:
     """Merged [start, end) spans where a step series says exhausted."""
     out: list[tuple[float, float]] = []
-    ends = np.append(times[1:], until)
+    ends = _ends(times, until)
     for t, end in zip(times[exhausted].tolist(), ends[exhausted].tolist(), strict=True):
         if out and out[-1][1] >= t:
             out[-1] = (out[-1][0], max(out[-1][1], end))
@@ -307,9 +330,8 @@ def capacity_figure(
     days = _Days(_epoch(since), _epoch(until))
     peak = 100.0
     for line in lines:
-        x = days.of(np.append(line.times, days.hi))
-        y = np.append(line.percent, line.percent[-1] if len(line.percent) else np.nan)
-        [drawn] = ax.plot(x, y, drawstyle="steps-post", linewidth=1.4, label=line.label)
+        x, y = _stepped(line.times, line.percent, days.hi)
+        [drawn] = ax.plot(days.of(x), y, drawstyle="steps-post", linewidth=1.4, label=line.label)
         if np.any(~np.isnan(y)):
             peak = max(peak, float(np.nanmax(y)))
         # per provider: each shades its own exhausted spans in its own colour

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Literal
+from datetime import datetime, timedelta
+from typing import Final, Literal
+
+#: A capacity point holds until the next one, at most this long: a longer gap is time nothing
+#: was recorded (the bot, or useapi, was down), counted and drawn as unknown, not as the last
+#: value. A 15-minute bucket holds exactly its quarter hour.
+HOLDS_AT_MOST: Final = timedelta(minutes=15)
 
 #: How the bot learned a job's outcome: its own poll of the job, or a replyUrl callback.
 Via = Literal["poll", "callback"]

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.history.records import Finished, Sample
+from bot.history.records import HOLDS_AT_MOST, Finished, Sample
 from bot.models import Outcome
 
 #: Where a job's model is not known.
@@ -126,13 +126,14 @@ def model_stats(provider: str, model: str | None, jobs: Iterable[Finished]) -> M
 def full_seconds(samples: Sequence[Sample], *, since: datetime, until: datetime) -> float:
     """Seconds of [since, until) that one series (oldest first) spent exhausted.
 
-    Each sample holds until the next one (the last until `until`). A raw sample that says
-    exhausted counts its whole span; a downsampled bucket counts the `full_seconds` it
-    recorded (at most its span)."""
+    Each sample holds until the next one (the last until `until`), at most `HOLDS_AT_MOST`:
+    the bot down for hours after a point that said exhausted is not hours at full capacity.
+    A raw sample that says exhausted counts its whole span; a downsampled bucket counts the
+    `full_seconds` it recorded (at most its span)."""
     total = 0.0
     for i, s in enumerate(samples):
         start = max(s.at, since)
-        end = min(samples[i + 1].at if i + 1 < len(samples) else until, until)
+        end = min(samples[i + 1].at if i + 1 < len(samples) else until, s.at + HOLDS_AT_MOST, until)
         span = (end - start).total_seconds()
         if span <= 0:
             continue
