@@ -74,7 +74,7 @@ async def _stored(url: str, data: list[Sample]) -> int:
     where it changed), then the days rolled up; the bucket rows written."""
     from bot.store import Store
     from bot.store.history import BUCKET as STEP
-    from bot.store.history import TOTAL, _row, _upsert
+    from bot.store.history import TOTAL, sample_row, upsert_samples
 
     rows: list[dict[str, Any]] = []
     last: dict[str, tuple[Any, ...]] = {}
@@ -84,12 +84,12 @@ async def _stored(url: str, data: list[Sample]) -> int:
         if account != TOTAL and last.get(account) == values:
             continue
         last[account] = values
-        rows.append(_row(s.provider, STEP, account, s.at, values))
+        rows.append(sample_row(s.provider, STEP, account, s.at, values))
     store = await Store.open(url)
     try:
         for i in range(0, len(rows), 5000):
             async with store.engine.begin() as conn:
-                await _upsert(conn, rows[i : i + 5000])
+                await upsert_samples(conn, rows[i : i + 5000])
         await store.compact_history(PROVIDER, now=data[-1].at + BUCKET, keep=timedelta(days=60))
     finally:
         await store.close()

@@ -518,8 +518,7 @@ async def test_a_tick_that_fails_writes_no_history_and_the_next_writes_what_it_m
     """The points and finished jobs are in the tick's transaction: a tick refused (its lease
     lost) or failing after its points were written leaves no trace of them, and the next tick
     writes the account it changed (the store's memory of what it wrote is not advanced)."""
-    from bot.store import LeaseLost
-    from bot.store import history as store_history
+    from bot.store import LeaseLost, jobhistory
 
     await tick(store, snap(T0, acct("a", 1), acct("b", 1)))
     with pytest.raises(LeaseLost):
@@ -535,7 +534,7 @@ async def test_a_tick_that_fails_writes_no_history_and_the_next_writes_what_it_m
     async def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the database went away mid-tick")
 
-    monkeypatch.setattr(store_history, "write_finished", broken)  # after the points
+    monkeypatch.setattr(jobhistory, "write_finished", broken)  # after the points
     with pytest.raises(RuntimeError):
         await store.commit_tick(
             "pixverse",

@@ -50,8 +50,10 @@ from bot.store import (
     claims,
     database,
     history,
+    jobhistory,
     leases,
     outbox,
+    rollup,
     snaprows,
     untracks,
     watchstate,
@@ -294,7 +296,7 @@ class Store:
             if states:
                 await watchstate.write_states(conn, provider, states, now)
             if finished:
-                await history.write_finished(conn, self.dialect, finished)
+                await jobhistory.write_finished(conn, self.dialect, finished)
             queued = await queue(conn, outbox, batch=batch, now=now) if outbox else 0
         if image is not None:
             self._images[provider] = image
@@ -372,7 +374,7 @@ class Store:
         check_items(items)
         async with self.engine.begin() as conn:
             if finished:
-                await history.write_finished(conn, self.dialect, finished)
+                await jobhistory.write_finished(conn, self.dialect, finished)
             return await queue(conn, items, batch=batch, now=now) if items else 0
 
     @_uncancelled
@@ -552,7 +554,7 @@ class Store:
     ) -> list[Finished]:
         """Finished jobs (each once, by whichever path saw it first), newest first."""
         async with self.engine.connect() as conn:
-            return await history.read_finished(
+            return await jobhistory.read_finished(
                 conn, provider=provider, account=account, model=model, since=since, limit=limit
             )
 
@@ -563,7 +565,9 @@ class Store:
         """The figures of each provider and model over the jobs finished in [since, until),
         as `bot.history.stats.model_stats` counts them, summed by the database."""
         async with self.engine.connect() as conn:
-            return await history.read_model_stats(conn, since=since, until=until, provider=provider)
+            return await jobhistory.read_model_stats(
+                conn, since=since, until=until, provider=provider
+            )
 
     @_uncancelled
     async def samples(
@@ -636,7 +640,7 @@ class Store:
     @_uncancelled
     async def _roll_up(self, provider: str, now: datetime, step: int) -> int:
         async with self.engine.begin() as conn:
-            return await history.roll_up(conn, provider, now, step)
+            return await rollup.roll_up(conn, provider, now, step)
 
     @_uncancelled
     async def _prune_history(
@@ -644,8 +648,8 @@ class Store:
     ) -> int:
         async with self.engine.begin() as conn:
             if step is None:
-                return await history.prune_finished_chunk(conn, provider, before, chunk)
-            return await history.prune_samples_chunk(conn, provider, step, before, chunk)
+                return await jobhistory.prune_finished_chunk(conn, provider, before, chunk)
+            return await rollup.prune_samples_chunk(conn, provider, step, before, chunk)
 
     # ------------------------------------------------------------------ routes, mutes, mentions
 
