@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import case, delete, func, select, tuple_
+from sqlalchemy import case, delete, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.history.records import Finished, Via
@@ -99,63 +99,39 @@ async def read_finished(
     return out
 
 
+_f = history_finished_table.c
+#: The percentiles /stats shows, picked by nearest rank.
+_PERCENTILES: Final = (50, 95)
+
+
 async def read_model_stats(
     conn: AsyncConnection, *, since: datetime, until: datetime, provider: str | None
 ) -> list[ModelStats]:
     """The figures of each provider and model over the jobs finished in [since, until) (as
     `bot.history.stats.model_stats` counts them), summed by the database: a month at a few
-    jobs a minute is 130,000 rows, which sent to the bot would cost it seconds. The p50 and
-    p95 run times of the completed jobs are picked by rank (`ROW_NUMBER`): nearest rank
-    ⌈p·n/100⌉, in integer arithmetic on both databases. Ordered by provider, then model."""
-    f = history_finished_table.c
-    where = [f.at >= to_db(since), f.at < to_db(until)]
+    jobs a minute is 130,000 rows, which sent to the bot would cost it seconds. Ordered by
+    provider, then model."""
+    where = [_f.at >= to_db(since), _f.at < to_db(until)]
     if provider is not None:
-        where.append(f.provider == provider)
+        where.append(_f.provider == provider)
 
     def count(*outcomes: Outcome) -> Any:
-        return func.sum(case((f.outcome.in_([o.value for o in outcomes]), 1), else_=0))
+        return func.sum(case((_f.outcome.in_([o.value for o in outcomes]), 1), else_=0))
 
     decided = (Outcome.COMPLETED, Outcome.FAILED, Outcome.MODERATED)
     counts = await conn.execute(
         select(
-            f.provider,
-            f.model,
+            _f.provider,
+            _f.model,
             count(Outcome.COMPLETED),
             count(Outcome.FAILED),
             count(Outcome.MODERATED),
             func.count() - count(*decided),
         )
         .where(*where)
-        .group_by(f.provider, f.model)
+        .group_by(_f.provider, _f.model)
     )
-    key = (f.provider, f.model)
-    runs = (
-        select(
-            f.provider,
-            f.model,
-            f.run_seconds,
-            func.row_number().over(partition_by=key, order_by=f.run_seconds).label("rank"),
-            func.count().over(partition_by=key).label("n"),
-        )
-        .where(
-            *where,
-            f.outcome == Outcome.COMPLETED.value,
-            f.run_seconds.is_not(None),
-            f.run_seconds >= 0,
-        )
-        .subquery()
-    )
-    r = runs.c
-    picked: dict[tuple[str, str | None], dict[int, float]] = {}
-    for p, model, seconds, rank, n in await conn.execute(
-        select(r.provider, r.model, r.run_seconds, r.rank, r.n).where(
-            (r.rank == (50 * r.n + 99) // 100) | (r.rank == (95 * r.n + 99) // 100)
-        )
-    ):
-        at = picked.setdefault((p, model), {})
-        for q in (50, 95):
-            if rank == (q * n + 99) // 100:
-                at[q] = seconds
+    picked = await _run_percentiles(conn, where)
     out = [
         ModelStats(
             provider=p,
@@ -170,6 +146,46 @@ async def read_model_stats(
         for p, model, done, failed, moderated, other in counts
     ]
     return sorted(out, key=lambda m: (m.provider, m.model or ""))
+
+
+def _rank(q: int, n: Any) -> Any:
+    """Nearest rank ⌈q·n/100⌉ in integer arithmetic (the same on both databases and here)."""
+    return (q * n + 99) // 100
+
+
+async def _run_percentiles(
+    conn: AsyncConnection, where: Sequence[Any]
+) -> dict[tuple[str, str | None], dict[int, float]]:
+    """Per provider and model, the `_PERCENTILES` of the completed jobs' run times: the
+    values at their ranks (`ROW_NUMBER`), picked by the database."""
+    key = (_f.provider, _f.model)
+    runs = (
+        select(
+            _f.provider,
+            _f.model,
+            _f.run_seconds,
+            func.row_number().over(partition_by=key, order_by=_f.run_seconds).label("rank"),
+            func.count().over(partition_by=key).label("n"),
+        )
+        .where(
+            *where,
+            _f.outcome == Outcome.COMPLETED.value,
+            _f.run_seconds.is_not(None),
+            _f.run_seconds >= 0,
+        )
+        .subquery()
+    )
+    r = runs.c
+    picked: dict[tuple[str, str | None], dict[int, float]] = {}
+    ranked = select(r.provider, r.model, r.run_seconds, r.rank, r.n).where(
+        or_(*(r.rank == _rank(q, r.n) for q in _PERCENTILES))
+    )
+    for p, model, seconds, rank, n in await conn.execute(ranked):
+        at = picked.setdefault((p, model), {})
+        for q in _PERCENTILES:
+            if rank == _rank(q, n):
+                at[q] = seconds
+    return picked
 
 
 async def prune_finished_chunk(
