@@ -18,6 +18,7 @@ from matplotlib.colors import to_hex
 from matplotlib.patches import Rectangle
 
 from bot.history import Finished, Sample, chart, render
+from bot.history import lines as chart_lines
 from bot.history.records import CapacityHistory
 from bot.history.stats import compute
 
@@ -120,7 +121,7 @@ def test_provider_lines_utilisation_and_shaded_exhausted_spans() -> None:
     ]
     with matplotlib.rc_context(chart._RC):
         fig = chart.capacity_figure(
-            *chart.capacity_series(
+            *chart_lines.capacity_series(
                 hist(samples, until=until), titles={"pixverse": "PixVerse", "minimax": "MiniMax"}
             ),
             since=T0,
@@ -160,7 +161,7 @@ def test_provider_lines_utilisation_and_shaded_exhausted_spans() -> None:
 def test_an_exhausted_point_before_a_gap_is_shaded_a_quarter_hour_only() -> None:
     # full at 0, then the bot down until 3 h: 15 minutes shaded, not 3 hours
     samples = [sample(None, 0, 4), sample(None, 180, 1)]
-    [line], shade = chart.capacity_series(hist(samples))
+    [line], shade = chart_lines.capacity_series(hist(samples))
     assert (line.full, shade) == ([(T0.timestamp(), T0.timestamp() + 900)], [])
 
 
@@ -169,7 +170,7 @@ def test_one_provider_its_accounts_and_the_others_as_the_total_less_them() -> No
     samples = [sample(None, 0, 34, 44), sample(None, 15, 44, 44)]
     samples += [sample(f"a{i:02}", 0, 4, 4) for i in (4, 5, 6)]  # the three drawn
     until = T0 + timedelta(minutes=30)
-    lines, shade = chart.capacity_series(
+    lines, shade = chart_lines.capacity_series(
         hist(samples, ("a05", "a04", "a06"), others=8, until=until)
     )
     # in the order given (busiest first), then the others
@@ -188,7 +189,7 @@ def test_a_per_account_figure_shades_the_providers_exhausted_spans_once_in_red()
     until = T0 + timedelta(minutes=45)
     with matplotlib.rc_context(chart._RC):
         fig = chart.capacity_figure(
-            *chart.capacity_series(hist(samples, ("a", "b"), others=2, until=until)),
+            *chart_lines.capacity_series(hist(samples, ("a", "b"), others=2, until=until)),
             since=T0,
             until=until,
             title="PixVerse",
@@ -210,7 +211,7 @@ def test_the_others_line_carries_each_drawn_account_to_the_totals_instants() -> 
     samples = [sample(None, 0, 3, 8), sample(None, 60, 5, 8), sample(None, 120, 2, None)]
     # a: from the second instant on, 2 of 4; b: its limit unknown, 1 running all along
     samples += [sample("a", 60, 2, 4), sample("b", 0, 1, None)]
-    lines, _ = chart.capacity_series(hist(samples, ("a", "b", "gone"), others=2))
+    lines, _ = chart_lines.capacity_series(hist(samples, ("a", "b", "gone"), others=2))
     assert [line.label for line in lines] == ["a", "b", "2 other accounts"]
     others = lines[-1].percent.tolist()
     # 0 min: (3 - 1) of 8; 60 min: (5 - 2 - 1) of (8 - 4); 120 min: no limit known
@@ -221,12 +222,12 @@ def test_the_others_line_carries_each_drawn_account_to_the_totals_instants() -> 
 def test_the_others_line_never_goes_below_nothing() -> None:
     # a bucket's total is a mean of means: it may fall a little short of its accounts' sum
     samples = [sample(None, 0, 1.9, 8), sample("a", 0, 2, 4)]
-    [_, others], _ = chart.capacity_series(hist(samples, ("a",), others=2))
+    [_, others], _ = chart_lines.capacity_series(hist(samples, ("a",), others=2))
     assert others.percent.tolist() == [0.0]
 
 
 def test_unknown_limit_draws_no_utilisation() -> None:
-    lines, shade = chart.capacity_series(hist([sample(None, 0, 3, None)]))
+    lines, shade = chart_lines.capacity_series(hist([sample(None, 0, 3, None)]))
     assert np.isnan(lines[0].percent).all() and shade == []
 
 
@@ -241,9 +242,9 @@ def test_account_labels_masked_bounded_and_never_formulas(no_network: None) -> N
     long = "a" * 30 + "@example.com"
     names = ("$x^{2$", long, "ann@example.com")
     samples = [sample("ann@example.com", 0, 1), sample(long, 0, 2), sample("$x^{2$", 0, 3)]
-    lines, _ = chart.capacity_series(hist(samples, names), redact=True)
+    lines, _ = chart_lines.capacity_series(hist(samples, names), redact=True)
     assert [line.label for line in lines] == ["$x^{2$", "a***@example.com", "a***@example.com"]
-    lines, _ = chart.capacity_series(hist(samples, names))
+    lines, _ = chart_lines.capacity_series(hist(samples, names))
     assert [line.label for line in lines] == ["$x^{2$", long[:39] + "…", "ann@example.com"]
     # an unbalanced "$" would stop matplotlib's formula parser: drawn as text instead
     data = chart.capacity_png(hist(samples, names), title="$x", width=300, height=150)

@@ -1,5 +1,6 @@
 """The charts, as PNG bytes: capacity utilisation over time (/capacity history, `opsbot
-history --png`, the digest) and the small /stats bar chart.
+history --png`; its lines from `bot.history.lines`) and the small /stats bar chart (/stats,
+the digest).
 
 matplotlib on its Agg backend through `Figure` objects (never pyplot: no global figure state,
 nothing to close), text in the DejaVu Sans that matplotlib ships (no font is looked up on the
@@ -14,9 +15,8 @@ import io
 import math
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from operator import attrgetter
 from typing import Any
 
 import matplotlib
@@ -25,17 +25,15 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
-from bot.history.records import HOLDS_AT_MOST, CapacityHistory, Sample
+from bot.history.lines import Series, capacity_series, epoch, label, stepped
+from bot.history.records import CapacityHistory
 from bot.history.stats import NO_MODEL, Stats
-from bot.text import display_account, printable, truncate
 
 #: The capacity chart's size in pixels (Discord shows it scaled to the embed's width).
 WIDTH, HEIGHT = 1000, 500
 #: The /stats chart's size: small, it sits under the figures.
 STATS_WIDTH, STATS_HEIGHT = 700, 300
 DPI = 100
-#: The longest account or model name drawn (upstream text).
-LABEL_CHARS = 40
 #: Bars of the /stats chart (busiest provider·model first).
 STATS_BARS = 10
 
@@ -51,199 +49,6 @@ _RC: dict[Any, Any] = {
 }
 
 _COMPLETED, _FAILED, _MODERATED = "#57F287", "#ED4245", "#F0B232"
-
-
-@dataclass(slots=True)
-class Series:
-    """One line: utilisation in percent at `times` (epoch seconds), each value holding until
-    the next; NaN where the limit is not known. `full` are its exhausted spans."""
-
-    label: str
-    times: np.ndarray
-    percent: np.ndarray
-    full: list[tuple[float, float]] = field(default_factory=list)
-
-
-def _epoch(t: datetime) -> float:
-    return t.timestamp()
-
-
-#: How long a point holds at most (`HOLDS_AT_MOST`), in seconds.
-_HOLD = HOLDS_AT_MOST.total_seconds()
-
-
-def _ends(times: np.ndarray, until: float) -> np.ndarray:
-    """Until when each point of a series holds: the next point, the last `until`, at most
-    `HOLDS_AT_MOST` (a longer gap is unknown)."""
-    ends: np.ndarray = np.minimum(np.append(times[1:], until), times + _HOLD)
-    return ends
-
-
-def _stepped(times: np.ndarray, values: np.ndarray, until: float) -> tuple[np.ndarray, np.ndarray]:
-    """The x and y a steps-post line draws: each value from its point until `_ends`, then
-    nothing (NaN) until the next point; the last to `until`."""
-    if not len(times):
-        return np.array([until]), np.array([np.nan])
-    ends = _ends(times, until)
-    cut = np.flatnonzero(ends < np.append(times[1:], until))
-    x = np.insert(times, cut + 1, ends[cut])
-    y = np.insert(values, cut + 1, np.nan)
-    return np.append(x, until), np.append(y, y[-1])
-
-
-def _spans(times: np.ndarray, exhausted: np.ndarray, until: float) -> list[tuple[float, float]]:
-    """Merged [start, end) spans where a step series says exhausted."""
-    out: list[tuple[float, float]] = []
-    ends = _ends(times, until)
-    for t, end in zip(times[exhausted].tolist(), ends[exhausted].tolist(), strict=True):
-        if out and out[-1][1] >= t:
-            out[-1] = (out[-1][0], max(out[-1][1], end))
-        else:
-            out.append((t, end))
-    return out
-
-
-@dataclass(slots=True)
-class _Points:
-    """One series' samples as arrays, oldest first."""
-
-    times: np.ndarray
-    running: np.ndarray
-    limit: np.ndarray
-    exhausted: np.ndarray
-
-
-@dataclass(slots=True)
-class _Table:
-    """Every sample as columns, sorted by series then time; series `i` is rows
-    `bounds[i]:bounds[i + 1]` and is `keys[i]` (provider, account).
-
-    Read in C-level passes (attrgetter, map, numpy): a week of 500 accounts is a third of a
-    million samples, and a Python statement per sample would cost most of the time budget."""
-
-    keys: list[tuple[str, str | None]]
-    codes: np.ndarray
-    bounds: np.ndarray
-    points: _Points
-
-    @classmethod
-    def of(cls, samples: Sequence[Sample]) -> _Table:
-        n = len(samples)
-        if n == 0:
-            empty = np.zeros(0)
-            return cls(
-                [],
-                np.zeros(0, np.int64),
-                np.zeros(1, np.int64),
-                _Points(empty, empty, empty, np.zeros(0, bool)),
-            )
-
-        def column(name: str) -> list[Any]:
-            return list(map(attrgetter(name), samples))
-
-        def coded(values: list[Any]) -> tuple[list[Any], np.ndarray]:
-            distinct = list(dict.fromkeys(values))
-            index = {v: i for i, v in enumerate(distinct)}
-            return distinct, np.fromiter(map(index.__getitem__, values), np.int64, n)
-
-        providers, pcodes = coded(column("provider"))
-        accounts, acodes = coded(column("account"))
-        combos, codes = np.unique(pcodes * len(accounts) + acodes, return_inverse=True)
-        keys = [(providers[c // len(accounts)], accounts[c % len(accounts)]) for c in combos]
-        ats = column("at")
-        stamp = {t: t.timestamp() for t in set(ats)}  # many samples share their instant
-        times = np.fromiter(map(stamp.__getitem__, ats), float, n)
-        order = np.lexsort((times, codes))
-        codes = codes[order]
-        bounds = np.searchsorted(codes, np.arange(len(keys) + 1))
-        return cls(
-            keys=keys,
-            codes=codes,
-            bounds=bounds,
-            points=_Points(
-                times=times[order],
-                running=np.array(column("running"), dtype=float)[order],
-                # None → NaN: the limit is not known
-                limit=np.array(column("max_jobs"), dtype=float)[order],
-                exhausted=np.array(column("exhausted"), dtype=bool)[order],
-            ),
-        )
-
-    def series(self, i: int) -> _Points:
-        lo, hi = int(self.bounds[i]), int(self.bounds[i + 1])
-        p = self.points
-        return _Points(p.times[lo:hi], p.running[lo:hi], p.limit[lo:hi], p.exhausted[lo:hi])
-
-
-def label(text: str, redact: bool = False) -> str:
-    """An upstream name as a chart shows it: masked when asked, printable, bounded."""
-    return truncate(printable(display_account(text, redact)), LABEL_CHARS)
-
-
-def _percent(running: np.ndarray, limit: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(limit > 0, 100.0 * running / limit, np.nan)
-
-
-def _series(label: str, p: _Points, until: float, *, spans: bool = True) -> Series:
-    return Series(
-        label=label,
-        times=p.times,
-        percent=_percent(p.running, p.limit),
-        full=_spans(p.times, p.exhausted, until) if spans else [],
-    )
-
-
-def _others(table: _Table, total: int, drawn: Sequence[int], count: int) -> Series:
-    """The accounts not drawn, as one line: at each of the provider total's instants, its
-    running and limit less those of the accounts drawn (each carried forward to it)."""
-    t = table.series(total)
-    running, limit = t.running.copy(), t.limit.copy()
-    for i in drawn:
-        d = table.series(i)
-        at = np.searchsorted(d.times, t.times, side="right") - 1
-        held = at >= 0
-        running -= np.where(held, d.running[np.clip(at, 0, None)], 0.0)
-        limit -= np.where(held, np.nan_to_num(d.limit)[np.clip(at, 0, None)], 0.0)
-    return Series(
-        label=f"{count} other accounts",
-        times=t.times,
-        percent=_percent(np.clip(running, 0, None), np.clip(limit, 0, None)),
-    )
-
-
-def capacity_series(
-    history: CapacityHistory,
-    *,
-    titles: Mapping[str, str] | None = None,
-    redact: bool = False,
-) -> tuple[list[Series], list[tuple[float, float]]]:
-    """The lines of a capacity chart, and the spans to shade apart from them.
-
-    Per provider (no `history.accounts`): one line per provider total, each with its own
-    exhausted spans; nothing apart. Per account (one provider): a line per account in
-    `history.accounts` (busiest first), one for its `others`, and apart the spans where the
-    provider's total was exhausted.
-    """
-    titles = titles or {}
-    hi = _epoch(history.until)
-    table = _Table.of(history.samples)
-    totals = sorted((titles.get(p, p), i) for i, (p, a) in enumerate(table.keys) if a is None)
-    if not history.accounts:
-        return [_series(title, table.series(i), hi) for title, i in totals], []
-    index = {a: i for i, (_, a) in enumerate(table.keys) if a is not None}
-    drawn = [index[a] for a in history.accounts if a in index]
-    lines = [
-        _series(label(str(table.keys[i][1]), redact), table.series(i), hi, spans=False)
-        for i in drawn
-    ]
-    shade: list[tuple[float, float]] = []
-    for _, total in totals[:1]:  # per account: one provider
-        if history.others:
-            lines.append(_others(table, total, drawn, history.others))
-        series = table.series(total)
-        shade = _spans(series.times, series.exhausted, hi)
-    return lines, shade
 
 
 #: Tick spacings the time axis may use, in seconds.
@@ -327,10 +132,10 @@ def capacity_figure(
     width, height = size
     fig = _figure(width, height, fixed=True)
     ax = fig.add_subplot()
-    days = _Days(_epoch(since), _epoch(until))
+    days = _Days(epoch(since), epoch(until))
     peak = 100.0
     for line in lines:
-        x, y = _stepped(line.times, line.percent, days.hi)
+        x, y = stepped(line.times, line.percent, days.hi)
         [drawn] = ax.plot(days.of(x), y, drawstyle="steps-post", linewidth=1.4, label=line.label)
         if np.any(~np.isnan(y)):
             peak = max(peak, float(np.nanmax(y)))
