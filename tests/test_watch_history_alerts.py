@@ -3,7 +3,8 @@ rates from what the ticks (and callbacks) recorded, and stuck limits learned per
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 from bot.history import Finished
 from bot.models import Job, JobResult, Outcome
@@ -156,3 +157,74 @@ async def test_stuck_limit_learned_from_twenty_jobs_and_named_in_the_alert(store
     # a model with no history keeps the ceiling
     assert w.stuck_limits.seconds() == {"Seedance 2.0": 360.0}
     assert clock.now - T0 == timedelta(minutes=10)
+
+
+def recorded(account: str, outcome: str, n: int, at: datetime, start: int = 0) -> list[Finished]:
+    """`n` finished jobs of `account`, as the replyUrl receiver records them."""
+    return [
+        Finished(P, f"{account}-{start + i}", account, "video", "v5", outcome, 30.0, "callback", at)
+        for i in range(n)
+    ]
+
+
+async def test_a_rate_high_for_one_tick_only_is_damped(store: Store) -> None:
+    """Flap-damped like capacity: one tick over the threshold, then under again before it held
+    a second tick, says nothing; over for two ticks says `failure rate high`."""
+    clock = Clock()
+    w = watcher(FakeProvider([snap()]), store, clock)
+    await w.tick()
+    await store.enqueue(
+        [], batch="a", now=clock.now, finished=recorded("a@x", "failed", 10, clock.now)
+    )
+    clock.advance()
+    assert (await w.tick()).event_keys == ()  # 10 of 10: high, one tick
+    good = recorded("a@x", "completed", 20, clock.now, start=10)
+    await store.enqueue([], batch="b", now=clock.now, finished=good)
+    keys: list[str] = []
+    for _ in range(3):
+        clock.advance()
+        keys += (await w.tick()).event_keys
+    assert keys == []  # 0 of the last 20: under again, never announced, no `normal` either
+    bad = recorded("a@x", "moderated", 6, clock.now, start=30)
+    await store.enqueue([], batch="c", now=clock.now, finished=bad)
+    clock.advance()
+    assert (await w.tick()).event_keys == ()  # 6 of 20, exactly 30 %: high, one tick
+    clock.advance()
+    assert (await w.tick()).event_keys == (
+        "failure:pixverse:*:1:failure rate high",
+        "failure:pixverse:a@x:1:failure rate high",
+    )
+
+
+async def test_a_second_replica_decides_the_same_failure_alert_and_the_outbox_refuses_it(
+    store: Store,
+) -> None:
+    """A replica acting on a state that missed the announcement's write (a lost lease, a
+    stale read) decides `failure rate high` again: the same keys, so nothing is queued twice."""
+    clock = Clock()
+    fake = FakeProvider([snap()])
+    first = watcher(fake, store, clock)
+    await first.tick()
+    assert len(rate_keys(await finish(first, fake, clock, [Outcome.FAILED] * 10))) == 2
+    stored = (await store.load_watch(P, now=clock.now)).states.values()
+    stale = [
+        replace(s, announced=None, episode=0, streak=1, announced_at=None)
+        for s in stored
+        if s.scope.startswith("failure")
+    ]
+    assert len(stale) == 2
+    await store.commit_tick(P, now=clock.now, batch="stale", states=stale)
+    replica = watcher(fake, store, clock)
+    decided: list[str] = []
+    queued = 0
+    for _ in range(2):
+        clock.advance()
+        report = await replica.tick()
+        decided += report.event_keys
+        queued += report.queued
+    assert (decided, queued) == (
+        ["failure:pixverse:*:1:failure rate high", "failure:pixverse:bad@x:1:failure rate high"],
+        0,
+    )
+    rows = await store.claim_outbox(limit=100, now=clock.now, worker_id="t")
+    assert sorted(r.key for r in rows if r.key.startswith("failure:")) == decided
