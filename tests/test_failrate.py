@@ -55,7 +55,11 @@ def test_at_exactly_the_threshold() -> None:
     assert is_high(six, threshold=30) is True
     assert is_high(six, threshold=30.01) is False
     assert is_high(six, threshold=29.99) is True
+    # one job either side of 6 of 20
     assert is_high(failure_rate(jobs(5, 20), window=20), threshold=30) is False
+    assert is_high(failure_rate(jobs(7, 20), window=20), threshold=30) is True
+    # at the fewest seen: 3 of 10 is exactly 30 %
+    assert is_high(failure_rate(jobs(3, 10), window=20), threshold=30) is True
     # 29.99 % and 30 % of 10,000 jobs
     assert is_high(FailureRate(10_000, 2_999, 0), threshold=30) is False
     assert is_high(FailureRate(10_000, 2_000, 1_000), threshold=30) is True

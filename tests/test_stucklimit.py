@@ -32,11 +32,12 @@ def test_p95_nearest_rank() -> None:
 
 
 def test_nineteen_jobs_are_not_enough_twenty_are() -> None:
-    nineteen = runs(*[180.0] * (MIN_JOBS - 1))
+    assert MIN_JOBS == 20
+    nineteen = runs(*[180.0] * 19)
     assert learn("Seedance 2.0", nineteen, ceiling_seconds=CEILING) == StuckLimit(
         CEILING, "ceiling", "Seedance 2.0", None
     )
-    twenty = runs(*[180.0] * MIN_JOBS)
+    twenty = runs(*[180.0] * 20)
     assert learn("Seedance 2.0", twenty, ceiling_seconds=CEILING) == StuckLimit(
         360.0, "learned", "Seedance 2.0", 180.0
     )
@@ -46,6 +47,7 @@ def test_nineteen_jobs_are_not_enough_twenty_are() -> None:
 
 
 def test_the_floor_and_the_ceiling_at_exactly_their_values() -> None:
+    assert FLOOR_SECONDS == 5 * 60
     floor = learn("m", runs(*[FLOOR_SECONDS / 2] * 20), ceiling_seconds=CEILING)
     assert floor == StuckLimit(FLOOR_SECONDS, "floor", "m", 150.0)
     below = learn("m", runs(*[FLOOR_SECONDS / 2 - 1] * 20), ceiling_seconds=CEILING)
