@@ -228,3 +228,42 @@ async def test_a_second_replica_decides_the_same_failure_alert_and_the_outbox_re
     )
     rows = await store.claim_outbox(limit=100, now=clock.now, worker_id="t")
     assert sorted(r.key for r in rows if r.key.startswith("failure:")) == decided
+
+
+async def test_a_model_first_running_between_two_learnings_gets_its_limit_at_once(
+    store: Store,
+) -> None:
+    """The limits are learned every 10 minutes for the models running; a model that starts
+    running in between is learned when it is first seen, not up to 10 minutes later (its jobs
+    would meanwhile be judged by the 20-minute ceiling)."""
+    clock = Clock()
+    done = [
+        Finished(P, f"old{i}", "a@x", "video", "fast", "completed", 150.0, "poll", T0)
+        for i in range(20)
+    ]
+    await store.enqueue([], batch="seed", now=T0, finished=done)
+    other = job("other", "a@x", model="slow", elapsed_seconds=60)
+    fake = FakeProvider([snap(other)])
+    w = watcher(fake, store, clock)
+    await w.tick()  # learned now: "slow" (no history); "fast" is not running
+    assert set(w.stuck_limits.by_model) == {"slow"}
+    clock.advance(60)
+    fast = job("fast-1", "a@x", model="fast", elapsed_seconds=5 * 60)
+    fake.snapshots = [snap(other, fast)]
+    report = await w.tick()  # one minute later: 5 minutes is the floor of 2 × 2m 30s
+    assert report.event_keys == (f"job:{P}:fast-1:stuck",)
+    assert w.stuck_limits.of("fast").source == "floor"
+    # a model seen and learned stays learned until the next round: no query a tick
+    calls = 0
+    real = store.finished
+
+    async def counted(**kw: object) -> list[Finished]:
+        nonlocal calls
+        calls += "model" in kw
+        return await real(**kw)  # type: ignore[arg-type]
+
+    store.finished = counted  # type: ignore[method-assign]
+    for _ in range(3):
+        clock.advance()
+        await w.tick()
+    assert calls == 0

@@ -4,7 +4,7 @@
   (the failure rate's input, `bot.failrate`), read once per scope, then topped up each tick
   with what the store recorded since (the poller's jobs and the replyUrl callbacks' alike);
 * `StuckLimits`: each running model's learned stuck limit (`bot.stucklimit`), read again
-  every `LEARN_EVERY`, not every tick.
+  every `LEARN_EVERY`, not every tick (and for a model first seen running in between).
 
 The store is the only source: a replica that takes over the poll reads it afresh.
 """
@@ -118,16 +118,34 @@ class StuckLimits:
     def due(self, now: datetime) -> bool:
         return self._at is None or now - self._at >= self.every
 
+    @staticmethod
+    def _wanted(models: Iterable[str | None]) -> list[str]:
+        return sorted({m for m in models if m})[:MAX_MODELS]
+
+    def new(self, models: Iterable[str | None]) -> list[str]:
+        """The models among `models` (the ones running now) with no limit learned yet: first
+        seen since the last learning. Those it could not take (past `MAX_MODELS`) never are,
+        so they cost no query a tick."""
+        return [m for m in self._wanted(models) if m not in self.by_model]
+
+    async def _read(self, store: FinishedSource, models: Iterable[str]) -> dict[str, StuckLimit]:
+        learned: dict[str, StuckLimit] = {}
+        for model in models:
+            rows = await store.finished(provider=self.provider, model=model, limit=LEARN_FROM)
+            learned[model] = learn(model, rows, ceiling_seconds=self.ceiling)
+        return learned
+
     async def learn(
         self, store: FinishedSource, models: Iterable[str | None], now: datetime
     ) -> None:
         """Learn the limits of `models` (the ones running now) from their newest jobs."""
-        wanted = sorted({m for m in models if m})[:MAX_MODELS]
-        learned: dict[str, StuckLimit] = {}
-        for model in wanted:
-            rows = await store.finished(provider=self.provider, model=model, limit=LEARN_FROM)
-            learned[model] = learn(model, rows, ceiling_seconds=self.ceiling)
-        self.by_model, self._at = learned, now
+        self.by_model, self._at = await self._read(store, self._wanted(models)), now
+
+    async def learn_new(self, store: FinishedSource, models: Iterable[str]) -> None:
+        """Learn the limits of `models` too (`new`), until the next round learns them all:
+        a model that starts running between two rounds is judged by its own limit at once,
+        not by the ceiling for up to `every`."""
+        self.by_model = {**self.by_model, **await self._read(store, models)}
 
     def seconds(self) -> dict[str, float]:
         """The diff's limits: seconds by model, for the models that learned one."""
