@@ -267,3 +267,36 @@ async def test_a_model_first_running_between_two_learnings_gets_its_limit_at_onc
         clock.advance()
         await w.tick()
     assert calls == 0
+
+
+async def test_with_too_little_history_the_ceiling_applies_and_the_alert_says_so(
+    store: Store,
+) -> None:
+    """19 completed jobs of a model are not enough: its job is stuck at STUCK_AFTER_MINUTES
+    (20), not before, and the alert names that setting, as for a job with no model at all."""
+    done = [
+        Finished(P, f"old{i}", "a@x", "video", "m", "completed", 60.0, "poll", T0)
+        for i in range(19)
+    ]
+    await store.enqueue([], batch="seed", now=T0, finished=done)
+    clock = Clock()
+    under = [
+        job("m-job", "a@x", model="m", elapsed_seconds=20 * 60 - 1),
+        job("bare", "a@x", elapsed_seconds=20 * 60 - 1),
+    ]
+    fake = FakeProvider([snap(*under)])
+    w = watcher(fake, store, clock)
+    assert (await w.tick()).event_keys == ()  # 19m 59s: under the ceiling (2 × 1 m learned: no)
+    clock.advance(1)
+    fake.snapshots = [
+        snap(
+            job("m-job", "a@x", model="m", elapsed_seconds=20 * 60),
+            job("bare", "a@x", elapsed_seconds=20 * 60),
+        )
+    ]
+    report = await w.tick()
+    assert sorted(report.event_keys) == [f"job:{P}:bare:stuck", f"job:{P}:m-job:stuck"]
+    rows = await store.claim_outbox(limit=10, now=clock.now, worker_id="t")
+    details = {r.event.job_id: r.event.detail for r in rows}
+    fallback = "running for 20m 00s; stuck after 20m 00s (STUCK_AFTER_MINUTES)"
+    assert details == {"m-job": fallback, "bare": fallback}
