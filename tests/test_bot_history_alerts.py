@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 from bot.history import Finished
 from rig.botharness import command, cycle, make_sim, settled
@@ -161,4 +162,39 @@ async def test_failure_rate_embed_whole_upstream_reasons_escaped_bounded_no_ping
         **common,
         "title": f"PixVerse account failure rate high · {account}",
         "description": f"**Account** {account}\n{detail}\n{tail}",
+    }
+
+
+async def test_still_exhausted_reminder_whole_once_at_discord(start_bot):
+    """A capacity condition announced four hours ago (its state says so) is reminded, once:
+    the whole embed as Discord gets it, under the capacity route like its announcement."""
+    sim = make_sim(max_jobs=2)
+    h = await start_bot(sim=sim, providers=["pixverse"])
+    account = sim.accounts("pixverse")[0].account
+    for _ in range(2):
+        sim.start_job("pixverse", account, duration=INF)
+    await cycle(h, ticks=2)  # full, held two ticks: exhausted
+    await settled(h)
+    assert count(h.fake, "exhausted", account) == 1
+    store = h.bot.store
+    now = datetime.now(UTC)
+    states = (await store.load_watch("pixverse", now=now)).states
+    scope = f"capacity:{account}"
+    assert states[scope].announced == "full" and states[scope].reminded == 0
+    four_hours_ago = replace(states[scope], announced_at=now - timedelta(hours=4, seconds=5))
+    await store.commit_tick("pixverse", now=now, batch="aged", states=[four_hours_ago])
+    await cycle(h, ticks=3)
+    await settled(h)
+    assert count(h.fake, "still exhausted") == 1
+    [message] = [m for m in h.fake.messages(h.alert_channel) if "still" in str(m["embeds"])]
+    [embed] = message["embeds"]
+    at = stamp(embed)
+    assert embed == {
+        "type": "rich",
+        "title": f"PixVerse capacity still exhausted · {account}",
+        "description": f"**Account** {account}\nfull for 4h 00m\n**When** <t:{at}:f> (<t:{at}:R>)",
+        "color": 0xED4245,
+        "timestamp": embed["timestamp"],
+        "footer": {"text": "capacity alert"},
+        "flags": 0,
     }
