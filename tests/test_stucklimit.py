@@ -10,7 +10,7 @@ from bot.diff import diff
 from bot.embeds import queue_pages
 from bot.history.records import Finished
 from bot.models import Job, Snapshot
-from bot.stucklimit import FLOOR_SECONDS, MIN_JOBS, StuckLimit, learn, p95
+from bot.stucklimit import FLOOR_SECONDS, MIN_JOBS, StuckLimit, learn, limit_for, p95
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 CEILING = 20 * 60.0
@@ -135,3 +135,21 @@ def test_queue_marks_by_the_same_limit() -> None:
         (True, True),
         (False, False),
     ]
+
+
+def test_a_model_with_too_little_history_says_the_fallback_and_limit_for_the_ceiling() -> None:
+    too_little = StuckLimit(CEILING, model="Seedance 2.0")
+    assert too_little.reason() == "stuck after 20m 00s (STUCK_AFTER_MINUTES)"
+    assert limit_for("Seedance 2.0", None, CEILING) == CEILING  # nothing learned at all
+    assert limit_for("Seedance 2.0", {}, CEILING) == CEILING
+    assert limit_for("Seedance 2.0", {"other": 60.0}, CEILING) == CEILING
+    assert limit_for(None, {"other": 60.0}, CEILING) == CEILING
+    assert limit_for("other", {"other": 60.0}, CEILING) == 60.0
+
+
+def test_a_run_of_zero_seconds_counts() -> None:
+    """A job seen once and gone the next tick ran (as far as anyone knows) 0 s: a real
+    completion, counted; the floor keeps its limit at 5 minutes."""
+    assert learn("m", runs(*[0.0] * 20), ceiling_seconds=CEILING) == StuckLimit(
+        300.0, "floor", "m", 0.0
+    )
