@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from bot.history import Finished
 from bot.models import Job, JobResult, Outcome
 from bot.store import Store
-from bot.stucklimit import LEARN_EVERY
+from bot.stucklimit import LEARN_EVERY, StuckLimit
 from bot.watch import ProviderWatcher
 from rig.watch import T0, Clock, FakeProvider, P, snap, watcher
 
@@ -247,6 +247,8 @@ async def test_a_model_first_running_between_two_learnings_gets_its_limit_at_onc
     w = watcher(fake, store, clock)
     await w.tick()  # learned now: "slow" (no history); "fast" is not running
     assert set(w.stuck_limits.by_model) == {"slow"}
+    # each model from its own jobs: "fast"'s 20 are not "slow"'s
+    assert w.stuck_limits.of("slow") == StuckLimit(20 * 60.0, "ceiling", "slow", None)
     clock.advance(60)
     fast = job("fast-1", "a@x", model="fast", elapsed_seconds=5 * 60)
     fake.snapshots = [snap(other, fast)]
