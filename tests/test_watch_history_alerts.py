@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.history import Finished
 from bot.models import Job, JobResult, Outcome
 from bot.store import Store
 from bot.stucklimit import LEARN_EVERY, StuckLimit
 from bot.watch import ProviderWatcher
+from bot.watch.recent import RecentFinished
 from rig.watch import T0, Clock, FakeProvider, P, snap, watcher
 
 
@@ -302,3 +304,34 @@ async def test_with_too_little_history_the_ceiling_applies_and_the_alert_says_so
     details = {r.event.job_id: r.event.detail for r in rows}
     fallback = "running for 20m 00s; stuck after 20m 00s (STUCK_AFTER_MINUTES)"
     assert details == {"m-job": fallback, "bare": fallback}
+
+
+class LateCommit:
+    """The real store, with a callback's row committed at the worst moment: between the read
+    of what was recorded since the last tick and the read of a new account's window."""
+
+    def __init__(self, store: Store, late: Finished) -> None:
+        self.store = store
+        self.late: Finished | None = late
+
+    async def finished(self, **kw: Any) -> list[Finished]:
+        if kw.get("account") is not None and self.late is not None:
+            late, self.late = self.late, None
+            await self.store.enqueue([], batch="late", now=late.at, finished=[late])
+        return await self.store.finished(**kw)
+
+
+async def test_a_row_committed_between_two_reads_counts_once_in_every_window(store: Store) -> None:
+    """A job that lands while a new account's window is read is in that account's window and,
+    from the next read on, in the provider's: each job once in each window it belongs to."""
+    recent = RecentFinished(P, 20, timedelta(minutes=2))
+    await recent.refresh(store, now=T0)  # nothing yet
+    at = T0 + timedelta(seconds=10)
+    await store.enqueue([], batch="a", now=at, finished=recorded("x@x", "failed", 1, at))
+    late = recorded("x@x", "failed", 1, at + timedelta(seconds=1), start=1)[0]
+    await recent.refresh(LateCommit(store, late), now=T0 + timedelta(seconds=30))
+    await recent.refresh(store, now=T0 + timedelta(seconds=60))
+    ids = {k: sorted(f.job_id for f in w) for k, w in recent.windows.items()}
+    assert ids == {None: ["x@x-0", "x@x-1"], "x@x": ["x@x-0", "x@x-1"]}
+    await recent.refresh(store, now=T0 + timedelta(seconds=90))  # and stays so
+    assert {k: sorted(f.job_id for f in w) for k, w in recent.windows.items()} == ids

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from datetime import datetime, timedelta
 from typing import Final, Protocol
 
@@ -66,6 +66,18 @@ class RecentFinished:
         self._by[account] = deque(rows, maxlen=self.window)
         self._remember(rows)
 
+    async def _seed_since(
+        self, store: FinishedSource, account: str, since: datetime, counted: Set[str]
+    ) -> None:
+        """An account's window read during a refresh: without a row committed after that
+        refresh's read (newer than `since`, and not `counted` in the provider's window). It
+        comes with the next read, into both windows; taken now, it would be remembered as
+        read and never reach the provider's."""
+        rows = await store.finished(provider=self.provider, account=account, limit=self.window)
+        self._by[account] = deque(
+            (f for f in rows if f.job_id in counted or f.at < since), maxlen=self.window
+        )
+
     def _remember(self, rows: Iterable[Finished]) -> None:
         for f in rows:
             if self._mark is None or f.at > self._mark:
@@ -89,6 +101,7 @@ class RecentFinished:
         since = self._mark - self.overlap
         rows = await store.finished(provider=self.provider, since=since)
         fresh = [f for f in rows if f.job_id not in self._ids]
+        counted = self._ids.keys() | {f.job_id for f in fresh}
         seeded: set[str] = set()
         for f in reversed(fresh):  # oldest first: each lands at the front, newest ends first
             self._by[None].appendleft(f)
@@ -97,7 +110,7 @@ class RecentFinished:
             if f.account in self._by:
                 self._by[f.account].appendleft(f)
             else:  # an account first seen now: its window from the store (these rows in it)
-                await self._seed(store, f.account)
+                await self._seed_since(store, f.account, since, counted)
                 seeded.add(f.account)
         self._remember(fresh)
         floor = self._mark - self.overlap
