@@ -335,3 +335,36 @@ async def test_a_row_committed_between_two_reads_counts_once_in_every_window(sto
     assert ids == {None: ["x@x-0", "x@x-1"], "x@x": ["x@x-0", "x@x-1"]}
     await recent.refresh(store, now=T0 + timedelta(seconds=90))  # and stays so
     assert {k: sorted(f.job_id for f in w) for k, w in recent.windows.items()} == ids
+
+
+async def test_a_row_committed_between_the_first_reads_counts_once_in_every_window(
+    store: Store,
+) -> None:
+    """The same at the first read (a restart), of an account with a failure state: the
+    provider's window first, then the account's, and a callback's row landing in between."""
+    at = T0 + timedelta(seconds=10)
+    await store.enqueue([], batch="a", now=at, finished=recorded("x@x", "failed", 1, at))
+    late = recorded("x@x", "failed", 1, at + timedelta(seconds=1), start=1)[0]
+    recent = RecentFinished(P, 20, timedelta(minutes=2))
+    await recent.refresh(LateCommit(store, late), now=T0 + timedelta(seconds=30), accounts=["x@x"])
+    await recent.refresh(store, now=T0 + timedelta(seconds=60))
+    ids = {k: sorted(f.job_id for f in w) for k, w in recent.windows.items()}
+    assert ids == {None: ["x@x-0", "x@x-1"], "x@x": ["x@x-0", "x@x-1"]}
+
+
+async def test_an_accounts_older_jobs_than_the_providers_window_count_once(store: Store) -> None:
+    """A busy provider: its window (here 10) holds only its newest jobs; an account's older
+    ones, read for that account's window at a restart, are counted there once, not again by
+    the next read (they are within its look-back) and not in the provider's window at all."""
+    base = T0 + timedelta(seconds=10)
+    await store.enqueue([], batch="a", now=base, finished=recorded("old@x", "failed", 3, base))
+    newer = base + timedelta(seconds=5)
+    await store.enqueue(
+        [], batch="b", now=newer, finished=recorded("busy@x", "completed", 10, newer)
+    )
+    recent = RecentFinished(P, 10, timedelta(minutes=2))
+    await recent.refresh(store, now=T0 + timedelta(seconds=30), accounts=["old@x"])
+    await recent.refresh(store, now=T0 + timedelta(seconds=60))
+    sizes = {k: (len(w), len({f.job_id for f in w})) for k, w in recent.windows.items()}
+    assert sizes == {None: (10, 10), "old@x": (3, 3)}
+    assert {f.account for f in recent.windows[None]} == {"busy@x"}

@@ -66,6 +66,22 @@ class RecentFinished:
         self._by[account] = deque(rows, maxlen=self.window)
         self._remember(rows)
 
+    async def _seed_first(
+        self,
+        store: FinishedSource,
+        account: str,
+        counted: Set[str],
+        older: datetime | None,
+    ) -> None:
+        """An account's window read just after the provider's: its rows `counted` in the
+        provider's window, and its older history (at or before `older`, the oldest the
+        provider's full window holds), but not a row committed between the two reads, which
+        the next read brings into both (`_seed_since`)."""
+        rows = await store.finished(provider=self.provider, account=account, limit=self.window)
+        kept = [f for f in rows if f.job_id in counted or (older is not None and f.at <= older)]
+        self._by[account] = deque(kept, maxlen=self.window)
+        self._remember(kept)  # the older ones may be within the next read's look-back
+
     async def _seed_since(
         self, store: FinishedSource, account: str, since: datetime, counted: Set[str]
     ) -> None:
@@ -92,8 +108,12 @@ class RecentFinished:
         if None not in self._by:
             self._mark = None
             await self._seed(store, None)
+            counted = set(self._ids)
+            window = self._by[None]
+            # Older than the provider's full window: an account's history it has no room for.
+            older = window[-1].at if len(window) == self.window else None
             for account in accounts:
-                await self._seed(store, account)
+                await self._seed_first(store, account, counted, older)
             if self._mark is None:
                 self._mark = now
             return
