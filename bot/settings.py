@@ -40,8 +40,12 @@ class Bounds:
     low: float
     high: float
     text: str  # what the error line says after "NAME: "
+    #: A value below `low` accepted all the same, meaning "off" (None: there is none).
+    off: float | None = None
 
     def check(self, value: float) -> float:
+        if value == self.off:
+            return value
         # isfinite for inf and NaN (NaN fails both comparisons anyway; this says so plainly)
         if not (math.isfinite(value) and self.low <= value <= self.high):
             raise ValueError(self.text)
@@ -57,7 +61,14 @@ BOUNDS: Final = {
     "http_port": Bounds(0, 65535, "must be a whole number from 0 (off) to 65535"),
     "account_check_minutes": Bounds(1, 1440, "must be a number of minutes from 1 to 1440 (a day)"),
     "expiry_warn_days": Bounds(1, 365, "must be a number of days from 1 to 365"),
-    "remind_after_hours": Bounds(0, 720, "must be a number of hours from 0 (off) to 720 (30 days)"),
+    # Under 15 minutes every condition on would be posted again each tick or two (and under a
+    # microsecond the period rounds to 0: silently never).
+    "remind_after_hours": Bounds(
+        0.25,
+        720,
+        "must be 0 (off) or a number of hours from 0.25 (15 minutes) to 720 (30 days)",
+        off=0,
+    ),
     "failure_rate_window": Bounds(10, 1000, "must be a whole number of jobs from 10 to 1000"),
     "failure_rate_alert": Bounds(1, 100, "must be a percentage from 1 to 100"),
     # At least the 2 days of 1-minute points; at most ten years of 15-minute buckets.
@@ -136,7 +147,7 @@ class Settings(BaseSettings):
     account_check_minutes: float = 15
     expiry_warn_days: float = 3
     #: A condition still on is posted again once per this period (`still exhausted`, `still
-    #: unreachable`); 0: never.
+    #: unreachable`); 0: never, else at least a quarter of an hour.
     remind_after_hours: float = 4
     #: The failure rate is read over a provider's (and each account's) last this many jobs…
     failure_rate_window: int = 20

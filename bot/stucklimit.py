@@ -82,11 +82,6 @@ def limit_for(model: str | None, limits: Mapping[str, float] | None, ceiling: fl
     return ceiling
 
 
-def ceiling(seconds: float) -> StuckLimit:
-    """The limit of a job whose model has too little history: `STUCK_AFTER_MINUTES`."""
-    return StuckLimit(seconds)
-
-
 def learn(model: str, finished: Iterable[Finished], *, ceiling_seconds: float) -> StuckLimit:
     """`model`'s limit from its finished jobs: completed ones with a run time count."""
     runs = [

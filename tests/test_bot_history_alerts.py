@@ -7,13 +7,19 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 from bot.history import Finished
 from rig.botharness import command, cycle, make_sim, settled
-from rig.received import alerts, count
+from rig.received import JSON, POSTS, alerts, count
 
 INF = math.inf
+
+
+def stamp(embed: JSON) -> int:
+    """The alert's time as its `<t:…>` markers show it: the embed's own timestamp."""
+    return int(datetime.fromisoformat(embed["timestamp"]).timestamp())
 
 
 async def test_one_failing_account_alerts_once_then_normal(start_bot):
@@ -72,10 +78,123 @@ async def test_stuck_after_the_learned_limit_says_so(start_bot):
     await cycle(h)
     await settled(h)
     assert count(h.fake, "stuck", job) == 1
-    [(_, text, _)] = [a for a in alerts(h.fake) if job in a[1]]
-    # 2 × 3m 20s = 6m 40s, past the 5-minute floor and under the 20-minute ceiling
-    assert text.splitlines()[2] == f"running for 7m 00s; {model} usually finishes within 3m 20s"
+    [(_, _, message)] = [a for a in alerts(h.fake) if job in a[1]]
+    [embed] = message["embeds"]
+    account = sim.job(job).account  # type: ignore[union-attr]
+    at = stamp(embed)
+    # the whole embed a user sees; 2 × 3m 20s = 6m 40s, past the 5-minute floor and under the
+    # 20-minute ceiling, and the line after the elapsed time says which limit applied
+    assert embed == {
+        "type": "rich",
+        "title": "Dreamina job stuck",
+        "description": f"**Job** {job}\n"
+        f"**Account** {account}\n"
+        f"running for 7m 00s; {model} usually finishes within 3m 20s\n"
+        "**elapsed\\_seconds** 420\n"
+        "**kind** video\n"
+        f"**model** {model}\n"
+        f"**When** <t:{at}:f> (<t:{at}:R>)",
+        "color": 0xF0B232,
+        "timestamp": embed["timestamp"],
+        "footer": {"text": "job alert"},
+        "flags": 0,
+    }
     # /queue marks it by the same limit (7 minutes is far under STUCK_AFTER_MINUTES)
     body = await command(h, "queue", {"provider": "dreamina"})
     queue = body["data"]["embeds"][0]
     assert queue["title"] == "Queue — 1 running, 1 stuck"
+
+
+async def test_failure_rate_embed_whole_upstream_reasons_escaped_bounded_no_pings(start_bot):
+    """The failure-rate alert as a user sees it, upstream's reasons hostile: markdown, a
+    mention, a masked link, a line break, 500 characters. Each is shown literally (escaped),
+    on one line, cut to 120 characters, and the post pings nobody."""
+    sim = make_sim()
+    h = await start_bot(sim=sim, providers=["pixverse"])
+    account = sim.accounts("pixverse")[0].account
+    now = datetime.now(UTC)
+    hostile = "**GPU** fell   over\n@everyone <@123> [x](http://e.vil)"
+    reasons = [hostile] * 4 + ["y" * 500] * 3 + ["rare"] * 2 + [None]
+    finished = [
+        Finished(
+            "pixverse",
+            f"cb{i}",
+            account,
+            "video",
+            None,
+            "failed" if reason else "moderated",
+            60.0,
+            "callback",
+            now,
+            reason=reason,
+        )
+        for i, reason in enumerate(reasons)
+    ]
+    await h.bot.store.enqueue([], batch="cb", now=now, finished=finished)
+    await cycle(h, ticks=3)  # read, then held two ticks
+    await settled(h)
+    [post] = [r for r in h.fake.requests_matching(POSTS) if r.status == 200]
+    assert post.json["allowed_mentions"] == {"parse": []}
+    [message] = h.fake.messages(h.alert_channel)
+    assert message["mentions"] == [] and message["mention_everyone"] is False
+    provider_wide, one_account = message["embeds"]
+    at = stamp(provider_wide)
+    detail = (
+        "10 of 10 recent jobs failed or were moderated (100 %): 9 failed, 1 moderated. "
+        "Top reasons: 4× \\*\\*GPU\\*\\* fell over @everyone \\<@123> \\[x\\](http://e.vil); "
+        f"3× {'y' * 119}…; 2× rare"
+    )
+    tail = f"**failure rate** 100 %\n**jobs seen** 10\n**When** <t:{at}:f> (<t:{at}:R>)"
+    common = {
+        "type": "rich",
+        "color": 0xED4245,
+        "timestamp": provider_wide["timestamp"],
+        "footer": {"text": "account alert"},
+        "flags": 0,
+    }
+    # every job the provider finished was this account's: the provider's rate says the same
+    assert provider_wide == {
+        **common,
+        "title": "PixVerse failure rate high",
+        "description": f"{detail}\n{tail}",
+    }
+    assert one_account == {
+        **common,
+        "title": f"PixVerse account failure rate high · {account}",
+        "description": f"**Account** {account}\n{detail}\n{tail}",
+    }
+
+
+async def test_still_exhausted_reminder_whole_once_at_discord(start_bot):
+    """A capacity condition announced four hours ago (its state says so) is reminded, once:
+    the whole embed as Discord gets it, under the capacity route like its announcement."""
+    sim = make_sim(max_jobs=2)
+    h = await start_bot(sim=sim, providers=["pixverse"])
+    account = sim.accounts("pixverse")[0].account
+    for _ in range(2):
+        sim.start_job("pixverse", account, duration=INF)
+    await cycle(h, ticks=2)  # full, held two ticks: exhausted
+    await settled(h)
+    assert count(h.fake, "exhausted", account) == 1
+    store = h.bot.store
+    now = datetime.now(UTC)
+    states = (await store.load_watch("pixverse", now=now)).states
+    scope = f"capacity:{account}"
+    assert states[scope].announced == "full" and states[scope].reminded == 0
+    four_hours_ago = replace(states[scope], announced_at=now - timedelta(hours=4, seconds=5))
+    await store.commit_tick("pixverse", now=now, batch="aged", states=[four_hours_ago])
+    await cycle(h, ticks=3)
+    await settled(h)
+    assert count(h.fake, "still exhausted") == 1
+    [message] = [m for m in h.fake.messages(h.alert_channel) if "still" in str(m["embeds"])]
+    [embed] = message["embeds"]
+    at = stamp(embed)
+    assert embed == {
+        "type": "rich",
+        "title": f"PixVerse capacity still exhausted · {account}",
+        "description": f"**Account** {account}\nfull for 4h 00m\n**When** <t:{at}:f> (<t:{at}:R>)",
+        "color": 0xED4245,
+        "timestamp": embed["timestamp"],
+        "footer": {"text": "capacity alert"},
+        "flags": 0,
+    }

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from bot.alerts import AlertState
+from bot.alerts import STABLE, AlertState
 from bot.events import Event, EventKind
 from bot.failrate import (
     REASON_CHARS,
@@ -55,7 +55,11 @@ def test_at_exactly_the_threshold() -> None:
     assert is_high(six, threshold=30) is True
     assert is_high(six, threshold=30.01) is False
     assert is_high(six, threshold=29.99) is True
+    # one job either side of 6 of 20
     assert is_high(failure_rate(jobs(5, 20), window=20), threshold=30) is False
+    assert is_high(failure_rate(jobs(7, 20), window=20), threshold=30) is True
+    # at the fewest seen: 3 of 10 is exactly 30 %
+    assert is_high(failure_rate(jobs(3, 10), window=20), threshold=30) is True
     # 29.99 % and 30 % of 10,000 jobs
     assert is_high(FailureRate(10_000, 2_999, 0), threshold=30) is False
     assert is_high(FailureRate(10_000, 2_000, 1_000), threshold=30) is True
@@ -190,3 +194,73 @@ def test_restart_replays_the_same_key() -> None:
         "pixverse", {"a": high}, states, now=T0, flap_ticks=2, window=20, threshold=30
     )
     assert (changed, events) == ([], [])
+
+
+def test_the_words_each_count_by_its_word() -> None:
+    assert FailureRate(20, 3, 3).words() == (
+        "6 of 20 recent jobs failed or were moderated (30 %): 3 failed, 3 moderated"
+    )
+    assert FailureRate(20, 0, 2).words() == (
+        "2 of 20 recent jobs failed or were moderated (10 %): 2 moderated"
+    )
+    assert FailureRate(20, 0, 0).words() == "none of 20 recent jobs failed or was moderated (0 %)"
+    # no window at all (the setting's bounds keep it from 0): nothing seen
+    assert failure_rate(jobs(3, 20), window=0) == FailureRate(0, 0, 0)
+
+
+def test_each_scope_keeps_its_own_state_and_too_few_skips_only_that_one() -> None:
+    """The provider (`*`) and each account are read side by side: one with too few jobs is
+    passed over, the next still read; each state under its own scope, since this tick."""
+    many = (
+        [job(i, "failed", "GPU fell over") for i in range(4)]
+        + [job(i, "failed", "out of credits") for i in range(4, 6)]
+        + [job(6, "moderated")]
+        + [job(i) for i in range(7, 20)]
+    )
+    windows = {"few": jobs(9, 9), None: many, "a": jobs(6, 20)}
+    t1 = T0 + timedelta(seconds=30)
+
+    def tick(states: dict[str, AlertState], now: datetime) -> tuple[list[AlertState], list[Event]]:
+        return failure_events(
+            "pixverse", windows, states, now=now, flap_ticks=2, window=20, threshold=30
+        )
+
+    changed, events = tick({}, T0)
+    assert (changed, events) == (
+        [
+            AlertState("failure", raw="high", streak=1, since=T0),
+            AlertState("failure:a", raw="high", streak=1, since=T0),
+        ],
+        [],
+    )
+    changed, events = tick({s.scope: s for s in changed}, t1)
+    assert changed == [
+        AlertState(
+            scope,
+            raw="high",
+            streak=STABLE,
+            since=T0,
+            announced="high",
+            episode=1,
+            announced_at=t1,
+        )
+        for scope in ("failure", "failure:a")
+    ]
+    assert [(e.key, e.detail) for e in events] == [
+        (
+            "failure:pixverse:*:1:failure rate high",
+            "7 of 20 recent jobs failed or were moderated (35 %): 6 failed, 1 moderated. "
+            "Top reasons: 4× GPU fell over; 2× out of credits; 1× moderated",
+        ),
+        (
+            "failure:pixverse:a:1:failure rate high",
+            "6 of 20 recent jobs failed or were moderated (30 %): 6 failed. Top reasons: 6× boom",
+        ),
+    ]
+
+
+def test_normal_at_none_failing_says_so() -> None:
+    events = run([jobs(7, 20), jobs(7, 20), jobs(0, 20), jobs(0, 20)])
+    assert events[-1].detail == (
+        "none of 20 recent jobs failed or was moderated (0 %), under 30 % again"
+    )

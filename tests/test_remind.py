@@ -49,6 +49,21 @@ def test_not_due_when_nothing_is_on() -> None:
     assert due(blip, now=later, every=EVERY) is None
     # off
     assert reminder_events("p", [announced("capacity")], now=later, every=None) == ([], [])
+    assert due(announced("capacity"), now=later, every=timedelta(0)) is None
+
+
+def test_a_state_passed_over_does_not_stop_the_others() -> None:
+    """Not due, or not a remindable condition (a failure rate): passed over, and the states
+    after it still reminded."""
+    now = T0 + EVERY
+    states = [
+        AlertState("capacity:ok@b.c"),
+        announced("failure:a@b.c", "high"),
+        announced("capacity:a@b.c"),
+    ]
+    changed, events = reminder_events("p", states, now=now, every=EVERY)
+    assert changed == [replace(states[2], reminded=1)]
+    assert [e.key for e in events] == ["capacity:p:a@b.c:3:still exhausted:1"]
 
 
 def test_a_state_from_before_reminders_counts_from_since() -> None:

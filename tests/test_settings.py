@@ -1,6 +1,10 @@
+from datetime import timedelta
+
 import pytest
 
+from bot.accounts.check import CheckConfig
 from bot.settings import ConfigError, load_settings
+from bot.watch import WatchConfig
 
 
 @pytest.fixture(autouse=True)
@@ -26,6 +30,9 @@ def clean_env(monkeypatch, tmp_path):
         "SHOW_PREVIEWS",
         "DIGEST_HOUR",
         "HISTORY_DAYS",
+        "REMIND_AFTER_HOURS",
+        "FAILURE_RATE_WINDOW",
+        "FAILURE_RATE_ALERT",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -45,6 +52,32 @@ def test_defaults_match_the_contract():
     assert s.redact_accounts is False
     assert s.show_previews is True  # SHOW_PREVIEWS: on unless turned off
     assert (s.http_host, s.http_port, s.log_level) == ("127.0.0.1", 0, "INFO")
+    assert s.remind_after_hours == 4
+    assert (s.failure_rate_window, s.failure_rate_alert) == (20, 30)
+
+
+def test_the_history_alert_settings_reach_the_watcher_and_the_account_checks():
+    """What the watcher and the account checks run by: the contract's defaults, a fraction of
+    an hour as it is, and REMIND_AFTER_HOURS=0 as no reminders at all."""
+    default = load_settings()
+    watch = WatchConfig.from_settings(default)
+    assert (watch.remind_after, watch.failure_window, watch.failure_alert) == (
+        timedelta(hours=4),
+        20,
+        30,
+    )
+    assert CheckConfig.from_settings(default).remind_after == timedelta(hours=4)
+    chosen = load_settings(remind_after_hours=0.5, failure_rate_window=50, failure_rate_alert=12.5)
+    watch = WatchConfig.from_settings(chosen)
+    assert (watch.remind_after, watch.failure_window, watch.failure_alert) == (
+        timedelta(minutes=30),
+        50,
+        12.5,
+    )
+    assert CheckConfig.from_settings(chosen).remind_after == timedelta(minutes=30)
+    off = load_settings(remind_after_hours=0)
+    assert WatchConfig.from_settings(off).remind_after is None
+    assert CheckConfig.from_settings(off).remind_after is None
 
 
 def test_env_and_dotenv(monkeypatch, tmp_path):

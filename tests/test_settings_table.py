@@ -35,7 +35,10 @@ STUCK = "STUCK_AFTER_MINUTES: must be a number of minutes from 1 to 10080 (7 day
 PORT = "HTTP_PORT: must be a whole number from 0 (off) to 65535"
 CHECK = "ACCOUNT_CHECK_MINUTES: must be a number of minutes from 1 to 1440 (a day)"
 WARN = "EXPIRY_WARN_DAYS: must be a number of days from 1 to 365"
-REMIND = "REMIND_AFTER_HOURS: must be a number of hours from 0 (off) to 720 (30 days)"
+REMIND = (
+    "REMIND_AFTER_HOURS: must be 0 (off) or a number of hours from 0.25 (15 minutes) to 720 "
+    "(30 days)"
+)
 WINDOW = "FAILURE_RATE_WINDOW: must be a whole number of jobs from 10 to 1000"
 RATE = "FAILURE_RATE_ALERT: must be a percentage from 1 to 100"
 DIGEST = "DIGEST_HOUR: must be an hour of the day in UTC, a whole number from 0 to 23"
@@ -147,14 +150,29 @@ BAD: list[tuple[str, str, str]] = [
     ("EXPIRY_WARN_DAYS", "365.01", WARN),
     ("EXPIRY_WARN_DAYS", "inf", WARN),
     ("REMIND_AFTER_HOURS", "-0.01", REMIND),
+    ("REMIND_AFTER_HOURS", "-4", REMIND),
     ("REMIND_AFTER_HOURS", "720.01", REMIND),
+    ("REMIND_AFTER_HOURS", "1e9", REMIND),
     ("REMIND_AFTER_HOURS", "nan", REMIND),
+    ("REMIND_AFTER_HOURS", "4h", REMIND),
+    # Above 0 and under 15 minutes: a reminder of every condition each tick (or, under a
+    # microsecond, a period of 0 and silently none), not something anyone asked for.
+    ("REMIND_AFTER_HOURS", "0.24", REMIND),
+    ("REMIND_AFTER_HOURS", "1e-9", REMIND),
+    ("FAILURE_RATE_WINDOW", "0", WINDOW),
+    ("FAILURE_RATE_WINDOW", "-20", WINDOW),
     ("FAILURE_RATE_WINDOW", "9", WINDOW),
     ("FAILURE_RATE_WINDOW", "1001", WINDOW),
+    ("FAILURE_RATE_WINDOW", "99999999999999999999", WINDOW),
     ("FAILURE_RATE_WINDOW", "20.5", WINDOW),
+    ("FAILURE_RATE_WINDOW", "twenty", WINDOW),
+    ("FAILURE_RATE_ALERT", "0", RATE),
+    ("FAILURE_RATE_ALERT", "-1", RATE),
     ("FAILURE_RATE_ALERT", "0.99", RATE),
     ("FAILURE_RATE_ALERT", "100.01", RATE),
+    ("FAILURE_RATE_ALERT", "101", RATE),
     ("FAILURE_RATE_ALERT", "inf", RATE),
+    ("FAILURE_RATE_ALERT", "30%", RATE),
     ("HISTORY_DAYS", "1", HISTORY),
     ("HISTORY_DAYS", "3651", HISTORY),
     ("HISTORY_DAYS", "2.5", HISTORY),
@@ -256,6 +274,7 @@ ACCEPTED: list[tuple[str, str, Any]] = [
     ("EXPIRY_WARN_DAYS", "1", 1.0),
     ("EXPIRY_WARN_DAYS", "365", 365.0),
     ("REMIND_AFTER_HOURS", "0", 0.0),
+    ("REMIND_AFTER_HOURS", "0.25", 0.25),
     ("REMIND_AFTER_HOURS", "720", 720.0),
     ("FAILURE_RATE_WINDOW", "10", 10),
     ("FAILURE_RATE_WINDOW", "1000", 1000),

@@ -10,7 +10,7 @@ from bot.diff import diff
 from bot.embeds import queue_pages
 from bot.history.records import Finished
 from bot.models import Job, Snapshot
-from bot.stucklimit import FLOOR_SECONDS, MIN_JOBS, StuckLimit, learn, p95
+from bot.stucklimit import FLOOR_SECONDS, MIN_JOBS, StuckLimit, learn, limit_for, p95
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 CEILING = 20 * 60.0
@@ -32,11 +32,12 @@ def test_p95_nearest_rank() -> None:
 
 
 def test_nineteen_jobs_are_not_enough_twenty_are() -> None:
-    nineteen = runs(*[180.0] * (MIN_JOBS - 1))
+    assert MIN_JOBS == 20
+    nineteen = runs(*[180.0] * 19)
     assert learn("Seedance 2.0", nineteen, ceiling_seconds=CEILING) == StuckLimit(
         CEILING, "ceiling", "Seedance 2.0", None
     )
-    twenty = runs(*[180.0] * MIN_JOBS)
+    twenty = runs(*[180.0] * 20)
     assert learn("Seedance 2.0", twenty, ceiling_seconds=CEILING) == StuckLimit(
         360.0, "learned", "Seedance 2.0", 180.0
     )
@@ -46,6 +47,7 @@ def test_nineteen_jobs_are_not_enough_twenty_are() -> None:
 
 
 def test_the_floor_and_the_ceiling_at_exactly_their_values() -> None:
+    assert FLOOR_SECONDS == 5 * 60
     floor = learn("m", runs(*[FLOOR_SECONDS / 2] * 20), ceiling_seconds=CEILING)
     assert floor == StuckLimit(FLOOR_SECONDS, "floor", "m", 150.0)
     below = learn("m", runs(*[FLOOR_SECONDS / 2 - 1] * 20), ceiling_seconds=CEILING)
@@ -133,3 +135,21 @@ def test_queue_marks_by_the_same_limit() -> None:
         (True, True),
         (False, False),
     ]
+
+
+def test_a_model_with_too_little_history_says_the_fallback_and_limit_for_the_ceiling() -> None:
+    too_little = StuckLimit(CEILING, model="Seedance 2.0")
+    assert too_little.reason() == "stuck after 20m 00s (STUCK_AFTER_MINUTES)"
+    assert limit_for("Seedance 2.0", None, CEILING) == CEILING  # nothing learned at all
+    assert limit_for("Seedance 2.0", {}, CEILING) == CEILING
+    assert limit_for("Seedance 2.0", {"other": 60.0}, CEILING) == CEILING
+    assert limit_for(None, {"other": 60.0}, CEILING) == CEILING
+    assert limit_for("other", {"other": 60.0}, CEILING) == 60.0
+
+
+def test_a_run_of_zero_seconds_counts() -> None:
+    """A job seen once and gone the next tick ran (as far as anyone knows) 0 s: a real
+    completion, counted; the floor keeps its limit at 5 minutes."""
+    assert learn("m", runs(*[0.0] * 20), ceiling_seconds=CEILING) == StuckLimit(
+        300.0, "floor", "m", 0.0
+    )

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bot import errors
+from bot.events import EventKind
 from bot.models import Account
 from bot.store import Store
 from rig.watch import Clock, FakeProvider, P, snap, watcher
@@ -125,3 +126,60 @@ async def test_reminders_off(store: Store) -> None:
     await w.tick()
     clock.advance(100 * HOUR)
     assert (await w.tick()).events == 0
+
+
+async def where(store: Store, *keys: str) -> list[tuple[int | None, str]]:
+    """(channel, state) of each outbox row named."""
+    rows = [await store.outbox_row(k) for k in keys]
+    return [(r["channel_id"], r["state"]) for r in rows if r is not None]
+
+
+async def test_capacity_reminders_follow_the_capacity_route_and_its_mute(store: Store) -> None:
+    """A reminder is an alert of its condition's kind: routed where that kind goes, muted
+    while that kind is muted (recorded, never posted, and not posted later either)."""
+    await store.set_route(EventKind.CAPACITY, None, 200)
+    await store.set_route(EventKind.UPSTREAM, P, 300)  # another kind's route: not followed
+    clock = Clock()
+    fake = FakeProvider([snap(accounts=[full()])])
+    w = watcher(fake, store, clock, remind_after=timedelta(hours=4))
+    await w.tick()
+    clock.advance()
+    await w.tick()
+    clock.advance(4 * HOUR)
+    assert (await w.tick()).queued == 2
+    first = ("capacity:pixverse:*:1:still exhausted:1", "capacity:pixverse:a@x:1:still exhausted:1")
+    assert await where(store, *first) == [(200, "pending"), (200, "pending")]
+    await store.mute(P, EventKind.CAPACITY, None)
+    clock.advance(4 * HOUR)
+    r = await w.tick()
+    assert (r.queued, r.muted) == (2, 2)
+    second = (
+        "capacity:pixverse:*:1:still exhausted:2",
+        "capacity:pixverse:a@x:1:still exhausted:2",
+    )
+    assert await where(store, *second) == [(200, "muted"), (200, "muted")]
+    # unmuted: the next period is posted again; the muted one stays unposted
+    await store.unmute(P, EventKind.CAPACITY)
+    clock.advance(4 * HOUR)
+    assert (await w.tick()).muted == 0
+    assert await where(store, *second) == [(200, "muted"), (200, "muted")]
+    assert await where(store, "capacity:pixverse:*:1:still exhausted:3") == [(200, "pending")]
+
+
+async def test_upstream_reminders_follow_the_upstream_route_and_its_mute(store: Store) -> None:
+    await store.set_route(EventKind.UPSTREAM, P, 300)
+    await store.set_route(EventKind.CAPACITY, None, 200)
+    clock = Clock()
+    fake = FakeProvider([snap(), errors.Unauthorized("no", status=401)])
+    w = watcher(fake, store, clock, remind_after=timedelta(hours=1))
+    await w.tick()
+    for _ in range(2):
+        clock.advance()
+        await w.tick()
+    clock.advance(HOUR)
+    assert (await w.tick()).event_keys == ("upstream:pixverse:1:still unreachable:1",)
+    assert await where(store, "upstream:pixverse:1:still unreachable:1") == [(300, "pending")]
+    await store.mute(None, EventKind.UPSTREAM, None)  # every provider's upstream alerts
+    clock.advance(HOUR)
+    assert (await w.tick()).muted == 1
+    assert await where(store, "upstream:pixverse:1:still unreachable:2") == [(300, "muted")]

@@ -247,6 +247,8 @@ class ProviderWatcher:
         plan = TickPlan(snapshot=cur)
         if self.stuck_limits.due(now):
             await self._learn(cur, now)
+        else:
+            await self._learn_new(cur)
         d = diff(
             state.snapshot,
             cur,
@@ -281,6 +283,17 @@ class ProviderWatcher:
         fails here keeps the limits learned before: a history read never fails the tick."""
         try:
             await self.stuck_limits.learn(self.store, (j.model for j in cur.jobs), now)
+        except Exception:
+            log.warning("%s: could not learn the stuck limits", self.name, exc_info=True)
+
+    async def _learn_new(self, cur: Snapshot) -> None:
+        """Learn the limits of the models running for the first time since the last round
+        (none, most ticks: no query). A store that fails leaves them at the ceiling."""
+        new = self.stuck_limits.new(j.model for j in cur.jobs)
+        if not new:
+            return
+        try:
+            await self.stuck_limits.learn_new(self.store, new)
         except Exception:
             log.warning("%s: could not learn the stuck limits", self.name, exc_info=True)
 
