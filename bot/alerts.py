@@ -281,7 +281,8 @@ def stuck_event(
 ) -> Event:
     """`stuck` for `job`; with `limit`, the detail says which limit applied ("running for
     14m 00s; Seedance 2.0 usually finishes within 6m 00s")."""
-    extra = {"elapsed_seconds": str(int(elapsed_seconds))}
+    # (how long it ran is in the detail, in words: not again as a raw field)
+    extra: dict[str, str] = {}
     if job.kind:
         extra["kind"] = job.kind
     if job.model:

@@ -155,7 +155,7 @@ async def test_an_error_still_on_is_reminded_once_across_a_restart(
         await again.close()
     assert await posted(store) == [
         ("dreamina", "account error", broken, ERROR),
-        ("dreamina", "account error", broken, f"still in error after 4h 00m: {ERROR}"),
+        ("dreamina", "still unreachable", broken, f"still in error after 4h 00m: {ERROR}"),
     ]
 
 

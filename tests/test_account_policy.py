@@ -234,7 +234,7 @@ def remind_run(
     return health, keys
 
 
-def test_an_error_still_on_is_reminded_once_per_period_under_its_own_word() -> None:
+def test_an_error_still_on_is_reminded_once_per_period_as_still_unreachable() -> None:
     announced = T0 + STEP  # the second check
     checks = [
         (T0, None, bad()),
@@ -252,9 +252,9 @@ def test_an_error_still_on_is_reminded_once_per_period_under_its_own_word() -> N
         [],
         ["account:pixverse:a@x:1:account error"],
         [],
-        ["account:pixverse:a@x:1:account error:1"],
+        ["account:pixverse:a@x:1:still unreachable:1"],
         [],
-        ["account:pixverse:a@x:1:account error:2"],
+        ["account:pixverse:a@x:1:still unreachable:2"],
         [],
         ["account:pixverse:a@x:1:account ok"],
         [],
@@ -271,10 +271,10 @@ def test_an_error_still_on_is_reminded_once_per_period_under_its_own_word() -> N
     )
     assert plan.events == [
         Event(
-            key="account:pixverse:a@x:1:account error:1",
+            key="account:pixverse:a@x:1:still unreachable:1",
             kind=EventKind.ACCOUNT,
             provider="pixverse",
-            word="account error",
+            word="still unreachable",
             at=announced + HOURS4,
             account="a@x",
             detail="still in error after 4h 00m: re-add the account",
@@ -296,7 +296,7 @@ def test_the_subscription_still_inactive_is_reminded() -> None:
     assert keys == [
         [],
         ["account:useapi:subscription:1:subscription inactive"],
-        ["account:useapi:subscription:1:subscription inactive:1"],
+        ["account:useapi:subscription:1:still unreachable:1"],
         [],
     ]
 

@@ -6,8 +6,9 @@ flap damping as every other condition (`bot.alerts.advance`: announced once it h
 `flap_ticks` checks, the all-clear only after an announcement, and only once it too has
 held); an expiry within the warning window is told once per expiry instant. An error (or an
 inactive subscription) still on `REMIND_AFTER_HOURS` after its announcement is posted again,
-once per period, under its own word ("still in error after 4h 00m: …"; the contract's `still
-exhausted`/`still unreachable` do not fit it). Keys are stable
+once per period, as `still unreachable` (the contract's reminder word for a condition that
+keeps a provider's jobs from running; the capacity one is `still exhausted`), its text naming
+the condition ("still in error after 4h 00m: …"). Keys are stable
 (`account:{provider}:{account}:{episode}:{word}`, `account:useapi:subscription:{episode}:{word}`,
 the same plus `:{period}` for a reminder,
 `account:{provider}:{account}:expires:{instant}:expires soon`), so a re-run of the same check,
@@ -144,7 +145,7 @@ def subscription_events(
         after = SubscriptionState(alert=alert, subscription=sub, checked_at=now)
         if period is None:
             return after, []
-        word = AlertWord.SUBSCRIPTION_INACTIVE
+        word = AlertWord.STILL_UNREACHABLE
         detail = f"useapi's subscription is still not active, after {_lasted(alert, now)}"
         key = f"account:{USEAPI}:subscription:{alert.episode}:{word}:{period}"
         return after, [_event(USEAPI, None, key, word, now, detail)]
@@ -178,7 +179,7 @@ def account_events(
     after = replace(before, alert=alert, error=seen.error, expires=seen.expires, checked_at=now)
     events: list[Event] = []
     if period is not None:
-        word = AlertWord.ACCOUNT_ERROR
+        word = AlertWord.STILL_UNREACHABLE
         key = f"account:{p}:{a}:{alert.episode}:{word}:{period}"
         detail = f"still in error after {_lasted(alert, now)}: {seen.error}"
         events.append(_event(p, a, key, word, now, detail))
