@@ -255,6 +255,14 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator(*BOUNDS, mode="before")
+    @classmethod
+    def _plain_number(cls, value: Any) -> Any:
+        # Python reads "20_0" as 200: a typo, not a number anyone means.
+        if isinstance(value, str) and "_" in value:
+            raise ValueError("a number without '_'")
+        return value
+
     @field_validator(*BOUNDS)
     @classmethod
     def _bounded(cls, value: float, info: ValidationInfo) -> float:

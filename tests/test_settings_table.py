@@ -166,6 +166,7 @@ BAD: list[tuple[str, str, str]] = [
     ("FAILURE_RATE_WINDOW", "99999999999999999999", WINDOW),
     ("FAILURE_RATE_WINDOW", "20.5", WINDOW),
     ("FAILURE_RATE_WINDOW", "twenty", WINDOW),
+    ("FAILURE_RATE_WINDOW", "20_0", WINDOW),  # Python's int() would read 200
     ("FAILURE_RATE_ALERT", "0", RATE),
     ("FAILURE_RATE_ALERT", "-1", RATE),
     ("FAILURE_RATE_ALERT", "0.99", RATE),
@@ -177,6 +178,7 @@ BAD: list[tuple[str, str, str]] = [
     ("HISTORY_DAYS", "3651", HISTORY),
     ("HISTORY_DAYS", "2.5", HISTORY),
     ("HISTORY_DAYS", "forever", HISTORY),
+    ("HISTORY_DAYS", "6_0", HISTORY),
     (
         "REPLY_SECRET",
         SECRET,
