@@ -102,6 +102,14 @@ class WriteCounter:
     ) -> None:
         if not self.on or statement.lstrip()[:6].upper() not in ("INSERT", "UPDATE", "DELETE"):
             return
+        style = getattr(context, "execute_style", None)
+        if style is not None and style.name == "INSERTMANYVALUES":
+            # one INSERT … VALUES (…), (…) RETURNING of a batch: its parameters come flat
+            flat = list(parameters)
+            per_row = max(1, len(context.compiled_parameters[0]))
+            self.rows += len(flat) // per_row
+            self.bytes += sum(_size(v) for v in flat)
+            return
         sets = parameters if executemany else [parameters]
         rowcount = getattr(cursor, "rowcount", -1)
         self.rows += rowcount if isinstance(rowcount, int) and rowcount >= 0 else len(sets)

@@ -265,3 +265,20 @@ def test_chart_part_on_tiny_sizes():
         for b in backends
     ]
     assert "chart_7d_ms.p50" in bench_run.flatten(doc)
+
+
+async def test_the_write_counter_counts_the_outbox_rows_a_tick_adds(url):
+    """The tick bench's count of rows and bytes written (SQLAlchemy's cursor events), on the
+    outbox's INSERT … RETURNING, which SQLAlchemy sends as one batch of flat values."""
+    from bot.store import Store
+    from rig.store import T0, item
+
+    store = await Store.open(url)
+    try:
+        writes = tick_scale.WriteCounter(store.engine.sync_engine)
+        writes.on = True
+        assert await store.enqueue([item("k1"), item("k2"), item("k3")], batch="b", now=T0) == 3
+        assert writes.rows == 3
+        assert writes.bytes > 3 * len("k1")
+    finally:
+        await store.close()
