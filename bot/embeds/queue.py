@@ -83,42 +83,6 @@ def _longest(items: Sequence[Timed]) -> float:
     return max((e for e, _ in items if e is not None), default=-1.0)
 
 
-def _account_blocks(
-    snap: Snapshot,
-    timed: Sequence[Timed],
-    ptitle: str,
-    stuck_s: float,
-    redact: bool,
-    progress: Mapping[str, int],
-    limits: Mapping[str, float] | None = None,
-) -> list[Block]:
-    """One provider's jobs as fields: an account a block, the longest-running account and
-    job first."""
-    by_account: dict[str | None, list[Timed]] = {}
-    for e, j in timed:
-        by_account.setdefault(j.account, []).append((e, j))
-    blocks: list[Block] = []
-    # Ties (same longest run) by name: a snapshot's own order means nothing (a replica that
-    # reads it back from the store has it by id), and two replicas must show the same page.
-    ordered = sorted(by_account.items(), key=lambda kv: (-_longest(kv[1]), kv[0] or ""))
-    for acct, items in ordered:
-        items.sort(key=lambda t: (t[0] is None, -(t[0] or 0.0), t[1].id))
-        lines = [
-            _job_line(
-                e, j, snap.taken_at, limit_for(j.model, limits, stuck_s), redact, progress.get(j.id)
-            )
-            for e, j in items
-        ]
-        label = (
-            shown(display_account(acct, redact), False, ACCOUNT_CHARS)
-            if acct
-            else "account unknown"
-        )
-        head = f"{ptitle} · {label} ({plural(len(items), 'job')})"
-        blocks.extend(chunk_lines(lines, span_name(head, len(items))))
-    return blocks
-
-
 def _selected(snap: Snapshot, now: datetime, account: str | None, mine: int | None) -> list[Timed]:
     """The jobs of `snap` /queue lists (of `account`, for user `mine`), with their elapsed."""
     return [
@@ -149,11 +113,34 @@ def _provider_part(
     progress: Mapping[str, int],
     limits: Mapping[str, float] | None,
 ) -> _Part:
+    """One provider's part: its summary line, and its jobs as fields, an account a block, the
+    longest-running account and job first."""
     if not timed:
         return _Part(f"**{ptitle}** — nothing running", [], 0, 0)
     stuck = sum(1 for e, j in timed if is_stuck(e, limit_for(j.model, limits, stuck_s)))
     line = f"**{ptitle}** — {len(timed)} running" + (f" · ⚠ {stuck} stuck" if stuck else "")
-    blocks = _account_blocks(snap, timed, ptitle, stuck_s, redact, progress, limits)
+    by_account: dict[str | None, list[Timed]] = {}
+    for e, j in timed:
+        by_account.setdefault(j.account, []).append((e, j))
+    blocks: list[Block] = []
+    # Ties (same longest run) by name: a snapshot's own order means nothing (a replica that
+    # reads it back from the store has it by id), and two replicas must show the same page.
+    ordered = sorted(by_account.items(), key=lambda kv: (-_longest(kv[1]), kv[0] or ""))
+    for acct, items in ordered:
+        items.sort(key=lambda t: (t[0] is None, -(t[0] or 0.0), t[1].id))
+        lines = [
+            _job_line(
+                e, j, snap.taken_at, limit_for(j.model, limits, stuck_s), redact, progress.get(j.id)
+            )
+            for e, j in items
+        ]
+        label = (
+            shown(display_account(acct, redact), False, ACCOUNT_CHARS)
+            if acct
+            else "account unknown"
+        )
+        head = f"{ptitle} · {label} ({plural(len(items), 'job')})"
+        blocks.extend(chunk_lines(lines, span_name(head, len(items))))
     return _Part(line, blocks, len(timed), stuck)
 
 
