@@ -18,7 +18,7 @@ MIN = timedelta(minutes=1)
 DAY_ = timedelta(days=1)
 
 
-async def test_an_account_newer_than_the_last_bucket_is_ranked_in_a_short_chart(store: Store):
+async def test_an_account_newer_than_the_last_bucket_is_ranked_in_1h(store: Store) -> None:
     """A 1-hour chart draws every account from the minute points, but ranks them on the
     15-minute buckets: an account that appeared after the last completed bucket is in no
     bucket, so it is neither drawn nor counted among the others."""
@@ -41,7 +41,7 @@ async def test_an_account_newer_than_the_last_bucket_is_ranked_in_a_short_chart(
     assert "c@x" in got.accounts, got.accounts
 
 
-async def test_a_week_chart_ranks_an_account_that_appeared_today(store: Store):
+async def test_a_week_chart_ranks_an_account_that_appeared_today(store: Store) -> None:
     """A 7-day chart ranks on the day rows, and today has none yet (only completed days are
     rolled up): an account that appeared today, however busy, is not drawn."""
     days = [T0 + i * DAY_ for i in range(6)]
@@ -61,7 +61,7 @@ async def test_a_week_chart_ranks_an_account_that_appeared_today(store: Store):
     assert "new@x" in got.accounts, got.accounts
 
 
-async def test_a_day_row_does_not_rank_an_hour_of_use_as_a_day(store: Store):
+async def test_a_day_row_does_not_rank_an_hour_of_use_as_a_day(store: Store) -> None:
     """A day row holds the mean of the account's buckets *while present*; `read_use` holds it
     for the whole day. An account busy 4 jobs for one hour (14,400 job-seconds) outranks one
     running 1 job all day (86,400 job-seconds)."""
@@ -81,7 +81,7 @@ async def test_a_day_row_does_not_rank_an_hour_of_use_as_a_day(store: Store):
     assert [a for a, _ in ranked] == ["steady@x", "brief@x"], ranked
 
 
-def test_others_do_not_lose_a_drawn_account_that_left():
+def test_others_do_not_lose_a_drawn_account_that_left() -> None:
     """`_others` carries each drawn account's last sample forward to every later total: once
     `a` is gone (read_samples emits nothing for it), its 2 jobs are still subtracted, so the
     others read 0 % instead of 1 of 4 slots (25 %)."""
@@ -98,7 +98,7 @@ def test_others_do_not_lose_a_drawn_account_that_left():
     assert others.percent.tolist() == [25.0, 25.0]
 
 
-async def test_the_buckets_count_no_more_full_time_than_the_points(store: Store):
+async def test_the_buckets_count_no_more_full_time_than_the_points(store: Store) -> None:
     """One exhausted point at 12:00, the next at 12:29 (the bot was down): read from the
     points a point holds at most 15 minutes (`HOLDS_AT_MOST`), 900 s full. The roll-up counts
     12:00-12:15 in the first bucket and again 12:15-12:29 as the "held" lead of the second:
@@ -112,7 +112,7 @@ async def test_the_buckets_count_no_more_full_time_than_the_points(store: Store)
     assert stats.full_seconds(buckets, since=T0, until=end) == 900.0
 
 
-async def test_a_flood_of_10000_alerts_is_queued_and_counted(store: Store):
+async def test_a_flood_of_10000_alerts_is_queued_and_counted(store: Store) -> None:
     """Not a finding (passes): the outbox's INSERT … RETURNING over 10,000 rows."""
     from bot.store import outbox
 
