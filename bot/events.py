@@ -11,6 +11,8 @@ class EventKind(enum.StrEnum):
     JOB = "job"  # words: completed, failed, moderated, cancelled, stuck, unknown
     CAPACITY = "capacity"  # words: exhausted, still exhausted, restored
     # words: unreachable, unauthorized, payment required, still unreachable, recovered
+    # (`still unreachable` is also the account kind's reminder: an account in error, the
+    # subscription inactive)
     UPSTREAM = "upstream"
     # words: subscription inactive/active, account error/ok, expires soon, failure rate
     # high/normal (of one account, or of the provider's accounts together)

@@ -207,16 +207,21 @@ def test_a_per_account_figure_shades_the_providers_exhausted_spans_once_in_red()
     ]
 
 
-def test_the_others_line_carries_each_drawn_account_to_the_totals_instants() -> None:
+def test_the_others_line_takes_off_each_drawn_account_where_it_was_there() -> None:
     samples = [sample(None, 0, 3, 8), sample(None, 60, 5, 8), sample(None, 120, 2, None)]
-    # a: from the second instant on, 2 of 4; b: its limit unknown, 1 running all along
-    samples += [sample("a", 60, 2, 4), sample("b", 0, 1, None)]
+    samples.append(sample(None, 180, 4, 8))
+    # a: there from the second instant on, 2 of 4, gone at the last; b: its limit unknown,
+    # 1 running at every instant (the store gives an account a sample at each while there)
+    samples += [sample("a", 60, 2, 4), sample("a", 120, 2, 4)]
+    samples += [sample("b", m, 1, None) for m in (0, 60, 120, 180)]
     lines, _ = chart_lines.capacity_series(hist(samples, ("a", "b", "gone"), others=2))
     assert [line.label for line in lines] == ["a", "b", "2 other accounts"]
     others = lines[-1].percent.tolist()
-    # 0 min: (3 - 1) of 8; 60 min: (5 - 2 - 1) of (8 - 4); 120 min: no limit known
+    # 0 min: (3 - 1) of 8; 60 min: (5 - 2 - 1) of (8 - 4); 120 min: no limit known;
+    # 180 min: a gone, not taken off: (4 - 1) of 8
     assert others[:2] == [100 * 2 / 8, 100 * 2 / 4]
     assert np.isnan(others[2])
+    assert others[3] == 100 * 3 / 8
 
 
 def test_the_others_line_never_goes_below_nothing() -> None:

@@ -51,17 +51,20 @@ async def test_a_short_period_reads_every_account_a_minute(store):
 async def test_a_longer_period_reads_the_accounts_from_the_buckets(store):
     await record(store, 40)
     end = T0 + 40 * MIN
-    since = end - timedelta(hours=24)
-    got = (
-        await capacity_history(store, since=since, until=end, provider="pixverse", now=end)
-    ).samples
-    totals = [s.at for s in got if s.account is None]
-    assert totals == [T0 + i * MIN for i in range(41)]  # the totals: still every minute
-    # the accounts: the two quarter hours that have ended, [00, 15) and [15, 30)
+    # a day: still the points (only the accounts drawn are read)
+    got = await capacity_history(
+        store, since=end - timedelta(hours=24), until=end, provider="pixverse", now=end
+    )
+    minutes = [T0 + i * MIN for i in range(41)]
+    assert [s.at for s in got.samples if s.account == "b@x.com"] == minutes
+    # 3 days: past the points' 2, the totals and the accounts from the buckets, the two
+    # quarter hours that have ended, [00, 15) and [15, 30)
+    since = end - timedelta(days=3)
+    got = await capacity_history(store, since=since, until=end, provider="pixverse", now=end)
     buckets = [T0, T0 + 15 * MIN]
-    assert [s.at for s in got if s.account == "a@x.com"] == buckets
-    assert [s.at for s in got if s.account == "b@x.com"] == buckets
-    [first] = [s for s in got if s.account == "a@x.com" and s.at == T0]
+    for who in (None, "a@x.com", "b@x.com"):
+        assert [s.at for s in got.samples if s.account == who] == buckets
+    [first] = [s for s in got.samples if s.account == "a@x.com" and s.at == T0]
     # the mean of 1, 2, 1, … over minutes 0 to 14 (kept to 3 decimals), full 7 of them
     assert (first.running, first.exhausted, first.full_seconds) == (1.467, True, 420.0)
 

@@ -355,7 +355,9 @@ async def test_completed_days_roll_up_from_the_buckets(store):
         # means over the buckets; exhausted when at any; the time full summed
         Sample("pixverse", None, day, 3.0, 4.0, 1.0, True, 600.0),
         Sample("pixverse", "a", day, 1.5, 2.0, 0.5, True, 900.0),
-        Sample("pixverse", "b", day, 1.0, 2.0, 1.0, False, 0.0),  # the bucket it was there
+        # running over the day's two instants, 1 job in the one it was there: 0.5 (limits and
+        # free while it was there)
+        Sample("pixverse", "b", day, 0.5, 2.0, 1.0, False, 0.0),
     ]
     assert await store.compact_history("pixverse", now=day + 2 * DAY, keep=60 * DAY) == (1, 0)
     got = await store.samples(

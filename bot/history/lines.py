@@ -162,15 +162,17 @@ def _series(label: str, p: _Points, until: float, *, shaded: bool = True) -> Ser
 
 def _others(table: _Table, total: int, drawn: Sequence[int], count: int) -> Series:
     """The accounts not drawn, as one line: at each of the provider total's instants, its
-    running and limit less those of the accounts drawn (each carried forward to it)."""
+    running and limit less those of the accounts drawn there. The store gives an account a
+    sample at every instant of its total while it is there (`Store.samples`), so one without
+    a sample at an instant was not there: it is not taken off."""
     t = table.series(total)
     running, limit = t.running.copy(), t.limit.copy()
     for i in drawn:
         d = table.series(i)
-        at = np.searchsorted(d.times, t.times, side="right") - 1
-        held = at >= 0
-        running -= np.where(held, d.running[np.clip(at, 0, None)], 0.0)
-        limit -= np.where(held, np.nan_to_num(d.limit)[np.clip(at, 0, None)], 0.0)
+        at = np.clip(np.searchsorted(d.times, t.times), 0, max(len(d.times) - 1, 0))
+        there = d.times[at] == t.times if len(d.times) else np.zeros(len(t.times), bool)
+        running -= np.where(there, d.running[at] if len(d.times) else 0.0, 0.0)
+        limit -= np.where(there, np.nan_to_num(d.limit)[at] if len(d.times) else 0.0, 0.0)
     return Series(
         label=f"{count} other accounts",
         times=t.times,

@@ -11,9 +11,7 @@ from bot.history import stats
 from bot.history.records import CapacityHistory
 from bot.store.history import BUCKET, DAY, MINUTE
 
-#: The longest period whose accounts are read at 1-minute resolution.
-ACCOUNT_POINTS_MAX = timedelta(hours=6)
-#: The longest period whose accounts are ranked on the 15-minute buckets (longer: the days).
+#: The longest period whose accounts are ranked from the 15-minute buckets on (longer: the days).
 RANK_BUCKETS_MAX = timedelta(hours=24)
 #: Accounts drawn one line each in a one-provider chart; the rest are one "others" line
 #: (only when it stands for at least two: one would just be a line).
@@ -36,45 +34,59 @@ async def capacity_history(
 ) -> CapacityHistory:
     """What a capacity chart of [since, until) draws: the provider totals, and with
     `per_account` (default: when one provider is asked for) its `top` busiest accounts
-    (job-seconds run in the period) and how many others it had. Only the providers in
-    `providers`, when given. `now` decides the resolution (`Store.samples`).
+    (job-seconds run in the period, `ranked`) and how many others it had, the totals then at
+    the accounts' resolution (the others line is the total less the accounts drawn, instant by
+    instant). Only the providers in `providers`, when given. `now` decides the resolution
+    (`Store.samples`).
 
-    Only the accounts drawn are read: the ranking is summed by the database, on the coarsest
-    rows that cover the period (the 15-minute buckets up to a day, else the days; finer ones
-    while the coarser have none yet), so a week of 500 accounts sends a few thousand rows,
+    Only the accounts drawn are read, so a week of 500 accounts sends a few thousand rows,
     not a third of a million samples."""
-    totals = [
-        s
-        for s in await store.samples(since=since, until=until, provider=provider, now=now)
-        if providers is None or s.provider in providers
-    ]
     if provider is None or per_account is False:
-        return CapacityHistory(since, until, tuple(totals))
-    ranked: list[tuple[str, float]] = []
-    tiers = (BUCKET, MINUTE) if until - since <= RANK_BUCKETS_MAX else (DAY, BUCKET, MINUTE)
-    for step in tiers:
-        ranked = await store.account_use(provider, since=since, until=until, step=step)
-        if ranked:
-            break
+        totals = await store.samples(since=since, until=until, provider=provider, now=now)
+        return CapacityHistory(
+            since, until, tuple(s for s in totals if providers is None or s.provider in providers)
+        )
+    ranked = await ranked_accounts(store, provider, since=since, until=until)
     shown = [a for a, _ in (ranked if len(ranked) <= top + 1 else ranked[:top])]
-    accounts = await store.samples(
+    samples = await store.samples(
         since=since,
         until=until,
         provider=provider,
         per_account=True,
-        now=now,
-        # longer than a few hours, the 15-minute buckets even within 2 days: the chart is
-        # a thousand pixels wide
-        step=None if until - since <= ACCOUNT_POINTS_MAX else BUCKET,
+        now=now,  # (the points within 2 days: the few accounts drawn, a minute apart)
         accounts=shown,
     )
     return CapacityHistory(
         since,
         until,
-        (*totals, *(s for s in accounts if s.account is not None)),
+        tuple(s for s in samples if providers is None or s.provider in providers),
         accounts=tuple(shown),
         others=len(ranked) - len(shown),
     )
+
+
+async def ranked_accounts(
+    store: Store, provider: str, *, since: datetime, until: datetime
+) -> list[tuple[str, float]]:
+    """The accounts of `provider` seen in [since, until) with the job-seconds they ran there,
+    busiest first (ties by name), summed by the database: on the days the day rows cover (for
+    a period longer than a day), then on the quarter hours the buckets cover, then on the
+    minute points to `until` — so an account that came after the last completed day or
+    quarter hour is ranked too."""
+    tiers = (BUCKET, MINUTE) if until - since <= RANK_BUCKETS_MAX else (DAY, BUCKET, MINUTE)
+    use: dict[str, float] = {}
+    start = since
+    for step in tiers:
+        covered = until if step == MINUTE else await store.history_covered(provider, step)
+        end = min(until, covered) if covered is not None else start
+        if end <= start:
+            continue
+        for account, seconds in await store.account_use(
+            provider, since=start, until=end, step=step
+        ):
+            use[account] = use.get(account, 0.0) + seconds
+        start = end
+    return sorted(use.items(), key=lambda x: (-x[1], x[0]))
 
 
 async def period_stats(

@@ -602,6 +602,14 @@ class Store:
             )
 
     @_uncancelled
+    async def history_covered(self, provider: str, step: int) -> datetime | None:
+        """Until when `provider`'s rows of resolution `step` reach: the end of the newest
+        one (a bucket or a day is rolled up once it is over); None when there is none."""
+        async with self.engine.connect() as conn:
+            last = await history.latest_total(conn, provider, step)
+        return None if last is None else last + timedelta(seconds=step)
+
+    @_uncancelled
     async def account_use(
         self, provider: str, *, since: datetime, until: datetime, step: int
     ) -> list[tuple[str, float]]:

@@ -12,9 +12,11 @@ from typing import Any
 from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.history.records import HOLDS_AT_MOST
 from bot.store.codecs import from_db, req, to_db
 from bot.store.history import (
     BUCKET,
+    DAY,
     GONE,
     LOOKBACK,
     MINUTE,
@@ -38,12 +40,21 @@ def _mean(xs: Sequence[float | None]) -> float | None:
     return round(sum(known) / len(known), 3) if known else None
 
 
-def _bucket(points: Sequence[Values], full: float, step: int) -> Values:
+def _bucket(points: Sequence[Values], full: float, step: int, instants: int) -> Values:
     """One `step` row's values from the source rows within it (at least one): the means, and
-    `full` seconds of it exhausted (at most `step`); exhausted when that is more than none."""
+    `full` seconds of it exhausted (at most `step`); exhausted when that is more than none.
+
+    A day's `running` is the mean over all its `instants` (the total's rows), an account
+    absent from some counting 0 there: a day row is what a long chart ranks accounts by
+    (`read_use` holds it the whole day), and an hour's burst must not count as a day of it."""
     full = min(full, step)
+    running = (
+        _mean([v[0] for v in points])
+        if step != DAY
+        else round(sum(v[0] or 0.0 for v in points) / max(instants, 1), 3)
+    )
     return (
-        _mean([v[0] for v in points]),
+        running,
         _mean([v[1] for v in points]),
         _mean([v[2] for v in points]),
         int(full > 0),
@@ -150,17 +161,19 @@ def _rolled(
                     mine = (spans[k] if v[3] else 0.0) if source == MINUTE else v[4]
                     account_full[account] = account_full.get(account, 0.0) + mine
         total_full = sum(full)
-        if held is not None:  # from the quarter's start to its first point
-            lead = (times[0] - b).total_seconds()
+        if held is not None:  # from the quarter's start to its first point, at most as
+            # long as the point holds (`HOLDS_AT_MOST`), as a read of the points counts it
+            lead = max(0.0, (min(times[0], held[0] + HOLDS_AT_MOST) - b).total_seconds())
             if held[1][3]:
                 total_full += lead
             for account, v in held[2].items():
                 if v[0] is not None and v[3] and account in per_account:
                     account_full[account] = account_full.get(account, 0.0) + lead
         values = [v for _, v in sources]
-        rows.append(sample_row(provider, step, TOTAL, b, _bucket(values, total_full, step)))
+        n = len(sources)
+        rows.append(sample_row(provider, step, TOTAL, b, _bucket(values, total_full, step, n)))
         for account, points in per_account.items():
-            v = _bucket(points, account_full.get(account, 0.0), step)
+            v = _bucket(points, account_full.get(account, 0.0), step, n)
             before = prev.get(account)
             if before is None or before[1] != v or b - before[0] >= REFRESH[step]:
                 rows.append(sample_row(provider, step, account, b, v))

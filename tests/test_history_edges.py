@@ -1,4 +1,7 @@
-"""Review findings (diff 0d7b1b8..5beaed0): failing tests that show them. Not fixes."""
+"""History's edges a review found (each failed before its fix): accounts newer than the last
+completed bucket or day are ranked; a day row ranks an hour's burst as an hour; the others
+line does not take off an account that left; the buckets count no more full time than the
+points; and the outbox's INSERT … RETURNING over a 10,000-alert flood."""
 
 from __future__ import annotations
 
