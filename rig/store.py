@@ -19,7 +19,7 @@ import os
 import re
 import threading
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,6 +31,7 @@ from bot.alerts import DecidedState, OutboxItem
 from bot.events import Event, EventKind
 from bot.models import Account, Job, Snapshot
 from bot.store import OutboxRow, Store, _req, _to_db, decode_event, outbox_table
+from bot.store.schema import history_samples_table
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=30)
@@ -322,3 +323,35 @@ async def reference_claim(
         )
         for r in rows
     ]
+
+
+#: A history row as `put_history` takes it: (account, at, running); account "" is the total.
+HistoryRow = tuple[str, datetime, float | None]
+
+
+async def put_history(
+    store: Store, step: int, rows: Sequence[HistoryRow], clear: bool = True
+) -> None:
+    """History rows of `step` as the writer or the roll-up leaves them: (account, at, running)
+    of 4 slots; account "" is the total. `clear`: the table emptied first."""
+    async with store.engine.begin() as conn:
+        if clear:
+            await conn.execute(history_samples_table.delete())
+        if rows:
+            await conn.execute(
+                history_samples_table.insert(),
+                [
+                    {
+                        "provider": "pixverse",
+                        "step": step,
+                        "account": a,
+                        "at": at.replace(tzinfo=None),
+                        "running": r,
+                        "max_jobs": None if r is None else 4.0,
+                        "free": None if r is None else 4.0 - r,
+                        "exhausted": int(r == 4.0),
+                        "full_seconds": 0.0,
+                    }
+                    for a, at, r in rows
+                ],
+            )

@@ -15,7 +15,7 @@ from bot.models import Account, Snapshot
 from bot.store import Store
 from bot.store.history import BUCKET, DAY, MINUTE
 from rig.store import T0, item
-from tests.test_history_query import put
+from rig.store import put_history as put
 
 MIN = timedelta(minutes=1)
 DAY_ = timedelta(days=1)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
@@ -16,12 +15,12 @@ from bot.history.query import capacity_history, period_stats
 from bot.models import Account, Snapshot
 from bot.store import Store
 from bot.store.history import BUCKET, DAY, LOOKBACK, MINUTE
-from bot.store.schema import history_finished_table, history_samples_table
+from bot.store.schema import history_finished_table
 from rig.store import T0
+from rig.store import HistoryRow as Row
+from rig.store import put_history as put
 
 MIN = timedelta(minutes=1)
-#: A history row: (account, at, running); account "" is the total.
-Row = tuple[str, datetime, float | None]
 ONE_DAY = timedelta(days=1)
 
 
@@ -86,32 +85,6 @@ async def test_period_figures_from_the_store(store):
     assert (v5.completed, v5.moderated, v5.failure_percent, v5.p50_seconds) == (1, 1, 50.0, 60.0)
     # never every account full (b is idle): no hour at full capacity
     assert pixverse.sampled and pixverse.full_hours == 0.0
-
-
-async def put(store: Store, step: int, rows: Sequence[Row], clear: bool = True) -> None:
-    """History rows of `step` as the writer or the roll-up leaves them: (account, at, running)
-    of 4 slots; account "" is the total. `clear`: the table emptied first."""
-    async with store.engine.begin() as conn:
-        if clear:
-            await conn.execute(delete(history_samples_table))
-        if rows:
-            await conn.execute(
-                history_samples_table.insert(),
-                [
-                    {
-                        "provider": "pixverse",
-                        "step": step,
-                        "account": a,
-                        "at": at.replace(tzinfo=None),
-                        "running": r,
-                        "max_jobs": None if r is None else 4.0,
-                        "free": None if r is None else 4.0 - r,
-                        "exhausted": int(r == 4.0),
-                        "full_seconds": 0.0,
-                    }
-                    for a, at, r in rows
-                ],
-            )
 
 
 def busiest(
