@@ -16,6 +16,7 @@ import pytest
 
 from rig.soak import CI_SEED, SoakResult, ci_result
 from rig.soak.chaos import SCHEDULE
+from rig.soak.config import PLANNED_FAULTS
 from rig.soak.run import PG_SIZE
 
 pytestmark = pytest.mark.timeout(300)
@@ -53,23 +54,7 @@ def test_the_postgresql_soak_was_a_real_one(soak: SoakResult) -> None:
     assert hows[:2] == ["SIGKILL mid-delivery", "SIGKILL mid-tick"], hows
     for way in ("between ticks", "mid-tick", "mid-delivery"):
         assert f"hard stop {way}" in hows, hows
-    for kind in (
-        "upstream 401 (echoing the token)",
-        "upstream 429",
-        "upstream timeout",
-        "upstream garbage body",
-        "upstream html page",
-        "upstream 402",
-        "upstream capacity 500",
-        "upstream queue 503",
-        "upstream job 500",
-        "upstream job garbage",
-        "discord 429",
-        "discord 500",
-        "discord slow answer",
-        "discord 429 outage",
-        "discord gateway dropped",
-    ):
+    for kind in PLANNED_FAULTS:
         assert r.faults[kind] >= 1, f"no {kind!r} fault: {dict(r.faults)}"
     assert r.fault_hits >= r.faults_injected
     assert r.capacity_exhausted >= 5 and r.capacity_restored >= 5

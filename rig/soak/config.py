@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
     from rig.soak.run import Soak
@@ -43,6 +43,27 @@ BACKEND_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
 class SoakError(AssertionError):
     """The soak could not do what it set out to (a deadline passed, the bot died)."""
+
+
+#: The faults every soak run plans at least once (its report counts each by this label); the
+#: soak tests check each was injected.
+PLANNED_FAULTS: Final = (
+    "upstream 401 (echoing the token)",
+    "upstream 429",
+    "upstream timeout",
+    "upstream garbage body",
+    "upstream html page",
+    "upstream 402",
+    "upstream capacity 500",
+    "upstream queue 503",
+    "upstream job 500",
+    "upstream job garbage",
+    "discord 429",
+    "discord 500",
+    "discord slow answer",
+    "discord 429 outage",
+    "discord gateway dropped",
+)
 
 
 @dataclass
