@@ -72,6 +72,12 @@ def _spans(times: Sequence[datetime], end: datetime) -> list[float]:
     ]
 
 
+def _full(v: Values, span: float | None) -> float:
+    """How long a source row says it was exhausted: a minute point its whole `span` when it
+    says exhausted; a rolled-up row (`span` None) its own `full_seconds`."""
+    return v[4] if span is None else (span if v[3] else 0.0)
+
+
 async def _due(
     conn: AsyncConnection, provider: str, step: int, now: datetime
 ) -> tuple[datetime, datetime] | None:
@@ -125,8 +131,7 @@ def _rolled(
 ) -> list[dict[str, Any]]:
     """The `step` rows of the source totals (oldest first) and account `changes` (oldest
     first, from the first total on; each account's values before it: `carried`): per row the
-    total, and each account present in it whose values changed from `prev` (its last row,
-    updated here) or whose last row is `REFRESH` old; an account gone since gets a gone row.
+    total and its accounts' rows (`_account_rows`).
 
     Time exhausted: a minute point holds until the next one (the last until the bucket's
     end), and the point before a bucket (`held`) from its start to its first point when it is
@@ -141,11 +146,9 @@ def _rolled(
     for b in sorted(by_row):
         sources = by_row[b]
         times = [t for t, _ in sources]
-        if source == MINUTE:
-            spans = _spans(times, b + timedelta(seconds=step))
-            full = [span if v[3] else 0.0 for (_, v), span in zip(sources, spans, strict=True)]
-        else:
-            full = [v[4] for _, v in sources]
+        spans: Sequence[float | None] = (
+            _spans(times, b + timedelta(seconds=step)) if source == MINUTE else [None] * len(times)
+        )
         if held is not None and (source != MINUTE or held[0] < b - timedelta(seconds=step)):
             held = None  # a gap: what came before it is not known to have held
         per_account: dict[str, list[Values]] = {}
@@ -158,9 +161,8 @@ def _rolled(
             for account, v in current.items():
                 if v[0] is not None:
                     per_account.setdefault(account, []).append(v)
-                    mine = (spans[k] if v[3] else 0.0) if source == MINUTE else v[4]
-                    account_full[account] = account_full.get(account, 0.0) + mine
-        total_full = sum(full)
+                    account_full[account] = account_full.get(account, 0.0) + _full(v, spans[k])
+        total_full = sum(_full(v, span) for (_, v), span in zip(sources, spans, strict=True))
         if held is not None:  # from the quarter's start to its first point, at most as
             # long as the point holds (`HOLDS_AT_MOST`), as a read of the points counts it
             lead = max(0.0, (min(times[0], held[0] + HOLDS_AT_MOST) - b).total_seconds())
@@ -172,16 +174,33 @@ def _rolled(
         values = [v for _, v in sources]
         n = len(sources)
         rows.append(sample_row(provider, step, TOTAL, b, _bucket(values, total_full, step, n)))
-        for account, points in per_account.items():
-            v = _bucket(points, account_full.get(account, 0.0), step, n)
-            before = prev.get(account)
-            if before is None or before[1] != v or b - before[0] >= REFRESH[step]:
-                rows.append(sample_row(provider, step, account, b, v))
-                prev[account] = (b, v)
-        for account in [a for a in prev if a not in per_account]:
-            rows.append(sample_row(provider, step, account, b, GONE))
-            del prev[account]
+        rows += _account_rows(provider, step, b, per_account, account_full, n, prev)
         held = (times[-1], sources[-1][1], dict(current))
+    return rows
+
+
+def _account_rows(
+    provider: str,
+    step: int,
+    b: datetime,
+    per_account: dict[str, list[Values]],
+    account_full: dict[str, float],
+    instants: int,
+    prev: dict[str, tuple[datetime, Values]],
+) -> list[dict[str, Any]]:
+    """The account rows of the `step` row at `b`: each account present whose values changed
+    from `prev` (its last row, updated here) or whose last row is `REFRESH` old, and a gone
+    row for each account that was in `prev` and is not now."""
+    rows = []
+    for account, points in per_account.items():
+        v = _bucket(points, account_full.get(account, 0.0), step, instants)
+        before = prev.get(account)
+        if before is None or before[1] != v or b - before[0] >= REFRESH[step]:
+            rows.append(sample_row(provider, step, account, b, v))
+            prev[account] = (b, v)
+    for account in [a for a in prev if a not in per_account]:
+        rows.append(sample_row(provider, step, account, b, GONE))
+        del prev[account]
     return rows
 
 
